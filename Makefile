@@ -1,0 +1,147 @@
+# cgrouparch — top-level build. `make`, `make test`, `make bench`, `make fuzz`, `make run`,
+# `make install` (PREFIX, DESTDIR), `make uninstall`, `make clean`. `make V=1` for verbose.
+VERSION    := 0.1.0
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+SBINDIR    ?= $(PREFIX)/sbin
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+DATADIR    ?= $(PREFIX)/share
+MANDIR     ?= $(DATADIR)/man
+SYSCONFDIR ?= /etc
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+
+CC       ?= cc
+O        := build
+WARN     := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Werror
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 $(WARN) -fPIC -D_GNU_SOURCE -DTHREADED -Icommon -Iinclude \
+            -DCGARCH_VERSION=\"$(VERSION)\" -DCGARCH_WWW_DIR=\"$(DATADIR)/cgrouparch/www\" \
+            $(shell pkg-config --cflags libcjson hiredis libwebsockets libsystemd inih 2>/dev/null)
+LDLIBS   := -Wl,--as-needed $(shell pkg-config --libs libcjson hiredis libwebsockets libsystemd inih 2>/dev/null) \
+            -lzookeeper_mt -lpthread -lm
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+COMMON_SRC := $(wildcard common/*.c)
+COMMON_OBJ := $(COMMON_SRC:%.c=$(O)/obj/%.o)
+LIB_A      := $(O)/libcgarch.a
+LIB_SO     := $(O)/libcgarch.so.0
+DAEMONS    := cg-syncd cg-taskd cg-accountd cg-wsd
+PROGS      := $(DAEMONS) cgarch
+BINS       := $(PROGS:%=$(O)/%)
+UNIT_SRC   := $(wildcard tests/unit/test-*.c)
+UNIT_BINS  := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
+TOOL_SRC   := $(wildcard tests/tools/*.c)
+TOOL_BINS  := $(TOOL_SRC:tests/tools/%.c=$(O)/tests/tools/%)
+BENCH_SRC  := $(wildcard tests/bench/*.c)
+BENCH_BINS := $(BENCH_SRC:tests/bench/%.c=$(O)/bench/%)
+
+all: $(BINS) $(LIB_SO) $(O)/cgrouparch.pc
+
+$(O)/obj/%.o: %.c $(wildcard common/*.h include/*.h)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) $(CPPFLAGS) -c -o $@ $<
+
+$(LIB_A): $(COMMON_OBJ)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(LIB_SO): $(COMMON_OBJ)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) -shared -Wl,-soname,libcgarch.so.0 -o $@ $^ $(LDFLAGS) $(LDLIBS)
+	$(Q)ln -sf libcgarch.so.0 $(O)/libcgarch.so
+
+$(O)/cgrouparch.pc: cgrouparch.pc.in Makefile
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' $< > $@
+
+# Each program: every .c of its directory + libcgarch.a.
+define prog_rule
+$(O)/$(1): $$(patsubst %.c,$(O)/obj/%.o,$$(wildcard $(1)/*.c)) $(LIB_A)
+	@$$(if $$(Q),echo "  LD      $$@")
+	$$(Q)$$(CC) -o $$@ $$(filter %.o,$$^) $(LIB_A) $$(LDFLAGS) $$(LDLIBS)
+endef
+$(foreach p,$(PROGS),$(eval $(call prog_rule,$(p))))
+
+$(O)/tests/%: tests/unit/%.c tests/unit/tap.h $(LIB_A)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(LIB_A) $(LDFLAGS) $(LDLIBS)
+
+$(O)/tests/tools/%: tests/tools/%.c $(LIB_A)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIB_A) $(LDFLAGS) $(LDLIBS)
+
+$(O)/bench/%: tests/bench/%.c $(LIB_A)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIB_A) $(LDFLAGS) $(LDLIBS)
+
+tests-build: all $(UNIT_BINS) $(TOOL_BINS)
+
+deps:
+	$(Q)scripts/deps
+
+# One command for a new user: installs what is missing, builds, runs every test.
+test:
+	$(Q)scripts/deps --if-missing
+	$(Q)$(MAKE) --no-print-directory tests-build
+	$(Q)tests/run
+
+bench:
+	$(Q)scripts/deps --if-missing
+	$(Q)$(MAKE) --no-print-directory all $(BENCH_BINS) $(TOOL_BINS)
+	$(Q)tests/bench/run
+
+fuzz:
+	$(Q)scripts/deps --if-missing
+	$(Q)tests/fuzz/run $(FUZZ_SECONDS)
+
+run:
+	$(Q)scripts/deps --if-missing
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/run-demo
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBDIR) \
+	  $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(UNITDIR) \
+	  $(DESTDIR)$(DATADIR)/cgrouparch/www $(DESTDIR)$(SYSCONFDIR)/cgrouparch \
+	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 0755 $(O)/cgarch $(DESTDIR)$(BINDIR)/cgarch
+	install -m 0755 $(DAEMONS:%=$(O)/%) $(DESTDIR)$(SBINDIR)/
+	install -m 0755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/libcgarch.so.0
+	ln -sf libcgarch.so.0 $(DESTDIR)$(LIBDIR)/libcgarch.so
+	install -m 0644 $(LIB_A) $(DESTDIR)$(LIBDIR)/libcgarch.a
+	install -m 0644 include/cgrouparch.h $(DESTDIR)$(INCLUDEDIR)/cgrouparch.h
+	install -m 0644 $(O)/cgrouparch.pc $(DESTDIR)$(PKGCONFIGDIR)/cgrouparch.pc
+	$(if $(wildcard units/*.service units/*.target),install -m 0644 $(wildcard units/*.service units/*.target) $(DESTDIR)$(UNITDIR)/)
+	$(if $(wildcard www/*),install -m 0644 $(wildcard www/*) $(DESTDIR)$(DATADIR)/cgrouparch/www/)
+	$(if $(wildcard man/*.1),install -m 0644 $(wildcard man/*.1) $(DESTDIR)$(MANDIR)/man1/)
+	$(if $(wildcard man/*.5),install -m 0644 $(wildcard man/*.5) $(DESTDIR)$(MANDIR)/man5/)
+	$(if $(wildcard man/*.8),install -m 0644 $(wildcard man/*.8) $(DESTDIR)$(MANDIR)/man8/)
+	test -e $(DESTDIR)$(SYSCONFDIR)/cgrouparch/cgrouparch.conf || \
+	  install -m 0644 cgrouparch.conf.example $(DESTDIR)$(SYSCONFDIR)/cgrouparch/cgrouparch.conf
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/cgarch $(DAEMONS:%=$(DESTDIR)$(SBINDIR)/%) \
+	  $(DESTDIR)$(LIBDIR)/libcgarch.so.0 $(DESTDIR)$(LIBDIR)/libcgarch.so $(DESTDIR)$(LIBDIR)/libcgarch.a \
+	  $(DESTDIR)$(INCLUDEDIR)/cgrouparch.h $(DESTDIR)$(PKGCONFIGDIR)/cgrouparch.pc \
+	  $(patsubst units/%,$(DESTDIR)$(UNITDIR)/%,$(wildcard units/*.service units/*.target)) \
+	  $(patsubst man/%.1,$(DESTDIR)$(MANDIR)/man1/%.1,$(wildcard man/*.1)) \
+	  $(patsubst man/%.5,$(DESTDIR)$(MANDIR)/man5/%.5,$(wildcard man/*.5)) \
+	  $(patsubst man/%.8,$(DESTDIR)$(MANDIR)/man8/%.8,$(wildcard man/*.8))
+	rm -rf $(DESTDIR)$(DATADIR)/cgrouparch
+	@echo "kept $(DESTDIR)$(SYSCONFDIR)/cgrouparch/cgrouparch.conf (remove it by hand if wanted)"
+
+clean:
+	rm -rf $(O)
+
+.PHONY: all deps test tests-build bench fuzz run install uninstall clean
+.SUFFIXES:

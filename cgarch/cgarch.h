@@ -1,0 +1,14 @@
+/* cgarch.h — private interface between the cgarch CLI's files.
+ * main.c (argument parsing, validate/plan/apply/cgexec-arg) calls into conf-zk.c for everything
+ * that talks to ZooKeeper. Each returns the process exit code (0 ok, 1 refused/failed, 2 usage). */
+#pragma once
+
+#include "ini.h"
+
+/* `cgarch conf get|put ...`: argv[0] is "conf". `cfg` is the loaded config file. */
+int cgarch_cmd_conf(int argc, char **argv, const struct cfg *cfg);
+
+/* Reads the arch conf text from ZooKeeper per cfg ([zookeeper] hosts, prefix, auth); the
+ * returned text is owned by the caller. Prints its own error message on failure; returns
+ * >= 0 or -errno. Used by `cgarch cgexec-arg` when no --conf is given. */
+int cgarch_zk_read_conf(const struct cfg *cfg, char **ret_text, int64_t *ret_version);

@@ -1,0 +1,72 @@
+/* ini.h — the local config file /etc/cgrouparch/cgrouparch.conf (DESIGN.md "The local config").
+ * Parsed with libinih; strict: unknown sections/keys and bad values are errors naming
+ * "file:line: [section] key: problem". Never logs. Returns >= 0 or -errno. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "macro.h"
+
+#define CFG_DEFAULT_PATH "/etc/cgrouparch/cgrouparch.conf"
+
+struct cfg_pid_files {
+        char *name;      /* cgroup name */
+        char **patterns; /* strv of paths or globs */
+};
+
+struct cfg {
+        char *path; /* the file it was read from */
+        struct {
+                char *hosts;  /* "127.0.0.1:2181" */
+                char *prefix; /* required by cg-syncd and `cgarch conf`; NULL if unset */
+                char **auth;  /* strv of "digest:user:password" */
+                int session_timeout_ms; /* 10000 */
+        } zk;
+        struct {
+                char *dir;  /* "/sys/fs/cgroup" */
+                char *root; /* "" */
+                char **protected_names; /* strv, maybe empty */
+                int mode; /* enum cgfs_mode */
+        } cg;
+        struct {
+                unsigned interval_sec; /* 30 */
+        } taskd;
+        struct cfg_pid_files *pid_files;
+        size_t n_pid_files;
+        struct {
+                char *host; /* "127.0.0.1" */
+                unsigned port; /* 6379 */
+                char *password; /* NULL if unset */
+                char *prefix;   /* "cgroup_arch" */
+                unsigned expire_sec; /* 300 */
+        } redis;
+        struct {
+                char *bind; /* "127.0.0.1" */
+                unsigned port; /* 43409 */
+                unsigned max_clients; /* 1024 */
+                char **allowed_origins; /* strv; empty = any */
+                char *token; /* NULL = none */
+                char *www_dir;
+        } wsd;
+        struct {
+                char *runtime_dir; /* "/run/cgrouparch" */
+        } daemon;
+        struct {
+                bool reset_on_start; /* false */
+        } accountd;
+};
+
+/* A cfg with every default filled in. */
+int cfg_new_default(struct cfg **ret);
+/* Parses text; `name` is used in error messages. On failure returns -EINVAL and *err (if
+ * non-NULL) gets "name:line: [section] key: problem" (owned). */
+int cfg_parse_string(const char *text, const char *name, struct cfg **ret, char **err);
+/* Reads and parses a file; a missing file is -ENOENT with *err naming it. */
+int cfg_load(const char *path, struct cfg **ret, char **err);
+struct cfg *cfg_free(struct cfg *c);
+DEFINE_CLEANUP_FUNC(struct cfg, cfg_free)
+
+/* Path of the applied snapshot: <runtime_dir>/arch_conf.json (owned). */
+int cfg_snapshot_path(const struct cfg *c, char **ret);

@@ -1,0 +1,44 @@
+/* util.h — small helpers: time, files, numbers, string vectors. Returns >= 0 or -errno. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "macro.h"
+
+#define USEC_PER_SEC 1000000ULL
+#define NSEC_PER_USEC 1000ULL
+#define USEC_PER_MSEC 1000ULL
+
+uint64_t now_usec(clockid_t clock);
+
+/* Reads a whole file (any size, also /proc and cgroup files whose st_size lies) into a
+ * NUL-terminated buffer. *ret is owned by the caller; *ret_len may be NULL. */
+int read_full_file(const char *path, char **ret, size_t *ret_len);
+/* Same, relative to a directory fd (openat). */
+int read_full_file_at(int dirfd, const char *path, char **ret, size_t *ret_len);
+/* Writes a string to an existing file (cgroup control files): one write(2), no O_CREAT. */
+int write_string_file_at(int dirfd, const char *path, const char *s);
+/* Writes data to <path> atomically: temp file in the same dir, fsync-free, rename(2). */
+int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode);
+
+/* Strict number parsing: whole string (trailing '\n' allowed when noted), no sign for unsigned. */
+int safe_atou64(const char *s, uint64_t *ret);
+int safe_atoi64(const char *s, int64_t *ret);
+
+/* NULL-terminated string vectors. */
+char **strv_free(char **l);
+size_t strv_length(char *const *l);
+int strv_push(char ***l, char *value); /* takes ownership of value, also on failure */
+int strv_extend(char ***l, const char *value); /* copies value */
+bool strv_contains(char *const *l, const char *s);
+/* Splits on any char of `sep`, dropping empty words. */
+int strv_split(const char *s, const char *sep, char ***ret);
+
+/* asprintf that returns -ENOMEM instead of -1 and leaves *ret untouched on failure. */
+int xasprintf(char **ret, const char *fmt, ...) _printf_(2, 3);
+
+DEFINE_CLEANUP_FUNC(char *, strv_free)
+#define _cleanup_strv_free_ _cleanup_(strv_freep)
