@@ -3,6 +3,8 @@
  * that talks to ZooKeeper. Each returns the process exit code (0 ok, 1 refused/failed, 2 usage). */
 #pragma once
 
+#include <stdint.h>
+
 #include "ini.h"
 
 /* `cgarch conf get|put ...`: argv[0] is "conf". `cfg` is the loaded config file. */
