@@ -14,12 +14,21 @@
  * mkdirs parents first, weights, then rmdirs children first. */
 struct live_entry {
         char *path;     /* relative to the managed root; never "" (the root itself is implied) */
-        int64_t weight; /* current weight in conf units, -1 if unknown */
+        int64_t weight; /* current weight in conf units (v1) or machine units (v2, see below),
+                           -1 if unknown/absent (on v2: the controller is not enabled there) */
+        bool partial;   /* v1 mirrored subsystem (cpu+cpuacct): exists in some of its
+                           hierarchies only; the planner re-creates (conf has it) or removes it */
 };
 struct live_tree {
         struct live_entry *v[_CONF_SUBSYS_MAX];
         size_t n[_CONF_SUBSYS_MAX];
         bool present[_CONF_SUBSYS_MAX]; /* the subsystem is mounted/usable on this machine */
+        /* Weights of this subsystem cannot be written here (v2: the controller is not available
+         * at the managed root; v1: no weight file at all): the planner plans none. */
+        bool weight_unavailable[_CONF_SUBSYS_MAX];
+        /* v2: every subsystem tree is one union tree; both lists hold the same paths, and
+         * weights are machine units (cpu.weight, io.weight) compared after plan_v2_weight(). */
+        bool v2;
 };
 void live_tree_clear(struct live_tree *t);
 int live_tree_add(struct live_tree *t, enum conf_subsys s, const char *path, int64_t weight);
@@ -28,6 +37,8 @@ enum plan_op_type {
         PLAN_MKDIR,
         PLAN_SET_WEIGHT,
         PLAN_RMDIR, /* processes in it move to the managed root first (the executor's job) */
+        PLAN_ENABLE, /* v2 only: enable the subsystem's controller for `path` (the parent chain's
+                        cgroup.subtree_control); planned after the mkdirs, parents first */
 };
 struct plan_op {
         enum plan_op_type type;
@@ -51,3 +62,15 @@ int plan_format(const struct plan *p, const struct live_tree *live, char **ret);
  * under different parents in the cpu and blkio trees cannot be one cgroup). Adds problems to
  * errs and returns -EINVAL if any. */
 int plan_check_v2(const struct conf *c, struct conf_errors *errs);
+/* v2 "no internal processes": a cgroup whose children get controllers cannot hold processes.
+ * `names` (NULL-terminated, e.g. the [pid_files] names) that name a node with children in the
+ * union tree are reported as "pid_files.<name>: ..." problems; returns -EINVAL if any. */
+int plan_check_v2_procs(const struct conf *c, char *const *names, struct conf_errors *errs);
+
+/* v2 linear mapping (DESIGN.md): share -> cpu.weight = clamp(share*100/1024, 1, 10000),
+ * weight -> io.weight = clamp(weight*100/500, 1, 10000). Sibling ratios are kept. */
+int64_t plan_v2_weight(enum conf_subsys s, int64_t conf_weight);
+/* Default machine weight of a fresh cgroup, for "write only where it differs" (v1 cpu.shares
+ * 1024, v2 cpu.weight 100, io.weight 100); -1 where not known (v1 blkio: depends on the
+ * scheduler), meaning always write. */
+int64_t plan_default_weight(enum conf_subsys s, bool v2);
