@@ -1,0 +1,558 @@
+/* proc.c — see proc.h. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proc.h"
+#include "util.h"
+
+/* ---- pid files ---- */
+
+int proc_pidfile_parse(const char *buf, size_t len, pid_t *ret) {
+        uint64_t v = 0;
+        size_t i = 0, digits = 0;
+        bool negative = false;
+
+        if (len > 0 && buf[len - 1] == '\n')
+                len--;
+        if (len == 0)
+                return -ENODATA;
+        if (buf[0] == '-') {
+                negative = true;
+                i = 1;
+        }
+        for (; i < len; i++) {
+                if (buf[i] < '0' || buf[i] > '9')
+                        return -EINVAL;
+                /* Saturate instead of overflowing: the value only has to be "too big". */
+                if (v <= PROC_PID_MAX)
+                        v = v * 10 + (uint64_t) (buf[i] - '0');
+                digits++;
+        }
+        if (digits == 0)
+                return -EINVAL;
+        if (negative || v == 0 || v > PROC_PID_MAX)
+                return -ERANGE;
+        *ret = (pid_t) v;
+        return 0;
+}
+
+const char *proc_pidfile_strerror(int r) {
+        switch (r) {
+        case -ENODATA:
+                return "empty";
+        case -ERANGE:
+                return "pid out of range (must be 1..4194304)";
+        case -EINVAL:
+                return "not a single decimal pid";
+        case -EFBIG:
+                return "too long to be a pid file";
+        case -EBADF:
+                return "not a regular file";
+        default:
+                return NULL;
+        }
+}
+
+int proc_pidfile_read(const char *path, pid_t *ret, uint64_t *ret_mtime_usec) {
+        _cleanup_close_ int fd = -1;
+        char buf[PROC_PIDFILE_MAX + 1];
+        struct stat st;
+        size_t len = 0;
+        pid_t pid;
+        int r;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return negative_errno();
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (!S_ISREG(st.st_mode))
+                return -EBADF;
+        while (len < sizeof(buf)) {
+                ssize_t n = read(fd, buf + len, sizeof(buf) - len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                if (n == 0)
+                        break;
+                len += (size_t) n;
+        }
+        if (len > PROC_PIDFILE_MAX)
+                return -EFBIG;
+        r = proc_pidfile_parse(buf, len, &pid);
+        if (r < 0)
+                return r;
+        *ret = pid;
+        if (ret_mtime_usec)
+                *ret_mtime_usec = (uint64_t) st.st_mtim.tv_sec * USEC_PER_SEC +
+                                  (uint64_t) st.st_mtim.tv_nsec / NSEC_PER_USEC;
+        return 0;
+}
+
+/* ---- /proc/<pid>/stat ---- */
+
+/* Parses one unsigned decimal field at *p, advancing past it and one following space (or the
+ * end). Negative values (e.g. ppid 0 is fine, tty -1 is skipped by the caller) are refused. */
+static int parse_field_u64(const char **p, uint64_t *ret) {
+        const char *s = *p;
+        uint64_t v = 0;
+
+        if (*s < '0' || *s > '9')
+                return -EINVAL;
+        for (; *s >= '0' && *s <= '9'; s++) {
+                if (v > (UINT64_MAX - 9) / 10)
+                        return -EINVAL;
+                v = v * 10 + (uint64_t) (*s - '0');
+        }
+        if (*s == ' ')
+                s++;
+        else if (*s != '\n' && *s != 0)
+                return -EINVAL;
+        *p = s;
+        *ret = v;
+        return 0;
+}
+
+static int skip_field(const char **p) {
+        const char *s = *p;
+
+        if (*s == 0 || *s == ' ' || *s == '\n')
+                return -EINVAL;
+        while (*s && *s != ' ' && *s != '\n')
+                s++;
+        if (*s == ' ')
+                s++;
+        *p = s;
+        return 0;
+}
+
+int proc_stat_parse(const char *buf, struct proc_stat *ret) {
+        struct proc_stat st = {};
+        const char *p, *close;
+        uint64_t v;
+        int field, r;
+
+        /* "pid (comm) state ppid pgrp session tty_nr tpgid flags ... starttime(22) ..." */
+        p = buf;
+        r = parse_field_u64(&p, &v);
+        if (r < 0 || v == 0 || v > PROC_PID_MAX || *p != '(')
+                return -EINVAL;
+        st.pid = (pid_t) v;
+        close = strrchr(p, ')');
+        if (!close || close[1] != ' ')
+                return -EINVAL;
+        p = close + 2;
+        if (!*p || p[1] != ' ')
+                return -EINVAL;
+        st.state = *p; /* field 3 */
+        p += 2;
+        for (field = 4; field <= 22; field++) {
+                switch (field) {
+                case 4:
+                case 9:
+                case 20:
+                case 22:
+                        r = parse_field_u64(&p, &v);
+                        if (r < 0)
+                                return r;
+                        if (field == 4) {
+                                if (v > PROC_PID_MAX)
+                                        return -EINVAL;
+                                st.ppid = (pid_t) v;
+                        } else if (field == 9) {
+                                if (v > UINT_MAX)
+                                        return -EINVAL;
+                                st.flags = (unsigned) v;
+                        } else if (field == 20) {
+                                if (v > UINT_MAX)
+                                        return -EINVAL;
+                                st.num_threads = (unsigned) v;
+                        } else
+                                st.starttime = v;
+                        break;
+                default:
+                        r = skip_field(&p);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        *ret = st;
+        return 0;
+}
+
+static int read_small_at(int dirfd, const char *path, char *buf, size_t size, size_t *ret_len) {
+        _cleanup_close_ int fd = -1;
+        size_t len = 0;
+
+        fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return negative_errno();
+        while (len + 1 < size) {
+                ssize_t n = read(fd, buf + len, size - 1 - len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                if (n == 0)
+                        break;
+                len += (size_t) n;
+        }
+        if (len + 1 >= size)
+                return -EFBIG;
+        buf[len] = 0;
+        if (ret_len)
+                *ret_len = len;
+        return 0;
+}
+
+/* A /proc entry that vanished under us means the process is gone. */
+static int gone(int r) {
+        return r == -ENOENT ? -ESRCH : r;
+}
+
+int proc_stat_read(const char *proc_dir, pid_t pid, struct proc_stat *ret) {
+        char path[PATH_MAX], buf[2048];
+        int r;
+
+        if (pid <= 0)
+                return -EINVAL;
+        snprintf(path, sizeof(path), "%s/%d/stat", proc_dir, (int) pid);
+        r = read_small_at(AT_FDCWD, path, buf, sizeof(buf), NULL);
+        if (r < 0)
+                return gone(r);
+        return proc_stat_parse(buf, ret);
+}
+
+bool proc_stat_is_kthread(const struct proc_stat *st) {
+        return (st->flags & PROC_PF_KTHREAD) || st->pid == 2 || st->ppid == 2;
+}
+
+uint64_t proc_starttime_to_realtime_usec(uint64_t ticks, long hz, uint64_t boot_realtime_usec) {
+        if (hz <= 0)
+                hz = 100;
+        return boot_realtime_usec + ticks / (uint64_t) hz * USEC_PER_SEC +
+               ticks % (uint64_t) hz * USEC_PER_SEC / (uint64_t) hz;
+}
+
+uint64_t proc_boot_realtime_usec(void) {
+        uint64_t rt = now_usec(CLOCK_REALTIME), bt = now_usec(CLOCK_BOOTTIME);
+        return rt > bt ? rt - bt : 0;
+}
+
+bool proc_pidfile_is_stale(uint64_t pidfile_mtime_usec, uint64_t start_realtime_usec,
+                           uint64_t slack_usec) {
+        return start_realtime_usec > pidfile_mtime_usec + slack_usec;
+}
+
+/* ---- pid vectors ---- */
+
+int pidvec_push(struct pidvec *pv, pid_t pid) {
+        if (pv->n >= pv->allocated) {
+                size_t na = pv->allocated ? pv->allocated * 2 : 64;
+                pid_t *nv = realloc(pv->v, na * sizeof(pid_t));
+                if (!nv)
+                        return -ENOMEM;
+                pv->v = nv;
+                pv->allocated = na;
+        }
+        pv->v[pv->n++] = pid;
+        return 0;
+}
+
+void pidvec_clear(struct pidvec *pv) {
+        pv->v = mfree(pv->v);
+        pv->n = pv->allocated = 0;
+}
+
+static int pid_cmp(const void *a, const void *b) {
+        pid_t x = *(const pid_t *) a, y = *(const pid_t *) b;
+        return (x > y) - (x < y);
+}
+
+void pidvec_sort(struct pidvec *pv) {
+        size_t i, j;
+
+        if (pv->n < 2)
+                return;
+        qsort(pv->v, pv->n, sizeof(pid_t), pid_cmp);
+        for (i = 1, j = 1; i < pv->n; i++)
+                if (pv->v[i] != pv->v[j - 1])
+                        pv->v[j++] = pv->v[i];
+        pv->n = j;
+}
+
+bool pidvec_contains_sorted(const struct pidvec *pv, pid_t pid) {
+        return pv->n > 0 && bsearch(&pid, pv->v, pv->n, sizeof(pid_t), pid_cmp);
+}
+
+int proc_children_parse(const char *buf, struct pidvec *out) {
+        const char *p = buf;
+        int r;
+
+        while (*p && *p != '\n') {
+                uint64_t v = 0;
+                size_t digits = 0;
+
+                for (; *p >= '0' && *p <= '9'; p++, digits++)
+                        if (v <= PROC_PID_MAX)
+                                v = v * 10 + (uint64_t) (*p - '0');
+                if (digits == 0 || v == 0 || v > PROC_PID_MAX)
+                        return -EINVAL;
+                if (*p == ' ')
+                        p++;
+                else if (*p != 0 && *p != '\n')
+                        return -EINVAL;
+                r = pidvec_push(out, (pid_t) v);
+                if (r < 0)
+                        return r;
+        }
+        if (*p == '\n' && p[1] != 0)
+                return -EINVAL;
+        return 0;
+}
+
+/* ---- descendants ---- */
+
+struct ppid_entry {
+        pid_t ppid, pid;
+};
+
+struct proc_walk {
+        int dirfd;
+        char *proc_dir;
+        bool fallback;
+        /* fallback index: (ppid, pid) sorted by ppid; valid while have_index */
+        struct ppid_entry *index;
+        size_t n_index;
+        bool have_index;
+};
+
+int proc_walk_new(const char *proc_dir, struct proc_walk **ret) {
+        _cleanup_(proc_walk_freep) struct proc_walk *w = NULL;
+
+        w = calloc(1, sizeof(*w));
+        if (!w)
+                return -ENOMEM;
+        w->dirfd = -1;
+        w->proc_dir = strdup(proc_dir);
+        if (!w->proc_dir)
+                return -ENOMEM;
+        w->dirfd = open(proc_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (w->dirfd < 0)
+                return negative_errno();
+        *ret = TAKE_PTR(w);
+        return 0;
+}
+
+struct proc_walk *proc_walk_free(struct proc_walk *w) {
+        if (!w)
+                return NULL;
+        if (w->dirfd >= 0)
+                close(w->dirfd);
+        free(w->proc_dir);
+        free(w->index);
+        free(w);
+        return NULL;
+}
+
+void proc_walk_set_fallback(struct proc_walk *w, bool on) {
+        w->fallback = on;
+        proc_walk_invalidate(w);
+}
+
+bool proc_walk_uses_fallback(const struct proc_walk *w) {
+        return w->fallback;
+}
+
+void proc_walk_invalidate(struct proc_walk *w) {
+        w->index = mfree(w->index);
+        w->n_index = 0;
+        w->have_index = false;
+}
+
+int proc_walk_dirfd(const struct proc_walk *w) {
+        return w->dirfd;
+}
+
+static int ppid_cmp(const void *a, const void *b) {
+        const struct ppid_entry *x = a, *y = b;
+        if (x->ppid != y->ppid)
+                return (x->ppid > y->ppid) - (x->ppid < y->ppid);
+        return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+static int build_index(struct proc_walk *w) {
+        _cleanup_close_ int fd = -1;
+        struct ppid_entry *v = NULL;
+        size_t n = 0, allocated = 0;
+        struct dirent *de;
+        DIR *d;
+
+        fd = openat(w->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        d = fdopendir(fd);
+        if (!d)
+                return negative_errno();
+        TAKE_FD(fd); /* owned by d now */
+        while ((de = readdir(d))) {
+                char path[64], buf[2048];
+                struct proc_stat st;
+                uint64_t pid;
+
+                if (safe_atou64(de->d_name, &pid) < 0 || pid == 0 || pid > PROC_PID_MAX)
+                        continue;
+                snprintf(path, sizeof(path), "%d/stat", (int) pid);
+                if (read_small_at(w->dirfd, path, buf, sizeof(buf), NULL) < 0 ||
+                    proc_stat_parse(buf, &st) < 0)
+                        continue; /* gone meanwhile, or not a process */
+                if (n >= allocated) {
+                        size_t na = allocated ? allocated * 2 : 1024;
+                        struct ppid_entry *nv = realloc(v, na * sizeof(*v));
+                        if (!nv) {
+                                free(v);
+                                closedir(d);
+                                return -ENOMEM;
+                        }
+                        v = nv;
+                        allocated = na;
+                }
+                v[n++] = (struct ppid_entry) {.ppid = st.ppid, .pid = st.pid};
+        }
+        closedir(d);
+        if (n > 1)
+                qsort(v, n, sizeof(*v), ppid_cmp);
+        free(w->index);
+        w->index = v;
+        w->n_index = n;
+        w->have_index = true;
+        return 0;
+}
+
+static int children_from_index(struct proc_walk *w, pid_t pid, struct pidvec *out) {
+        size_t lo = 0, hi, i;
+        int r;
+
+        if (!w->have_index) {
+                r = build_index(w);
+                if (r < 0)
+                        return r;
+        }
+        /* lower bound of ppid == pid */
+        hi = w->n_index;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (w->index[mid].ppid < pid)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        for (i = lo; i < w->n_index && w->index[i].ppid == pid; i++) {
+                r = pidvec_push(out, w->index[i].pid);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int proc_walk_children(struct proc_walk *w, pid_t pid, struct pidvec *out) {
+        _cleanup_close_ int fd = -1;
+        char path[64];
+        struct dirent *de;
+        DIR *d;
+        int r = 0;
+
+        if (pid <= 0)
+                return -EINVAL;
+        if (w->fallback) {
+                /* Still report a process that is gone, like the fast path does. */
+                snprintf(path, sizeof(path), "%d", (int) pid);
+                if (faccessat(w->dirfd, path, F_OK, 0) < 0)
+                        return gone(negative_errno());
+                return children_from_index(w, pid, out);
+        }
+
+        snprintf(path, sizeof(path), "%d/task", (int) pid);
+        fd = openat(w->dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return gone(negative_errno());
+        d = fdopendir(fd);
+        if (!d)
+                return negative_errno();
+        TAKE_FD(fd);
+        while ((de = readdir(d))) {
+                char cpath[96], buf[8192];
+                char *big = NULL;
+                uint64_t tid;
+
+                if (safe_atou64(de->d_name, &tid) < 0 || tid == 0 || tid > PROC_PID_MAX)
+                        continue;
+                snprintf(cpath, sizeof(cpath), "%d/task/%d/children", (int) pid, (int) tid);
+                r = read_small_at(w->dirfd, cpath, buf, sizeof(buf), NULL);
+                if (r == -EFBIG) {
+                        /* hundreds of children: take the slow, unbounded read */
+                        r = read_full_file_at(w->dirfd, cpath, &big, NULL);
+                        if (r >= 0) {
+                                r = proc_children_parse(big, out);
+                                free(big);
+                                if (r < 0)
+                                        break;
+                        }
+                        continue;
+                }
+                if (r == -ENOENT) {
+                        /* Either the thread exited (fine) or the kernel lacks the file: look at
+                         * the task dir itself to tell which. */
+                        char tpath[96];
+                        snprintf(tpath, sizeof(tpath), "%d/task/%d", (int) pid, (int) tid);
+                        if (faccessat(w->dirfd, tpath, F_OK, 0) >= 0) {
+                                w->fallback = true;
+                                closedir(d);
+                                return children_from_index(w, pid, out);
+                        }
+                        r = 0;
+                        continue;
+                }
+                if (r < 0) {
+                        if (r == -ESRCH)
+                                r = 0;
+                        continue;
+                }
+                r = proc_children_parse(buf, out);
+                if (r < 0)
+                        break;
+        }
+        closedir(d);
+        return r < 0 ? r : 0;
+}
+
+int proc_cgroup_read_at(int proc_dirfd, pid_t pid, char **ret) {
+        char path[64], buf[4096];
+        size_t len;
+        char *s;
+        int r;
+
+        snprintf(path, sizeof(path), "%d/cgroup", (int) pid);
+        r = read_small_at(proc_dirfd, path, buf, sizeof(buf), &len);
+        if (r == -EFBIG)
+                return gone(read_full_file_at(proc_dirfd, path, ret, NULL));
+        if (r < 0)
+                return gone(r);
+        s = malloc(len + 1);
+        if (!s)
+                return -ENOMEM;
+        memcpy(s, buf, len + 1);
+        *ret = s;
+        return 0;
+}

@@ -1,0 +1,96 @@
+/* proc.h — pid files and /proc for cg-taskd: strict pure parsers (pid file, /proc/<pid>/stat,
+ * children lists) and a descendant walk over /proc/<pid>/task/<tid>/children with a /proc ppid
+ * scan as fallback. Every function takes the proc directory so tests can point it at a fixture
+ * tree. Returns >= 0 or -errno; never logs. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "macro.h"
+
+/* The kernel's PID_MAX_LIMIT on 64-bit (2^22): no pid can be larger. */
+#define PROC_PID_MAX 4194304
+/* A pid file longer than this is not a pid file (read no more of it). */
+#define PROC_PIDFILE_MAX 64
+/* include/linux/sched.h: the task is a kernel thread. */
+#define PROC_PF_KTHREAD 0x00200000U
+
+/* Parses a pid file's content: one decimal pid, optionally followed by a single '\n'.
+ * -ENODATA: empty (or only "\n"); -ERANGE: 0, negative or above PROC_PID_MAX;
+ * -EINVAL: anything else (spaces, signs, letters, NUL bytes, two lines, "\r\n"). */
+int proc_pidfile_parse(const char *buf, size_t len, pid_t *ret);
+/* A short English reason for a proc_pidfile_parse()/proc_pidfile_read() error, e.g. "empty". */
+const char *proc_pidfile_strerror(int r);
+
+/* Reads and parses a pid file without blocking (O_NONBLOCK: a FIFO never hangs us) and without
+ * reading more than PROC_PIDFILE_MAX + 1 bytes. *ret_mtime_usec (may be NULL) gets the file's
+ * mtime (CLOCK_REALTIME µs). Errors: those of open/fstat (-ENOENT ...), -EBADF not a regular
+ * file, -EFBIG too long, and those of proc_pidfile_parse(). */
+int proc_pidfile_read(const char *path, pid_t *ret, uint64_t *ret_mtime_usec);
+
+/* What taskd needs from /proc/<pid>/stat. */
+struct proc_stat {
+        pid_t pid;
+        char state;           /* 'R', 'S', 'Z', ... */
+        pid_t ppid;
+        unsigned flags;       /* PF_* */
+        unsigned num_threads;
+        uint64_t starttime;   /* clock ticks after boot (CLOCK_BOOTTIME based since Linux 5.3) */
+};
+/* Pure: parses the text of /proc/<pid>/stat. comm may contain spaces and ')' (the last ')'
+ * ends it). -EINVAL on anything malformed. */
+int proc_stat_parse(const char *buf, struct proc_stat *ret);
+/* Reads /proc/<pid>/stat under proc_dir ("/proc"). -ESRCH when the process is gone. */
+int proc_stat_read(const char *proc_dir, pid_t pid, struct proc_stat *ret);
+/* A kernel thread (PF_KTHREAD, or kthreadd itself / its children): never to be moved. */
+bool proc_stat_is_kthread(const struct proc_stat *st);
+
+/* Converts a starttime (ticks after boot) to CLOCK_REALTIME µs, given the clock tick rate and
+ * the realtime of boot (pure; see proc_boot_realtime_usec()). */
+uint64_t proc_starttime_to_realtime_usec(uint64_t ticks, long hz, uint64_t boot_realtime_usec);
+/* The realtime µs at which CLOCK_BOOTTIME was 0 (now(REALTIME) - now(BOOTTIME)). */
+uint64_t proc_boot_realtime_usec(void);
+
+/* Pure: a pid file is stale when its pid now belongs to a process that started after the file
+ * was written. `slack_usec` absorbs clock-tick rounding and clock adjustments. */
+bool proc_pidfile_is_stale(uint64_t pidfile_mtime_usec, uint64_t start_realtime_usec,
+                           uint64_t slack_usec);
+
+/* A growable pid vector. */
+struct pidvec {
+        pid_t *v;
+        size_t n, allocated;
+};
+int pidvec_push(struct pidvec *pv, pid_t pid);
+void pidvec_clear(struct pidvec *pv); /* frees the storage; the vector is reusable */
+bool pidvec_contains_sorted(const struct pidvec *pv, pid_t pid); /* after pidvec_sort() */
+void pidvec_sort(struct pidvec *pv); /* ascending, duplicates removed */
+
+/* Pure: appends the pids of a children list ("12 345 6789 ", the format of
+ * /proc/<pid>/task/<tid>/children) to out. -EINVAL on anything but pids and single spaces. */
+int proc_children_parse(const char *buf, struct pidvec *out);
+
+/* ---- descendants ----
+ * The walk reads /proc/<pid>/task/<tid>/children for every thread of a process. Where that
+ * file does not exist (kernels without CONFIG_PROC_CHILDREN) it falls back, once per
+ * generation, to a scan of every /proc/<pid>/stat building a parent index (the ppid there is
+ * the parent's tgid, so children of every thread are found). */
+struct proc_walk;
+int proc_walk_new(const char *proc_dir, struct proc_walk **ret);
+struct proc_walk *proc_walk_free(struct proc_walk *w);
+DEFINE_CLEANUP_FUNC(struct proc_walk, proc_walk_free)
+/* Forces the ppid-scan fallback (tests, and kernels known to lack the children files). */
+void proc_walk_set_fallback(struct proc_walk *w, bool on);
+bool proc_walk_uses_fallback(const struct proc_walk *w);
+/* Drops the fallback's parent index so the next call rescans (call once per pass). */
+void proc_walk_invalidate(struct proc_walk *w);
+/* Appends the direct children of every thread of `pid` to out. -ESRCH: the process is gone. */
+int proc_walk_children(struct proc_walk *w, pid_t pid, struct pidvec *out);
+/* Borrowed proc dir fd ("/proc" opened O_PATH|O_DIRECTORY), for openat() by callers. */
+int proc_walk_dirfd(const struct proc_walk *w);
+
+/* Reads /proc/<pid>/cgroup under proc_dir into *ret (owned). -ESRCH when the process is gone. */
+int proc_cgroup_read_at(int proc_dirfd, pid_t pid, char **ret);
