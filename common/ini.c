@@ -37,6 +37,7 @@ struct cfg_parser {
         bool at_line_start;  /* the next reader call starts a new line */
         char *err;           /* first problem, owned */
         int err_r;           /* its errno (-EINVAL, or -ENOMEM) */
+        unsigned err_line;   /* its line */
         /* bits of keys already seen, to refuse a single-valued key given twice */
         unsigned long long seen;
 };
@@ -275,6 +276,7 @@ _printf_(3, 4) static int fail(struct cfg_parser *p, int r, const char *fmt, ...
         if (p->err_r < 0) /* keep the first problem only */
                 return 0;
         p->err_r = r;
+        p->err_line = p->line;
         va_start(ap, fmt);
         if (vasprintf(&msg, fmt, ap) < 0)
                 msg = NULL;
@@ -457,11 +459,22 @@ static int handle_key(struct cfg_parser *p, const struct cfg_key *k, size_t idx,
         return 1;
 }
 
-static int cfg_handler(void *user, const char *section, const char *name, const char *value) {
+static int cfg_handler(void *user, const char *section_raw, const char *name, const char *value) {
         struct cfg_parser *p = user;
+        char section[64];
+        size_t n;
 
         if (p->err_r < 0)
                 return 1; /* already failed; let inih finish quietly */
+        /* inih keeps blanks inside the brackets: "[ redis ]" is section "redis". */
+        section_raw += strspn(section_raw, " \t");
+        n = strlen(section_raw);
+        while (n > 0 && (section_raw[n - 1] == ' ' || section_raw[n - 1] == '\t'))
+                n--;
+        if (n >= sizeof(section))
+                n = sizeof(section) - 1; /* longer than any known section: stays unknown */
+        memcpy(section, section_raw, n);
+        section[n] = '\0';
         if (section[0] == '\0')
                 return fail(p, -EINVAL, "%s: key outside of any [section]", name);
         if (!section_known(section))
@@ -558,8 +571,8 @@ int cfg_parse_string(const char *text, const char *name, struct cfg **ret, char 
                 return -ENOMEM;
         }
         if (p.err_r < 0 || r != 0) {
-                if (p.err_r >= 0) {
-                        /* inih's own syntax error, at line r */
+                if (r > 0 && (p.err_r >= 0 || (unsigned) r < p.err_line)) {
+                        /* inih's own syntax error, at line r, comes first */
                         free(p.err);
                         p.err = NULL;
                         if (asprintf(&p.err,
