@@ -1,0 +1,657 @@
+/* wsproto.c — the pure side of cg-wsd; see wsproto.h. */
+#include "wsproto.h"
+
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util.h"
+
+DEFINE_CLEANUP_FUNC(cJSON, cJSON_Delete)
+
+static int set_err(char **err, const char *fmt, ...) _printf_(2, 3);
+static int set_err(char **err, const char *fmt, ...) {
+        va_list ap;
+
+        if (err) {
+                char *s = NULL;
+                va_start(ap, fmt);
+                if (vasprintf(&s, fmt, ap) < 0)
+                        s = NULL;
+                va_end(ap);
+                free(*err);
+                *err = s;
+        }
+        return -EINVAL;
+}
+
+/* JSON numbers are doubles in cJSON: an integer is exact up to 2^53, which is far beyond any slot
+ * number or range. */
+static int json_int(const cJSON *j, const char *name, int64_t *ret, char **err) {
+        double d;
+
+        if (!cJSON_IsNumber(j))
+                return set_err(err, "%s must be an integer", name);
+        d = j->valuedouble;
+        if (!isfinite(d) || d != trunc(d))
+                return set_err(err, "%s must be an integer", name);
+        if (d < -9007199254740992.0 || d > 9007199254740992.0)
+                return set_err(err, "%s is out of range", name);
+        *ret = (int64_t) d;
+        return 0;
+}
+
+static bool has_duplicate_keys(const cJSON *obj) {
+        for (const cJSON *a = obj->child; a; a = a->next)
+                for (const cJSON *b = a->next; b; b = b->next)
+                        if (a->string && b->string && strcmp(a->string, b->string) == 0)
+                                return true;
+        return false;
+}
+
+static int parse_range(const cJSON *args, int64_t now, struct wsproto_request *r, char **err) {
+        int64_t nr = WSPROTO_DEFAULT_NR_SLOT, start = 0, end = 0;
+        bool has_nr = false, has_start = false, has_end = false;
+        int k;
+
+        for (const cJSON *a = args ? args->child : NULL; a; a = a->next) {
+                if (strcmp(a->string, "nr_slot") == 0) {
+                        k = json_int(a, "nr_slot", &nr, err);
+                        has_nr = true;
+                } else if (strcmp(a->string, "start_slot") == 0) {
+                        k = json_int(a, "start_slot", &start, err);
+                        has_start = true;
+                } else if (strcmp(a->string, "end_slot") == 0) {
+                        k = json_int(a, "end_slot", &end, err);
+                        has_end = true;
+                } else
+                        return set_err(err, "unknown argument \"%.64s\" for show_account",
+                                       a->string);
+                if (k < 0)
+                        return k;
+        }
+
+        if (has_nr && (nr < 1 || nr > WSPROTO_MAX_RANGE))
+                return set_err(err, "nr_slot must be between 1 and %d", WSPROTO_MAX_RANGE);
+        if (has_start && start < 0)
+                return set_err(err, "start_slot must not be negative");
+        if (has_end && end < 0)
+                return set_err(err, "end_slot must not be negative");
+
+        if (has_start && has_end) {
+                if (has_nr && end - start + 1 != nr)
+                        return set_err(err, "nr_slot does not match start_slot..end_slot");
+        } else if (has_end)
+                start = end - nr + 1;
+        else if (has_start)
+                end = has_nr ? start + nr - 1 : now;
+        else {
+                end = now;
+                start = end - nr + 1;
+        }
+        if (start < 0) /* only a default can get here: clamp to the epoch */
+                start = 0;
+        if (start > end)
+                return set_err(err, "start_slot is after end_slot");
+        if (end - start + 1 > WSPROTO_MAX_RANGE)
+                return set_err(err, "a range of %" PRId64 " slots is over the limit of %d",
+                               end - start + 1, WSPROTO_MAX_RANGE);
+        r->start_slot = start;
+        r->end_slot = end;
+        return 0;
+}
+
+int wsproto_request_parse(const char *buf, size_t len, int64_t now, struct wsproto_request *ret,
+                          char **err) {
+        _cleanup_(cJSON_Deletep) cJSON *j = NULL;
+        const char *end = NULL;
+        const cJSON *cmd = NULL, *args = NULL;
+        struct wsproto_request r = {};
+        int k;
+
+        if (!buf || len == 0)
+                return set_err(err, "empty message");
+        if (len > WSPROTO_MAX_MESSAGE)
+                return set_err(err, "message too big");
+        j = cJSON_ParseWithLengthOpts(buf, len, &end, false);
+        if (!j)
+                return set_err(err, "not JSON");
+        while (end && (size_t) (end - buf) < len && isspace((unsigned char) *end))
+                end++;
+        if (!end || (size_t) (end - buf) != len)
+                return set_err(err, "not JSON (trailing data)");
+        if (!cJSON_IsObject(j))
+                return set_err(err, "a request must be a JSON object");
+        if (has_duplicate_keys(j))
+                return set_err(err, "duplicate key in request");
+
+        for (const cJSON *c = j->child; c; c = c->next) {
+                if (strcmp(c->string, "cmd") == 0)
+                        cmd = c;
+                else if (strcmp(c->string, "args") == 0)
+                        args = c;
+                else
+                        return set_err(err, "unknown key \"%.64s\" in request", c->string);
+        }
+        if (!cmd)
+                return set_err(err, "missing \"cmd\"");
+        if (!cJSON_IsString(cmd))
+                return set_err(err, "\"cmd\" must be a string");
+        if (args && cJSON_IsNull(args))
+                args = NULL;
+        if (args && !cJSON_IsObject(args))
+                return set_err(err, "\"args\" must be an object");
+        if (args && has_duplicate_keys(args))
+                return set_err(err, "duplicate key in args");
+
+        if (strcmp(cmd->valuestring, "show_account") == 0) {
+                r.cmd = WSPROTO_SHOW_ACCOUNT;
+                k = parse_range(args, now, &r, err);
+                if (k < 0)
+                        return k;
+        } else {
+                if (strcmp(cmd->valuestring, "get_conf") == 0)
+                        r.cmd = WSPROTO_GET_CONF;
+                else if (strcmp(cmd->valuestring, "subscribe_account") == 0)
+                        r.cmd = WSPROTO_SUBSCRIBE;
+                else if (strcmp(cmd->valuestring, "unsubscribe_account") == 0)
+                        r.cmd = WSPROTO_UNSUBSCRIBE;
+                else
+                        return set_err(err, "unknown cmd \"%.64s\"", cmd->valuestring);
+                if (args && args->child)
+                        return set_err(err, "%s takes no args", cmd->valuestring);
+        }
+        *ret = r;
+        return 0;
+}
+
+int wsproto_slot_parse(const char *s, size_t len, int64_t *ret) {
+        int64_t v = 0;
+
+        if (!s || len == 0 || len > 18)
+                return -EINVAL;
+        for (size_t i = 0; i < len; i++) {
+                if (s[i] < '0' || s[i] > '9')
+                        return -EINVAL;
+                v = v * 10 + (s[i] - '0');
+        }
+        *ret = v;
+        return 0;
+}
+
+bool wsproto_sample_plausible(const char *v, size_t len) {
+        size_t a = 0, b = len;
+
+        if (!v)
+                return false;
+        while (a < b && isspace((unsigned char) v[a]))
+                a++;
+        while (b > a && isspace((unsigned char) v[b - 1]))
+                b--;
+        if (b - a < 2 || v[a] != '{' || v[b - 1] != '}')
+                return false;
+        return memchr(v, 0, len) == NULL;
+}
+
+/* ---- answer buffers ---- */
+
+int wsproto_buf_init(struct wsproto_buf *b, size_t headroom, size_t hint) {
+        size_t cap = MAX(hint, (size_t) 64);
+
+        b->mem = malloc(headroom + cap + 1);
+        if (!b->mem)
+                return -ENOMEM;
+        b->headroom = headroom;
+        b->len = 0;
+        b->cap = cap;
+        b->mem[headroom] = 0;
+        return 0;
+}
+
+static int buf_reserve(struct wsproto_buf *b, size_t extra) {
+        size_t need, cap;
+        char *m;
+
+        if (extra > SIZE_MAX / 4 - b->len)
+                return -ENOMEM;
+        need = b->len + extra;
+        if (need <= b->cap)
+                return 0;
+        cap = MAX(need, b->cap * 2);
+        m = realloc(b->mem, b->headroom + cap + 1);
+        if (!m)
+                return -ENOMEM;
+        b->mem = m;
+        b->cap = cap;
+        return 0;
+}
+
+int wsproto_buf_append(struct wsproto_buf *b, const char *s, size_t n) {
+        int k = buf_reserve(b, n);
+        if (k < 0)
+                return k;
+        memcpy(b->mem + b->headroom + b->len, s, n);
+        b->len += n;
+        b->mem[b->headroom + b->len] = 0;
+        return 0;
+}
+
+int wsproto_buf_printf(struct wsproto_buf *b, const char *fmt, ...) {
+        va_list ap;
+        int n, k;
+
+        va_start(ap, fmt);
+        n = vsnprintf(NULL, 0, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+                return -EINVAL;
+        k = buf_reserve(b, (size_t) n);
+        if (k < 0)
+                return k;
+        va_start(ap, fmt);
+        (void) vsnprintf(b->mem + b->headroom + b->len, (size_t) n + 1, fmt, ap);
+        va_end(ap);
+        b->len += (size_t) n;
+        return 0;
+}
+
+void wsproto_buf_done(struct wsproto_buf *b) {
+        b->mem = mfree(b->mem);
+        b->len = b->cap = 0;
+}
+
+int wsproto_account_answer(int64_t start, int64_t end, const char *const *values,
+                           const size_t *lens, size_t n, size_t headroom, struct wsproto_buf *ret,
+                           size_t *ret_skipped) {
+        struct wsproto_buf b;
+        size_t total = 64, skipped = 0;
+        int k;
+
+        for (size_t i = 0; i < n; i++)
+                if (values[i])
+                        total += lens[i] + 24;
+        k = wsproto_buf_init(&b, headroom, total);
+        if (k < 0)
+                return k;
+        k = wsproto_buf_printf(&b, "{\"start_slot\": %" PRId64 ", \"end_slot\": %" PRId64, start,
+                               end);
+        for (size_t i = 0; k >= 0 && i < n; i++) {
+                if (!values[i])
+                        continue;
+                if (!wsproto_sample_plausible(values[i], lens[i])) {
+                        skipped++;
+                        continue;
+                }
+                k = wsproto_buf_printf(&b, ", \"%" PRId64 "\": ", start + (int64_t) i);
+                if (k >= 0)
+                        k = wsproto_buf_append(&b, values[i], lens[i]);
+        }
+        if (k >= 0)
+                k = wsproto_buf_append(&b, "}", 1);
+        if (k < 0) {
+                wsproto_buf_done(&b);
+                return k;
+        }
+        if (ret_skipped)
+                *ret_skipped = skipped;
+        *ret = b;
+        return 0;
+}
+
+int wsproto_push_answer(int64_t slot, const char *v, size_t len, size_t headroom,
+                        struct wsproto_buf *ret) {
+        struct wsproto_buf b;
+        int k;
+
+        if (!wsproto_sample_plausible(v, len))
+                return -EINVAL;
+        k = wsproto_buf_init(&b, headroom, len + 32);
+        if (k < 0)
+                return k;
+        k = wsproto_buf_printf(&b, "{\"%" PRId64 "\": ", slot);
+        if (k >= 0)
+                k = wsproto_buf_append(&b, v, len);
+        if (k >= 0)
+                k = wsproto_buf_append(&b, "}", 1);
+        if (k < 0) {
+                wsproto_buf_done(&b);
+                return k;
+        }
+        *ret = b;
+        return 0;
+}
+
+int wsproto_error_answer(const char *msg, size_t headroom, struct wsproto_buf *ret) {
+        _cleanup_(cJSON_Deletep) cJSON *o = cJSON_CreateObject();
+        _cleanup_free_ char *s = NULL;
+        struct wsproto_buf b;
+        int k;
+
+        if (!o || !cJSON_AddStringToObject(o, "error", msg ? msg : "error"))
+                return -ENOMEM;
+        s = cJSON_PrintUnformatted(o);
+        if (!s)
+                return -ENOMEM;
+        k = wsproto_buf_init(&b, headroom, strlen(s));
+        if (k >= 0)
+                k = wsproto_buf_append(&b, s, strlen(s));
+        if (k < 0) {
+                wsproto_buf_done(&b);
+                return k;
+        }
+        *ret = b;
+        return 0;
+}
+
+/* ---- Prometheus ---- */
+
+static int append_label_value(struct wsproto_buf *b, const char *s) {
+        int k = 0;
+        for (; k >= 0 && *s; s++) {
+                if (*s == '\\')
+                        k = wsproto_buf_append(b, "\\\\", 2);
+                else if (*s == '"')
+                        k = wsproto_buf_append(b, "\\\"", 2);
+                else if (*s == '\n')
+                        k = wsproto_buf_append(b, "\\n", 2);
+                else
+                        k = wsproto_buf_append(b, s, 1);
+        }
+        return k;
+}
+
+/* A counter must be a non-negative integer number. cJSON keeps doubles: exact below 2^53
+ * (104 days of CPU time in ns, 9 PB of IO), which is also all Prometheus keeps (float64). */
+static bool counter_value(const cJSON *j, uint64_t *ret) {
+        if (!cJSON_IsNumber(j) || !isfinite(j->valuedouble) || j->valuedouble < 0 ||
+            j->valuedouble >= 18446744073709551616.0)
+                return false;
+        *ret = (uint64_t) j->valuedouble;
+        return true;
+}
+
+struct metric_out {
+        struct wsproto_buf cpu, blkio;
+};
+
+static int lower_op(char *dst, size_t n, const char *src) {
+        size_t i;
+        for (i = 0; i + 1 < n && src[i]; i++)
+                dst[i] = (char) tolower((unsigned char) src[i]);
+        dst[i] = 0;
+        return src[i] ? -ENAMETOOLONG : 0;
+}
+
+static int render_node(struct metric_out *o, const char *subsys, const char *path,
+                       const cJSON *node, unsigned depth) {
+        const cJSON *value, *sub;
+        const char *label = path[0] ? path : "/";
+        int k = 0;
+
+        if (depth > 64)
+                return -EINVAL;
+        if (!cJSON_IsObject(node))
+                return -EINVAL;
+        value = cJSON_GetObjectItemCaseSensitive(node, "value");
+        if (cJSON_IsObject(value)) {
+                const cJSON *usage = cJSON_GetObjectItemCaseSensitive(value, "usage");
+                uint64_t v;
+
+                if (usage) {
+                        if (!counter_value(usage, &v))
+                                return -EINVAL;
+                        k = wsproto_buf_printf(&o->cpu,
+                                               "cgrouparch_cpu_usage_seconds_total{subsystem=\"");
+                        if (k >= 0)
+                                k = append_label_value(&o->cpu, subsys);
+                        if (k >= 0)
+                                k = wsproto_buf_printf(&o->cpu, "\",cgroup=\"");
+                        if (k >= 0)
+                                k = append_label_value(&o->cpu, label);
+                        if (k >= 0)
+                                k = wsproto_buf_printf(&o->cpu, "\"} %llu.%09llu\n",
+                                                       (unsigned long long) (v / 1000000000ULL),
+                                                       (unsigned long long) (v % 1000000000ULL));
+                } else
+                        for (const cJSON *dev = value->child; k >= 0 && dev; dev = dev->next) {
+                                if (!cJSON_IsObject(dev))
+                                        continue; /* not a device map: a future counter */
+                                for (const cJSON *op = dev->child; k >= 0 && op; op = op->next) {
+                                        char opname[32];
+                                        if (!counter_value(op, &v))
+                                                return -EINVAL;
+                                        if (lower_op(opname, sizeof opname, op->string) < 0)
+                                                return -EINVAL;
+                                        k = wsproto_buf_printf(
+                                                &o->blkio, "cgrouparch_blkio_bytes_total{cgroup=\"");
+                                        if (k >= 0)
+                                                k = append_label_value(&o->blkio, label);
+                                        if (k >= 0)
+                                                k = wsproto_buf_printf(&o->blkio, "\",device=\"");
+                                        if (k >= 0)
+                                                k = append_label_value(&o->blkio, dev->string);
+                                        if (k >= 0)
+                                                k = wsproto_buf_printf(&o->blkio, "\",op=\"");
+                                        if (k >= 0)
+                                                k = append_label_value(&o->blkio, opname);
+                                        if (k >= 0)
+                                                k = wsproto_buf_printf(&o->blkio, "\"} %llu\n",
+                                                                       (unsigned long long) v);
+                                }
+                        }
+        } else if (value && !cJSON_IsNull(value))
+                return -EINVAL;
+        if (k < 0)
+                return k;
+
+        sub = cJSON_GetObjectItemCaseSensitive(node, "sub_cgroup");
+        if (sub && !cJSON_IsObject(sub) && !cJSON_IsNull(sub))
+                return -EINVAL;
+        for (const cJSON *c = sub ? sub->child : NULL; c; c = c->next) {
+                _cleanup_free_ char *p = NULL;
+                if (!c->string || !c->string[0] || strchr(c->string, '/'))
+                        return -EINVAL;
+                if (path[0] ? xasprintf(&p, "%s/%s", path, c->string) < 0
+                            : !(p = strdup(c->string)))
+                        return -ENOMEM;
+                k = render_node(o, subsys, p, c, depth + 1);
+                if (k < 0)
+                        return k;
+        }
+        return 0;
+}
+
+static int render_server(struct wsproto_buf *b, const struct wsproto_stats *st) {
+        return wsproto_buf_printf(
+                b,
+                "# HELP cgrouparch_wsd_connections Open websocket connections.\n"
+                "# TYPE cgrouparch_wsd_connections gauge\n"
+                "cgrouparch_wsd_connections %u\n"
+                "# HELP cgrouparch_wsd_subscribers Connections subscribed to live samples.\n"
+                "# TYPE cgrouparch_wsd_subscribers gauge\n"
+                "cgrouparch_wsd_subscribers %u\n"
+                "# HELP cgrouparch_wsd_redis_up Whether cg-wsd's Redis connection is up.\n"
+                "# TYPE cgrouparch_wsd_redis_up gauge\n"
+                "cgrouparch_wsd_redis_up %d\n"
+                "# HELP cgrouparch_wsd_requests_total Websocket requests received.\n"
+                "# TYPE cgrouparch_wsd_requests_total counter\n"
+                "cgrouparch_wsd_requests_total %llu\n"
+                "# HELP cgrouparch_wsd_errors_total Requests answered with an error.\n"
+                "# TYPE cgrouparch_wsd_errors_total counter\n"
+                "cgrouparch_wsd_errors_total %llu\n"
+                "# HELP cgrouparch_wsd_pushes_total Samples pushed to subscribers.\n"
+                "# TYPE cgrouparch_wsd_pushes_total counter\n"
+                "cgrouparch_wsd_pushes_total %llu\n"
+                "# HELP cgrouparch_wsd_pushes_dropped_total Samples dropped for slow readers.\n"
+                "# TYPE cgrouparch_wsd_pushes_dropped_total counter\n"
+                "cgrouparch_wsd_pushes_dropped_total %llu\n",
+                st->connections, st->subscribers, st->redis_up ? 1 : 0,
+                (unsigned long long) st->requests_total, (unsigned long long) st->errors_total,
+                (unsigned long long) st->pushes_total,
+                (unsigned long long) st->pushes_dropped_total);
+}
+
+int wsproto_metrics_render(const char *sample, size_t len, int64_t slot, double now_sec,
+                           const struct wsproto_stats *st, struct wsproto_buf *ret) {
+        _cleanup_(cJSON_Deletep) cJSON *j = NULL;
+        struct metric_out o = {};
+        struct wsproto_buf b;
+        int k;
+
+        k = wsproto_buf_init(&b, 0, 4096);
+        if (k < 0)
+                return k;
+        if (sample) {
+                const char *end = NULL;
+
+                j = cJSON_ParseWithLengthOpts(sample, len, &end, false);
+                k = j && cJSON_IsObject(j) ? 0 : -EINVAL;
+                if (k >= 0)
+                        k = wsproto_buf_init(&o.cpu, 0, 4096);
+                if (k >= 0)
+                        k = wsproto_buf_init(&o.blkio, 0, 4096);
+                for (const cJSON *s = j ? j->child : NULL; k >= 0 && s; s = s->next)
+                        k = render_node(&o, s->string, "", s, 0);
+                if (k >= 0)
+                        k = wsproto_buf_printf(
+                                &b, "# HELP cgrouparch_cpu_usage_seconds_total Cumulative CPU "
+                                    "time of the cgroup, from the latest sample.\n"
+                                    "# TYPE cgrouparch_cpu_usage_seconds_total counter\n");
+                if (k >= 0)
+                        k = wsproto_buf_append(&b, wsproto_buf_text(&o.cpu), o.cpu.len);
+                if (k >= 0)
+                        k = wsproto_buf_printf(
+                                &b, "# HELP cgrouparch_blkio_bytes_total Cumulative bytes of "
+                                    "IO per device and operation, from the latest sample.\n"
+                                    "# TYPE cgrouparch_blkio_bytes_total counter\n");
+                if (k >= 0)
+                        k = wsproto_buf_append(&b, wsproto_buf_text(&o.blkio), o.blkio.len);
+                if (k >= 0)
+                        k = wsproto_buf_printf(
+                                &b,
+                                "# HELP cgrouparch_sample_age_seconds Age of the latest sample.\n"
+                                "# TYPE cgrouparch_sample_age_seconds gauge\n"
+                                "cgrouparch_sample_age_seconds %.3f\n"
+                                "# HELP cgrouparch_sample_slot_seconds Wall-clock second of the "
+                                "latest sample.\n"
+                                "# TYPE cgrouparch_sample_slot_seconds gauge\n"
+                                "cgrouparch_sample_slot_seconds %" PRId64 "\n",
+                                MAX(now_sec - (double) slot, 0.0), slot);
+                wsproto_buf_done(&o.cpu);
+                wsproto_buf_done(&o.blkio);
+        }
+        if (k >= 0)
+                k = render_server(&b, st);
+        if (k < 0) {
+                wsproto_buf_done(&b);
+                return k;
+        }
+        *ret = b;
+        return 0;
+}
+
+/* ---- HTTP and access ---- */
+
+enum wsproto_route wsproto_http_route(const char *path, const char **ret_file) {
+        const char *name;
+
+        if (!path || path[0] != '/')
+                return WSPROTO_ROUTE_NOT_FOUND;
+        if (strcmp(path, "/metrics") == 0)
+                return WSPROTO_ROUTE_METRICS;
+        if (strcmp(path, "/healthz") == 0)
+                return WSPROTO_ROUTE_HEALTHZ;
+        name = path + 1;
+        if (!name[0])
+                name = "index.html";
+        if (strlen(name) > 128 || name[0] == '.')
+                return WSPROTO_ROUTE_NOT_FOUND;
+        for (const char *p = name; *p; p++)
+                if (!isalnum((unsigned char) *p) && *p != '_' && *p != '-' && *p != '.')
+                        return WSPROTO_ROUTE_NOT_FOUND;
+        if (strstr(name, ".."))
+                return WSPROTO_ROUTE_NOT_FOUND;
+        *ret_file = name;
+        return WSPROTO_ROUTE_FILE;
+}
+
+const char *wsproto_mime_type(const char *file) {
+        static const struct {
+                const char *ext, *type;
+        } map[] = {
+                { ".html", "text/html; charset=utf-8" },
+                { ".js", "text/javascript; charset=utf-8" },
+                { ".css", "text/css; charset=utf-8" },
+                { ".svg", "image/svg+xml" },
+                { ".png", "image/png" },
+                { ".ico", "image/x-icon" },
+                { ".json", "application/json" },
+                { ".txt", "text/plain; charset=utf-8" },
+        };
+        const char *dot = file ? strrchr(file, '.') : NULL;
+
+        for (size_t i = 0; dot && i < ELEMENTSOF(map); i++)
+                if (strcasecmp(dot, map[i].ext) == 0)
+                        return map[i].type;
+        return "application/octet-stream";
+}
+
+static bool origin_is_host(const char *origin, const char *host) {
+        size_t n;
+
+        if (!host || !host[0])
+                return false;
+        if (strncasecmp(origin, "http://", 7) == 0)
+                origin += 7;
+        else if (strncasecmp(origin, "https://", 8) == 0)
+                origin += 8;
+        else
+                return false;
+        n = strlen(host);
+        return strncasecmp(origin, host, n) == 0 && origin[n] == 0;
+}
+
+bool wsproto_origin_allowed(const char *origin, const char *host, char *const *allowed) {
+        if (!allowed || !allowed[0] || !origin)
+                return true;
+        if (origin_is_host(origin, host))
+                return true;
+        for (char *const *a = allowed; *a; a++)
+                if (strcmp(*a, "*") == 0 || strcasecmp(*a, origin) == 0)
+                        return true;
+        return false;
+}
+
+bool wsproto_token_equal(const char *presented, const char *expected) {
+        size_t n, m;
+        unsigned char d;
+
+        if (!presented || !expected)
+                return false;
+        n = strlen(presented);
+        m = strlen(expected);
+        d = n != m;
+        /* time depends on the expected length only */
+        for (size_t i = 0; i < m; i++)
+                d |= (unsigned char) (expected[i] ^ (i < n ? presented[i] : 0));
+        return d == 0;
+}
+
+const char *wsproto_bearer_token(const char *value) {
+        if (!value)
+                return NULL;
+        while (*value == ' ' || *value == '\t')
+                value++;
+        if (strncasecmp(value, "Bearer", 6) != 0 || (value[6] != ' ' && value[6] != '\t'))
+                return NULL;
+        value += 6;
+        while (*value == ' ' || *value == '\t')
+                value++;
+        return *value ? value : NULL;
+}

@@ -1,0 +1,293 @@
+/* test-wsd.c — the pure side of cg-wsd (common/wsproto.c): requests, answers, /metrics, routes,
+ * access checks. */
+#include <stdlib.h>
+
+#include "tap.h"
+#include "wsproto.h"
+
+#define NOW 1700000000
+
+static int parse(const char *s, struct wsproto_request *r, char **err) {
+        free(*err);
+        *err = NULL;
+        return wsproto_request_parse(s, strlen(s), NOW, r, err);
+}
+
+static void test_request_defaults(void) {
+        struct wsproto_request r;
+        char *err = NULL;
+
+        CHECK_INT(parse("{\"cmd\": \"show_account\"}", &r, &err), 0);
+        CHECK_INT(r.cmd, WSPROTO_SHOW_ACCOUNT);
+        CHECK_INT(r.end_slot, NOW);
+        CHECK_INT(r.start_slot, NOW - 9);
+        CHECK_INT(parse("{\"cmd\": \"show_account\", \"args\": {\"nr_slot\": 2}}", &r, &err), 0);
+        CHECK_INT(r.start_slot, NOW - 1);
+        CHECK_INT(r.end_slot, NOW);
+        CHECK_INT(parse("{\"cmd\":\"show_account\",\"args\":{\"end_slot\":100,\"nr_slot\":5}}", &r,
+                        &err),
+                  0);
+        CHECK_INT(r.start_slot, 96);
+        CHECK_INT(r.end_slot, 100);
+        CHECK_INT(parse("{\"cmd\":\"show_account\",\"args\":{\"start_slot\":100,\"end_slot\":100}}",
+                        &r, &err),
+                  0);
+        CHECK_INT(r.start_slot, 100);
+        CHECK_INT(r.end_slot, 100);
+        CHECK_INT(parse("{\"cmd\":\"show_account\",\"args\":{\"start_slot\":100,\"nr_slot\":3}}",
+                        &r, &err),
+                  0);
+        CHECK_INT(r.end_slot, 102);
+        /* start only: up to now */
+        CHECK_INT(parse("{\"cmd\":\"show_account\",\"args\":{\"start_slot\":1699999000}}", &r,
+                        &err),
+                  0);
+        CHECK_INT(r.end_slot, NOW);
+        /* a default start before the epoch is clamped */
+        CHECK_INT(parse("{\"cmd\":\"show_account\",\"args\":{\"end_slot\":3}}", &r, &err), 0);
+        CHECK_INT(r.start_slot, 0);
+        CHECK_INT(parse("{\"cmd\":\"show_account\",\"args\":{\"nr_slot\":3600}}", &r, &err), 0);
+        CHECK_INT(parse("{\"cmd\":\"show_account\",\"args\":{\"nr_slot\":1e1}}", &r, &err), 0);
+        CHECK_INT(r.start_slot, NOW - 9);
+        CHECK_INT(parse(" {\"cmd\": \"get_conf\"}\n", &r, &err), 0);
+        CHECK_INT(r.cmd, WSPROTO_GET_CONF);
+        CHECK_INT(parse("{\"cmd\": \"get_conf\", \"args\": {}}", &r, &err), 0);
+        CHECK_INT(parse("{\"cmd\": \"subscribe_account\", \"args\": null}", &r, &err), 0);
+        CHECK_INT(r.cmd, WSPROTO_SUBSCRIBE);
+        CHECK_INT(parse("{\"cmd\": \"unsubscribe_account\"}", &r, &err), 0);
+        CHECK_INT(r.cmd, WSPROTO_UNSUBSCRIBE);
+        free(err);
+}
+
+static void test_request_errors(void) {
+        static const struct {
+                const char *in, *err;
+        } cases[] = {
+                { "", "empty message" },
+                { "hello", "not JSON" },
+                { "{\"cmd\": \"get_conf\"", "not JSON" },
+                { "{\"cmd\": \"get_conf\"} x", "not JSON (trailing data)" },
+                { "[1,2]", "a request must be a JSON object" },
+                { "\"show_account\"", "a request must be a JSON object" },
+                { "{}", "missing \"cmd\"" },
+                { "{\"cmd\": 5}", "\"cmd\" must be a string" },
+                { "{\"cmd\": \"rm_rf\"}", "unknown cmd \"rm_rf\"" },
+                { "{\"cmd\": \"get_conf\", \"x\": 1}", "unknown key \"x\" in request" },
+                { "{\"cmd\": \"get_conf\", \"cmd\": \"show_account\"}", "duplicate key in request" },
+                { "{\"cmd\": \"show_account\", \"args\": [1]}", "\"args\" must be an object" },
+                { "{\"cmd\": \"show_account\", \"args\": {\"nr_slot\": \"2\"}}",
+                  "nr_slot must be an integer" },
+                { "{\"cmd\": \"show_account\", \"args\": {\"nr_slot\": 2.5}}",
+                  "nr_slot must be an integer" },
+                { "{\"cmd\": \"show_account\", \"args\": {\"nr_slot\": 0}}",
+                  "nr_slot must be between 1 and 3600" },
+                { "{\"cmd\": \"show_account\", \"args\": {\"nr_slot\": 3601}}",
+                  "nr_slot must be between 1 and 3600" },
+                { "{\"cmd\": \"show_account\", \"args\": {\"nr_slot\": 1e300}}",
+                  "nr_slot is out of range" },
+                { "{\"cmd\": \"show_account\", \"args\": {\"nr_slot\": -4}}",
+                  "nr_slot must be between 1 and 3600" },
+                { "{\"cmd\": \"show_account\", \"args\": {\"start_slot\": -1}}",
+                  "start_slot must not be negative" },
+                { "{\"cmd\": \"show_account\", \"args\": {\"end_slot\": -1}}",
+                  "end_slot must not be negative" },
+                { "{\"cmd\": \"show_account\", \"args\": {\"start_slot\": 10, \"end_slot\": 5}}",
+                  "start_slot is after end_slot" },
+                { "{\"cmd\": \"show_account\", \"args\": {\"start_slot\": 0, \"end_slot\": 3600}}",
+                  "a range of 3601 slots is over the limit of 3600" },
+                { "{\"cmd\": \"show_account\", \"args\": {\"start_slot\": 1}}",
+                  "a range of 1700000000 slots is over the limit of 3600" },
+                { "{\"cmd\": \"show_account\", \"args\": {\"start_slot\": 1, \"end_slot\": 2, "
+                  "\"nr_slot\": 5}}",
+                  "nr_slot does not match start_slot..end_slot" },
+                { "{\"cmd\": \"show_account\", \"args\": {\"slots\": 1}}",
+                  "unknown argument \"slots\" for show_account" },
+                { "{\"cmd\": \"get_conf\", \"args\": {\"nr_slot\": 1}}", "get_conf takes no args" },
+                { "{\"cmd\": \"show_account\", \"args\": {\"nr_slot\": true}}",
+                  "nr_slot must be an integer" },
+        };
+        struct wsproto_request r;
+        char *err = NULL;
+
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                CHECK_INT(parse(cases[i].in, &r, &err), -EINVAL);
+                CHECK_STR(err, cases[i].err);
+        }
+        /* embedded NUL and the size limit */
+        CHECK_INT(wsproto_request_parse("{\"cmd\":\"get_conf\"}\0x", 20, NOW, &r, &err), -EINVAL);
+        {
+                size_t n = WSPROTO_MAX_MESSAGE + 1;
+                char *big = malloc(n);
+                memset(big, ' ', n);
+                CHECK_INT(wsproto_request_parse(big, n, NOW, &r, &err), -EINVAL);
+                CHECK_STR(err, "message too big");
+                free(big);
+        }
+        /* err may be NULL */
+        CHECK_INT(wsproto_request_parse("x", 1, NOW, &r, NULL), -EINVAL);
+        free(err);
+}
+
+static void test_slot_parse(void) {
+        int64_t s = 0;
+        CHECK_INT(wsproto_slot_parse("1700000000", 10, &s), 0);
+        CHECK_INT(s, 1700000000);
+        CHECK_INT(wsproto_slot_parse("", 0, &s), -EINVAL);
+        CHECK_INT(wsproto_slot_parse("-1", 2, &s), -EINVAL);
+        CHECK_INT(wsproto_slot_parse("12a", 3, &s), -EINVAL);
+        CHECK_INT(wsproto_slot_parse("1234567890123456789", 19, &s), -EINVAL);
+}
+
+static void test_account_answer(void) {
+        const char *v[] = { "{\"cpu\": {}}", NULL, " {\"a\":1} ", "garbage", "{}" };
+        size_t l[5];
+        struct wsproto_buf b = {};
+        size_t skipped = 9;
+
+        for (int i = 0; i < 5; i++)
+                l[i] = v[i] ? strlen(v[i]) : 0;
+        CHECK_INT(wsproto_account_answer(10, 14, v, l, 5, 16, &b, &skipped), 0);
+        CHECK_STR(wsproto_buf_text(&b), "{\"start_slot\": 10, \"end_slot\": 14, \"10\": {\"cpu\": "
+                                        "{}}, \"12\":  {\"a\":1} , \"14\": {}}");
+        CHECK_INT(skipped, 1);
+        CHECK_INT(b.headroom, 16);
+        CHECK_INT(b.len, strlen(wsproto_buf_text(&b)));
+        wsproto_buf_done(&b);
+
+        CHECK_INT(wsproto_account_answer(5, 5, v + 1, l + 1, 1, 0, &b, NULL), 0);
+        CHECK_STR(wsproto_buf_text(&b), "{\"start_slot\": 5, \"end_slot\": 5}");
+        wsproto_buf_done(&b);
+
+        CHECK_INT(wsproto_push_answer(7, "{\"x\": 1}", 8, 0, &b), 0);
+        CHECK_STR(wsproto_buf_text(&b), "{\"7\": {\"x\": 1}}");
+        wsproto_buf_done(&b);
+        CHECK_INT(wsproto_push_answer(7, "[]", 2, 0, &b), -EINVAL);
+
+        CHECK_INT(wsproto_error_answer("bad \"thing\"\n", 0, &b), 0);
+        CHECK_STR(wsproto_buf_text(&b), "{\"error\":\"bad \\\"thing\\\"\\n\"}");
+        wsproto_buf_done(&b);
+
+        CHECK(!wsproto_sample_plausible("{", 1));
+        CHECK(!wsproto_sample_plausible("{\0}", 3));
+        CHECK(wsproto_sample_plausible("{}\n", 3));
+}
+
+static const char SAMPLE[] =
+        "{\"cpu\": {\"value\": {\"usage\": 1446489231295}, \"sub_cgroup\": {\"test_cgroup_a\": "
+        "{\"value\": {\"usage\": 192790540163}}, \"test_cgroup_b\": {\"value\": {\"usage\": 5}, "
+        "\"sub_cgroup\": {\"test_cgroup_b_sub1\": {\"value\": {\"usage\": 1000000000}}}}}},"
+        " \"blkio\": {\"value\": {\"8:0\": {\"Read\": 4096, \"Write\": 1048576}}, \"sub_cgroup\": "
+        "{\"test_cgroup_a\": {\"value\": {\"8:16\": {\"Read\": 0, \"Write\": 7}}}}}}";
+
+#define RENDER(s) wsproto_metrics_render((s), strlen(s), 0, 0, &st, &b)
+
+static void test_metrics(void) {
+        struct wsproto_stats st = { .connections = 3, .subscribers = 1, .redis_up = true,
+                                    .requests_total = 10 };
+        struct wsproto_buf b = {};
+        const char *t;
+
+        CHECK_INT(wsproto_metrics_render(SAMPLE, strlen(SAMPLE), 100, 101.5, &st, &b), 0);
+        t = wsproto_buf_text(&b);
+        CHECK(strstr(t, "# TYPE cgrouparch_cpu_usage_seconds_total counter\n"));
+        CHECK(strstr(t, "cgrouparch_cpu_usage_seconds_total{subsystem=\"cpu\",cgroup=\"/\"} "
+                        "1446.489231295\n"));
+        CHECK(strstr(t, "cgrouparch_cpu_usage_seconds_total{subsystem=\"cpu\",cgroup=\"test_cgroup_"
+                        "b/test_cgroup_b_sub1\"} 1.000000000\n"));
+        CHECK(strstr(t, "cgrouparch_cpu_usage_seconds_total{subsystem=\"cpu\",cgroup=\"test_cgroup_"
+                        "b\"} 0.000000005\n"));
+        CHECK(strstr(t, "cgrouparch_blkio_bytes_total{cgroup=\"/\",device=\"8:0\",op=\"read\"} "
+                        "4096\n"));
+        CHECK(strstr(t, "cgrouparch_blkio_bytes_total{cgroup=\"/\",device=\"8:0\",op=\"write\"} "
+                        "1048576\n"));
+        CHECK(strstr(t, "cgrouparch_blkio_bytes_total{cgroup=\"test_cgroup_a\",device=\"8:16\","
+                        "op=\"write\"} 7\n"));
+        CHECK(strstr(t, "cgrouparch_sample_age_seconds 1.500\n"));
+        CHECK(strstr(t, "cgrouparch_wsd_connections 3\n"));
+        CHECK(strstr(t, "cgrouparch_wsd_redis_up 1\n"));
+        CHECK(strstr(t, "cgrouparch_wsd_requests_total 10\n"));
+        CHECK(t[b.len - 1] == '\n');
+        wsproto_buf_done(&b);
+
+        /* no sample yet: the server's own figures only */
+        st.redis_up = false;
+        CHECK_INT(wsproto_metrics_render(NULL, 0, 0, 0, &st, &b), 0);
+        t = wsproto_buf_text(&b);
+        CHECK(!strstr(t, "cgrouparch_cpu"));
+        CHECK(strstr(t, "cgrouparch_wsd_redis_up 0\n"));
+        wsproto_buf_done(&b);
+
+        /* bad samples are refused, never half-rendered */
+        CHECK_INT(RENDER("nope"), -EINVAL);
+        CHECK_INT(RENDER("{\"cpu\": {\"value\": {\"usage\": -1}}}"), -EINVAL);
+        CHECK_INT(RENDER("{\"cpu\": {\"value\": {\"usage\": \"1\"}}}"), -EINVAL);
+        CHECK_INT(RENDER("{\"cpu\": {\"sub_cgroup\": {\"a/b\": {}}}}"), -EINVAL);
+        CHECK_INT(RENDER("{\"cpu\": {\"value\": 3}}"), -EINVAL);
+        CHECK_INT(RENDER("{\"blkio\": {\"value\": {\"8:0\": {\"Read\": null}}}}"), -EINVAL);
+        /* label values are escaped */
+        CHECK_INT(RENDER("{\"cpu\": {\"sub_cgroup\": {\"a\\\"b\": {\"value\": {\"usage\": 1}}}}}"),
+                  0);
+        CHECK(strstr(wsproto_buf_text(&b), "cgroup=\"a\\\"b\"} 0.000000001\n"));
+        wsproto_buf_done(&b);
+}
+
+static void test_routes(void) {
+        const char *f = NULL;
+
+        CHECK_INT(wsproto_http_route("/", &f), WSPROTO_ROUTE_FILE);
+        CHECK_STR(f, "index.html");
+        CHECK_INT(wsproto_http_route("/app.js", &f), WSPROTO_ROUTE_FILE);
+        CHECK_STR(f, "app.js");
+        CHECK_INT(wsproto_http_route("/metrics", &f), WSPROTO_ROUTE_METRICS);
+        CHECK_INT(wsproto_http_route("/healthz", &f), WSPROTO_ROUTE_HEALTHZ);
+        CHECK_INT(wsproto_http_route("/../etc/passwd", &f), WSPROTO_ROUTE_NOT_FOUND);
+        CHECK_INT(wsproto_http_route("/a/b.js", &f), WSPROTO_ROUTE_NOT_FOUND);
+        CHECK_INT(wsproto_http_route("/.htaccess", &f), WSPROTO_ROUTE_NOT_FOUND);
+        CHECK_INT(wsproto_http_route("/a..b", &f), WSPROTO_ROUTE_NOT_FOUND);
+        CHECK_INT(wsproto_http_route("/%2e%2e", &f), WSPROTO_ROUTE_NOT_FOUND);
+        CHECK_INT(wsproto_http_route("index.html", &f), WSPROTO_ROUTE_NOT_FOUND);
+        CHECK_INT(wsproto_http_route(NULL, &f), WSPROTO_ROUTE_NOT_FOUND);
+        CHECK_STR(wsproto_mime_type("index.html"), "text/html; charset=utf-8");
+        CHECK_STR(wsproto_mime_type("app.JS"), "text/javascript; charset=utf-8");
+        CHECK_STR(wsproto_mime_type("x"), "application/octet-stream");
+}
+
+static void test_access(void) {
+        char *allowed[] = { "https://ops.example.com", NULL };
+        char *none[] = { NULL };
+        char *star[] = { "*", NULL };
+
+        CHECK(wsproto_origin_allowed("http://evil.example", "127.0.0.1:43409", none));
+        CHECK(wsproto_origin_allowed("http://evil.example", "h", NULL));
+        CHECK(wsproto_origin_allowed(NULL, "h", allowed));
+        CHECK(wsproto_origin_allowed("https://OPS.example.com", "h", allowed));
+        CHECK(wsproto_origin_allowed("http://127.0.0.1:43409", "127.0.0.1:43409", allowed));
+        CHECK(!wsproto_origin_allowed("http://127.0.0.1:434090", "127.0.0.1:43409", allowed));
+        CHECK(!wsproto_origin_allowed("http://evil.example", "127.0.0.1:43409", allowed));
+        CHECK(!wsproto_origin_allowed("null", "127.0.0.1:43409", allowed));
+        CHECK(wsproto_origin_allowed("http://evil.example", "x", star));
+
+        CHECK(wsproto_token_equal("s3cret", "s3cret"));
+        CHECK(!wsproto_token_equal("s3cre", "s3cret"));
+        CHECK(!wsproto_token_equal("s3cretx", "s3cret"));
+        CHECK(!wsproto_token_equal("", "s3cret"));
+        CHECK(!wsproto_token_equal(NULL, "s3cret"));
+
+        CHECK_STR(wsproto_bearer_token("Bearer abc"), "abc");
+        CHECK_STR(wsproto_bearer_token("  bearer   abc"), "abc");
+        CHECK(!wsproto_bearer_token("Basic abc"));
+        CHECK(!wsproto_bearer_token("Bearerabc"));
+        CHECK(!wsproto_bearer_token("Bearer "));
+        CHECK(!wsproto_bearer_token(NULL));
+}
+
+int main(void) {
+        RUN(test_request_defaults);
+        RUN(test_request_errors);
+        RUN(test_slot_parse);
+        RUN(test_account_answer);
+        RUN(test_metrics);
+        RUN(test_routes);
+        RUN(test_access);
+        return TAP_END();
+}
