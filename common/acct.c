@@ -125,7 +125,8 @@ void acct_blkio_clear(struct acct_blkio *b) {
 }
 
 /* Entry for MAJ:MIN, appended (zeroed) when new. */
-static int blkio_dev(struct acct_blkio *b, unsigned major, unsigned minor, struct acct_dev_io **ret) {
+static int blkio_dev(struct acct_blkio *b, unsigned major, unsigned minor,
+                     struct acct_dev_io **ret) {
         for (size_t i = b->n; i > 0; i--)
                 if (b->v[i - 1].major == major && b->v[i - 1].minor == minor) {
                         *ret = &b->v[i - 1];
@@ -139,7 +140,7 @@ static int blkio_dev(struct acct_blkio *b, unsigned major, unsigned minor, struc
                 b->v = v;
                 b->cap = cap;
         }
-        b->v[b->n] = (struct acct_dev_io){ .major = major, .minor = minor };
+        b->v[b->n] = (struct acct_dev_io){.major = major, .minor = minor};
         *ret = &b->v[b->n++];
         return 0;
 }
@@ -358,7 +359,7 @@ static int buf_put_string(struct acct_buf *b, const char *s) {
         for (; r >= 0 && *s; s++) {
                 unsigned char c = (unsigned char) *s;
                 if (c == '"' || c == '\\') {
-                        char e[2] = { '\\', (char) c };
+                        char e[2] = {'\\', (char) c};
                         r = acct_buf_append(b, e, 2);
                 } else if (c < 0x20) {
                         char e[7];

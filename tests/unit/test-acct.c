@@ -148,7 +148,7 @@ static void free_node(struct conf_node *n) {
 }
 
 static void test_sample(void) {
-        struct conf c = { .version = 3 };
+        struct conf c = {.version = 3};
         struct conf_node *cpu = mk(NULL, NULL), *b, *blk = mk(NULL, NULL);
         struct acct_value cv[4] = {}, bv[2] = {};
         struct acct_buf buf = {};
@@ -163,10 +163,10 @@ static void test_sample(void) {
         CHECK_INT(acct_tree_size(&c, CONF_CPU), 4);
         CHECK_INT(acct_tree_size(&c, CONF_BLKIO), 2);
 
-        cv[0] = (struct acct_value){ .ok = true, .usage = 1446489231295ULL };
-        cv[1] = (struct acct_value){ .ok = true, .usage = 9007199254740993ULL }; /* 2^53 + 1 */
-        cv[2] = (struct acct_value){ .ok = true, .usage = UINT64_MAX };
-        cv[3] = (struct acct_value){ .ok = false }; /* not there (yet) */
+        cv[0] = (struct acct_value){.ok = true, .usage = 1446489231295ULL};
+        cv[1] = (struct acct_value){.ok = true, .usage = 9007199254740993ULL}; /* 2^53 + 1 */
+        cv[2] = (struct acct_value){.ok = true, .usage = UINT64_MAX};
+        cv[3] = (struct acct_value){.ok = false}; /* not there (yet) */
         bv[0].ok = true;
         CHECK_INT(acct_parse_blkio_v1("8:0 Read 4096\n8:0 Write 1048576\n254:0 Read 1\n"
                                       "254:0 Write 2\nTotal 0\n",
@@ -174,16 +174,15 @@ static void test_sample(void) {
                   0);
         bv[1].ok = true;
 
-        struct acct_value *values[_CONF_SUBSYS_MAX] = { [CONF_CPU] = cv, [CONF_BLKIO] = bv };
+        struct acct_value *values[_CONF_SUBSYS_MAX] = {[CONF_CPU] = cv, [CONF_BLKIO] = bv};
         CHECK_INT(acct_sample_write(&c, values, &buf), 0);
-        CHECK_STR(buf.p,
-                  "{\"cpu\": {\"value\": {\"usage\": 1446489231295}, \"sub_cgroup\": {"
-                  "\"test_cgroup_a\": {\"value\": {\"usage\": 9007199254740993}}, "
-                  "\"test_cgroup_b\": {\"value\": {\"usage\": 18446744073709551615}, "
-                  "\"sub_cgroup\": {\"test_cgroup_b_sub1\": {\"value\": {}}}}}}, "
-                  "\"blkio\": {\"value\": {\"8:0\": {\"Read\": 4096, \"Write\": 1048576}, "
-                  "\"254:0\": {\"Read\": 1, \"Write\": 2}}, \"sub_cgroup\": {"
-                  "\"test_cgroup_a\": {\"value\": {}}}}}");
+        CHECK_STR(buf.p, "{\"cpu\": {\"value\": {\"usage\": 1446489231295}, \"sub_cgroup\": {"
+                         "\"test_cgroup_a\": {\"value\": {\"usage\": 9007199254740993}}, "
+                         "\"test_cgroup_b\": {\"value\": {\"usage\": 18446744073709551615}, "
+                         "\"sub_cgroup\": {\"test_cgroup_b_sub1\": {\"value\": {}}}}}}, "
+                         "\"blkio\": {\"value\": {\"8:0\": {\"Read\": 4096, \"Write\": 1048576}, "
+                         "\"254:0\": {\"Read\": 1, \"Write\": 2}}, \"sub_cgroup\": {"
+                         "\"test_cgroup_a\": {\"value\": {}}}}}");
         /* valid JSON with the seed's shape */
         j = cJSON_Parse(buf.p);
         CHECK(j != NULL);
@@ -200,9 +199,10 @@ static void test_sample(void) {
         c.roots[CONF_BLKIO] = NULL;
         struct acct_value *none[_CONF_SUBSYS_MAX] = {};
         CHECK_INT(acct_sample_write(&c, none, &buf), 0);
-        CHECK_STR(buf.p, "{\"cpu\": {\"value\": {}, \"sub_cgroup\": {\"test_cgroup_a\": {\"value\": "
-                         "{}}, \"test_cgroup_b\": {\"value\": {}, \"sub_cgroup\": "
-                         "{\"test_cgroup_b_sub1\": {\"value\": {}}}}}}}");
+        CHECK_STR(buf.p,
+                  "{\"cpu\": {\"value\": {}, \"sub_cgroup\": {\"test_cgroup_a\": {\"value\": "
+                  "{}}, \"test_cgroup_b\": {\"value\": {}, \"sub_cgroup\": "
+                  "{\"test_cgroup_b_sub1\": {\"value\": {}}}}}}}");
         c.roots[CONF_CPU] = NULL;
         CHECK_INT(acct_sample_write(&c, none, &buf), 0);
         CHECK_STR(buf.p, "{}");
