@@ -61,13 +61,11 @@ const char *proc_pidfile_strerror(int r) {
         }
 }
 
-int proc_pidfile_read(const char *path, pid_t *ret, uint64_t *ret_mtime_usec) {
+int proc_pidfile_load(const char *path, struct proc_pidfile *ret) {
         _cleanup_close_ int fd = -1;
         char buf[PROC_PIDFILE_MAX + 1];
         struct stat st;
         size_t len = 0;
-        pid_t pid;
-        int r;
 
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
@@ -89,13 +87,28 @@ int proc_pidfile_read(const char *path, pid_t *ret, uint64_t *ret_mtime_usec) {
         }
         if (len > PROC_PIDFILE_MAX)
                 return -EFBIG;
-        r = proc_pidfile_parse(buf, len, &pid);
+        memcpy(ret->data, buf, len);
+        ret->data[len] = 0;
+        ret->len = len;
+        ret->mtime_usec = (uint64_t) st.st_mtim.tv_sec * USEC_PER_SEC +
+                          (uint64_t) st.st_mtim.tv_nsec / NSEC_PER_USEC;
+        return 0;
+}
+
+int proc_pidfile_read(const char *path, pid_t *ret, uint64_t *ret_mtime_usec) {
+        struct proc_pidfile f;
+        pid_t pid;
+        int r;
+
+        r = proc_pidfile_load(path, &f);
+        if (r < 0)
+                return r;
+        r = proc_pidfile_parse(f.data, f.len, &pid);
         if (r < 0)
                 return r;
         *ret = pid;
         if (ret_mtime_usec)
-                *ret_mtime_usec = (uint64_t) st.st_mtim.tv_sec * USEC_PER_SEC +
-                                  (uint64_t) st.st_mtim.tv_nsec / NSEC_PER_USEC;
+                *ret_mtime_usec = f.mtime_usec;
         return 0;
 }
 

@@ -31,6 +31,15 @@ const char *proc_pidfile_strerror(int r);
  * file, -EFBIG too long, and those of proc_pidfile_parse(). */
 int proc_pidfile_read(const char *path, pid_t *ret, uint64_t *ret_mtime_usec);
 
+/* The raw content of a pid file (same rules as proc_pidfile_read, without parsing), so a
+ * caller can tell whether a bad file changed since it last complained about it. */
+struct proc_pidfile {
+        char data[PROC_PIDFILE_MAX + 1]; /* NUL-terminated; may hold other NULs (len counts) */
+        size_t len;
+        uint64_t mtime_usec; /* CLOCK_REALTIME µs */
+};
+int proc_pidfile_load(const char *path, struct proc_pidfile *ret);
+
 /* What taskd needs from /proc/<pid>/stat. */
 struct proc_stat {
         pid_t pid;

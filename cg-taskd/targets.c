@@ -1,0 +1,190 @@
+/* targets.c — see targets.h. Pure: no I/O, no logging. */
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "targets.h"
+
+void taskd_target_forget_membership(struct taskd_target *t) {
+        /* by hand rather than cgfs_membership_free(): keeps this file free of cgfs I/O code */
+        for (size_t i = 0; i < t->n_m; i++) {
+                free(t->m[i].controllers);
+                free(t->m[i].cgpath);
+        }
+        t->m = mfree(t->m);
+        t->n_m = 0;
+}
+
+static void rule_done(struct taskd_rule *r) {
+        free(r->name);
+        strv_free(r->patterns);
+        for (size_t i = 0; i < r->n_targets; i++) {
+                free(r->targets[i].path);
+                taskd_target_forget_membership(&r->targets[i]);
+        }
+        *r = (struct taskd_rule) {};
+}
+
+void taskd_rules_clear(struct taskd_rules *r) {
+        for (size_t i = 0; i < r->n; i++)
+                rule_done(&r->v[i]);
+        r->v = mfree(r->v);
+        r->n = 0;
+}
+
+int taskd_rules_build(const struct cfg_pid_files *pf, size_t n_pf, const struct conf *c,
+                      struct taskd_rules *ret) {
+        struct taskd_rules rules = {};
+        int r;
+
+        if (n_pf > 0) {
+                rules.v = calloc(n_pf, sizeof(struct taskd_rule));
+                if (!rules.v)
+                        return -ENOMEM;
+        }
+        for (size_t i = 0; i < n_pf; i++) {
+                struct taskd_rule *rule = &rules.v[rules.n++];
+
+                rule->name = strdup(pf[i].name);
+                if (!rule->name)
+                        goto oom;
+                for (char *const *p = pf[i].patterns; p && *p; p++) {
+                        r = strv_extend(&rule->patterns, *p);
+                        if (r < 0)
+                                goto oom;
+                }
+                if (!c)
+                        continue;
+                for (int s = 0; s < _CONF_SUBSYS_MAX; s++) {
+                        const struct conf_node *node;
+
+                        if (!c->roots[s])
+                                continue;
+                        node = conf_find(c, (enum conf_subsys) s, pf[i].name);
+                        if (!node)
+                                continue;
+                        rule->targets[rule->n_targets] =
+                                (struct taskd_target) {.subsys = (enum conf_subsys) s,
+                                                       .path = strdup(node->path)};
+                        if (!rule->targets[rule->n_targets++].path)
+                                goto oom;
+                }
+        }
+        *ret = rules;
+        return 0;
+oom:
+        taskd_rules_clear(&rules);
+        return -ENOMEM;
+}
+
+int taskd_rules_unknown_names(const struct taskd_rules *r, char **ret) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f;
+
+        f = open_memstream(&buf, &len);
+        if (!f)
+                return -ENOMEM;
+        for (size_t i = 0, k = 0; i < r->n; i++)
+                if (r->v[i].n_targets == 0)
+                        fprintf(f, "%s%s", k++ ? ", " : "", r->v[i].name);
+        if (fclose(f) != 0) {
+                free(buf);
+                return -ENOMEM;
+        }
+        if (len == 0) {
+                free(buf);
+                buf = NULL;
+        }
+        *ret = buf;
+        return 0;
+}
+
+bool taskd_has_glob(const char *s) {
+        return strpbrk(s, "*?[") != NULL;
+}
+
+int taskd_pattern_split(const char *pattern, char **ret_dir, char **ret_base) {
+        const char *slash;
+        char *dir, *base;
+
+        if (!pattern || pattern[0] != '/')
+                return -EINVAL;
+        slash = strrchr(pattern, '/');
+        if (slash[1] == 0)
+                return -EINVAL;
+        dir = slash == pattern ? strdup("/") : strndup(pattern, (size_t) (slash - pattern));
+        base = strdup(slash + 1);
+        if (!dir || !base) {
+                free(dir);
+                free(base);
+                return -ENOMEM;
+        }
+        *ret_dir = dir;
+        *ret_base = base;
+        return 0;
+}
+
+bool taskd_pattern_matches(const char *pattern, const char *dir, const char *name) {
+        _cleanup_free_ char *pdir = NULL, *pbase = NULL;
+
+        if (taskd_pattern_split(pattern, &pdir, &pbase) < 0)
+                return false;
+        if (strchr(name, '/') || !*name)
+                return false;
+        if (taskd_has_glob(pdir) ? fnmatch(pdir, dir, FNM_PATHNAME | FNM_PERIOD) != 0
+                                 : strcmp(pdir, dir) != 0)
+                return false;
+        return fnmatch(pbase, name, FNM_PATHNAME | FNM_PERIOD) == 0;
+}
+
+enum taskd_verdict taskd_judge(const struct proc_stat *st, uint64_t pidfile_mtime_usec,
+                               uint64_t start_realtime_usec) {
+        if (st->pid == 1)
+                return TASKD_REFUSE_INIT;
+        if (proc_stat_is_kthread(st))
+                return TASKD_REFUSE_KTHREAD;
+        if (proc_pidfile_is_stale(pidfile_mtime_usec, start_realtime_usec, TASKD_STALE_SLACK_USEC))
+                return TASKD_REFUSE_STALE;
+        return TASKD_MOVE;
+}
+
+const char *taskd_verdict_to_string(enum taskd_verdict v) {
+        switch (v) {
+        case TASKD_MOVE:
+                return "move";
+        case TASKD_REFUSE_INIT:
+                return "pid 1 is never moved";
+        case TASKD_REFUSE_KTHREAD:
+                return "kernel threads are never moved";
+        case TASKD_REFUSE_STALE:
+                return "stale pid file: the pid now belongs to a process started after the file was written";
+        }
+        return "?";
+}
+
+bool taskd_warn_once(char **slot, const char *key) {
+        char *k;
+
+        if (!key) {
+                *slot = mfree(*slot);
+                return false;
+        }
+        if (*slot && strcmp(*slot, key) == 0)
+                return false;
+        k = strdup(key);
+        if (!k)
+                return true; /* better a repeated warning than a lost one */
+        free(*slot);
+        *slot = k;
+        return true;
+}
+
+int taskd_status_format(size_t n_processes, size_t n_cgroups, uint64_t pass_usec, char **ret) {
+        return xasprintf(ret, "placed %zu process%s in %zu cgroup%s, last pass %llu.%llu ms",
+                         n_processes, n_processes == 1 ? "" : "es", n_cgroups,
+                         n_cgroups == 1 ? "" : "s", (unsigned long long) (pass_usec / 1000),
+                         (unsigned long long) (pass_usec % 1000 / 100));
+}

@@ -1,0 +1,81 @@
+/* targets.h — cg-taskd's pure logic: which pid files feed which cgroups ([pid_files] + the
+ * applied conf), how a pid-file pattern maps to an inotify watch, which processes may be moved,
+ * warn-once bookkeeping and the STATUS line. No I/O here; unit-tested in test-taskd.c. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cgfs.h"
+#include "conf.h"
+#include "ini.h"
+#include "proc.h"
+#include "util.h"
+
+/* One subsystem tree that holds a rule's name. */
+struct taskd_target {
+        enum conf_subsys subsys;
+        char *path; /* owned; relative to the managed root, e.g. "test_cgroup_b/test_cgroup_b_sub1" */
+        /* The /proc/<pid>/cgroup lines of a process already in place; filled by the daemon from
+         * cgfs_expected_membership() (I/O-free but layout-dependent), owned. */
+        struct cgfs_membership *m;
+        size_t n_m;
+        bool missing; /* cgfs_attach() said -ENOENT since the last snapshot change */
+};
+
+/* One [pid_files] entry: a cgroup name and the pid files of its processes. */
+struct taskd_rule {
+        char *name;      /* owned */
+        char **patterns; /* owned strv: absolute paths or globs */
+        struct taskd_target targets[_CONF_SUBSYS_MAX];
+        size_t n_targets; /* 0: no tree of the conf holds the name (yet) */
+};
+
+/* Frees t->m (NULL-safe); the daemon refills it after a layout or conf change. */
+void taskd_target_forget_membership(struct taskd_target *t);
+
+struct taskd_rules {
+        struct taskd_rule *v;
+        size_t n;
+};
+
+/* Builds the rules from the [pid_files] entries and the applied conf (NULL: none yet, so no
+ * targets). Targets come in subsystem order. *ret is written only on success. */
+int taskd_rules_build(const struct cfg_pid_files *pf, size_t n_pf, const struct conf *c,
+                      struct taskd_rules *ret);
+void taskd_rules_clear(struct taskd_rules *r);
+/* Names in rules that no tree of the conf holds, as one "a, b" string (owned; NULL if none). */
+int taskd_rules_unknown_names(const struct taskd_rules *r, char **ret);
+
+/* Contains one of the glob(7) metacharacters * ? [ */
+bool taskd_has_glob(const char *s);
+/* Splits an absolute pattern "/run/x/a*.pid" into dir "/run/x" and basename pattern "a*.pid"
+ * ("/x.pid" -> "/" and "x.pid"). -EINVAL: relative, or ends in '/'. Both owned. */
+int taskd_pattern_split(const char *pattern, char **ret_dir, char **ret_base);
+/* Does the file `name` appearing in directory `dir` match `pattern`? Globs are allowed in
+ * the basename and in the directory components (fnmatch, FNM_PATHNAME | FNM_PERIOD). */
+bool taskd_pattern_matches(const char *pattern, const char *dir, const char *name);
+
+/* Whether the process of a pid file may be moved. */
+enum taskd_verdict {
+        TASKD_MOVE,
+        TASKD_REFUSE_INIT,    /* pid 1 */
+        TASKD_REFUSE_KTHREAD, /* a kernel thread */
+        TASKD_REFUSE_STALE,   /* the pid now belongs to a process started after the file */
+};
+/* Slack for the stale test: starttime has clock-tick (10 ms) resolution and the boot time is
+ * derived from two clocks; a pid reused within this much of the file's write is not caught. */
+#define TASKD_STALE_SLACK_USEC (500 * USEC_PER_MSEC)
+enum taskd_verdict taskd_judge(const struct proc_stat *st, uint64_t pidfile_mtime_usec,
+                               uint64_t start_realtime_usec);
+const char *taskd_verdict_to_string(enum taskd_verdict v);
+
+/* Warn-once bookkeeping: *slot holds the key of the last warning about one thing (a pid file).
+ * Returns true when `key` differs (the caller should warn) and stores it; key NULL resets the
+ * slot (the thing is fine again) and returns false. */
+bool taskd_warn_once(char **slot, const char *key);
+
+/* "placed N processes in M cgroups, last pass X ms" (owned). */
+int taskd_status_format(size_t n_processes, size_t n_cgroups, uint64_t pass_usec, char **ret);
