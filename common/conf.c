@@ -1,0 +1,1060 @@
+/* conf.c — the arch conf model: strict parse + validation of the JSON text (cJSON), the model
+ * (struct conf), canonical JSON, name lookups and cgexec arguments. Pure; never logs.
+ *
+ * The validator walks the cJSON tree once and collects every problem with its JSON path.
+ * Paths of the walk live on the stack (struct jpath) and are only formatted when a problem is
+ * reported, so a valid conf costs one allocation per node for its name and path and nothing
+ * more. Duplicate names are found with one hash table per subsystem, kept after the parse for
+ * conf_find(). */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+
+#include <cjson/cJSON.h>
+
+#include "conf.h"
+#include "util.h"
+
+static const char *const subsys_names[_CONF_SUBSYS_MAX] = {
+        [CONF_CPU] = "cpu",
+        [CONF_BLKIO] = "blkio",
+};
+static const char *const subsys_keys[_CONF_SUBSYS_MAX] = {
+        [CONF_CPU] = "share",
+        [CONF_BLKIO] = "weight",
+};
+static const int64_t weight_min[_CONF_SUBSYS_MAX] = {[CONF_CPU] = 2, [CONF_BLKIO] = 10};
+static const int64_t weight_max[_CONF_SUBSYS_MAX] = {[CONF_CPU] = 262144, [CONF_BLKIO] = 1000};
+/* The weight a node gets when it has a "conf" object without the key; -1: not written. */
+static const int64_t weight_default[_CONF_SUBSYS_MAX] = {[CONF_CPU] = 1024, [CONF_BLKIO] = -1};
+
+const char *conf_subsys_name(enum conf_subsys s) {
+        if ((unsigned) s >= _CONF_SUBSYS_MAX)
+                return NULL;
+        return subsys_names[s];
+}
+
+int conf_subsys_from_name(const char *name) {
+        if (!name)
+                return -EINVAL;
+        for (int s = 0; s < _CONF_SUBSYS_MAX; s++)
+                if (strcmp(name, subsys_names[s]) == 0)
+                        return s;
+        return -EINVAL;
+}
+
+/* ---- names ---- */
+
+/* Controllers whose control files are "<controller>.<x>" (v1 and v2), plus "cgroup." itself. */
+static const char *const control_prefixes[] = {
+        "cgroup",   "cpu",    "cpuacct",  "blkio",   "io",         "memory",  "pids",
+        "cpuset",   "devices", "freezer", "net_cls", "net_prio",   "perf_event",
+        "hugetlb",  "rdma",   "misc",
+};
+static const char *const control_files[] = {
+        "tasks",
+        "notify_on_release",
+        "release_agent",
+};
+
+bool conf_name_is_control_file(const char *name) {
+        const char *dot;
+
+        if (!name)
+                return false;
+        for (size_t i = 0; i < ELEMENTSOF(control_files); i++)
+                if (strcmp(name, control_files[i]) == 0)
+                        return true;
+        dot = strchr(name, '.');
+        if (!dot)
+                return false;
+        for (size_t i = 0; i < ELEMENTSOF(control_prefixes); i++) {
+                size_t l = strlen(control_prefixes[i]);
+                if ((size_t) (dot - name) == l && memcmp(name, control_prefixes[i], l) == 0)
+                        return true;
+        }
+        return false;
+}
+
+static bool name_char_ok(char c, bool first) {
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')
+                return true;
+        return !first && (c == '.' || c == '-');
+}
+
+/* NULL if the name is fine, else what is wrong with it. */
+static const char *name_problem(const char *name) {
+        size_t l = strlen(name);
+
+        if (l == 0)
+                return "empty cgroup name";
+        if (l > CONF_NAME_MAX)
+                return "cgroup name longer than 255 bytes";
+        for (size_t i = 0; i < l; i++)
+                if (!name_char_ok(name[i], i == 0))
+                        return "invalid cgroup name (allowed: [A-Za-z0-9_][A-Za-z0-9_.-]*)";
+        if (conf_name_is_control_file(name))
+                return "invalid cgroup name: it is a cgroup control-file name";
+        return NULL;
+}
+
+bool conf_name_is_valid(const char *name) {
+        return name && !name_problem(name);
+}
+
+/* ---- the name index: open addressing, linear probing, power-of-two capacity ---- */
+
+struct conf_index {
+        struct conf_node **slots;
+        size_t cap;
+        size_t n;
+};
+
+static uint64_t hash_seed(void) {
+        static uint64_t seed;
+        /* The kernel's 16 random bytes for this process: names come from outside, so the table
+         * should not be trivially floodable with colliding names. */
+        if (!seed) {
+                const unsigned char *r = (const unsigned char *) getauxval(AT_RANDOM);
+                uint64_t s = 0;
+                if (r)
+                        memcpy(&s, r + 8, sizeof(s));
+                seed = s | 1;
+        }
+        return seed;
+}
+
+static uint64_t hash_name(const char *s) {
+        uint64_t h = 14695981039346656037ULL ^ hash_seed();
+        for (; *s; s++) {
+                h ^= (unsigned char) *s;
+                h *= 1099511628211ULL;
+        }
+        h ^= h >> 29;
+        h *= 0xbf58476d1ce4e5b9ULL;
+        h ^= h >> 32;
+        return h;
+}
+
+static struct conf_index *index_free(struct conf_index *x) {
+        if (!x)
+                return NULL;
+        free(x->slots);
+        return mfree(x);
+}
+
+static int index_grow(struct conf_index *x) {
+        size_t cap = x->cap ? x->cap * 2 : 64;
+        struct conf_node **slots = calloc(cap, sizeof(*slots));
+
+        if (!slots)
+                return -ENOMEM;
+        for (size_t i = 0; i < x->cap; i++) {
+                struct conf_node *n = x->slots[i];
+                if (!n)
+                        continue;
+                size_t j = hash_name(n->name) & (cap - 1);
+                while (slots[j])
+                        j = (j + 1) & (cap - 1);
+                slots[j] = n;
+        }
+        free(x->slots);
+        x->slots = slots;
+        x->cap = cap;
+        return 0;
+}
+
+static struct conf_node *index_get(const struct conf_index *x, const char *name) {
+        if (!x || x->cap == 0)
+                return NULL;
+        for (size_t j = hash_name(name) & (x->cap - 1);; j = (j + 1) & (x->cap - 1)) {
+                struct conf_node *n = x->slots[j];
+                if (!n)
+                        return NULL;
+                if (strcmp(n->name, name) == 0)
+                        return n;
+        }
+}
+
+/* Adds node unless its name is there: returns 0 and sets *existing to the holder, or 1 if added. */
+static int index_add(struct conf_index *x, struct conf_node *node, struct conf_node **existing) {
+        int r;
+
+        if ((x->n + 1) * 4 > x->cap * 3) { /* load factor <= 3/4 */
+                r = index_grow(x);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t j = hash_name(node->name) & (x->cap - 1);; j = (j + 1) & (x->cap - 1)) {
+                struct conf_node *n = x->slots[j];
+                if (!n) {
+                        x->slots[j] = node;
+                        x->n++;
+                        return 1;
+                }
+                if (strcmp(n->name, node->name) == 0) {
+                        *existing = n;
+                        return 0;
+                }
+        }
+}
+
+/* ---- errors ---- */
+
+void conf_errors_clear(struct conf_errors *e) {
+        if (!e)
+                return;
+        for (size_t i = 0; i < e->n; i++) {
+                free(e->v[i].path);
+                free(e->v[i].msg);
+        }
+        free(e->v);
+        e->v = NULL;
+        e->n = 0;
+}
+
+int conf_errors_format(const struct conf_errors *e, int64_t version, char **ret) {
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f;
+
+        f = open_memstream(&buf, &size);
+        if (!f)
+                return -ENOMEM;
+        for (size_t i = 0; e && i < e->n; i++) {
+                if (i > 0)
+                        fputc('\n', f);
+                if (version >= 0)
+                        fprintf(f, "version %" PRId64 ": ", version);
+                if (e->v[i].path && e->v[i].path[0])
+                        fprintf(f, "%s: ", e->v[i].path);
+                fputs(e->v[i].msg ? e->v[i].msg : "(null)", f);
+        }
+        if (fclose(f) != 0 || !buf) {
+                free(buf);
+                return -ENOMEM;
+        }
+        *ret = buf;
+        return 0;
+}
+
+/* A JSON path under construction: a chain of keys on the walker's stack. */
+struct jpath {
+        const struct jpath *parent;
+        const char *key;
+};
+
+/* Keys longer than this are cut in messages; unprintable bytes are shown as \xNN so a hostile
+ * name cannot forge log lines. */
+#define JPATH_KEY_SHOWN 64
+
+static void jpath_put_key(FILE *f, const char *k) {
+        /* A key with a dot, quote or space (or none at all) is quoted: cpu.sub_cgroup."a.b" */
+        bool quote = !*k || strpbrk(k, ".\" ");
+        size_t i = 0;
+
+        if (quote)
+                fputc('"', f);
+        for (; k[i] && i < JPATH_KEY_SHOWN; i++) {
+                unsigned char c = (unsigned char) k[i];
+                if (c < 0x20 || c >= 0x7f || c == '\\' || c == '"')
+                        fprintf(f, "\\x%02x", c);
+                else
+                        fputc(c, f);
+        }
+        if (k[i])
+                fputs("...", f);
+        if (quote)
+                fputc('"', f);
+}
+
+static int jpath_format(const struct jpath *jp, char **ret) {
+        const struct jpath *chain[128];
+        size_t n = 0;
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f;
+
+        for (const struct jpath *p = jp; p; p = p->parent)
+                if (n < ELEMENTSOF(chain))
+                        chain[n++] = p;
+        f = open_memstream(&buf, &size);
+        if (!f)
+                return -ENOMEM;
+        while (n > 0) {
+                n--;
+                jpath_put_key(f, chain[n]->key);
+                if (n > 0)
+                        fputc('.', f);
+        }
+        if (fclose(f) != 0 || !buf) {
+                free(buf);
+                return -ENOMEM;
+        }
+        *ret = buf;
+        return 0;
+}
+
+/* One number literal of the text, in document order (cJSON keeps only a double). */
+struct numtok {
+        const char *text;
+        size_t len;
+        bool integer; /* -?(0|[1-9][0-9]*) */
+        bool overflow;
+        int64_t value;
+};
+
+struct parser {
+        struct conf *conf;
+        struct conf_errors *errs; /* may be NULL: then problems are only counted */
+        size_t n_listed;          /* listed into errs by this parse */
+        size_t n_problems;        /* all found */
+        int oom;                  /* -ENOMEM once an allocation failed */
+        bool building;            /* still allocating nodes (false once a limit is hit) */
+        bool too_many_nodes, too_many_path_bytes;
+        size_t n_nodes;    /* JSON nodes seen, built or not */
+        size_t path_bytes; /* bytes allocated for node paths */
+        struct numtok *nums;
+        size_t n_nums;
+        bool nums_ok; /* the literal list matches cJSON's numbers one to one */
+};
+
+_printf_(3, 4) static void problem(struct parser *p, const struct jpath *jp, const char *fmt, ...) {
+        struct conf_error *v;
+        char *path = NULL, *msg = NULL;
+        va_list ap;
+        int r;
+
+        p->n_problems++;
+        if (!p->errs || p->n_listed >= CONF_MAX_ERRORS)
+                return;
+        if (jpath_format(jp, &path) < 0)
+                goto oom;
+        va_start(ap, fmt);
+        r = vasprintf(&msg, fmt, ap);
+        va_end(ap);
+        if (r < 0) {
+                msg = NULL;
+                goto oom;
+        }
+        v = realloc(p->errs->v, (p->errs->n + 1) * sizeof(*v));
+        if (!v)
+                goto oom;
+        p->errs->v = v;
+        v[p->errs->n++] = (struct conf_error){.path = path, .msg = msg};
+        p->n_listed++;
+        return;
+oom:
+        free(path);
+        free(msg);
+        p->oom = -ENOMEM;
+}
+
+static const char *json_type_name(const cJSON *item) {
+        switch (item->type & 0xff) {
+        case cJSON_False:
+        case cJSON_True:
+                return "a boolean";
+        case cJSON_NULL:
+                return "null";
+        case cJSON_Number:
+                return "a number";
+        case cJSON_String:
+                return "a string";
+        case cJSON_Array:
+                return "an array";
+        case cJSON_Object:
+                return "an object";
+        default:
+                return "an unknown JSON type";
+        }
+}
+
+/* ---- number literals ---- */
+
+static bool numtok_char(char c) {
+        return (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.' || c == 'e' || c == 'E';
+}
+
+static void numtok_classify(struct numtok *t) {
+        const char *s = t->text;
+        size_t i = 0, l = t->len;
+        bool neg = false;
+        uint64_t v = 0, limit;
+
+        t->integer = false;
+        t->overflow = false;
+        if (i < l && s[i] == '-') {
+                neg = true;
+                i++;
+        }
+        if (i >= l)
+                return;
+        if (s[i] == '0' && i + 1 < l)
+                return; /* leading zero, or 0.5, 0e1 */
+        limit = neg ? (uint64_t) INT64_MAX + 1 : (uint64_t) INT64_MAX;
+        for (; i < l; i++) {
+                if (s[i] < '0' || s[i] > '9')
+                        return;
+                if (!t->overflow) {
+                        unsigned d = (unsigned) (s[i] - '0');
+                        if (v > (limit - d) / 10)
+                                t->overflow = true;
+                        else
+                                v = v * 10 + d;
+                }
+        }
+        t->integer = true;
+        if (!t->overflow)
+                t->value = neg ? (int64_t) (0 - v) : (int64_t) v;
+}
+
+/* Lists the number literals outside strings, and measures the bracket nesting, so that a text
+ * nested deeper than cJSON allows gets a message saying so rather than "not valid JSON". */
+static int scan_text(struct parser *p, const char *s, size_t len, size_t *ret_depth) {
+        size_t cap = 0, depth = 0, max_depth = 0;
+        bool in_str = false, esc = false;
+
+        for (size_t i = 0; i < len; i++) {
+                char c = s[i];
+                if (in_str) {
+                        if (esc)
+                                esc = false;
+                        else if (c == '\\')
+                                esc = true;
+                        else if (c == '"')
+                                in_str = false;
+                        continue;
+                }
+                if (c == '"')
+                        in_str = true;
+                else if (c == '{' || c == '[') {
+                        if (++depth > max_depth)
+                                max_depth = depth;
+                } else if (c == '}' || c == ']') {
+                        if (depth > 0)
+                                depth--;
+                } else if (c == '-' || (c >= '0' && c <= '9')) {
+                        size_t j = i;
+                        while (j < len && numtok_char(s[j]))
+                                j++;
+                        if (p->n_nums == cap) {
+                                size_t ncap = cap ? cap * 2 : 16;
+                                struct numtok *n = realloc(p->nums, ncap * sizeof(*n));
+                                if (!n)
+                                        return -ENOMEM;
+                                p->nums = n;
+                                cap = ncap;
+                        }
+                        p->nums[p->n_nums] = (struct numtok){.text = s + i, .len = j - i};
+                        numtok_classify(&p->nums[p->n_nums]);
+                        p->n_nums++;
+                        i = j - 1;
+                }
+        }
+        *ret_depth = max_depth;
+        return 0;
+}
+
+/* Gives each cJSON number the index of its literal in valueint (which nothing else reads: the
+ * tree is ours and freed after the parse). Document order is the same on both sides. */
+static void number_link(const cJSON *item, size_t *idx) {
+        for (cJSON *c = item->child; c; c = c->next) {
+                if (cJSON_IsNumber(c)) {
+                        c->valueint = *idx < INT_MAX ? (int) *idx : -1;
+                        (*idx)++;
+                } else if (c->child)
+                        number_link(c, idx);
+        }
+}
+
+enum { NUM_OK, NUM_NOT_INTEGER, NUM_OVERFLOW };
+
+/* Reads a cJSON number as an exact integer; *shown is its literal for messages. */
+static int number_get(const struct parser *p, const cJSON *item, int64_t *ret, char *shown,
+                      size_t shown_size) {
+        if (p->nums_ok && item->valueint >= 0 && (size_t) item->valueint < p->n_nums) {
+                const struct numtok *t = &p->nums[item->valueint];
+                int l = (int) MIN(t->len, (size_t) 32);
+                snprintf(shown, shown_size, "%.*s%s", l, t->text, t->len > 32 ? "..." : "");
+                if (!t->integer)
+                        return NUM_NOT_INTEGER;
+                if (t->overflow)
+                        return NUM_OVERFLOW;
+                *ret = t->value;
+                return NUM_OK;
+        }
+        /* Fallback on cJSON's double; only reached if the literal scan disagreed with cJSON. */
+        double d = item->valuedouble;
+        snprintf(shown, shown_size, "%.17g", d);
+        if (d != (double) (int64_t) d)
+                return d > 9.2e18 || d < -9.2e18 ? NUM_OVERFLOW : NUM_NOT_INTEGER;
+        *ret = (int64_t) d;
+        return NUM_OK;
+}
+
+/* ---- the walk ---- */
+
+static struct conf_node *node_free(struct conf_node *n) {
+        if (!n)
+                return NULL;
+        for (size_t i = 0; i < n->n_children; i++)
+                node_free(n->children[i]);
+        free(n->children);
+        free(n->name);
+        free(n->path);
+        return mfree(n);
+}
+
+struct conf *conf_free(struct conf *c) {
+        if (!c)
+                return NULL;
+        for (int s = 0; s < _CONF_SUBSYS_MAX; s++) {
+                node_free(c->roots[s]);
+                index_free(c->index[s]);
+        }
+        return mfree(c);
+}
+
+static int node_add_child(struct conf_node *parent, struct conf_node *child) {
+        if ((parent->n_children & (parent->n_children - 1)) == 0) { /* 0, 1, 2, 4, ...: grow */
+                size_t cap = parent->n_children ? parent->n_children * 2 : 1;
+                struct conf_node **v = realloc(parent->children, cap * sizeof(*v));
+                if (!v)
+                        return -ENOMEM;
+                parent->children = v;
+        }
+        parent->children[parent->n_children++] = child;
+        child->parent = parent;
+        return 0;
+}
+
+static void parse_children(struct parser *p, enum conf_subsys s, struct conf_node *parent,
+                           const cJSON *obj, const struct jpath *jp, unsigned depth);
+
+static void parse_node_conf(struct parser *p, enum conf_subsys s, struct conf_node *node,
+                            const cJSON *obj, const struct jpath *jp) {
+        bool seen = false;
+
+        if (!cJSON_IsObject(obj)) {
+                problem(p, jp, "must be an object, not %s", json_type_name(obj));
+                return;
+        }
+        if (node)
+                node->weight = weight_default[s];
+        for (const cJSON *c = obj->child; c; c = c->next) {
+                struct jpath kp = {jp, c->string};
+                char shown[40];
+                int64_t v = 0;
+
+                if (strcmp(c->string, subsys_keys[s]) != 0) {
+                        problem(p, &kp, "unknown key (%s takes: %s)", subsys_names[s],
+                                subsys_keys[s]);
+                        continue;
+                }
+                if (seen) {
+                        problem(p, &kp, "duplicate key");
+                        continue;
+                }
+                seen = true;
+                if (!cJSON_IsNumber(c)) {
+                        problem(p, &kp, "must be an integer, not %s", json_type_name(c));
+                        continue;
+                }
+                switch (number_get(p, c, &v, shown, sizeof(shown))) {
+                case NUM_NOT_INTEGER:
+                        problem(p, &kp, "%s is not an integer", shown);
+                        continue;
+                case NUM_OVERFLOW:
+                        problem(p, &kp, "%s out of range %" PRId64 "..%" PRId64, shown,
+                                weight_min[s], weight_max[s]);
+                        continue;
+                }
+                if (v < weight_min[s] || v > weight_max[s]) {
+                        problem(p, &kp, "%" PRId64 " out of range %" PRId64 "..%" PRId64, v,
+                                weight_min[s], weight_max[s]);
+                        continue;
+                }
+                if (node)
+                        node->weight = v;
+        }
+}
+
+static void parse_node(struct parser *p, enum conf_subsys s, struct conf_node *node,
+                       const cJSON *obj, const struct jpath *jp, unsigned depth) {
+        bool seen_conf = false, seen_sub = false;
+
+        if (!cJSON_IsObject(obj)) {
+                problem(p, jp, "must be an object, not %s", json_type_name(obj));
+                return;
+        }
+        for (const cJSON *c = obj->child; c; c = c->next) {
+                struct jpath kp = {jp, c->string};
+
+                if (strcmp(c->string, "conf") == 0) {
+                        if (seen_conf) {
+                                problem(p, &kp, "duplicate key");
+                                continue;
+                        }
+                        seen_conf = true;
+                        if (depth == 0)
+                                problem(p, &kp, "the subsystem root takes no conf");
+                        else
+                                parse_node_conf(p, s, node, c, &kp);
+                } else if (strcmp(c->string, "sub_cgroup") == 0) {
+                        if (seen_sub) {
+                                problem(p, &kp, "duplicate key");
+                                continue;
+                        }
+                        seen_sub = true;
+                        parse_children(p, s, node, c, &kp, depth + 1);
+                } else
+                        problem(p, &kp, "unknown key (allowed: %s)",
+                                depth == 0 ? "sub_cgroup" : "conf, sub_cgroup");
+        }
+}
+
+/* The JSON path of a node already in the model, e.g. "cpu.sub_cgroup.a.sub_cgroup.b" (its
+ * names are valid, so nothing needs escaping); cut to the buffer. */
+static const char *existing_jpath(enum conf_subsys s, const struct conf_node *n, char *buf,
+                                  size_t size) {
+        FILE *f = fmemopen(buf, size, "w");
+
+        if (!f)
+                return n->path;
+        fprintf(f, "%s", subsys_names[s]);
+        for (const char *c = n->path; *c;) {
+                size_t l = strcspn(c, "/");
+                fprintf(f, ".sub_cgroup.");
+                if (memchr(c, '.', l))
+                        fprintf(f, "\"%.*s\"", (int) l, c);
+                else
+                        fprintf(f, "%.*s", (int) l, c);
+                c += l;
+                c += *c == '/';
+        }
+        fclose(f);
+        buf[size - 1] = 0;
+        return buf;
+}
+
+/* Makes the model node for `name` under parent, or returns NULL (validation goes on without a
+ * model below it) when a limit is hit or the parent has none. */
+static struct conf_node *node_build(struct parser *p, enum conf_subsys s,
+                                    struct conf_node *parent, const char *name,
+                                    const struct jpath *jp, unsigned depth) {
+        struct conf_node *n, *existing = NULL;
+        char jbuf[256];
+        size_t plen;
+        int r;
+
+        if (!parent || !p->building)
+                return NULL;
+        plen = (parent->path[0] ? strlen(parent->path) + 1 : 0) + strlen(name);
+        if (plen > CONF_PATH_MAX) {
+                problem(p, jp, "cgroup path longer than %d bytes", CONF_PATH_MAX);
+                return NULL;
+        }
+        if (p->path_bytes + plen + 1 > CONF_PATHS_BYTES_MAX) {
+                if (!p->too_many_path_bytes)
+                        problem(p, NULL, "the conf's cgroup paths add up to more than %u MiB",
+                                CONF_PATHS_BYTES_MAX >> 20);
+                p->too_many_path_bytes = true;
+                p->building = false;
+                return NULL;
+        }
+        n = calloc(1, sizeof(*n));
+        if (!n)
+                goto oom;
+        n->depth = depth;
+        n->weight = -1;
+        n->name = strdup(name);
+        if (!n->name || xasprintf(&n->path, "%s%s%s", parent->path, parent->path[0] ? "/" : "",
+                                  name) < 0)
+                goto oom;
+        p->path_bytes += plen + 1;
+        r = index_add(p->conf->index[s], n, &existing);
+        if (r < 0)
+                goto oom;
+        if (r == 0) {
+                if (existing->parent == parent)
+                        problem(p, jp, "duplicate key");
+                else
+                        problem(p, jp, "duplicate name \"%s\" in the %s tree, also at %s", name,
+                                subsys_names[s], existing_jpath(s, existing, jbuf, sizeof(jbuf)));
+                node_free(n);
+                return NULL;
+        }
+        if (node_add_child(parent, n) < 0)
+                goto oom; /* the index still points at n, but the whole parse fails now */
+        return n;
+oom:
+        node_free(n);
+        p->oom = -ENOMEM;
+        return NULL;
+}
+
+static void parse_children(struct parser *p, enum conf_subsys s, struct conf_node *parent,
+                           const cJSON *obj, const struct jpath *jp, unsigned depth) {
+        if (!cJSON_IsObject(obj)) {
+                problem(p, jp, "must be an object, not %s", json_type_name(obj));
+                return;
+        }
+        for (const cJSON *c = obj->child; c; c = c->next) {
+                struct jpath np = {jp, c->string};
+                const char *why;
+                struct conf_node *n = NULL;
+
+                if (p->oom)
+                        return;
+                if (depth > CONF_MAX_DEPTH) {
+                        /* One report per parent is enough; nothing below is walked. */
+                        problem(p, &np, "deeper than %d levels", CONF_MAX_DEPTH);
+                        return;
+                }
+                if (++p->n_nodes > CONF_MAX_NODES) {
+                        if (!p->too_many_nodes)
+                                problem(p, NULL, "more than %d cgroups", CONF_MAX_NODES);
+                        p->too_many_nodes = true;
+                        p->building = false;
+                }
+                why = name_problem(c->string);
+                if (why)
+                        problem(p, &np, "%s", why);
+                else
+                        n = node_build(p, s, parent, c->string, &np, depth);
+                parse_node(p, s, n, c, &np, depth);
+        }
+}
+
+static void parse_conf_object(struct parser *p, const cJSON *root) {
+        bool seen[_CONF_SUBSYS_MAX] = {};
+
+        if (!cJSON_IsObject(root)) {
+                problem(p, NULL, "the conf must be a JSON object, not %s", json_type_name(root));
+                return;
+        }
+        for (const cJSON *c = root->child; c; c = c->next) {
+                struct jpath kp = {NULL, c->string};
+                struct conf_node *r = NULL;
+                int s = conf_subsys_from_name(c->string);
+
+                if (s < 0) {
+                        problem(p, &kp, "unknown subsystem (known: cpu, blkio)");
+                        continue;
+                }
+                if (seen[s]) {
+                        problem(p, &kp, "duplicate key");
+                        continue;
+                }
+                seen[s] = true;
+                if (!cJSON_IsObject(c)) {
+                        problem(p, &kp, "must be an object, not %s", json_type_name(c));
+                        continue;
+                }
+                r = calloc(1, sizeof(*r));
+                p->conf->index[s] = calloc(1, sizeof(struct conf_index));
+                if (!r || !p->conf->index[s] || !(r->path = strdup(""))) {
+                        free(r);
+                        p->oom = -ENOMEM;
+                        return;
+                }
+                r->weight = -1;
+                p->conf->roots[s] = r;
+                parse_node(p, (enum conf_subsys) s, r, c, &kp, 0);
+        }
+}
+
+static void parse_snapshot_object(struct parser *p, const cJSON *root) {
+        const cJSON *value = NULL;
+        bool seen_version = false;
+
+        if (!cJSON_IsObject(root)) {
+                problem(p, NULL, "the snapshot must be a JSON object, not %s",
+                        json_type_name(root));
+                return;
+        }
+        for (const cJSON *c = root->child; c; c = c->next) {
+                struct jpath kp = {NULL, c->string};
+                char shown[40];
+                int64_t v = 0;
+
+                if (strcmp(c->string, "value") == 0) {
+                        if (value)
+                                problem(p, &kp, "duplicate key");
+                        else
+                                value = c;
+                } else if (strcmp(c->string, "version") == 0) {
+                        if (seen_version) {
+                                problem(p, &kp, "duplicate key");
+                                continue;
+                        }
+                        seen_version = true;
+                        if (!cJSON_IsNumber(c)) {
+                                problem(p, &kp, "must be an integer, not %s", json_type_name(c));
+                                continue;
+                        }
+                        switch (number_get(p, c, &v, shown, sizeof(shown))) {
+                        case NUM_NOT_INTEGER:
+                                problem(p, &kp, "%s is not an integer", shown);
+                                continue;
+                        case NUM_OVERFLOW:
+                                problem(p, &kp, "%s out of range -1..%" PRId64, shown, INT64_MAX);
+                                continue;
+                        }
+                        if (v < -1) {
+                                problem(p, &kp, "%" PRId64 " out of range -1..%" PRId64, v,
+                                        INT64_MAX);
+                                continue;
+                        }
+                        p->conf->version = v;
+                } else
+                        problem(p, &kp, "unknown key (allowed: version, value)");
+        }
+        if (!seen_version)
+                problem(p, NULL, "the snapshot has no \"version\"");
+        if (!value)
+                problem(p, NULL, "the snapshot has no \"value\"");
+        else
+                parse_conf_object(p, value);
+}
+
+static void text_position(const char *s, const char *at, size_t *line, size_t *col) {
+        *line = 1;
+        *col = 1;
+        for (; s < at; s++) {
+                if (*s == '\n') {
+                        (*line)++;
+                        *col = 1;
+                } else
+                        (*col)++;
+        }
+}
+
+int conf_parse_text(const char *buf, size_t len, enum conf_text kind, struct conf **ret,
+                    struct conf_errors *errs) {
+        _cleanup_(conf_freep) struct conf *c = NULL;
+        _cleanup_free_ char *text = NULL;
+        struct parser p = {.errs = errs, .building = true};
+        cJSON *root = NULL;
+        const char *end = NULL;
+        size_t depth = 0, line, col;
+        int r;
+
+        if ((!buf && len > 0) || !ret || (unsigned) kind > CONF_TEXT_ANY)
+                return -EINVAL;
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        c->version = -1;
+        p.conf = c;
+
+        if (len > 0 && memchr(buf, 0, len)) {
+                problem(&p, NULL, "not valid JSON: the text contains a NUL byte");
+                goto done;
+        }
+        /* cJSON wants a NUL-terminated buffer; ours may not be (e.g. a ZooKeeper node). */
+        text = malloc(len + 1);
+        if (!text)
+                return -ENOMEM;
+        if (len > 0)
+                memcpy(text, buf, len);
+        text[len] = 0;
+
+        r = scan_text(&p, text, len, &depth);
+        if (r < 0)
+                goto fail;
+        if (depth > CJSON_NESTING_LIMIT) {
+                problem(&p, NULL, "not valid JSON: nested more than %d levels deep",
+                        CJSON_NESTING_LIMIT);
+                goto done;
+        }
+        root = cJSON_ParseWithOpts(text, &end, false);
+        if (!root) {
+                if (!end || end < text || end > text + len)
+                        end = text + len;
+                text_position(text, end, &line, &col);
+                if (strspn(text, " \t\r\n") == len)
+                        problem(&p, NULL, "not valid JSON: the text is empty");
+                else
+                        problem(&p, NULL, "not valid JSON: syntax error at line %zu, column %zu",
+                                line, col);
+                goto done;
+        }
+        end += strspn(end, " \t\r\n");
+        if (*end) {
+                text_position(text, end, &line, &col);
+                problem(&p, NULL, "not valid JSON: trailing text at line %zu, column %zu", line,
+                        col);
+                goto done;
+        }
+        {
+                size_t idx = 0;
+                if (cJSON_IsNumber(root))
+                        root->valueint = 0, idx = 1;
+                else
+                        number_link(root, &idx);
+                p.nums_ok = idx == p.n_nums;
+        }
+
+        if (kind == CONF_TEXT_ANY)
+                kind = cJSON_IsObject(root) && (cJSON_GetObjectItemCaseSensitive(root, "version") ||
+                                                cJSON_GetObjectItemCaseSensitive(root, "value"))
+                               ? CONF_TEXT_SNAPSHOT
+                               : CONF_TEXT_CONF;
+        if (kind == CONF_TEXT_SNAPSHOT)
+                parse_snapshot_object(&p, root);
+        else
+                parse_conf_object(&p, root);
+
+done:
+        if (p.oom) {
+                r = p.oom;
+                goto fail;
+        }
+        if (p.n_problems > 0) {
+                if (p.n_problems > p.n_listed && p.errs) {
+                        size_t more = p.n_problems - p.n_listed;
+                        p.n_listed = 0; /* let this summary through the cap */
+                        problem(&p, NULL, "... and %zu more problem%s not listed", more,
+                                more == 1 ? "" : "s");
+                }
+                r = p.oom ? p.oom : -EINVAL;
+                goto fail;
+        }
+        c->n_nodes = p.n_nodes;
+        cJSON_Delete(root);
+        free(p.nums);
+        *ret = TAKE_PTR(c);
+        return 0;
+fail:
+        cJSON_Delete(root);
+        free(p.nums);
+        return r;
+}
+
+int conf_parse(const char *buf, size_t len, struct conf **ret, struct conf_errors *errs) {
+        return conf_parse_text(buf, len, CONF_TEXT_CONF, ret, errs);
+}
+
+/* ---- output ---- */
+
+static int node_to_json(const struct conf_node *n, enum conf_subsys s, cJSON *obj) {
+        if (n->parent && n->weight >= 0) {
+                cJSON *conf = cJSON_AddObjectToObject(obj, "conf");
+                if (!conf || !cJSON_AddNumberToObject(conf, subsys_keys[s], (double) n->weight))
+                        return -ENOMEM;
+        }
+        if (n->n_children > 0 || !n->parent) {
+                cJSON *sub = cJSON_AddObjectToObject(obj, "sub_cgroup");
+                if (!sub)
+                        return -ENOMEM;
+                for (size_t i = 0; i < n->n_children; i++) {
+                        cJSON *child = cJSON_CreateObject();
+                        int r;
+                        if (!child)
+                                return -ENOMEM;
+                        /* sub owns child from here on, also if filling it fails below */
+                        cJSON_AddItemToObject(sub, n->children[i]->name ? n->children[i]->name
+                                                                         : "",
+                                              child);
+                        r = node_to_json(n->children[i], s, child);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+int conf_to_json(const struct conf *c, char **ret) {
+        cJSON *root;
+        char *s;
+        int r = 0;
+
+        if (!c || !ret)
+                return -EINVAL;
+        root = cJSON_CreateObject();
+        if (!root)
+                return -ENOMEM;
+        for (int i = 0; i < _CONF_SUBSYS_MAX && r >= 0; i++) {
+                cJSON *obj;
+                if (!c->roots[i])
+                        continue;
+                obj = cJSON_AddObjectToObject(root, subsys_names[i]);
+                r = obj ? node_to_json(c->roots[i], (enum conf_subsys) i, obj) : -ENOMEM;
+        }
+        if (r < 0) {
+                cJSON_Delete(root);
+                return r;
+        }
+        s = cJSON_PrintUnformatted(root);
+        cJSON_Delete(root);
+        if (!s)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
+}
+
+static const struct conf_node *node_find(const struct conf_node *n, const char *name) {
+        if (n->name && strcmp(n->name, name) == 0)
+                return n;
+        for (size_t i = 0; i < n->n_children; i++) {
+                const struct conf_node *f = node_find(n->children[i], name);
+                if (f)
+                        return f;
+        }
+        return NULL;
+}
+
+const struct conf_node *conf_find(const struct conf *c, enum conf_subsys s, const char *name) {
+        if (!c || !name || (unsigned) s >= _CONF_SUBSYS_MAX || !c->roots[s])
+                return NULL;
+        if (c->index[s])
+                return index_get(c->index[s], name);
+        return node_find(c->roots[s], name);
+}
+
+int conf_cgexec_arg(const struct conf *c, const char *root, const char *name, char **ret) {
+        char *buf = NULL;
+        size_t size = 0, rl;
+        bool any = false;
+        FILE *f;
+
+        if (!c || !name || !ret)
+                return -EINVAL;
+        /* "/a/b/" and "a/b" are the same root: cgexec wants it relative, without slashes. */
+        if (!root)
+                root = "";
+        root += strspn(root, "/");
+        rl = strlen(root);
+        while (rl > 0 && root[rl - 1] == '/')
+                rl--;
+
+        f = open_memstream(&buf, &size);
+        if (!f)
+                return -ENOMEM;
+        for (int s = 0; s < _CONF_SUBSYS_MAX; s++) {
+                const struct conf_node *n = conf_find(c, (enum conf_subsys) s, name);
+                if (!n || !n->name)
+                        continue;
+                fprintf(f, "%s-g %s:%.*s%s%s", any ? " " : "", subsys_names[s], (int) rl, root,
+                        rl > 0 ? "/" : "", n->path);
+                any = true;
+        }
+        if (fclose(f) != 0 || !buf) {
+                free(buf);
+                return -ENOMEM;
+        }
+        if (!any) {
+                free(buf);
+                return -ENOENT;
+        }
+        *ret = buf;
+        return 0;
+}
