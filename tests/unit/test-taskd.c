@@ -1,0 +1,210 @@
+/* test-taskd.c — cg-taskd's pure logic (cg-taskd/targets.c, compiled in here): rules from
+ * [pid_files] + the conf, pattern matching for inotify events, move verdicts, warn-once and
+ * the STATUS line. */
+#include "../../cg-taskd/targets.c"
+
+#include "tap.h"
+
+static const char *SEED =
+        "{\"cpu\": {\"sub_cgroup\": {\"test_cgroup_a\": {\"conf\": {\"share\": 1024}}, "
+        "\"test_cgroup_b\": {\"conf\": {\"share\": 100}, \"sub_cgroup\": {\"test_cgroup_b_sub1\": "
+        "{\"conf\": {\"share\": 200}}}}}}, \"blkio\": {\"sub_cgroup\": {\"test_cgroup_a\": "
+        "{\"conf\": {\"weight\": 500}}}}}";
+
+static struct conf *parse_conf(const char *text) {
+        struct conf *c = NULL;
+        struct conf_errors e = {};
+
+        CHECK_INT(conf_parse(text, strlen(text), &c, &e), 0);
+        conf_errors_clear(&e);
+        return c;
+}
+
+static void test_rules_build(void) {
+        _cleanup_(conf_freep) struct conf *c = parse_conf(SEED);
+        char *pa[] = {"/run/a.pid", "/run/a-*.pid", NULL};
+        char *pb[] = {"/run/b.pid", NULL};
+        char *px[] = {"/run/x.pid", NULL};
+        struct cfg_pid_files pf[] = {
+                {.name = "test_cgroup_a", .patterns = pa},
+                {.name = "test_cgroup_b_sub1", .patterns = pb},
+                {.name = "nowhere", .patterns = px},
+        };
+        struct taskd_rules rules = {};
+        char *unknown = NULL;
+
+        if (!c)
+                return;
+        CHECK_INT(taskd_rules_build(pf, ELEMENTSOF(pf), c, &rules), 0);
+        CHECK_INT(rules.n, 3);
+        if (rules.n != 3)
+                return;
+        CHECK_STR(rules.v[0].name, "test_cgroup_a");
+        CHECK_INT(strv_length(rules.v[0].patterns), 2);
+        CHECK_STR(rules.v[0].patterns[1], "/run/a-*.pid");
+        CHECK(rules.v[0].patterns != pa); /* a copy */
+        CHECK_INT(rules.v[0].n_targets, 2);
+        CHECK_INT(rules.v[0].targets[0].subsys, CONF_CPU);
+        CHECK_STR(rules.v[0].targets[0].path, "test_cgroup_a");
+        CHECK_INT(rules.v[0].targets[1].subsys, CONF_BLKIO);
+        CHECK_STR(rules.v[0].targets[1].path, "test_cgroup_a");
+        CHECK(!rules.v[0].targets[0].missing);
+
+        CHECK_INT(rules.v[1].n_targets, 1);
+        CHECK_INT(rules.v[1].targets[0].subsys, CONF_CPU);
+        CHECK_STR(rules.v[1].targets[0].path, "test_cgroup_b/test_cgroup_b_sub1");
+
+        CHECK_INT(rules.v[2].n_targets, 0);
+        CHECK_INT(taskd_rules_unknown_names(&rules, &unknown), 0);
+        CHECK_STR(unknown, "nowhere");
+        free(unknown);
+        taskd_rules_clear(&rules);
+        CHECK_INT(rules.n, 0);
+
+        /* no conf yet: rules without targets */
+        CHECK_INT(taskd_rules_build(pf, ELEMENTSOF(pf), NULL, &rules), 0);
+        CHECK_INT(rules.n, 3);
+        CHECK_INT(rules.v[0].n_targets, 0);
+        CHECK_INT(taskd_rules_unknown_names(&rules, &unknown), 0);
+        CHECK_STR(unknown, "test_cgroup_a, test_cgroup_b_sub1, nowhere");
+        free(unknown);
+        taskd_rules_clear(&rules);
+
+        /* nothing configured */
+        CHECK_INT(taskd_rules_build(NULL, 0, c, &rules), 0);
+        CHECK_INT(rules.n, 0);
+        CHECK_INT(taskd_rules_unknown_names(&rules, &unknown), 0);
+        CHECK(unknown == NULL);
+        taskd_rules_clear(&rules);
+}
+
+/* The conf changes so that a name moves to another parent: the target follows. */
+static void test_rules_conf_change(void) {
+        _cleanup_(conf_freep) struct conf *c1 =
+                parse_conf("{\"cpu\": {\"sub_cgroup\": {\"p1\": {\"sub_cgroup\": {\"svc\": {}}}, "
+                           "\"p2\": {}}}}");
+        _cleanup_(conf_freep) struct conf *c2 =
+                parse_conf("{\"cpu\": {\"sub_cgroup\": {\"p1\": {}, \"p2\": {\"sub_cgroup\": "
+                           "{\"svc\": {}}}}}}");
+        char *p[] = {"/run/svc.pid", NULL};
+        struct cfg_pid_files pf[] = {{.name = "svc", .patterns = p}};
+        struct taskd_rules r1 = {}, r2 = {};
+
+        if (!c1 || !c2)
+                return;
+        CHECK_INT(taskd_rules_build(pf, 1, c1, &r1), 0);
+        CHECK_INT(taskd_rules_build(pf, 1, c2, &r2), 0);
+        CHECK_INT(r1.v[0].n_targets, 1);
+        CHECK_INT(r2.v[0].n_targets, 1);
+        CHECK_STR(r1.v[0].targets[0].path, "p1/svc");
+        CHECK_STR(r2.v[0].targets[0].path, "p2/svc");
+        taskd_rules_clear(&r1);
+        taskd_rules_clear(&r2);
+}
+
+static void test_pattern_split(void) {
+        char *d = NULL, *b = NULL;
+
+        CHECK_INT(taskd_pattern_split("/run/x/a*.pid", &d, &b), 0);
+        CHECK_STR(d, "/run/x");
+        CHECK_STR(b, "a*.pid");
+        free(d);
+        free(b);
+        CHECK_INT(taskd_pattern_split("/x.pid", &d, &b), 0);
+        CHECK_STR(d, "/");
+        CHECK_STR(b, "x.pid");
+        free(d);
+        free(b);
+        d = b = NULL;
+        CHECK_INT(taskd_pattern_split("x.pid", &d, &b), -EINVAL);
+        CHECK_INT(taskd_pattern_split("/run/x/", &d, &b), -EINVAL);
+        CHECK_INT(taskd_pattern_split("", &d, &b), -EINVAL);
+        CHECK(d == NULL && b == NULL);
+
+        CHECK(taskd_has_glob("/run/*.pid"));
+        CHECK(taskd_has_glob("/run/a?.pid"));
+        CHECK(taskd_has_glob("/run/[ab].pid"));
+        CHECK(!taskd_has_glob("/run/a.pid"));
+}
+
+static void test_pattern_matches(void) {
+        CHECK(taskd_pattern_matches("/run/a.pid", "/run", "a.pid"));
+        CHECK(!taskd_pattern_matches("/run/a.pid", "/run", "b.pid"));
+        CHECK(!taskd_pattern_matches("/run/a.pid", "/var/run", "a.pid"));
+        CHECK(taskd_pattern_matches("/run/w-*.pid", "/run", "w-1.pid"));
+        CHECK(taskd_pattern_matches("/run/w-*.pid", "/run", "w-.pid"));
+        CHECK(!taskd_pattern_matches("/run/w-*.pid", "/run", "w-1.pid.tmp"));
+        CHECK(!taskd_pattern_matches("/run/w-*.pid", "/run", ".w-1.pid"));
+        CHECK(!taskd_pattern_matches("/run/*.pid", "/run", ".hidden.pid")); /* FNM_PERIOD */
+        CHECK(taskd_pattern_matches("/run/w?.pid", "/run", "w7.pid"));
+        CHECK(taskd_pattern_matches("/run/w[0-9].pid", "/run", "w3.pid"));
+        CHECK(!taskd_pattern_matches("/run/w[0-9].pid", "/run", "wx.pid"));
+        /* globs in the directory */
+        CHECK(taskd_pattern_matches("/run/*/main.pid", "/run/nginx", "main.pid"));
+        CHECK(!taskd_pattern_matches("/run/*/main.pid", "/run/a/b", "main.pid"));
+        CHECK(!taskd_pattern_matches("/run/*/main.pid", "/run", "main.pid"));
+        /* names never contain a slash */
+        CHECK(!taskd_pattern_matches("/run/*", "/run", "a/b"));
+        CHECK(!taskd_pattern_matches("/run/*", "/run", ""));
+        CHECK(!taskd_pattern_matches("relative/*", "relative", "x"));
+}
+
+static void test_judge(void) {
+        struct proc_stat st = {.pid = 1234, .ppid = 1000, .flags = 0x400000};
+        uint64_t mtime = 1000 * USEC_PER_SEC;
+
+        CHECK_INT(taskd_judge(&st, mtime, mtime - 5 * USEC_PER_SEC), TASKD_MOVE);
+        CHECK_INT(taskd_judge(&st, mtime, mtime), TASKD_MOVE);
+        /* started a tick after the write: clock rounding, not staleness */
+        CHECK_INT(taskd_judge(&st, mtime, mtime + 10 * USEC_PER_MSEC), TASKD_MOVE);
+        CHECK_INT(taskd_judge(&st, mtime, mtime + 2 * USEC_PER_SEC), TASKD_REFUSE_STALE);
+        st.pid = 1;
+        st.ppid = 0;
+        CHECK_INT(taskd_judge(&st, mtime, 0), TASKD_REFUSE_INIT);
+        st = (struct proc_stat) {.pid = 55, .ppid = 2, .flags = PROC_PF_KTHREAD};
+        CHECK_INT(taskd_judge(&st, mtime, 0), TASKD_REFUSE_KTHREAD);
+        st = (struct proc_stat) {.pid = 55, .ppid = 1, .flags = PROC_PF_KTHREAD};
+        CHECK_INT(taskd_judge(&st, mtime, 0), TASKD_REFUSE_KTHREAD);
+        st = (struct proc_stat) {.pid = 2, .ppid = 0};
+        CHECK_INT(taskd_judge(&st, mtime, 0), TASKD_REFUSE_KTHREAD);
+        CHECK(strstr(taskd_verdict_to_string(TASKD_REFUSE_STALE), "stale") != NULL);
+        CHECK(strstr(taskd_verdict_to_string(TASKD_REFUSE_INIT), "pid 1") != NULL);
+}
+
+static void test_warn_once(void) {
+        char *slot = NULL;
+
+        CHECK(taskd_warn_once(&slot, "garbage:abc"));
+        CHECK(!taskd_warn_once(&slot, "garbage:abc"));
+        CHECK(!taskd_warn_once(&slot, "garbage:abc"));
+        CHECK(taskd_warn_once(&slot, "garbage:abd")); /* content changed */
+        CHECK(!taskd_warn_once(&slot, NULL));         /* fine again */
+        CHECK(slot == NULL);
+        CHECK(taskd_warn_once(&slot, "garbage:abd")); /* broken again: warn again */
+        free(slot);
+}
+
+static void test_status(void) {
+        char *s = NULL;
+
+        CHECK_INT(taskd_status_format(12, 3, 4567, &s), 0);
+        CHECK_STR(s, "placed 12 processes in 3 cgroups, last pass 4.5 ms");
+        free(s);
+        CHECK_INT(taskd_status_format(1, 1, 250, &s), 0);
+        CHECK_STR(s, "placed 1 process in 1 cgroup, last pass 0.2 ms");
+        free(s);
+        CHECK_INT(taskd_status_format(0, 0, 0, &s), 0);
+        CHECK_STR(s, "placed 0 processes in 0 cgroups, last pass 0.0 ms");
+        free(s);
+}
+
+int main(void) {
+        RUN(test_rules_build);
+        RUN(test_rules_conf_change);
+        RUN(test_pattern_split);
+        RUN(test_pattern_matches);
+        RUN(test_judge);
+        RUN(test_warn_once);
+        RUN(test_status);
+        return TAP_END();
+}
