@@ -13,6 +13,7 @@
 
 #include "conf.h"
 #include "macro.h"
+#include "plan.h"
 
 enum cgfs_mode {
         CGFS_MODE_AUTO, /* from mountinfo: v1/hybrid uses v1 hierarchies, pure v2 uses unified */
@@ -27,6 +28,7 @@ struct cgfs_mount {
         char **controllers; /* v1: super options that are controllers ("cpu", "cpuacct",
                                "name=systemd"); v2: NULL */
         bool v2;
+        char *mount_root; /* 4th mountinfo field: the cgroup mounted there ("/" normally) */
 };
 struct cgfs_layout {
         struct cgfs_mount *mounts;
@@ -74,6 +76,9 @@ int cgfs_read_live(struct cgfs *fs, struct live_tree *ret);
 struct cgfs_apply_result {
         size_t n_created, n_weights, n_removed, n_moved; /* n_moved: pids moved out of removed */
         char **warnings; /* owned strv, e.g. "blkio weight file missing in blkio:a" (once each) */
+        size_t n_enabled;  /* v2: controllers enabled in cgroup.subtree_control files */
+        size_t n_done;     /* ops executed successfully (all of them unless an error stopped it) */
+        const struct plan_op *failed; /* the op that failed (borrowed from the plan), or NULL */
 };
 void cgfs_apply_result_clear(struct cgfs_apply_result *r);
 /* Executes a plan from conf_plan(). Stops at the first hard error and returns it. */
@@ -100,3 +105,16 @@ bool cgfs_proc_cgroup_matches(const char *proc_cgroup, const struct cgfs_members
 /* Cumulative CPU ns of <root>/<path> ("" = managed root): cpuacct.usage (v1) or
  * cpu.stat usage_usec * 1000 (v2). */
 int cgfs_read_cpu_usage(struct cgfs *fs, const char *path, uint64_t *ret);
+
+/* ---- pure helpers (unit-tested) ---- */
+/* A path relative to the managed root: no leading '/', no "." or ".." or empty component.
+ * "" is accepted only when allow_empty. */
+bool cgfs_path_is_safe(const char *path, bool allow_empty);
+/* A weight file: "N" (cpu.shares, cpu.weight, blkio.weight) or "default N\n<dev> N..."
+ * (io.weight, io.bfq.weight, blkio.bfq.weight on some kernels). */
+int cgfs_parse_weight(const char *text, int64_t *ret);
+/* cgroup.procs: one pid per line; strict (a bad line is -EINVAL). *ret owned, *n its count. */
+int cgfs_parse_pids(const char *text, pid_t **ret, size_t *n);
+/* Does a space-separated controller list (cgroup.controllers, cgroup.subtree_control) hold
+ * `controller`? */
+bool cgfs_controllers_have(const char *list, const char *controller);

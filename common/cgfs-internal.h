@@ -1,0 +1,73 @@
+/* cgfs-internal.h — what cgfs.c shares with its backends cgfs-v1.c and cgfs-v2.c: the handle
+ * and the ops table chosen once in cgfs_open(). Not installed; never include outside common/.
+ *
+ * Safety is structural: each hierarchy keeps an O_DIRECTORY fd of its managed root, and every
+ * create/write/remove goes through openat/mkdirat/unlinkat relative to that fd with a path that
+ * passed cgfs_path_is_safe(); cgroupfs has no symlinks, so nothing outside can be reached. The
+ * only writes outside are cgfs_ensure_root()'s mkdir of the root itself and
+ * cgfs_remove_root()'s moves to the root's parent. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cgfs.h"
+#include "plan.h"
+
+struct cgfs_hier {
+        char *mount;       /* mount point, e.g. /sys/fs/cgroup/cpu */
+        char *mount_root;  /* the cgroup mounted there, "/" normally */
+        char *controllers; /* as in /proc/<pid>/cgroup: "cpu", "cpu,cpuacct", "" (v2) */
+        char *root_abs;    /* <mount>/<root> */
+        int mount_fd;      /* O_DIRECTORY of the mount point */
+        int root_fd;       /* O_DIRECTORY of the managed root; -1 while it does not exist */
+};
+
+#define CGFS_MAX_HIERS_PER_SUBSYS 2
+
+struct cgfs;
+
+struct cgfs_ops {
+        const char *name;
+        /* Fills the live tree of every subsystem (paths, weights, flags). */
+        int (*read_live)(struct cgfs *fs, struct live_tree *t);
+        /* Writes a weight in conf units (the backend converts). -ENOENT: no weight file. */
+        int (*set_weight)(struct cgfs *fs, enum conf_subsys s, const char *path, int64_t w);
+        /* v2: enables the controller of s for path. -EOPNOTSUPP on v1 or when unavailable. */
+        int (*enable)(struct cgfs *fs, enum conf_subsys s, const char *path, size_t *n_written);
+        int (*read_cpu_usage)(struct cgfs *fs, const char *path, uint64_t *ret);
+};
+
+extern const struct cgfs_ops cgfs_ops_v1;
+extern const struct cgfs_ops cgfs_ops_v2;
+
+struct cgfs {
+        const struct cgfs_ops *ops;
+        bool v2;
+        char *root; /* managed root, relative, "" for the hierarchy root */
+        struct cgfs_hier *h;
+        size_t n_h;
+        /* Per subsystem: indices into h. v1 cpu: [cpu hierarchy, cpuacct hierarchy] when
+         * separate; the first one holds the weight file. v2: the unified hierarchy. */
+        size_t sub[_CONF_SUBSYS_MAX][CGFS_MAX_HIERS_PER_SUBSYS];
+        size_t n_sub[_CONF_SUBSYS_MAX];
+        int acct[_CONF_SUBSYS_MAX]; /* index into h of the accounting hierarchy, -1 if none */
+        const char *dirs[_CONF_SUBSYS_MAX][CGFS_MAX_HIERS_PER_SUBSYS + 1]; /* borrowed root_abs */
+        /* v1 blkio: the weight file that exists here, found on first use (NULL: unknown). */
+        const char *blkio_weight_file;
+        const char *io_weight_file; /* v2: "io.weight" or "io.bfq.weight", same idea */
+};
+
+/* Refreshes h->root_fd if the managed root appeared since; 0 and fd >= 0, or -ENOENT. */
+int cgfs_hier_root_fd(struct cgfs *fs, struct cgfs_hier *h);
+
+/* Pre-order walk below a managed root fd: calls cb for every cgroup below it (not the root
+ * itself) with an fd of its directory (valid during the call) and its relative path. */
+typedef int (*cgfs_walk_cb)(void *userdata, int dirfd, const char *path);
+int cgfs_walk(int root_fd, cgfs_walk_cb cb, void *userdata);
+
+/* Small file read relative to a dir fd, into buf (NUL-terminated); -errno. */
+int cgfs_read_small_at(int dirfd, const char *path, char *buf, size_t size);
+/* Writes text to an existing file relative to dirfd (one write, O_TRUNC, no O_CREAT). */
+int cgfs_write_at(int dirfd, const char *path, const char *text);
+#define CGFS_PATH_BUF (CONF_MAX_DEPTH * (CONF_NAME_MAX + 1) + 64)

@@ -1,0 +1,198 @@
+/* cgfs-v2.c — the cgroup v2 backend: one unified tree for every subsystem of the conf;
+ * controllers enabled through cgroup.subtree_control along the parent chain (only those a
+ * cgroup needs); cpu.weight and io.weight (io.bfq.weight where only that exists) in machine
+ * units, converted by plan_v2_weight(); usage from cpu.stat.
+ *
+ * A weight file exists in a cgroup exactly when its parent enabled the controller, so the live
+ * tree reports -1 ("not enabled") for a missing file and the planner plans PLAN_ENABLE. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "acct.h"
+#include "cgfs-internal.h"
+#include "util.h"
+
+static const char *v2_controller(enum conf_subsys s) {
+        return s == CONF_CPU ? "cpu" : "io";
+}
+
+static struct cgfs_hier *v2_hier(struct cgfs *fs) {
+        return fs->n_sub[CONF_CPU] ? &fs->h[fs->sub[CONF_CPU][0]] : NULL;
+}
+
+static const char *io_file(struct cgfs *fs, int dirfd) {
+        if (fs->io_weight_file)
+                return fs->io_weight_file;
+        if (faccessat(dirfd, "io.weight", F_OK, 0) == 0)
+                return fs->io_weight_file = "io.weight";
+        if (faccessat(dirfd, "io.bfq.weight", F_OK, 0) == 0)
+                return fs->io_weight_file = "io.bfq.weight";
+        return NULL;
+}
+
+static int64_t read_weight_at(int dirfd, const char *file) {
+        char buf[256];
+        int64_t w;
+
+        if (!file || cgfs_read_small_at(dirfd, file, buf, sizeof(buf)) < 0)
+                return -1;
+        if (cgfs_parse_weight(buf, &w) < 0)
+                return -1;
+        return w;
+}
+
+struct rl {
+        struct cgfs *fs;
+        struct live_tree *t;
+};
+
+static int rl_cb(void *ud, int dirfd, const char *path) {
+        struct rl *c = ud;
+        int r;
+
+        for (int s = 0; s < _CONF_SUBSYS_MAX; s++) {
+                int64_t w = -1;
+                if (!c->t->weight_unavailable[s])
+                        w = read_weight_at(dirfd, s == CONF_CPU ? "cpu.weight" : io_file(c->fs, dirfd));
+                r = live_tree_add(c->t, s, path, w);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int v2_read_live(struct cgfs *fs, struct live_tree *t) {
+        struct cgfs_hier *h = v2_hier(fs);
+        _cleanup_free_ char *ctl = NULL;
+        struct rl c = { .fs = fs, .t = t };
+
+        t->v2 = true;
+        if (!h)
+                return 0;
+        for (int s = 0; s < _CONF_SUBSYS_MAX; s++)
+                t->present[s] = true;
+        if (cgfs_hier_root_fd(fs, h) < 0) {
+                /* No managed root yet: judge controllers by the directory it will live in. */
+                if (read_full_file_at(h->mount_fd, "cgroup.controllers", &ctl, NULL) < 0)
+                        ctl = NULL;
+                for (int s = 0; s < _CONF_SUBSYS_MAX; s++)
+                        t->weight_unavailable[s] = !ctl || !cgfs_controllers_have(ctl, v2_controller(s));
+                return 0;
+        }
+        if (read_full_file_at(h->root_fd, "cgroup.controllers", &ctl, NULL) < 0)
+                ctl = NULL;
+        for (int s = 0; s < _CONF_SUBSYS_MAX; s++)
+                t->weight_unavailable[s] = !ctl || !cgfs_controllers_have(ctl, v2_controller(s));
+        return cgfs_walk(h->root_fd, rl_cb, &c);
+}
+
+static int v2_set_weight(struct cgfs *fs, enum conf_subsys s, const char *path, int64_t w) {
+        struct cgfs_hier *h = v2_hier(fs);
+        _cleanup_close_ int dfd = -1;
+        const char *f;
+        char num[32];
+
+        if (!h || h->root_fd < 0)
+                return -ENOENT;
+        dfd = openat(h->root_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (dfd < 0)
+                return negative_errno();
+        f = s == CONF_CPU ? "cpu.weight" : io_file(fs, dfd);
+        if (!f)
+                return -ENOENT;
+        snprintf(num, sizeof(num), "%" PRId64, plan_v2_weight(s, w));
+        return cgfs_write_at(dfd, f, num);
+}
+
+/* Makes `ctl` available in <dir> (relative to the managed root, "" = the managed root itself),
+ * i.e. enabled in its parent's subtree_control, walking up as far as needed; the managed
+ * root's own availability is a given from outside (delegation) and never changed. */
+static int make_available(struct cgfs_hier *h, const char *dir, const char *ctl, size_t *n);
+
+/* Enables ctl in <dir>/cgroup.subtree_control so that dir's children get it. */
+static int enable_in(struct cgfs_hier *h, const char *dir, const char *ctl, size_t *n) {
+        char file[CGFS_PATH_BUF + 32], plus[32];
+        _cleanup_free_ char *cur = NULL;
+        int r;
+
+        r = make_available(h, dir, ctl, n);
+        if (r < 0)
+                return r;
+        snprintf(file, sizeof(file), "%s%scgroup.subtree_control", dir, *dir ? "/" : "");
+        r = read_full_file_at(h->root_fd, file, &cur, NULL);
+        if (r < 0)
+                return r;
+        if (cgfs_controllers_have(cur, ctl))
+                return 0;
+        snprintf(plus, sizeof(plus), "+%s", ctl);
+        r = cgfs_write_at(h->root_fd, file, plus);
+        if (r == -EBUSY && !*dir)
+                return -EBUSY; /* processes in the managed root: "no internal processes" */
+        if (r < 0)
+                return r;
+        (*n)++;
+        return 0;
+}
+
+static int make_available(struct cgfs_hier *h, const char *dir, const char *ctl, size_t *n) {
+        char file[CGFS_PATH_BUF + 32];
+        _cleanup_free_ char *cur = NULL, *parent = NULL;
+        int r;
+
+        snprintf(file, sizeof(file), "%s%scgroup.controllers", dir, *dir ? "/" : "");
+        r = read_full_file_at(h->root_fd, file, &cur, NULL);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        if (r >= 0 && cgfs_controllers_have(cur, ctl))
+                return 0;
+        if (!*dir)
+                return -EOPNOTSUPP; /* not delegated to the managed root */
+        parent = strdup(dir);
+        if (!parent)
+                return -ENOMEM;
+        char *slash = strrchr(parent, '/');
+        if (slash)
+                *slash = 0;
+        else
+                parent[0] = 0;
+        return enable_in(h, parent, ctl, n);
+}
+
+static int v2_enable(struct cgfs *fs, enum conf_subsys s, const char *path, size_t *n) {
+        struct cgfs_hier *h = v2_hier(fs);
+
+        if (!h || h->root_fd < 0)
+                return -ENOENT;
+        return make_available(h, path, v2_controller(s), n);
+}
+
+static int v2_read_cpu_usage(struct cgfs *fs, const char *path, uint64_t *ret) {
+        char file[CGFS_PATH_BUF + 32];
+        _cleanup_free_ char *buf = NULL;
+        struct cgfs_hier *h = v2_hier(fs);
+        int r;
+
+        if (!h)
+                return -ENOMEDIUM;
+        r = cgfs_hier_root_fd(fs, h);
+        if (r < 0)
+                return r;
+        snprintf(file, sizeof(file), "%s%scpu.stat", path, *path ? "/" : "");
+        r = read_full_file_at(h->root_fd, file, &buf, NULL);
+        if (r < 0)
+                return r;
+        return acct_parse_cpu_stat(buf, ret); /* usage_usec * 1000: ns */
+}
+
+const struct cgfs_ops cgfs_ops_v2 = {
+        .name = "v2",
+        .read_live = v2_read_live,
+        .set_weight = v2_set_weight,
+        .enable = v2_enable,
+        .read_cpu_usage = v2_read_cpu_usage,
+};

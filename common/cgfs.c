@@ -1,0 +1,1000 @@
+/* cgfs.c — cgroup filesystem access, the part common to both backends (see cgfs.h and
+ * cgfs-internal.h): layout discovery, the handle, the managed root, executing a plan, attach,
+ * membership checks and the pure helpers. Returns >= 0 or -errno; never logs. */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cgfs-internal.h"
+#include "util.h"
+
+#define PATH_BUF (CONF_MAX_DEPTH * (CONF_NAME_MAX + 1) + 64)
+
+int cgfs_mode_from_string(const char *s) {
+        if (!s)
+                return -EINVAL;
+        if (strcmp(s, "auto") == 0)
+                return CGFS_MODE_AUTO;
+        if (strcmp(s, "v1") == 0)
+                return CGFS_MODE_V1;
+        if (strcmp(s, "v2") == 0)
+                return CGFS_MODE_V2;
+        return -EINVAL;
+}
+
+/* ---- pure helpers ---- */
+
+bool cgfs_path_is_safe(const char *path, bool allow_empty) {
+        if (!path)
+                return false;
+        if (!*path)
+                return allow_empty;
+        if (strlen(path) >= PATH_BUF - 32)
+                return false;
+        for (const char *p = path;;) {
+                size_t l = strcspn(p, "/");
+                if (l == 0) /* leading '/', "//" or trailing '/' */
+                        return false;
+                if ((l == 1 && p[0] == '.') || (l == 2 && p[0] == '.' && p[1] == '.'))
+                        return false;
+                for (size_t i = 0; i < l; i++)
+                        if ((unsigned char) p[i] < 0x20 || p[i] == 0x7f)
+                                return false;
+                p += l;
+                if (!*p)
+                        return true;
+                p++; /* the '/' */
+        }
+}
+
+int cgfs_parse_weight(const char *text, int64_t *ret) {
+        char num[32];
+        const char *p = text;
+        size_t l;
+        int64_t v;
+        int r;
+
+        if (!text)
+                return -EINVAL;
+        if (strncmp(p, "default ", 8) == 0)
+                p += 8;
+        l = strcspn(p, "\n");
+        if (l == 0 || l >= sizeof(num))
+                return -EINVAL;
+        memcpy(num, p, l);
+        num[l] = 0;
+        r = safe_atoi64(num, &v);
+        if (r < 0)
+                return r;
+        if (v < 0)
+                return -ERANGE;
+        *ret = v;
+        return 0;
+}
+
+int cgfs_parse_pids(const char *text, pid_t **ret, size_t *n) {
+        _cleanup_free_ pid_t *v = NULL;
+        size_t len = 0, cap = 0;
+
+        for (const char *p = text; *p;) {
+                char num[32];
+                size_t l = strcspn(p, "\n");
+                uint64_t u;
+                int r;
+
+                if (l == 0 || l >= sizeof(num))
+                        return -EINVAL;
+                memcpy(num, p, l);
+                num[l] = 0;
+                r = safe_atou64(num, &u);
+                if (r < 0)
+                        return -EINVAL;
+                if (u == 0 || u > INT32_MAX)
+                        return -EINVAL;
+                if (len == cap) {
+                        size_t nc = cap ? cap * 2 : 16;
+                        pid_t *nv = realloc(v, nc * sizeof(*nv));
+                        if (!nv)
+                                return -ENOMEM;
+                        v = nv;
+                        cap = nc;
+                }
+                v[len++] = (pid_t) u;
+                p += l;
+                if (*p == '\n')
+                        p++;
+        }
+        *ret = TAKE_PTR(v);
+        *n = len;
+        return 0;
+}
+
+bool cgfs_controllers_have(const char *list, const char *controller) {
+        size_t cl = strlen(controller);
+
+        for (const char *p = list; p && *p;) {
+                p += strspn(p, " \n\t");
+                size_t l = strcspn(p, " \n\t");
+                if (l == cl && strncmp(p, controller, l) == 0)
+                        return true;
+                p += l;
+        }
+        return false;
+}
+
+/* ---- layout discovery (pure) ---- */
+
+static const char *const v1_controllers[] = {
+        "cpuset", "cpu",     "cpuacct", "blkio", "memory", "devices", "freezer", "net_cls",
+        "perf_event", "net_prio", "hugetlb", "pids", "rdma", "misc", "debug",
+};
+
+static bool is_v1_controller_opt(const char *o) {
+        if (strncmp(o, "name=", 5) == 0 && o[5])
+                return true;
+        for (size_t i = 0; i < ELEMENTSOF(v1_controllers); i++)
+                if (strcmp(o, v1_controllers[i]) == 0)
+                        return true;
+        return false;
+}
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static int unescape(const char *s, char **ret) {
+        char *o = malloc(strlen(s) + 1), *q = o;
+
+        if (!o)
+                return -ENOMEM;
+        for (const char *p = s; *p;) {
+                if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' &&
+                    p[3] >= '0' && p[3] <= '7') {
+                        *q++ = (char) ((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
+                        p += 4;
+                } else
+                        *q++ = *p++;
+        }
+        *q = 0;
+        *ret = o;
+        return 0;
+}
+
+struct cgfs_layout *cgfs_layout_free(struct cgfs_layout *l) {
+        if (!l)
+                return NULL;
+        for (size_t i = 0; i < l->n_mounts; i++) {
+                free(l->mounts[i].path);
+                free(l->mounts[i].mount_root);
+                strv_free(l->mounts[i].controllers);
+        }
+        free(l->mounts);
+        free(l);
+        return NULL;
+}
+
+static bool path_below(const char *path, const char *dir) {
+        size_t l = strlen(dir);
+
+        while (l > 1 && dir[l - 1] == '/')
+                l--;
+        if (strncmp(path, dir, l) != 0)
+                return false;
+        return path[l] == 0 || path[l] == '/' || (l == 1 && dir[0] == '/');
+}
+
+static int parse_mountinfo_line(const char *line, const char *dir, struct cgfs_layout *l) {
+        _cleanup_strv_free_ char **f = NULL, **opts = NULL, **ctl = NULL;
+        _cleanup_free_ char *mp = NULL, *mroot = NULL;
+        size_t n, sep = 0;
+        int r;
+
+        r = strv_split(line, " ", &f);
+        if (r < 0)
+                return r;
+        n = strv_length(f);
+        for (size_t i = 6; i < n; i++)
+                if (strcmp(f[i], "-") == 0) {
+                        sep = i;
+                        break;
+                }
+        if (sep == 0 || sep + 3 >= n)
+                return -EINVAL; /* no " - " separator, or fstype/source/super options missing */
+        const char *fstype = f[sep + 1], *super = f[sep + 3];
+        bool v2 = strcmp(fstype, "cgroup2") == 0;
+        if (!v2 && strcmp(fstype, "cgroup") != 0)
+                return 0;
+        r = unescape(f[4], &mp);
+        if (r < 0)
+                return r;
+        if (mp[0] != '/')
+                return -EINVAL;
+        if (!path_below(mp, dir))
+                return 0;
+        r = unescape(f[3], &mroot);
+        if (r < 0)
+                return r;
+        if (!v2) {
+                r = strv_split(super, ",", &opts);
+                if (r < 0)
+                        return r;
+                ctl = calloc(1, sizeof(char *));
+                if (!ctl)
+                        return -ENOMEM;
+                for (char **o = opts; *o; o++)
+                        if (is_v1_controller_opt(*o)) {
+                                r = strv_extend(&ctl, *o);
+                                if (r < 0)
+                                        return r;
+                        }
+        }
+        struct cgfs_mount *nm = realloc(l->mounts, (l->n_mounts + 1) * sizeof(*nm));
+        if (!nm)
+                return -ENOMEM;
+        l->mounts = nm;
+        l->mounts[l->n_mounts++] = (struct cgfs_mount){
+                .path = TAKE_PTR(mp),
+                .controllers = TAKE_PTR(ctl),
+                .v2 = v2,
+                .mount_root = TAKE_PTR(mroot),
+        };
+        return 0;
+}
+
+int cgfs_layout_parse(const char *mountinfo, const char *dir, struct cgfs_layout **ret) {
+        _cleanup_(cgfs_layout_freep) struct cgfs_layout *l = NULL;
+        int r;
+
+        if (!mountinfo || !dir || dir[0] != '/')
+                return -EINVAL;
+        l = calloc(1, sizeof(*l));
+        if (!l)
+                return -ENOMEM;
+        for (const char *p = mountinfo; *p;) {
+                size_t len = strcspn(p, "\n");
+                if (len > 0) {
+                        _cleanup_free_ char *line = strndup(p, len);
+                        if (!line)
+                                return -ENOMEM;
+                        r = parse_mountinfo_line(line, dir, l);
+                        if (r < 0)
+                                return r;
+                }
+                p += len;
+                if (*p == '\n')
+                        p++;
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+const struct cgfs_mount *cgfs_layout_find(const struct cgfs_layout *l, const char *controller) {
+        for (size_t i = 0; i < l->n_mounts; i++) {
+                const struct cgfs_mount *m = &l->mounts[i];
+                if (!controller) {
+                        if (m->v2)
+                                return m;
+                } else if (!m->v2 && strv_contains(m->controllers, controller))
+                        return m;
+        }
+        return NULL;
+}
+
+/* ---- the handle ---- */
+
+struct cgfs *cgfs_close(struct cgfs *fs) {
+        if (!fs)
+                return NULL;
+        for (size_t i = 0; i < fs->n_h; i++) {
+                struct cgfs_hier *h = &fs->h[i];
+                free(h->mount);
+                free(h->mount_root);
+                free(h->controllers);
+                free(h->root_abs);
+                if (h->mount_fd >= 0)
+                        close(h->mount_fd);
+                if (h->root_fd >= 0)
+                        close(h->root_fd);
+        }
+        free(fs->h);
+        free(fs->root);
+        free(fs);
+        return NULL;
+}
+
+static int hier_add(struct cgfs *fs, const struct cgfs_mount *m, size_t *ret_idx) {
+        struct cgfs_hier *nh, *h;
+        char *ctl = NULL;
+        int r;
+
+        for (size_t i = 0; i < fs->n_h; i++)
+                if (strcmp(fs->h[i].mount, m->path) == 0) {
+                        *ret_idx = i;
+                        return 0;
+                }
+        nh = realloc(fs->h, (fs->n_h + 1) * sizeof(*nh));
+        if (!nh)
+                return -ENOMEM;
+        fs->h = nh;
+        h = &fs->h[fs->n_h];
+        *h = (struct cgfs_hier){ .mount_fd = -1, .root_fd = -1 };
+        fs->n_h++;
+        /* /proc/<pid>/cgroup lists a v1 hierarchy's controllers comma-separated. */
+        if (m->v2)
+                ctl = strdup("");
+        else {
+                size_t len = 0;
+                for (char **c = m->controllers; c && *c; c++)
+                        len += strlen(*c) + 1;
+                ctl = calloc(1, len + 1);
+                if (ctl)
+                        for (char **c = m->controllers; c && *c; c++) {
+                                if (c != m->controllers)
+                                        strcat(ctl, ",");
+                                strcat(ctl, *c);
+                        }
+        }
+        h->controllers = ctl;
+        h->mount = strdup(m->path);
+        h->mount_root = strdup(m->mount_root ? m->mount_root : "/");
+        if (!h->controllers || !h->mount || !h->mount_root)
+                return -ENOMEM;
+        if (*fs->root)
+                r = xasprintf(&h->root_abs, "%s/%s", m->path, fs->root);
+        else
+                r = xasprintf(&h->root_abs, "%s", m->path);
+        if (r < 0)
+                return r;
+        h->mount_fd = open(m->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (h->mount_fd < 0)
+                return negative_errno();
+        r = cgfs_hier_root_fd(fs, h);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        *ret_idx = fs->n_h - 1;
+        return 0;
+}
+
+int cgfs_hier_root_fd(struct cgfs *fs, struct cgfs_hier *h) {
+        if (h->root_fd >= 0)
+                return 0;
+        h->root_fd = openat(h->mount_fd, *fs->root ? fs->root : ".",
+                            O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        return h->root_fd < 0 ? negative_errno() : 0;
+}
+
+static int sub_add(struct cgfs *fs, enum conf_subsys s, const struct cgfs_mount *m) {
+        size_t idx;
+        int r;
+
+        if (!m)
+                return 0;
+        r = hier_add(fs, m, &idx);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < fs->n_sub[s]; i++)
+                if (fs->sub[s][i] == idx) /* co-mounted cpu,cpuacct: one directory */
+                        return 0;
+        if (fs->n_sub[s] >= CGFS_MAX_HIERS_PER_SUBSYS)
+                return -E2BIG;
+        fs->sub[s][fs->n_sub[s]] = idx;
+        fs->dirs[s][fs->n_sub[s]] = NULL;
+        fs->n_sub[s]++;
+        return 0;
+}
+
+int cgfs_open_layout(const struct cgfs_layout *l, const char *root, enum cgfs_mode mode,
+                     struct cgfs **ret) {
+        _cleanup_(cgfs_closep) struct cgfs *fs = NULL;
+        const struct cgfs_mount *v2m, *cpu, *cpuacct, *blkio;
+        int r;
+
+        if (!l || !root || !cgfs_path_is_safe(root, true))
+                return -EINVAL;
+        fs = calloc(1, sizeof(*fs));
+        if (!fs)
+                return -ENOMEM;
+        fs->root = strdup(root);
+        if (!fs->root)
+                return -ENOMEM;
+        for (int s = 0; s < _CONF_SUBSYS_MAX; s++)
+                fs->acct[s] = -1;
+
+        v2m = cgfs_layout_find(l, NULL);
+        cpu = cgfs_layout_find(l, "cpu");
+        cpuacct = cgfs_layout_find(l, "cpuacct");
+        blkio = cgfs_layout_find(l, "blkio");
+        if (mode == CGFS_MODE_AUTO)
+                mode = (cpu || cpuacct || blkio) ? CGFS_MODE_V1 : CGFS_MODE_V2;
+        if (mode == CGFS_MODE_V1) {
+                if (!cpu && !cpuacct && !blkio)
+                        return -ENOMEDIUM;
+                fs->ops = &cgfs_ops_v1;
+                /* The first hierarchy of cpu is the one with cpu.shares. */
+                r = sub_add(fs, CONF_CPU, cpu ? cpu : cpuacct);
+                if (r >= 0 && cpu)
+                        r = sub_add(fs, CONF_CPU, cpuacct);
+                if (r >= 0)
+                        r = sub_add(fs, CONF_BLKIO, blkio);
+                if (r < 0)
+                        return r;
+                if (cpuacct)
+                        for (size_t i = 0; i < fs->n_h; i++)
+                                if (strcmp(fs->h[i].mount, cpuacct->path) == 0)
+                                        fs->acct[CONF_CPU] = (int) i;
+                if (fs->n_sub[CONF_BLKIO])
+                        fs->acct[CONF_BLKIO] = (int) fs->sub[CONF_BLKIO][0];
+        } else {
+                if (!v2m)
+                        return -ENOMEDIUM;
+                fs->v2 = true;
+                fs->ops = &cgfs_ops_v2;
+                for (int s = 0; s < _CONF_SUBSYS_MAX; s++) {
+                        r = sub_add(fs, s, v2m);
+                        if (r < 0)
+                                return r;
+                        fs->acct[s] = (int) fs->sub[s][0];
+                }
+        }
+        for (int s = 0; s < _CONF_SUBSYS_MAX; s++) {
+                for (size_t i = 0; i < fs->n_sub[s]; i++)
+                        fs->dirs[s][i] = fs->h[fs->sub[s][i]].root_abs;
+                fs->dirs[s][fs->n_sub[s]] = NULL;
+        }
+        *ret = TAKE_PTR(fs);
+        return 0;
+}
+
+int cgfs_open(const char *dir, const char *root, enum cgfs_mode mode, struct cgfs **ret) {
+        _cleanup_(cgfs_layout_freep) struct cgfs_layout *l = NULL;
+        _cleanup_free_ char *mi = NULL;
+        int r;
+
+        if (!dir || dir[0] != '/')
+                return -EINVAL;
+        if (mode == CGFS_MODE_V2) {
+                /* `dir` is the unified root itself: no mountinfo, so tests can use a fixture. */
+                struct stat st;
+                if (stat(dir, &st) < 0)
+                        return negative_errno();
+                if (!S_ISDIR(st.st_mode))
+                        return -ENOTDIR;
+                l = calloc(1, sizeof(*l));
+                if (!l)
+                        return -ENOMEM;
+                l->mounts = calloc(1, sizeof(*l->mounts));
+                if (!l->mounts)
+                        return -ENOMEM;
+                l->n_mounts = 1;
+                l->mounts[0].v2 = true;
+                l->mounts[0].path = strdup(dir);
+                l->mounts[0].mount_root = strdup("/");
+                if (!l->mounts[0].path || !l->mounts[0].mount_root)
+                        return -ENOMEM;
+        } else {
+                r = read_full_file("/proc/self/mountinfo", &mi, NULL);
+                if (r < 0)
+                        return r;
+                r = cgfs_layout_parse(mi, dir, &l);
+                if (r < 0)
+                        return r;
+        }
+        return cgfs_open_layout(l, root, mode, ret);
+}
+
+bool cgfs_is_v2(const struct cgfs *fs) {
+        return fs->v2;
+}
+
+const char *cgfs_root(const struct cgfs *fs) {
+        return fs->root;
+}
+
+bool cgfs_has_subsys(const struct cgfs *fs, enum conf_subsys s) {
+        return (unsigned) s < _CONF_SUBSYS_MAX && fs->n_sub[s] > 0;
+}
+
+int cgfs_subsys_dirs(const struct cgfs *fs, enum conf_subsys s, const char *const **ret) {
+        if ((unsigned) s >= _CONF_SUBSYS_MAX)
+                return -EINVAL;
+        *ret = fs->dirs[s];
+        return (int) fs->n_sub[s];
+}
+
+const char *cgfs_acct_dir(const struct cgfs *fs, enum conf_subsys s) {
+        if ((unsigned) s >= _CONF_SUBSYS_MAX || fs->acct[s] < 0)
+                return NULL;
+        return fs->h[fs->acct[s]].root_abs;
+}
+
+/* ---- small I/O helpers ---- */
+
+int cgfs_write_at(int dirfd, const char *path, const char *text) {
+        /* O_TRUNC like a shell redirection: cgroupfs ignores it, a fixture file needs it. */
+        int fd = openat(dirfd, path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY);
+        size_t len = strlen(text);
+        ssize_t n;
+
+        if (fd < 0)
+                return negative_errno();
+        n = write(fd, text, len);
+        if (n < 0) {
+                int r = negative_errno();
+                close(fd);
+                return r;
+        }
+        close(fd);
+        return (size_t) n == len ? 0 : -EIO;
+}
+
+int cgfs_read_small_at(int dirfd, const char *path, char *buf, size_t size) {
+        int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        ssize_t n;
+
+        if (fd < 0)
+                return negative_errno();
+        n = read(fd, buf, size - 1);
+        if (n < 0) {
+                int r = negative_errno();
+                close(fd);
+                return r;
+        }
+        close(fd);
+        if ((size_t) n >= size - 1)
+                return -EFBIG;
+        buf[n] = 0;
+        return (int) n;
+}
+
+static int walk_rec(int dirfd, char *path, size_t len, cgfs_walk_cb cb, void *ud) {
+        char buf[4096];
+        int r;
+
+        for (;;) {
+                ssize_t n = getdents64(dirfd, buf, sizeof(buf));
+                if (n < 0)
+                        return negative_errno();
+                if (n == 0)
+                        return 0;
+                for (ssize_t o = 0; o < n;) {
+                        struct dirent64 *de = (struct dirent64 *) (buf + o);
+                        o += de->d_reclen;
+                        if (de->d_type != DT_DIR || de->d_name[0] == '.')
+                                continue; /* cgroup names never start with '.' here */
+                        size_t nl = strlen(de->d_name);
+                        if (len + nl + 2 > PATH_BUF)
+                                return -ENAMETOOLONG;
+                        size_t nlen = len;
+                        if (len)
+                                path[nlen++] = '/';
+                        memcpy(path + nlen, de->d_name, nl + 1);
+                        nlen += nl;
+                        int fd = openat(dirfd, de->d_name,
+                                        O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                        if (fd < 0) {
+                                if (errno == ENOENT) { /* removed meanwhile */
+                                        path[len] = 0;
+                                        continue;
+                                }
+                                return negative_errno();
+                        }
+                        r = cb(ud, fd, path);
+                        if (r >= 0)
+                                r = walk_rec(fd, path, nlen, cb, ud);
+                        close(fd);
+                        if (r < 0)
+                                return r;
+                        path[len] = 0;
+                }
+        }
+}
+
+int cgfs_walk(int root_fd, cgfs_walk_cb cb, void *userdata) {
+        char path[PATH_BUF];
+        int fd, r;
+
+        /* A private fd: getdents64 moves its offset. */
+        fd = openat(root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        path[0] = 0;
+        r = walk_rec(fd, path, 0, cb, userdata);
+        close(fd);
+        return r;
+}
+
+/* ---- managed root ---- */
+
+int cgfs_ensure_root(struct cgfs *fs) {
+        for (size_t i = 0; i < fs->n_h; i++) {
+                struct cgfs_hier *h = &fs->h[i];
+                _cleanup_close_ int fd = -1;
+
+                if (cgfs_hier_root_fd(fs, h) == 0)
+                        continue;
+                fd = openat(h->mount_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (fd < 0)
+                        return negative_errno();
+                for (const char *p = fs->root; *p;) {
+                        size_t l = strcspn(p, "/");
+                        _cleanup_free_ char *c = strndup(p, l);
+                        int nfd;
+
+                        if (!c)
+                                return -ENOMEM;
+                        if (mkdirat(fd, c, 0755) < 0 && errno != EEXIST)
+                                return negative_errno();
+                        nfd = openat(fd, c, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                        if (nfd < 0)
+                                return negative_errno();
+                        close(fd);
+                        fd = nfd;
+                        p += l;
+                        if (*p == '/')
+                                p++;
+                }
+                h->root_fd = TAKE_FD(fd);
+        }
+        return 0;
+}
+
+/* Moves every process of <base>/<path> into the cgroup of dest_fd, then removes it. Retries
+ * while it is busy (a process forked meanwhile; on v1 a thread of a process that lives
+ * elsewhere, found in `tasks`, is moved whole through cgroup.procs too). */
+static int rmdir_moving(int base_fd, const char *path, int dest_fd, size_t *moved) {
+        char file[PATH_BUF + 32];
+        int r;
+
+        for (int attempt = 0; attempt < 50; attempt++) {
+                for (int k = 0; k < (attempt ? 2 : 1); k++) {
+                        _cleanup_free_ char *text = NULL;
+                        _cleanup_free_ pid_t *pids = NULL;
+                        _cleanup_close_ int dfd = -1;
+                        size_t n = 0;
+
+                        snprintf(file, sizeof(file), "%s/%s", path, k ? "tasks" : "cgroup.procs");
+                        r = read_full_file_at(base_fd, file, &text, NULL);
+                        if (r == -ENOENT && k == 1)
+                                continue; /* v2 has no tasks file */
+                        if (r == -ENOENT)
+                                return 0; /* gone already */
+                        if (r < 0)
+                                return r;
+                        r = cgfs_parse_pids(text, &pids, &n);
+                        if (r < 0)
+                                return r;
+                        if (n == 0)
+                                continue;
+                        dfd = openat(dest_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+                        if (dfd < 0)
+                                return negative_errno();
+                        for (size_t i = 0; i < n; i++) {
+                                char num[16];
+                                int l = snprintf(num, sizeof(num), "%d", (int) pids[i]);
+                                if (write(dfd, num, (size_t) l) < 0) {
+                                        if (errno == ESRCH)
+                                                continue; /* exited meanwhile */
+                                        return negative_errno();
+                                }
+                                if (moved && k == 0)
+                                        (*moved)++;
+                        }
+                }
+                if (unlinkat(base_fd, path, AT_REMOVEDIR) == 0 || errno == ENOENT)
+                        return 0;
+                if (errno != EBUSY)
+                        return negative_errno();
+                if (attempt > 5)
+                        usleep(2000);
+        }
+        return -EBUSY;
+}
+
+static int collect_cb(void *ud, int dirfd, const char *path) {
+        (void) dirfd;
+        return strv_extend((char ***) ud, path);
+}
+
+int cgfs_remove_root(struct cgfs *fs) {
+        if (!*fs->root)
+                return -EPERM;
+        for (size_t i = 0; i < fs->n_h; i++) {
+                struct cgfs_hier *h = &fs->h[i];
+                _cleanup_strv_free_ char **paths = NULL;
+                _cleanup_close_ int parent_fd = -1;
+                _cleanup_free_ char *parent = strdup(fs->root);
+                const char *base;
+                int r;
+
+                if (!parent)
+                        return -ENOMEM;
+                if (cgfs_hier_root_fd(fs, h) < 0)
+                        continue; /* nothing there */
+                r = cgfs_walk(h->root_fd, collect_cb, &paths);
+                if (r < 0)
+                        return r;
+                /* Pre-order reversed: children before parents. */
+                for (size_t k = strv_length(paths); k-- > 0;) {
+                        r = rmdir_moving(h->root_fd, paths[k], h->root_fd, NULL);
+                        if (r < 0)
+                                return r;
+                }
+                char *slash = strrchr(parent, '/');
+                if (slash) {
+                        *slash = 0;
+                        base = slash + 1;
+                        parent_fd = openat(h->mount_fd, parent,
+                                           O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                } else {
+                        base = fs->root;
+                        parent_fd = openat(h->mount_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                }
+                if (parent_fd < 0)
+                        return negative_errno();
+                close(h->root_fd);
+                h->root_fd = -1;
+                r = rmdir_moving(parent_fd, base, parent_fd, NULL);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* ---- live tree and plan execution ---- */
+
+int cgfs_read_live(struct cgfs *fs, struct live_tree *ret) {
+        struct live_tree t = {};
+        int r;
+
+        r = fs->ops->read_live(fs, &t);
+        if (r < 0) {
+                live_tree_clear(&t);
+                return r;
+        }
+        *ret = t;
+        return 0;
+}
+
+void cgfs_apply_result_clear(struct cgfs_apply_result *r) {
+        if (!r)
+                return;
+        strv_free(r->warnings);
+        *r = (struct cgfs_apply_result){};
+}
+
+static int warn_once(struct cgfs_apply_result *res, bool *done, const char *fmt, const char *a,
+                     const char *b) {
+        char *w = NULL;
+        int r;
+
+        if (*done)
+                return 0;
+        *done = true;
+        r = xasprintf(&w, fmt, a, b);
+        if (r < 0)
+                return r;
+        return strv_push(&res->warnings, w);
+}
+
+int cgfs_apply_plan(struct cgfs *fs, const struct plan *p, struct cgfs_apply_result *res) {
+        bool warned_weight[_CONF_SUBSYS_MAX] = {}, warned_enable[_CONF_SUBSYS_MAX] = {};
+        int r;
+
+        *res = (struct cgfs_apply_result){};
+        if (p->n == 0)
+                return 0;
+        /* Refuse the whole plan before touching anything if one path is unsafe. */
+        for (size_t i = 0; i < p->n; i++)
+                if (!cgfs_path_is_safe(p->ops[i].path, false) ||
+                    (unsigned) p->ops[i].subsys >= _CONF_SUBSYS_MAX) {
+                        res->failed = &p->ops[i];
+                        return -EINVAL;
+                }
+        r = cgfs_ensure_root(fs);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < p->n; i++) {
+                const struct plan_op *o = &p->ops[i];
+                const char *sn = conf_subsys_name(o->subsys);
+
+                r = 0;
+                switch (o->type) {
+                case PLAN_MKDIR: {
+                        bool made = false;
+                        for (size_t k = 0; k < fs->n_sub[o->subsys] && r >= 0; k++) {
+                                struct cgfs_hier *h = &fs->h[fs->sub[o->subsys][k]];
+                                if (mkdirat(h->root_fd, o->path, 0755) == 0)
+                                        made = true;
+                                else if (errno != EEXIST)
+                                        r = negative_errno();
+                        }
+                        if (r >= 0 && made)
+                                res->n_created++;
+                        break;
+                }
+                case PLAN_SET_WEIGHT:
+                        r = fs->ops->set_weight(fs, o->subsys, o->path, o->value);
+                        if (r == -ENOENT || r == -EACCES) {
+                                r = warn_once(res, &warned_weight[o->subsys],
+                                              "%s weight file missing in %s (weights of this "
+                                              "subsystem are not applied on this machine)",
+                                              sn, o->path);
+                        } else if (r >= 0)
+                                res->n_weights++;
+                        break;
+                case PLAN_ENABLE: {
+                        size_t n = 0;
+                        r = fs->ops->enable(fs, o->subsys, o->path, &n);
+                        if (r == -EOPNOTSUPP)
+                                r = warn_once(res, &warned_enable[o->subsys],
+                                              "%s controller not available at the managed root "
+                                              "(needed by %s): its weights are not applied",
+                                              sn, o->path);
+                        res->n_enabled += n;
+                        break;
+                }
+                case PLAN_RMDIR:
+                        for (size_t k = 0; k < fs->n_sub[o->subsys] && r >= 0; k++) {
+                                struct cgfs_hier *h = &fs->h[fs->sub[o->subsys][k]];
+                                size_t moved = 0;
+                                r = rmdir_moving(h->root_fd, o->path, h->root_fd, &moved);
+                                /* one process counted once, from the first hierarchy */
+                                if (k == 0)
+                                        res->n_moved += moved;
+                        }
+                        if (r >= 0)
+                                res->n_removed++;
+                        break;
+                default:
+                        r = -EINVAL;
+                }
+                if (r < 0) {
+                        res->failed = o;
+                        return r;
+                }
+                res->n_done++;
+        }
+        return 0;
+}
+
+int cgfs_attach(struct cgfs *fs, enum conf_subsys s, const char *path, pid_t pid) {
+        char file[PATH_BUF + 32], num[16];
+        int r;
+
+        if ((unsigned) s >= _CONF_SUBSYS_MAX || !cgfs_path_is_safe(path, true) || pid <= 0)
+                return -EINVAL;
+        if (fs->n_sub[s] == 0)
+                return -ENOMEDIUM;
+        snprintf(file, sizeof(file), "%s%scgroup.procs", path, *path ? "/" : "");
+        snprintf(num, sizeof(num), "%d", (int) pid);
+        for (size_t k = 0; k < fs->n_sub[s]; k++) {
+                struct cgfs_hier *h = &fs->h[fs->sub[s][k]];
+                r = cgfs_hier_root_fd(fs, h);
+                if (r < 0)
+                        return r;
+                r = cgfs_write_at(h->root_fd, file, num);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int cgfs_expected_membership(const struct cgfs *fs, enum conf_subsys s, const char *path,
+                             struct cgfs_membership **ret, size_t *n) {
+        struct cgfs_membership *m;
+        int r;
+
+        if ((unsigned) s >= _CONF_SUBSYS_MAX || !cgfs_path_is_safe(path, true))
+                return -EINVAL;
+        m = calloc(fs->n_sub[s] ? fs->n_sub[s] : 1, sizeof(*m));
+        if (!m)
+                return -ENOMEM;
+        for (size_t k = 0; k < fs->n_sub[s]; k++) {
+                const struct cgfs_hier *h = &fs->h[fs->sub[s][k]];
+                const char *mr = strcmp(h->mount_root, "/") == 0 ? "" : h->mount_root;
+                char *joined = NULL;
+
+                r = xasprintf(&joined, "%s/%s%s%s", mr, fs->root,
+                              (*fs->root && *path) ? "/" : "", path);
+                if (r < 0) {
+                        cgfs_membership_free(m, k);
+                        return r;
+                }
+                /* "/" for the hierarchy root; no trailing slash otherwise */
+                size_t l = strlen(joined);
+                if (l > 1 && joined[l - 1] == '/')
+                        joined[l - 1] = 0;
+                m[k].cgpath = joined;
+                m[k].controllers = strdup(h->controllers);
+                if (!m[k].controllers) {
+                        cgfs_membership_free(m, k + 1);
+                        return -ENOMEM;
+                }
+        }
+        *ret = m;
+        *n = fs->n_sub[s];
+        return 0;
+}
+
+void cgfs_membership_free(struct cgfs_membership *m, size_t n) {
+        if (!m)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                free(m[i].controllers);
+                free(m[i].cgpath);
+        }
+        free(m);
+}
+
+/* Same comma-separated controller set, in any order. */
+static bool same_controller_set(const char *a, size_t alen, const char *b) {
+        size_t na = 0, nb = 0;
+
+        for (const char *p = a; p < a + alen;) {
+                size_t l = strcspn(p, ",");
+                if (l > (size_t) (a + alen - p))
+                        l = (size_t) (a + alen - p);
+                if (l) {
+                        na++;
+                        bool found = false;
+                        for (const char *q = b; *q;) {
+                                size_t m = strcspn(q, ",");
+                                if (m == l && strncmp(p, q, l) == 0)
+                                        found = true;
+                                q += m;
+                                if (*q == ',')
+                                        q++;
+                        }
+                        if (!found)
+                                return false;
+                }
+                p += l + 1;
+        }
+        for (const char *q = b; *q;) {
+                size_t m = strcspn(q, ",");
+                if (m)
+                        nb++;
+                q += m;
+                if (*q == ',')
+                        q++;
+        }
+        return na == nb;
+}
+
+bool cgfs_proc_cgroup_matches(const char *proc_cgroup, const struct cgfs_membership *m, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                bool ok = false;
+
+                for (const char *p = proc_cgroup; p && *p && !ok;) {
+                        size_t l = strcspn(p, "\n");
+                        const char *c1 = memchr(p, ':', l);
+                        const char *c2 = c1 ? memchr(c1 + 1, ':', (size_t) (p + l - c1 - 1)) : NULL;
+
+                        if (c2) {
+                                const char *path = c2 + 1;
+                                size_t pl = (size_t) (p + l - path);
+                                if (same_controller_set(c1 + 1, (size_t) (c2 - c1 - 1),
+                                                        m[i].controllers) &&
+                                    strlen(m[i].cgpath) == pl &&
+                                    strncmp(path, m[i].cgpath, pl) == 0)
+                                        ok = true;
+                        }
+                        p += l;
+                        if (*p == '\n')
+                                p++;
+                }
+                if (!ok)
+                        return false;
+        }
+        return true;
+}
+
+int cgfs_read_cpu_usage(struct cgfs *fs, const char *path, uint64_t *ret) {
+        if (!cgfs_path_is_safe(path, true))
+                return -EINVAL;
+        return fs->ops->read_cpu_usage(fs, path, ret);
+}
