@@ -1,6 +1,32 @@
-/* placeholder until the cg-syncd issue lands */
+/* cg-syncd — mirrors the arch conf held in ZooKeeper onto the cgroup tree, live.
+ * main.c: the process frame only; the state machine is syncd.c, the apply path apply.c. */
 #include <stdio.h>
-int main(void) {
-        fprintf(stderr, "cg-syncd: not built yet\n");
-        return 1;
+#include <stdlib.h>
+
+#include "log.h"
+#include "notify.h"
+#include "syncd.h"
+
+static int run(int argc, char **argv) {
+        _cleanup_(syncd_freep) struct syncd *d = NULL;
+        int r;
+
+        r = syncd_new(argc, argv, &d); /* args, config, cgfs, zk, loop, signals, timers */
+        if (r <= 0)
+                return r; /* 0: --help, --version or --check done */
+        r = syncd_start(d); /* READY comes from the first apply (or the startup grace timer) */
+        if (r < 0)
+                return r;
+        r = loop_run(d->loop); /* returns after SIGTERM/SIGINT */
+        (void) notify_stopping();
+        if (r < 0)
+                log_error_errno(r, "Event loop failed: %m");
+        else
+                log_info("Stopped");
+        return r;
+}
+
+int main(int argc, char **argv) {
+        log_set_ident("cg-syncd");
+        return run(argc, argv) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

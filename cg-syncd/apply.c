@@ -1,0 +1,186 @@
+/* apply.c — validate, apply (the same path as `cgarch apply`: cgfs_read_live -> conf_plan ->
+ * cgfs_apply_plan), then write the snapshot. Loop thread only. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "plan.h"
+#include "snapshot.h"
+#include "syncd.h"
+#include "util.h"
+
+/* Rejects as a whole: logged once per (version, content), kept in STATUS=. */
+static int syncd_reject(struct syncd *d, const struct conf_errors *errs, int64_t version,
+                        uint64_t key) {
+        _cleanup_free_ char *text = NULL, *line = NULL, *problem = NULL;
+        int r;
+
+        r = conf_errors_format(errs, version, &text);
+        if (r < 0)
+                text = NULL;
+        if (syncd_once(&d->once, SYNCD_ONCE_INVALID, key)) {
+                if (d->applied)
+                        log_error("Rejected %s version %" PRId64 ", keeping version %" PRId64
+                                  " applied:\n%s",
+                                  d->node_path, version, d->applied->version,
+                                  text ? text : "(invalid)");
+                else
+                        log_error("Rejected %s version %" PRId64 ", nothing applied:\n%s",
+                                  d->node_path, version, text ? text : "(invalid)");
+        }
+        if (text && syncd_first_line(text, 200, &line) >= 0 &&
+            xasprintf(&problem, "rejected %s", line) >= 0)
+                syncd_set_problem(d, problem);
+        else
+                syncd_set_problem(d, "rejected an invalid conf");
+        return -EINVAL;
+}
+
+int syncd_apply_text(struct syncd *d, const char *data, size_t len, int64_t version) {
+        _cleanup_(conf_errors_clear) struct conf_errors errs = {};
+        struct conf *c = NULL;
+        uint64_t key = syncd_hash(data, len, version);
+        int r;
+
+        r = conf_parse(data, len, &c, &errs);
+        if (r == -EINVAL)
+                return syncd_reject(d, &errs, version, key);
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse %s version %" PRId64 ": %m",
+                                       d->node_path, version);
+        c->version = version;
+        if (cgfs_is_v2(d->fs)) {
+                r = plan_check_v2(c, &errs);
+                if (r == -EINVAL) {
+                        conf_free(c);
+                        return syncd_reject(d, &errs, version, key);
+                }
+        }
+        syncd_once_reset(&d->once, SYNCD_ONCE_INVALID);
+        return syncd_apply_conf(d, c, SYNCD_SOURCE_ZK);
+}
+
+static void syncd_log_warnings(struct syncd *d, char **warnings) {
+        for (size_t i = 0; warnings && warnings[i]; i++) {
+                if (strv_contains(d->warned, warnings[i]))
+                        continue;
+                log_warning("%s", warnings[i]);
+                (void) strv_extend(&d->warned, warnings[i]);
+        }
+}
+
+static int syncd_write_snapshot(struct syncd *d, const struct conf *c) {
+        _cleanup_free_ char *json = NULL;
+        int r;
+
+        r = conf_to_json(c, &json);
+        if (r < 0)
+                return r;
+        if (d->snapshot_json && d->snapshot_version == c->version &&
+            strcmp(d->snapshot_json, json) == 0 && access(d->snapshot_path, F_OK) == 0)
+                return 0; /* unchanged: no rename, so followers are not woken for nothing */
+        r = snapshot_write(d->snapshot_path, c);
+        if (r < 0)
+                return r;
+        free(d->snapshot_json);
+        d->snapshot_json = TAKE_PTR(json);
+        d->snapshot_version = c->version;
+        return 1;
+}
+
+int syncd_apply_conf(struct syncd *d, struct conf *c, enum syncd_source src) {
+        _cleanup_(live_tree_clear) struct live_tree live = {};
+        _cleanup_(plan_clear) struct plan plan = {};
+        _cleanup_(cgfs_apply_result_clear) struct cgfs_apply_result res = {};
+        bool owned = c != d->applied;
+        uint64_t t0 = now_usec(CLOCK_MONOTONIC);
+        int r;
+
+        r = cgfs_ensure_root(d->fs);
+        if (r < 0) {
+                log_error_errno(r, "Failed to create the managed root '%s': %m", d->cfg->cg.root);
+                goto fail;
+        }
+        r = cgfs_read_live(d->fs, &live);
+        if (r < 0) {
+                log_error_errno(r, "Failed to read the cgroup tree: %m");
+                goto fail;
+        }
+        r = conf_plan(c, &live, d->cfg->cg.protected_names, &plan);
+        if (r < 0) {
+                log_error_errno(r, "Failed to plan version %" PRId64 ": %m", c->version);
+                goto fail;
+        }
+        if (plan.n > 0 && log_get_max_level() >= LOG_DEBUG) {
+                _cleanup_free_ char *text = NULL;
+                if (plan_format(&plan, &live, &text) >= 0)
+                        log_debug("plan for version %" PRId64 ":\n%s", c->version, text);
+        }
+        r = cgfs_apply_plan(d->fs, &plan, &res);
+        syncd_log_warnings(d, res.warnings);
+        if (r < 0) {
+                if (syncd_once(&d->once, SYNCD_ONCE_APPLY, syncd_hash(NULL, 0, c->version) ^ (uint64_t) -r))
+                        log_error_errno(r, "Failed to apply version %" PRId64 " (%zu created, %zu "
+                                           "weights, %zu removed before the error): %m; retrying",
+                                        c->version, res.n_created, res.n_weights, res.n_removed);
+                goto fail;
+        }
+        syncd_once_reset(&d->once, SYNCD_ONCE_APPLY);
+        if (plan.n > 0)
+                log_info("Applied %sversion %" PRId64 ": %zu created, %zu weights set, %zu removed"
+                         " (%zu processes moved) in %" PRIu64 " ms",
+                         src == SYNCD_SOURCE_SNAPSHOT ? "snapshot " : "", c->version,
+                         res.n_created, res.n_weights, res.n_removed, res.n_moved,
+                         (uint64_t) ((now_usec(CLOCK_MONOTONIC) - t0) / USEC_PER_MSEC));
+        else if (!d->applied || d->applied->version != c->version || c != d->applied)
+                log_info("Version %" PRId64 " matches the tree: nothing to change", c->version);
+
+        if (src == SYNCD_SOURCE_ZK) {
+                r = syncd_write_snapshot(d, c);
+                if (r < 0)
+                        log_error_errno(r, "Failed to write the snapshot %s: %m",
+                                        d->snapshot_path);
+        } else if (!d->snapshot_json) {
+                /* the tree now matches the snapshot we read */
+                (void) conf_to_json(c, &d->snapshot_json);
+                d->snapshot_version = c->version;
+        }
+        if (owned) {
+                conf_free(d->applied);
+                d->applied = c;
+        }
+        d->applied_source = src;
+        syncd_set_problem(d, NULL);
+        return 0;
+fail:
+        {
+                _cleanup_free_ char *p = NULL;
+                if (xasprintf(&p, "failed to apply version %" PRId64 ": %s", c->version,
+                              strerror(-r)) >= 0)
+                        syncd_set_problem(d, p);
+        }
+        if (owned)
+                conf_free(c);
+        return r;
+}
+
+int syncd_apply_snapshot(struct syncd *d) {
+        _cleanup_(conf_errors_clear) struct conf_errors errs = {};
+        struct conf *c = NULL;
+        int r;
+
+        r = snapshot_read(d->snapshot_path, &c, &errs);
+        if (r == -ENOENT)
+                return r;
+        if (r < 0) {
+                _cleanup_free_ char *text = NULL;
+                (void) conf_errors_format(&errs, -1, &text);
+                return log_error_errno(r, "Ignoring the snapshot %s: %m%s%s", d->snapshot_path,
+                                       text ? "\n" : "", text ? text : "");
+        }
+        log_info("Applying snapshot %s (version %" PRId64 ")", d->snapshot_path, c->version);
+        return syncd_apply_conf(d, c, SYNCD_SOURCE_SNAPSHOT);
+}

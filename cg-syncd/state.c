@@ -1,0 +1,201 @@
+/* state.c — cg-syncd's pure helpers: command line, backoff, log-once keys, read outcomes and
+ * the STATUS= line. No I/O (except printing --help), unit tested in tests/unit/test-syncd.c. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "syncd.h"
+#include "util.h"
+
+void syncd_help(const char *prog) {
+        printf("Usage: %s [OPTIONS]\n"
+               "Mirrors the arch conf held in ZooKeeper (<[zookeeper] prefix>/arch_conf) onto the\n"
+               "cgroup tree below [cgroup] root, live, and writes the applied snapshot.\n\n"
+               "  -c, --config PATH          config file (default " CFG_DEFAULT_PATH ")\n"
+               "      --check                validate the config file and exit\n"
+               "      --reconcile-interval SEC\n"
+               "                             re-apply the conf every SEC seconds (default 60)\n"
+               "  -v, --verbose              debug logging\n"
+               "  -h, --help                 this help\n"
+               "      --version              print the version\n\n"
+               "Signals: SIGHUP re-reads the config file, SIGTERM/SIGINT stop.\n",
+               prog);
+}
+
+int syncd_parse_args(int argc, char **argv, struct syncd_args *ret, char **err) {
+        enum { ARG_VERSION = 0x100, ARG_CHECK, ARG_RECONCILE };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                { "config", required_argument, NULL, 'c' },
+                { "check", no_argument, NULL, ARG_CHECK },
+                { "reconcile-interval", required_argument, NULL, ARG_RECONCILE },
+                { "verbose", no_argument, NULL, 'v' },
+                {},
+        };
+        struct syncd_args a = {
+                .config_path = CFG_DEFAULT_PATH,
+                .reconcile_usec = SYNCD_RECONCILE_USEC_DEFAULT,
+                .log_level = LOG_INFO,
+        };
+        uint64_t u;
+        int c;
+
+        optind = 0;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, ":hc:v", options, NULL)) >= 0) {
+                switch (c) {
+                case 'h':
+                        a.help = true;
+                        break;
+                case ARG_VERSION:
+                        a.version = true;
+                        break;
+                case 'c':
+                        if (!*optarg)
+                                return xasprintf(err, "--config needs a path") < 0 ? -ENOMEM
+                                                                                    : -EINVAL;
+                        a.config_path = optarg;
+                        break;
+                case ARG_CHECK:
+                        a.check = true;
+                        break;
+                case ARG_RECONCILE:
+                        if (safe_atou64(optarg, &u) < 0 || u < 1 || u > 86400)
+                                return xasprintf(err,
+                                                 "--reconcile-interval: '%s' is not a number of "
+                                                 "seconds in 1..86400",
+                                                 optarg) < 0
+                                               ? -ENOMEM
+                                               : -EINVAL;
+                        a.reconcile_usec = u * USEC_PER_SEC;
+                        break;
+                case 'v':
+                        a.log_level = LOG_DEBUG;
+                        break;
+                case ':':
+                        return xasprintf(err, "option '%s' needs an argument", argv[optind - 1]) < 0
+                                       ? -ENOMEM
+                                       : -EINVAL;
+                default:
+                        return xasprintf(err, "unknown option '%s'", argv[optind - 1]) < 0
+                                       ? -ENOMEM
+                                       : -EINVAL;
+                }
+        }
+        if (optind < argc)
+                return xasprintf(err, "unexpected argument '%s'", argv[optind]) < 0 ? -ENOMEM
+                                                                                    : -EINVAL;
+        *ret = a;
+        return a.help || a.version ? 0 : 1;
+}
+
+uint64_t syncd_backoff_next(uint64_t cur_usec) {
+        if (cur_usec < SYNCD_BACKOFF_MIN_USEC)
+                return SYNCD_BACKOFF_MIN_USEC;
+        if (cur_usec >= SYNCD_BACKOFF_MAX_USEC / 2)
+                return SYNCD_BACKOFF_MAX_USEC;
+        return cur_usec * 2;
+}
+
+uint64_t syncd_hash(const void *data, size_t len, int64_t version) {
+        const unsigned char *p = data;
+        uint64_t h = 14695981039346656037ULL;
+
+        for (size_t i = 0; i < sizeof(version); i++) {
+                h ^= (uint64_t) (((uint64_t) version >> (8 * i)) & 0xff);
+                h *= 1099511628211ULL;
+        }
+        for (size_t i = 0; p && i < len; i++) {
+                h ^= p[i];
+                h *= 1099511628211ULL;
+        }
+        return h;
+}
+
+bool syncd_once(struct syncd_once *o, enum syncd_once_kind kind, uint64_t key) {
+        if (o->set[kind] && o->key[kind] == key)
+                return false;
+        o->set[kind] = true;
+        o->key[kind] = key;
+        return true;
+}
+
+void syncd_once_reset(struct syncd_once *o, enum syncd_once_kind kind) {
+        o->set[kind] = false;
+}
+
+enum syncd_read_action syncd_read_action(int err) {
+        switch (err) {
+        case 0:
+                return SYNCD_READ_APPLY;
+        case -ENOENT:
+                return SYNCD_READ_MISSING;
+        case -EACCES:
+        case -EPERM:
+                return SYNCD_READ_NOAUTH;
+        case -ENOTCONN:   /* connection loss: the client reconnects, CONNECTED re-reads */
+        case -ECONNRESET: /* session expired: a new session re-reads */
+        case -ECANCELED:  /* handle closing */
+                return SYNCD_READ_WAIT;
+        default:
+                return SYNCD_READ_RETRY;
+        }
+}
+
+int syncd_first_line(const char *s, size_t max, char **ret) {
+        size_t l = strcspn(s, "\n");
+        char *r;
+
+        if (l > max)
+                l = max;
+        r = strndup(s, l);
+        if (!r)
+                return -ENOMEM;
+        *ret = r;
+        return 0;
+}
+
+int syncd_status_format(const struct syncd_status *s, char **ret) {
+        _cleanup_free_ char *applied = NULL, *zk = NULL;
+        int r;
+
+        if (s->applied_version < 0 && s->source == SYNCD_SOURCE_NONE)
+                r = xasprintf(&applied, "Nothing applied yet");
+        else if (s->source == SYNCD_SOURCE_SNAPSHOT)
+                r = xasprintf(&applied, "Applied snapshot version %" PRId64,
+                              s->applied_version);
+        else
+                r = xasprintf(&applied, "Applied version %" PRId64, s->applied_version);
+        if (r < 0)
+                return r;
+
+        switch (s->zk_state) {
+        case ZK_STATE_CONNECTED:
+                r = s->node_missing ? xasprintf(&zk, "%s does not exist, waiting for it",
+                                                s->node_path)
+                                    : xasprintf(&zk, "watching %s", s->node_path);
+                break;
+        case ZK_STATE_CONNECTING:
+        case ZK_STATE_CLOSED:
+                r = xasprintf(&zk, "ZooKeeper unreachable, retrying");
+                break;
+        case ZK_STATE_EXPIRED:
+                r = xasprintf(&zk, "ZooKeeper session expired, reconnecting");
+                break;
+        case ZK_STATE_AUTH_FAILED:
+                r = xasprintf(&zk, "ZooKeeper refused the credentials, retrying");
+                break;
+        default:
+                r = xasprintf(&zk, "ZooKeeper state unknown");
+        }
+        if (r < 0)
+                return r;
+        if (s->problem)
+                return xasprintf(ret, "%s; %s; %s", applied, zk, s->problem);
+        return xasprintf(ret, "%s; %s", applied, zk);
+}

@@ -1,0 +1,130 @@
+/* syncd.h — cg-syncd's private interface: the daemon state (syncd.c), the apply pipeline
+ * (apply.c) and the pure helpers (state.c, unit tested in tests/unit/test-syncd.c).
+ * Everything here runs on the one loop thread. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cgfs.h"
+#include "conf.h"
+#include "ini.h"
+#include "loop.h"
+#include "macro.h"
+#include "zk.h"
+
+#define SYNCD_RECONCILE_USEC_DEFAULT (60 * 1000000ULL)
+#define SYNCD_BACKOFF_MIN_USEC (100 * 1000ULL)
+#define SYNCD_BACKOFF_MAX_USEC (30 * 1000000ULL)
+
+/* ---- command line (pure) ---- */
+struct syncd_args {
+        const char *config_path; /* borrowed from argv */
+        bool help, version, check;
+        uint64_t reconcile_usec;
+        int log_level; /* LOG_INFO, LOG_DEBUG with -v */
+};
+/* 1: run; 0: nothing to run (--help/--version: caller prints); -EINVAL: usage error, *err set
+ * (owned). Resets getopt. */
+int syncd_parse_args(int argc, char **argv, struct syncd_args *ret, char **err);
+void syncd_help(const char *prog);
+
+/* ---- pure helpers ---- */
+uint64_t syncd_backoff_next(uint64_t cur_usec);
+/* FNV-1a over the data and version: identifies "this content at this version" for
+ * log-once decisions. */
+uint64_t syncd_hash(const void *data, size_t len, int64_t version);
+
+/* Log-once keys, one per kind of trouble. syncd_once() returns true when `key` differs from the
+ * last one recorded for `kind` (so: log it), and records it. syncd_once_reset() forgets a kind
+ * (after recovery, so the next occurrence is logged again). */
+enum syncd_once_kind {
+        SYNCD_ONCE_INVALID,
+        SYNCD_ONCE_NOAUTH,
+        SYNCD_ONCE_MISSING,
+        SYNCD_ONCE_APPLY,
+        SYNCD_ONCE_READ,
+        SYNCD_ONCE_CONNECT,
+        _SYNCD_ONCE_MAX,
+};
+struct syncd_once {
+        bool set[_SYNCD_ONCE_MAX];
+        uint64_t key[_SYNCD_ONCE_MAX];
+};
+bool syncd_once(struct syncd_once *o, enum syncd_once_kind kind, uint64_t key);
+void syncd_once_reset(struct syncd_once *o, enum syncd_once_kind kind);
+
+/* What a finished read of the node means for the state machine. */
+enum syncd_read_action {
+        SYNCD_READ_APPLY,   /* got data: validate and apply */
+        SYNCD_READ_MISSING, /* no node: keep the tree, watch for its creation */
+        SYNCD_READ_NOAUTH,  /* not authorized: report, retry with backoff */
+        SYNCD_READ_WAIT,    /* connection lost / session ending: the next session event re-reads */
+        SYNCD_READ_RETRY,   /* other error: retry with backoff */
+};
+enum syncd_read_action syncd_read_action(int err);
+
+/* The STATUS= line, from the facts below. */
+enum syncd_source {
+        SYNCD_SOURCE_NONE,
+        SYNCD_SOURCE_ZK,
+        SYNCD_SOURCE_SNAPSHOT,
+};
+struct syncd_status {
+        const char *node_path;
+        enum syncd_source source;
+        int64_t applied_version; /* -1: nothing applied */
+        enum zk_state zk_state;
+        bool node_missing;
+        const char *problem; /* current trouble, one line, or NULL */
+};
+int syncd_status_format(const struct syncd_status *s, char **ret);
+/* The first line of a multi-line message, at most `max` bytes (owned). */
+int syncd_first_line(const char *s, size_t max, char **ret);
+
+/* ---- the daemon ---- */
+struct syncd {
+        struct syncd_args args;
+        char *cfg_path;
+        struct cfg *cfg;
+        struct cgfs *fs;
+        struct zk *zk;
+        struct loop *loop;
+        struct loop_source *zk_source, *retry_timer, *reconcile_timer, *watchdog_timer,
+                *startup_timer;
+        char *node_path;     /* <prefix>/arch_conf */
+        char *snapshot_path; /* <runtime_dir>/arch_conf.json */
+
+        enum zk_state zk_state;
+        bool was_connected;   /* a session has been connected at least once (for messages) */
+        bool need_connect;    /* the retry timer must open a new session */
+        bool read_inflight, read_again;
+        uint64_t read_cookie; /* cookie of the read in flight */
+        uint64_t backoff_usec;
+        bool node_missing;
+        bool ready; /* READY=1 sent */
+
+        struct conf *applied; /* the conf last applied with success (owned), NULL if none */
+        enum syncd_source applied_source;
+        char *snapshot_json;      /* canonical JSON of the value last written to the snapshot */
+        int64_t snapshot_version; /* and its version */
+        char *problem;            /* for STATUS= (owned), NULL when all is well */
+        char **warned;            /* apply warnings already logged (strv) */
+        struct syncd_once once;
+};
+
+int syncd_new(int argc, char **argv, struct syncd **ret); /* 0: --help/--version/--check done */
+struct syncd *syncd_free(struct syncd *d);
+DEFINE_CLEANUP_FUNC(struct syncd, syncd_free)
+int syncd_start(struct syncd *d); /* first connect, timers */
+void syncd_update_status(struct syncd *d);
+void syncd_set_problem(struct syncd *d, const char *problem);
+
+/* apply.c: validate text from ZooKeeper (version = its data version) and apply it. 0 applied,
+ * -EINVAL rejected (logged once per version, nothing touched), other -errno: apply failed. */
+int syncd_apply_text(struct syncd *d, const char *data, size_t len, int64_t version);
+/* Re-plans and applies c against the live tree; takes ownership of c on success and failure
+ * unless c == d->applied. Writes the snapshot when it changed. */
+int syncd_apply_conf(struct syncd *d, struct conf *c, enum syncd_source src);
+/* Applies the snapshot file (ZooKeeper unreachable at start). -ENOENT: none. */
+int syncd_apply_snapshot(struct syncd *d);
