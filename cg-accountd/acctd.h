@@ -1,0 +1,91 @@
+/* acctd.h — cg-accountd's state: what is read each second and where it goes. Daemon-private. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "acct.h"
+#include "cgfs.h"
+#include "conf.h"
+#include "ini.h"
+#include "loop.h"
+#include "rds.h"
+#include "snapshot.h"
+
+/* How long a tick may wait for Redis, connect and AUTH included (issue 5: ~100 ms). */
+#define ACCTD_REDIS_BUDGET_USEC (100 * USEC_PER_MSEC)
+
+/* One cgroup of one subsystem tree, in pre-order (index 0 is the managed root). */
+struct acctd_target {
+        char *file; /* absolute path of the stat file; owned */
+        int fd;     /* kept open between ticks (pread at 0 re-generates it), -1 when not */
+};
+
+/* What is read for one subsystem tree, chosen once per layout. */
+struct acctd_tree {
+        enum conf_subsys s;
+        char *dir;        /* accounting dir of the managed root (cpuacct for cpu on v1); owned */
+        const char *stat; /* file name read in each cgroup (static string) */
+        bool v2;
+        struct acctd_target *t;    /* owned, n entries */
+        struct acct_value *values; /* owned, n entries, reused every tick */
+        size_t n;
+};
+
+struct acctd_stats {
+        uint64_t ticks, sent, dropped, missed, read_errors;
+};
+
+struct acctd {
+        char *cfg_path;
+        struct cfg *cfg;
+        struct loop *loop;
+        struct cgfs *fs;
+        struct rds *rds;
+        struct snapshot_watch *watch;
+        struct loop_source *watch_src, *tick_src, *wd_src, *sig_src;
+
+        char *snapshot_path;
+        char *snapshot_text; /* raw text of the applied snapshot, SET as <prefix>/arch_conf */
+        struct conf *conf;   /* parsed snapshot; NULL until the first one */
+        bool arch_conf_dirty;
+        bool reset_pending; /* [accountd] reset_on_start: done once, on the first snapshot */
+        bool blkio_enabled; /* throttle accounting switched on for every disk */
+
+        struct acctd_tree trees[_CONF_SUBSYS_MAX];
+        size_t n_cgroups;
+        size_t fd_budget, fds_open;
+
+        char *key_prefix; /* "<prefix>/account/" */
+        char *arch_conf_key, *channel;
+        struct acct_buf sample; /* reused */
+        char *readbuf;          /* reused */
+        size_t readbuf_cap;
+
+        uint64_t last_slot;
+        uint64_t last_tick_usec; /* CPU-independent wall time of the last tick, read + send */
+        bool outage;
+        uint64_t outage_dropped, outage_since_slot;
+        struct acctd_stats st;
+};
+
+/* acctd.c: life cycle */
+int acctd_new(const char *cfg_path, struct acctd **ret);
+struct acctd *acctd_free(struct acctd *d);
+DEFINE_CLEANUP_FUNC(struct acctd, acctd_free)
+/* --check: the config, the cgroup layout, the snapshot (if any). Prints what it found. */
+int acctd_check(const char *cfg_path);
+
+/* sample.c: the per-second work */
+void acctd_trees_clear(struct acctd *d);
+/* Rebuilds the targets from d->conf and d->fs (closing every cached fd). */
+int acctd_trees_build(struct acctd *d);
+/* Reads every target into its value; returns the number of unreadable ones. */
+size_t acctd_read_all(struct acctd *d);
+/* Turns on per-cgroup IO counters for every disk (see README "Block IO"). Logs what it did. */
+int acctd_blkio_enable(struct acctd *d);
+/* [accountd] reset_on_start: cpuacct.usage = 0 and blkio.reset_stats = 1 under the managed root. */
+int acctd_reset_counters(struct acctd *d);
+/* The tick: read, write the sample, send it. */
+int acctd_on_tick(struct loop_source *s, uint64_t expirations, void *userdata);

@@ -1,0 +1,417 @@
+/* sample.c — cg-accountd's per-second work: read every cgroup's counters, write the sample,
+ * send it to Redis in one pipelined round trip. Runs on the loop thread only. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "acctd.h"
+#include "log.h"
+#include "notify.h"
+#include "util.h"
+
+static void closedirp(DIR **p) {
+        if (*p)
+                (void) closedir(*p);
+}
+
+static void target_close(struct acctd *d, struct acctd_target *t) {
+        if (t->fd >= 0) {
+                (void) close(t->fd);
+                t->fd = -1;
+                d->fds_open--;
+        }
+}
+
+void acctd_trees_clear(struct acctd *d) {
+        for (size_t s = 0; s < _CONF_SUBSYS_MAX; s++) {
+                struct acctd_tree *tr = &d->trees[s];
+                for (size_t i = 0; i < tr->n; i++) {
+                        target_close(d, &tr->t[i]);
+                        free(tr->t[i].file);
+                        acct_blkio_clear(&tr->values[i].blkio);
+                }
+                tr->t = mfree(tr->t);
+                tr->values = mfree(tr->values);
+                tr->dir = mfree(tr->dir);
+                tr->n = 0;
+        }
+        d->n_cgroups = 0;
+}
+
+/* The file read in each cgroup of s: cumulative and hierarchical like cpuacct.usage. The
+ * classic (CFQ) blkio file where the kernel has it, else the throttle layer's, which counts
+ * once throttling is active on the disk (acctd_blkio_enable). */
+static const char *stat_file(const char *dir, enum conf_subsys s, bool v2) {
+        static const char *const blkio_v1[] = {
+                "blkio.io_service_bytes_recursive",
+                "blkio.throttle.io_service_bytes_recursive",
+                "blkio.throttle.io_service_bytes",
+        };
+        if (s == CONF_CPU)
+                return v2 ? "cpu.stat" : "cpuacct.usage";
+        if (v2)
+                return "io.stat";
+        for (size_t i = 0; i < ELEMENTSOF(blkio_v1); i++) {
+                _cleanup_free_ char *p = NULL;
+                if (xasprintf(&p, "%s/%s", dir, blkio_v1[i]) >= 0 && access(p, F_OK) == 0)
+                        return blkio_v1[i];
+        }
+        return blkio_v1[1];
+}
+
+static int add_targets(struct acctd_tree *tr, const struct conf_node *n, size_t *i) {
+        int r;
+
+        r = *n->path ? xasprintf(&tr->t[*i].file, "%s/%s/%s", tr->dir, n->path, tr->stat)
+                     : xasprintf(&tr->t[*i].file, "%s/%s", tr->dir, tr->stat);
+        if (r < 0)
+                return r;
+        tr->t[*i].fd = -1;
+        (*i)++;
+        for (size_t k = 0; k < n->n_children; k++) {
+                r = add_targets(tr, n->children[k], i);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int acctd_trees_build(struct acctd *d) {
+        acctd_trees_clear(d);
+        if (!d->conf)
+                return 0;
+        for (size_t s = 0; s < _CONF_SUBSYS_MAX; s++) {
+                struct acctd_tree *tr = &d->trees[s];
+                size_t n = acct_tree_size(d->conf, (enum conf_subsys) s), i = 0;
+                const char *dir;
+                int r;
+
+                tr->s = (enum conf_subsys) s;
+                if (n == 0)
+                        continue;
+                dir = cgfs_has_subsys(d->fs, tr->s) ? cgfs_acct_dir(d->fs, tr->s) : NULL;
+                if (!dir) {
+                        log_warning("Subsystem %s is in the conf but not mounted here: its values "
+                                    "will be {}",
+                                    conf_subsys_name(tr->s));
+                        dir = "/nonexistent";
+                }
+                tr->dir = strdup(dir);
+                if (!tr->dir)
+                        return -ENOMEM;
+                tr->v2 = cgfs_is_v2(d->fs);
+                tr->stat = stat_file(tr->dir, tr->s, tr->v2);
+                tr->t = calloc(n, sizeof(*tr->t));
+                tr->values = calloc(n, sizeof(*tr->values));
+                if (!tr->t || !tr->values)
+                        return -ENOMEM;
+                for (size_t k = 0; k < n; k++)
+                        tr->t[k].fd = -1;
+                tr->n = n;
+                r = add_targets(tr, d->conf->roots[s], &i);
+                if (r < 0)
+                        return r;
+                d->n_cgroups += n;
+                log_debug("%s: %zu cgroups, reading %s under %s", conf_subsys_name(tr->s), n,
+                          tr->stat, tr->dir);
+        }
+        return 0;
+}
+
+/* Reads the whole file at fd from offset 0 into d->readbuf. */
+static int pread_all(struct acctd *d, int fd) {
+        size_t len = 0;
+
+        for (;;) {
+                ssize_t k;
+                if (d->readbuf_cap - len < 2) {
+                        size_t cap = d->readbuf_cap ? d->readbuf_cap * 2 : 4096;
+                        char *p = realloc(d->readbuf, cap);
+                        if (!p)
+                                return -ENOMEM;
+                        d->readbuf = p;
+                        d->readbuf_cap = cap;
+                }
+                k = pread(fd, d->readbuf + len, d->readbuf_cap - len - 1, (off_t) len);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                if (k == 0)
+                        break;
+                len += (size_t) k;
+        }
+        d->readbuf[len] = '\0';
+        return 0;
+}
+
+/* Reads one target's file, keeping its fd open while the budget allows. A cached fd of a
+ * removed (and maybe re-created) cgroup fails with ENODEV: reopen once. */
+static int read_target(struct acctd *d, struct acctd_target *t) {
+        for (int attempt = 0; attempt < 2; attempt++) {
+                bool cached = t->fd >= 0;
+                int fd = t->fd, r;
+
+                if (!cached) {
+                        fd = open(t->file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                        if (fd < 0)
+                                return negative_errno();
+                }
+                r = pread_all(d, fd);
+                if (r >= 0 && !cached && d->fds_open < d->fd_budget) {
+                        t->fd = fd; /* ownership: kept by the target until trees_clear */
+                        d->fds_open++;
+                } else if (!cached)
+                        (void) close(fd);
+                if (r >= 0 || !cached)
+                        return r;
+                target_close(d, t); /* stale cached fd: retry with a fresh open */
+        }
+        return -EIO;
+}
+
+static int parse_value(const struct acctd_tree *tr, const char *text, struct acct_value *v) {
+        if (tr->s == CONF_CPU)
+                return tr->v2 ? acct_parse_cpu_stat(text, &v->usage)
+                              : acct_parse_cpuacct_usage(text, &v->usage);
+        return tr->v2 ? acct_parse_io_stat(text, &v->blkio) : acct_parse_blkio_v1(text, &v->blkio);
+}
+
+size_t acctd_read_all(struct acctd *d) {
+        static struct ratelimit rl = RATELIMIT_INIT(60 * USEC_PER_SEC, 5);
+        size_t bad = 0;
+
+        for (size_t s = 0; s < _CONF_SUBSYS_MAX; s++) {
+                struct acctd_tree *tr = &d->trees[s];
+                for (size_t i = 0; i < tr->n; i++) {
+                        struct acct_value *v = &tr->values[i];
+                        int r = read_target(d, &tr->t[i]);
+
+                        if (r >= 0) {
+                                r = parse_value(tr, d->readbuf, v);
+                                if (r < 0 && ratelimit_below(&rl))
+                                        log_warning_errno(r, "Unexpected contents in %s: %m",
+                                                          tr->t[i].file);
+                        } else if (r != -ENOENT && r != -ENODEV && ratelimit_below(&rl))
+                                log_warning_errno(r, "Failed to read %s: %m", tr->t[i].file);
+                        /* Missing (not created yet, or gone): {} in the sample, no noise. */
+                        v->ok = r >= 0;
+                        if (r < 0)
+                                bad++;
+                }
+        }
+        return bad;
+}
+
+/* Block IO on kernels without CFQ: the blkio.throttle.* counters only count on a disk where
+ * throttling is active. Writing "MAJ:MIN 0" ("no limit") to a throttle file activates it for
+ * the disk without setting any limit — nothing is ever throttled, every bio is only counted.
+ * We write it in the managed root only, and never where a rule for that disk already exists
+ * (writing 0 there would remove an operator's limit). */
+int acctd_blkio_enable(struct acctd *d) {
+        struct acctd_tree *tr = &d->trees[CONF_BLKIO];
+        _cleanup_free_ char *rules_path = NULL, *rules = NULL;
+        _cleanup_(closedirp) DIR *dir = NULL;
+        struct dirent *de;
+        int r, n_enabled = 0, first_err = 0;
+
+        if (d->blkio_enabled || tr->n == 0 || tr->v2)
+                return 0;
+        if (strncmp(tr->stat, "blkio.throttle.", 15) != 0) {
+                d->blkio_enabled = true; /* classic per-cgroup counters: nothing to switch on */
+                return 0;
+        }
+        r = xasprintf(&rules_path, "%s/blkio.throttle.read_bps_device", tr->dir);
+        if (r < 0)
+                return r;
+        r = read_full_file(rules_path, &rules, NULL);
+        if (r < 0)
+                return r; /* the managed root is not there yet: try again on the next conf */
+        dir = opendir("/sys/block");
+        if (!dir)
+                return negative_errno();
+        while ((de = readdir(dir))) {
+                _cleanup_free_ char *p = NULL, *devtxt = NULL, *sizetxt = NULL;
+                char line[64];
+                unsigned maj, min;
+                uint64_t size = 0;
+
+                if (de->d_name[0] == '.')
+                        continue;
+                if (xasprintf(&p, "/sys/block/%s/size", de->d_name) < 0)
+                        return -ENOMEM;
+                if (read_full_file(p, &sizetxt, NULL) < 0)
+                        continue;
+                sizetxt[strcspn(sizetxt, "\n")] = '\0';
+                if (safe_atou64(sizetxt, &size) < 0 || !acct_blockdev_wanted(de->d_name, size))
+                        continue;
+                free(p);
+                p = NULL;
+                if (xasprintf(&p, "/sys/block/%s/dev", de->d_name) < 0)
+                        return -ENOMEM;
+                if (read_full_file(p, &devtxt, NULL) < 0 ||
+                    acct_parse_devnum(devtxt, &maj, &min) < 0)
+                        continue;
+                r = acct_throttle_has_rule(rules, maj, min);
+                if (r != 0) {
+                        if (r > 0)
+                                log_info("Block IO of %s (%u:%u) already counted: a throttle rule "
+                                         "exists",
+                                         de->d_name, maj, min);
+                        continue;
+                }
+                snprintf(line, sizeof(line), "%u:%u 0", maj, min);
+                r = write_string_file_at(AT_FDCWD, rules_path, line);
+                if (r < 0) {
+                        log_warning_errno(r,
+                                          "Failed to switch on IO accounting of %s (%u:%u) "
+                                          "in %s: %m",
+                                          de->d_name, maj, min, rules_path);
+                        if (!first_err)
+                                first_err = r;
+                        continue;
+                }
+                log_info("Per-cgroup IO accounting on for %s (%u:%u) (no-limit throttle entry in "
+                         "%s)",
+                         de->d_name, maj, min, rules_path);
+                n_enabled++;
+        }
+        if (first_err)
+                return first_err;
+        d->blkio_enabled = true;
+        return n_enabled;
+}
+
+int acctd_reset_counters(struct acctd *d) {
+        int r, ret = 0;
+
+        if (cgfs_is_v2(d->fs)) {
+                log_notice("reset_on_start: cgroup v2 counters cannot be reset; not done");
+                return 0;
+        }
+        for (size_t s = 0; s < _CONF_SUBSYS_MAX; s++) {
+                struct acctd_tree *tr = &d->trees[s];
+                const char *file = s == CONF_CPU ? "cpuacct.usage" : "blkio.reset_stats";
+                const char *value = s == CONF_CPU ? "0" : "1";
+                size_t n_done = 0;
+
+                for (size_t i = 0; i < tr->n; i++) {
+                        /* tr->t[i].file is <dir>/<path>/<stat>: reuse its directory part */
+                        _cleanup_free_ char *p = strdup(tr->t[i].file);
+                        char *slash;
+                        if (!p)
+                                return -ENOMEM;
+                        slash = strrchr(p, '/');
+                        *slash = '\0';
+                        _cleanup_free_ char *f = NULL;
+                        if (xasprintf(&f, "%s/%s", p, file) < 0)
+                                return -ENOMEM;
+                        r = write_string_file_at(AT_FDCWD, f, value);
+                        if (r < 0 && r != -ENOENT) {
+                                log_warning_errno(r, "reset_on_start: failed to write %s: %m", f);
+                                ret = ret ?: r;
+                        } else if (r >= 0)
+                                n_done++;
+                }
+                if (tr->n)
+                        log_notice("reset_on_start: reset %s in %zu cgroups under %s", file, n_done,
+                                   tr->dir);
+        }
+        return ret;
+}
+
+/* Redis away or refusing: count, and say it once per outage. */
+static void note_failure(struct acctd *d, int r, uint64_t slot) {
+        d->st.dropped++;
+        if (!d->outage) {
+                d->outage = true;
+                d->outage_dropped = 0;
+                d->outage_since_slot = slot;
+                log_warning("Redis at %s:%u unavailable (%s): dropping samples until it is back",
+                            d->cfg->redis.host, d->cfg->redis.port,
+                            *rds_last_error(d->rds) ? rds_last_error(d->rds) : strerror(-r));
+        }
+        d->outage_dropped++;
+}
+
+int acctd_on_tick(struct loop_source *s, uint64_t expirations, void *userdata) {
+        struct acctd *d = userdata;
+        uint64_t t0 = now_usec(CLOCK_MONOTONIC), now = now_usec(CLOCK_REALTIME);
+        uint64_t slot = (now + USEC_PER_SEC / 2) / USEC_PER_SEC;
+        char slot_str[24], expire_str[24];
+        _cleanup_free_ char *key = NULL;
+        struct rds_cmd cmds[3];
+        size_t n = 0;
+        int r;
+
+        (void) s;
+        d->st.ticks++;
+        if (expirations > 1 && d->last_slot) {
+                d->st.missed += expirations - 1;
+                log_warning("Missed %" PRIu64 " second(s) before slot %" PRIu64
+                            " (the machine stalled); no sample for them",
+                            expirations - 1, slot);
+        }
+        if (slot <= d->last_slot) {
+                log_debug("Slot %" PRIu64 " already sampled (clock stepped back?): skipped", slot);
+                return 0;
+        }
+        d->last_slot = slot;
+        if (!d->conf) {
+                (void) notify_status("Waiting for the snapshot %s", d->snapshot_path);
+                return 0;
+        }
+
+        (void) acctd_read_all(d);
+        struct acct_value *values[_CONF_SUBSYS_MAX];
+        for (size_t i = 0; i < _CONF_SUBSYS_MAX; i++)
+                values[i] = d->trees[i].values;
+        r = acct_sample_write(d->conf, values, &d->sample);
+        if (r < 0)
+                return log_error_errno(r, "Failed to write the sample: %m");
+
+        snprintf(slot_str, sizeof(slot_str), "%" PRIu64, slot);
+        snprintf(expire_str, sizeof(expire_str), "%u", d->cfg->redis.expire_sec);
+        if (xasprintf(&key, "%s%s", d->key_prefix, slot_str) < 0)
+                return log_error_errno(-ENOMEM, "Out of memory");
+        cmds[n++] =
+                (struct rds_cmd){.argc = 5,
+                                 .argv = {"SET", key, d->sample.p, "EX", expire_str},
+                                 .argvlen = {3, strlen(key), d->sample.len, 2, strlen(expire_str)}};
+        /* arch_conf after a change, and on every (re)connect: Redis may have restarted empty */
+        bool with_conf = d->snapshot_text && (d->arch_conf_dirty || !rds_is_connected(d->rds));
+        if (with_conf)
+                cmds[n++] = (struct rds_cmd){
+                        .argc = 3,
+                        .argv = {"SET", d->arch_conf_key, d->snapshot_text},
+                        .argvlen = {3, strlen(d->arch_conf_key), strlen(d->snapshot_text)}};
+        cmds[n++] = (struct rds_cmd){.argc = 3,
+                                     .argv = {"PUBLISH", d->channel, slot_str},
+                                     .argvlen = {7, strlen(d->channel), strlen(slot_str)}};
+
+        r = rds_pipeline(d->rds, cmds, n, ACCTD_REDIS_BUDGET_USEC);
+        if (r >= 0) {
+                d->st.sent++;
+                if (with_conf)
+                        d->arch_conf_dirty = false;
+                if (d->outage) {
+                        log_notice("Redis at %s:%u is back: %" PRIu64
+                                   " sample(s) dropped since slot %" PRIu64,
+                                   d->cfg->redis.host, d->cfg->redis.port, d->outage_dropped,
+                                   d->outage_since_slot);
+                        d->outage = false;
+                }
+        } else
+                note_failure(d, r, slot);
+        (void) rds_take_reconnected(d->rds);
+
+        d->last_tick_usec = now_usec(CLOCK_MONOTONIC) - t0;
+        (void) notify_status("%zu cgroups, last tick %" PRIu64 " µs%s", d->n_cgroups,
+                             d->last_tick_usec, d->outage ? ", Redis unavailable" : "");
+        return 0;
+}
