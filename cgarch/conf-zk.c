@@ -1,21 +1,362 @@
-/* conf-zk.c — placeholder until cg-syncd's issue lands: the ZooKeeper side of cgarch. */
-#include <stdint.h>
+/* conf-zk.c — the ZooKeeper side of cgarch: `cgarch conf get|put` and the conf reader used by
+ * `cgarch cgexec-arg` without --conf. One short session per command, bounded by
+ * [zookeeper] session_timeout_ms (clamped to 2..30 s). Messages go to stderr, data to stdout. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
 
 #include "cgarch.h"
+#include "conf.h"
+#include "util.h"
+#include "zk.h"
 
-int cgarch_cmd_conf(int argc, char **argv, const struct cfg *cfg) {
-        (void) argc;
-        (void) argv;
-        (void) cfg;
-        fprintf(stderr, "cgarch: conf: not available yet\n");
-        return 1;
+static uint64_t conf_zk_deadline(const struct cfg *cfg) {
+        int ms = CLAMP(cfg->zk.session_timeout_ms, 2000, 30000);
+        return now_usec(CLOCK_MONOTONIC) + (uint64_t) ms * USEC_PER_MSEC;
+}
+
+/* Prints the error of a ZooKeeper step in words an operator can act on. */
+static int conf_zk_error(const struct cfg *cfg, const char *path, const char *what, int r) {
+        switch (r) {
+        case -ETIMEDOUT:
+                fprintf(stderr, "cgarch: %s %s: ZooKeeper %s did not answer within %d ms\n", what,
+                        path, cfg->zk.hosts, CLAMP(cfg->zk.session_timeout_ms, 2000, 30000));
+                break;
+        case -EACCES:
+                fprintf(stderr,
+                        "cgarch: %s %s: not authorized (ZooKeeper: not authenticated); check "
+                        "[zookeeper] auth in %s\n",
+                        what, path, cfg->path ? cfg->path : "the config file");
+                break;
+        case -EPERM:
+                fprintf(stderr, "cgarch: %s %s: ZooKeeper refused the credentials of [zookeeper] "
+                                "auth\n",
+                        what, path);
+                break;
+        case -ENOENT:
+                fprintf(stderr, "cgarch: %s %s: no such node (create it with `cgarch conf put "
+                                "FILE`)\n",
+                        what, path);
+                break;
+        case -ECONNRESET:
+                fprintf(stderr, "cgarch: %s %s: the ZooKeeper session expired\n", what, path);
+                break;
+        default:
+                fprintf(stderr, "cgarch: %s %s: %s\n", what, path, strerror(-r));
+        }
+        return r;
+}
+
+static int conf_zk_open(const struct cfg *cfg, struct zk **ret_zk, char **ret_path) {
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        if (!cfg->zk.prefix) {
+                fprintf(stderr, "cgarch: [zookeeper] prefix is not set in %s\n",
+                        cfg->path ? cfg->path : "the config file");
+                return -EINVAL;
+        }
+        r = zk_path_join(cfg->zk.prefix, "arch_conf", &path);
+        if (r < 0) {
+                fprintf(stderr, "cgarch: [zookeeper] prefix '%s' is not a ZooKeeper path\n",
+                        cfg->zk.prefix);
+                return r;
+        }
+        r = zk_new(cfg->zk.hosts, cfg->zk.session_timeout_ms, cfg->zk.auth, ret_zk);
+        if (r < 0) {
+                fprintf(stderr, "cgarch: [zookeeper] hosts '%s' or auth is invalid\n",
+                        cfg->zk.hosts);
+                return r;
+        }
+        *ret_path = TAKE_PTR(path);
+        return 0;
 }
 
 int cgarch_zk_read_conf(const struct cfg *cfg, char **ret_text, int64_t *ret_version) {
-        (void) cfg;
-        (void) ret_text;
-        (void) ret_version;
-        fprintf(stderr, "cgarch: reading the conf from ZooKeeper is not available yet\n");
-        return -95; /* -EOPNOTSUPP */
+        _cleanup_(zk_freep) struct zk *z = NULL;
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        r = conf_zk_open(cfg, &z, &path);
+        if (r < 0)
+                return r;
+        r = zk_get_sync(z, path, conf_zk_deadline(cfg), ret_text, NULL, ret_version);
+        if (r < 0)
+                return conf_zk_error(cfg, path, "reading", r);
+        return 0;
+}
+
+static void conf_usage(FILE *f) {
+        fprintf(f, "Usage: cgarch conf get [--json | --version-only]\n"
+                   "       cgarch conf put FILE|- [--expect-version N] [--dry-run]\n"
+                   "get prints the arch conf held in ZooKeeper (<prefix>/arch_conf) as stored on\n"
+                   "stdout and its version on stderr; --json prints {\"version\": N, \"value\": conf},\n"
+                   "--version-only the version alone. put validates FILE (\"-\": stdin) first and\n"
+                   "refuses an invalid conf; creates the node and its parents if missing (ACL: the\n"
+                   "[zookeeper] auth identity when auth is set); --expect-version N writes only if\n"
+                   "the node is still at version N (compare-and-set).\n");
+}
+
+static int conf_get(int argc, char **argv, const struct cfg *cfg) {
+        static const struct option options[] = {
+                { "json", no_argument, NULL, 'j' },
+                { "version-only", no_argument, NULL, 'V' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        _cleanup_free_ char *text = NULL;
+        bool json = false, version_only = false;
+        int64_t version = -1;
+        int c, r;
+
+        optind = 0;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "+:h", options, NULL)) >= 0) {
+                switch (c) {
+                case 'j':
+                        json = true;
+                        break;
+                case 'V':
+                        version_only = true;
+                        break;
+                case 'h':
+                        conf_usage(stdout);
+                        return 0;
+                default:
+                        fprintf(stderr, "cgarch: conf get: unknown option '%s'\n",
+                                argv[optind - 1]);
+                        conf_usage(stderr);
+                        return 2;
+                }
+        }
+        if (optind < argc || (json && version_only)) {
+                conf_usage(stderr);
+                return 2;
+        }
+        r = cgarch_zk_read_conf(cfg, &text, &version);
+        if (r < 0)
+                return 1;
+        if (version_only) {
+                printf("%" PRId64 "\n", version);
+                return 0;
+        }
+        if (json) {
+                cJSON *v = cJSON_Parse(text), *o = cJSON_CreateObject();
+                char *s = NULL;
+                if (!v) {
+                        fprintf(stderr, "cgarch: conf get: the node (version %" PRId64
+                                        ") does not hold JSON\n",
+                                version);
+                        cJSON_Delete(o);
+                        return 1;
+                }
+                if (o && cJSON_AddNumberToObject(o, "version", (double) version) &&
+                    cJSON_AddItemToObject(o, "value", v))
+                        s = cJSON_PrintUnformatted(o);
+                else
+                        cJSON_Delete(v);
+                cJSON_Delete(o);
+                if (!s) {
+                        fprintf(stderr, "cgarch: out of memory\n");
+                        return 1;
+                }
+                printf("%s\n", s);
+                free(s);
+                return 0;
+        }
+        fputs(text, stdout);
+        if (!*text || text[strlen(text) - 1] != '\n')
+                putchar('\n');
+        fprintf(stderr, "version %" PRId64 "\n", version);
+        return 0;
+}
+
+static int conf_read_input(const char *file, char **ret, size_t *ret_len) {
+        if (strcmp(file, "-") == 0)
+                return read_full_file("/dev/stdin", ret, ret_len);
+        return read_full_file(file, ret, ret_len);
+}
+
+/* One write: set (with the expected version) or, when the node is missing and no version is
+ * expected, create it with its parents. Returns the new version in *ret_version. */
+static int conf_write(struct zk *z, const struct cfg *cfg, const char *path, const char *data,
+                      size_t len, int64_t expect, uint64_t deadline, int64_t *ret_version) {
+        bool creator_acl = strv_length(cfg->zk.auth) > 0;
+        int r;
+
+        r = zk_wait_connected(z, deadline);
+        if (r < 0)
+                return r;
+        for (int attempt = 0; attempt < 3; attempt++) {
+                _cleanup_(zk_event_freep) struct zk_event *ev = NULL;
+
+                r = zk_set(z, path, data, len, expect >= 0 ? (int) expect : -1, 1);
+                if (r < 0)
+                        return r;
+                r = zk_wait_done(z, 1, deadline, &ev);
+                if (r < 0)
+                        return r;
+                if (ev->err != -ENOENT || expect >= 0) {
+                        if (ev->err == 0)
+                                *ret_version = ev->version;
+                        return ev->err;
+                }
+                zk_event_free(TAKE_PTR(ev));
+
+                /* Missing: create parents, then the node; EEXIST means somebody was faster, so
+                 * set again. */
+                r = zk_create_parents_sync(z, path, creator_acl, deadline);
+                if (r < 0)
+                        return r;
+                r = zk_create(z, path, data, len, creator_acl, 2);
+                if (r < 0)
+                        return r;
+                r = zk_wait_done(z, 2, deadline, &ev);
+                if (r < 0)
+                        return r;
+                if (ev->err == 0) {
+                        *ret_version = 0;
+                        return 0;
+                }
+                if (ev->err != -EEXIST)
+                        return ev->err;
+        }
+        return -EAGAIN;
+}
+
+static int conf_put(int argc, char **argv, const struct cfg *cfg) {
+        static const struct option options[] = {
+                { "expect-version", required_argument, NULL, 'e' },
+                { "dry-run", no_argument, NULL, 'n' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        _cleanup_(zk_freep) struct zk *z = NULL;
+        _cleanup_(conf_errors_clear) struct conf_errors errs = {};
+        _cleanup_(conf_freep) struct conf *conf = NULL;
+        _cleanup_free_ char *path = NULL, *data = NULL;
+        const char *file;
+        bool dry_run = false;
+        int64_t expect = -1, version = -1;
+        uint64_t deadline;
+        size_t len = 0;
+        int c, r;
+
+        optind = 0;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "+:hn", options, NULL)) >= 0) {
+                switch (c) {
+                case 'e':
+                        if (safe_atoi64(optarg, &expect) < 0 || expect < 0 || expect > INT_MAX) {
+                                fprintf(stderr,
+                                        "cgarch: conf put: --expect-version '%s' is not a "
+                                        "version (0..%d)\n",
+                                        optarg, INT_MAX);
+                                return 2;
+                        }
+                        break;
+                case 'n':
+                        dry_run = true;
+                        break;
+                case 'h':
+                        conf_usage(stdout);
+                        return 0;
+                case ':':
+                        fprintf(stderr, "cgarch: conf put: option '%s' needs an argument\n",
+                                argv[optind - 1]);
+                        return 2;
+                default:
+                        fprintf(stderr, "cgarch: conf put: unknown option '%s'\n",
+                                argv[optind - 1]);
+                        conf_usage(stderr);
+                        return 2;
+                }
+        }
+        if (argc - optind != 1) {
+                conf_usage(stderr);
+                return 2;
+        }
+        file = argv[optind];
+
+        r = conf_read_input(file, &data, &len);
+        if (r < 0) {
+                fprintf(stderr, "cgarch: conf put: cannot read %s: %s\n", file, strerror(-r));
+                return 1;
+        }
+        r = conf_parse(data, len, &conf, &errs);
+        if (r < 0) {
+                _cleanup_free_ char *text = NULL;
+                if (r == -EINVAL && conf_errors_format(&errs, -1, &text) >= 0)
+                        fprintf(stderr, "cgarch: conf put: %s is not a valid arch conf, nothing "
+                                        "written:\n%s\n",
+                                file, text);
+                else
+                        fprintf(stderr, "cgarch: conf put: %s: %s\n", file, strerror(-r));
+                return 1;
+        }
+        if (dry_run) {
+                fprintf(stderr, "cgarch: conf put: %s is valid (%zu cgroups); not written "
+                                "(--dry-run)\n",
+                        file, conf->n_nodes);
+                return 0;
+        }
+
+        r = conf_zk_open(cfg, &z, &path);
+        if (r < 0)
+                return 1;
+        deadline = conf_zk_deadline(cfg);
+        r = conf_write(z, cfg, path, data, len, expect, deadline, &version);
+        if (r == -ESTALE) {
+                _cleanup_free_ char *cur = NULL;
+                int64_t cur_version = -1;
+                if (zk_get_sync(z, path, deadline, &cur, NULL, &cur_version) >= 0)
+                        fprintf(stderr,
+                                "cgarch: conf put: version mismatch: expected %" PRId64
+                                ", %s is at version %" PRId64 "; nothing written\n",
+                                expect, path, cur_version);
+                else
+                        fprintf(stderr, "cgarch: conf put: version mismatch: %s is no longer "
+                                        "at version %" PRId64 "; nothing written\n",
+                                path, expect);
+                return 1;
+        }
+        if (r == -ENOENT && expect >= 0) {
+                fprintf(stderr, "cgarch: conf put: %s does not exist, so it is not at version "
+                                "%" PRId64 "; nothing written (drop --expect-version to create it)\n",
+                        path, expect);
+                return 1;
+        }
+        if (r < 0) {
+                conf_zk_error(cfg, path, "writing", r);
+                return 1;
+        }
+        fprintf(stderr, "cgarch: wrote %s version %" PRId64 " (%zu cgroups)\n", path, version,
+                conf->n_nodes);
+        return 0;
+}
+
+int cgarch_cmd_conf(int argc, char **argv, const struct cfg *cfg) {
+        if (argc < 2) {
+                conf_usage(stderr);
+                return 2;
+        }
+        if (strcmp(argv[1], "get") == 0)
+                return conf_get(argc - 1, argv + 1, cfg);
+        if (strcmp(argv[1], "put") == 0)
+                return conf_put(argc - 1, argv + 1, cfg);
+        if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+                conf_usage(stdout);
+                return 0;
+        }
+        fprintf(stderr, "cgarch: conf: unknown command '%s'\n", argv[1]);
+        conf_usage(stderr);
+        return 2;
 }

@@ -294,6 +294,7 @@ void zk_log_parse(const char *line, int *ret_priority, const char **ret_msg) {
 
 static zk_log_fn log_handler;
 static int log_max_priority = LOG_WARNING;
+static bool log_configured; /* zk_set_log_handler() was called */
 
 static void zk_log_line(const char *message) {
         char buf[1024];
@@ -336,6 +337,7 @@ void zk_set_log_handler(zk_log_fn fn, int max_priority) {
 
         log_handler = fn;
         log_max_priority = max_priority;
+        log_configured = true;
         if (!stream) {
                 cookie_io_functions_t io = { .write = zk_log_stream_write };
                 stream = fopencookie(NULL, "w", io);
@@ -489,6 +491,9 @@ int zk_new(const char *hosts, int session_timeout_ms, char *const *auth, struct 
                 if (r < 0)
                         return r;
         }
+
+        if (!log_configured)
+                zk_set_log_handler(NULL, LOG_WARNING); /* quiet unless asked */
 
         z = calloc(1, sizeof(*z));
         if (!z)

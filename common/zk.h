@@ -142,7 +142,8 @@ int zk_path_parents(const char *path, char ***ret);
  * The ZooKeeper client logs from its threads (a lot while the server is down). It is routed to
  * `fn` (called from any thread, must be thread-safe) with a syslog priority and the message
  * stripped of the client's timestamp prefix. Set before zk_connect(); NULL drops everything.
- * `max_priority` filters (LOG_WARNING keeps warnings and errors). Process-wide. */
+ * `max_priority` filters (LOG_WARNING keeps warnings and errors). Process-wide. Until this is
+ * called, zk_new() silences the client (a library must not spray its callers' stderr). */
 typedef void (*zk_log_fn)(int priority, const char *msg);
 void zk_set_log_handler(zk_log_fn fn, int max_priority);
 /* Pure: splits a client log line "2024-01-01 12:00:00,123:42(0x7f..):ZOO_ERROR@fn@2185: text"
