@@ -1,0 +1,456 @@
+/* place.c — from pid files to processes in cgroups.
+ *
+ * A pid file names a root process; the root and all its descendants go to every subsystem tree
+ * holding the rule's name. The walk is top-down and moves a process before listing its
+ * children: a child forked after the move inherits the new cgroup, one forked before shows up
+ * in the children list, so none slips through. A descendant that is itself named by another
+ * rule's pid file belongs to that rule: its subtree is left to it (no ping-pong between two
+ * names). Only processes whose /proc/<pid>/cgroup differs from the expected lines are written. */
+#include <errno.h>
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "taskd.h"
+#include "util.h"
+
+/* A tree bigger than this is walked no further (a runaway fork bomb must not pin us). */
+#define TASKD_MAX_TREE 1000000
+
+/* ---- pid-file states ---- */
+
+static void file_done(struct taskd_file *f) {
+        free(f->path);
+        free(f->warned);
+        *f = (struct taskd_file) {};
+}
+
+void taskd_files_clear(struct taskd *d) {
+        for (size_t i = 0; i < d->n_files; i++)
+                file_done(&d->files[i]);
+        d->files = mfree(d->files);
+        d->n_files = 0;
+        d->roots = mfree(d->roots);
+        d->n_roots = 0;
+}
+
+static struct taskd_file *file_find(struct taskd *d, const char *path) {
+        for (size_t i = 0; i < d->n_files; i++)
+                if (strcmp(d->files[i].path, path) == 0)
+                        return &d->files[i];
+        return NULL;
+}
+
+/* The state for a path, created on first sight. A path matched by two rules stays with the
+ * first (the same pid file cannot feed two names). */
+static int file_get(struct taskd *d, const char *path, size_t rule, struct taskd_file **ret) {
+        struct taskd_file *f = file_find(d, path), *nv;
+
+        if (f) {
+                *ret = f;
+                return 0;
+        }
+        nv = realloc(d->files, (d->n_files + 1) * sizeof(*nv));
+        if (!nv)
+                return -ENOMEM;
+        d->files = nv;
+        f = &d->files[d->n_files];
+        *f = (struct taskd_file) {.path = strdup(path), .rule = rule};
+        if (!f->path)
+                return -ENOMEM;
+        d->n_files++;
+        *ret = f;
+        return 0;
+}
+
+static int root_cmp(const void *a, const void *b) {
+        const struct taskd_root *x = a, *y = b;
+        return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+/* Rebuilds the sorted pid -> rule index from the files. A pid named by files of two different
+ * rules is placed by neither after the first: warned once on the later file. */
+static int roots_rebuild(struct taskd *d) {
+        struct taskd_root *v;
+        size_t n = 0;
+
+        v = d->n_files ? calloc(d->n_files, sizeof(*v)) : NULL;
+        if (d->n_files && !v)
+                return -ENOMEM;
+        for (size_t i = 0; i < d->n_files; i++) {
+                struct taskd_file *f = &d->files[i];
+                bool dup = false;
+
+                if (f->pid <= 0)
+                        continue;
+                for (size_t j = 0; j < n; j++)
+                        if (v[j].pid == f->pid && v[j].rule != f->rule) {
+                                _cleanup_free_ char *key = NULL;
+                                dup = true;
+                                if (xasprintf(&key, "dup:%d:%zu", (int) f->pid, v[j].rule) >= 0 &&
+                                    taskd_warn_once(&f->warned, key))
+                                        log_warning("Pid file %s names pid %d, which a pid file of "
+                                                    "'%s' names too; leaving it in '%s'",
+                                                    f->path, (int) f->pid,
+                                                    d->rules.v[v[j].rule].name,
+                                                    d->rules.v[v[j].rule].name);
+                                break;
+                        }
+                if (!dup)
+                        v[n++] = (struct taskd_root) {.pid = f->pid, .rule = f->rule};
+        }
+        if (n > 1)
+                qsort(v, n, sizeof(*v), root_cmp);
+        free(d->roots);
+        d->roots = v;
+        d->n_roots = n;
+        return 0;
+}
+
+static const struct taskd_root *root_find(const struct taskd *d, pid_t pid) {
+        struct taskd_root key = {.pid = pid};
+        if (d->n_roots == 0)
+                return NULL;
+        return bsearch(&key, d->roots, d->n_roots, sizeof(key), root_cmp);
+}
+
+/* Printable, bounded rendering of a bad pid file's content for a warning. */
+static void escape_content(const struct proc_pidfile *pf, char *buf, size_t size) {
+        size_t o = 0;
+
+        for (size_t i = 0; i < pf->len && o + 5 < size; i++) {
+                unsigned char c = (unsigned char) pf->data[i];
+                if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
+                        buf[o++] = (char) c;
+                else
+                        o += (size_t) snprintf(buf + o, size - o, "\\x%02x", c);
+        }
+        buf[o] = 0;
+}
+
+/* Reads a pid file and decides which process (if any) it names now; sets f->pid. Complaints
+ * are warned once per distinct problem (content, or pid + mtime), not at every pass. */
+static void file_refresh(struct taskd *d, struct taskd_file *f, bool just_created,
+                         uint64_t boot_rt) {
+        struct proc_pidfile pf;
+        struct proc_stat st;
+        enum taskd_verdict v;
+        char key[512], shown[4 * PROC_PIDFILE_MAX + 8];
+        pid_t pid;
+        int r;
+
+        f->pid = 0;
+        r = proc_pidfile_load(f->path, &pf);
+        if (r == -ENOENT || r == -ENOTDIR) {
+                /* the service is not running (or not yet): nothing to say */
+                (void) taskd_warn_once(&f->warned, NULL);
+                return;
+        }
+        if (r < 0) {
+                snprintf(key, sizeof(key), "load:%d", r);
+                if (taskd_warn_once(&f->warned, key)) {
+                        const char *why = proc_pidfile_strerror(r);
+                        if (why)
+                                log_warning("Ignoring pid file %s: %s", f->path, why);
+                        else
+                                log_warning_errno(r, "Ignoring pid file %s: %m", f->path);
+                }
+                return;
+        }
+        r = proc_pidfile_parse(pf.data, pf.len, &pid);
+        if (r < 0) {
+                if (r == -ENODATA && just_created)
+                        return; /* created, not written yet: the close-write event follows */
+                escape_content(&pf, shown, sizeof(shown));
+                snprintf(key, sizeof(key), "parse:%d:%s", r, shown);
+                if (taskd_warn_once(&f->warned, key))
+                        log_warning("Ignoring pid file %s: %s (content \"%s\")", f->path,
+                                    proc_pidfile_strerror(r), shown);
+                return;
+        }
+        r = proc_stat_read("/proc", pid, &st);
+        if (r < 0) {
+                /* -ESRCH: the process has gone (a service stopped uncleanly): quietly skipped */
+                if (r != -ESRCH)
+                        log_debug_errno(r, "Cannot read /proc/%d/stat for %s: %m", (int) pid,
+                                        f->path);
+                (void) taskd_warn_once(&f->warned, NULL);
+                return;
+        }
+        v = taskd_judge(&st, pf.mtime_usec,
+                        proc_starttime_to_realtime_usec(st.starttime, d->hz, boot_rt));
+        if (v != TASKD_MOVE) {
+                snprintf(key, sizeof(key), "verdict:%d:%d:%llu", (int) v, (int) pid,
+                         (unsigned long long) pf.mtime_usec);
+                if (taskd_warn_once(&f->warned, key))
+                        log_warning("Not moving pid %d named by %s: %s", (int) pid, f->path,
+                                    taskd_verdict_to_string(v));
+                return;
+        }
+        (void) taskd_warn_once(&f->warned, NULL);
+        f->pid = pid;
+}
+
+/* ---- placement ---- */
+
+/* Puts one process where the rule says, writing only what differs. Returns 1 if written,
+ * 0 if already in place (or nothing to do), -ESRCH if gone, other < 0 on failure. */
+static int place_pid(struct taskd *d, struct taskd_rule *rule, pid_t pid, bool retry_missing) {
+        _cleanup_free_ char *text = NULL;
+        bool moved = false, failed = false;
+        int r;
+
+        r = proc_cgroup_read_at(proc_walk_dirfd(d->walk), pid, &text);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < rule->n_targets; i++) {
+                struct taskd_target *t = &rule->targets[i];
+
+                if (t->missing && !retry_missing)
+                        continue;
+                if (t->n_m > 0 && cgfs_proc_cgroup_matches(text, t->m, t->n_m))
+                        continue;
+                r = cgfs_attach(d->fs, t->subsys, t->path, pid);
+                if (r == -ESRCH)
+                        return r;
+                if (r == -ENOENT) {
+                        /* cg-syncd has not created it (yet): retried on the next snapshot
+                         * change and full pass, reported once until then */
+                        if (!t->missing)
+                                log_warning("Cgroup %s:%s for '%s' does not exist yet; will retry "
+                                            "when the applied conf changes",
+                                            conf_subsys_name(t->subsys), t->path, rule->name);
+                        t->missing = true;
+                        failed = true;
+                        continue;
+                }
+                if (r < 0) {
+                        static struct ratelimit rl = RATELIMIT_INIT(10 * USEC_PER_SEC, 10);
+                        if (ratelimit_below(&rl))
+                                log_warning_errno(r, "Failed to move pid %d into %s:%s: %m",
+                                                  (int) pid, conf_subsys_name(t->subsys), t->path);
+                        failed = true;
+                        continue;
+                }
+                if (t->missing) {
+                        log_info("Cgroup %s:%s for '%s' exists now", conf_subsys_name(t->subsys),
+                                 t->path, rule->name);
+                        t->missing = false;
+                }
+                moved = true;
+        }
+        if (failed)
+                return -EAGAIN;
+        return moved ? 1 : 0;
+}
+
+/* Places the tree under `root` for rule `ri`. Adds to *pass. */
+static int place_tree(struct taskd *d, size_t ri, pid_t root, bool retry_missing,
+                      struct taskd_pass *pass) {
+        struct taskd_rule *rule = &d->rules.v[ri];
+        size_t n_in = 0, n_moved = 0;
+        int r;
+
+        if (rule->n_targets == 0)
+                return 0;
+        d->queue.n = 0;
+        r = pidvec_push(&d->queue, root);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < d->queue.n && i < TASKD_MAX_TREE; i++) {
+                pid_t pid = d->queue.v[i];
+
+                if (i > 0) {
+                        const struct taskd_root *owner = root_find(d, pid);
+                        if (owner && owner->rule != ri)
+                                continue; /* another name's process: its subtree is its own */
+                }
+                r = place_pid(d, rule, pid, retry_missing);
+                if (r == -ESRCH)
+                        continue; /* gone meanwhile */
+                if (r == -ENOMEM)
+                        return r;
+                if (r == 1)
+                        n_moved++;
+                if (r >= 0)
+                        n_in++;
+                else
+                        pass->n_errors++;
+                r = proc_walk_children(d->walk, pid, &d->queue);
+                if (r == -ENOMEM)
+                        return r;
+        }
+        if (n_moved > 0)
+                log_info("Moved %zu of %zu processes of pid %d's tree into '%s'", n_moved, n_in,
+                         (int) root, rule->name);
+        pass->n_processes += n_in;
+        pass->n_moved += n_moved;
+        return (int) MIN(n_in, (size_t) INT32_MAX);
+}
+
+int taskd_memberships_refresh(struct taskd *d) {
+        int r;
+
+        for (size_t i = 0; i < d->rules.n; i++)
+                for (size_t j = 0; j < d->rules.v[i].n_targets; j++) {
+                        struct taskd_target *t = &d->rules.v[i].targets[j];
+
+                        taskd_target_forget_membership(t);
+                        r = cgfs_expected_membership(d->fs, t->subsys, t->path, &t->m, &t->n_m);
+                        if (r < 0)
+                                return log_error_errno(r, "Cannot compute the membership of %s:%s: %m",
+                                                       conf_subsys_name(t->subsys), t->path);
+                }
+        return 0;
+}
+
+/* The paths a pattern names now: itself, or what glob(3) finds. */
+static int pattern_paths(const char *pattern, glob_t *g, bool *is_glob) {
+        *is_glob = taskd_has_glob(pattern);
+        if (!*is_glob)
+                return 0;
+        int r = glob(pattern, GLOB_NOSORT, NULL, g);
+        if (r == GLOB_NOMATCH)
+                return 0;
+        return r == 0 ? 0 : (r == GLOB_NOSPACE ? -ENOMEM : -EIO);
+}
+
+int taskd_full_pass(struct taskd *d) {
+        struct taskd_pass pass = {};
+        uint64_t t0 = now_usec(CLOCK_MONOTONIC), boot_rt = proc_boot_realtime_usec();
+        size_t i, k;
+        int r;
+
+        proc_walk_invalidate(d->walk);
+        for (i = 0; i < d->n_files; i++)
+                d->files[i].seen = false;
+
+        for (i = 0; i < d->rules.n; i++)
+                for (char **p = d->rules.v[i].patterns; p && *p; p++) {
+                        glob_t g = {};
+                        bool is_glob;
+                        struct taskd_file *f;
+
+                        r = pattern_paths(*p, &g, &is_glob);
+                        if (r < 0) {
+                                log_warning_errno(r, "Cannot expand %s: %m", *p);
+                                continue;
+                        }
+                        for (size_t j = 0; j < (is_glob ? g.gl_pathc : 1); j++) {
+                                r = file_get(d, is_glob ? g.gl_pathv[j] : *p, i, &f);
+                                if (r < 0) {
+                                        if (is_glob)
+                                                globfree(&g);
+                                        return log_error_errno(r, "Out of memory");
+                                }
+                                if (f->seen || f->rule != i)
+                                        continue; /* already read in this pass, maybe for a rule
+                                                     listed earlier */
+                                f->seen = true;
+                                file_refresh(d, f, false, boot_rt);
+                        }
+                        if (is_glob)
+                                globfree(&g);
+                }
+        /* forget files no pattern matches any more */
+        for (i = 0, k = 0; i < d->n_files; i++) {
+                if (d->files[i].seen)
+                        d->files[k++] = d->files[i];
+                else
+                        file_done(&d->files[i]);
+        }
+        d->n_files = k;
+        r = roots_rebuild(d);
+        if (r < 0)
+                return log_error_errno(r, "Out of memory");
+
+        for (i = 0; i < d->rules.n; i++) {
+                size_t before = pass.n_processes;
+
+                for (size_t j = 0; j < d->n_files; j++) {
+                        const struct taskd_root *owner;
+
+                        if (d->files[j].rule != i || d->files[j].pid <= 0)
+                                continue;
+                        owner = root_find(d, d->files[j].pid);
+                        if (!owner || owner->rule != i)
+                                continue;
+                        r = place_tree(d, i, d->files[j].pid, true, &pass);
+                        if (r == -ENOMEM)
+                                return log_error_errno(r, "Out of memory");
+                }
+                if (pass.n_processes > before)
+                        pass.n_cgroups++;
+        }
+        d->last = pass;
+        d->last_pass_usec = now_usec(CLOCK_MONOTONIC) - t0;
+        d->n_passes++;
+        log_debug("Full pass: %zu processes in place (%zu moved) in %zu cgroups, %zu errors, "
+                  "%llu us",
+                  pass.n_processes, pass.n_moved, pass.n_cgroups, pass.n_errors,
+                  (unsigned long long) d->last_pass_usec);
+        taskd_update_status(d);
+        return 0;
+}
+
+int taskd_file_event(struct taskd *d, const char *dir, const char *name, bool just_created) {
+        _cleanup_free_ char *path = NULL;
+        struct taskd_pass pass = {};
+        struct taskd_file *f;
+        int r;
+
+        for (size_t i = 0; i < d->rules.n; i++)
+                for (char **p = d->rules.v[i].patterns; p && *p; p++) {
+                        const struct taskd_root *owner;
+
+                        if (!taskd_pattern_matches(*p, dir, name))
+                                continue;
+                        if (!path) {
+                                r = xasprintf(&path, "%s%s%s", dir,
+                                              strcmp(dir, "/") == 0 ? "" : "/", name);
+                                if (r < 0)
+                                        return log_error_errno(r, "Out of memory");
+                        }
+                        r = file_get(d, path, i, &f);
+                        if (r < 0)
+                                return log_error_errno(r, "Out of memory");
+                        if (f->rule != i)
+                                continue;
+                        f->seen = true;
+                        file_refresh(d, f, just_created, proc_boot_realtime_usec());
+                        r = roots_rebuild(d);
+                        if (r < 0)
+                                return log_error_errno(r, "Out of memory");
+                        if (f->pid <= 0)
+                                return 0;
+                        owner = root_find(d, f->pid);
+                        if (!owner || owner->rule != i)
+                                return 0;
+                        /* Fresh children lists: the fallback index is a snapshot of /proc. */
+                        proc_walk_invalidate(d->walk);
+                        r = place_tree(d, i, f->pid, false, &pass);
+                        if (r == -ENOMEM)
+                                return log_error_errno(r, "Out of memory");
+                        log_debug("Pid file %s: pid %d, %zu processes in place", path,
+                                  (int) f->pid, pass.n_processes);
+                        return 0;
+                }
+        return 0;
+}
+
+void taskd_file_gone(struct taskd *d, const char *dir, const char *name) {
+        _cleanup_free_ char *path = NULL;
+        struct taskd_file *f;
+
+        if (xasprintf(&path, "%s%s%s", dir, strcmp(dir, "/") == 0 ? "" : "/", name) < 0)
+                return;
+        f = file_find(d, path);
+        if (!f)
+                return;
+        f->pid = 0;
+        (void) taskd_warn_once(&f->warned, NULL);
+        (void) roots_rebuild(d);
+}
