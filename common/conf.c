@@ -149,8 +149,10 @@ static struct conf_index *index_free(struct conf_index *x) {
         return mfree(x);
 }
 
-static int index_grow(struct conf_index *x) {
+static int index_grow(struct conf_index *x, size_t want) {
         size_t cap = x->cap ? x->cap * 2 : 64;
+        while (cap < want)
+                cap *= 2;
         struct conf_node **slots = calloc(cap, sizeof(*slots));
 
         if (!slots)
@@ -187,7 +189,7 @@ static int index_add(struct conf_index *x, struct conf_node *node, struct conf_n
         int r;
 
         if ((x->n + 1) * 4 > x->cap * 3) { /* load factor <= 3/4 */
-                r = index_grow(x);
+                r = index_grow(x, 0);
                 if (r < 0)
                         return r;
         }
@@ -322,6 +324,7 @@ struct parser {
         size_t path_bytes; /* bytes allocated for node paths */
         struct numtok *nums;
         size_t n_nums;
+        size_t n_objects; /* '{' in the text: bounds the node count, sizes the name index */
         bool nums_ok; /* the literal list matches cJSON's numbers one to one */
 };
 
@@ -435,6 +438,7 @@ static int scan_text(struct parser *p, const char *s, size_t len, size_t *ret_de
                 if (c == '"')
                         in_str = true;
                 else if (c == '{' || c == '[') {
+                        p->n_objects += c == '{';
                         if (++depth > max_depth)
                                 max_depth = depth;
                 } else if (c == '}' || c == ']') {
@@ -476,13 +480,10 @@ static void number_link(const cJSON *item, size_t *idx) {
 
 enum { NUM_OK, NUM_NOT_INTEGER, NUM_OVERFLOW };
 
-/* Reads a cJSON number as an exact integer; *shown is its literal for messages. */
-static int number_get(const struct parser *p, const cJSON *item, int64_t *ret, char *shown,
-                      size_t shown_size) {
+/* Reads a cJSON number as an exact integer. */
+static int number_get(const struct parser *p, const cJSON *item, int64_t *ret) {
         if (p->nums_ok && item->valueint >= 0 && (size_t) item->valueint < p->n_nums) {
                 const struct numtok *t = &p->nums[item->valueint];
-                int l = (int) MIN(t->len, (size_t) 32);
-                snprintf(shown, shown_size, "%.*s%s", l, t->text, t->len > 32 ? "..." : "");
                 if (!t->integer)
                         return NUM_NOT_INTEGER;
                 if (t->overflow)
@@ -492,11 +493,23 @@ static int number_get(const struct parser *p, const cJSON *item, int64_t *ret, c
         }
         /* Fallback on cJSON's double; only reached if the literal scan disagreed with cJSON. */
         double d = item->valuedouble;
-        snprintf(shown, shown_size, "%.17g", d);
+        if (!(d >= -9.2e18 && d <= 9.2e18))
+                return NUM_OVERFLOW;
         if (d != (double) (int64_t) d)
-                return d > 9.2e18 || d < -9.2e18 ? NUM_OVERFLOW : NUM_NOT_INTEGER;
+                return NUM_NOT_INTEGER;
         *ret = (int64_t) d;
         return NUM_OK;
+}
+
+/* The number as written, for messages (cut after 32 bytes). */
+static const char *number_shown(const struct parser *p, const cJSON *item, char *buf, size_t size) {
+        if (p->nums_ok && item->valueint >= 0 && (size_t) item->valueint < p->n_nums) {
+                const struct numtok *t = &p->nums[item->valueint];
+                snprintf(buf, size, "%.*s%s", (int) MIN(t->len, (size_t) 32), t->text,
+                         t->len > 32 ? "..." : "");
+        } else
+                snprintf(buf, size, "%.17g", item->valuedouble);
+        return buf;
 }
 
 /* ---- the walk ---- */
@@ -522,18 +535,6 @@ struct conf *conf_free(struct conf *c) {
         return mfree(c);
 }
 
-static int node_add_child(struct conf_node *parent, struct conf_node *child) {
-        if ((parent->n_children & (parent->n_children - 1)) == 0) { /* 0, 1, 2, 4, ...: grow */
-                size_t cap = parent->n_children ? parent->n_children * 2 : 1;
-                struct conf_node **v = realloc(parent->children, cap * sizeof(*v));
-                if (!v)
-                        return -ENOMEM;
-                parent->children = v;
-        }
-        parent->children[parent->n_children++] = child;
-        child->parent = parent;
-        return 0;
-}
 
 static void parse_children(struct parser *p, enum conf_subsys s, struct conf_node *parent,
                            const cJSON *obj, const struct jpath *jp, unsigned depth);
@@ -567,13 +568,15 @@ static void parse_node_conf(struct parser *p, enum conf_subsys s, struct conf_no
                         problem(p, &kp, "must be an integer, not %s", json_type_name(c));
                         continue;
                 }
-                switch (number_get(p, c, &v, shown, sizeof(shown))) {
+                switch (number_get(p, c, &v)) {
                 case NUM_NOT_INTEGER:
-                        problem(p, &kp, "%s is not an integer", shown);
+                        problem(p, &kp, "%s is not an integer",
+                                number_shown(p, c, shown, sizeof(shown)));
                         continue;
                 case NUM_OVERFLOW:
-                        problem(p, &kp, "%s out of range %" PRId64 "..%" PRId64, shown,
-                                weight_min[s], weight_max[s]);
+                        problem(p, &kp, "%s out of range %" PRId64 "..%" PRId64,
+                                number_shown(p, c, shown, sizeof(shown)), weight_min[s],
+                                weight_max[s]);
                         continue;
                 }
                 if (v < weight_min[s] || v > weight_max[s]) {
@@ -647,14 +650,14 @@ static const char *existing_jpath(enum conf_subsys s, const struct conf_node *n,
 /* Makes the model node for `name` under parent, or returns NULL (validation goes on without a
  * model below it) when a limit is hit or the parent has none. */
 static struct conf_node *node_build(struct parser *p, enum conf_subsys s,
-                                    struct conf_node *parent, const char *name,
+                                    struct conf_node *parent, size_t cap, const char *name,
                                     const struct jpath *jp, unsigned depth) {
         struct conf_node *n, *existing = NULL;
         char jbuf[256];
         size_t plen;
         int r;
 
-        if (!parent || !p->building)
+        if (!parent || !p->building || parent->n_children >= cap)
                 return NULL;
         plen = (parent->path[0] ? strlen(parent->path) + 1 : 0) + strlen(name);
         if (plen > CONF_PATH_MAX) {
@@ -675,9 +678,16 @@ static struct conf_node *node_build(struct parser *p, enum conf_subsys s,
         n->depth = depth;
         n->weight = -1;
         n->name = strdup(name);
-        if (!n->name || xasprintf(&n->path, "%s%s%s", parent->path, parent->path[0] ? "/" : "",
-                                  name) < 0)
+        n->path = malloc(plen + 1);
+        if (!n->name || !n->path)
                 goto oom;
+        {
+                size_t pl = strlen(parent->path), nl = strlen(name);
+                char *e = mempcpy(n->path, parent->path, pl);
+                if (pl > 0)
+                        *e++ = '/';
+                memcpy(e, name, nl + 1);
+        }
         p->path_bytes += plen + 1;
         r = index_add(p->conf->index[s], n, &existing);
         if (r < 0)
@@ -691,8 +701,9 @@ static struct conf_node *node_build(struct parser *p, enum conf_subsys s,
                 node_free(n);
                 return NULL;
         }
-        if (node_add_child(parent, n) < 0)
-                goto oom; /* the index still points at n, but the whole parse fails now */
+        /* parse_children() sized the array for all members of the object */
+        parent->children[parent->n_children++] = n;
+        n->parent = parent;
         return n;
 oom:
         node_free(n);
@@ -702,9 +713,20 @@ oom:
 
 static void parse_children(struct parser *p, enum conf_subsys s, struct conf_node *parent,
                            const cJSON *obj, const struct jpath *jp, unsigned depth) {
+        size_t cap = 0;
+
         if (!cJSON_IsObject(obj)) {
                 problem(p, jp, "must be an object, not %s", json_type_name(obj));
                 return;
+        }
+        /* One allocation for the children array: the object's member count bounds it. */
+        if (parent && p->building && !parent->children && obj->child) {
+                cap = MIN((size_t) cJSON_GetArraySize(obj), (size_t) CONF_MAX_NODES);
+                parent->children = malloc(cap * sizeof(*parent->children));
+                if (!parent->children) {
+                        p->oom = -ENOMEM;
+                        return;
+                }
         }
         for (const cJSON *c = obj->child; c; c = c->next) {
                 struct jpath np = {jp, c->string};
@@ -728,7 +750,7 @@ static void parse_children(struct parser *p, enum conf_subsys s, struct conf_nod
                 if (why)
                         problem(p, &np, "%s", why);
                 else
-                        n = node_build(p, s, parent, c->string, &np, depth);
+                        n = node_build(p, s, parent, cap, c->string, &np, depth);
                 parse_node(p, s, n, c, &np, depth);
         }
 }
@@ -758,15 +780,16 @@ static void parse_conf_object(struct parser *p, const cJSON *root) {
                         problem(p, &kp, "must be an object, not %s", json_type_name(c));
                         continue;
                 }
-                r = calloc(1, sizeof(*r));
+                /* owned by the conf from here on, also if what follows fails */
+                r = p->conf->roots[s] = calloc(1, sizeof(*r));
                 p->conf->index[s] = calloc(1, sizeof(struct conf_index));
-                if (!r || !p->conf->index[s] || !(r->path = strdup(""))) {
-                        free(r);
+                if (!r || !p->conf->index[s] || !(r->path = strdup("")) ||
+                    index_grow(p->conf->index[s],
+                               MIN(p->n_objects, (size_t) CONF_MAX_NODES) * 4 / 3 + 1) < 0) {
                         p->oom = -ENOMEM;
                         return;
                 }
                 r->weight = -1;
-                p->conf->roots[s] = r;
                 parse_node(p, (enum conf_subsys) s, r, c, &kp, 0);
         }
 }
@@ -800,12 +823,14 @@ static void parse_snapshot_object(struct parser *p, const cJSON *root) {
                                 problem(p, &kp, "must be an integer, not %s", json_type_name(c));
                                 continue;
                         }
-                        switch (number_get(p, c, &v, shown, sizeof(shown))) {
+                        switch (number_get(p, c, &v)) {
                         case NUM_NOT_INTEGER:
-                                problem(p, &kp, "%s is not an integer", shown);
+                                problem(p, &kp, "%s is not an integer",
+                                        number_shown(p, c, shown, sizeof(shown)));
                                 continue;
                         case NUM_OVERFLOW:
-                                problem(p, &kp, "%s out of range -1..%" PRId64, shown, INT64_MAX);
+                                problem(p, &kp, "%s out of range -1..%" PRId64,
+                                        number_shown(p, c, shown, sizeof(shown)), INT64_MAX);
                                 continue;
                         }
                         if (v < -1) {
