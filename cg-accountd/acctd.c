@@ -77,9 +77,11 @@ static int load_snapshot(struct acctd *d) {
                 said_missing = true;
                 return 0;
         }
-        if (r < 0)
-                return log_warning_errno(r, "Failed to read %s, keeping the last one: %m",
-                                         d->snapshot_path);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to read %s, keeping the last one: %m",
+                                  d->snapshot_path);
+                return 0; /* not fatal: the next change event retries */
+        }
         said_missing = false;
         if (d->snapshot_text && strcmp(text, d->snapshot_text) == 0)
                 return 0;
@@ -88,8 +90,9 @@ static int load_snapshot(struct acctd *d) {
                 _cleanup_free_ char *msg = NULL;
                 (void) conf_errors_format(&errs, -1, &msg);
                 conf_errors_clear(&errs);
-                return log_error_errno(r, "Bad snapshot %s, keeping the last one: %s",
-                                       d->snapshot_path, msg ? msg : "invalid");
+                log_error_errno(r, "Bad snapshot %s, keeping the last one: %s", d->snapshot_path,
+                                msg ? msg : "invalid");
+                return 0; /* not fatal: cg-syncd never writes one; someone else did */
         }
         conf_free(d->conf);
         d->conf = TAKE_PTR(c); /* ownership: d */
@@ -154,11 +157,17 @@ static int env_install(struct acctd *d, struct acctd_env *e) {
 #undef SWAP_IN
         env_clear(e);
 
-        /* start from the file again: the layout, the prefix or the snapshot path may differ */
-        d->conf = conf_free(d->conf);
-        d->snapshot_text = mfree(d->snapshot_text);
+        /* The layout or the prefix may differ: rebuild what is read from the conf we have (kept
+         * if the snapshot file is now missing or bad), re-send arch_conf, then look at the file. */
         d->blkio_enabled = false;
         d->outage = false;
+        d->arch_conf_dirty = true;
+        if (d->conf) {
+                r = acctd_trees_build(d);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to set up reading: %m");
+                (void) acctd_blkio_enable(d);
+        }
         return load_snapshot(d);
 }
 
