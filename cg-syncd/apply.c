@@ -23,13 +23,21 @@ static int syncd_reject(struct syncd *d, const struct conf_errors *errs, int64_t
                 text = NULL;
         if (syncd_once(&d->once, SYNCD_ONCE_INVALID, key)) {
                 if (d->applied)
-                        log_error("Rejected %s version %" PRId64 ", keeping version %" PRId64
-                                  " applied:\n%s",
-                                  d->node_path, version, d->applied->version,
-                                  text ? text : "(invalid)");
+                        log_error("Rejected %s version %" PRId64 " (%zu problems), keeping "
+                                  "version %" PRId64 " applied",
+                                  d->node_path, version, errs->n, d->applied->version);
                 else
-                        log_error("Rejected %s version %" PRId64 ", nothing applied:\n%s",
-                                  d->node_path, version, text ? text : "(invalid)");
+                        log_error("Rejected %s version %" PRId64 " (%zu problems), nothing "
+                                  "applied",
+                                  d->node_path, version, errs->n);
+                /* one log line per problem, so each keeps its priority in the journal */
+                for (size_t i = 0; i < errs->n && i < 20; i++)
+                        log_error("  version %" PRId64 ": %s%s%s", version,
+                                  errs->v[i].path ? errs->v[i].path : "",
+                                  errs->v[i].path && errs->v[i].path[0] ? ": " : "",
+                                  errs->v[i].msg ? errs->v[i].msg : "invalid");
+                if (errs->n > 20)
+                        log_error("  ... and %zu more", errs->n - 20);
         }
         if (text && syncd_first_line(text, 200, &line) >= 0 &&
             xasprintf(&problem, "rejected %s", line) >= 0)
@@ -135,7 +143,7 @@ int syncd_apply_conf(struct syncd *d, struct conf *c, enum syncd_source src) {
                          src == SYNCD_SOURCE_SNAPSHOT ? "snapshot " : "", c->version,
                          res.n_created, res.n_weights, res.n_removed, res.n_moved,
                          (uint64_t) ((now_usec(CLOCK_MONOTONIC) - t0) / USEC_PER_MSEC));
-        else if (!d->applied || d->applied->version != c->version || c != d->applied)
+        else if (!d->applied || d->applied->version != c->version)
                 log_info("Version %" PRId64 " matches the tree: nothing to change", c->version);
 
         if (src == SYNCD_SOURCE_ZK) {

@@ -68,8 +68,12 @@ void syncd_update_status(struct syncd *d) {
 
         if (syncd_status_format(&st, &s) < 0)
                 return;
+        if (d->last_status && strcmp(d->last_status, s) == 0)
+                return; /* unchanged: no need to tell systemd again */
         log_debug("status: %s", s);
         (void) notify_status("%s", s);
+        free(d->last_status);
+        d->last_status = TAKE_PTR(s);
 }
 
 static void syncd_ready(struct syncd *d) {
@@ -91,6 +95,8 @@ static void syncd_ready(struct syncd *d) {
                 return;
         log_info("Ready: %s", s);
         (void) notify_ready("%s", s);
+        free(d->last_status);
+        d->last_status = TAKE_PTR(s);
 }
 
 /* ---- reading the node ---- */
@@ -466,9 +472,9 @@ static void syncd_reload(struct syncd *d) {
                         (void) syncd_apply_conf(d, d->applied, d->applied_source);
         }
 done:
-        syncd_update_status(d);
         if (d->ready)
-                (void) notify_ready("Reloaded");
+                (void) notify_ready("Reloaded %s", d->cfg_path);
+        d->last_status = mfree(d->last_status); /* STATUS= says "Reloaded" now: resend ours */
         syncd_update_status(d);
 }
 
@@ -500,6 +506,7 @@ struct syncd *syncd_free(struct syncd *d) {
         free(d->snapshot_path);
         free(d->snapshot_json);
         free(d->problem);
+        free(d->last_status);
         free(d->cfg_path);
         strv_free(d->warned);
         free(d);

@@ -109,6 +109,7 @@ struct syncd {
         char *snapshot_json;      /* canonical JSON of the value last written to the snapshot */
         int64_t snapshot_version; /* and its version */
         char *problem;            /* for STATUS= (owned), NULL when all is well */
+        char *last_status;        /* the STATUS= last sent (owned) */
         char **warned;            /* apply warnings already logged (strv) */
         struct syncd_once once;
 };
