@@ -328,19 +328,16 @@ int wsproto_push_answer(int64_t slot, const char *v, size_t len, size_t headroom
 }
 
 int wsproto_error_answer(const char *msg, size_t headroom, struct wsproto_buf *ret) {
-        _cleanup_(cJSON_Deletep) cJSON *o = cJSON_CreateObject();
+        _cleanup_(cJSON_Deletep) cJSON *str = cJSON_CreateString(msg ? msg : "error");
         _cleanup_free_ char *s = NULL;
         struct wsproto_buf b;
         int k;
 
-        if (!o || !cJSON_AddStringToObject(o, "error", msg ? msg : "error"))
+        if (!str || !(s = cJSON_PrintUnformatted(str)))
                 return -ENOMEM;
-        s = cJSON_PrintUnformatted(o);
-        if (!s)
-                return -ENOMEM;
-        k = wsproto_buf_init(&b, headroom, strlen(s));
+        k = wsproto_buf_init(&b, headroom, strlen(s) + 16);
         if (k >= 0)
-                k = wsproto_buf_append(&b, s, strlen(s));
+                k = wsproto_buf_printf(&b, "{\"error\": %s}", s);
         if (k < 0) {
                 wsproto_buf_done(&b);
                 return k;

@@ -164,7 +164,7 @@ static void test_account_answer(void) {
         CHECK_INT(wsproto_push_answer(7, "[]", 2, 0, &b), -EINVAL);
 
         CHECK_INT(wsproto_error_answer("bad \"thing\"\n", 0, &b), 0);
-        CHECK_STR(wsproto_buf_text(&b), "{\"error\":\"bad \\\"thing\\\"\\n\"}");
+        CHECK_STR(wsproto_buf_text(&b), "{\"error\": \"bad \\\"thing\\\"\\n\"}");
         wsproto_buf_done(&b);
 
         CHECK(!wsproto_sample_plausible("{", 1));

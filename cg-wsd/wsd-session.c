@@ -1,0 +1,554 @@
+/* wsd-session.c — the lws protocol callback: websocket sessions (requests in, answers and pushes
+ * out through a bounded, ordered queue) and the plain HTTP requests on the same port.
+ *
+ * Bounds, per connection: one request of at most 64 KiB is reassembled (above: close 1009);
+ * reading pauses (lws rx flow control) while the queue holds more than WSD_QUEUE_MAX_ENTRIES
+ * answers, WSD_QUEUE_MAX_BYTES bytes or more than one range's worth of slots in Redis; a push
+ * that would exceed those is dropped for that reader, and a reader that lets
+ * WSD_MAX_DROPS_IN_ROW pushes drop in a row is closed (1008). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util.h"
+#include "wsd.h"
+
+static struct ratelimit rl_session = RATELIMIT_INIT(10 * USEC_PER_SEC, 10);
+
+int64_t wsd_now_slot(void) {
+        return (int64_t) ((now_usec(CLOCK_REALTIME) + USEC_PER_SEC / 2) / USEC_PER_SEC);
+}
+
+/* ---- messages ---- */
+
+struct wsd_msg *wsd_msg_new(struct wsproto_buf *buf) {
+        struct wsd_msg *m = calloc(1, sizeof *m);
+
+        if (!m) {
+                wsproto_buf_done(buf);
+                return NULL;
+        }
+        m->refs = 1;
+        m->buf = *buf;       /* the memory moves into the message */
+        buf->mem = NULL;
+        return m;
+}
+
+struct wsd_msg *wsd_msg_ref(struct wsd_msg *m) {
+        m->refs++;
+        return m;
+}
+
+struct wsd_msg *wsd_msg_unref(struct wsd_msg *m) {
+        if (m && --m->refs == 0) {
+                wsproto_buf_done(&m->buf);
+                free(m);
+        }
+        return NULL;
+}
+
+/* ---- the output queue ---- */
+
+static bool over_bounds(const struct wsd_session *s) {
+        return s->q_len >= WSD_QUEUE_MAX_ENTRIES || s->q_bytes >= WSD_QUEUE_MAX_BYTES ||
+               s->q_slots > WSPROTO_MAX_RANGE;
+}
+
+static void update_rx_flow(struct wsd_session *s) {
+        bool over = over_bounds(s);
+
+        if (over != s->rx_paused) {
+                s->rx_paused = over;
+                (void) lws_rx_flow_control(s->wsi, over ? 0 : 1);
+        }
+}
+
+static void kick(struct wsd_session *s) {
+        if (s->q_head && s->q_head->msg)
+                lws_callback_on_writable(s->wsi);
+}
+
+static struct wsd_qent *qent_append(struct wsd_session *s) {
+        struct wsd_qent *q = calloc(1, sizeof *q);
+
+        if (!q)
+                return NULL;
+        if (s->q_tail)
+                s->q_tail->next = q;
+        else
+                s->q_head = q;
+        s->q_tail = q;
+        s->q_len++;
+        return q;
+}
+
+static void qent_set(struct wsd_session *s, struct wsd_qent *q, struct wsd_msg *m) {
+        q->msg = m;
+        s->q_bytes += m->buf.len;
+        s->q_slots -= q->slots;
+        q->slots = 0;
+        kick(s);
+}
+
+int wsd_session_enqueue(struct wsd_session *s, struct wsd_msg *m) {
+        struct wsd_qent *q = qent_append(s);
+
+        if (!q)
+                return -ENOMEM;
+        qent_set(s, q, wsd_msg_ref(m));
+        return 0;
+}
+
+void wsd_session_fill(struct wsd_session *s, struct wsd_qent *q, struct wsproto_buf *buf) {
+        struct wsd_msg *m = wsd_msg_new(buf);
+
+        if (!m) {
+                wsd_session_fill_error(s, q, "out of memory");
+                return;
+        }
+        q->pending = NULL;
+        qent_set(s, q, m);
+        update_rx_flow(s);
+}
+
+void wsd_session_fill_error(struct wsd_session *s, struct wsd_qent *q, const char *msg) {
+        struct wsproto_buf b;
+        struct wsd_msg *m;
+
+        q->pending = NULL;
+        if (wsproto_error_answer(msg, LWS_PRE, &b) < 0 || !(m = wsd_msg_new(&b))) {
+                /* not even an error fits: the session cannot keep its order, end it */
+                lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+                return;
+        }
+        qent_set(s, q, m);
+        update_rx_flow(s);
+}
+
+static void answer_error(struct wsd_session *s, const char *msg) {
+        struct wsd_qent *q = qent_append(s);
+
+        s->d->stats.errors_total++;
+        if (!q) {
+                lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+                return;
+        }
+        wsd_session_fill_error(s, q, msg);
+}
+
+static void answer_text(struct wsd_session *s, const char *text) {
+        struct wsproto_buf b;
+        struct wsd_qent *q;
+        struct wsd_msg *m;
+
+        if (wsproto_buf_init(&b, LWS_PRE, strlen(text)) < 0)
+                return answer_error(s, "out of memory");
+        (void) wsproto_buf_append(&b, text, strlen(text));
+        m = wsd_msg_new(&b);
+        q = m ? qent_append(s) : NULL;
+        if (!q) {
+                wsd_msg_unref(m);
+                return answer_error(s, "out of memory");
+        }
+        qent_set(s, q, m);
+}
+
+static void queue_free(struct wsd_session *s) {
+        struct wsd_qent *q = s->q_head, *n;
+
+        for (; q; q = n) {
+                n = q->next;
+                if (q->pending)
+                        wsd_pending_orphan(q->pending); /* its reply lands nowhere */
+                wsd_msg_unref(q->msg);
+                free(q);
+        }
+        s->q_head = s->q_tail = NULL;
+        s->q_len = s->q_bytes = s->q_slots = 0;
+}
+
+void wsd_push_sample(struct wsd *d, struct wsd_msg *m) {
+        for (struct wsd_session *s = d->sessions; s; s = s->next) {
+                if (!s->subscribed)
+                        continue;
+                if (s->q_len >= WSD_QUEUE_MAX_ENTRIES ||
+                    (s->q_len > 0 && s->q_bytes + m->buf.len > WSD_QUEUE_MAX_BYTES)) {
+                        d->stats.pushes_dropped_total++;
+                        if (++s->drops_in_row == WSD_MAX_DROPS_IN_ROW) {
+                                if (ratelimit_below(&rl_session))
+                                        log_notice("Closing a subscriber that read nothing for "
+                                                   "%d samples",
+                                                   WSD_MAX_DROPS_IN_ROW);
+                                lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK,
+                                                LWS_TO_KILL_ASYNC);
+                        }
+                        continue;
+                }
+                s->drops_in_row = 0;
+                if (wsd_session_enqueue(s, m) >= 0)
+                        d->stats.pushes_total++;
+        }
+}
+
+/* One frame per writeable callback (lws's rule). Answers owned by this session alone go out in
+ * WSD_WRITE_CHUNK fragments, written in place (LWS_PRE bytes before each chunk belong to the part
+ * already sent); shared pushes are written whole, since their buffer must stay intact. */
+static int on_writeable(struct wsd_session *s) {
+        struct wsd_qent *q = s->q_head;
+        struct wsd_msg *m;
+        unsigned char *text;
+        size_t len, chunk;
+        int flags;
+
+        if (!q || !q->msg)
+                return 0;
+        m = q->msg;
+        text = (unsigned char *) wsproto_buf_text(&m->buf);
+        len = m->buf.len;
+        if (m->refs == 1 && len > WSD_WRITE_CHUNK) {
+                chunk = MIN(len - q->off, (size_t) WSD_WRITE_CHUNK);
+                flags = lws_write_ws_flags(LWS_WRITE_TEXT, q->off == 0, q->off + chunk == len);
+        } else {
+                chunk = len;
+                flags = LWS_WRITE_TEXT;
+        }
+        if (lws_write(s->wsi, text + q->off, chunk, (enum lws_write_protocol) flags) < 0)
+                return -1;
+        q->off += chunk;
+        if (q->off == len) {
+                s->q_head = q->next;
+                if (!s->q_head)
+                        s->q_tail = NULL;
+                s->q_len--;
+                s->q_bytes -= len;
+                wsd_msg_unref(q->msg);
+                free(q);
+                update_rx_flow(s);
+        }
+        kick(s);
+        return 0;
+}
+
+/* ---- requests ---- */
+
+static void handle_request(struct wsd_session *s, const char *buf, size_t len) {
+        struct wsd *d = s->d;
+        _cleanup_free_ char *err = NULL;
+        struct wsproto_request req;
+        struct wsd_qent *q;
+
+        d->stats.requests_total++;
+        if (wsproto_request_parse(buf, len, wsd_now_slot(), &req, &err) < 0)
+                return answer_error(s, err ? err : "out of memory");
+        switch (req.cmd) {
+        case WSPROTO_SUBSCRIBE:
+                if (!s->subscribed)
+                        d->stats.subscribers++;
+                s->subscribed = true;
+                s->drops_in_row = 0;
+                return answer_text(s, "{\"subscribed\": true}");
+        case WSPROTO_UNSUBSCRIBE:
+                if (s->subscribed)
+                        d->stats.subscribers--;
+                s->subscribed = false;
+                return answer_text(s, "{\"subscribed\": false}");
+        case WSPROTO_SHOW_ACCOUNT:
+        case WSPROTO_GET_CONF:
+                q = qent_append(s);
+                if (!q)
+                        return answer_error(s, "out of memory");
+                if (req.cmd == WSPROTO_SHOW_ACCOUNT) {
+                        q->slots = (size_t) (req.end_slot - req.start_slot + 1);
+                        s->q_slots += q->slots;
+                }
+                wsd_redis_request(s, q, &req);
+                update_rx_flow(s);
+                return;
+        }
+}
+
+static int on_receive(struct wsd_session *s, const char *in, size_t len) {
+        struct lws *wsi = s->wsi;
+        bool first = lws_is_first_fragment(wsi), final = lws_is_final_fragment(wsi);
+
+        if (first) {
+                s->rx_len = 0;
+                s->rx_binary = lws_frame_is_binary(wsi);
+        }
+        if (s->rx_len + len > WSPROTO_MAX_MESSAGE) {
+                static const char reason[] = "message over 64 KiB";
+                lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+                                 (unsigned char *) reason, sizeof reason - 1);
+                return -1;
+        }
+        if (first && final && !s->rx_binary) { /* the common case: no copy */
+                handle_request(s, in, len);
+                return 0;
+        }
+        if (!s->rx_binary) {
+                if (!s->rx.mem && wsproto_buf_init(&s->rx, 0, 4096) < 0)
+                        return -1;
+                if (wsproto_buf_append(&s->rx, in, len) < 0)
+                        return -1;
+        }
+        s->rx_len += len;
+        if (!final)
+                return 0;
+        if (s->rx_binary)
+                answer_error(s, "binary frames are not supported: send JSON text");
+        else
+                handle_request(s, wsproto_buf_text(&s->rx), s->rx.len);
+        wsproto_buf_done(&s->rx); /* idle connections keep no buffer */
+        s->rx_len = 0;
+        return 0;
+}
+
+/* ---- access checks (HTTP data endpoints and the websocket upgrade) ---- */
+
+static bool authorized(struct wsd *d, struct lws *wsi) {
+        char buf[512];
+        const char *t;
+
+        if (!d->cfg->wsd.token)
+                return true;
+        if (lws_hdr_copy(wsi, buf, sizeof buf, WSI_TOKEN_HTTP_AUTHORIZATION) > 0 &&
+            (t = wsproto_bearer_token(buf)) && wsproto_token_equal(t, d->cfg->wsd.token))
+                return true;
+        t = lws_get_urlarg_by_name(wsi, "token=", buf, (int) sizeof buf);
+        return t && wsproto_token_equal(t, d->cfg->wsd.token);
+}
+
+static int confirm_upgrade(struct wsd *d, struct lws *wsi) {
+        char origin[256] = "", host[256] = "";
+        bool has_origin;
+
+        if (!authorized(d, wsi)) {
+                if (ratelimit_below(&rl_session))
+                        log_notice("Refused a websocket without a valid token");
+                return lws_return_http_status(wsi, HTTP_STATUS_UNAUTHORIZED, "token required")
+                               ? -1
+                               : 1;
+        }
+        has_origin = lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN) > 0;
+        (void) lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST);
+        if (!wsproto_origin_allowed(has_origin ? origin : NULL, host,
+                                    d->cfg->wsd.allowed_origins)) {
+                if (ratelimit_below(&rl_session))
+                        log_notice("Refused a websocket from origin %s", origin);
+                return lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, "origin not allowed")
+                               ? -1
+                               : 1;
+        }
+        if (d->stats.connections >= d->cfg->wsd.max_clients) {
+                if (ratelimit_below(&rl_session))
+                        log_warning("Refused a websocket: max_clients (%u) reached",
+                                    d->cfg->wsd.max_clients);
+                return lws_return_http_status(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE,
+                                              "too many clients")
+                               ? -1
+                               : 1;
+        }
+        return 0;
+}
+
+/* ---- HTTP ---- */
+
+static int http_respond(struct wsd_session *s, struct lws *wsi, unsigned status,
+                        const char *type, struct wsproto_buf *body) {
+        unsigned char hdr[LWS_PRE + 1024], *start = hdr + LWS_PRE, *p = start,
+                                           *end = hdr + sizeof hdr - 1;
+
+        wsproto_buf_done(&s->body);
+        s->body = *body; /* moves */
+        body->mem = NULL;
+        s->body_sent = false;
+        if (lws_add_http_common_headers(wsi, status, type, s->body.len, &p, end) ||
+            lws_add_http_header_by_name(wsi, (const unsigned char *) "cache-control:",
+                                        (const unsigned char *) "no-store", 8, &p, end) ||
+            lws_add_http_header_by_name(wsi, (const unsigned char *) "x-content-type-options:",
+                                        (const unsigned char *) "nosniff", 7, &p, end))
+                return 1;
+        if (status == HTTP_STATUS_UNAUTHORIZED &&
+            lws_add_http_header_by_name(wsi, (const unsigned char *) "www-authenticate:",
+                                        (const unsigned char *) "Bearer", 6, &p, end))
+                return 1;
+        if (lws_finalize_write_http_header(wsi, start, &p, end))
+                return 1;
+        lws_callback_on_writable(wsi);
+        return 0;
+}
+
+static int http_text(struct wsd_session *s, struct lws *wsi, unsigned status, const char *text) {
+        struct wsproto_buf b;
+
+        if (wsproto_buf_init(&b, LWS_PRE, strlen(text)) < 0 ||
+            wsproto_buf_append(&b, text, strlen(text)) < 0) {
+                wsproto_buf_done(&b);
+                return -1;
+        }
+        return http_respond(s, wsi, status, "text/plain; charset=utf-8", &b);
+}
+
+static int http_metrics(struct wsd *d, struct wsd_session *s, struct lws *wsi) {
+        struct wsproto_buf b, tmp;
+        double now = (double) now_usec(CLOCK_REALTIME) / (double) USEC_PER_SEC;
+
+        d->stats.redis_up = wsd_redis_up(d);
+        if (wsproto_metrics_render(d->latest, d->latest_len, d->latest_slot, now, &d->stats,
+                                   &tmp) < 0) {
+                /* a sample we cannot read still leaves the server's own figures */
+                if (ratelimit_below(&rl_session))
+                        log_warning("The latest sample (slot %" PRId64 ") is malformed",
+                                    d->latest_slot);
+                if (wsproto_metrics_render(NULL, 0, 0, now, &d->stats, &tmp) < 0)
+                        return -1;
+        }
+        /* lws_write wants LWS_PRE headroom */
+        if (wsproto_buf_init(&b, LWS_PRE, tmp.len) < 0 ||
+            wsproto_buf_append(&b, wsproto_buf_text(&tmp), tmp.len) < 0) {
+                wsproto_buf_done(&tmp);
+                wsproto_buf_done(&b);
+                return -1;
+        }
+        wsproto_buf_done(&tmp);
+        return http_respond(s, wsi, HTTP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8",
+                            &b);
+}
+
+static int http_file(struct wsd *d, struct wsd_session *s, struct lws *wsi, const char *file) {
+        static const char csp[] = "default-src 'self'; connect-src 'self' ws: wss:; "
+                                  "img-src 'self' data:; frame-ancestors 'none'";
+        unsigned char hdr[512], *p = hdr, *end = hdr + sizeof hdr;
+        _cleanup_free_ char *path = NULL;
+        int n;
+
+        if (xasprintf(&path, "%s/%s", d->cfg->wsd.www_dir, file) < 0)
+                return -1;
+        if (access(path, R_OK) < 0)
+                return http_text(s, wsi, HTTP_STATUS_NOT_FOUND, "not found\n");
+        if (lws_add_http_header_by_name(wsi, (const unsigned char *) "content-security-policy:",
+                                        (const unsigned char *) csp, (int) strlen(csp), &p, end) ||
+            lws_add_http_header_by_name(wsi, (const unsigned char *) "cache-control:",
+                                        (const unsigned char *) "no-cache", 8, &p, end) ||
+            lws_add_http_header_by_name(wsi, (const unsigned char *) "x-content-type-options:",
+                                        (const unsigned char *) "nosniff", 7, &p, end))
+                return -1;
+        n = lws_serve_http_file(wsi, path, wsproto_mime_type(file), (const char *) hdr,
+                                (int) (p - hdr));
+        if (n < 0 || (n > 0 && lws_http_transaction_completed(wsi)))
+                return -1;
+        return 0;
+}
+
+static int on_http(struct wsd *d, struct wsd_session *s, struct lws *wsi, const char *uri) {
+        const char *file = NULL;
+
+        s->kind = WSD_SESSION_HTTP;
+        s->d = d;
+        s->wsi = wsi;
+        if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0)
+                return http_text(s, wsi, HTTP_STATUS_METHOD_NOT_ALLOWED, "only GET\n");
+        switch (wsproto_http_route(uri, &file)) {
+        case WSPROTO_ROUTE_HEALTHZ:
+                return wsd_redis_up(d) ? http_text(s, wsi, HTTP_STATUS_OK, "ok\n")
+                                       : http_text(s, wsi, HTTP_STATUS_SERVICE_UNAVAILABLE,
+                                                   "redis unavailable\n");
+        case WSPROTO_ROUTE_METRICS:
+                if (!authorized(d, wsi))
+                        return http_text(s, wsi, HTTP_STATUS_UNAUTHORIZED, "token required\n");
+                return http_metrics(d, s, wsi);
+        case WSPROTO_ROUTE_FILE:
+                return http_file(d, s, wsi, file);
+        case WSPROTO_ROUTE_NOT_FOUND:
+        default:
+                return http_text(s, wsi, HTTP_STATUS_NOT_FOUND, "not found\n");
+        }
+}
+
+static int on_http_writeable(struct wsd_session *s, struct lws *wsi) {
+        if (s->kind != WSD_SESSION_HTTP || s->body_sent || !s->body.mem)
+                return 0;
+        s->body_sent = true;
+        if (lws_write(wsi, (unsigned char *) wsproto_buf_text(&s->body), s->body.len,
+                      LWS_WRITE_HTTP_FINAL) != (int) s->body.len)
+                return -1;
+        wsproto_buf_done(&s->body);
+        return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+/* ---- the callback ---- */
+
+int wsd_session_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                         size_t len) {
+        struct wsd *d = lws_context_user(lws_get_context(wsi));
+        struct wsd_session *s = user;
+
+        switch (reason) {
+        case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+                return confirm_upgrade(d, wsi);
+
+        case LWS_CALLBACK_ESTABLISHED:
+                wsproto_buf_done(&s->body);
+                *s = (struct wsd_session){ .kind = WSD_SESSION_WS, .d = d, .wsi = wsi };
+                s->next = d->sessions;
+                if (d->sessions)
+                        d->sessions->prev = s;
+                d->sessions = s;
+                d->stats.connections++;
+                wsd_update_status(d);
+                return 0;
+
+        case LWS_CALLBACK_CLOSED:
+                if (!s || s->kind != WSD_SESSION_WS)
+                        return 0;
+                if (s->prev)
+                        s->prev->next = s->next;
+                else
+                        d->sessions = s->next;
+                if (s->next)
+                        s->next->prev = s->prev;
+                d->stats.connections--;
+                if (s->subscribed)
+                        d->stats.subscribers--;
+                queue_free(s);
+                wsproto_buf_done(&s->rx);
+                s->kind = WSD_SESSION_NONE;
+                wsd_update_status(d);
+                return 0;
+
+        case LWS_CALLBACK_RECEIVE:
+                if (!s || s->kind != WSD_SESSION_WS)
+                        return -1;
+                return on_receive(s, in, len);
+
+        case LWS_CALLBACK_SERVER_WRITEABLE:
+                if (!s || s->kind != WSD_SESSION_WS)
+                        return 0;
+                return on_writeable(s);
+
+        case LWS_CALLBACK_HTTP:
+                if (!s)
+                        return -1;
+                return on_http(d, s, wsi, in) ? -1 : 0;
+
+        case LWS_CALLBACK_HTTP_WRITEABLE:
+                if (!s)
+                        return 0;
+                return on_http_writeable(s, wsi);
+
+        case LWS_CALLBACK_HTTP_FILE_COMPLETION:
+                return lws_http_transaction_completed(wsi) ? -1 : 0;
+
+        case LWS_CALLBACK_CLOSED_HTTP:
+        case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+                if (s && s->kind == WSD_SESSION_HTTP)
+                        wsproto_buf_done(&s->body);
+                return 0;
+
+        default:
+                return lws_callback_http_dummy(wsi, reason, user, in, len);
+        }
+}

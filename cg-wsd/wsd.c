@@ -1,0 +1,248 @@
+/* wsd.c — cg-wsd's server object: config, the lws context (a listening vhost for HTTP and
+ * websockets, an internal one for the adopted Redis sockets and the signalfd), timers, signals,
+ * systemd notifications. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "notify.h"
+#include "util.h"
+#include "wsd.h"
+
+#define TICK_USEC (1000 * 1000)
+
+static int signal_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                           void *in, size_t len);
+
+static const struct lws_protocols public_protocols[] = {
+        /* [0] serves HTTP and websockets without a subprotocol */
+        { "http", wsd_session_callback, sizeof(struct wsd_session), 0, 0, NULL, 0 },
+        { "cgrouparch", wsd_session_callback, sizeof(struct wsd_session), 0, 0, NULL, 0 },
+        { NULL, NULL, 0, 0, 0, NULL, 0 }
+};
+
+static const struct lws_protocols internal_protocols[] = {
+        { "cgarch-redis", wsd_redis_callback, 0, 0, 0, NULL, 0 },
+        { "cgarch-signal", signal_callback, 0, 0, 0, NULL, 0 },
+        { NULL, NULL, 0, 0, 0, NULL, 0 }
+};
+
+/* Idle websockets are pinged after 30 s without traffic and closed after 75 s without any
+ * sign of life (a pong counts). */
+static const lws_retry_bo_t idle_policy = {
+        .secs_since_valid_ping = 30,
+        .secs_since_valid_hangup = 75,
+};
+
+static struct ratelimit rl_lws = RATELIMIT_INIT(10 * USEC_PER_SEC, 10);
+
+static void lws_log(int level, const char *line) {
+        size_t n = strlen(line);
+
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+                n--;
+        if (!ratelimit_below(&rl_lws))
+                return;
+        if (level & LLL_ERR)
+                log_error("libwebsockets: %.*s", (int) n, line);
+        else
+                log_warning("libwebsockets: %.*s", (int) n, line);
+}
+
+void wsd_update_status(struct wsd *d) {
+        (void) notify_status("%u websocket clients (%u subscribed); Redis %s:%u %s",
+                             d->stats.connections, d->stats.subscribers, d->cfg->redis.host,
+                             d->cfg->redis.port, wsd_redis_up(d) ? "up" : "unavailable");
+}
+
+/* SIGHUP: what can change live does (token, allowed_origins, max_clients, www_dir); the rest
+ * (listen address, Redis) needs a restart and is said so. */
+static void reload(struct wsd *d) {
+        _cleanup_(cfg_freep) struct cfg *c = NULL;
+        _cleanup_free_ char *err = NULL;
+        int r;
+
+        (void) notify_reloading();
+        r = cfg_load(d->cfg_path, &c, &err);
+        if (r < 0) {
+                log_error("Keeping the running config: %s", err ? err : strerror(-r));
+                wsd_update_status(d);
+                return;
+        }
+        if (strcmp(c->wsd.bind, d->cfg->wsd.bind) != 0 || c->wsd.port != d->cfg->wsd.port ||
+            strcmp(c->redis.host, d->cfg->redis.host) != 0 ||
+            c->redis.port != d->cfg->redis.port || strcmp(c->redis.prefix, d->cfg->redis.prefix) != 0)
+                log_notice("[wsd] bind/port and [redis] changes take effect on restart");
+#define SWAP(a, b)                                                                                 \
+        do {                                                                                       \
+                __typeof__(a) _t = (a);                                                            \
+                (a) = (b);                                                                         \
+                (b) = _t;                                                                          \
+        } while (0)
+        SWAP(d->cfg->wsd.token, c->wsd.token);
+        SWAP(d->cfg->wsd.allowed_origins, c->wsd.allowed_origins);
+        SWAP(d->cfg->wsd.www_dir, c->wsd.www_dir);
+        d->cfg->wsd.max_clients = c->wsd.max_clients;
+        log_info("Reloaded %s", d->cfg_path);
+        wsd_update_status(d);
+}
+
+static int signal_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                           void *in, size_t len) {
+        struct wsd *d = lws_context_user(lws_get_context(wsi));
+        struct signalfd_siginfo si;
+
+        (void) user, (void) in, (void) len;
+        if (reason == LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION)
+                return 1;
+        if (reason != LWS_CALLBACK_RAW_RX_FILE)
+                return 0;
+        while (read(d->signal_fd, &si, sizeof si) == (ssize_t) sizeof si) {
+                if (si.ssi_signo == SIGHUP)
+                        reload(d);
+                else {
+                        log_info("Got %s, stopping", strsignal((int) si.ssi_signo));
+                        d->quit = true;
+                        lws_cancel_service(d->ctx);
+                }
+        }
+        return 0;
+}
+
+static void tick(lws_sorted_usec_list_t *sul) {
+        struct wsd *d = lws_container_of(sul, struct wsd, sul_tick);
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+
+        wsd_redis_tick(d);
+        if (d->watchdog_usec && now - d->last_watchdog_usec >= d->watchdog_usec) {
+                (void) notify_watchdog();
+                d->last_watchdog_usec = now;
+        }
+        lws_sul_schedule(d->ctx, 0, &d->sul_tick, tick,
+                         d->watchdog_usec ? (lws_usec_t) MIN(d->watchdog_usec, TICK_USEC)
+                                          : TICK_USEC);
+}
+
+static int setup_signals(struct wsd *d) {
+        lws_adopt_desc_t info = {};
+        sigset_t ss;
+
+        sigemptyset(&ss);
+        sigaddset(&ss, SIGTERM);
+        sigaddset(&ss, SIGINT);
+        sigaddset(&ss, SIGHUP);
+        if (sigprocmask(SIG_BLOCK, &ss, NULL) < 0)
+                return -errno;
+        (void) signal(SIGPIPE, SIG_IGN);
+        d->signal_fd = signalfd(-1, &ss, SFD_NONBLOCK | SFD_CLOEXEC);
+        if (d->signal_fd < 0)
+                return -errno;
+        info.vh = lws_get_vhost_by_name(d->ctx, "internal");
+        info.type = LWS_ADOPT_RAW_FILE_DESC;
+        info.fd.filefd = d->signal_fd; /* lws owns it from now on */
+        info.vh_prot_name = "cgarch-signal";
+        if (!lws_adopt_descriptor_vhost_via_info(&info)) {
+                d->signal_fd = -1;
+                return -EIO;
+        }
+        return 0;
+}
+
+int wsd_new(const char *cfg_path, struct wsd **ret) {
+        _cleanup_(wsd_freep) struct wsd *d = NULL;
+        _cleanup_free_ char *err = NULL;
+        struct lws_context_creation_info info = {};
+        int r;
+
+        d = calloc(1, sizeof *d);
+        if (!d)
+                return log_error_errno(-ENOMEM, "Out of memory");
+        d->signal_fd = -1;
+        d->cfg_path = strdup(cfg_path);
+        if (!d->cfg_path)
+                return log_error_errno(-ENOMEM, "Out of memory");
+        r = cfg_load(cfg_path, &d->cfg, &err);
+        if (r < 0)
+                return log_error_errno(r, "%s", err ? err : "Failed to read the config: %m");
+        if (xasprintf(&d->channel, "%s/account", d->cfg->redis.prefix) < 0)
+                return log_error_errno(-ENOMEM, "Out of memory");
+        if (access(d->cfg->wsd.www_dir, R_OK | X_OK) < 0)
+                log_warning("[wsd] www_dir %s is not readable: the dashboard will be 404",
+                            d->cfg->wsd.www_dir);
+
+        lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
+        info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_VALIDATE_UTF8;
+        info.user = d;
+        /* room for max_clients websockets plus HTTP requests, Redis and slack */
+        info.fd_limit_per_thread = d->cfg->wsd.max_clients + 256;
+        d->ctx = lws_create_context(&info);
+        if (!d->ctx)
+                return log_error_errno(-EIO, "Failed to create the libwebsockets context");
+
+        info = (struct lws_context_creation_info){};
+        info.vhost_name = "internal";
+        info.port = CONTEXT_PORT_NO_LISTEN;
+        info.protocols = internal_protocols;
+        if (!lws_create_vhost(d->ctx, &info))
+                return log_error_errno(-EIO, "Failed to create the internal vhost");
+
+        info = (struct lws_context_creation_info){};
+        info.vhost_name = "cgrouparch";
+        info.port = (int) d->cfg->wsd.port;
+        info.iface = d->cfg->wsd.bind;
+        info.protocols = public_protocols;
+        info.retry_and_idle_policy = &idle_policy;
+        info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+        if (strchr(d->cfg->wsd.bind, ':') == NULL)
+                info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+        d->vhost = lws_create_vhost(d->ctx, &info);
+        if (!d->vhost)
+                return log_error_errno(-EADDRNOTAVAIL, "Failed to listen on %s port %u",
+                                       d->cfg->wsd.bind, d->cfg->wsd.port);
+
+        r = setup_signals(d);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up signal handling: %m");
+
+        d->watchdog_usec = notify_watchdog_interval_usec();
+        d->last_watchdog_usec = now_usec(CLOCK_MONOTONIC);
+        lws_sul_schedule(d->ctx, 0, &d->sul_tick, tick, TICK_USEC / 4);
+        wsd_redis_start(d);
+        *ret = TAKE_PTR(d);
+        return 0;
+}
+
+int wsd_run(struct wsd *d) {
+        (void) notify_ready("Listening on %s:%u; Redis %s:%u", d->cfg->wsd.bind, d->cfg->wsd.port,
+                            d->cfg->redis.host, d->cfg->redis.port);
+        log_info("cg-wsd %s listening on %s:%u (www: %s), Redis %s:%u prefix %s", CGARCH_VERSION,
+                 d->cfg->wsd.bind, d->cfg->wsd.port, d->cfg->wsd.www_dir, d->cfg->redis.host,
+                 d->cfg->redis.port, d->cfg->redis.prefix);
+        while (!d->quit)
+                if (lws_service(d->ctx, 0) < 0)
+                        return log_error_errno(-EIO, "The libwebsockets loop failed");
+        (void) notify_stopping();
+        return d->exit_code;
+}
+
+struct wsd *wsd_free(struct wsd *d) {
+        if (!d)
+                return NULL;
+        d->quit = true;
+        if (d->ctx) {
+                lws_sul_cancel(&d->sul_tick);
+                wsd_redis_stop(d);
+                lws_context_destroy(d->ctx); /* closes every wsi, also the adopted fds */
+        } else if (d->signal_fd >= 0)
+                close(d->signal_fd);
+        cfg_free(d->cfg);
+        free(d->cfg_path);
+        free(d->channel);
+        free(d->latest);
+        free(d);
+        return NULL;
+}

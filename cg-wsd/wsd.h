@@ -1,0 +1,139 @@
+/* wsd.h — cg-wsd's private model: the server, its sessions and its two Redis connections.
+ *
+ * One thread, one loop: libwebsockets' own poll loop. Debian's lws 4.1.6 is built without
+ * LWS_WITH_EXTERNAL_POLL, so it cannot be driven from common/loop; instead everything else is
+ * brought into lws: the hiredis async sockets and the signalfd are adopted as lws "raw file"
+ * descriptors (wsd-redis.c, wsd.c) and the timers are lws_sul timers. Nothing ever blocks. */
+#pragma once
+
+#include <hiredis/async.h>
+#include <libwebsockets.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ini.h"
+#include "wsproto.h"
+
+#define WSD_QUEUE_MAX_BYTES (1024 * 1024) /* queued output above which pushes are dropped... */
+#define WSD_QUEUE_MAX_ENTRIES 64          /* ...and reading the client's requests pauses */
+#define WSD_MAX_DROPS_IN_ROW 30           /* consecutive dropped pushes before closing (1008) */
+#define WSD_WRITE_CHUNK (64 * 1024)       /* answers go out in frames of this size */
+#define WSD_REDIS_TIMEOUT_USEC (5 * 1000000ULL) /* no reply for this long: connection is dead */
+
+/* A message to send: refcounted so one pushed sample is shared by every subscriber. */
+struct wsd_msg {
+        unsigned refs;
+        struct wsproto_buf buf; /* headroom LWS_PRE */
+};
+struct wsd_msg *wsd_msg_new(struct wsproto_buf *buf); /* takes buf's memory; NULL on OOM */
+struct wsd_msg *wsd_msg_ref(struct wsd_msg *m);
+struct wsd_msg *wsd_msg_unref(struct wsd_msg *m);
+
+struct wsd_pending;
+
+/* One entry of a session's output queue. Answers keep the order of the requests: an entry
+ * whose answer is still in Redis (msg == NULL) holds back the ones behind it. */
+struct wsd_qent {
+        struct wsd_qent *next;
+        struct wsd_msg *msg;         /* owned reference; NULL while pending */
+        struct wsd_pending *pending; /* the Redis request filling this entry, or NULL */
+        size_t off;                  /* bytes of msg already written */
+        size_t slots;                /* show_account range still in Redis (for the rx bound) */
+};
+
+enum wsd_session_kind { WSD_SESSION_NONE, WSD_SESSION_HTTP, WSD_SESSION_WS };
+
+/* lws's per-connection user data (zeroed by lws). */
+struct wsd_session {
+        enum wsd_session_kind kind;
+        struct wsd *d;
+        struct lws *wsi;
+        struct wsd_session *prev, *next; /* d->sessions, websocket sessions only */
+        /* output */
+        struct wsd_qent *q_head, *q_tail;
+        size_t q_bytes, q_len, q_slots;
+        unsigned drops_in_row;
+        bool subscribed;
+        bool rx_paused;
+        /* input: one message being reassembled */
+        struct wsproto_buf rx;
+        size_t rx_len;
+        bool rx_binary;
+        /* http */
+        struct wsproto_buf body;
+        bool body_sent;
+};
+
+/* One hiredis async connection driven by the lws loop. */
+struct wsd_redis {
+        struct wsd *d;
+        const char *name; /* "commands" / "subscription", for logs */
+        redisAsyncContext *ac;
+        struct lws *wsi;  /* raw-file wsi over a dup() of ac's fd; NULL when none */
+        bool connected;
+        bool in_io;       /* inside redisAsyncHandleRead/Write from the wsi's callback */
+        bool close_wsi;   /* detached while in_io: the callback returns -1 */
+        unsigned backoff_ms;
+        unsigned pending;          /* commands in flight */
+        uint64_t last_progress_usec;
+        uint64_t connect_start_usec;
+        lws_sorted_usec_list_t sul_reconnect;
+        void (*on_connect)(struct wsd_redis *r);
+};
+
+struct wsd {
+        struct cfg *cfg;
+        char *cfg_path;
+        struct lws_context *ctx;
+        struct lws_vhost *vhost;
+        int signal_fd;
+        bool quit;
+        int exit_code;
+
+        struct wsd_redis rcmd, rsub;
+        char *channel;      /* <prefix>/account */
+        int64_t last_push_slot;
+        char *latest;       /* the latest sample seen (owned), for /metrics */
+        size_t latest_len;
+        int64_t latest_slot;
+
+        struct wsd_session *sessions; /* websocket sessions */
+        struct wsproto_stats stats;
+
+        lws_sorted_usec_list_t sul_tick; /* 1 s housekeeping: Redis timeouts, watchdog */
+        uint64_t watchdog_usec;
+        uint64_t last_watchdog_usec;
+};
+
+/* wsd.c */
+int wsd_new(const char *cfg_path, struct wsd **ret);
+struct wsd *wsd_free(struct wsd *d);
+DEFINE_CLEANUP_FUNC(struct wsd, wsd_free)
+int wsd_run(struct wsd *d);
+void wsd_update_status(struct wsd *d);
+
+/* wsd-session.c: the lws protocol callback (HTTP and websocket) */
+int wsd_session_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                         size_t len);
+/* Queues a message at the end of s's queue (takes a reference). */
+int wsd_session_enqueue(struct wsd_session *s, struct wsd_msg *m);
+/* Fills pending entry q of session s with its answer (takes buf's memory) and sends it when
+ * its turn comes. */
+void wsd_session_fill(struct wsd_session *s, struct wsd_qent *q, struct wsproto_buf *buf);
+void wsd_session_fill_error(struct wsd_session *s, struct wsd_qent *q, const char *msg);
+/* Fans a sample out to every subscriber (drops it for slow readers). */
+void wsd_push_sample(struct wsd *d, struct wsd_msg *m);
+int64_t wsd_now_slot(void);
+
+/* wsd-redis.c */
+int wsd_redis_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                       size_t len);
+void wsd_redis_start(struct wsd *d);
+void wsd_redis_stop(struct wsd *d);
+void wsd_redis_tick(struct wsd *d);
+bool wsd_redis_up(const struct wsd *d);
+/* Starts a request for entry q of session s; on a Redis error the entry is filled at once
+ * with {"error": ...}. */
+void wsd_redis_request(struct wsd_session *s, struct wsd_qent *q, const struct wsproto_request *r);
+/* Detaches a session's pending requests (the session is closing). */
+void wsd_pending_orphan(struct wsd_pending *p);
