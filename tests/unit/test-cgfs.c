@@ -1,0 +1,426 @@
+/* test-cgfs.c — cgfs pure parts: mountinfo layouts (fixtures of v1, hybrid, v2, container),
+ * path safety, weight/pid/controller parsers, membership checks; and the v2 backend on a
+ * temporary directory that imitates a unified cgroup (no root needed). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cgfs.h"
+#include "conf.h"
+#include "plan.h"
+#include "tap.h"
+#include "util.h"
+
+static char *fixture(const char *name) {
+        const char *top = getenv("CGARCH_TOP");
+        char *path = NULL, *text = NULL;
+
+        if (xasprintf(&path, "%s/tests/fixtures/mountinfo/%s", top ? top : ".", name) < 0)
+                return NULL;
+        if (read_full_file(path, &text, NULL) < 0)
+                printf("# cannot read %s\n", path);
+        free(path);
+        return text;
+}
+
+static void test_layout_hybrid(void) {
+        _cleanup_free_ char *mi = fixture("hybrid.txt");
+        _cleanup_(cgfs_layout_freep) struct cgfs_layout *l = NULL;
+        const struct cgfs_mount *m;
+
+        CHECK(mi);
+        if (!mi)
+                return;
+        CHECK_INT(cgfs_layout_parse(mi, "/sys/fs/cgroup", &l), 0);
+        if (!l)
+                return;
+        CHECK_INT(l->n_mounts, 10); /* 9 v1 hierarchies + unified; tmpfs and others dropped */
+        m = cgfs_layout_find(l, "cpu");
+        CHECK(m && strcmp(m->path, "/sys/fs/cgroup/cpu") == 0);
+        m = cgfs_layout_find(l, "cpuacct");
+        CHECK(m && strcmp(m->path, "/sys/fs/cgroup/cpuacct") == 0);
+        m = cgfs_layout_find(l, "blkio");
+        CHECK(m && strv_length(m->controllers) == 1 && !m->v2);
+        m = cgfs_layout_find(l, "name=systemd");
+        CHECK(m && strcmp(m->path, "/sys/fs/cgroup/systemd") == 0);
+        m = cgfs_layout_find(l, NULL);
+        CHECK(m && m->v2 && strcmp(m->path, "/sys/fs/cgroup/unified") == 0);
+        CHECK(!cgfs_layout_find(l, "net_cls"));
+        l = cgfs_layout_free(l);
+        /* only mounts below `dir` */
+        CHECK_INT(cgfs_layout_parse(mi, "/sys/fs/cgroup/cpu/", &l), 0);
+        CHECK_INT(l ? l->n_mounts : 99, 1);
+        l = cgfs_layout_free(l);
+        CHECK_INT(cgfs_layout_parse(mi, "/elsewhere", &l), 0);
+        CHECK_INT(l ? l->n_mounts : 99, 0);
+        l = cgfs_layout_free(l);
+        CHECK_INT(cgfs_layout_parse(mi, "relative", &l), -EINVAL);
+}
+
+static void test_layout_v1_comount(void) {
+        _cleanup_free_ char *mi = fixture("v1.txt");
+        _cleanup_(cgfs_layout_freep) struct cgfs_layout *l = NULL;
+        const struct cgfs_mount *cpu, *acct, *m;
+
+        CHECK_INT(mi ? cgfs_layout_parse(mi, "/sys/fs/cgroup", &l) : -1, 0);
+        if (!l)
+                return;
+        CHECK_INT(l->n_mounts, 6);
+        cpu = cgfs_layout_find(l, "cpu");
+        acct = cgfs_layout_find(l, "cpuacct");
+        CHECK(cpu && cpu == acct); /* one directory */
+        CHECK(cpu && strcmp(cpu->path, "/sys/fs/cgroup/cpu,cpuacct") == 0);
+        m = cgfs_layout_find(l, "name=systemd"); /* xattr, release_agent= are not controllers */
+        CHECK(m && strv_length(m->controllers) == 1);
+        m = cgfs_layout_find(l, "cpuset"); /* clone_children dropped */
+        CHECK(m && strv_length(m->controllers) == 1);
+        CHECK(!cgfs_layout_find(l, NULL)); /* no cgroup2 */
+}
+
+static void test_layout_v2(void) {
+        _cleanup_free_ char *mi = fixture("v2.txt");
+        _cleanup_(cgfs_layout_freep) struct cgfs_layout *l = NULL;
+        const struct cgfs_mount *m;
+
+        CHECK_INT(mi ? cgfs_layout_parse(mi, "/sys/fs/cgroup", &l) : -1, 0);
+        if (!l)
+                return;
+        CHECK_INT(l->n_mounts, 1);
+        m = cgfs_layout_find(l, NULL);
+        CHECK(m && m->v2 && strcmp(m->path, "/sys/fs/cgroup") == 0 && !m->controllers);
+        CHECK(!cgfs_layout_find(l, "cpu"));
+}
+
+static void test_layout_container_and_errors(void) {
+        _cleanup_free_ char *mi = fixture("container.txt");
+        _cleanup_(cgfs_layout_freep) struct cgfs_layout *l = NULL;
+        const struct cgfs_mount *m;
+
+        CHECK_INT(mi ? cgfs_layout_parse(mi, "/sys/fs/cgroup", &l) : -1, 0);
+        if (l) {
+                m = cgfs_layout_find(l, "cpu");
+                CHECK(m && strcmp(m->mount_root, "/docker/abc") == 0);
+                m = cgfs_layout_find(l, "name=odd");
+                CHECK(m && strcmp(m->path, "/sys/fs/cgroup/my dir") == 0);
+                l = cgfs_layout_free(l);
+        }
+        /* strict: a line that is not mountinfo is an error, not skipped */
+        CHECK_INT(cgfs_layout_parse("garbage\n", "/sys/fs/cgroup", &l), -EINVAL);
+        CHECK_INT(cgfs_layout_parse("1 2 0:1 / /sys/fs/cgroup/cpu rw - cgroup\n", "/sys/fs/cgroup", &l),
+                  -EINVAL);
+        CHECK_INT(cgfs_layout_parse("1 2 0:1 / /x rw shared:1 cgroup cgroup rw,cpu\n", "/", &l),
+                  -EINVAL);
+        CHECK_INT(cgfs_layout_parse("", "/sys/fs/cgroup", &l), 0);
+        CHECK_INT(l ? l->n_mounts : 99, 0);
+}
+
+static void test_mode(void) {
+        CHECK_INT(cgfs_mode_from_string("auto"), CGFS_MODE_AUTO);
+        CHECK_INT(cgfs_mode_from_string("v1"), CGFS_MODE_V1);
+        CHECK_INT(cgfs_mode_from_string("v2"), CGFS_MODE_V2);
+        CHECK_INT(cgfs_mode_from_string("V2"), -EINVAL);
+        CHECK_INT(cgfs_mode_from_string(""), -EINVAL);
+}
+
+static void test_path_safety(void) {
+        CHECK(cgfs_path_is_safe("a", false));
+        CHECK(cgfs_path_is_safe("a/b.c/d-e_f", false));
+        CHECK(cgfs_path_is_safe("", true));
+        CHECK(!cgfs_path_is_safe("", false));
+        CHECK(!cgfs_path_is_safe("/a", false));
+        CHECK(!cgfs_path_is_safe("a/", false));
+        CHECK(!cgfs_path_is_safe("a//b", false));
+        CHECK(!cgfs_path_is_safe("..", false));
+        CHECK(!cgfs_path_is_safe("a/../b", false));
+        CHECK(!cgfs_path_is_safe("a/./b", false));
+        CHECK(!cgfs_path_is_safe("a/..", true));
+        CHECK(!cgfs_path_is_safe("a\nb", false));
+        CHECK(cgfs_path_is_safe("..a", false)); /* a name, not the parent */
+        CHECK(!cgfs_path_is_safe(NULL, true));
+}
+
+static void test_parsers(void) {
+        int64_t w = 0;
+        pid_t *p = NULL;
+        size_t n = 9;
+
+        CHECK_INT(cgfs_parse_weight("1024\n", &w), 0);
+        CHECK_INT(w, 1024);
+        CHECK_INT(cgfs_parse_weight("default 100\n8:0 200\n", &w), 0);
+        CHECK_INT(w, 100);
+        CHECK_INT(cgfs_parse_weight("", &w), -EINVAL);
+        CHECK_INT(cgfs_parse_weight("abc\n", &w), -EINVAL);
+        CHECK_INT(cgfs_parse_weight("-5\n", &w), -ERANGE);
+        CHECK_INT(cgfs_parse_weight("12 \n", &w), -EINVAL);
+
+        CHECK_INT(cgfs_parse_pids("1\n42\n", &p, &n), 0);
+        CHECK_INT(n, 2);
+        CHECK(p && p[0] == 1 && p[1] == 42);
+        free(p);
+        p = NULL;
+        CHECK_INT(cgfs_parse_pids("", &p, &n), 0);
+        CHECK_INT(n, 0);
+        free(p);
+        p = NULL;
+        CHECK_INT(cgfs_parse_pids("1\nx\n", &p, &n), -EINVAL);
+        CHECK_INT(cgfs_parse_pids("0\n", &p, &n), -EINVAL);
+        CHECK_INT(cgfs_parse_pids("1\n\n2\n", &p, &n), -EINVAL);
+        CHECK_INT(cgfs_parse_pids("99999999999\n", &p, &n), -EINVAL);
+
+        CHECK(cgfs_controllers_have("cpuset cpu io memory pids\n", "cpu"));
+        CHECK(cgfs_controllers_have("cpuset cpu io\n", "io"));
+        CHECK(!cgfs_controllers_have("cpuset io\n", "cpu"));
+        CHECK(!cgfs_controllers_have("", "cpu"));
+        CHECK(!cgfs_controllers_have(NULL, "cpu"));
+}
+
+static void test_membership(void) {
+        struct cgfs_membership m[] = {
+                { .controllers = "cpu", .cgpath = "/r/a/b" },
+                { .controllers = "cpuacct", .cgpath = "/r/a/b" },
+        };
+        struct cgfs_membership co[] = { { .controllers = "cpu,cpuacct", .cgpath = "/r/a" } };
+        struct cgfs_membership v2[] = { { .controllers = "", .cgpath = "/r/a" } };
+        const char *hybrid = "12:pids:/\n11:cpuacct:/r/a/b\n3:cpu:/r/a/b\n1:name=systemd:/\n0::/\n";
+
+        CHECK(cgfs_proc_cgroup_matches(hybrid, m, 2));
+        CHECK(!cgfs_proc_cgroup_matches("11:cpuacct:/r/a/b\n3:cpu:/r/a\n", m, 2));
+        CHECK(!cgfs_proc_cgroup_matches("11:cpuacct:/r/a/b\n", m, 2));
+        CHECK(!cgfs_proc_cgroup_matches("3:cpu:/r/a/b/c\n11:cpuacct:/r/a/b\n", m, 2));
+        CHECK(cgfs_proc_cgroup_matches("4:cpu,cpuacct:/r/a\n", co, 1));
+        CHECK(cgfs_proc_cgroup_matches("4:cpuacct,cpu:/r/a", co, 1)); /* any order, no '\n' */
+        CHECK(!cgfs_proc_cgroup_matches("4:cpu:/r/a\n", co, 1));
+        CHECK(cgfs_proc_cgroup_matches("0::/r/a\n", v2, 1));
+        CHECK(!cgfs_proc_cgroup_matches("3:cpu:/r/a\n", v2, 1));
+        CHECK(cgfs_proc_cgroup_matches("", NULL, 0));
+}
+
+/* A layout whose mount points are temporary directories, for cgfs_open_layout(). */
+static void test_open_layout_mirroring(void) {
+        char tmp[] = "/tmp/test-cgfs.XXXXXX";
+        char *a = NULL, *b = NULL;
+        char *cpu_only[] = { "cpu", NULL }, *acct_only[] = { "cpuacct", NULL },
+             *both[] = { "cpu", "cpuacct", NULL };
+        struct cgfs_mount sep[] = {
+                { .controllers = cpu_only, .mount_root = "/" },
+                { .controllers = acct_only, .mount_root = "/" },
+        };
+        struct cgfs_mount co[] = { { .controllers = both, .mount_root = "/" } };
+        struct cgfs *fs = NULL;
+        struct cgfs_membership *m = NULL;
+        const char *const *dirs;
+        size_t n = 0;
+
+        CHECK(mkdtemp(tmp));
+        xasprintf(&a, "%s/cpu", tmp);
+        xasprintf(&b, "%s/cpuacct", tmp);
+        mkdir(a, 0755);
+        mkdir(b, 0755);
+        sep[0].path = a;
+        sep[1].path = b;
+        co[0].path = a;
+        struct cgfs_layout ls = { .mounts = sep, .n_mounts = 2 }, lc = { .mounts = co, .n_mounts = 1 };
+
+        CHECK_INT(cgfs_open_layout(&ls, "../x", CGFS_MODE_AUTO, &fs), -EINVAL);
+        CHECK_INT(cgfs_open_layout(&ls, "/x", CGFS_MODE_AUTO, &fs), -EINVAL);
+        CHECK_INT(cgfs_open_layout(&ls, "r", CGFS_MODE_V2, &fs), -ENOMEDIUM);
+        CHECK_INT(cgfs_open_layout(&ls, "r", CGFS_MODE_AUTO, &fs), 0);
+        if (fs) {
+                CHECK(!cgfs_is_v2(fs));
+                CHECK_INT(cgfs_subsys_dirs(fs, CONF_CPU, &dirs), 2); /* mirrored */
+                CHECK_INT(cgfs_subsys_dirs(fs, CONF_BLKIO, &dirs), 0);
+                CHECK(!cgfs_has_subsys(fs, CONF_BLKIO));
+                CHECK(strstr(cgfs_acct_dir(fs, CONF_CPU), "/cpuacct/r") != NULL);
+                CHECK_INT(cgfs_expected_membership(fs, CONF_CPU, "a/b", &m, &n), 0);
+                CHECK_INT(n, 2);
+                if (n == 2) {
+                        CHECK_STR(m[0].controllers, "cpu");
+                        CHECK_STR(m[0].cgpath, "/r/a/b");
+                        CHECK_STR(m[1].controllers, "cpuacct");
+                }
+                cgfs_membership_free(m, n);
+                CHECK_INT(cgfs_expected_membership(fs, CONF_CPU, "", &m, &n), 0);
+                if (n)
+                        CHECK_STR(m[0].cgpath, "/r");
+                cgfs_membership_free(m, n);
+                CHECK_INT(cgfs_expected_membership(fs, CONF_CPU, "../a", &m, &n), -EINVAL);
+                fs = cgfs_close(fs);
+        }
+        CHECK_INT(cgfs_open_layout(&lc, "", CGFS_MODE_V1, &fs), 0);
+        if (fs) {
+                CHECK_INT(cgfs_subsys_dirs(fs, CONF_CPU, &dirs), 1); /* co-mounted: one dir */
+                CHECK_INT(cgfs_expected_membership(fs, CONF_CPU, "a", &m, &n), 0);
+                if (n == 1) {
+                        CHECK_STR(m[0].controllers, "cpu,cpuacct");
+                        CHECK_STR(m[0].cgpath, "/a");
+                }
+                cgfs_membership_free(m, n);
+                CHECK_INT(cgfs_remove_root(fs), -EPERM); /* never the hierarchy root */
+                fs = cgfs_close(fs);
+        }
+        rmdir(a);
+        rmdir(b);
+        rmdir(tmp);
+        free(a);
+        free(b);
+}
+
+static int put(const char *dir, const char *file, const char *text) {
+        char *p = NULL;
+        FILE *f;
+
+        if (xasprintf(&p, "%s/%s", dir, file) < 0)
+                return -1;
+        f = fopen(p, "w");
+        free(p);
+        if (!f)
+                return -1;
+        fputs(text, f);
+        return fclose(f);
+}
+
+static char *get(const char *dir, const char *file) {
+        char *p = NULL, *t = NULL;
+
+        xasprintf(&p, "%s/%s", dir, file);
+        if (read_full_file(p, &t, NULL) < 0)
+                t = NULL;
+        free(p);
+        return t;
+}
+
+/* The v2 backend on a directory that imitates a delegated unified cgroup. */
+static void test_v2_fixture(void) {
+        char tmp[] = "/tmp/test-cgfs-v2.XXXXXX";
+        char *r = NULL, *ra = NULL, *rb = NULL;
+        struct cgfs *fs = NULL;
+        struct live_tree t = {};
+        struct plan p = {};
+        struct cgfs_apply_result res = {};
+        struct conf *c = NULL;
+        const char *conf = "{\"cpu\": {\"sub_cgroup\": {\"a\": {\"conf\": {\"share\": 200}}, "
+                           "\"b\": {\"conf\": {\"share\": 2048}}}}, "
+                           "\"blkio\": {\"sub_cgroup\": {\"a\": {\"conf\": {\"weight\": 250}}}}}";
+        uint64_t usage = 0;
+        char *s;
+
+        CHECK(mkdtemp(tmp));
+        xasprintf(&r, "%s/r", tmp);
+        xasprintf(&ra, "%s/r/a", tmp);
+        xasprintf(&rb, "%s/r/b", tmp);
+        mkdir(r, 0755);
+        mkdir(ra, 0755);
+        mkdir(rb, 0755);
+        put(r, "cgroup.controllers", "cpu io memory\n");
+        put(r, "cgroup.subtree_control", "cpu io\n");
+        put(r, "cgroup.procs", "");
+        put(r, "cpu.stat", "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\n");
+        put(ra, "cgroup.controllers", "cpu io\n");
+        put(ra, "cpu.weight", "100\n");
+        put(ra, "io.weight", "default 100\n");
+        put(ra, "cgroup.procs", "");
+        put(rb, "cgroup.controllers", "cpu io\n");
+        put(rb, "cpu.weight", "100\n");
+        put(rb, "io.weight", "default 100\n");
+        put(rb, "cgroup.procs", "");
+
+        CHECK_INT(cgfs_open(tmp, "r", CGFS_MODE_V2, &fs), 0);
+        CHECK_INT(conf_parse(conf, strlen(conf), &c, NULL), 0);
+        if (!fs || !c)
+                goto out;
+        CHECK(cgfs_is_v2(fs));
+        CHECK_INT(cgfs_read_live(fs, &t), 0);
+        CHECK(t.v2 && !t.weight_unavailable[CONF_CPU] && !t.weight_unavailable[CONF_BLKIO]);
+        CHECK_INT(t.n[CONF_CPU], 2);
+        CHECK_INT(t.n[CONF_BLKIO], 2);
+        CHECK_INT(conf_plan(c, &t, NULL, &p), 0);
+        CHECK_INT(plan_format(&p, &t, &s), 0);
+        CHECK_STR(s, "set a cpu.weight 19 (share 200, was 100)\n"
+                     "set b cpu.weight 200 (share 2048, was 100)\n"
+                     "set a io.weight 50 (weight 250, was 100)\n");
+        free(s);
+        CHECK_INT(cgfs_apply_plan(fs, &p, &res), 0);
+        CHECK_INT(res.n_weights, 3);
+        s = get(ra, "cpu.weight");
+        CHECK_STR(s, "19");
+        free(s);
+        s = get(rb, "cpu.weight");
+        CHECK_STR(s, "200");
+        free(s);
+        s = get(ra, "io.weight");
+        CHECK_STR(s, "50");
+        free(s);
+        cgfs_apply_result_clear(&res);
+        plan_clear(&p);
+        live_tree_clear(&t);
+        /* now a no-op */
+        CHECK_INT(cgfs_read_live(fs, &t), 0);
+        CHECK_INT(conf_plan(c, &t, NULL, &p), 0);
+        CHECK_INT(p.n, 0);
+        plan_clear(&p);
+        live_tree_clear(&t);
+        /* controllers: b loses its cpu.weight (as if not enabled), the root has none enabled */
+        s = NULL;
+        xasprintf(&s, "%s/cpu.weight", rb);
+        unlink(s);
+        free(s);
+        put(r, "cgroup.subtree_control", "");
+        put(rb, "cgroup.controllers", "");
+        CHECK_INT(cgfs_read_live(fs, &t), 0);
+        CHECK_INT(conf_plan(c, &t, NULL, &p), 0);
+        CHECK_INT(plan_format(&p, &t, &s), 0);
+        CHECK_STR(s, "enable cpu controller for b\nset b cpu.weight 200 (share 2048)\n");
+        free(s);
+        CHECK_INT(cgfs_apply_plan(fs, &p, &res), 0);
+        CHECK_INT(res.n_enabled, 1);
+        s = get(r, "cgroup.subtree_control");
+        CHECK_STR(s, "+cpu"); /* what the kernel is told */
+        free(s);
+        /* the fixture has no kernel to create b/cpu.weight: a warning, not a failure */
+        CHECK_INT(strv_length(res.warnings), 1);
+        cgfs_apply_result_clear(&res);
+        plan_clear(&p);
+        live_tree_clear(&t);
+        /* accounting from cpu.stat */
+        CHECK_INT(cgfs_read_cpu_usage(fs, "", &usage), 0);
+        CHECK_INT(usage, 1500000);
+        CHECK_INT(cgfs_read_cpu_usage(fs, "nope", &usage), -ENOENT);
+        /* attach writes the pid into cgroup.procs */
+        CHECK_INT(cgfs_attach(fs, CONF_CPU, "a", 4242), 0);
+        s = get(ra, "cgroup.procs");
+        CHECK_STR(s, "4242");
+        free(s);
+        CHECK_INT(cgfs_attach(fs, CONF_CPU, "zz", 4242), -ENOENT);
+        CHECK_INT(cgfs_attach(fs, CONF_CPU, "../a", 4242), -EINVAL);
+out:
+        conf_free(c);
+        cgfs_close(fs);
+        {
+                char *cmd = NULL;
+                xasprintf(&cmd, "rm -rf '%s'", tmp);
+                if (system(cmd) != 0)
+                        printf("# could not remove %s\n", tmp);
+                free(cmd);
+        }
+        free(r);
+        free(ra);
+        free(rb);
+}
+
+int main(void) {
+        RUN(test_layout_hybrid);
+        RUN(test_layout_v1_comount);
+        RUN(test_layout_v2);
+        RUN(test_layout_container_and_errors);
+        RUN(test_mode);
+        RUN(test_path_safety);
+        RUN(test_parsers);
+        RUN(test_membership);
+        RUN(test_open_layout_mirroring);
+        RUN(test_v2_fixture);
+        return TAP_END();
+}
