@@ -51,6 +51,7 @@ struct zk {
         zhandle_t *zh;          /* loop thread only */
         struct zk_sess *sess;   /* context of zh */
         uint64_t next_cookie;   /* for the blocking helpers */
+        size_t n_auth_added;    /* auths handed to the current session so far */
 
         pthread_mutex_t lock;   /* protects gen, head, tail */
         uint64_t gen;
@@ -608,6 +609,32 @@ static struct zk_req *zk_req_new(struct zk *z, enum zk_op op, uint64_t cookie) {
         return req;
 }
 
+/* Adds the auths not added yet to the current session. The client keeps them and sends them
+ * on every (re)connect of the session, ahead of any request made after this call. But it
+ * refuses them (ZINVALIDSTATE) while its socket is closed between connection attempts
+ * (ZOOKEEPER-800); then -EAGAIN, and zk_next_event() retries when CONNECTED arrives, before the
+ * caller sees that event and sends anything. */
+static int zk_auth_flush(struct zk *z) {
+        while (z->n_auth_added < z->n_auth) {
+                const struct zk_auth *a = &z->auth[z->n_auth_added];
+                struct zk_req *req = zk_req_new(z, ZK_OP_AUTH, 0);
+                int r;
+
+                if (!req)
+                        return -ENOMEM;
+                r = zoo_add_auth(z->zh, a->scheme, a->cred, (int) strlen(a->cred), zk_void_cb,
+                                 req);
+                if (r != ZOK) {
+                        free(req);
+                        if (r == ZINVALIDSTATE && !is_unrecoverable(z->zh))
+                                return -EAGAIN;
+                        return zk_errno(r);
+                }
+                z->n_auth_added++;
+        }
+        return 0;
+}
+
 int zk_connect(struct zk *z) {
         struct zk_sess *s;
         zhandle_t *zh;
@@ -633,19 +660,9 @@ int zk_connect(struct zk *z) {
         }
         z->zh = zh;
         z->sess = s;
-        /* The client keeps the auths and sends them on every (re)connect of this session. */
-        for (size_t i = 0; i < z->n_auth; i++) {
-                struct zk_req *req = zk_req_new(z, ZK_OP_AUTH, 0);
-                if (!req)
-                        return -ENOMEM;
-                r = zoo_add_auth(zh, z->auth[i].scheme, z->auth[i].cred,
-                                 (int) strlen(z->auth[i].cred), zk_void_cb, req);
-                if (r != ZOK) {
-                        free(req);
-                        return zk_errno(r);
-                }
-        }
-        return 0;
+        z->n_auth_added = 0;
+        r = zk_auth_flush(z);
+        return r == -EAGAIN ? 0 : r;
 }
 
 int zk_next_event(struct zk *z, struct zk_event **ret) {
@@ -675,6 +692,9 @@ int zk_next_event(struct zk *z, struct zk_event **ret) {
                         free(q);
                         continue;
                 }
+                if (q->ev->type == ZK_EVENT_SESSION && q->ev->state == ZK_STATE_CONNECTED &&
+                    z->zh && z->n_auth_added < z->n_auth)
+                        (void) zk_auth_flush(z); /* a failure shows as ZNOAUTH on reads */
                 *ret = q->ev;
                 free(q);
                 return 1;
@@ -807,8 +827,11 @@ int zk_wait_connected(struct zk *z, uint64_t deadline_usec) {
                 if (r < 0)
                         return r;
         }
-        if (zoo_state(z->zh) == ZOO_CONNECTED_STATE)
-                return 0;
+        if (zoo_state(z->zh) == ZOO_CONNECTED_STATE) {
+                r = zk_auth_flush(z);
+                if (r != -EAGAIN)
+                        return r;
+        }
         for (;;) {
                 _cleanup_(zk_event_freep) struct zk_event *ev = NULL;
 
