@@ -44,9 +44,14 @@ static int env_load(const char *path, struct acctd_env *e) {
         if (r < 0)
                 return log_error_errno(r, "Failed to find the cgroup hierarchies under %s: %m",
                                        e->cfg->cg.dir);
+        /* A tick is the natural retry rate: at most one connect per second, each bounded by the
+         * tick's budget. A cap just under 1 s keeps the retry on every tick (a 1 s cap would skip
+         * every other one, and a restarted Redis would wait up to 2 s). */
         r = rds_new(&(struct rds_options){.host = e->cfg->redis.host,
                                           .port = e->cfg->redis.port,
-                                          .password = e->cfg->redis.password},
+                                          .password = e->cfg->redis.password,
+                                          .backoff_min_usec = 250 * USEC_PER_MSEC,
+                                          .backoff_max_usec = 900 * USEC_PER_MSEC},
                     &e->rds);
         if (r < 0)
                 return log_error_errno(r, "Bad [redis] host/port: %m");

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# cg-accountd through Redis outages: killed and restarted (samples resume within 2 s, the
+# daemon never exits, arch_conf is re-set on the fresh server, one log line per outage, no
+# memory growth), stalled with SIGSTOP (a tick never waits more than ~100 ms), and AUTH.
+# sd_notify messages are caught on a private NOTIFY_SOCKET: READY, STATUS, STOPPING.
+source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/../lib-accountd.sh"
+
+acctd_setup redis || { t_fail "setup (redis, cgroups)"; t_done; exit; }
+
+# a private notify socket: every datagram on its own line
+export NOTIFY_SOCKET=$T_TMP/notify.sock
+$PY - "$NOTIFY_SOCKET" "$T_TMP/notify.out" <<'EOF' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "a", buffering=1) as f:
+    while True:
+        f.write(s.recv(4096).decode().replace("\n", " | ") + "\n")
+EOF
+track $!
+wait_for 3 test -S "$NOTIFY_SOCKET"
+
+acctd_start
+s0=$(acctd_wait_new_slot) || { t_fail "first sample"; cat "$ACCTD_LOG"; t_done; exit; }
+t_check "READY=1 sent" wait_for 2 grep -q "READY=1" "$T_TMP/notify.out"
+t_check "STATUS says 'N cgroups, last tick X µs'" wait_for 2 grep -qE "STATUS=6 cgroups, last tick [0-9]+ µs" "$T_TMP/notify.out"
+rss() { awk '/^VmRSS/ {print $2}' "/proc/$ACCTD_PID/status"; }
+
+# ---- Redis killed ----
+stop_pid "$REDIS_PID"
+sleep 3.2   # three ticks with Redis away (the point is the time passing, nothing to poll for)
+t_check "daemon still running with Redis down" kill -0 "$ACCTD_PID"
+n=$(grep -c "unavailable" "$ACCTD_LOG")
+t_eq "the outage is logged once" "$n" 1
+rss_a=$(rss)
+sleep 3
+rss_b=$(rss)
+t_check "no memory growth during the outage ($rss_a -> $rss_b kB)" bash -c "[ $((rss_b - rss_a)) -le 64 ]"
+t_check "STATUS says Redis is unavailable" grep -q "Redis unavailable" "$T_TMP/notify.out"
+
+# ---- Redis back on the same port, empty ----
+start_redis
+t0=$(date +%s%N)
+if wait_for 3 acctd_has_slot_after "$(date +%s)"; then
+  ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  t_check "samples resume within 2 s of the restart ($ms ms)" test "$ms" -le 2000
+else
+  t_fail "samples resume after the restart"; tail -5 "$ACCTD_LOG"
+fi
+t_check "arch_conf re-set on the fresh server" wait_for 2 bash -c "rcli exists cgroup_arch/arch_conf | grep -q 1"
+t_check "the return is logged with the number dropped" grep -qE "is back: [0-9]+ sample\(s\) dropped" "$ACCTD_LOG"
+t_check "daemon never exited" kill -0 "$ACCTD_PID"
+
+# ---- Redis stalled: ticks stay bounded ----
+kill -STOP "$REDIS_PID"
+: > "$T_TMP/notify.out"
+sleep 3.2
+kill -CONT "$REDIS_PID"
+ticks=$(grep -oE "last tick [0-9]+" "$T_TMP/notify.out" | awk '{print $3}' | sort -n | tr '\n' ' ')
+worst=$(echo "$ticks" | tr ' ' '\n' | grep . | tail -1)
+t_diag "tick durations while Redis was stalled (µs): $ticks"
+t_check "a tick never waits more than ~100 ms on a stalled Redis (worst ${worst:-?} µs)" \
+  bash -c "[ -n '$worst' ] && [ '$worst' -le 150000 ]"
+t_check "samples resume after the stall" wait_for 3 acctd_has_slot_after "$(date +%s)"
+
+# ---- STOPPING on SIGTERM ----
+kill -TERM "$ACCTD_PID"
+t_check "STOPPING=1 sent" wait_for 3 grep -q "STOPPING=1" "$T_TMP/notify.out"
+stop_pid "$ACCTD_PID"
+t_check "stop log counts dropped samples" grep -qE "samples sent, [1-9][0-9]* dropped" "$ACCTD_LOG"
+
+# ---- AUTH: a password-protected Redis ----
+unset NOTIFY_SOCKET
+REDIS_PORT=""
+start_redis --requirepass s3cret
+printf '[redis]\npassword = s3cret\n' >> "$ACFG"
+sed -i "s/^port = .*/port = $REDIS_PORT/" "$ACFG"
+acctd_start
+t_check "samples arrive with AUTH" wait_for 4 bash -c \
+  "redis-cli -p $REDIS_PORT -a s3cret --no-auth-warning --scan --pattern 'cgroup_arch/account/*' | grep -q ."
+stop_pid "$ACCTD_PID"
+sed -i 's/^password = s3cret$/password = wrong/' "$ACFG"
+acctd_start
+t_check "a wrong password is logged" wait_for 4 grep -q "WRONGPASS\|invalid password" "$ACCTD_LOG"
+sleep 1.2
+t_check "and the daemon keeps running" kill -0 "$ACCTD_PID"
+stop_pid "$ACCTD_PID"
+t_done
