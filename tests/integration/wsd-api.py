@@ -1,0 +1,258 @@
+#!/usr/bin/python3
+# wsd-api.py — cg-wsd's websocket API against a real Redis: the seed's client unchanged,
+# show_account slots and ranges, get_conf, answers in request order, every malformed input
+# (not JSON, wrong types, unknown cmd, huge nr_slot, negative ranges, binary, fragmented, 64 KiB
+# boundary, 1 MiB frame) answered or closed as specified while another client keeps being
+# served; HTTP: the dashboard files, 404s, /metrics through a strict exposition parser.
+import importlib.util
+import json
+import os
+import re
+import struct
+import subprocess
+import time
+
+import websocket
+
+spec = importlib.util.spec_from_file_location('wsdlib', os.path.join(os.path.dirname(os.path.abspath(__file__)), 'wsd-lib.py'))
+L = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(L)
+
+t = L.Tap()
+r = L.Redis().start()
+w = L.Wsd(r.port).start()
+P = w.prefix
+
+now = L.now_slot()
+# samples at now-20 .. now+20 except a few holes
+stored = {}
+for s in range(now - 20, now + 21):
+    if s % 4 == 1:
+        continue
+    stored[s] = L.sample({'': 10**12 + s, 'test_cgroup_a': s, 'test_cgroup_b/test_cgroup_b_sub1': 2 * s},
+                         {'': {'8:0': (s, 2 * s)}})
+    L.put_sample(r, P, s, stored[s], publish=False)
+conf = '{"version": 7, "value": {"cpu": {"sub_cgroup": {"test_cgroup_a": {"conf": {"share": 1024}}}}}}'
+r.cmd('SET', P + '/arch_conf', conf)
+
+# ---- the seed's own client, unchanged: websocket.WebSocket(); connect; send(json.dumps); recv
+out = subprocess.run(['/usr/bin/python3', '-c', '''
+import websocket, json
+ws = websocket.WebSocket()
+ws.connect('ws://127.0.0.1:%d')
+ws.send(json.dumps({"cmd": "show_account", "args": {"nr_slot": 2}}))
+print(ws.recv())
+''' % w.port], capture_output=True, text=True, timeout=20)
+try:
+    a = json.loads(out.stdout)
+    slots = sorted(int(k) for k in a if k.isdigit())
+    t.ok('seed client: show_account nr_slot 2 answers a range of 2 slots ending now',
+         a['end_slot'] - a['start_slot'] == 1 and abs(a['end_slot'] - L.now_slot()) <= 1, a)
+    t.eq('seed client: the stored slots of that range, no others',
+         slots, [s for s in range(a['start_slot'], a['end_slot'] + 1) if s in stored])
+except Exception as e:
+    t.ok('seed client: show_account nr_slot 2', False, '%r %s %s' % (e, out.stdout, out.stderr))
+    t.ok('seed client: the stored slots of that range, no others', False)
+
+other = w.ws()  # a bystander that must be served throughout
+ws = w.ws('/any/path?x=1')
+
+a = w.ask(ws, {'cmd': 'show_account', 'args': {'start_slot': now - 10, 'end_slot': now + 10}})
+want = [s for s in range(now - 10, now + 11) if s in stored]
+t.eq('show_account start..end: exactly the slots with a sample', sorted(int(k) for k in a if k.isdigit()), want)
+t.eq('show_account: start_slot/end_slot echoed', (a.get('start_slot'), a.get('end_slot')), (now - 10, now + 10))
+t.ok('show_account: samples spliced as stored', all(json.loads(stored[s]) == a[str(s)] for s in want))
+raw = None
+ws.send(json.dumps({'cmd': 'show_account', 'args': {'start_slot': now, 'end_slot': now}}))
+raw = ws.recv()
+t.ok('show_account: the stored JSON text appears byte for byte in the answer',
+     (stored.get(now) or '{}') in raw or now not in stored, raw[:200])
+a = w.ask(ws, {'cmd': 'show_account'})
+t.eq('show_account defaults: 10 slots ending now', a['end_slot'] - a['start_slot'] + 1, 10)
+a = w.ask(ws, {'cmd': 'show_account', 'args': {'end_slot': now - 1000, 'nr_slot': 5}})
+t.eq('show_account of a range without samples: only the bounds',
+     a, {'start_slot': now - 1004, 'end_slot': now - 1000})
+a = w.ask(ws, {'cmd': 'show_account', 'args': {'nr_slot': 3600}})
+t.eq('show_account nr_slot 3600 (the limit) answers', a.get('end_slot', 0) - a.get('start_slot', 0) + 1, 3600)
+
+a = w.ask(ws, {'cmd': 'get_conf'})
+t.eq('get_conf: the snapshot from Redis', a, json.loads(conf))
+
+# answers keep the order of the requests, also when an error is immediate
+ws.send(json.dumps({'cmd': 'show_account', 'args': {'nr_slot': 1000}}))
+ws.send('not json')
+ws.send(json.dumps({'cmd': 'get_conf'}))
+got = [json.loads(ws.recv()) for _ in range(3)]
+t.ok('pipelined answers come in request order',
+     'start_slot' in got[0] and 'error' in got[1] and got[2] == json.loads(conf), [str(g)[:80] for g in got])
+
+# ---- malformed input: {"error": ...} and the connection stays
+bad = [
+    ('not JSON', 'hello', 'not JSON'),
+    ('truncated JSON', '{"cmd": "show_account"', 'not JSON'),
+    ('a JSON array', '[1, 2]', 'a request must be a JSON object'),
+    ('a JSON string', '"show_account"', 'a request must be a JSON object'),
+    ('no cmd', '{}', 'missing "cmd"'),
+    ('cmd not a string', '{"cmd": 1}', '"cmd" must be a string'),
+    ('unknown cmd', '{"cmd": "drop_all"}', 'unknown cmd "drop_all"'),
+    ('args not an object', '{"cmd": "show_account", "args": 5}', '"args" must be an object'),
+    ('nr_slot a string', '{"cmd": "show_account", "args": {"nr_slot": "2"}}', 'nr_slot must be an integer'),
+    ('nr_slot a float', '{"cmd": "show_account", "args": {"nr_slot": 1.5}}', 'nr_slot must be an integer'),
+    ('huge nr_slot', '{"cmd": "show_account", "args": {"nr_slot": 100000000}}', 'nr_slot must be between 1 and 3600'),
+    ('nr_slot 1e308', '{"cmd": "show_account", "args": {"nr_slot": 1e308}}', 'nr_slot is out of range'),
+    ('negative nr_slot', '{"cmd": "show_account", "args": {"nr_slot": -5}}', 'nr_slot must be between 1 and 3600'),
+    ('negative start_slot', '{"cmd": "show_account", "args": {"start_slot": -5, "end_slot": 3}}', 'start_slot must not be negative'),
+    ('negative end_slot', '{"cmd": "show_account", "args": {"end_slot": -1}}', 'end_slot must not be negative'),
+    ('reversed range', '{"cmd": "show_account", "args": {"start_slot": 100, "end_slot": 50}}', 'start_slot is after end_slot'),
+    ('range over 3600', '{"cmd": "show_account", "args": {"start_slot": 0, "end_slot": 5000}}', 'a range of 5001 slots is over the limit of 3600'),
+    ('unknown argument', '{"cmd": "show_account", "args": {"slot": 1}}', 'unknown argument "slot" for show_account'),
+    ('duplicate key', '{"cmd": "get_conf", "cmd": "show_account"}', 'duplicate key in request'),
+    ('args for get_conf', '{"cmd": "get_conf", "args": {"x": 1}}', 'get_conf takes no args'),
+    ('empty text', '', 'empty message'),
+]
+for name, body, err in bad:
+    try:
+        a = w.ask(ws, body)
+        t.eq('malformed (%s): {"error": "%s"}' % (name, err), a, {'error': err})
+    except Exception as e:
+        t.ok('malformed (%s)' % name, False, repr(e))
+t.eq('after all that, the same connection still answers', w.ask(ws, {'cmd': 'get_conf'}), json.loads(conf))
+
+# binary frames: an error answer, connection kept
+ws.send_binary(b'\x00\x01{"cmd": "get_conf"}')
+t.eq('binary frame: error answer', json.loads(ws.recv()), {'error': 'binary frames are not supported: send JSON text'})
+t.eq('binary frame: connection kept', w.ask(ws, {'cmd': 'get_conf'}), json.loads(conf))
+
+# fragmented text: reassembled
+body = json.dumps({'cmd': 'show_account', 'args': {'start_slot': now - 3, 'end_slot': now}})
+ws.send_frame(websocket.ABNF.create_frame(body[:10], websocket.ABNF.OPCODE_TEXT, fin=0))
+ws.send_frame(websocket.ABNF.create_frame(body[10:20], websocket.ABNF.OPCODE_CONT, fin=0))
+ws.send_frame(websocket.ABNF.create_frame(body[20:], websocket.ABNF.OPCODE_CONT, fin=1))
+a = json.loads(ws.recv())
+t.eq('fragmented frames are reassembled', (a.get('start_slot'), a.get('end_slot')), (now - 3, now))
+# fragmented binary: one error for the whole message
+ws.send_frame(websocket.ABNF.create_frame(b'ab', websocket.ABNF.OPCODE_BINARY, fin=0))
+ws.send_frame(websocket.ABNF.create_frame(b'cd', websocket.ABNF.OPCODE_CONT, fin=1))
+t.ok('fragmented binary message: one error', 'error' in json.loads(ws.recv()))
+
+# exactly 64 KiB is a request; one byte more closes with 1009
+pad = '{"cmd": "get_conf"}'
+exact = pad + ' ' * (65536 - len(pad))
+t.eq('a 65536-byte request is answered', w.ask(ws, exact), json.loads(conf))
+
+
+def close_code(sock):
+    try:
+        while True:
+            op, frame = sock.recv_data_frame(True)
+            if op == websocket.ABNF.OPCODE_CLOSE:
+                return struct.unpack('!H', frame.data[:2])[0] if len(frame.data) >= 2 else None
+    except Exception as e:
+        return repr(e)
+
+
+ws.send(exact + ' ')
+t.eq('a 65537-byte request closes the connection with 1009', close_code(ws), 1009)
+ws2 = w.ws()
+try:
+    ws2.send('x' * (1 << 20))
+except Exception:
+    pass
+t.eq('a 1 MiB frame closes with 1009', close_code(ws2), 1009)
+ws3 = w.ws()
+for i in range(5):
+    try:
+        ws3.send_frame(websocket.ABNF.create_frame('{' * 20000, websocket.ABNF.OPCODE_TEXT if i == 0 else websocket.ABNF.OPCODE_CONT, fin=0))
+    except Exception:
+        break
+t.eq('fragments adding up to over 64 KiB close with 1009', close_code(ws3), 1009)
+ws4 = w.ws()
+ws4.send('\xff'.encode('latin-1'), websocket.ABNF.OPCODE_TEXT)
+t.eq('invalid UTF-8 text closes with 1007 (RFC 6455)', close_code(ws4), 1007)
+
+t.eq('the bystander connection is still served', w.ask(other, {'cmd': 'get_conf'}), json.loads(conf))
+t.ok('cg-wsd is still running', w.alive(), w.logtext())
+
+# subprotocol: "cgrouparch" is accepted, as is none
+wp = websocket.WebSocket()
+wp.settimeout(5)
+wp.connect(w.url(), subprotocols=['cgrouparch'])
+t.eq('subprotocol "cgrouparch" is served', w.ask(wp, {'cmd': 'get_conf'}), json.loads(conf))
+
+# ---- HTTP
+st, hdr, body = w.http('/')
+t.ok('GET / serves the dashboard', st == 200 and '<canvas' in body and hdr.get('content-type', '').startswith('text/html'), (st, hdr))
+t.ok('the dashboard page loads nothing from elsewhere', not re.search(r'(src|href)="(https?:)?//', body), body[:300])
+st, hdr, body = w.http('/app.js')
+t.ok('GET /app.js', st == 200 and 'javascript' in hdr.get('content-type', ''), (st, hdr))
+t.eq('GET /../../etc/passwd is 404', w.http('/../../etc/passwd')[0], 404)
+t.eq('GET /nope.html is 404', w.http('/nope.html')[0], 404)
+t.eq('GET /healthz is 200 with Redis up', w.http('/healthz')[0], 200)
+
+# ---- /metrics through a strict parser of the text exposition format
+latest = now + 20
+L.put_sample(r, P, latest, stored[latest], publish=True)
+NAME = r'[a-zA-Z_:][a-zA-Z0-9_:]*'
+LABEL = r'[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*"'
+SAMPLE = re.compile(r'^(%s)(\{(?:%s)(?:,%s)*\})? (-?[0-9.]+(?:e[+-]?[0-9]+)?|NaN|[+-]Inf)$' % (NAME, LABEL, LABEL))
+
+
+def parse_metrics(text):
+    types, series, errors = {}, {}, []
+    if not text.endswith('\n'):
+        errors.append('no final newline')
+    for ln in text.splitlines():
+        if ln.startswith('# HELP '):
+            continue
+        if ln.startswith('# TYPE '):
+            parts = ln.split(' ')
+            if len(parts) != 4 or parts[3] not in ('counter', 'gauge', 'untyped', 'summary', 'histogram'):
+                errors.append('bad TYPE: ' + ln)
+            elif parts[2] in types:
+                errors.append('TYPE twice: ' + ln)
+            types[parts[2]] = parts[3]
+            continue
+        m = SAMPLE.match(ln)
+        if not m:
+            errors.append('bad line: ' + ln)
+            continue
+        name, labels, value = m.group(1), m.group(2) or '', m.group(3)
+        if name not in types:
+            errors.append('sample before its TYPE: ' + ln)
+        if types.get(name) == 'counter' and not name.endswith('_total'):
+            errors.append('counter without _total: ' + name)
+        key = name + labels
+        if key in series:
+            errors.append('duplicate series: ' + key)
+        series[key] = float(value)
+    return series, errors
+
+
+ok = L.wait_for(5, lambda: 'cgrouparch_sample_slot_seconds %d\n' % latest in w.http('/metrics')[2])
+st, hdr, body = w.http('/metrics')
+series, errors = parse_metrics(body)
+t.ok('/metrics: 200, text/plain version 0.0.4', st == 200 and 'version=0.0.4' in hdr.get('content-type', ''), (st, hdr))
+t.eq('/metrics: parses strictly', errors, [])
+t.ok('/metrics: follows the latest published sample', ok, body[-600:])
+t.eq('/metrics: CPU seconds of test_cgroup_b/test_cgroup_b_sub1',
+     series.get('cgrouparch_cpu_usage_seconds_total{subsystem="cpu",cgroup="test_cgroup_b/test_cgroup_b_sub1"}'),
+     2 * latest / 1e9)
+t.eq('/metrics: CPU seconds of the managed root, exact to the ns',
+     series.get('cgrouparch_cpu_usage_seconds_total{subsystem="cpu",cgroup="/"}'), (10**12 + latest) / 1e9)
+t.eq('/metrics: blkio read bytes', series.get('cgrouparch_blkio_bytes_total{cgroup="/",device="8:0",op="read"}'), float(latest))
+t.eq('/metrics: blkio write bytes', series.get('cgrouparch_blkio_bytes_total{cgroup="/",device="8:0",op="write"}'), float(2 * latest))
+t.ok('/metrics: sample age, connections, redis_up',
+     'cgrouparch_sample_age_seconds' in series and series.get('cgrouparch_wsd_connections', 0) >= 2
+     and series.get('cgrouparch_wsd_redis_up') == 1.0, body[-800:])
+exact_line = 'cgrouparch_cpu_usage_seconds_total{subsystem="cpu",cgroup="/"} %d.%09d\n' % divmod(10**12 + latest, 10**9)
+t.ok('/metrics: counters printed exactly', exact_line in body, exact_line)
+prom = subprocess.run(['sh', '-c', 'command -v promtool'], capture_output=True)
+if prom.returncode == 0:
+    p = subprocess.run(['promtool', 'check', 'metrics'], input=body, capture_output=True, text=True)
+    t.ok('promtool check metrics', p.returncode == 0, p.stdout + p.stderr)
+else:
+    print('ok %d - promtool check metrics # SKIP promtool not installed' % (t.n + 1))
+    t.n += 1
+
+t.ok('cg-wsd logged no error', '<3>' not in w.logtext(), w.logtext()[-2000:])
+t.done()
