@@ -303,7 +303,7 @@ static int syncd_on_zk(struct loop_source *s, int fd, uint32_t revents, void *us
                         break;
                 case ZK_EVENT_DONE:
                         if (ev->op == ZK_OP_AUTH) {
-                                if (ev->err < 0 && ev->err != -ECANCELED)
+                                if (ev->err < 0)
                                         log_debug("auth answer: %s", zk_rc_string(ev->zrc));
                         } else if (ev->cookie == d->read_cookie)
                                 syncd_on_read_done(d, ev);

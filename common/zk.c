@@ -851,8 +851,8 @@ int zk_wait_connected(struct zk *z, uint64_t deadline_usec) {
                                 return -ECONNRESET;
                         if (ev->state == ZK_STATE_AUTH_FAILED)
                                 return -EPERM;
-                } else if (ev->type == ZK_EVENT_DONE && ev->op == ZK_OP_AUTH && ev->err < 0)
-                        return ev->err == -ECANCELED ? -ECONNRESET : -EPERM;
+                } else if (ev->type == ZK_EVENT_DONE && ev->op == ZK_OP_AUTH && ev->err == -EPERM)
+                        return -EPERM; /* refused; a connection loss just means "resent later" */
         }
 }
 
@@ -874,8 +874,7 @@ int zk_wait_done(struct zk *z, uint64_t cookie, uint64_t deadline_usec, struct z
                 if (ev->type == ZK_EVENT_SESSION &&
                     (ev->state == ZK_STATE_EXPIRED || ev->state == ZK_STATE_AUTH_FAILED))
                         return ev->state == ZK_STATE_EXPIRED ? -ECONNRESET : -EPERM;
-                if (ev->type == ZK_EVENT_DONE && ev->op == ZK_OP_AUTH && ev->err < 0 &&
-                    ev->err != -ECANCELED)
+                if (ev->type == ZK_EVENT_DONE && ev->op == ZK_OP_AUTH && ev->err == -EPERM)
                         return -EPERM;
                 if (ev->type == ZK_EVENT_DONE && ev->cookie == cookie && ev->op != ZK_OP_AUTH) {
                         *ret = TAKE_PTR(ev);
