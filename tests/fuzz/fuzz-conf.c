@@ -1,0 +1,70 @@
+/* fuzz-conf.c — libFuzzer target for the arch conf parser (conf_parse_text, any kind).
+ * Checks, besides the sanitizers: a rejected text leaves *ret alone and lists problems; an
+ * accepted one round-trips through conf_to_json() unchanged and answers cgexec lookups.
+ * FUZZ_SOURCES: common/conf.c common/util.c common/log.c
+ * FUZZ_LIBS: -lcjson
+ * FUZZ_CORPUS: tests/fixtures/conf
+ * FUZZ_DICT: tests/fuzz/conf.dict */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check(int cond, const char *what) {
+        if (!cond) {
+                fprintf(stderr, "invariant broken: %s\n", what);
+                abort();
+        }
+}
+
+static void check_node(const struct conf *c, enum conf_subsys s, const struct conf_node *n) {
+        for (size_t i = 0; i < n->n_children; i++) {
+                const struct conf_node *k = n->children[i];
+                char *arg = NULL;
+                check(k->parent == n, "parent link");
+                check(k->depth == n->depth + 1 && k->depth <= CONF_MAX_DEPTH, "depth");
+                check(conf_name_is_valid(k->name), "only valid names accepted");
+                check(conf_find(c, s, k->name) == k, "conf_find finds every node");
+                check(strlen(k->path) <= CONF_PATH_MAX, "path length");
+                check(conf_cgexec_arg(c, "root", k->name, &arg) == 0 && arg, "cgexec arg");
+                free(arg);
+                check_node(c, s, k);
+        }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+        struct conf *c = (struct conf *) 0x1, *c2 = NULL;
+        struct conf_errors e = {};
+        char *j = NULL, *j2 = NULL, *msg = NULL;
+        int r;
+
+        r = conf_parse_text((const char *) data, size, CONF_TEXT_ANY, &c, &e);
+        if (r < 0) {
+                check(r == -EINVAL, "only -EINVAL for bad input");
+                check(c == (struct conf *) 0x1, "*ret untouched on failure");
+                check(e.n >= 1 && e.n <= CONF_MAX_ERRORS + 1, "problems listed");
+                check(conf_errors_format(&e, 3, &msg) == 0 && msg, "format");
+                check(!strchr(msg, '\n') || e.n > 1, "one line per problem");
+                free(msg);
+                conf_errors_clear(&e);
+                return 0;
+        }
+        check(e.n == 0, "no problems on success");
+        check(c->n_nodes <= CONF_MAX_NODES, "node limit");
+        for (int s = 0; s < _CONF_SUBSYS_MAX; s++)
+                if (c->roots[s])
+                        check_node(c, (enum conf_subsys) s, c->roots[s]);
+        check(conf_to_json(c, &j) == 0, "to json");
+        check(conf_parse(j, strlen(j), &c2, NULL) == 0, "canonical JSON parses");
+        check(conf_to_json(c2, &j2) == 0 && strcmp(j, j2) == 0, "round trip");
+        check(c2->n_nodes == c->n_nodes, "same node count");
+        free(j);
+        free(j2);
+        conf_free(c);
+        conf_free(c2);
+        return 0;
+}
