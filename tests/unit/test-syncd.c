@@ -1,0 +1,169 @@
+/* test-syncd.c — cg-syncd's pure helpers (cg-syncd/state.c, compiled in here since the daemon's
+ * files are not part of libcgarch): command line, backoff, log-once keys, read outcomes, STATUS=. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "../../cg-syncd/state.c"
+#include "tap.h"
+
+static int parse(struct syncd_args *a, char **err, int argc, ...) {
+        char *argv[16];
+        va_list ap;
+
+        va_start(ap, argc);
+        for (int i = 0; i < argc; i++)
+                argv[i] = va_arg(ap, char *);
+        va_end(ap);
+        argv[argc] = NULL;
+        return syncd_parse_args(argc, argv, a, err);
+}
+
+static void test_args(void) {
+        struct syncd_args a = {};
+        char *err = NULL;
+
+        CHECK_INT(parse(&a, &err, 1, "cg-syncd"), 1);
+        CHECK_STR(a.config_path, CFG_DEFAULT_PATH);
+        CHECK_INT(a.reconcile_usec, 60 * USEC_PER_SEC);
+        CHECK(!a.check && !a.help && !a.version);
+        CHECK_INT(a.log_level, LOG_INFO);
+
+        CHECK_INT(parse(&a, &err, 5, "cg-syncd", "-c", "/x.conf", "--reconcile-interval", "5"), 1);
+        CHECK_STR(a.config_path, "/x.conf");
+        CHECK_INT(a.reconcile_usec, 5 * USEC_PER_SEC);
+        CHECK_INT(parse(&a, &err, 4, "cg-syncd", "--config=/y", "--check", "-v"), 1);
+        CHECK_STR(a.config_path, "/y");
+        CHECK(a.check);
+        CHECK_INT(a.log_level, LOG_DEBUG);
+        CHECK_INT(parse(&a, &err, 2, "cg-syncd", "--help"), 0);
+        CHECK(a.help);
+        CHECK_INT(parse(&a, &err, 2, "cg-syncd", "--version"), 0);
+        CHECK(a.version);
+        CHECK(err == NULL);
+
+        CHECK_INT(parse(&a, &err, 2, "cg-syncd", "--bogus"), -EINVAL);
+        CHECK(err && strstr(err, "--bogus"));
+        free(err), err = NULL;
+        CHECK_INT(parse(&a, &err, 2, "cg-syncd", "-c"), -EINVAL);
+        CHECK(err && strstr(err, "needs an argument"));
+        free(err), err = NULL;
+        CHECK_INT(parse(&a, &err, 3, "cg-syncd", "--reconcile-interval", "0"), -EINVAL);
+        free(err), err = NULL;
+        CHECK_INT(parse(&a, &err, 3, "cg-syncd", "--reconcile-interval", "5s"), -EINVAL);
+        CHECK(err && strstr(err, "5s"));
+        free(err), err = NULL;
+        CHECK_INT(parse(&a, &err, 3, "cg-syncd", "--reconcile-interval", "-1"), -EINVAL);
+        free(err), err = NULL;
+        CHECK_INT(parse(&a, &err, 2, "cg-syncd", "extra"), -EINVAL);
+        CHECK(err && strstr(err, "extra"));
+        free(err), err = NULL;
+        CHECK_INT(parse(&a, &err, 3, "cg-syncd", "-c", ""), -EINVAL);
+        free(err), err = NULL;
+}
+
+static void test_backoff(void) {
+        uint64_t b = 0;
+
+        b = syncd_backoff_next(b);
+        CHECK_INT(b, SYNCD_BACKOFF_MIN_USEC);
+        b = syncd_backoff_next(b);
+        CHECK_INT(b, 2 * SYNCD_BACKOFF_MIN_USEC);
+        for (int i = 0; i < 100; i++)
+                b = syncd_backoff_next(b);
+        CHECK_INT(b, SYNCD_BACKOFF_MAX_USEC);
+        CHECK_INT(syncd_backoff_next(SYNCD_BACKOFF_MAX_USEC - 1), SYNCD_BACKOFF_MAX_USEC);
+}
+
+static void test_once(void) {
+        struct syncd_once o = {};
+        uint64_t k1 = syncd_hash("abc", 3, 1), k2 = syncd_hash("abc", 3, 2),
+                 k3 = syncd_hash("abd", 3, 1);
+
+        CHECK(k1 != k2 && k1 != k3 && k2 != k3);
+        CHECK_INT(syncd_hash("abc", 3, 1), k1);
+        CHECK(syncd_once(&o, SYNCD_ONCE_INVALID, k1));
+        CHECK(!syncd_once(&o, SYNCD_ONCE_INVALID, k1)); /* same version + content: quiet */
+        CHECK(syncd_once(&o, SYNCD_ONCE_NOAUTH, k1));    /* kinds are independent */
+        CHECK(syncd_once(&o, SYNCD_ONCE_INVALID, k2));  /* new version: log */
+        CHECK(syncd_once(&o, SYNCD_ONCE_INVALID, k1));  /* back to the first: log again */
+        syncd_once_reset(&o, SYNCD_ONCE_INVALID);
+        CHECK(syncd_once(&o, SYNCD_ONCE_INVALID, k1)); /* after recovery: log again */
+}
+
+static void test_read_action(void) {
+        CHECK_INT(syncd_read_action(0), SYNCD_READ_APPLY);
+        CHECK_INT(syncd_read_action(-ENOENT), SYNCD_READ_MISSING);
+        CHECK_INT(syncd_read_action(-EACCES), SYNCD_READ_NOAUTH);
+        CHECK_INT(syncd_read_action(-EPERM), SYNCD_READ_NOAUTH);
+        CHECK_INT(syncd_read_action(-ENOTCONN), SYNCD_READ_WAIT);
+        CHECK_INT(syncd_read_action(-ECONNRESET), SYNCD_READ_WAIT);
+        CHECK_INT(syncd_read_action(-ECANCELED), SYNCD_READ_WAIT);
+        CHECK_INT(syncd_read_action(-ETIMEDOUT), SYNCD_READ_RETRY);
+        CHECK_INT(syncd_read_action(-EIO), SYNCD_READ_RETRY);
+}
+
+static void test_status(void) {
+        struct syncd_status s = {
+                .node_path = "/p/arch_conf",
+                .source = SYNCD_SOURCE_NONE,
+                .applied_version = -1,
+                .zk_state = ZK_STATE_CONNECTING,
+        };
+        char *t = NULL;
+
+        CHECK_INT(syncd_status_format(&s, &t), 0);
+        CHECK_STR(t, "Nothing applied yet; ZooKeeper unreachable, retrying");
+        free(t);
+        s.source = SYNCD_SOURCE_SNAPSHOT;
+        s.applied_version = 4;
+        CHECK_INT(syncd_status_format(&s, &t), 0);
+        CHECK_STR(t, "Applied snapshot version 4; ZooKeeper unreachable, retrying");
+        free(t);
+        s.source = SYNCD_SOURCE_ZK;
+        s.applied_version = 7;
+        s.zk_state = ZK_STATE_CONNECTED;
+        CHECK_INT(syncd_status_format(&s, &t), 0);
+        CHECK_STR(t, "Applied version 7; watching /p/arch_conf");
+        free(t);
+        s.problem = "rejected version 8: cpu.sub_cgroup.a.conf.share: out of range";
+        CHECK_INT(syncd_status_format(&s, &t), 0);
+        CHECK_STR(t, "Applied version 7; watching /p/arch_conf; rejected version 8: "
+                     "cpu.sub_cgroup.a.conf.share: out of range");
+        free(t);
+        s.problem = NULL;
+        s.node_missing = true;
+        CHECK_INT(syncd_status_format(&s, &t), 0);
+        CHECK_STR(t, "Applied version 7; /p/arch_conf does not exist, waiting for it");
+        free(t);
+        s.zk_state = ZK_STATE_EXPIRED;
+        CHECK_INT(syncd_status_format(&s, &t), 0);
+        CHECK(strstr(t, "session expired"));
+        free(t);
+}
+
+static void test_first_line(void) {
+        char *t = NULL;
+
+        CHECK_INT(syncd_first_line("a\nb", 100, &t), 0);
+        CHECK_STR(t, "a");
+        free(t);
+        CHECK_INT(syncd_first_line("abcdef", 3, &t), 0);
+        CHECK_STR(t, "abc");
+        free(t);
+        CHECK_INT(syncd_first_line("", 3, &t), 0);
+        CHECK_STR(t, "");
+        free(t);
+}
+
+int main(void) {
+        RUN(test_args);
+        RUN(test_backoff);
+        RUN(test_once);
+        RUN(test_read_action);
+        RUN(test_status);
+        RUN(test_first_line);
+        return TAP_END();
+}
