@@ -25,6 +25,14 @@ t_check "the parent's usage (hierarchical) grew at least as much" bash -c "[ $((
 ua=$(acctd_cpu_usage "$s1" test_cgroup_a); ua0=$(acctd_cpu_usage "$s0" test_cgroup_a)
 t_eq "an idle sibling did not grow" "$((ua - ua0))" 0
 
+# ---- a cgroup removed and re-created under the daemon (its cached fd goes stale: ENODEV) ----
+rmdir "$CG_DIR/cpu/$CGROOT/test_cgroup_a" "$CG_DIR/cpuacct/$CGROOT/test_cgroup_a"
+a_is() { jget "$(acctd_sample "$(acctd_latest_slot)")" "j['cpu']['sub_cgroup']['test_cgroup_a']['value'] $1" | grep -q True; }
+t_check "a removed cgroup reads as {}" wait_for 3 a_is "== {}"
+mkdir "$CG_DIR/cpu/$CGROOT/test_cgroup_a" "$CG_DIR/cpuacct/$CGROOT/test_cgroup_a"
+t_check "re-created, it is read again (usage 0)" wait_for 3 a_is "== {'usage': 0}"
+t_check "no read errors logged for it" bash -c "! grep -q 'Failed to read' '$ACCTD_LOG'"
+
 # ---- block IO: direct writes then reads on the disk behind $T_TMP ----
 # The device the counters use is the whole disk (a partition's IO is counted at its disk).
 dev=$(findmnt -no MAJ:MIN -T "$T_TMP" | head -1 | tr -d ' ')
