@@ -55,7 +55,7 @@ int conf_subsys_from_name(const char *name) {
 static const char *const control_prefixes[] = {
         "cgroup",   "cpu",    "cpuacct",  "blkio",   "io",         "memory",  "pids",
         "cpuset",   "devices", "freezer", "net_cls", "net_prio",   "perf_event",
-        "hugetlb",  "rdma",   "misc",
+        "hugetlb",  "rdma",   "misc",     "irq", /* v2's irq.pressure */
 };
 static const char *const control_files[] = {
         "tasks",

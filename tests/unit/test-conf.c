@@ -282,6 +282,7 @@ static void test_not_json(void) {
         expect_problem("{} {}", "not valid JSON: trailing text at line 1, column 4");
         expect_problem("{}\n x", "not valid JSON: trailing text at line 2, column 2");
         expect_problem("cpu = 1", "not valid JSON: syntax error at line 1, column 1");
+        expect_valid("\xef\xbb\xbf{}"); /* a UTF-8 byte-order mark (some editors) is skipped */
         {
                 int rc = 0;
                 char *p = problems_of_len("{}\0{}", 5, &rc);
@@ -445,6 +446,7 @@ static void test_name_control_files(void) {
                 "hugetlb.2MB.limit_in_bytes",
                 "rdma.max",
                 "misc.max",
+                "irq.pressure",
                 "cpu.",
         };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
