@@ -62,8 +62,9 @@ struct cgfs {
 int cgfs_hier_root_fd(struct cgfs *fs, struct cgfs_hier *h);
 
 /* Pre-order walk below a managed root fd: calls cb for every cgroup below it (not the root
- * itself) with an fd of its directory (valid during the call) and its relative path. */
-typedef int (*cgfs_walk_cb)(void *userdata, int dirfd, const char *path);
+ * itself) with an fd of its parent directory and its name there (files of the cgroup are
+ * "<name>/<file>" relative to parent_fd, valid during the call), and its relative path. */
+typedef int (*cgfs_walk_cb)(void *userdata, int parent_fd, const char *name, const char *path);
 int cgfs_walk(int root_fd, cgfs_walk_cb cb, void *userdata);
 
 /* Small file read relative to a dir fd, into buf (NUL-terminated); -errno. */

@@ -26,13 +26,18 @@ static int64_t read_weight_at(int dirfd, const char *file) {
         return w;
 }
 
-/* The blkio weight file that exists in dirfd, remembered for the rest of the handle's life. */
-static const char *blkio_file(struct cgfs *fs, int dirfd) {
+/* The blkio weight file that exists in <dirfd>/<name> (name "" = dirfd itself), remembered
+ * for the rest of the handle's life. */
+static const char *blkio_file(struct cgfs *fs, int dirfd, const char *name) {
+        char p[CONF_NAME_MAX + 32];
+
         if (fs->blkio_weight_file)
                 return fs->blkio_weight_file;
-        for (size_t i = 0; i < ELEMENTSOF(blkio_weight_files); i++)
-                if (faccessat(dirfd, blkio_weight_files[i], F_OK, 0) == 0)
+        for (size_t i = 0; i < ELEMENTSOF(blkio_weight_files); i++) {
+                snprintf(p, sizeof(p), "%s%s%s", name, *name ? "/" : "", blkio_weight_files[i]);
+                if (faccessat(dirfd, p, F_OK, 0) == 0)
                         return fs->blkio_weight_file = blkio_weight_files[i];
+        }
         return NULL;
 }
 
@@ -44,16 +49,19 @@ struct rl {
         char ***paths; /* cpuacct mirror: just collect */
 };
 
-static int rl_cb(void *ud, int dirfd, const char *path) {
+static int rl_cb(void *ud, int dirfd, const char *name, const char *path) {
         struct rl *c = ud;
         int64_t w = -1;
 
         if (c->paths)
                 return strv_extend(c->paths, path);
         if (c->weights) {
-                const char *f = c->s == CONF_CPU ? "cpu.shares" : blkio_file(c->fs, dirfd);
-                if (f)
-                        w = read_weight_at(dirfd, f);
+                const char *f = c->s == CONF_CPU ? "cpu.shares" : blkio_file(c->fs, dirfd, name);
+                char p[CONF_NAME_MAX + 32];
+                if (f) {
+                        snprintf(p, sizeof(p), "%s/%s", name, f);
+                        w = read_weight_at(dirfd, p);
+                }
         }
         return live_tree_add(c->t, c->s, path, w);
 }
@@ -111,7 +119,7 @@ static int v1_read_live(struct cgfs *fs, struct live_tree *t) {
                                         t->weight_unavailable[s] =
                                                 faccessat(h->root_fd, "cpu.shares", F_OK, 0) < 0;
                                 else if (*fs->root) /* bfq has no weight file at the root */
-                                        t->weight_unavailable[s] = !blkio_file(fs, h->root_fd);
+                                        t->weight_unavailable[s] = !blkio_file(fs, h->root_fd, "");
                         } else {
                                 paths = calloc(1, sizeof(char *));
                                 if (!paths)
@@ -150,7 +158,7 @@ static int v1_set_weight(struct cgfs *fs, enum conf_subsys s, const char *path, 
         dfd = openat(h->root_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (dfd < 0)
                 return negative_errno();
-        f = blkio_file(fs, dfd);
+        f = blkio_file(fs, dfd, "");
         if (!f)
                 return -ENOENT;
         return cgfs_write_at(dfd, f, num);

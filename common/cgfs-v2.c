@@ -25,13 +25,18 @@ static struct cgfs_hier *v2_hier(struct cgfs *fs) {
         return fs->n_sub[CONF_CPU] ? &fs->h[fs->sub[CONF_CPU][0]] : NULL;
 }
 
-static const char *io_file(struct cgfs *fs, int dirfd) {
+/* io.weight, else io.bfq.weight, in <dirfd>/<name> (name "" = dirfd itself); remembered. */
+static const char *io_file(struct cgfs *fs, int dirfd, const char *name) {
+        static const char *const files[] = { "io.weight", "io.bfq.weight" };
+        char p[CONF_NAME_MAX + 32];
+
         if (fs->io_weight_file)
                 return fs->io_weight_file;
-        if (faccessat(dirfd, "io.weight", F_OK, 0) == 0)
-                return fs->io_weight_file = "io.weight";
-        if (faccessat(dirfd, "io.bfq.weight", F_OK, 0) == 0)
-                return fs->io_weight_file = "io.bfq.weight";
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                snprintf(p, sizeof(p), "%s%s%s", name, *name ? "/" : "", files[i]);
+                if (faccessat(dirfd, p, F_OK, 0) == 0)
+                        return fs->io_weight_file = files[i];
+        }
         return NULL;
 }
 
@@ -51,14 +56,20 @@ struct rl {
         struct live_tree *t;
 };
 
-static int rl_cb(void *ud, int dirfd, const char *path) {
+static int rl_cb(void *ud, int dirfd, const char *name, const char *path) {
         struct rl *c = ud;
+        char p[CONF_NAME_MAX + 32];
         int r;
 
         for (int s = 0; s < _CONF_SUBSYS_MAX; s++) {
+                const char *f = NULL;
                 int64_t w = -1;
                 if (!c->t->weight_unavailable[s])
-                        w = read_weight_at(dirfd, s == CONF_CPU ? "cpu.weight" : io_file(c->fs, dirfd));
+                        f = s == CONF_CPU ? "cpu.weight" : io_file(c->fs, dirfd, name);
+                if (f) {
+                        snprintf(p, sizeof(p), "%s/%s", name, f);
+                        w = read_weight_at(dirfd, p);
+                }
                 r = live_tree_add(c->t, s, path, w);
                 if (r < 0)
                         return r;
@@ -102,7 +113,7 @@ static int v2_set_weight(struct cgfs *fs, enum conf_subsys s, const char *path, 
         dfd = openat(h->root_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (dfd < 0)
                 return negative_errno();
-        f = s == CONF_CPU ? "cpu.weight" : io_file(fs, dfd);
+        f = s == CONF_CPU ? "cpu.weight" : io_file(fs, dfd, "");
         if (!f)
                 return -ENOENT;
         snprintf(num, sizeof(num), "%" PRId64, plan_v2_weight(s, w));
