@@ -322,6 +322,9 @@ int cli_cmd_show(struct cli *c, int argc, char **argv) {
                 for (int i = 0; i < n; i++)
                         printf(" %s", dirs[i]);
                 printf("%s\n", n ? "" : " (not mounted)");
+                uint64_t root_usage;
+                if (s == CONF_CPU && cgfs_read_cpu_usage(fs, "", &root_usage) >= 0)
+                        printf("  %-28s usage %" PRIu64 "ns\n", "(managed root)", root_usage);
                 for (size_t i = 0; i < live.n[s]; i++) {
                         const struct live_entry *e = &live.v[s][i];
                         const char *base = strrchr(e->path, '/');

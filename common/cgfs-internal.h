@@ -72,3 +72,11 @@ int cgfs_read_small_at(int dirfd, const char *path, char *buf, size_t size);
 /* Writes text to an existing file relative to dirfd (one write, O_TRUNC, no O_CREAT). */
 int cgfs_write_at(int dirfd, const char *path, const char *text);
 #define CGFS_PATH_BUF (CONF_MAX_DEPTH * (CONF_NAME_MAX + 1) + 64)
+
+/* A growable vector of owned strings (strv_extend is O(n) per push: too slow for 10,000). */
+struct cgfs_pathv {
+        char **v;
+        size_t n, cap;
+};
+int cgfs_pathv_add(struct cgfs_pathv *pv, const char *s);
+void cgfs_pathv_clear(struct cgfs_pathv *pv);

@@ -46,7 +46,7 @@ struct rl {
         struct live_tree *t;
         enum conf_subsys s;
         bool weights;
-        char ***paths; /* cpuacct mirror: just collect */
+        struct cgfs_pathv *paths; /* cpuacct mirror: just collect */
 };
 
 static int rl_cb(void *ud, int dirfd, const char *name, const char *path) {
@@ -54,7 +54,7 @@ static int rl_cb(void *ud, int dirfd, const char *name, const char *path) {
         int64_t w = -1;
 
         if (c->paths)
-                return strv_extend(c->paths, path);
+                return cgfs_pathv_add(c->paths, path);
         if (c->weights) {
                 const char *f = c->s == CONF_CPU ? "cpu.shares" : blkio_file(c->fs, dirfd, name);
                 char p[CONF_NAME_MAX + 32];
@@ -75,8 +75,8 @@ static int cmp_entry(const void *a, const void *b) {
 }
 
 /* cpu and cpuacct are separate hierarchies: an entry present in only one is `partial`. */
-static int merge_mirror(struct live_tree *t, enum conf_subsys s, char **acct) {
-        size_t na = strv_length(acct), nc = t->n[s], i = 0, j = 0;
+static int merge_mirror(struct live_tree *t, enum conf_subsys s, char **acct, size_t na) {
+        size_t nc = t->n[s], i = 0, j = 0;
         int r;
 
         qsort(t->v[s], nc, sizeof(*t->v[s]), cmp_entry);
@@ -105,7 +105,7 @@ static int v1_read_live(struct cgfs *fs, struct live_tree *t) {
                 t->present[s] = fs->n_sub[s] > 0;
                 for (size_t k = 0; k < fs->n_sub[s]; k++) {
                         struct cgfs_hier *h = &fs->h[fs->sub[s][k]];
-                        _cleanup_strv_free_ char **paths = NULL;
+                        struct cgfs_pathv paths = {};
                         struct rl c = { .fs = fs, .t = t, .s = s, .weights = k == 0 };
 
                         if (cgfs_hier_root_fd(fs, h) < 0) {
@@ -120,20 +120,14 @@ static int v1_read_live(struct cgfs *fs, struct live_tree *t) {
                                                 faccessat(h->root_fd, "cpu.shares", F_OK, 0) < 0;
                                 else if (*fs->root) /* bfq has no weight file at the root */
                                         t->weight_unavailable[s] = !blkio_file(fs, h->root_fd, "");
-                        } else {
-                                paths = calloc(1, sizeof(char *));
-                                if (!paths)
-                                        return -ENOMEM;
+                        } else
                                 c.paths = &paths;
-                        }
                         r = cgfs_walk(h->root_fd, rl_cb, &c);
+                        if (r >= 0 && k > 0)
+                                r = merge_mirror(t, s, paths.v, paths.n);
+                        cgfs_pathv_clear(&paths);
                         if (r < 0)
                                 return r;
-                        if (k > 0) {
-                                r = merge_mirror(t, s, paths);
-                                if (r < 0)
-                                        return r;
-                        }
                 }
         }
         return 0;

@@ -727,10 +727,35 @@ static int rmdir_moving(int base_fd, const char *path, int dest_fd, size_t *move
         return -EBUSY;
 }
 
+int cgfs_pathv_add(struct cgfs_pathv *pv, const char *s) {
+        char *c;
+
+        if (pv->n == pv->cap) {
+                size_t cap = pv->cap ? pv->cap * 2 : 64;
+                char **nv = realloc(pv->v, cap * sizeof(*nv));
+                if (!nv)
+                        return -ENOMEM;
+                pv->v = nv;
+                pv->cap = cap;
+        }
+        c = strdup(s);
+        if (!c)
+                return -ENOMEM;
+        pv->v[pv->n++] = c;
+        return 0;
+}
+
+void cgfs_pathv_clear(struct cgfs_pathv *pv) {
+        for (size_t i = 0; i < pv->n; i++)
+                free(pv->v[i]);
+        free(pv->v);
+        *pv = (struct cgfs_pathv){};
+}
+
 static int collect_cb(void *ud, int dirfd, const char *name, const char *path) {
         (void) dirfd;
         (void) name;
-        return strv_extend((char ***) ud, path);
+        return cgfs_pathv_add(ud, path);
 }
 
 int cgfs_remove_root(struct cgfs *fs) {
@@ -738,7 +763,7 @@ int cgfs_remove_root(struct cgfs *fs) {
                 return -EPERM;
         for (size_t i = 0; i < fs->n_h; i++) {
                 struct cgfs_hier *h = &fs->h[i];
-                _cleanup_strv_free_ char **paths = NULL;
+                struct cgfs_pathv paths = {};
                 _cleanup_close_ int parent_fd = -1;
                 _cleanup_free_ char *parent = strdup(fs->root);
                 const char *base;
@@ -749,14 +774,12 @@ int cgfs_remove_root(struct cgfs *fs) {
                 if (cgfs_hier_root_fd(fs, h) < 0)
                         continue; /* nothing there */
                 r = cgfs_walk(h->root_fd, collect_cb, &paths);
+                /* Pre-order reversed: children before parents. */
+                for (size_t k = paths.n; r >= 0 && k-- > 0;)
+                        r = rmdir_moving(h->root_fd, paths.v[k], h->root_fd, NULL);
+                cgfs_pathv_clear(&paths);
                 if (r < 0)
                         return r;
-                /* Pre-order reversed: children before parents. */
-                for (size_t k = strv_length(paths); k-- > 0;) {
-                        r = rmdir_moving(h->root_fd, paths[k], h->root_fd, NULL);
-                        if (r < 0)
-                                return r;
-                }
                 char *slash = strrchr(parent, '/');
                 if (slash) {
                         *slash = 0;
