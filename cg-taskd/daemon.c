@@ -49,7 +49,7 @@ static int rules_refresh(struct taskd *d) {
         taskd_rules_clear(&d->rules);
         d->rules = rules;
         warn_unknown_names(d);
-        return taskd_memberships_refresh(d);
+        return 0;
 }
 
 /* Reads the snapshot; keeps the last good conf when there is none or it is bad. Returns 1 when

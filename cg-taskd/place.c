@@ -5,8 +5,11 @@
  * children: a child forked after the move inherits the new cgroup, one forked before shows up
  * in the children list, so none slips through. A descendant that is itself named by another
  * rule's pid file belongs to that rule: its subtree is left to it (no ping-pong between two
- * names). Only processes whose /proc/<pid>/cgroup differs from the expected lines are written. */
+ * names). What is in place is read from the target cgroups' cgroup.procs once per pass (a few
+ * files, not one /proc read per process), and only processes missing there are written, through
+ * cgroup.procs fds kept open per target. */
 #include <errno.h>
+#include <fcntl.h>
 #include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -196,24 +199,125 @@ static void file_refresh(struct taskd *d, struct taskd_file *f, bool just_create
 
 /* ---- placement ---- */
 
-/* Puts one process where the rule says, writing only what differs. Returns 1 if written,
- * 0 if already in place (or nothing to do), -ESRCH if gone, other < 0 on failure. */
+/* Opens (once) the target's cgroup.procs in each hierarchy of its subsystem. -ENOENT: the
+ * cgroup does not exist (yet). */
+static int target_open(struct taskd *d, struct taskd_target *t) {
+        const char *const *dirs;
+        int n, r;
+
+        if (t->n_fds > 0)
+                return 0;
+        n = cgfs_subsys_dirs(d->fs, t->subsys, &dirs);
+        if (n <= 0)
+                return n < 0 ? n : -ENOMEDIUM;
+        for (int k = 0; k < n && k < TASKD_MAX_HIER; k++) {
+                _cleanup_free_ char *path = NULL;
+
+                r = xasprintf(&path, "%s/%s/cgroup.procs", dirs[k], t->path);
+                if (r < 0) {
+                        taskd_target_close(t);
+                        return r;
+                }
+                t->fds[k] = open(path, O_WRONLY | O_CLOEXEC);
+                if (t->fds[k] < 0) {
+                        r = negative_errno();
+                        taskd_target_close(t);
+                        return r;
+                }
+                t->n_fds++;
+        }
+        return 0;
+}
+
+/* Reads which pids are in the target's cgroup in every hierarchy into t->in_place. */
+static int target_read_members(struct taskd *d, struct taskd_target *t) {
+        const char *const *dirs;
+        int n, r;
+
+        t->in_place.n = 0;
+        n = cgfs_subsys_dirs(d->fs, t->subsys, &dirs);
+        for (int k = 0; k < n; k++) {
+                _cleanup_free_ char *path = NULL, *text = NULL;
+                _cleanup_free_ pid_t *pids = NULL;
+                size_t np = 0, o = 0;
+
+                r = xasprintf(&path, "%s/%s/cgroup.procs", dirs[k], t->path);
+                if (r < 0)
+                        return r;
+                r = read_full_file(path, &text, NULL);
+                if (r >= 0)
+                        r = cgfs_parse_pids(text, &pids, &np);
+                if (r < 0) {
+                        t->in_place.n = 0;
+                        return r;
+                }
+                if (k == 0) {
+                        for (size_t i = 0; i < np; i++)
+                                if ((r = pidvec_push(&t->in_place, pids[i])) < 0)
+                                        return r;
+                        pidvec_sort(&t->in_place);
+                        continue;
+                }
+                /* keep only what is in this hierarchy too */
+                struct pidvec here = {.v = pids, .n = np, .allocated = np};
+                pidvec_sort(&here);
+                for (size_t i = 0; i < t->in_place.n; i++)
+                        if (pidvec_contains_sorted(&here, t->in_place.v[i]))
+                                t->in_place.v[o++] = t->in_place.v[i];
+                t->in_place.n = o;
+                pids = here.v; /* freed by the cleanup */
+        }
+        return 0;
+}
+
+/* Refreshes the in-place sets of a rule's targets; a missing cgroup leaves its set empty. */
+static void rule_read_members(struct taskd *d, struct taskd_rule *rule) {
+        for (size_t i = 0; i < rule->n_targets; i++) {
+                int r = target_read_members(d, &rule->targets[i]);
+                if (r < 0 && r != -ENOENT)
+                        log_debug_errno(r, "Cannot read the members of %s:%s: %m",
+                                        conf_subsys_name(rule->targets[i].subsys),
+                                        rule->targets[i].path);
+        }
+}
+
+/* Writes pid to the target's cgroup.procs in each hierarchy. */
+static int target_write(struct taskd *d, struct taskd_target *t, pid_t pid) {
+        char num[16];
+        int len, r;
+
+        r = target_open(d, t);
+        if (r < 0)
+                return r;
+        len = snprintf(num, sizeof(num), "%d", (int) pid);
+        for (size_t k = 0; k < t->n_fds; k++)
+                if (write(t->fds[k], num, (size_t) len) != len) {
+                        r = negative_errno();
+                        if (r == -ENODEV || r == -ENOENT) {
+                                /* the cgroup was removed under our cached fd */
+                                taskd_target_close(t);
+                                return -ENOENT;
+                        }
+                        return r;
+                }
+        return 0;
+}
+
+/* Puts one process where the rule says, writing only where the in-place sets say it is not.
+ * Returns 1 if written, 0 if already in place, -ESRCH if gone, -EAGAIN if some target
+ * failed. */
 static int place_pid(struct taskd *d, struct taskd_rule *rule, pid_t pid, bool retry_missing) {
-        _cleanup_free_ char *text = NULL;
         bool moved = false, failed = false;
         int r;
 
-        r = proc_cgroup_read_at(proc_walk_dirfd(d->walk), pid, &text);
-        if (r < 0)
-                return r;
         for (size_t i = 0; i < rule->n_targets; i++) {
                 struct taskd_target *t = &rule->targets[i];
 
                 if (t->missing && !retry_missing)
                         continue;
-                if (t->n_m > 0 && cgfs_proc_cgroup_matches(text, t->m, t->n_m))
+                if (pidvec_contains_sorted(&t->in_place, pid))
                         continue;
-                r = cgfs_attach(d->fs, t->subsys, t->path, pid);
+                r = target_write(d, t, pid);
                 if (r == -ESRCH)
                         return r;
                 if (r == -ENOENT) {
@@ -247,7 +351,12 @@ static int place_pid(struct taskd *d, struct taskd_rule *rule, pid_t pid, bool r
         return moved ? 1 : 0;
 }
 
-/* Places the tree under `root` for rule `ri`. Adds to *pass. */
+/* The direct children of every thread of pid. */
+static int taskd_children(struct taskd *d, pid_t pid, struct pidvec *out) {
+        return proc_walk_children(d->walk, pid, out);
+}
+
+/* Places the tree under `root` for rule `ri` (its in-place sets read beforehand). */
 static int place_tree(struct taskd *d, size_t ri, pid_t root, bool retry_missing,
                       struct taskd_pass *pass) {
         struct taskd_rule *rule = &d->rules.v[ri];
@@ -271,15 +380,14 @@ static int place_tree(struct taskd *d, size_t ri, pid_t root, bool retry_missing
                 r = place_pid(d, rule, pid, retry_missing);
                 if (r == -ESRCH)
                         continue; /* gone meanwhile */
-                if (r == -ENOMEM)
-                        return r;
                 if (r == 1)
                         n_moved++;
                 if (r >= 0)
                         n_in++;
                 else
                         pass->n_errors++;
-                r = proc_walk_children(d->walk, pid, &d->queue);
+                /* children after the move: one forked from now on inherits the new cgroup */
+                r = taskd_children(d, pid, &d->queue);
                 if (r == -ENOMEM)
                         return r;
         }
@@ -289,22 +397,6 @@ static int place_tree(struct taskd *d, size_t ri, pid_t root, bool retry_missing
         pass->n_processes += n_in;
         pass->n_moved += n_moved;
         return (int) MIN(n_in, (size_t) INT32_MAX);
-}
-
-int taskd_memberships_refresh(struct taskd *d) {
-        int r;
-
-        for (size_t i = 0; i < d->rules.n; i++)
-                for (size_t j = 0; j < d->rules.v[i].n_targets; j++) {
-                        struct taskd_target *t = &d->rules.v[i].targets[j];
-
-                        taskd_target_forget_membership(t);
-                        r = cgfs_expected_membership(d->fs, t->subsys, t->path, &t->m, &t->n_m);
-                        if (r < 0)
-                                return log_error_errno(r, "Cannot compute the membership of %s:%s: %m",
-                                                       conf_subsys_name(t->subsys), t->path);
-                }
-        return 0;
 }
 
 /* The paths a pattern names now: itself, or what glob(3) finds. */
@@ -370,6 +462,7 @@ int taskd_full_pass(struct taskd *d) {
         for (i = 0; i < d->rules.n; i++) {
                 size_t before = pass.n_processes;
 
+                rule_read_members(d, &d->rules.v[i]);
                 for (size_t j = 0; j < d->n_files; j++) {
                         const struct taskd_root *owner;
 
@@ -431,6 +524,7 @@ int taskd_file_event(struct taskd *d, const char *dir, const char *name, bool ju
                                 return 0;
                         /* Fresh children lists: the fallback index is a snapshot of /proc. */
                         proc_walk_invalidate(d->walk);
+                        rule_read_members(d, &d->rules.v[i]);
                         r = place_tree(d, i, f->pid, false, &pass);
                         if (r == -ENOMEM)
                                 return log_error_errno(r, "Out of memory");

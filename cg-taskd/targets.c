@@ -4,17 +4,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "targets.h"
 
-void taskd_target_forget_membership(struct taskd_target *t) {
-        /* by hand rather than cgfs_membership_free(): keeps this file free of cgfs I/O code */
-        for (size_t i = 0; i < t->n_m; i++) {
-                free(t->m[i].controllers);
-                free(t->m[i].cgpath);
-        }
-        t->m = mfree(t->m);
-        t->n_m = 0;
+void taskd_target_close(struct taskd_target *t) {
+        for (size_t i = 0; i < t->n_fds; i++)
+                if (t->fds[i] >= 0)
+                        (void) close(t->fds[i]);
+        t->n_fds = 0;
 }
 
 static void rule_done(struct taskd_rule *r) {
@@ -22,7 +20,8 @@ static void rule_done(struct taskd_rule *r) {
         strv_free(r->patterns);
         for (size_t i = 0; i < r->n_targets; i++) {
                 free(r->targets[i].path);
-                taskd_target_forget_membership(&r->targets[i]);
+                taskd_target_close(&r->targets[i]);
+                pidvec_clear(&r->targets[i].in_place);
         }
         *r = (struct taskd_rule) {};
 }

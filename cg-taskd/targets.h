@@ -14,15 +14,21 @@
 #include "proc.h"
 #include "util.h"
 
+/* Hierarchies one subsystem can span (v1 cpu: cpu + cpuacct). */
+#define TASKD_MAX_HIER 4
+
 /* One subsystem tree that holds a rule's name. */
 struct taskd_target {
         enum conf_subsys subsys;
         char *path; /* owned; relative to the managed root, e.g. "test_cgroup_b/test_cgroup_b_sub1" */
-        /* The /proc/<pid>/cgroup lines of a process already in place; filled by the daemon from
-         * cgfs_expected_membership() (I/O-free but layout-dependent), owned. */
-        struct cgfs_membership *m;
-        size_t n_m;
-        bool missing; /* cgfs_attach() said -ENOENT since the last snapshot change */
+        bool missing; /* the cgroup did not exist (-ENOENT) since the last snapshot change */
+        /* Cached O_WRONLY fds of <dir>/<path>/cgroup.procs, one per hierarchy of the subsystem
+         * (cgfs_subsys_dirs order); n_fds 0 until opened. Closed by taskd_rules_clear(). */
+        int fds[TASKD_MAX_HIER];
+        size_t n_fds;
+        /* Pids in this cgroup in every hierarchy, read from cgroup.procs at the start of a pass
+         * (sorted): a process in it costs no read and no write. */
+        struct pidvec in_place;
 };
 
 /* One [pid_files] entry: a cgroup name and the pid files of its processes. */
@@ -33,8 +39,8 @@ struct taskd_rule {
         size_t n_targets; /* 0: no tree of the conf holds the name (yet) */
 };
 
-/* Frees t->m (NULL-safe); the daemon refills it after a layout or conf change. */
-void taskd_target_forget_membership(struct taskd_target *t);
+/* Closes the cached cgroup.procs fds (they are reopened on next use). */
+void taskd_target_close(struct taskd_target *t);
 
 struct taskd_rules {
         struct taskd_rule *v;

@@ -94,8 +94,6 @@ int taskd_full_pass(struct taskd *d);
 int taskd_file_event(struct taskd *d, const char *dir, const char *name, bool just_created);
 void taskd_file_gone(struct taskd *d, const char *dir, const char *name);
 void taskd_files_clear(struct taskd *d);
-/* Recomputes every target's expected /proc/<pid>/cgroup lines (after a conf or layout change). */
-int taskd_memberships_refresh(struct taskd *d);
 
 /* watch.c */
 int taskd_watch_init(struct taskd *d);
