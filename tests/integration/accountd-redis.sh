@@ -21,10 +21,13 @@ EOF
 track $!
 wait_for 3 test -S "$NOTIFY_SOCKET"
 
+export WATCHDOG_USEC=400000   # the daemon pings at half of it
 acctd_start
+unset WATCHDOG_USEC
 s0=$(acctd_wait_new_slot) || { t_fail "first sample"; cat "$ACCTD_LOG"; t_done; exit; }
 t_check "READY=1 sent" wait_for 2 grep -q "READY=1" "$T_TMP/notify.out"
 t_check "STATUS says 'N cgroups, last tick X µs'" wait_for 2 grep -qE "STATUS=6 cgroups, last tick [0-9]+ µs" "$T_TMP/notify.out"
+t_check "WATCHDOG=1 pings (WatchdogSec honoured)" wait_for 2 bash -c "[ \$(grep -c WATCHDOG=1 '$T_TMP/notify.out') -ge 2 ]"
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$ACCTD_PID/status"; }
 
 # ---- Redis killed ----
