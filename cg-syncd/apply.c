@@ -68,7 +68,8 @@ int syncd_apply_text(struct syncd *d, const char *data, size_t len, int64_t vers
                 }
         }
         syncd_once_reset(&d->once, SYNCD_ONCE_INVALID);
-        return syncd_apply_conf(d, c, SYNCD_SOURCE_ZK);
+        d->data_key = key;
+        return syncd_apply_conf(d, c, SYNCD_SOURCE_ZK, false);
 }
 
 static void syncd_log_warnings(struct syncd *d, char **warnings) {
@@ -80,62 +81,88 @@ static void syncd_log_warnings(struct syncd *d, char **warnings) {
         }
 }
 
-static int syncd_write_snapshot(struct syncd *d, const struct conf *c) {
-        _cleanup_free_ char *json = NULL;
+/* `key` identifies the ZooKeeper data (content + version) the conf came from: the same key
+ * as the last written snapshot means the file already holds it (no rename, so followers are
+ * not woken for nothing). */
+static int syncd_write_snapshot(struct syncd *d, const struct conf *c, uint64_t key) {
         int r;
 
-        r = conf_to_json(c, &json);
-        if (r < 0)
-                return r;
-        if (d->snapshot_json && d->snapshot_version == c->version &&
-            strcmp(d->snapshot_json, json) == 0 && access(d->snapshot_path, F_OK) == 0)
-                return 0; /* unchanged: no rename, so followers are not woken for nothing */
+        if (d->snapshot_written && d->snapshot_key == key && access(d->snapshot_path, F_OK) == 0)
+                return 0;
         r = snapshot_write(d->snapshot_path, c);
         if (r < 0)
                 return r;
-        free(d->snapshot_json);
-        d->snapshot_json = TAKE_PTR(json);
-        d->snapshot_version = c->version;
+        d->snapshot_written = true;
+        d->snapshot_key = key;
         return 1;
 }
 
-int syncd_apply_conf(struct syncd *d, struct conf *c, enum syncd_source src) {
-        _cleanup_(live_tree_clear) struct live_tree live = {};
+int syncd_apply_conf(struct syncd *d, struct conf *c, enum syncd_source src, bool full) {
+        _cleanup_(live_tree_clear) struct live_tree fresh = {};
         _cleanup_(plan_clear) struct plan plan = {};
         _cleanup_(cgfs_apply_result_clear) struct cgfs_apply_result res = {};
         bool owned = c != d->applied;
-        uint64_t t0 = now_usec(CLOCK_MONOTONIC);
+        bool cached = !full && d->live_valid && !cgfs_is_v2(d->fs);
+        struct live_tree *live = cached ? &d->live : &fresh;
+        uint64_t t0 = now_usec(CLOCK_MONOTONIC), t1, t2, t3;
         int r;
 
-        r = cgfs_ensure_root(d->fs);
-        if (r < 0) {
-                log_error_errno(r, "Failed to create the managed root '%s': %m", d->cfg->cg.root);
-                goto fail;
+        if (!cached) {
+                d->live_valid = false;
+                r = cgfs_ensure_root(d->fs);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to create the managed root '%s': %m",
+                                        d->cfg->cg.root);
+                        goto fail;
+                }
+                r = cgfs_read_live(d->fs, &fresh);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to read the cgroup tree: %m");
+                        goto fail;
+                }
         }
-        r = cgfs_read_live(d->fs, &live);
-        if (r < 0) {
-                log_error_errno(r, "Failed to read the cgroup tree: %m");
-                goto fail;
-        }
-        r = conf_plan(c, &live, d->cfg->cg.protected_names, &plan);
+        t1 = now_usec(CLOCK_MONOTONIC);
+        r = conf_plan(c, live, d->cfg->cg.protected_names, &plan);
         if (r < 0) {
                 log_error_errno(r, "Failed to plan version %" PRId64 ": %m", c->version);
                 goto fail;
         }
         if (plan.n > 0 && log_get_max_level() >= LOG_DEBUG) {
                 _cleanup_free_ char *text = NULL;
-                if (plan_format(&plan, &live, &text) >= 0)
-                        log_debug("plan for version %" PRId64 ":\n%s", c->version, text);
+                if (plan_format(&plan, live, &text) >= 0)
+                        log_debug("plan for version %" PRId64 " (%s tree):\n%s", c->version,
+                                  cached ? "cached" : "read", text);
         }
+        t2 = now_usec(CLOCK_MONOTONIC);
         r = cgfs_apply_plan(d->fs, &plan, &res);
+        t3 = now_usec(CLOCK_MONOTONIC);
         syncd_log_warnings(d, res.warnings);
+        if (r < 0 && cached) {
+                /* The tree changed behind our back (a cgroup removed by hand...): plan again
+                 * from what is really there. Ownership of c passes on. */
+                log_debug_errno(r, "Apply against the cached tree failed (%m); reading the tree");
+                d->live_valid = false;
+                return syncd_apply_conf(d, c, src, true);
+        }
         if (r < 0) {
-                if (syncd_once(&d->once, SYNCD_ONCE_APPLY, syncd_hash(NULL, 0, c->version) ^ (uint64_t) -r))
+                if (syncd_once(&d->once, SYNCD_ONCE_APPLY,
+                               syncd_hash(NULL, 0, c->version) ^ (uint64_t) -r))
                         log_error_errno(r, "Failed to apply version %" PRId64 " (%zu created, %zu "
                                            "weights, %zu removed before the error): %m; retrying",
                                         c->version, res.n_created, res.n_weights, res.n_removed);
                 goto fail;
         }
+        /* Keep the tree as it is now for the next change (v1). */
+        if (syncd_live_update(live, &plan) >= 0) {
+                if (!cached) {
+                        live_tree_clear(&d->live);
+                        d->live = fresh;
+                        fresh = (struct live_tree){};
+                }
+                d->live_valid = true;
+        } else
+                d->live_valid = false;
+
         syncd_once_reset(&d->once, SYNCD_ONCE_APPLY);
         if (plan.n > 0)
                 log_info("Applied %sversion %" PRId64 ": %zu created, %zu weights set, %zu removed"
@@ -147,15 +174,16 @@ int syncd_apply_conf(struct syncd *d, struct conf *c, enum syncd_source src) {
                 log_info("Version %" PRId64 " matches the tree: nothing to change", c->version);
 
         if (src == SYNCD_SOURCE_ZK) {
-                r = syncd_write_snapshot(d, c);
+                r = syncd_write_snapshot(d, c, d->data_key);
                 if (r < 0)
                         log_error_errno(r, "Failed to write the snapshot %s: %m",
                                         d->snapshot_path);
-        } else if (!d->snapshot_json) {
-                /* the tree now matches the snapshot we read */
-                (void) conf_to_json(c, &d->snapshot_json);
-                d->snapshot_version = c->version;
         }
+        log_debug("version %" PRId64 ": %s tree %" PRIu64 " us, plan %" PRIu64
+                  " us, apply %" PRIu64 " us, snapshot %" PRIu64 " us",
+                  c->version, cached ? "cached" : "read", (uint64_t) (t1 - t0),
+                  (uint64_t) (t2 - t1), (uint64_t) (t3 - t2),
+                  (uint64_t) (now_usec(CLOCK_MONOTONIC) - t3));
         if (owned) {
                 conf_free(d->applied);
                 d->applied = c;
@@ -164,6 +192,7 @@ int syncd_apply_conf(struct syncd *d, struct conf *c, enum syncd_source src) {
         syncd_set_problem(d, NULL);
         return 0;
 fail:
+        d->live_valid = false;
         {
                 _cleanup_free_ char *p = NULL;
                 if (xasprintf(&p, "failed to apply version %" PRId64 ": %s", c->version,
@@ -190,5 +219,5 @@ int syncd_apply_snapshot(struct syncd *d) {
                                        text ? "\n" : "", text ? text : "");
         }
         log_info("Applying snapshot %s (version %" PRId64 ")", d->snapshot_path, c->version);
-        return syncd_apply_conf(d, c, SYNCD_SOURCE_SNAPSHOT);
+        return syncd_apply_conf(d, c, SYNCD_SOURCE_SNAPSHOT, true);
 }

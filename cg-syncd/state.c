@@ -8,6 +8,7 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "plan.h"
 #include "syncd.h"
 #include "util.h"
 
@@ -198,4 +199,81 @@ int syncd_status_format(const struct syncd_status *s, char **ret) {
         if (s->problem)
                 return xasprintf(ret, "%s; %s; %s", applied, zk, s->problem);
         return xasprintf(ret, "%s; %s", applied, zk);
+}
+
+static struct live_entry *syncd_live_find(struct live_tree *t, enum conf_subsys s,
+                                          const char *path) {
+        for (size_t i = t->n[s]; i > 0; i--)
+                if (t->v[s][i - 1].path && strcmp(t->v[s][i - 1].path, path) == 0)
+                        return &t->v[s][i - 1];
+        return NULL;
+}
+
+int syncd_live_update(struct live_tree *t, const struct plan *p) {
+        bool removed = false;
+        int r;
+
+        if (t->v2)
+                return -EOPNOTSUPP;
+        for (size_t i = 0; i < p->n; i++) {
+                const struct plan_op *o = &p->ops[i];
+                enum conf_subsys s = o->subsys;
+                int64_t def = t->weight_unavailable[s] ? -1 : plan_default_weight(s, false);
+                struct live_entry *e;
+
+                if ((unsigned) s >= _CONF_SUBSYS_MAX)
+                        return -EINVAL;
+                e = syncd_live_find(t, s, o->path);
+                switch (o->type) {
+                case PLAN_MKDIR:
+                        if (e) {
+                                e->partial = false;
+                                if (e->weight < 0)
+                                        e->weight = def;
+                        } else {
+                                r = live_tree_add(t, s, o->path, def);
+                                if (r < 0)
+                                        return r;
+                        }
+                        break;
+                case PLAN_SET_WEIGHT:
+                        if (!e)
+                                return -ENOENT;
+                        e->weight = o->value;
+                        break;
+                case PLAN_RMDIR:
+                        if (e) {
+                                e->path = mfree(e->path);
+                                removed = true;
+                        }
+                        break;
+                default:
+                        return -EOPNOTSUPP;
+                }
+        }
+        if (!removed)
+                return 0;
+        /* Rebuild without the removed entries (through live_tree_add, which owns growth). */
+        {
+                struct live_tree n = { .v2 = t->v2 };
+
+                for (int s = 0; s < _CONF_SUBSYS_MAX; s++) {
+                        n.present[s] = t->present[s];
+                        n.weight_unavailable[s] = t->weight_unavailable[s];
+                        for (size_t i = 0; i < t->n[s]; i++) {
+                                const struct live_entry *e = &t->v[s][i];
+                                if (!e->path)
+                                        continue;
+                                r = live_tree_add(&n, s, e->path, e->weight);
+                                if (r < 0) {
+                                        live_tree_clear(&n);
+                                        return r;
+                                }
+                                n.v[s][n.n[s] - 1].partial = e->partial;
+                        }
+                }
+                live_tree_clear(t);
+                *t = n;
+        }
+        return 0;
 }

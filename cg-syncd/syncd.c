@@ -175,7 +175,13 @@ static void syncd_on_read_done(struct syncd *d, struct zk_event *ev) {
                         d->node_missing = false;
                         syncd_once_reset(&d->once, SYNCD_ONCE_MISSING);
                 }
-                r = syncd_apply_text(d, ev->data, ev->len, ev->version);
+                {
+                        uint64_t t0 = now_usec(CLOCK_MONOTONIC);
+                        r = syncd_apply_text(d, ev->data, ev->len, ev->version);
+                        log_debug("version %" PRId64 ": %zu bytes handled in %" PRIu64 " us",
+                                  ev->version, ev->len,
+                                  (uint64_t) (now_usec(CLOCK_MONOTONIC) - t0));
+                }
                 if (r == -EINVAL && !d->applied && !d->ready)
                         (void) syncd_apply_snapshot(d);
                 if (r < 0 && r != -EINVAL)
@@ -324,7 +330,7 @@ static int syncd_on_retry(struct loop_source *s, uint64_t n, void *userdata) {
         else if (d->zk_state == ZK_STATE_CONNECTED)
                 syncd_read(d);
         else if (d->applied)
-                (void) syncd_apply_conf(d, d->applied, d->applied_source);
+                (void) syncd_apply_conf(d, d->applied, d->applied_source, true);
         return 0;
 }
 
@@ -333,13 +339,14 @@ static int syncd_on_reconcile(struct loop_source *s, uint64_t n, void *userdata)
 
         (void) s;
         (void) n;
-        /* A cgroup removed by hand comes back: re-apply. When connected, a fresh read does that
-         * and also catches a change whose watch might have been missed. */
+        /* A cgroup removed by hand comes back: re-apply the last good conf against the tree
+         * read afresh. When connected, also read the node, to catch a change whose watch might
+         * have been missed. */
         log_debug("reconcile tick");
+        if (d->applied)
+                (void) syncd_apply_conf(d, d->applied, d->applied_source, true);
         if (d->zk_state == ZK_STATE_CONNECTED && !d->node_missing)
                 syncd_read(d);
-        else if (d->applied)
-                (void) syncd_apply_conf(d, d->applied, d->applied_source);
         return 0;
 }
 
@@ -440,9 +447,9 @@ static void syncd_reload(struct syncd *d) {
 
         cgfs_close(d->fs);
         d->fs = TAKE_PTR(n.fs);
+        d->live_valid = false; /* maybe another tree now */
         if (strcmp(n.snapshot_path, d->snapshot_path) != 0) {
-                d->snapshot_json = mfree(d->snapshot_json); /* write the new one at next apply */
-                d->snapshot_version = -1;
+                d->snapshot_written = false; /* write the new one at the next apply */
         }
         free(d->snapshot_path);
         d->snapshot_path = TAKE_PTR(n.snapshot_path);
@@ -469,7 +476,7 @@ static void syncd_reload(struct syncd *d) {
                 if (d->zk_state == ZK_STATE_CONNECTED)
                         syncd_read(d);
                 else if (d->applied)
-                        (void) syncd_apply_conf(d, d->applied, d->applied_source);
+                        (void) syncd_apply_conf(d, d->applied, d->applied_source, true);
         }
 done:
         if (d->ready)
@@ -502,9 +509,9 @@ struct syncd *syncd_free(struct syncd *d) {
         cgfs_close(d->fs);
         cfg_free(d->cfg);
         conf_free(d->applied);
+        live_tree_clear(&d->live);
         free(d->node_path);
         free(d->snapshot_path);
-        free(d->snapshot_json);
         free(d->problem);
         free(d->last_status);
         free(d->cfg_path);
@@ -523,7 +530,6 @@ int syncd_new(int argc, char **argv, struct syncd **ret) {
         d = calloc(1, sizeof(*d));
         if (!d)
                 return log_error_errno(-ENOMEM, "Out of memory");
-        d->snapshot_version = -1;
         d->zk_state = ZK_STATE_CLOSED;
 
         r = syncd_parse_args(argc, argv, &d->args, &err);

@@ -10,6 +10,7 @@
 #include "conf.h"
 #include "ini.h"
 #include "loop.h"
+#include "plan.h"
 #include "macro.h"
 #include "zk.h"
 
@@ -82,6 +83,13 @@ int syncd_status_format(const struct syncd_status *s, char **ret);
 /* The first line of a multi-line message, at most `max` bytes (owned). */
 int syncd_first_line(const char *s, size_t max, char **ret);
 
+/* The live tree after a plan was applied with success, without reading the filesystem again:
+ * mkdir adds (default weight), set-weight sets, rmdir removes. v1 only (-EOPNOTSUPP on a v2
+ * tree or op). Lets a ZooKeeper change be planned against the tree as last read + what we did
+ * since; the reconcile timer still reads the real tree. */
+struct plan;
+int syncd_live_update(struct live_tree *t, const struct plan *p);
+
 /* ---- the daemon ---- */
 struct syncd {
         struct syncd_args args;
@@ -106,12 +114,17 @@ struct syncd {
 
         struct conf *applied; /* the conf last applied with success (owned), NULL if none */
         enum syncd_source applied_source;
-        char *snapshot_json;      /* canonical JSON of the value last written to the snapshot */
-        int64_t snapshot_version; /* and its version */
+        uint64_t data_key;     /* syncd_hash() of the ZooKeeper data being applied */
+        bool snapshot_written; /* this process wrote the snapshot file ... */
+        uint64_t snapshot_key; /* ... from the data with this key */
         char *problem;            /* for STATUS= (owned), NULL when all is well */
         char *last_status;        /* the STATUS= last sent (owned) */
         char **warned;            /* apply warnings already logged (strv) */
         struct syncd_once once;
+        /* v1: the live tree as last read plus the plans applied since, valid while every apply
+         * succeeded (cleared on a failure, reload; replaced by each full read). */
+        struct live_tree live;
+        bool live_valid;
 };
 
 int syncd_new(int argc, char **argv, struct syncd **ret); /* 0: --help/--version/--check done */
@@ -125,7 +138,9 @@ void syncd_set_problem(struct syncd *d, const char *problem);
  * -EINVAL rejected (logged once per version, nothing touched), other -errno: apply failed. */
 int syncd_apply_text(struct syncd *d, const char *data, size_t len, int64_t version);
 /* Re-plans and applies c against the live tree; takes ownership of c on success and failure
- * unless c == d->applied. Writes the snapshot when it changed. */
-int syncd_apply_conf(struct syncd *d, struct conf *c, enum syncd_source src);
+ * unless c == d->applied. Writes the snapshot when it changed. `full`: read the live tree from
+ * the filesystem (reconcile); else the cached tree may be used (v1, after a success), with a
+ * full retry if the apply fails. */
+int syncd_apply_conf(struct syncd *d, struct conf *c, enum syncd_source src, bool full);
 /* Applies the snapshot file (ZooKeeper unreachable at start). -ENOENT: none. */
 int syncd_apply_snapshot(struct syncd *d);

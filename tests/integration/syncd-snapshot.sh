@@ -53,5 +53,10 @@ t_eq "never a missing snapshot" "$missing" 0
 t_eq "versions never go backwards" "$backwards" 0
 t_eq "no temporary files left" "$(ls "$RUNTIME_DIR")" "arch_conf.json"
 t_eq "final tree matches the last change" "$(cg_share churn_a)" "$((2 + 999 % 1000))"
+# A change is planned against the tree as cg-syncd left it; a cgroup removed by hand meanwhile
+# (the reconcile timer is 60 s away) makes that apply fail, and cg-syncd re-reads the real tree.
+rmdir "$CG_DIR/cpu/$CGROOT/churn_b"
+zkctl set "$NODE" '{"cpu": {"sub_cgroup": {"churn_a": {"conf": {"share": 2}}, "churn_b": {"conf": {"share": 77}}}}}' >/dev/null
+t_check "change after a cgroup was removed by hand: re-created with its weight" wait_for 5 share_is churn_b 77
 t_check "still running" alive
 t_done

@@ -158,6 +158,65 @@ static void test_first_line(void) {
         free(t);
 }
 
+static const struct live_entry *find(const struct live_tree *t, enum conf_subsys s,
+                                     const char *path) {
+        for (size_t i = 0; i < t->n[s]; i++)
+                if (strcmp(t->v[s][i].path, path) == 0)
+                        return &t->v[s][i];
+        return NULL;
+}
+
+static void test_live_update(void) {
+        struct live_tree t = {};
+        struct plan_op ops[] = {
+                { PLAN_MKDIR, CONF_CPU, "n", 0 },
+                { PLAN_MKDIR, CONF_CPU, "n/m", 0 },
+                { PLAN_MKDIR, CONF_CPU, "half", 0 },
+                { PLAN_SET_WEIGHT, CONF_CPU, "n/m", 300 },
+                { PLAN_SET_WEIGHT, CONF_CPU, "a", 512 },
+                { PLAN_MKDIR, CONF_BLKIO, "b", 0 },
+                { PLAN_RMDIR, CONF_CPU, "old/x", 0 },
+                { PLAN_RMDIR, CONF_CPU, "old", 0 },
+        };
+        struct plan p = { .ops = ops, .n = ELEMENTSOF(ops) };
+        const struct live_entry *e;
+
+        t.present[CONF_CPU] = t.present[CONF_BLKIO] = true;
+        t.weight_unavailable[CONF_BLKIO] = true;
+        CHECK_INT(live_tree_add(&t, CONF_CPU, "a", 1024), 0);
+        CHECK_INT(live_tree_add(&t, CONF_CPU, "old", 1024), 0);
+        CHECK_INT(live_tree_add(&t, CONF_CPU, "old/x", 1024), 0);
+        CHECK_INT(live_tree_add(&t, CONF_CPU, "half", -1), 0);
+        t.v[CONF_CPU][3].partial = true;
+
+        CHECK_INT(syncd_live_update(&t, &p), 0);
+        CHECK_INT(t.n[CONF_CPU], 4); /* a, half, n, n/m */
+        CHECK(find(&t, CONF_CPU, "old") == NULL);
+        CHECK(find(&t, CONF_CPU, "old/x") == NULL);
+        e = find(&t, CONF_CPU, "a");
+        CHECK(e && e->weight == 512);
+        e = find(&t, CONF_CPU, "n");
+        CHECK(e && e->weight == 1024 && !e->partial); /* fresh: the default */
+        e = find(&t, CONF_CPU, "n/m");
+        CHECK(e && e->weight == 300);
+        e = find(&t, CONF_CPU, "half");
+        CHECK(e && !e->partial && e->weight == 1024);
+        e = find(&t, CONF_BLKIO, "b");
+        CHECK(e && e->weight == -1); /* no weight file: unknown */
+        CHECK(t.present[CONF_CPU] && t.weight_unavailable[CONF_BLKIO]);
+
+        /* set-weight of something not in the tree: the cache is wrong, refuse */
+        {
+                struct plan_op bad[] = { { PLAN_SET_WEIGHT, CONF_CPU, "ghost", 2 } };
+                struct plan pb = { .ops = bad, .n = 1 };
+                CHECK_INT(syncd_live_update(&t, &pb), -ENOENT);
+        }
+        /* v2 trees are not modelled */
+        t.v2 = true;
+        CHECK_INT(syncd_live_update(&t, &p), -EOPNOTSUPP);
+        live_tree_clear(&t);
+}
+
 int main(void) {
         RUN(test_args);
         RUN(test_backoff);
@@ -165,5 +224,6 @@ int main(void) {
         RUN(test_read_action);
         RUN(test_status);
         RUN(test_first_line);
+        RUN(test_live_update);
         return TAP_END();
 }
