@@ -757,6 +757,54 @@ static void test_parse_speed(void) {
         CHECK(best < 100 * 1000);
 }
 
+static void test_fixtures(void) {
+        /* The fuzz seed corpus doubles as a regression set: each file's verdict is known. */
+        static const struct {
+                const char *file;
+                bool valid;
+                size_t n_nodes_or_problems;
+        } cases[] = {
+                {"seed.json", true, 4},          {"snapshot.json", true, 4},
+                {"empty.json", true, 0},         {"empty-trees.json", true, 0},
+                {"bounds.json", true, 5},        {"wide-200.json", true, 267},
+                {"invalid-many.json", false, 11}, {"snapshot-invalid.json", false, 3},
+                {"truncated.json", false, 1},    {"depth-33.json", false, 1},
+        };
+        const char *top = getenv("CGARCH_TOP");
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *path = NULL, *text = NULL;
+                _cleanup_(conf_freep) struct conf *c = NULL;
+                struct conf_errors e = {};
+                size_t len = 0;
+                int r;
+
+                CHECK(xasprintf(&path, "%s/tests/fixtures/conf/%s", top ? top : ".",
+                                cases[i].file) >= 0);
+                r = read_full_file(path, &text, &len);
+                if (r < 0) {
+                        printf("#   cannot read %s\n", path);
+                        CHECK(r >= 0);
+                        continue;
+                }
+                r = conf_parse_text(text, len, CONF_TEXT_ANY, &c, &e);
+                if ((r == 0) != cases[i].valid)
+                        printf("#   %s: %d\n", cases[i].file, r);
+                CHECK_INT(r == 0, cases[i].valid);
+                if (cases[i].valid && c)
+                        CHECK_INT(c->n_nodes, cases[i].n_nodes_or_problems);
+                if (!cases[i].valid) {
+                        if (e.n != cases[i].n_nodes_or_problems) {
+                                _cleanup_free_ char *s = NULL;
+                                conf_errors_format(&e, -1, &s);
+                                printf("#   %s:\n%s\n", cases[i].file, s ? s : "");
+                        }
+                        CHECK_INT(e.n, cases[i].n_nodes_or_problems);
+                }
+                conf_errors_clear(&e);
+        }
+}
+
 int main(void) {
         RUN(test_seed_accepted);
         RUN(test_subsys_names);
@@ -789,6 +837,7 @@ int main(void) {
         RUN(test_errors_format);
         RUN(test_conf_find_hand_built);
         RUN(test_bad_arguments);
+        RUN(test_fixtures);
         RUN(test_parse_speed);
         return TAP_END();
 }
