@@ -346,7 +346,10 @@ static void note_failure(struct acctd *d, int r, uint64_t slot) {
 int acctd_on_tick(struct loop_source *s, uint64_t expirations, void *userdata) {
         struct acctd *d = userdata;
         uint64_t t0 = now_usec(CLOCK_MONOTONIC), now = now_usec(CLOCK_REALTIME);
-        uint64_t slot = (now + USEC_PER_SEC / 2) / USEC_PER_SEC;
+        /* slot = round(now) for a tick on time (it runs a few ms after the boundary). A tick a
+         * stall delayed by more than half a second keeps its own second rather than claiming the
+         * next one, which the following tick would then find taken: floor(now + 200 ms). */
+        uint64_t slot = (now + 200 * USEC_PER_MSEC) / USEC_PER_SEC;
         char slot_str[24], expire_str[24];
         _cleanup_free_ char *key = NULL;
         struct rds_cmd cmds[3];

@@ -67,6 +67,18 @@ t_check "a tick never waits more than ~100 ms on a stalled Redis (worst ${worst:
   bash -c "[ -n '$worst' ] && [ '$worst' -le 150000 ]"
 t_check "samples resume after the stall" wait_for 3 acctd_has_slot_after "$(date +%s)"
 
+# ---- the machine stalls (the daemon is stopped for ~2.5 s): logged, not made up ----
+sbefore=$(acctd_latest_slot)
+kill -STOP "$ACCTD_PID"
+sleep 2.6
+kill -CONT "$ACCTD_PID"
+t_check "missed seconds are logged" wait_for 3 grep -qE "Missed [0-9]+ second" "$ACCTD_LOG"
+wait_for 3 acctd_has_slot_after "$(date +%s)"
+have=$(rcli --scan --pattern 'cgroup_arch/account/*' | sed 's|.*/||' | sort -n | awk -v a="$sbefore" '$1 > a' | tr '\n' ' ')
+t_diag "slots after $sbefore: $have"
+t_check "no back-filled samples for the stalled seconds" $PY -c "
+import sys; s = sorted(map(int, '$have'.split())); sys.exit(0 if s and s[0] - $sbefore >= 2 else 1)"
+
 # ---- STOPPING on SIGTERM ----
 kill -TERM "$ACCTD_PID"
 t_check "STOPPING=1 sent" wait_for 3 grep -q "STOPPING=1" "$T_TMP/notify.out"
