@@ -741,7 +741,8 @@ static void test_bad_arguments(void) {
 }
 
 static void test_parse_speed(void) {
-        /* 10,000 nodes (a realistic big fleet conf): a few ms. The bound is loose (shared CI). */
+        /* 10,000 nodes (a big fleet conf): a few ms when idle. The bound is loose (a loaded CI
+         * machine) but still catches anything quadratic, which would take seconds here. */
         _cleanup_free_ char *t = wide_conf(10000, "cpu");
         uint64_t best = UINT64_MAX;
 
@@ -754,7 +755,7 @@ static void test_parse_speed(void) {
                 best = MIN(best, d);
         }
         printf("# 10,000-node conf (%zu bytes) parsed in %.2f ms\n", strlen(t), best / 1000.0);
-        CHECK(best < 100 * 1000);
+        CHECK(best < 250 * 1000);
 }
 
 static void test_fixtures(void) {
