@@ -136,14 +136,19 @@ int syncd_apply_conf(struct syncd *d, struct conf *c, enum syncd_source src, boo
         t2 = now_usec(CLOCK_MONOTONIC);
         r = cgfs_apply_plan(d->fs, &plan, &res);
         t3 = now_usec(CLOCK_MONOTONIC);
-        syncd_log_warnings(d, res.warnings);
-        if (r < 0 && cached) {
-                /* The tree changed behind our back (a cgroup removed by hand...): plan again
-                 * from what is really there. Ownership of c passes on. */
-                log_debug_errno(r, "Apply against the cached tree failed (%m); reading the tree");
+        if (cached && (r < 0 || strv_length(res.warnings) > 0)) {
+                /* The tree may have changed behind our back (a cgroup removed by hand shows as
+                 * an error or a "weight file missing" warning): plan again from what is really
+                 * there. Ownership of c passes on. */
+                if (r < 0)
+                        log_debug_errno(r, "Apply against the cached tree failed (%m); reading "
+                                           "the tree");
+                else
+                        log_debug("Apply against the cached tree warned; reading the tree");
                 d->live_valid = false;
                 return syncd_apply_conf(d, c, src, true);
         }
+        syncd_log_warnings(d, res.warnings);
         if (r < 0) {
                 if (syncd_once(&d->once, SYNCD_ONCE_APPLY,
                                syncd_hash(NULL, 0, c->version) ^ (uint64_t) -r))
