@@ -620,6 +620,28 @@ static void test_path_limit(void) {
         expect_valid(ok);
 }
 
+static void test_path_bytes_limit(void) {
+        /* 13 levels of 255-byte names, then 20,000 leaves of 255 bytes: each leaf's path is
+         * 3,583 bytes (allowed), all together about 70 MiB, more than a conf may make us hold. */
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&buf, &size);
+        char name[256];
+
+        memset(name, 'l', 250);
+        fputs("{\"cpu\": {\"sub_cgroup\": {", f);
+        for (int i = 0; i < 13; i++)
+                fprintf(f, "\"%.250s%05d\": {\"sub_cgroup\": {", name, i);
+        for (int i = 0; i < 20000; i++)
+                fprintf(f, "%s\"%.249s%05d\": {}", i ? "," : "", name, 100 + i);
+        for (int i = 0; i < 13; i++)
+                fputs("}}", f);
+        fputs("}}}", f);
+        fclose(f);
+        expect_problem(buf, "the conf's cgroup paths add up to more than 64 MiB");
+        free(buf);
+}
+
 static void test_all_problems_collected(void) {
         const char *t = "{\"memory\": {}, \"cpu\": {\"conf\": {}, \"sub_cgroup\": {\"a/b\": {}, "
                         "\"c\": {\"conf\": {\"share\": 1}}, \"d\": {\"x\": 1}}}, \"blkio\": "
@@ -832,6 +854,7 @@ int main(void) {
         RUN(test_node_limit);
         RUN(test_node_limit_counts_all_trees);
         RUN(test_path_limit);
+        RUN(test_path_bytes_limit);
         RUN(test_all_problems_collected);
         RUN(test_problems_below_invalid_nodes);
         RUN(test_error_cap);
