@@ -2,6 +2,7 @@
  * cgfs_apply_plan), then write the snapshot. Loop thread only. */
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -152,8 +153,9 @@ int syncd_apply_conf(struct syncd *d, struct conf *c, enum syncd_source src, boo
         if (r < 0) {
                 if (syncd_once(&d->once, SYNCD_ONCE_APPLY,
                                syncd_hash(NULL, 0, c->version) ^ (uint64_t) -r))
-                        log_error_errno(r, "Failed to apply version %" PRId64 " (%zu created, %zu "
-                                           "weights, %zu removed before the error): %m; retrying",
+                        log_error_errno(r,
+                                        "Failed to apply version %" PRId64 " (%zu created, %zu "
+                                        "weights, %zu removed before the error): %m; retrying",
                                         c->version, res.n_created, res.n_weights, res.n_removed);
                 goto fail;
         }
@@ -172,8 +174,8 @@ int syncd_apply_conf(struct syncd *d, struct conf *c, enum syncd_source src, boo
         if (plan.n > 0)
                 log_info("Applied %sversion %" PRId64 ": %zu created, %zu weights set, %zu removed"
                          " (%zu processes moved) in %" PRIu64 " ms",
-                         src == SYNCD_SOURCE_SNAPSHOT ? "snapshot " : "", c->version,
-                         res.n_created, res.n_weights, res.n_removed, res.n_moved,
+                         src == SYNCD_SOURCE_SNAPSHOT ? "snapshot " : "", c->version, res.n_created,
+                         res.n_weights, res.n_removed, res.n_moved,
                          (uint64_t) ((now_usec(CLOCK_MONOTONIC) - t0) / USEC_PER_MSEC));
         else if (!d->applied || d->applied->version != c->version)
                 log_info("Version %" PRId64 " matches the tree: nothing to change", c->version);
@@ -181,11 +183,10 @@ int syncd_apply_conf(struct syncd *d, struct conf *c, enum syncd_source src, boo
         if (src == SYNCD_SOURCE_ZK) {
                 r = syncd_write_snapshot(d, c, d->data_key);
                 if (r < 0)
-                        log_error_errno(r, "Failed to write the snapshot %s: %m",
-                                        d->snapshot_path);
+                        log_error_errno(r, "Failed to write the snapshot %s: %m", d->snapshot_path);
         }
-        log_debug("version %" PRId64 ": %s tree %" PRIu64 " us, plan %" PRIu64
-                  " us, apply %" PRIu64 " us, snapshot %" PRIu64 " us",
+        log_debug("version %" PRId64 ": %s tree %" PRIu64 " us, plan %" PRIu64 " us, apply %" PRIu64
+                  " us, snapshot %" PRIu64 " us",
                   c->version, cached ? "cached" : "read", (uint64_t) (t1 - t0),
                   (uint64_t) (t2 - t1), (uint64_t) (t3 - t2),
                   (uint64_t) (now_usec(CLOCK_MONOTONIC) - t3));
@@ -195,6 +196,8 @@ int syncd_apply_conf(struct syncd *d, struct conf *c, enum syncd_source src, boo
         }
         d->applied_source = src;
         syncd_set_problem(d, NULL);
+        if (plan.n > 1000)
+                (void) malloc_trim(0); /* a big change: give the transient memory back */
         return 0;
 fail:
         d->live_valid = false;

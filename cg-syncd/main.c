@@ -13,7 +13,7 @@ static int run(int argc, char **argv) {
 
         r = syncd_new(argc, argv, &d); /* args, config, cgfs, zk, loop, signals, timers */
         if (r <= 0)
-                return r; /* 0: --help, --version or --check done */
+                return r;   /* 0: --help, --version or --check done */
         r = syncd_start(d); /* READY comes from the first apply (or the startup grace timer) */
         if (r < 0)
                 return r;

@@ -30,12 +30,12 @@ void syncd_help(const char *prog) {
 int syncd_parse_args(int argc, char **argv, struct syncd_args *ret, char **err) {
         enum { ARG_VERSION = 0x100, ARG_CHECK, ARG_RECONCILE };
         static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, ARG_VERSION },
-                { "config", required_argument, NULL, 'c' },
-                { "check", no_argument, NULL, ARG_CHECK },
-                { "reconcile-interval", required_argument, NULL, ARG_RECONCILE },
-                { "verbose", no_argument, NULL, 'v' },
+                {"help", no_argument, NULL, 'h'},
+                {"version", no_argument, NULL, ARG_VERSION},
+                {"config", required_argument, NULL, 'c'},
+                {"check", no_argument, NULL, ARG_CHECK},
+                {"reconcile-interval", required_argument, NULL, ARG_RECONCILE},
+                {"verbose", no_argument, NULL, 'v'},
                 {},
         };
         struct syncd_args a = {
@@ -59,7 +59,7 @@ int syncd_parse_args(int argc, char **argv, struct syncd_args *ret, char **err) 
                 case 'c':
                         if (!*optarg)
                                 return xasprintf(err, "--config needs a path") < 0 ? -ENOMEM
-                                                                                    : -EINVAL;
+                                                                                   : -EINVAL;
                         a.config_path = optarg;
                         break;
                 case ARG_CHECK:
@@ -168,8 +168,7 @@ int syncd_status_format(const struct syncd_status *s, char **ret) {
         if (s->applied_version < 0 && s->source == SYNCD_SOURCE_NONE)
                 r = xasprintf(&applied, "Nothing applied yet");
         else if (s->source == SYNCD_SOURCE_SNAPSHOT)
-                r = xasprintf(&applied, "Applied snapshot version %" PRId64,
-                              s->applied_version);
+                r = xasprintf(&applied, "Applied snapshot version %" PRId64, s->applied_version);
         else
                 r = xasprintf(&applied, "Applied version %" PRId64, s->applied_version);
         if (r < 0)
@@ -177,9 +176,9 @@ int syncd_status_format(const struct syncd_status *s, char **ret) {
 
         switch (s->zk_state) {
         case ZK_STATE_CONNECTED:
-                r = s->node_missing ? xasprintf(&zk, "%s does not exist, waiting for it",
-                                                s->node_path)
-                                    : xasprintf(&zk, "watching %s", s->node_path);
+                r = s->node_missing
+                            ? xasprintf(&zk, "%s does not exist, waiting for it", s->node_path)
+                            : xasprintf(&zk, "watching %s", s->node_path);
                 break;
         case ZK_STATE_CONNECTING:
         case ZK_STATE_CLOSED:
@@ -255,7 +254,7 @@ int syncd_live_update(struct live_tree *t, const struct plan *p) {
                 return 0;
         /* Rebuild without the removed entries (through live_tree_add, which owns growth). */
         {
-                struct live_tree n = { .v2 = t->v2 };
+                struct live_tree n = {.v2 = t->v2};
 
                 for (int s = 0; s < _CONF_SUBSYS_MAX; s++) {
                         n.present[s] = t->present[s];

@@ -8,6 +8,7 @@
  * time, then with backoff. The node missing -> keep the tree, an exists-watch waits for it. */
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -233,8 +234,9 @@ static void syncd_connect(struct syncd *d) {
         r = zk_connect(d->zk);
         if (r < 0) {
                 if (syncd_once(&d->once, SYNCD_ONCE_CONNECT, (uint64_t) -r))
-                        log_error_errno(r, "Failed to start a ZooKeeper session to %s: %m; "
-                                           "retrying",
+                        log_error_errno(r,
+                                        "Failed to start a ZooKeeper session to %s: %m; "
+                                        "retrying",
                                         d->cfg->zk.hosts);
                 d->need_connect = true;
                 syncd_schedule_retry(d);
@@ -403,7 +405,8 @@ static int syncd_prepare(struct syncd *n, const struct cfg *cfg, const char *cfg
                 return 0;
         r = cgfs_open(cfg->cg.dir, cfg->cg.root, (enum cgfs_mode) cfg->cg.mode, &n->fs);
         if (r < 0)
-                return log_error_errno(r, "Failed to open the cgroup filesystem at %s (root '%s'): %m",
+                return log_error_errno(r,
+                                       "Failed to open the cgroup filesystem at %s (root '%s'): %m",
                                        cfg->cg.dir, cfg->cg.root);
         if (mkdir(cfg->daemon.runtime_dir, 0755) < 0 && errno != EEXIST)
                 return log_error_errno(-errno, "Failed to create %s: %m", cfg->daemon.runtime_dir);
@@ -417,7 +420,7 @@ static int syncd_attach_zk(struct syncd *d) {
 static void syncd_reload(struct syncd *d) {
         _cleanup_(cfg_freep) struct cfg *cfg = NULL;
         _cleanup_free_ char *err = NULL;
-        struct syncd n = { .args = d->args };
+        struct syncd n = {.args = d->args};
         bool zk_changed;
         int r;
 
@@ -425,8 +428,8 @@ static void syncd_reload(struct syncd *d) {
         log_info("SIGHUP: re-reading %s", d->cfg_path);
         r = cfg_load(d->cfg_path, &cfg, &err);
         if (r < 0) {
-                log_error("Failed to reload %s: %s; keeping the running config",
-                          d->cfg_path, err ? err : strerror(-r));
+                log_error("Failed to reload %s: %s; keeping the running config", d->cfg_path,
+                          err ? err : strerror(-r));
                 goto done;
         }
         r = syncd_prepare(&n, cfg, d->cfg_path);
@@ -523,10 +526,13 @@ struct syncd *syncd_free(struct syncd *d) {
 int syncd_new(int argc, char **argv, struct syncd **ret) {
         _cleanup_(syncd_freep) struct syncd *d = NULL;
         _cleanup_free_ char *err = NULL;
-        static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, 0 };
+        static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, 0};
         uint64_t wd, grace;
         int r;
 
+        /* The ZooKeeper client's two threads would each get a malloc arena of their own; they
+         * only copy small events, so share one and keep the footprint small. */
+        (void) mallopt(M_ARENA_MAX, 1);
         d = calloc(1, sizeof(*d));
         if (!d)
                 return log_error_errno(-ENOMEM, "Out of memory");

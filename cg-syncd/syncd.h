@@ -104,8 +104,8 @@ struct syncd {
         char *snapshot_path; /* <runtime_dir>/arch_conf.json */
 
         enum zk_state zk_state;
-        bool was_connected;   /* a session has been connected at least once (for messages) */
-        bool need_connect;    /* the retry timer must open a new session */
+        bool was_connected; /* a session has been connected at least once (for messages) */
+        bool need_connect;  /* the retry timer must open a new session */
         bool read_inflight, read_again;
         uint64_t read_cookie; /* cookie of the read in flight */
         uint64_t backoff_usec;
@@ -117,9 +117,9 @@ struct syncd {
         uint64_t data_key;     /* syncd_hash() of the ZooKeeper data being applied */
         bool snapshot_written; /* this process wrote the snapshot file ... */
         uint64_t snapshot_key; /* ... from the data with this key */
-        char *problem;            /* for STATUS= (owned), NULL when all is well */
-        char *last_status;        /* the STATUS= last sent (owned) */
-        char **warned;            /* apply warnings already logged (strv) */
+        char *problem;         /* for STATUS= (owned), NULL when all is well */
+        char *last_status;     /* the STATUS= last sent (owned) */
+        char **warned;         /* apply warnings already logged (strv) */
         struct syncd_once once;
         /* v1: the live tree as last read plus the plans applied since, valid while every apply
          * succeeded (cleared on a failure, reload; replaced by each full read). */

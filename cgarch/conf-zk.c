@@ -37,13 +37,15 @@ static int conf_zk_error(const struct cfg *cfg, const char *path, const char *wh
                         what, path, cfg->path ? cfg->path : "the config file");
                 break;
         case -EPERM:
-                fprintf(stderr, "cgarch: %s %s: ZooKeeper refused the credentials of [zookeeper] "
-                                "auth\n",
+                fprintf(stderr,
+                        "cgarch: %s %s: ZooKeeper refused the credentials of [zookeeper] "
+                        "auth\n",
                         what, path);
                 break;
         case -ENOENT:
-                fprintf(stderr, "cgarch: %s %s: no such node (create it with `cgarch conf put "
-                                "FILE`)\n",
+                fprintf(stderr,
+                        "cgarch: %s %s: no such node (create it with `cgarch conf put "
+                        "FILE`)\n",
                         what, path);
                 break;
         case -ECONNRESET:
@@ -95,21 +97,23 @@ int cgarch_zk_read_conf(const struct cfg *cfg, char **ret_text, int64_t *ret_ver
 }
 
 static void conf_usage(FILE *f) {
-        fprintf(f, "Usage: cgarch conf get [--json | --version-only]\n"
-                   "       cgarch conf put FILE|- [--expect-version N] [--dry-run]\n"
-                   "get prints the arch conf held in ZooKeeper (<prefix>/arch_conf) as stored on\n"
-                   "stdout and its version on stderr; --json prints {\"version\": N, \"value\": conf},\n"
-                   "--version-only the version alone. put validates FILE (\"-\": stdin) first and\n"
-                   "refuses an invalid conf; creates the node and its parents if missing (ACL: the\n"
-                   "[zookeeper] auth identity when auth is set); --expect-version N writes only if\n"
-                   "the node is still at version N (compare-and-set).\n");
+        fprintf(f,
+                "Usage: cgarch conf get [--json | --version-only]\n"
+                "       cgarch conf put FILE|- [--expect-version N] [--dry-run]\n"
+                "get prints the arch conf held in ZooKeeper (<prefix>/arch_conf) as stored on\n"
+                "stdout and its version on stderr; --json prints {\"version\": N, \"value\": "
+                "conf},\n"
+                "--version-only the version alone. put validates FILE (\"-\": stdin) first and\n"
+                "refuses an invalid conf; creates the node and its parents if missing (ACL: the\n"
+                "[zookeeper] auth identity when auth is set); --expect-version N writes only if\n"
+                "the node is still at version N (compare-and-set).\n");
 }
 
 static int conf_get(int argc, char **argv, const struct cfg *cfg) {
         static const struct option options[] = {
-                { "json", no_argument, NULL, 'j' },
-                { "version-only", no_argument, NULL, 'V' },
-                { "help", no_argument, NULL, 'h' },
+                {"json", no_argument, NULL, 'j'},
+                {"version-only", no_argument, NULL, 'V'},
+                {"help", no_argument, NULL, 'h'},
                 {},
         };
         _cleanup_free_ char *text = NULL;
@@ -152,8 +156,9 @@ static int conf_get(int argc, char **argv, const struct cfg *cfg) {
                 cJSON *v = cJSON_Parse(text), *o = cJSON_CreateObject();
                 char *s = NULL;
                 if (!v) {
-                        fprintf(stderr, "cgarch: conf get: the node (version %" PRId64
-                                        ") does not hold JSON\n",
+                        fprintf(stderr,
+                                "cgarch: conf get: the node (version %" PRId64
+                                ") does not hold JSON\n",
                                 version);
                         cJSON_Delete(o);
                         return 1;
@@ -234,9 +239,9 @@ static int conf_write(struct zk *z, const struct cfg *cfg, const char *path, con
 
 static int conf_put(int argc, char **argv, const struct cfg *cfg) {
         static const struct option options[] = {
-                { "expect-version", required_argument, NULL, 'e' },
-                { "dry-run", no_argument, NULL, 'n' },
-                { "help", no_argument, NULL, 'h' },
+                {"expect-version", required_argument, NULL, 'e'},
+                {"dry-run", no_argument, NULL, 'n'},
+                {"help", no_argument, NULL, 'h'},
                 {},
         };
         _cleanup_(zk_freep) struct zk *z = NULL;
@@ -295,16 +300,18 @@ static int conf_put(int argc, char **argv, const struct cfg *cfg) {
         if (r < 0) {
                 _cleanup_free_ char *text = NULL;
                 if (r == -EINVAL && conf_errors_format(&errs, -1, &text) >= 0)
-                        fprintf(stderr, "cgarch: conf put: %s is not a valid arch conf, nothing "
-                                        "written:\n%s\n",
+                        fprintf(stderr,
+                                "cgarch: conf put: %s is not a valid arch conf, nothing "
+                                "written:\n%s\n",
                                 file, text);
                 else
                         fprintf(stderr, "cgarch: conf put: %s: %s\n", file, strerror(-r));
                 return 1;
         }
         if (dry_run) {
-                fprintf(stderr, "cgarch: conf put: %s is valid (%zu cgroups); not written "
-                                "(--dry-run)\n",
+                fprintf(stderr,
+                        "cgarch: conf put: %s is valid (%zu cgroups); not written "
+                        "(--dry-run)\n",
                         file, conf->n_nodes);
                 return 0;
         }
@@ -323,14 +330,16 @@ static int conf_put(int argc, char **argv, const struct cfg *cfg) {
                                 ", %s is at version %" PRId64 "; nothing written\n",
                                 expect, path, cur_version);
                 else
-                        fprintf(stderr, "cgarch: conf put: version mismatch: %s is no longer "
-                                        "at version %" PRId64 "; nothing written\n",
+                        fprintf(stderr,
+                                "cgarch: conf put: version mismatch: %s is no longer "
+                                "at version %" PRId64 "; nothing written\n",
                                 path, expect);
                 return 1;
         }
         if (r == -ENOENT && expect >= 0) {
-                fprintf(stderr, "cgarch: conf put: %s does not exist, so it is not at version "
-                                "%" PRId64 "; nothing written (drop --expect-version to create it)\n",
+                fprintf(stderr,
+                        "cgarch: conf put: %s does not exist, so it is not at version "
+                        "%" PRId64 "; nothing written (drop --expect-version to create it)\n",
                         path, expect);
                 return 1;
         }

@@ -10,12 +10,11 @@
 #include "util.h"
 #include "zk.h"
 
-int cgarch_cgexec_arg_zk(const char *hosts, const char *prefix, const char *auth,
-                         const char *root, const char *const *names, int n, int timeout_ms,
-                         char **ret_json) {
+int cgarch_cgexec_arg_zk(const char *hosts, const char *prefix, const char *auth, const char *root,
+                         const char *const *names, int n, int timeout_ms, char **ret_json) {
         _cleanup_(zk_freep) struct zk *z = NULL;
         _cleanup_free_ char *path = NULL, *data = NULL;
-        char *auth_v[2] = { (char *) auth, NULL };
+        char *auth_v[2] = {(char *) auth, NULL};
         uint64_t deadline;
         int r;
 

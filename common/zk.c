@@ -48,12 +48,12 @@ struct zk {
         size_t n_auth;
         int efd;
 
-        zhandle_t *zh;          /* loop thread only */
-        struct zk_sess *sess;   /* context of zh */
-        uint64_t next_cookie;   /* for the blocking helpers */
-        size_t n_auth_added;    /* auths handed to the current session so far */
+        zhandle_t *zh;        /* loop thread only */
+        struct zk_sess *sess; /* context of zh */
+        uint64_t next_cookie; /* for the blocking helpers */
+        size_t n_auth_added;  /* auths handed to the current session so far */
 
-        pthread_mutex_t lock;   /* protects gen, head, tail */
+        pthread_mutex_t lock; /* protects gen, head, tail */
         uint64_t gen;
         struct zk_qent *head, *tail;
 };
@@ -273,10 +273,10 @@ void zk_log_parse(const char *line, int *ret_priority, const char **ret_msg) {
                 const char *marker;
                 int prio;
         } levels[] = {
-                { ":ZOO_ERROR@", LOG_ERR },
-                { ":ZOO_WARN@", LOG_WARNING },
-                { ":ZOO_INFO@", LOG_INFO },
-                { ":ZOO_DEBUG@", LOG_DEBUG },
+                {":ZOO_ERROR@", LOG_ERR},
+                {":ZOO_WARN@", LOG_WARNING},
+                {":ZOO_INFO@", LOG_INFO},
+                {":ZOO_DEBUG@", LOG_DEBUG},
         };
 
         for (size_t i = 0; i < ELEMENTSOF(levels); i++) {
@@ -340,7 +340,7 @@ void zk_set_log_handler(zk_log_fn fn, int max_priority) {
         log_max_priority = max_priority;
         log_configured = true;
         if (!stream) {
-                cookie_io_functions_t io = { .write = zk_log_stream_write };
+                cookie_io_functions_t io = {.write = zk_log_stream_write};
                 stream = fopencookie(NULL, "w", io);
                 if (stream) {
                         setvbuf(stream, NULL, _IOLBF, 0);
@@ -622,8 +622,7 @@ static int zk_auth_flush(struct zk *z) {
 
                 if (!req)
                         return -ENOMEM;
-                r = zoo_add_auth(z->zh, a->scheme, a->cred, (int) strlen(a->cred), zk_void_cb,
-                                 req);
+                r = zoo_add_auth(z->zh, a->scheme, a->cred, (int) strlen(a->cred), zk_void_cb, req);
                 if (r != ZOK) {
                         free(req);
                         if (r == ZINVALIDSTATE && !is_unrecoverable(z->zh))
@@ -776,8 +775,8 @@ int zk_create(struct zk *z, const char *path, const void *data, size_t len, bool
         if (!req)
                 return -ENOMEM;
         r = zoo_acreate(z->zh, path, data, data ? (int) len : -1,
-                        creator_acl ? &ZOO_CREATOR_ALL_ACL : &ZOO_OPEN_ACL_UNSAFE, 0,
-                        zk_string_cb, req);
+                        creator_acl ? &ZOO_CREATOR_ALL_ACL : &ZOO_OPEN_ACL_UNSAFE, 0, zk_string_cb,
+                        req);
         if (r != ZOK) {
                 free(req);
                 return zk_errno(r);
@@ -806,7 +805,7 @@ int zk_delete(struct zk *z, const char *path, int expected_version, uint64_t coo
 /* ---- blocking helpers ---- */
 
 static int zk_wait_fd(struct zk *z, uint64_t deadline_usec) {
-        struct pollfd p = { .fd = z->efd, .events = POLLIN };
+        struct pollfd p = {.fd = z->efd, .events = POLLIN};
         uint64_t now = now_usec(CLOCK_MONOTONIC);
         int ms, r;
 

@@ -118,7 +118,8 @@ int zk_wait_done(struct zk *z, uint64_t cookie, uint64_t deadline_usec, struct z
 int zk_get_sync(struct zk *z, const char *path, uint64_t deadline_usec, char **ret_data,
                 size_t *ret_len, int64_t *ret_version);
 /* Creates every missing ancestor of `path` (empty data), not `path` itself. */
-int zk_create_parents_sync(struct zk *z, const char *path, bool creator_acl, uint64_t deadline_usec);
+int zk_create_parents_sync(struct zk *z, const char *path, bool creator_acl,
+                           uint64_t deadline_usec);
 
 /* ---- pure helpers (unit tested) ---- */
 int zk_errno(int zrc);

@@ -50,7 +50,7 @@ static int wait_rename(int ifd, const char *name) {
         uint64_t deadline = now_usec(CLOCK_MONOTONIC) + 10 * USEC_PER_SEC;
 
         for (;;) {
-                struct pollfd p = { .fd = ifd, .events = POLLIN };
+                struct pollfd p = {.fd = ifd, .events = POLLIN};
                 uint64_t now = now_usec(CLOCK_MONOTONIC);
                 ssize_t n;
 
@@ -71,7 +71,7 @@ static int wait_rename(int ifd, const char *name) {
 static int bench_zk(int argc, char **argv) {
         _cleanup_(zk_freep) struct zk *z = NULL;
         _cleanup_free_ char *a = NULL, *b = NULL, *dir = NULL;
-        char *auth[2] = { argv[1], NULL };
+        char *auth[2] = {argv[1], NULL};
         const char *node = argv[2], *snap = argv[3], *name;
         int n = atoi(argv[4]), ifd, r;
         size_t la, lb;
@@ -79,7 +79,8 @@ static int bench_zk(int argc, char **argv) {
 
         if (argc < 7 || n <= 0)
                 return 2;
-        if ((r = read_full_file(argv[5], &a, &la)) < 0 || (r = read_full_file(argv[6], &b, &lb)) < 0)
+        if ((r = read_full_file(argv[5], &a, &la)) < 0 ||
+            (r = read_full_file(argv[6], &b, &lb)) < 0)
                 return fail("read", r);
         dir = strdup(snap);
         name = strrchr(snap, '/');

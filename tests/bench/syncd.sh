@@ -60,8 +60,8 @@ cat <<MD
 
 $N changes of a 1,000-cgroup conf (10 parents x 99 children, v1 \`cpu\` + \`cpuacct\` hierarchies,
 so 2,000 directories), private ZooKeeper on loopback; latency from \`zoo_set\` returning to the
-snapshot being renamed into place (inotify), i.e. watch + read + validate + read live tree +
-plan + apply + snapshot write. Baseline: the bare tree operations of the same change, measured in
+snapshot being renamed into place (inotify), i.e. watch + read + validate + plan (against the
+tree as cg-syncd last read and changed it) + apply + snapshot write. Baseline: the bare tree operations of the same change, measured in
 the same run on the same hierarchies.
 
 | change | cg-syncd p50 | p99 | max | mean | bare tree ops p50 | p99 |

@@ -1,5 +1,6 @@
 /* test-syncd.c — cg-syncd's pure helpers (cg-syncd/state.c, compiled in here since the daemon's
- * files are not part of libcgarch): command line, backoff, log-once keys, read outcomes, STATUS=. */
+ * files are not part of libcgarch): command line, backoff, log-once keys, read outcomes, STATUS=.
+ */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -86,7 +87,7 @@ static void test_once(void) {
         CHECK_INT(syncd_hash("abc", 3, 1), k1);
         CHECK(syncd_once(&o, SYNCD_ONCE_INVALID, k1));
         CHECK(!syncd_once(&o, SYNCD_ONCE_INVALID, k1)); /* same version + content: quiet */
-        CHECK(syncd_once(&o, SYNCD_ONCE_NOAUTH, k1));    /* kinds are independent */
+        CHECK(syncd_once(&o, SYNCD_ONCE_NOAUTH, k1));   /* kinds are independent */
         CHECK(syncd_once(&o, SYNCD_ONCE_INVALID, k2));  /* new version: log */
         CHECK(syncd_once(&o, SYNCD_ONCE_INVALID, k1));  /* back to the first: log again */
         syncd_once_reset(&o, SYNCD_ONCE_INVALID);
@@ -169,16 +170,12 @@ static const struct live_entry *find(const struct live_tree *t, enum conf_subsys
 static void test_live_update(void) {
         struct live_tree t = {};
         struct plan_op ops[] = {
-                { PLAN_MKDIR, CONF_CPU, "n", 0 },
-                { PLAN_MKDIR, CONF_CPU, "n/m", 0 },
-                { PLAN_MKDIR, CONF_CPU, "half", 0 },
-                { PLAN_SET_WEIGHT, CONF_CPU, "n/m", 300 },
-                { PLAN_SET_WEIGHT, CONF_CPU, "a", 512 },
-                { PLAN_MKDIR, CONF_BLKIO, "b", 0 },
-                { PLAN_RMDIR, CONF_CPU, "old/x", 0 },
-                { PLAN_RMDIR, CONF_CPU, "old", 0 },
+                {PLAN_MKDIR, CONF_CPU, "n", 0},        {PLAN_MKDIR, CONF_CPU, "n/m", 0},
+                {PLAN_MKDIR, CONF_CPU, "half", 0},     {PLAN_SET_WEIGHT, CONF_CPU, "n/m", 300},
+                {PLAN_SET_WEIGHT, CONF_CPU, "a", 512}, {PLAN_MKDIR, CONF_BLKIO, "b", 0},
+                {PLAN_RMDIR, CONF_CPU, "old/x", 0},    {PLAN_RMDIR, CONF_CPU, "old", 0},
         };
-        struct plan p = { .ops = ops, .n = ELEMENTSOF(ops) };
+        struct plan p = {.ops = ops, .n = ELEMENTSOF(ops)};
         const struct live_entry *e;
 
         t.present[CONF_CPU] = t.present[CONF_BLKIO] = true;
@@ -207,8 +204,8 @@ static void test_live_update(void) {
 
         /* set-weight of something not in the tree: the cache is wrong, refuse */
         {
-                struct plan_op bad[] = { { PLAN_SET_WEIGHT, CONF_CPU, "ghost", 2 } };
-                struct plan pb = { .ops = bad, .n = 1 };
+                struct plan_op bad[] = {{PLAN_SET_WEIGHT, CONF_CPU, "ghost", 2}};
+                struct plan pb = {.ops = bad, .n = 1};
                 CHECK_INT(syncd_live_update(&t, &pb), -ENOENT);
         }
         /* v2 trees are not modelled */

@@ -154,8 +154,8 @@ static void test_log_parse(void) {
 
 static void test_new_validates(void) {
         struct zk *z = NULL;
-        char *good[] = { "digest:super:123456", NULL };
-        char *bad[] = { "digest:super:123456", "digest:nopw", NULL };
+        char *good[] = {"digest:super:123456", NULL};
+        char *bad[] = {"digest:super:123456", "digest:nopw", NULL};
 
         CHECK_INT(zk_new("127.0.0.1:2181", 4000, good, &z), 0);
         CHECK(z != NULL);
