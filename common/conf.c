@@ -325,7 +325,8 @@ struct parser {
         struct numtok *nums;
         size_t n_nums;
         size_t n_objects; /* '{' in the text: bounds the node count, sizes the name index */
-        bool nums_ok; /* the literal list matches cJSON's numbers one to one */
+        bool nums_ok;     /* the literal list matches cJSON's numbers one to one */
+        bool nul_escape;  /* a string holds \u0000 */
 };
 
 _printf_(3, 4) static void problem(struct parser *p, const struct jpath *jp, const char *fmt, ...) {
@@ -427,9 +428,12 @@ static int scan_text(struct parser *p, const char *s, size_t len, size_t *ret_de
         for (size_t i = 0; i < len; i++) {
                 char c = s[i];
                 if (in_str) {
-                        if (esc)
+                        if (esc) {
                                 esc = false;
-                        else if (c == '\\')
+                                /* cJSON would cut the string there: "a\u0000/x" would read "a" */
+                                if (c == 'u' && i + 4 < len && memcmp(s + i + 1, "0000", 4) == 0)
+                                        p->nul_escape = true;
+                        } else if (c == '\\')
                                 esc = true;
                         else if (c == '"')
                                 in_str = false;
@@ -898,6 +902,10 @@ int conf_parse_text(const char *buf, size_t len, enum conf_text kind, struct con
         if (depth > CJSON_NESTING_LIMIT) {
                 problem(&p, NULL, "not valid JSON: nested more than %d levels deep",
                         CJSON_NESTING_LIMIT);
+                goto done;
+        }
+        if (p.nul_escape) {
+                problem(&p, NULL, "a string holds \\u0000 (NUL), which no key or name may hold");
                 goto done;
         }
         root = cJSON_ParseWithOpts(text, &end, false);

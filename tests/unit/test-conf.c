@@ -282,6 +282,11 @@ static void test_not_json(void) {
         expect_problem("{} {}", "not valid JSON: trailing text at line 1, column 4");
         expect_problem("{}\n x", "not valid JSON: trailing text at line 2, column 2");
         expect_problem("cpu = 1", "not valid JSON: syntax error at line 1, column 1");
+        /* cJSON would read the key as "a": refused, not cut */
+        expect_problem("{\"cpu\": {\"sub_cgroup\": {\"a\\u0000/../x\": {}}}}",
+                       "a string holds \\u0000 (NUL), which no key or name may hold");
+        /* an escaped backslash before u0000 is no NUL */
+        expect_problem("{\"\\\\u0000\": {}}", "\\x5cu0000: unknown subsystem (known: cpu, blkio)");
         expect_valid("\xef\xbb\xbf{}"); /* a UTF-8 byte-order mark (some editors) is skipped */
         {
                 int rc = 0;
