@@ -75,7 +75,7 @@ cp "$CFG.good" "$CFG"
 kill -HUP "$SYNCD_PID"
 t_check "SIGHUP with the right password: new session, applied" wait_for 10 snap_is 1
 t_check "then the tree exists" cg_exists cpu test_cgroup_b/test_cgroup_b_sub1
-t_check "then STATUS is clean" wait_for 3 bash -c "tail -1 '$NOTIFY_LOG' | grep -q 'STATUS=Applied version 1; watching'"
+t_check "then STATUS is clean" wait_for 3 bash -c "grep STATUS= '$NOTIFY_LOG' | tail -1 | grep -q 'STATUS=Applied version 1; watching'"
 syncd_stop
 t_eq "clean exit" "$SYNCD_RC" 0
 cp "$SYNCD_LOG" /tmp/syncd-auth-last.log

@@ -22,13 +22,14 @@ t_check "unknown option: usage error" bash -c "[ $rc -ne 0 ] && grep -q 'unknown
 # ---- initial apply ----
 zkctl create "$NODE" "$SEED_CONF" >/dev/null
 start_notify
-RECONCILE=1 start_syncd
+RECONCILE=1 WATCHDOG_USEC=400000 start_syncd
 t_check "initial apply: snapshot version 0" wait_for 10 snap_is 0
 t_check "initial apply: cpu tree" bash -c "[ -d $CG_DIR/cpu/$CGROOT/test_cgroup_b/test_cgroup_b_sub1 ] && [ -d $CG_DIR/cpu/$CGROOT/test_cgroup_a ]"
 t_check "initial apply: cpuacct twin" test -d "$CG_DIR/cpuacct/$CGROOT/test_cgroup_b/test_cgroup_b_sub1"
 t_check "initial apply: blkio tree" test -d "$CG_DIR/blkio/$CGROOT/test_cgroup_a"
 t_eq "initial apply: shares written" "$(cg_share test_cgroup_b) $(cg_share test_cgroup_b/test_cgroup_b_sub1)" "100 200"
 t_check "READY=1 with the applied version in STATUS" wait_for 5 notify_has "READY=1.*Applied version 0"
+t_check "watchdog pings (WATCHDOG_USEC set)" wait_for 3 notify_has "^WATCHDOG=1"
 t_check "snapshot holds the conf" snap_has '.value.cpu.sub_cgroup.test_cgroup_b.conf.share' 100
 
 # ---- a change ----
@@ -60,7 +61,7 @@ t_eq "after 4 bad versions: tree unchanged" "$(tree_dump)" "$before"
 t_check "nothing outside the root: no ../evil" bash -c "[ ! -e $CG_DIR/cpu/evil ]"
 zkctl set "$NODE" "$conf1" >/dev/null
 t_check "valid again: snapshot version 6" wait_for 5 snap_is 6
-t_check "valid again: STATUS clean" wait_for 3 bash -c "tail -1 '$NOTIFY_LOG' | grep -q 'STATUS=Applied version 6; watching'"
+t_check "valid again: STATUS clean" wait_for 3 bash -c "grep STATUS= '$NOTIFY_LOG' | tail -1 | grep -q 'STATUS=Applied version 6; watching'"
 
 # ---- reconcile ----
 rmdir "$CG_DIR/cpu/$CGROOT/test_cgroup_a"
