@@ -136,10 +136,10 @@ sd_rm_tree() {
 }
 
 # sd_install_units CFG: our units, adapted to a user manager, into $SD_UNITS.
-#  - ExecStart= points at build/ with -c CFG (cg-wsd keeps reading its credential copy, which
-#    now comes from CFG);
-#  - cg-wsd: no DynamicUser= (a user manager's notify socket lives in its root-only
-#    XDG_RUNTIME_DIR, out of a dynamic user's reach); every other hardening setting is kept;
+#  - ExecStart= points at build/ with -c CFG;
+#  - cg-wsd: no DynamicUser= and no LoadCredential= (a user manager's notify socket lives in
+#    its root-only XDG_RUNTIME_DIR, out of a dynamic user's reach, and here it hands the service
+#    an empty credentials directory); every other hardening setting is kept;
 #  - the others get a dummy SetCredential=: systemd 252's user manager fails the mount
 #    namespace (226/NAMESPACE) of ProtectSystem=/PrivateTmp= units that have no credential,
 #    and with one it sets them up fine — so the real sandboxing is exercised;
@@ -150,9 +150,8 @@ sd_rm_tree() {
 sd_install_units() {
   local cfg=$1 f
   for f in "$TOP"/units/*.service "$TOP"/units/*.target; do
-    sed -e "s|^ExecStart=\(cg-[a-z]*\)\( -c \${CREDENTIALS_DIRECTORY}.*\)|ExecStart=$BUILD/\1\2|" \
-        -e "s|^ExecStart=\(cg-[a-z]*\)$|ExecStart=$BUILD/\1 -c $cfg|" \
-        -e "s|^LoadCredential=cgrouparch.conf:.*|LoadCredential=cgrouparch.conf:$cfg|" \
+    sed -e "s|^ExecStart=\(cg-[a-z]*\).*|ExecStart=$BUILD/\1 -c $cfg|" \
+        -e '/^LoadCredential=/d' \
         -e '/^DynamicUser=/d' -e 's/^ProtectHome=yes/ProtectHome=read-only/' \
         -e '/^ProtectKernelLogs=/d' -e '/^ProtectControlGroups=/d' \
         -e '/^ProtectKernelTunables=/d' -e '/^ProtectProc=/d' \
@@ -164,8 +163,7 @@ sd_install_units() {
     case $f in *.service)
       # A burst of restarts in the test (kill -9, watchdog) must not hit the start limit.
       printf '\n[Unit]\nStartLimitIntervalSec=0\n' >> "$SD_UNITS/${f##*/}"
-      grep -q '^LoadCredential=' "$SD_UNITS/${f##*/}" || \
-        printf '\n[Service]\nSetCredential=cgrouparch-e2e:1\n' >> "$SD_UNITS/${f##*/}" ;;
+      printf '\n[Service]\nSetCredential=cgrouparch-e2e:1\n' >> "$SD_UNITS/${f##*/}" ;;
     esac
   done
   sdctl daemon-reload

@@ -42,6 +42,7 @@ interval = 2
 test_cgroup_a = $SD_W/pids/worker.pid
 [wsd]
 port = $WSD_PORT
+www_dir = $TOP/www
 EOF
 RP=cgroup_arch
 rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
@@ -189,7 +190,8 @@ grep -q "Watchdog timeout" "$SD_W/manager.log" && t_diag "manager log: $(grep -c
 # ---- stop the target: everything stops, no process left ----
 [ -n "${WS_PID:-}" ] && stop_pid "$WS_PID"
 sdctl stop cgrouparch.target
-all=1; for u in "${units[@]}"; do sd_inactive "$u" || { all=0; t_diag "$u still $(systemctl --user is-active "$u")"; }; done
+# PartOf= queues the services' stop jobs; `systemctl stop` returns when the target's is done.
+all=1; for u in "${units[@]}"; do wait_for 15 sd_inactive "$u" || { all=0; t_diag "$u still $(systemctl --user is-active "$u")"; }; done
 t_check "stop cgrouparch.target: all inactive" [ $all = 1 ]
 left=$(for u in "${units[@]}"; do cat "$(sd_unit_cg "$u")/cgroup.procs" 2>/dev/null; done | wc -l)
 t_check "no process left in the services' cgroups ($left)" [ "$left" = 0 ]
