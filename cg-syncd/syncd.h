@@ -87,7 +87,6 @@ int syncd_first_line(const char *s, size_t max, char **ret);
  * mkdir adds (default weight), set-weight sets, rmdir removes. v1 only (-EOPNOTSUPP on a v2
  * tree or op). Lets a ZooKeeper change be planned against the tree as last read + what we did
  * since; the reconcile timer still reads the real tree. */
-struct plan;
 int syncd_live_update(struct live_tree *t, const struct plan *p);
 
 /* ---- the daemon ---- */
