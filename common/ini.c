@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* libinih's header is also called ini.h and the build puts common/ first on the -I path, so
- * name it by its full path (Debian: /usr/include/ini.h, libinih-dev). */
-#include "/usr/include/ini.h"
+/* libinih's header is also called ini.h: the build puts common/ on the quote path only
+ * (-iquote), so <ini.h> is libinih's and "ini.h" is ours. */
+#include <ini.h>
 
 #include "plan.h" /* cgfs.h needs its types declared first */
 #include "cgfs.h" /* enum cgfs_mode only */
