@@ -8,7 +8,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <stddef.h>
+#include <sys/socket.h>
 #include <unistd.h>
+#include <linux/cn_proc.h>
+#include <linux/connector.h>
+#include <linux/netlink.h>
 
 #include "proc.h"
 #include "util.h"
@@ -567,5 +572,367 @@ int proc_cgroup_read_at(int proc_dirfd, pid_t pid, char **ret) {
                 return -ENOMEM;
         memcpy(s, buf, len + 1);
         *ret = s;
+        return 0;
+}
+
+/* ---- process tree from the process events connector ---- */
+
+int proc_events_parse(const void *buf, size_t len, struct proc_event_info *ev, size_t max,
+                      size_t *n) {
+        const struct nlmsghdr *nh = buf;
+        size_t k = 0;
+        int left = (int) MIN(len, (size_t) INT32_MAX);
+
+        if (len < sizeof(struct nlmsghdr))
+                return -EINVAL;
+        for (; NLMSG_OK(nh, left); nh = NLMSG_NEXT(nh, left)) {
+                const struct cn_msg *cn;
+                const struct proc_event *pe;
+                struct proc_event_info e = {.type = PROC_EV_OTHER};
+
+                if (nh->nlmsg_type == NLMSG_NOOP)
+                        continue;
+                if (nh->nlmsg_type == NLMSG_ERROR || nh->nlmsg_type == NLMSG_OVERRUN)
+                        return -EINVAL;
+                if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(struct cn_msg)))
+                        return -EINVAL;
+                cn = NLMSG_DATA(nh);
+                if (cn->id.idx != CN_IDX_PROC || cn->id.val != CN_VAL_PROC)
+                        continue;
+                if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(struct cn_msg) + cn->len) ||
+                    cn->len < offsetof(struct proc_event, event_data))
+                        return -EINVAL;
+                pe = (const struct proc_event *) cn->data;
+                if (pe->what == PROC_EVENT_FORK) {
+                        if (cn->len < offsetof(struct proc_event, event_data) +
+                                              sizeof(pe->event_data.fork))
+                                return -EINVAL;
+                        e = (struct proc_event_info) {
+                                .type = PROC_EV_FORK,
+                                .pid = pe->event_data.fork.child_pid,
+                                .tgid = pe->event_data.fork.child_tgid,
+                                .parent_pid = pe->event_data.fork.parent_pid,
+                                .parent_tgid = pe->event_data.fork.parent_tgid,
+                        };
+                } else if (pe->what == PROC_EVENT_EXIT) {
+                        if (cn->len < offsetof(struct proc_event, event_data) +
+                                              offsetof(struct exit_proc_event, exit_code))
+                                return -EINVAL;
+                        e = (struct proc_event_info) {
+                                .type = PROC_EV_EXIT,
+                                .pid = pe->event_data.exit.process_pid,
+                                .tgid = pe->event_data.exit.process_tgid,
+                        };
+                }
+                if (k < max)
+                        ev[k++] = e;
+        }
+        *n = k;
+        return 0;
+}
+
+/* pid -> ppid, open addressing (linear probing); key 0 empty, -1 deleted. */
+struct tree_slot {
+        pid_t pid, ppid;
+};
+
+struct proc_tree {
+        int fd, proc_fd;
+        struct tree_slot *slots;
+        size_t cap, used, live; /* used counts live + deleted slots */
+        struct ppid_entry *index; /* (ppid, pid) sorted, rebuilt when dirty */
+        size_t n_index;
+        bool dirty;
+        unsigned rescans;
+};
+
+static size_t slot_of(const struct proc_tree *t, pid_t pid) {
+        return ((size_t) pid * 2654435761u) & (t->cap - 1);
+}
+
+static struct tree_slot *tree_find(const struct proc_tree *t, pid_t pid) {
+        for (size_t i = slot_of(t, pid), k = 0; k < t->cap; i = (i + 1) & (t->cap - 1), k++) {
+                if (t->slots[i].pid == pid)
+                        return &t->slots[i];
+                if (t->slots[i].pid == 0)
+                        return NULL;
+        }
+        return NULL;
+}
+
+static int tree_set(struct proc_tree *t, pid_t pid, pid_t ppid);
+
+static int tree_grow(struct proc_tree *t, size_t cap) {
+        struct tree_slot *old = t->slots;
+        size_t old_cap = t->cap;
+
+        t->slots = calloc(cap, sizeof(*t->slots));
+        if (!t->slots) {
+                t->slots = old;
+                return -ENOMEM;
+        }
+        t->cap = cap;
+        t->used = t->live = 0;
+        for (size_t i = 0; i < old_cap; i++)
+                if (old[i].pid > 0)
+                        (void) tree_set(t, old[i].pid, old[i].ppid);
+        free(old);
+        return 0;
+}
+
+static int tree_set(struct proc_tree *t, pid_t pid, pid_t ppid) {
+        struct tree_slot *s = tree_find(t, pid);
+        size_t i;
+        int r;
+
+        if (s) {
+                s->ppid = ppid;
+                return 0;
+        }
+        if ((t->used + 1) * 2 > t->cap) {
+                /* grow when live entries need it, else just drop the tombstones */
+                r = tree_grow(t, (t->live + 1) * 4 > t->cap ? t->cap * 2 : t->cap);
+                if (r < 0)
+                        return r;
+        }
+        for (i = slot_of(t, pid); t->slots[i].pid > 0; i = (i + 1) & (t->cap - 1))
+                ;
+        if (t->slots[i].pid == 0)
+                t->used++;
+        t->slots[i] = (struct tree_slot) {.pid = pid, .ppid = ppid};
+        t->live++;
+        return 0;
+}
+
+static void tree_del(struct proc_tree *t, pid_t pid) {
+        struct tree_slot *s = tree_find(t, pid);
+        if (s) {
+                s->pid = -1;
+                t->live--;
+        }
+}
+
+static int tree_scan(struct proc_tree *t) {
+        _cleanup_close_ int fd = -1;
+        struct dirent *de;
+        DIR *d;
+        int r = 0;
+
+        for (size_t i = 0; i < t->cap; i++)
+                t->slots[i] = (struct tree_slot) {};
+        t->used = t->live = 0;
+        t->dirty = true;
+        fd = openat(t->proc_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        d = fdopendir(fd);
+        if (!d)
+                return negative_errno();
+        TAKE_FD(fd);
+        while ((de = readdir(d))) {
+                char path[64], buf[2048];
+                struct proc_stat st;
+                uint64_t pid;
+
+                if (safe_atou64(de->d_name, &pid) < 0 || pid == 0 || pid > PROC_PID_MAX)
+                        continue;
+                snprintf(path, sizeof(path), "%d/stat", (int) pid);
+                if (read_small_at(t->proc_fd, path, buf, sizeof(buf), NULL) < 0 ||
+                    proc_stat_parse(buf, &st) < 0)
+                        continue;
+                r = tree_set(t, st.pid, st.ppid);
+                if (r < 0)
+                        break;
+        }
+        closedir(d);
+        return r;
+}
+
+static int tree_subscribe(int fd, bool on) {
+        struct __attribute__((packed)) {
+                struct nlmsghdr nl;
+                struct __attribute__((packed)) {
+                        struct cn_msg cn;
+                        enum proc_cn_mcast_op op;
+                } body;
+        } msg = {};
+
+        msg.nl.nlmsg_len = sizeof(msg);
+        msg.nl.nlmsg_type = NLMSG_DONE;
+        msg.nl.nlmsg_pid = 0;
+        msg.body.cn.id.idx = CN_IDX_PROC;
+        msg.body.cn.id.val = CN_VAL_PROC;
+        msg.body.cn.len = sizeof(enum proc_cn_mcast_op);
+        msg.body.op = on ? PROC_CN_MCAST_LISTEN : PROC_CN_MCAST_IGNORE;
+        if (send(fd, &msg, sizeof(msg), 0) != (ssize_t) sizeof(msg))
+                return negative_errno();
+        return 0;
+}
+
+int proc_tree_new(const char *proc_dir, struct proc_tree **ret) {
+        _cleanup_(proc_tree_freep) struct proc_tree *t = NULL;
+        struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = CN_IDX_PROC};
+        int size = 8 << 20, r;
+
+        t = calloc(1, sizeof(*t));
+        if (!t)
+                return -ENOMEM;
+        t->fd = t->proc_fd = -1;
+        t->cap = 4096;
+        t->slots = calloc(t->cap, sizeof(*t->slots));
+        if (!t->slots)
+                return -ENOMEM;
+        t->proc_fd = open(proc_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (t->proc_fd < 0)
+                return negative_errno();
+        t->fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_CONNECTOR);
+        if (t->fd < 0)
+                return negative_errno();
+        /* a burst of forks must not overflow us: as root the limit can be raised */
+        if (setsockopt(t->fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+                (void) setsockopt(t->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+        if (bind(t->fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                return negative_errno();
+        r = tree_subscribe(t->fd, true);
+        if (r < 0)
+                return r;
+        /* subscribed first, then scanned: an event racing the scan is applied after it */
+        r = tree_scan(t);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(t);
+        return 0;
+}
+
+struct proc_tree *proc_tree_free(struct proc_tree *t) {
+        if (!t)
+                return NULL;
+        if (t->fd >= 0) {
+                (void) tree_subscribe(t->fd, false);
+                close(t->fd);
+        }
+        if (t->proc_fd >= 0)
+                close(t->proc_fd);
+        free(t->slots);
+        free(t->index);
+        free(t);
+        return NULL;
+}
+
+int proc_tree_fd(const struct proc_tree *t) {
+        return t->fd;
+}
+
+size_t proc_tree_size(const struct proc_tree *t) {
+        return t->live;
+}
+
+unsigned proc_tree_rescans(const struct proc_tree *t) {
+        return t->rescans;
+}
+
+int proc_tree_update(struct proc_tree *t) {
+        char buf[65536] __attribute__((aligned(__alignof__(struct nlmsghdr))));
+        struct proc_event_info ev[512];
+        int applied = 0, r;
+
+        for (;;) {
+                ssize_t n = recv(t->fd, buf, sizeof(buf), 0);
+                size_t ne = 0;
+
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno == EAGAIN)
+                                break;
+                        if (errno == ENOBUFS) {
+                                /* events were lost: start over from /proc */
+                                t->rescans++;
+                                r = tree_scan(t);
+                                if (r < 0)
+                                        return r;
+                                continue;
+                        }
+                        return negative_errno();
+                }
+                if (proc_events_parse(buf, (size_t) n, ev, ELEMENTSOF(ev), &ne) < 0)
+                        continue;
+                for (size_t i = 0; i < ne; i++) {
+                        if (ev[i].type == PROC_EV_FORK && ev[i].pid == ev[i].tgid) {
+                                /* a new process (not a thread); its parent is a process */
+                                r = tree_set(t, ev[i].tgid, ev[i].parent_tgid);
+                                if (r < 0)
+                                        return r;
+                        } else if (ev[i].type == PROC_EV_EXIT && ev[i].pid == ev[i].tgid)
+                                tree_del(t, ev[i].tgid);
+                        else
+                                continue;
+                        t->dirty = true;
+                        applied++;
+                }
+        }
+        return applied;
+}
+
+static int tree_reindex(struct proc_tree *t) {
+        struct ppid_entry *v;
+        size_t n = 0;
+
+        /* children of exited processes were reparented: ask /proc who their parent is now */
+        for (size_t i = 0; i < t->cap; i++) {
+                struct tree_slot *s = &t->slots[i];
+                struct proc_stat st;
+                char path[64], buf[2048];
+
+                if (s->pid <= 0 || s->ppid <= 0 || tree_find(t, s->ppid))
+                        continue;
+                snprintf(path, sizeof(path), "%d/stat", (int) s->pid);
+                if (read_small_at(t->proc_fd, path, buf, sizeof(buf), NULL) < 0 ||
+                    proc_stat_parse(buf, &st) < 0) {
+                        s->pid = -1; /* gone too */
+                        t->live--;
+                        continue;
+                }
+                s->ppid = st.ppid;
+        }
+        v = malloc(MAX(t->live, (size_t) 1) * sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+        for (size_t i = 0; i < t->cap; i++)
+                if (t->slots[i].pid > 0)
+                        v[n++] = (struct ppid_entry) {.ppid = t->slots[i].ppid,
+                                                      .pid = t->slots[i].pid};
+        qsort(v, n, sizeof(*v), ppid_cmp);
+        free(t->index);
+        t->index = v;
+        t->n_index = n;
+        t->dirty = false;
+        return 0;
+}
+
+int proc_tree_children(struct proc_tree *t, pid_t pid, struct pidvec *out) {
+        size_t lo = 0, hi;
+        int r;
+
+        if (!tree_find(t, pid))
+                return -ESRCH;
+        if (t->dirty) {
+                r = tree_reindex(t);
+                if (r < 0)
+                        return r;
+        }
+        hi = t->n_index;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (t->index[mid].ppid < pid)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        for (size_t i = lo; i < t->n_index && t->index[i].ppid == pid; i++) {
+                r = pidvec_push(out, t->index[i].pid);
+                if (r < 0)
+                        return r;
+        }
         return 0;
 }

@@ -103,3 +103,36 @@ int proc_walk_dirfd(const struct proc_walk *w);
 
 /* Reads /proc/<pid>/cgroup under proc_dir into *ret (owned). -ESRCH when the process is gone. */
 int proc_cgroup_read_at(int proc_dirfd, pid_t pid, char **ret);
+
+/* ---- the process tree, kept current by the kernel's process events connector ----
+ * One /proc scan (pid -> ppid of every process), then fork and exit events from the netlink
+ * connector (CN_IDX_PROC, needs CAP_NET_ADMIN and CONFIG_PROC_EVENTS). A lost event (the
+ * socket overflowed: -ENOBUFS) triggers a rescan, so the tree never silently drifts. Children
+ * of an exited process are re-read from /proc (they were reparented). */
+enum proc_event_type {
+        PROC_EV_OTHER, /* exec, uid, ... and the subscription ack */
+        PROC_EV_FORK,  /* pid/tgid: the child; parent_*: its parent */
+        PROC_EV_EXIT,  /* pid/tgid: the task that exited */
+};
+struct proc_event_info {
+        enum proc_event_type type;
+        pid_t pid, tgid, parent_pid, parent_tgid;
+};
+/* Pure: parses one datagram of the connector (netlink messages carrying cn_msg + proc_event).
+ * Fills up to max events; *n gets how many. -EINVAL on a malformed datagram. */
+int proc_events_parse(const void *buf, size_t len, struct proc_event_info *ev, size_t max,
+                      size_t *n);
+
+struct proc_tree;
+/* Subscribes and scans. -EPERM/-EACCES (no CAP_NET_ADMIN), -EPROTONOSUPPORT (no connector). */
+int proc_tree_new(const char *proc_dir, struct proc_tree **ret);
+struct proc_tree *proc_tree_free(struct proc_tree *t);
+DEFINE_CLEANUP_FUNC(struct proc_tree, proc_tree_free)
+int proc_tree_fd(const struct proc_tree *t); /* readable when events are pending */
+/* Applies every pending event without blocking (rescans after an overflow). Returns the number
+ * of fork/exit events applied. */
+int proc_tree_update(struct proc_tree *t);
+/* Appends pid's known children (of all its threads). -ESRCH: pid is not in the tree. */
+int proc_tree_children(struct proc_tree *t, pid_t pid, struct pidvec *out);
+size_t proc_tree_size(const struct proc_tree *t);
+unsigned proc_tree_rescans(const struct proc_tree *t); /* overflows recovered from */

@@ -5,7 +5,12 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
+#include <linux/cn_proc.h>
+#include <linux/connector.h>
+#include <linux/netlink.h>
+#include <stddef.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -448,6 +453,127 @@ static void test_walk_real(void) {
         close(pipefd[1]);
 }
 
+/* One connector datagram holding a fork and an exit, as the kernel sends them. */
+static size_t put_event(char *buf, unsigned what, int a, int b, int c, int d) {
+        struct nlmsghdr *nh = (struct nlmsghdr *) buf;
+        struct cn_msg *cn = NLMSG_DATA(nh);
+        struct proc_event *pe = (struct proc_event *) cn->data;
+        size_t len = NLMSG_LENGTH(sizeof(*cn) + sizeof(*pe));
+
+        memset(buf, 0, NLMSG_SPACE(sizeof(*cn) + sizeof(*pe)));
+        nh->nlmsg_len = (unsigned) len;
+        nh->nlmsg_type = NLMSG_DONE;
+        cn->id.idx = CN_IDX_PROC;
+        cn->id.val = CN_VAL_PROC;
+        cn->len = sizeof(*pe);
+        pe->what = what;
+        if (what == PROC_EVENT_FORK) {
+                pe->event_data.fork.parent_pid = a;
+                pe->event_data.fork.parent_tgid = b;
+                pe->event_data.fork.child_pid = c;
+                pe->event_data.fork.child_tgid = d;
+        } else if (what == PROC_EVENT_EXIT) {
+                pe->event_data.exit.process_pid = a;
+                pe->event_data.exit.process_tgid = b;
+        }
+        return NLMSG_SPACE(sizeof(*cn) + sizeof(*pe));
+}
+
+static void test_events_parse(void) {
+        char buf[1024] __attribute__((aligned(8)));
+        struct proc_event_info ev[4];
+        size_t len = 0, n = 0;
+
+        len += put_event(buf + len, PROC_EVENT_FORK, 101, 100, 205, 205);
+        len += put_event(buf + len, PROC_EVENT_EXIT, 205, 205, 0, 0);
+        len += put_event(buf + len, PROC_EVENT_EXEC, 0, 0, 0, 0);
+        CHECK_INT(proc_events_parse(buf, len, ev, ELEMENTSOF(ev), &n), 0);
+        CHECK_INT(n, 3);
+        CHECK_INT(ev[0].type, PROC_EV_FORK);
+        CHECK_INT(ev[0].parent_pid, 101);
+        CHECK_INT(ev[0].parent_tgid, 100);
+        CHECK_INT(ev[0].pid, 205);
+        CHECK_INT(ev[0].tgid, 205);
+        CHECK_INT(ev[1].type, PROC_EV_EXIT);
+        CHECK_INT(ev[1].pid, 205);
+        CHECK_INT(ev[2].type, PROC_EV_OTHER);
+        /* at most max events are returned */
+        CHECK_INT(proc_events_parse(buf, len, ev, 1, &n), 0);
+        CHECK_INT(n, 1);
+        /* truncated and malformed datagrams */
+        CHECK_INT(proc_events_parse(buf, 4, ev, 4, &n), -EINVAL);
+        ((struct nlmsghdr *) buf)->nlmsg_type = NLMSG_ERROR;
+        CHECK_INT(proc_events_parse(buf, len, ev, 4, &n), -EINVAL);
+        put_event(buf, PROC_EVENT_FORK, 1, 1, 2, 2);
+        ((struct cn_msg *) NLMSG_DATA((struct nlmsghdr *) buf))->len = 4000; /* beyond the msg */
+        CHECK_INT(proc_events_parse(buf, len, ev, 4, &n), -EINVAL);
+}
+
+static bool has_child(struct proc_tree *t, pid_t parent, pid_t child) {
+        struct pidvec pv = {};
+        bool found;
+
+        (void) proc_tree_update(t);
+        found = proc_tree_children(t, parent, &pv) == 0 && (pidvec_sort(&pv), pidvec_contains_sorted(&pv, child));
+        pidvec_clear(&pv);
+        return found;
+}
+
+/* The live tree (needs CAP_NET_ADMIN): forks and exits show up; an orphan is re-parented. */
+static void test_tree_live(void) {
+        _cleanup_(proc_tree_freep) struct proc_tree *t = NULL;
+        pid_t c, gc = 0;
+        int r, i, fds[2];
+
+        r = proc_tree_new("/proc", &t);
+        if (r == -EPERM || r == -EACCES || r == -EPROTONOSUPPORT) {
+                printf("# SKIP process events connector unavailable (%s)\n", strerror(-r));
+                return;
+        }
+        CHECK_INT(r, 0);
+        if (!t)
+                return;
+        CHECK(proc_tree_size(t) > 10);
+        CHECK(has_child(t, getppid(), getpid())); /* from the scan */
+        CHECK_INT(proc_tree_children(t, 0x3fffff, &(struct pidvec) {}), -ESRCH);
+
+        (void) prctl(PR_SET_CHILD_SUBREAPER, 1);
+        CHECK_INT(pipe(fds), 0);
+        c = fork();
+        if (c == 0) {
+                pid_t g = fork();
+                if (g == 0) {
+                        pause();
+                        _exit(0);
+                }
+                if (write(fds[1], &g, sizeof(g)) < 0)
+                        _exit(1);
+                pause();
+                _exit(0);
+        }
+        if (read(fds[0], &gc, sizeof(gc)) != sizeof(gc))
+                printf("# no grandchild\n");
+        CHECK(has_child(t, getpid(), c)); /* from fork events */
+        CHECK(has_child(t, c, gc));
+        kill(c, SIGKILL);
+        waitpid(c, NULL, 0);
+        /* the grandchild is ours now (subreaper); the tree learns it from /proc */
+        for (i = 0; i < 200 && !has_child(t, getpid(), gc); i++)
+                usleep(5000);
+        CHECK(has_child(t, getpid(), gc));
+        CHECK(!has_child(t, getpid(), c));
+        CHECK_INT(proc_tree_children(t, c, &(struct pidvec) {}), -ESRCH);
+        kill(gc, SIGKILL);
+        waitpid(gc, NULL, 0);
+        for (i = 0; i < 200 && has_child(t, getpid(), gc); i++)
+                usleep(5000);
+        CHECK(!has_child(t, getpid(), gc));
+        CHECK_INT(proc_tree_rescans(t), 0);
+        (void) prctl(PR_SET_CHILD_SUBREAPER, 0);
+        close(fds[0]);
+        close(fds[1]);
+}
+
 int main(void) {
         if (!mkdtemp(tmpdir)) {
                 printf("# mkdtemp failed\n");
@@ -464,6 +590,8 @@ int main(void) {
         RUN(test_walk_fixture_fallback);
         RUN(test_walk_forced_fallback);
         RUN(test_walk_real);
+        RUN(test_events_parse);
+        RUN(test_tree_live);
         {
                 char cmd[600];
                 snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
