@@ -99,3 +99,4 @@ t_check "SIGHUP with a good config: RELOADING then READY" wait_for 5 notify_has 
 syncd_stop
 t_eq "SIGTERM: clean exit" "$SYNCD_RC" 0
 t_check "SIGTERM: STOPPING=1" wait_for 2 notify_has "STOPPING=1"
+t_done
