@@ -11,9 +11,18 @@ confB='{"cpu": {"sub_cgroup": {"zk_b": {"conf": {"share": 333}}}}}'
 
 # ---- ZooKeeper unreachable at start ----
 stop_pid "$ZK_PID"
+start_notify
+SYNCD_LOG=$T_TMP/syncd-nosnap.log
+start_syncd
+t_check "unreachable at start, no snapshot: READY anyway, saying so" \
+  wait_for 10 notify_has "READY=1.*Nothing applied yet; ZooKeeper unreachable"
+t_check "unreachable at start, no snapshot: logged" log_has "No snapshot at $SNAP yet"
+syncd_stop
+t_eq "unreachable at start, no snapshot: clean exit" "$SYNCD_RC" 0
+: > "$NOTIFY_LOG"
 mkdir -p "$RUNTIME_DIR"
 echo "{\"version\": 7, \"value\": $confA}" > "$SNAP"
-start_notify
+SYNCD_LOG=$T_TMP/syncd.log
 start_syncd
 t_check "unreachable at start: snapshot applied" wait_for 10 share_is snap_a 222
 t_check "unreachable at start: READY with the snapshot version" wait_for 5 notify_has "READY=1.*Applied snapshot version 7; ZooKeeper unreachable"
