@@ -69,7 +69,7 @@ $(O)/$(1): $$(patsubst %.c,$(O)/obj/%.o,$$(wildcard $(1)/*.c)) $(LIB_A)
 endef
 $(foreach p,$(PROGS),$(eval $(call prog_rule,$(p))))
 
-$(O)/tests/%: tests/unit/%.c tests/unit/tap.h $(LIB_A)
+$(O)/tests/%: tests/unit/%.c tests/unit/tap.h $(LIB_A) $(wildcard cg-*/*.c cg-*/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(LIB_A) $(LDFLAGS) $(LDLIBS)
