@@ -234,6 +234,7 @@ struct taskd *taskd_free(struct taskd *d) {
         pidvec_clear(&d->queue);
         snapshot_watch_free(d->snap);
         proc_walk_free(d->walk);
+        proc_tree_free(d->tree);
         conf_free(d->conf);
         cgfs_close(d->fs);
         cfg_free(d->cfg);
@@ -280,6 +281,41 @@ static int taskd_load(const char *config_path, struct taskd **ret) {
         return 0;
 }
 
+static int on_tree(struct loop_source *s, int fd, uint32_t revents, void *userdata) {
+        struct taskd *d = userdata;
+        int r;
+
+        (void) s;
+        (void) fd;
+        (void) revents;
+        r = proc_tree_update(d->tree);
+        if (r < 0) {
+                log_warning_errno(r, "Lost the process events connector (%m); walking /proc "
+                                  "from now on");
+                loop_source_free(d->tree_src);
+                d->tree_src = NULL;
+                d->tree = proc_tree_free(d->tree);
+        }
+        return 0;
+}
+
+/* The process tree is an accelerator: without it every tree is walked through /proc. */
+static int tree_setup(struct taskd *d) {
+        int r;
+
+        r = proc_tree_new("/proc", &d->tree);
+        if (r < 0) {
+                log_full_errno(LOG_NOTICE, r, "Process events connector unavailable (%m); walking "
+                                 "/proc/<pid>/task/*/children instead");
+                return 0;
+        }
+        r = loop_add_io(d->loop, proc_tree_fd(d->tree), EPOLLIN, on_tree, d, &d->tree_src);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch the process events: %m");
+        log_debug("Process tree: %zu processes", proc_tree_size(d->tree));
+        return 0;
+}
+
 int taskd_new(const char *config_path, struct taskd **ret) {
         static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, 0};
         _cleanup_(taskd_freep) struct taskd *d = NULL;
@@ -294,6 +330,9 @@ int taskd_new(const char *config_path, struct taskd **ret) {
         r = loop_add_signals(d->loop, sigs, on_signal, d, &d->signal_src);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up signals: %m");
+        r = tree_setup(d);
+        if (r < 0)
+                return r;
         r = snapshot_watch_new(d->snapshot_path, &d->snap);
         if (r < 0)
                 return log_error_errno(r, "Cannot follow %s: %m", d->snapshot_path);

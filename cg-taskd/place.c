@@ -353,7 +353,30 @@ static int place_pid(struct taskd *d, struct taskd_rule *rule, pid_t pid, bool r
 
 /* The direct children of every thread of pid. */
 static int taskd_children(struct taskd *d, pid_t pid, struct pidvec *out) {
+        if (d->tree) {
+                int r = proc_tree_children(d->tree, pid, out);
+                if (r != -ESRCH)
+                        return r;
+                /* not in the tree: born after the last drain; ask /proc directly */
+        }
         return proc_walk_children(d->walk, pid, out);
+}
+
+/* Brings the process tree up to date before a pass or an event: a fork that happened before
+ * a pid file was written is already queued on the connector socket. */
+static void tree_sync(struct taskd *d) {
+        int r;
+
+        if (!d->tree)
+                return;
+        r = proc_tree_update(d->tree);
+        if (r < 0) {
+                log_warning_errno(r, "Lost the process events connector (%m); walking /proc "
+                                  "from now on");
+                loop_source_free(d->tree_src);
+                d->tree_src = NULL;
+                d->tree = proc_tree_free(d->tree);
+        }
 }
 
 /* Places the tree under `root` for rule `ri` (its in-place sets read beforehand). */
@@ -417,6 +440,7 @@ int taskd_full_pass(struct taskd *d) {
         int r;
 
         proc_walk_invalidate(d->walk);
+        tree_sync(d);
         for (i = 0; i < d->n_files; i++)
                 d->files[i].seen = false;
 
@@ -524,6 +548,7 @@ int taskd_file_event(struct taskd *d, const char *dir, const char *name, bool ju
                                 return 0;
                         /* Fresh children lists: the fallback index is a snapshot of /proc. */
                         proc_walk_invalidate(d->walk);
+                        tree_sync(d);
                         rule_read_members(d, &d->rules.v[i]);
                         r = place_tree(d, i, f->pid, false, &pass);
                         if (r == -ENOMEM)

@@ -54,10 +54,14 @@ struct taskd {
         char *snapshot_path;
         struct snapshot_watch *snap;
         struct proc_walk *walk;
+        /* pid -> ppid of every process from the process events connector; NULL when that is
+         * unavailable (no CAP_NET_ADMIN, no CONFIG_PROC_EVENTS): then `walk` reads
+         * /proc/<pid>/task/<tid>/children for every process of a tree. */
+        struct proc_tree *tree;
         long hz; /* clock ticks per second of /proc/<pid>/stat starttime */
 
         struct loop *loop;
-        struct loop_source *snap_src, *inotify_src, *interval_src, *watchdog_src, *signal_src;
+        struct loop_source *tree_src, *snap_src, *inotify_src, *interval_src, *watchdog_src, *signal_src;
 
         struct taskd_rules rules;
         struct taskd_file *files;
