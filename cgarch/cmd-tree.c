@@ -196,7 +196,7 @@ int cli_cmd_plan(struct cli *c, int argc, char **argv, bool apply) {
                 return CLI_EXIT_FAIL;
         if (cgfs_is_v2(fs) && check_v2(file, conf, cfg) < 0)
                 return CLI_EXIT_FAIL;
-        r = cgfs_read_live(fs, &live);
+        r = cgfs_read_live_for(fs, conf, &live);
         if (r < 0) {
                 log_error_errno(r, "Failed to read the cgroup tree under %s: %m",
                                 *cgfs_root(fs) ? cgfs_root(fs) : "the hierarchy roots");

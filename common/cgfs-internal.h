@@ -29,8 +29,9 @@ struct cgfs;
 
 struct cgfs_ops {
         const char *name;
-        /* Fills the live tree of every subsystem (paths, weights, flags). */
-        int (*read_live)(struct cgfs *fs, struct live_tree *t);
+        /* Fills the live tree of every subsystem (paths, weights, flags), sorted by path;
+         * conf (may be NULL) limits what is read, see cgfs_read_live_for(). */
+        int (*read_live)(struct cgfs *fs, const struct conf *c, struct live_tree *t);
         /* Writes a weight in conf units (the backend converts). -ENOENT: no weight file. */
         int (*set_weight)(struct cgfs *fs, enum conf_subsys s, const char *path, int64_t w);
         /* v2: enables the controller of s for path. -EOPNOTSUPP on v1 or when unavailable. */
@@ -80,3 +81,33 @@ struct cgfs_pathv {
 };
 int cgfs_pathv_add(struct cgfs_pathv *pv, const char *s);
 void cgfs_pathv_clear(struct cgfs_pathv *pv);
+
+/* ---- reading live trees in parallel (cgfs-walk.c) ---- */
+struct cgfs_wentry {
+        char *path;                  /* owned, relative to the tree's root, never "" */
+        int64_t w[_CONF_SUBSYS_MAX]; /* filled by the tree's `read` callback; -1 by default */
+};
+struct cgfs_wtree {
+        int root_fd; /* borrowed O_DIRECTORY fd of a managed root that exists */
+        /* Called once per cgroup found, with an fd of its parent and its name there; fills
+         * e->w. Runs in any worker thread concurrently with itself: it may only read shared
+         * state (or use atomics). NULL: nothing to read. */
+        void (*read)(const struct cgfs_wtree *t, int parent_fd, const char *name,
+                     struct cgfs_wentry *e);
+        void *userdata; /* for read */
+        /* Output: every cgroup below root_fd (not the root itself), sorted by path (strcmp),
+         * owned; free with cgfs_wtree_clear(). */
+        struct cgfs_wentry *v;
+        size_t n;
+};
+/* Walks every tree with up to min(cgfs_walk_max_threads, online CPUs, 4) threads (the caller's
+ * thread included; helpers run with every signal blocked). On error every output is freed. */
+int cgfs_walk_trees(struct cgfs_wtree *trees, size_t n_trees);
+void cgfs_wtree_clear(struct cgfs_wtree *t);
+extern unsigned cgfs_walk_max_threads; /* default 4; tests set 1 to compare both paths */
+/* Does planning c need the current weight of subsystem s at <path> (last component name)?
+ * True without a conf, or without its name index (no O(1) lookup: read everything). */
+/* qsort comparator of struct live_entry by path. */
+int cgfs_cmp_live_entry(const void *a, const void *b);
+bool cgfs_conf_wants(const struct conf *c, enum conf_subsys s, const char *name, const char *path,
+                     bool weight);

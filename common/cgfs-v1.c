@@ -27,110 +27,133 @@ static int64_t read_weight_at(int dirfd, const char *file) {
 }
 
 /* The blkio weight file that exists in <dirfd>/<name> (name "" = dirfd itself), remembered
- * for the rest of the handle's life. */
+ * for the rest of the handle's life. Called from the walk's threads: the cache is atomic (two
+ * threads may both probe; they find the same file). */
 static const char *blkio_file(struct cgfs *fs, int dirfd, const char *name) {
+        const char *f = __atomic_load_n(&fs->blkio_weight_file, __ATOMIC_ACQUIRE);
         char p[CONF_NAME_MAX + 32];
 
-        if (fs->blkio_weight_file)
-                return fs->blkio_weight_file;
+        if (f)
+                return f;
         for (size_t i = 0; i < ELEMENTSOF(blkio_weight_files); i++) {
                 snprintf(p, sizeof(p), "%s%s%s", name, *name ? "/" : "", blkio_weight_files[i]);
-                if (faccessat(dirfd, p, F_OK, 0) == 0)
-                        return fs->blkio_weight_file = blkio_weight_files[i];
+                if (faccessat(dirfd, p, F_OK, 0) == 0) {
+                        f = blkio_weight_files[i];
+                        __atomic_store_n(&fs->blkio_weight_file, f, __ATOMIC_RELEASE);
+                        return f;
+                }
         }
         return NULL;
 }
 
 struct rl {
         struct cgfs *fs;
-        struct live_tree *t;
+        const struct conf *conf;
         enum conf_subsys s;
-        bool weights;
-        struct cgfs_pathv *paths; /* cpuacct mirror: just collect */
 };
 
-static int rl_cb(void *ud, int dirfd, const char *name, const char *path) {
-        struct rl *c = ud;
-        int64_t w = -1;
+/* The walk's per-cgroup callback of the hierarchy holding the weight file (any thread). */
+static void rl_read(const struct cgfs_wtree *wt, int dirfd, const char *name, struct cgfs_wentry *e) {
+        const struct rl *c = wt->userdata;
+        char p[CONF_NAME_MAX + 32];
+        const char *f;
 
-        if (c->paths)
-                return cgfs_pathv_add(c->paths, path);
-        if (c->weights) {
-                const char *f = c->s == CONF_CPU ? "cpu.shares" : blkio_file(c->fs, dirfd, name);
-                char p[CONF_NAME_MAX + 32];
-                if (f) {
-                        snprintf(p, sizeof(p), "%s/%s", name, f);
-                        w = read_weight_at(dirfd, p);
-                }
-        }
-        return live_tree_add(c->t, c->s, path, w);
+        if (!cgfs_conf_wants(c->conf, c->s, name, e->path, true))
+                return;
+        f = c->s == CONF_CPU ? "cpu.shares" : blkio_file(c->fs, dirfd, name);
+        if (!f)
+                return;
+        snprintf(p, sizeof(p), "%s/%s", name, f);
+        e->w[0] = read_weight_at(dirfd, p);
 }
 
-static int cmp_str(const void *a, const void *b) {
-        return strcmp(*(const char *const *) a, *(const char *const *) b);
-}
-
-static int cmp_entry(const void *a, const void *b) {
-        return strcmp(((const struct live_entry *) a)->path, ((const struct live_entry *) b)->path);
-}
-
-/* cpu and cpuacct are separate hierarchies: an entry present in only one is `partial`. */
-static int merge_mirror(struct live_tree *t, enum conf_subsys s, char **acct, size_t na) {
-        size_t nc = t->n[s], i = 0, j = 0;
+/* cpu and cpuacct are separate hierarchies: an entry present in only one is `partial`. Both
+ * lists are sorted by path; acct's paths move into t (acct->v[i].path set to NULL). */
+static int merge_mirror(struct live_tree *t, enum conf_subsys s, struct cgfs_wtree *acct) {
+        size_t nc = t->n[s], na = acct->n, i = 0, j = 0;
+        bool added = false;
         int r;
 
-        qsort(t->v[s], nc, sizeof(*t->v[s]), cmp_entry);
-        qsort(acct, na, sizeof(*acct), cmp_str);
         while (i < nc || j < na) {
-                int k = i >= nc ? 1 : j >= na ? -1 : strcmp(t->v[s][i].path, acct[j]);
+                int k = i >= nc ? 1 : j >= na ? -1 : strcmp(t->v[s][i].path, acct->v[j].path);
                 if (k == 0) {
                         i++;
                         j++;
                 } else if (k < 0) {
                         t->v[s][i++].partial = true;
                 } else {
-                        r = live_tree_add(t, s, acct[j++], -1);
+                        r = live_tree_add_take(t, s, TAKE_PTR(acct->v[j].path), -1);
+                        j++;
                         if (r < 0)
                                 return r;
                         t->v[s][t->n[s] - 1].partial = true;
+                        added = true;
                 }
         }
+        if (added) /* keep the tree sorted by path */
+                qsort(t->v[s], t->n[s], sizeof(*t->v[s]), cgfs_cmp_live_entry);
         return 0;
 }
 
-static int v1_read_live(struct cgfs *fs, struct live_tree *t) {
+static int v1_read_live(struct cgfs *fs, const struct conf *conf, struct live_tree *t) {
+        struct cgfs_wtree trees[_CONF_SUBSYS_MAX * CGFS_MAX_HIERS_PER_SUBSYS] = {};
+        int tree_of[_CONF_SUBSYS_MAX][CGFS_MAX_HIERS_PER_SUBSYS];
+        struct rl rl[_CONF_SUBSYS_MAX];
+        size_t nt = 0;
         int r;
 
+        /* 1. which trees to walk, and what can be known from the managed roots alone */
         for (int s = 0; s < _CONF_SUBSYS_MAX; s++) {
                 t->present[s] = fs->n_sub[s] > 0;
+                rl[s] = (struct rl){ .fs = fs, .conf = conf, .s = s };
                 for (size_t k = 0; k < fs->n_sub[s]; k++) {
                         struct cgfs_hier *h = &fs->h[fs->sub[s][k]];
-                        struct cgfs_pathv paths = {};
-                        struct rl c = { .fs = fs, .t = t, .s = s, .weights = k == 0 };
 
-                        if (cgfs_hier_root_fd(fs, h) < 0) {
-                                if (k > 0 && t->n[s] > 0) /* mirror missing entirely */
-                                        for (size_t i = 0; i < t->n[s]; i++)
-                                                t->v[s][i].partial = true;
+                        tree_of[s][k] = -1;
+                        if (cgfs_hier_root_fd(fs, h) < 0)
                                 continue;
-                        }
                         if (k == 0) {
                                 if (s == CONF_CPU)
                                         t->weight_unavailable[s] =
                                                 faccessat(h->root_fd, "cpu.shares", F_OK, 0) < 0;
                                 else if (*fs->root) /* bfq has no weight file at the root */
                                         t->weight_unavailable[s] = !blkio_file(fs, h->root_fd, "");
-                        } else
-                                c.paths = &paths;
-                        r = cgfs_walk(h->root_fd, rl_cb, &c);
-                        if (r >= 0 && k > 0)
-                                r = merge_mirror(t, s, paths.v, paths.n);
-                        cgfs_pathv_clear(&paths);
-                        if (r < 0)
-                                return r;
+                        }
+                        if (conf && !conf->roots[s])
+                                continue; /* the planner leaves this subsystem alone */
+                        tree_of[s][k] = (int) nt;
+                        trees[nt++] = (struct cgfs_wtree){
+                                .root_fd = h->root_fd,
+                                /* weights live in the first hierarchy only (cpu, not cpuacct) */
+                                .read = k == 0 && !t->weight_unavailable[s] ? rl_read : NULL,
+                                .userdata = &rl[s],
+                        };
                 }
         }
-        return 0;
+        /* 2. every hierarchy and subtree at once */
+        r = cgfs_walk_trees(trees, nt);
+        if (r < 0)
+                return r;
+        /* 3. the live tree: the first hierarchy's entries, merged with the mirror's */
+        for (int s = 0; s < _CONF_SUBSYS_MAX && r >= 0; s++) {
+                if (fs->n_sub[s] == 0 || (conf && !conf->roots[s]))
+                        continue;
+                if (tree_of[s][0] >= 0) {
+                        struct cgfs_wtree *w = &trees[tree_of[s][0]];
+                        for (size_t i = 0; i < w->n && r >= 0; i++)
+                                r = live_tree_add_take(t, s, TAKE_PTR(w->v[i].path), w->v[i].w[0]);
+                }
+                if (r < 0 || fs->n_sub[s] < 2)
+                        continue;
+                if (tree_of[s][1] >= 0)
+                        r = merge_mirror(t, s, &trees[tree_of[s][1]]);
+                else /* mirror missing entirely */
+                        for (size_t i = 0; i < t->n[s]; i++)
+                                t->v[s][i].partial = true;
+        }
+        for (size_t i = 0; i < nt; i++)
+                cgfs_wtree_clear(&trees[i]); /* NULL-safe: moved paths are NULL */
+        return r;
 }
 
 static int v1_set_weight(struct cgfs *fs, enum conf_subsys s, const char *path, int64_t w) {

@@ -25,17 +25,22 @@ static struct cgfs_hier *v2_hier(struct cgfs *fs) {
         return fs->n_sub[CONF_CPU] ? &fs->h[fs->sub[CONF_CPU][0]] : NULL;
 }
 
-/* io.weight, else io.bfq.weight, in <dirfd>/<name> (name "" = dirfd itself); remembered. */
+/* io.weight, else io.bfq.weight, in <dirfd>/<name> (name "" = dirfd itself); remembered
+ * (atomically: the walk's threads call this). */
 static const char *io_file(struct cgfs *fs, int dirfd, const char *name) {
         static const char *const files[] = { "io.weight", "io.bfq.weight" };
+        const char *f = __atomic_load_n(&fs->io_weight_file, __ATOMIC_ACQUIRE);
         char p[CONF_NAME_MAX + 32];
 
-        if (fs->io_weight_file)
-                return fs->io_weight_file;
+        if (f)
+                return f;
         for (size_t i = 0; i < ELEMENTSOF(files); i++) {
                 snprintf(p, sizeof(p), "%s%s%s", name, *name ? "/" : "", files[i]);
-                if (faccessat(dirfd, p, F_OK, 0) == 0)
-                        return fs->io_weight_file = files[i];
+                if (faccessat(dirfd, p, F_OK, 0) == 0) {
+                        f = files[i];
+                        __atomic_store_n(&fs->io_weight_file, f, __ATOMIC_RELEASE);
+                        return f;
+                }
         }
         return NULL;
 }
@@ -53,34 +58,36 @@ static int64_t read_weight_at(int dirfd, const char *file) {
 
 struct rl {
         struct cgfs *fs;
-        struct live_tree *t;
+        const struct conf *conf;
+        bool unavailable[_CONF_SUBSYS_MAX];
 };
 
-static int rl_cb(void *ud, int dirfd, const char *name, const char *path) {
-        struct rl *c = ud;
+/* Per cgroup (any of the walk's threads): the weight of every subsystem, -1 where its file is
+ * missing (the controller is not enabled there). */
+static void rl_read(const struct cgfs_wtree *wt, int dirfd, const char *name, struct cgfs_wentry *e) {
+        const struct rl *c = wt->userdata;
         char p[CONF_NAME_MAX + 32];
-        int r;
 
         for (int s = 0; s < _CONF_SUBSYS_MAX; s++) {
-                const char *f = NULL;
-                int64_t w = -1;
-                if (!c->t->weight_unavailable[s])
-                        f = s == CONF_CPU ? "cpu.weight" : io_file(c->fs, dirfd, name);
+                const char *f;
+
+                /* -1 also means "not enabled" (PLAN_ENABLE), so a conf node is always read */
+                if (c->unavailable[s] || !cgfs_conf_wants(c->conf, s, name, e->path, false))
+                        continue;
+                f = s == CONF_CPU ? "cpu.weight" : io_file(c->fs, dirfd, name);
                 if (f) {
                         snprintf(p, sizeof(p), "%s/%s", name, f);
-                        w = read_weight_at(dirfd, p);
+                        e->w[s] = read_weight_at(dirfd, p);
                 }
-                r = live_tree_add(c->t, s, path, w);
-                if (r < 0)
-                        return r;
         }
-        return 0;
 }
 
-static int v2_read_live(struct cgfs *fs, struct live_tree *t) {
+static int v2_read_live(struct cgfs *fs, const struct conf *conf, struct live_tree *t) {
         struct cgfs_hier *h = v2_hier(fs);
         _cleanup_free_ char *ctl = NULL;
-        struct rl c = { .fs = fs, .t = t };
+        struct rl c = { .fs = fs, .conf = conf };
+        struct cgfs_wtree w = {};
+        int r = 0;
 
         t->v2 = true;
         if (!h)
@@ -98,8 +105,20 @@ static int v2_read_live(struct cgfs *fs, struct live_tree *t) {
         if (read_full_file_at(h->root_fd, "cgroup.controllers", &ctl, NULL) < 0)
                 ctl = NULL;
         for (int s = 0; s < _CONF_SUBSYS_MAX; s++)
-                t->weight_unavailable[s] = !ctl || !cgfs_controllers_have(ctl, v2_controller(s));
-        return cgfs_walk(h->root_fd, rl_cb, &c);
+                c.unavailable[s] = t->weight_unavailable[s] =
+                        !ctl || !cgfs_controllers_have(ctl, v2_controller(s));
+        w = (struct cgfs_wtree){ .root_fd = h->root_fd, .read = rl_read, .userdata = &c };
+        r = cgfs_walk_trees(&w, 1);
+        if (r < 0)
+                return r;
+        /* one union tree: every subsystem lists every path (already sorted) */
+        for (size_t i = 0; i < w.n && r >= 0; i++)
+                for (int s = _CONF_SUBSYS_MAX - 1; s >= 0 && r >= 0; s--) {
+                        char *p = s == 0 ? TAKE_PTR(w.v[i].path) : strdup(w.v[i].path);
+                        r = p ? live_tree_add_take(t, s, p, w.v[i].w[s]) : -ENOMEM;
+                }
+        cgfs_wtree_clear(&w);
+        return r;
 }
 
 static int v2_set_weight(struct cgfs *fs, enum conf_subsys s, const char *path, int64_t w) {

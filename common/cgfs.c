@@ -803,11 +803,29 @@ int cgfs_remove_root(struct cgfs *fs) {
 
 /* ---- live tree and plan execution ---- */
 
+int cgfs_cmp_live_entry(const void *a, const void *b) {
+        return strcmp(((const struct live_entry *) a)->path, ((const struct live_entry *) b)->path);
+}
+
+bool cgfs_conf_wants(const struct conf *c, enum conf_subsys s, const char *name, const char *path,
+                     bool weight) {
+        const struct conf_node *n;
+
+        if (!c || !c->index[s])
+                return true;
+        n = conf_find(c, s, name); /* read-only hash lookup: safe from the walk's threads */
+        return n && (!weight || n->weight >= 0) && strcmp(n->path, path) == 0;
+}
+
 int cgfs_read_live(struct cgfs *fs, struct live_tree *ret) {
+        return cgfs_read_live_for(fs, NULL, ret);
+}
+
+int cgfs_read_live_for(struct cgfs *fs, const struct conf *c, struct live_tree *ret) {
         struct live_tree t = {};
         int r;
 
-        r = fs->ops->read_live(fs, &t);
+        r = fs->ops->read_live(fs, c, &t);
         if (r < 0) {
                 live_tree_clear(&t);
                 return r;

@@ -70,8 +70,15 @@ int cgfs_ensure_root(struct cgfs *fs);
  * parent of the managed root first. Used by tests and the demo; refuses an empty root (-EPERM). */
 int cgfs_remove_root(struct cgfs *fs);
 
-/* Reads what exists under the managed root, with current weights in conf units. */
+/* Reads what exists under the managed root, with current weights in conf units. Entries come
+ * sorted by path (strcmp), whatever order the walk found them in. The hierarchies and their
+ * subtrees are read by a few threads (at most one per CPU, every signal blocked in them). */
 int cgfs_read_live(struct cgfs *fs, struct live_tree *ret);
+/* The same, reading only what planning `c` needs (what conf_plan() and plan_format() use): on
+ * v1, a subsystem absent from `c` is not walked (present/weight_unavailable are still set) and
+ * a weight is read only where `c` sets one for that path (else -1); on v2, weights of paths
+ * absent from the subsystem's tree of `c` are not read. c == NULL: as cgfs_read_live(). */
+int cgfs_read_live_for(struct cgfs *fs, const struct conf *c, struct live_tree *ret);
 
 struct cgfs_apply_result {
         size_t n_created, n_weights, n_removed, n_moved; /* n_moved: pids moved out of removed */

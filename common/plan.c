@@ -22,31 +22,40 @@ void live_tree_clear(struct live_tree *t) {
         *t = (struct live_tree){};
 }
 
+int live_tree_add_take(struct live_tree *t, enum conf_subsys s, char *path, int64_t weight) {
+        size_t n;
+
+        if ((unsigned) s >= _CONF_SUBSYS_MAX || !path || !*path) {
+                free(path);
+                return -EINVAL;
+        }
+        n = t->n[s];
+        /* Grow by doubling: reallocate when n is 0 or a power of two (>= 16). The capacity is
+         * implied by n, so every writer of t->v goes through here. */
+        if (n == 0 || (n >= 16 && (n & (n - 1)) == 0)) {
+                size_t cap = n == 0 ? 16 : n * 2;
+                struct live_entry *nv = realloc(t->v[s], cap * sizeof(*nv));
+
+                if (!nv) {
+                        free(path);
+                        return -ENOMEM;
+                }
+                t->v[s] = nv;
+        }
+        t->v[s][n] = (struct live_entry){ .path = path, .weight = weight };
+        t->n[s] = n + 1;
+        return 0;
+}
+
 int live_tree_add(struct live_tree *t, enum conf_subsys s, const char *path, int64_t weight) {
-        size_t n = t->n[s];
+        char *p;
 
         if ((unsigned) s >= _CONF_SUBSYS_MAX || !path || !*path)
                 return -EINVAL;
-        /* Grow by doubling: reallocate when n is 0 or a power of two. */
-        if (n == 0 || (n & (n - 1)) == 0) {
-                size_t cap = n == 0 ? 16 : n * 2;
-                struct live_entry *nv;
-
-                if (n != 0 && n < 16)
-                        cap = 16;
-                if (n == 0 || n >= 16) {
-                        nv = realloc(t->v[s], cap * sizeof(*nv));
-                        if (!nv)
-                                return -ENOMEM;
-                        t->v[s] = nv;
-                }
-        }
-        char *p = strdup(path);
+        p = strdup(path);
         if (!p)
                 return -ENOMEM;
-        t->v[s][n] = (struct live_entry){ .path = p, .weight = weight };
-        t->n[s] = n + 1;
-        return 0;
+        return live_tree_add_take(t, s, p, weight);
 }
 
 void plan_clear(struct plan *p) {
@@ -90,9 +99,15 @@ static int lidx_build(const struct live_tree *t, enum conf_subsys s, struct lidx
         x->v = malloc(sizeof(*x->v) * (x->n ? x->n : 1));
         if (!x->v)
                 return -ENOMEM;
-        for (size_t i = 0; i < x->n; i++)
+        bool sorted = true;
+        for (size_t i = 0; i < x->n; i++) {
                 x->v[i] = &t->v[s][i];
-        qsort(x->v, x->n, sizeof(*x->v), cmp_entry);
+                if (sorted && i > 0 && strcmp(x->v[i - 1]->path, x->v[i]->path) >= 0)
+                        sorted = false;
+        }
+        /* cgfs_read_live() returns sorted trees: then this is one pass, no sort. */
+        if (!sorted)
+                qsort(x->v, x->n, sizeof(*x->v), cmp_entry);
         return 0;
 }
 

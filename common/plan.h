@@ -32,6 +32,8 @@ struct live_tree {
 };
 void live_tree_clear(struct live_tree *t);
 int live_tree_add(struct live_tree *t, enum conf_subsys s, const char *path, int64_t weight);
+/* Same, taking ownership of a malloc'd path (freed on failure too): no copy. */
+int live_tree_add_take(struct live_tree *t, enum conf_subsys s, char *path, int64_t weight);
 
 enum plan_op_type {
         PLAN_MKDIR,
