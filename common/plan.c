@@ -225,8 +225,51 @@ static bool path_is_protected(const char *path, char *const *protected_names) {
 
 /* Removal candidates: live paths (of `lists`) not in `want`, minus protected ones and their
  * ancestors (an ancestor of a kept cgroup cannot be removed). Emitted children first. */
+/* The paths the conf wants kept: the nodes of the subsystems in `of`. Through the conf's name
+ * index (O(1) per path, nothing to sort) when every one of them has it, else a sorted set. */
+struct want {
+        const struct conf *c;
+        bool of[_CONF_SUBSYS_MAX];
+        bool indexed;
+        struct sset set; /* when !indexed */
+};
+
+static int want_init(struct want *w, const struct conf *c, const bool of[_CONF_SUBSYS_MAX],
+                     const struct conf_node **const nodes[_CONF_SUBSYS_MAX],
+                     const size_t nn[_CONF_SUBSYS_MAX]) {
+        *w = (struct want){ .c = c, .indexed = true };
+        for (int s = 0; s < _CONF_SUBSYS_MAX; s++) {
+                w->of[s] = of[s] && c->roots[s];
+                if (w->of[s] && !c->index[s])
+                        w->indexed = false;
+        }
+        if (w->indexed)
+                return 0;
+        for (int s = 0; s < _CONF_SUBSYS_MAX; s++)
+                for (size_t i = 0; w->of[s] && i < nn[s]; i++)
+                        if (sset_add(&w->set, nodes[s][i]->path) < 0)
+                                return -ENOMEM;
+        sset_sort(&w->set);
+        return 0;
+}
+
+static bool want_has(const struct want *w, const char *path) {
+        const char *name;
+
+        if (!w->indexed)
+                return sset_has(&w->set, path);
+        name = strrchr(path, '/');
+        name = name ? name + 1 : path;
+        for (int s = 0; s < _CONF_SUBSYS_MAX; s++) {
+                const struct conf_node *n = w->of[s] ? conf_find(w->c, s, name) : NULL;
+                if (n && strcmp(n->path, path) == 0)
+                        return true;
+        }
+        return false;
+}
+
 static int plan_removals(struct pbuild *b, enum conf_subsys s, const struct live_tree *live,
-                         const bool lists[_CONF_SUBSYS_MAX], const struct sset *want,
+                         const bool lists[_CONF_SUBSYS_MAX], const struct want *want,
                          char *const *protected_names) {
         struct sset cand = {}, kept = {};
         int r = 0;
@@ -240,7 +283,7 @@ static int plan_removals(struct pbuild *b, enum conf_subsys s, const struct live
                                 r = sset_add(&kept, path);
                                 if (r < 0)
                                         goto out;
-                        } else if (!sset_has(want, path)) {
+                        } else if (!want_has(want, path)) {
                                 r = sset_add(&cand, path);
                                 if (r < 0)
                                         goto out;
@@ -288,6 +331,7 @@ static int plan_v1(const struct conf *c, const struct live_tree *live,
         struct pbuild b = {};
         struct lidx idx[_CONF_SUBSYS_MAX] = {};
         const struct conf_node **nodes[_CONF_SUBSYS_MAX] = {};
+        const struct live_entry **found[_CONF_SUBSYS_MAX] = {}; /* live entry of nodes[s][i] */
         size_t nn[_CONF_SUBSYS_MAX] = {}, cap;
         int r = 0;
 
@@ -302,23 +346,29 @@ static int plan_v1(const struct conf *c, const struct live_tree *live,
                 if (r < 0)
                         goto out;
         }
-        /* 1. mkdirs, parents first */
-        for (int s = 0; s < _CONF_SUBSYS_MAX; s++)
+        /* 1. mkdirs, parents first (each node is looked up once; step 2 reuses it) */
+        for (int s = 0; s < _CONF_SUBSYS_MAX; s++) {
+                if (nn[s] && !(found[s] = malloc(nn[s] * sizeof(*found[s])))) {
+                        r = -ENOMEM;
+                        goto out;
+                }
                 for (size_t i = 0; i < nn[s]; i++) {
                         const struct live_entry *e = lidx_find(&idx[s], nodes[s][i]->path);
+                        found[s][i] = e;
                         if (!e || e->partial) {
                                 r = pb_push(&b, PLAN_MKDIR, s, nodes[s][i]->path, 0);
                                 if (r < 0)
                                         goto out;
                         }
                 }
+        }
         /* 2. weights, only where they differ */
         for (int s = 0; s < _CONF_SUBSYS_MAX; s++) {
                 if (live->weight_unavailable[s])
                         continue;
                 for (size_t i = 0; i < nn[s]; i++) {
                         const struct conf_node *n = nodes[s][i];
-                        const struct live_entry *e = lidx_find(&idx[s], n->path);
+                        const struct live_entry *e = found[s][i];
                         bool want;
 
                         if (n->weight < 0)
@@ -336,21 +386,16 @@ static int plan_v1(const struct conf *c, const struct live_tree *live,
         }
         /* 3. removals, children first; a subsystem absent from the conf is left alone */
         for (int s = 0; s < _CONF_SUBSYS_MAX; s++) {
-                struct sset want = {};
+                struct want want;
                 bool lists[_CONF_SUBSYS_MAX] = {};
 
                 if (!c->roots[s] || !live->present[s])
                         continue;
-                for (size_t i = 0; i < nn[s]; i++)
-                        if (sset_add(&want, nodes[s][i]->path) < 0) {
-                                free(want.v);
-                                r = -ENOMEM;
-                                goto out;
-                        }
-                sset_sort(&want);
                 lists[s] = true;
-                r = plan_removals(&b, s, live, lists, &want, protected_names);
-                free(want.v);
+                r = want_init(&want, c, lists, (const struct conf_node **const *) nodes, nn);
+                if (r >= 0)
+                        r = plan_removals(&b, s, live, lists, &want, protected_names);
+                free(want.set.v);
                 if (r < 0)
                         goto out;
         }
@@ -361,6 +406,7 @@ out:
         for (int s = 0; s < _CONF_SUBSYS_MAX; s++) {
                 free(idx[s].v);
                 free(nodes[s]);
+                free(found[s]);
         }
         return r;
 }
@@ -373,7 +419,7 @@ static int plan_v2(const struct conf *c, const struct live_tree *live,
         struct lidx idx[_CONF_SUBSYS_MAX] = {};
         const struct conf_node **nodes[_CONF_SUBSYS_MAX] = {};
         size_t nn[_CONF_SUBSYS_MAX] = {}, cap;
-        struct sset want = {}, made = {};
+        struct sset made = {};
         bool any = false, lists[_CONF_SUBSYS_MAX] = {};
         int r = 0;
 
@@ -411,13 +457,9 @@ static int plan_v2(const struct conf *c, const struct live_tree *live,
                         r = sset_add(&made, nodes[s][i]->path);
                         if (r < 0)
                                 goto out;
-                        r = sset_add(&want, nodes[s][i]->path);
-                        if (r < 0)
-                                goto out;
                 }
                 sset_sort(&made);
         }
-        sset_sort(&want);
         /* 2. controllers, parents first, then 3. weights */
         for (int pass = 0; pass < 2; pass++)
                 for (int s = 0; s < _CONF_SUBSYS_MAX; s++) {
@@ -448,7 +490,14 @@ static int plan_v2(const struct conf *c, const struct live_tree *live,
                 }
         /* 4. removals from the union tree; an empty conf manages nothing */
         if (any) {
-                r = plan_removals(&b, CONF_CPU, live, lists, &want, protected_names);
+                struct want w;
+                bool of[_CONF_SUBSYS_MAX];
+                for (int s = 0; s < _CONF_SUBSYS_MAX; s++)
+                        of[s] = live->present[s]; /* the subsystems whose nodes were collected */
+                r = want_init(&w, c, of, (const struct conf_node **const *) nodes, nn);
+                if (r >= 0)
+                        r = plan_removals(&b, CONF_CPU, live, lists, &w, protected_names);
+                free(w.set.v);
                 if (r < 0)
                         goto out;
         }
@@ -456,7 +505,6 @@ static int plan_v2(const struct conf *c, const struct live_tree *live,
         b.p = (struct plan){};
 out:
         plan_clear(&b.p);
-        free(want.v);
         free(made.v);
         for (int s = 0; s < _CONF_SUBSYS_MAX; s++) {
                 free(idx[s].v);

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cgfs-internal.h" /* cgfs_walk_max_threads */
 #include "cgfs.h"
 #include "conf.h"
 #include "plan.h"
@@ -411,6 +412,98 @@ out:
         free(rb);
 }
 
+/* The live tree is read by a pool of threads: the result must not depend on how many, come
+ * sorted by path (strcmp: "g1-x" before "g1/..."), and cgfs_read_live_for() must skip the
+ * weights a conf does not need. A v2 fixture directory of 20 x 12 x 3 cgroups (no kernfs, so
+ * every directory is listed). */
+static void test_parallel_read(void) {
+        char tmp[] = "/tmp/test-cgfs-par.XXXXXX";
+        struct live_tree t1 = {}, t4 = {}, tc = {};
+        struct cgfs *fs = NULL;
+        struct conf *c = NULL;
+        char p[512];
+        const char *conf = "{\"cpu\": {\"sub_cgroup\": {\"g1\": {\"conf\": {\"share\": 200}, "
+                           "\"sub_cgroup\": {\"g1_2\": {}}}}}}";
+        size_t expect = 0;
+        bool sorted = true, same = true;
+
+        CHECK(mkdtemp(tmp));
+        snprintf(p, sizeof(p), "%s/r", tmp);
+        mkdir(p, 0755);
+        put(p, "cgroup.controllers", "cpu io\n");
+        for (int i = 0; i < 20; i++) {
+                snprintf(p, sizeof(p), "%s/r/g%d", tmp, i);
+                mkdir(p, 0755);
+                put(p, "cpu.weight", "100\n");
+                snprintf(p, sizeof(p), "%s/r/g%d-x", tmp, i); /* sorts between g<i> and g<i>/ */
+                mkdir(p, 0755);
+                put(p, "cpu.weight", "7\n");
+                expect += 2;
+                for (int j = 0; j < 12; j++) {
+                        snprintf(p, sizeof(p), "%s/r/g%d/g%d_%d", tmp, i, i, j);
+                        mkdir(p, 0755);
+                        put(p, "cpu.weight", "50\n");
+                        expect++;
+                        for (int k = 0; k < 3; k++) {
+                                snprintf(p, sizeof(p), "%s/r/g%d/g%d_%d/l%d_%d_%d", tmp, i, i, j, i, j, k);
+                                mkdir(p, 0755);
+                                expect++;
+                        }
+                }
+        }
+        CHECK_INT(cgfs_open(tmp, "r", CGFS_MODE_V2, &fs), 0);
+        CHECK_INT(conf_parse(conf, strlen(conf), &c, NULL), 0);
+        if (!fs || !c)
+                goto out;
+        cgfs_walk_max_threads = 1;
+        CHECK_INT(cgfs_read_live(fs, &t1), 0);
+        cgfs_walk_max_threads = 4;
+        CHECK_INT(cgfs_read_live(fs, &t4), 0);
+        CHECK_INT(t1.n[CONF_CPU], expect);
+        CHECK_INT(t4.n[CONF_CPU], expect);
+        CHECK_INT(t4.n[CONF_BLKIO], expect);
+        for (size_t i = 0; i < t4.n[CONF_CPU] && i < t1.n[CONF_CPU]; i++) {
+                if (i > 0 && strcmp(t4.v[CONF_CPU][i - 1].path, t4.v[CONF_CPU][i].path) >= 0)
+                        sorted = false;
+                if (strcmp(t1.v[CONF_CPU][i].path, t4.v[CONF_CPU][i].path) != 0 ||
+                    t1.v[CONF_CPU][i].weight != t4.v[CONF_CPU][i].weight ||
+                    strcmp(t4.v[CONF_BLKIO][i].path, t4.v[CONF_CPU][i].path) != 0)
+                        same = false;
+        }
+        CHECK(sorted);
+        CHECK(same);
+        CHECK_STR(t4.v[CONF_CPU][0].path, "g0");
+        CHECK_STR(t4.v[CONF_CPU][1].path, "g0-x"); /* '-' < '/' */
+        CHECK_STR(t4.v[CONF_CPU][2].path, "g0/g0_0");
+        CHECK_INT(t4.v[CONF_CPU][1].weight, 7);
+        CHECK_INT(t4.v[CONF_CPU][2].weight, 50);
+        CHECK_INT(t4.v[CONF_CPU][3].weight, -1); /* no cpu.weight: not enabled */
+        /* with the conf: only g1 and g1/g1_2 have their weights read */
+        CHECK_INT(cgfs_read_live_for(fs, c, &tc), 0);
+        CHECK_INT(tc.n[CONF_CPU], expect);
+        size_t n_read = 0;
+        for (size_t i = 0; i < tc.n[CONF_CPU]; i++)
+                if (tc.v[CONF_CPU][i].weight >= 0) {
+                        n_read++;
+                        CHECK(strcmp(tc.v[CONF_CPU][i].path, "g1") == 0 ||
+                              strcmp(tc.v[CONF_CPU][i].path, "g1/g1_2") == 0);
+                }
+        CHECK_INT(n_read, 2);
+out:
+        live_tree_clear(&t1);
+        live_tree_clear(&t4);
+        live_tree_clear(&tc);
+        conf_free(c);
+        cgfs_close(fs);
+        {
+                char *cmd = NULL;
+                xasprintf(&cmd, "rm -rf '%s'", tmp);
+                if (system(cmd) != 0)
+                        printf("# could not remove %s\n", tmp);
+                free(cmd);
+        }
+}
+
 int main(void) {
         RUN(test_layout_hybrid);
         RUN(test_layout_v1_comount);
@@ -422,5 +515,6 @@ int main(void) {
         RUN(test_membership);
         RUN(test_open_layout_mirroring);
         RUN(test_v2_fixture);
+        RUN(test_parallel_read);
         return TAP_END();
 }

@@ -288,6 +288,48 @@ static void test_scale(void) {
         live_tree_clear(&t);
 }
 
+/* The planner finds "is this live path in the conf" through the conf's name index when it has
+ * one, else through a sorted set (hand-built confs): both must give the same plan. */
+static void test_index_and_sorted_set_agree(void) {
+        const char *text =
+                "{\"cpu\": {\"sub_cgroup\": {\"a\": {\"conf\": {\"share\": 512}, \"sub_cgroup\": "
+                "{\"x\": {}}}, \"b\": {\"sub_cgroup\": {\"y\": {\"conf\": {\"share\": 64}}}}}}, "
+                "\"blkio\": {\"sub_cgroup\": {\"a\": {\"conf\": {\"weight\": 100}}}}}";
+        /* "x" exists in the conf but under a, "y" under b: same names elsewhere are stale */
+        static const char *live_cpu[] = { "a", "a/x", "a/y", "b", "b/x", "b/y", "b/y/z", "c", NULL };
+        for (int v2 = 0; v2 < 2; v2++) {
+                _cleanup_(conf_freep) struct conf *c = parse(text);
+                struct live_tree t = {};
+                struct conf_index *saved[_CONF_SUBSYS_MAX];
+
+                CHECK(c);
+                if (!c)
+                        return;
+                for (int i = 0; live_cpu[i]; i++) {
+                        live_tree_add(&t, CONF_CPU, live_cpu[i], 1024);
+                        if (v2)
+                                live_tree_add(&t, CONF_BLKIO, live_cpu[i], 100);
+                }
+                if (!v2)
+                        live_tree_add(&t, CONF_BLKIO, "q", 100);
+                both_present(&t);
+                t.v2 = v2;
+                _cleanup_free_ char *with = plan_text(c, &t, NULL);
+                for (int s = 0; s < _CONF_SUBSYS_MAX; s++) {
+                        saved[s] = c->index[s];
+                        c->index[s] = NULL;
+                }
+                _cleanup_free_ char *without = plan_text(c, &t, NULL);
+                for (int s = 0; s < _CONF_SUBSYS_MAX; s++)
+                        c->index[s] = saved[s];
+                CHECK(with && without);
+                CHECK_STR(with ? with : "", without ? without : "");
+                CHECK(with && strstr(with, "b/x") && strstr(with, "a/y") && strstr(with, "b/y/z"));
+                CHECK(with && !strstr(with, v2 ? "remove a/x" : "remove cpu:a/x\n"));
+                live_tree_clear(&t);
+        }
+}
+
 int main(void) {
         RUN(test_seed_from_nothing);
         RUN(test_seed_noop_and_changes);
@@ -298,5 +340,6 @@ int main(void) {
         RUN(test_v2_union_tree);
         RUN(test_v2_checks);
         RUN(test_scale);
+        RUN(test_index_and_sorted_set_agree);
         return TAP_END();
 }
