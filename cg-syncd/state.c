@@ -276,3 +276,89 @@ int syncd_live_update(struct live_tree *t, const struct plan *p) {
         }
         return 0;
 }
+
+/* ---- cgroup v2 delegation (pure) ---- */
+
+int syncd_proc_cgroup_v2(const char *text, char **ret) {
+        for (const char *l = text; l && *l;) {
+                const char *nl = strchr(l, '\n');
+                size_t len = nl ? (size_t) (nl - l) : strlen(l);
+
+                if (len >= 3 && strncmp(l, "0::", 3) == 0) {
+                        const char *p = l + 3;
+                        size_t plen = len - 3;
+                        char *s;
+
+                        if (plen == 0 || p[0] != '/' || memchr(p, '\0', plen))
+                                return -EINVAL;
+                        s = strndup(p, plen);
+                        if (!s)
+                                return -ENOMEM;
+                        *ret = s;
+                        return 0;
+                }
+                l = nl ? nl + 1 : NULL;
+        }
+        return -ENOENT;
+}
+
+void syncd_deleg_clear(struct syncd_deleg *d) {
+        free(d->base);
+        free(d->leaf);
+        *d = (struct syncd_deleg) {};
+}
+
+/* Is `path` `dir` itself or below it (both relative, "" = the hierarchy root)? */
+static bool path_within(const char *path, const char *dir) {
+        size_t l = strlen(dir);
+
+        if (l == 0)
+                return true;
+        return strncmp(path, dir, l) == 0 && (path[l] == 0 || path[l] == '/');
+}
+
+int syncd_deleg_plan(const char *own, const char *root, struct syncd_deleg *ret, char **err) {
+        _cleanup_free_ char *base = NULL, *leaf = NULL;
+        const char *slash;
+        bool in_leaf = false;
+
+        *ret = (struct syncd_deleg) {};
+        if (!own || own[0] != '/' || !root) {
+                (void) xasprintf(err, "cgroup path '%s' is not absolute", own ? own : "(null)");
+                return -EINVAL;
+        }
+        base = strdup(own + 1); /* relative to the hierarchy root; "" for the root cgroup */
+        if (!base)
+                return -ENOMEM;
+        /* Already in our leaf (an earlier run moved us, or systemd put us there itself with
+         * DelegateSubgroup=cg-syncd): the delegated cgroup is its parent. */
+        slash = strrchr(base, '/');
+        if (strcmp(slash ? slash + 1 : base, SYNCD_LEAF) == 0) {
+                base[slash ? slash - base : 0] = 0;
+                in_leaf = true;
+        }
+        /* The root cgroup (or a top-level "/cg-syncd") is never a delegation. */
+        if (!base[0] || !path_within(root, base) || !*root)
+                return 0;
+        if (strcmp(root, base) == 0) {
+                (void) xasprintf(err,
+                                 "[cgroup] root '%s' is cg-syncd's own cgroup: on cgroup v2 a "
+                                 "cgroup whose children hold controllers cannot hold processes; "
+                                 "set root to a sub-cgroup, e.g. '%s/managed'",
+                                 root, base);
+                return -EINVAL;
+        }
+        if (xasprintf(&leaf, "%s/%s", base, SYNCD_LEAF) < 0)
+                return -ENOMEM;
+        if (path_within(root, leaf)) {
+                (void) xasprintf(err,
+                                 "[cgroup] root '%s' lies in '%s', the leaf cgroup cg-syncd "
+                                 "keeps for itself; choose another name, e.g. '%s/managed'",
+                                 root, leaf, base);
+                return -EINVAL;
+        }
+        ret->action = in_leaf ? SYNCD_DELEG_IN_LEAF : SYNCD_DELEG_MOVE;
+        ret->base = TAKE_PTR(base);
+        ret->leaf = TAKE_PTR(leaf);
+        return 0;
+}

@@ -408,6 +408,10 @@ static int syncd_prepare(struct syncd *n, const struct cfg *cfg, const char *cfg
                 return log_error_errno(r,
                                        "Failed to open the cgroup filesystem at %s (root '%s'): %m",
                                        cfg->cg.dir, cfg->cg.root);
+        /* v2 under systemd's Delegate=yes: out of the cgroup whose children we manage. */
+        r = syncd_delegate(cfg, n->fs);
+        if (r < 0)
+                return r;
         if (mkdir(cfg->daemon.runtime_dir, 0755) < 0 && errno != EEXIST)
                 return log_error_errno(-errno, "Failed to create %s: %m", cfg->daemon.runtime_dir);
         return 0;

@@ -89,6 +89,29 @@ int syncd_first_line(const char *s, size_t max, char **ret);
  * since; the reconcile timer still reads the real tree. */
 int syncd_live_update(struct live_tree *t, const struct plan *p);
 
+/* ---- cgroup v2 delegation (Delegate=yes) ----
+ * When the managed root lies inside cg-syncd's own v2 cgroup (a cgroup systemd delegated to the
+ * service), the daemon moves itself into the leaf <own cgroup>/cg-syncd first: on v2 a cgroup
+ * whose children hold controllers cannot hold processes. It never writes above its own cgroup. */
+#define SYNCD_LEAF "cg-syncd"
+/* The path of the "0::" line of /proc/<pid>/cgroup text ("/a/b", owned). -ENOENT: no such line
+ * (no v2 hierarchy); -EINVAL: malformed. */
+int syncd_proc_cgroup_v2(const char *text, char **ret);
+enum syncd_deleg_action {
+        SYNCD_DELEG_NONE,    /* the managed root is not inside our own cgroup: nothing to do */
+        SYNCD_DELEG_MOVE,    /* move into `leaf` (creating only that) */
+        SYNCD_DELEG_IN_LEAF, /* already in `leaf` */
+};
+struct syncd_deleg {
+        enum syncd_deleg_action action;
+        char *base; /* the delegated cgroup, relative to the hierarchy root ("a/b.service") */
+        char *leaf; /* base + "/" SYNCD_LEAF */
+};
+/* Decides from our v2 cgroup `own` ("/a/b.service", or "/a/b.service/cg-syncd" once moved) and
+ * `[cgroup] root`. -EINVAL, *err set (owned): the root is our own cgroup or lies in our leaf. */
+int syncd_deleg_plan(const char *own, const char *root, struct syncd_deleg *ret, char **err);
+void syncd_deleg_clear(struct syncd_deleg *d);
+
 /* ---- the daemon ---- */
 struct syncd {
         struct syncd_args args;
@@ -143,3 +166,8 @@ int syncd_apply_text(struct syncd *d, const char *data, size_t len, int64_t vers
 int syncd_apply_conf(struct syncd *d, struct conf *c, enum syncd_source src, bool full);
 /* Applies the snapshot file (ZooKeeper unreachable at start). -ENOENT: none. */
 int syncd_apply_snapshot(struct syncd *d);
+
+/* deleg.c: on v2, when [cgroup] root lies inside our own cgroup, moves the daemon into its leaf
+ * and makes cpu/io available along <own>/.../<parent of root> (only inside our own cgroup).
+ * Logs; 0 also when there is nothing to do; -errno when the config cannot work. */
+int syncd_delegate(const struct cfg *cfg, const struct cgfs *fs);

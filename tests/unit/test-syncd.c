@@ -214,6 +214,83 @@ static void test_live_update(void) {
         live_tree_clear(&t);
 }
 
+static void test_proc_cgroup(void) {
+        char *p = NULL;
+
+        CHECK_INT(syncd_proc_cgroup_v2("12:cpu:/x\n0::/system.slice/cg-syncd.service\n", &p), 0);
+        CHECK_STR(p, "/system.slice/cg-syncd.service");
+        free(p);
+        p = NULL;
+        CHECK_INT(syncd_proc_cgroup_v2("0::/", &p), 0); /* no newline at the end */
+        CHECK_STR(p, "/");
+        free(p);
+        p = NULL;
+        CHECK_INT(syncd_proc_cgroup_v2("9:name=systemd:/\n1:cpu:/\n", &p), -ENOENT); /* v1 only */
+        CHECK_INT(syncd_proc_cgroup_v2("", &p), -ENOENT);
+        CHECK_INT(syncd_proc_cgroup_v2("0::\n", &p), -EINVAL);
+        CHECK_INT(syncd_proc_cgroup_v2("0::relative\n", &p), -EINVAL);
+        CHECK_INT(syncd_proc_cgroup_v2("10::/a\n", &p), -ENOENT); /* hierarchy 10, not 0 */
+        CHECK(p == NULL);
+}
+
+static void test_deleg_plan(void) {
+        struct syncd_deleg d = {};
+        char *err = NULL;
+
+        /* the documented setup: root = <service>/managed, started in <service> -> move */
+        CHECK_INT(syncd_deleg_plan("/system.slice/cg-syncd.service",
+                                   "system.slice/cg-syncd.service/managed", &d, &err), 0);
+        CHECK_INT(d.action, SYNCD_DELEG_MOVE);
+        CHECK_STR(d.base, "system.slice/cg-syncd.service");
+        CHECK_STR(d.leaf, "system.slice/cg-syncd.service/cg-syncd");
+        syncd_deleg_clear(&d);
+        CHECK(d.base == NULL && d.action == SYNCD_DELEG_NONE);
+        /* deeper managed root, and already in the leaf (a SIGHUP, DelegateSubgroup=cg-syncd) */
+        CHECK_INT(syncd_deleg_plan("/s.slice/x.service/cg-syncd", "s.slice/x.service/a/b", &d,
+                                   &err), 0);
+        CHECK_INT(d.action, SYNCD_DELEG_IN_LEAF);
+        CHECK_STR(d.base, "s.slice/x.service");
+        CHECK_STR(d.leaf, "s.slice/x.service/cg-syncd");
+        syncd_deleg_clear(&d);
+        /* not inside our cgroup: nothing */
+        CHECK_INT(syncd_deleg_plan("/s.slice/x.service", "cgrouparch", &d, &err), 0);
+        CHECK_INT(d.action, SYNCD_DELEG_NONE);
+        CHECK(d.base == NULL);
+        CHECK_INT(syncd_deleg_plan("/s.slice/x.service", "s.slice/x.service2/m", &d, &err), 0);
+        CHECK_INT(d.action, SYNCD_DELEG_NONE); /* a prefix of the name is not "inside" */
+        CHECK_INT(syncd_deleg_plan("/s.slice/x.service", "", &d, &err), 0);
+        CHECK_INT(d.action, SYNCD_DELEG_NONE);
+        CHECK_INT(syncd_deleg_plan("/s.slice/x.service", "s.slice", &d, &err), 0);
+        CHECK_INT(d.action, SYNCD_DELEG_NONE); /* an ancestor: not a delegation to us */
+        /* the root cgroup and a top-level /cg-syncd are never a delegation */
+        CHECK_INT(syncd_deleg_plan("/", "cgrouparch-test-1", &d, &err), 0);
+        CHECK_INT(d.action, SYNCD_DELEG_NONE);
+        CHECK_INT(syncd_deleg_plan("/cg-syncd", "cg-syncd/x", &d, &err), 0);
+        CHECK_INT(d.action, SYNCD_DELEG_NONE);
+        CHECK(err == NULL);
+        /* the managed root is our own cgroup, or lies in our leaf: refused, with advice */
+        CHECK_INT(syncd_deleg_plan("/s.slice/x.service", "s.slice/x.service", &d, &err), -EINVAL);
+        CHECK(err && strstr(err, "s.slice/x.service/managed"));
+        free(err);
+        err = NULL;
+        CHECK_INT(syncd_deleg_plan("/s.slice/x.service/cg-syncd", "s.slice/x.service", &d, &err),
+                  -EINVAL);
+        free(err);
+        err = NULL;
+        CHECK_INT(syncd_deleg_plan("/s.slice/x.service", "s.slice/x.service/cg-syncd", &d, &err),
+                  -EINVAL);
+        CHECK(err && strstr(err, "leaf"));
+        free(err);
+        err = NULL;
+        CHECK_INT(syncd_deleg_plan("/s.slice/x.service/cg-syncd", "s.slice/x.service/cg-syncd/m",
+                                   &d, &err), -EINVAL);
+        free(err);
+        err = NULL;
+        CHECK(d.base == NULL && d.leaf == NULL);
+        CHECK_INT(syncd_deleg_plan("relative", "x", &d, &err), -EINVAL);
+        free(err);
+}
+
 int main(void) {
         RUN(test_args);
         RUN(test_backoff);
@@ -222,5 +299,7 @@ int main(void) {
         RUN(test_status);
         RUN(test_first_line);
         RUN(test_live_update);
+        RUN(test_proc_cgroup);
+        RUN(test_deleg_plan);
         return TAP_END();
 }
