@@ -587,7 +587,8 @@ int proc_events_parse(const void *buf, size_t len, struct proc_event_info *ev, s
                 return -EINVAL;
         for (; NLMSG_OK(nh, left); nh = NLMSG_NEXT(nh, left)) {
                 const struct cn_msg *cn;
-                const struct proc_event *pe;
+                struct proc_event pe_buf = {};
+                const struct proc_event *pe = &pe_buf;
                 struct proc_event_info e = {.type = PROC_EV_OTHER};
 
                 if (nh->nlmsg_type == NLMSG_NOOP)
@@ -602,7 +603,10 @@ int proc_events_parse(const void *buf, size_t len, struct proc_event_info *ev, s
                 if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(struct cn_msg) + cn->len) ||
                     cn->len < offsetof(struct proc_event, event_data))
                         return -EINVAL;
-                pe = (const struct proc_event *) cn->data;
+                /* The event sits 36 bytes into the datagram (nlmsghdr + cn_msg): only 4-byte
+                 * aligned, and struct proc_event needs 8 (its u64 timestamp). Copy it out
+                 * rather than read it in place. The lengths were checked above and below. */
+                memcpy(&pe_buf, cn->data, MIN((size_t) cn->len, sizeof(pe_buf)));
                 if (pe->what == PROC_EVENT_FORK) {
                         if (cn->len < offsetof(struct proc_event, event_data) +
                                               sizeof(pe->event_data.fork))
