@@ -62,7 +62,8 @@ static int snapshot_load(struct taskd *d) {
         r = snapshot_read(d->snapshot_path, &c, &errs);
         if (r == -ENOENT) {
                 if (!d->conf)
-                        log_info("No applied conf yet at %s; waiting for cg-syncd", d->snapshot_path);
+                        log_info("No applied conf yet at %s; waiting for cg-syncd",
+                                 d->snapshot_path);
                 return 0;
         }
         if (r < 0) {
@@ -76,7 +77,8 @@ static int snapshot_load(struct taskd *d) {
                                           "one): %s",
                                           d->snapshot_path, text);
                         else
-                                log_error_errno(r, "Ignoring the applied conf %s (keeping the "
+                                log_error_errno(r,
+                                                "Ignoring the applied conf %s (keeping the "
                                                 "last good one): %m",
                                                 d->snapshot_path);
                 }
@@ -140,7 +142,8 @@ static int reload(struct taskd *d) {
         (void) notify_reloading();
         r = cfg_load(d->config_path, &c, &err);
         if (r < 0) {
-                log_error("Not reloading, keeping the running config: %s", err ? err : strerror(-r));
+                log_error("Not reloading, keeping the running config: %s",
+                          err ? err : strerror(-r));
                 taskd_update_status(d);
                 return 0;
         }
@@ -148,8 +151,10 @@ static int reload(struct taskd *d) {
             c->cg.mode != d->cfg->cg.mode) {
                 r = cgfs_open(c->cg.dir, c->cg.root, (enum cgfs_mode) c->cg.mode, &fs);
                 if (r < 0) {
-                        log_error_errno(r, "Not reloading: cannot open the cgroup hierarchies "
-                                        "under %s: %m", c->cg.dir);
+                        log_error_errno(r,
+                                        "Not reloading: cannot open the cgroup hierarchies "
+                                        "under %s: %m",
+                                        c->cg.dir);
                         taskd_update_status(d);
                         return 0;
                 }
@@ -291,7 +296,7 @@ static int on_tree(struct loop_source *s, int fd, uint32_t revents, void *userda
         r = proc_tree_update(d->tree);
         if (r < 0) {
                 log_warning_errno(r, "Lost the process events connector (%m); walking /proc "
-                                  "from now on");
+                                     "from now on");
                 loop_source_free(d->tree_src);
                 d->tree_src = NULL;
                 d->tree = proc_tree_free(d->tree);
@@ -305,8 +310,9 @@ static int tree_setup(struct taskd *d) {
 
         r = proc_tree_new("/proc", &d->tree);
         if (r < 0) {
-                log_full_errno(LOG_NOTICE, r, "Process events connector unavailable (%m); walking "
-                                 "/proc/<pid>/task/*/children instead");
+                log_full_errno(LOG_NOTICE, r,
+                               "Process events connector unavailable (%m); walking "
+                               "/proc/<pid>/task/*/children instead");
                 return 0;
         }
         r = loop_add_io(d->loop, proc_tree_fd(d->tree), EPOLLIN, on_tree, d, &d->tree_src);
@@ -368,8 +374,9 @@ int taskd_start(struct taskd *d) {
                 if (r < 0)
                         return log_error_errno(r, "Failed to set up the watchdog timer: %m");
         }
-        log_info("Placing processes of %zu pid-file rules; full pass every %u s, first took %llu us",
-                 d->rules.n, d->cfg->taskd.interval_sec, (unsigned long long) d->last_pass_usec);
+        log_info(
+                "Placing processes of %zu pid-file rules; full pass every %u s, first took %llu us",
+                d->rules.n, d->cfg->taskd.interval_sec, (unsigned long long) d->last_pass_usec);
         return 0;
 }
 
@@ -386,9 +393,8 @@ int taskd_check(const char *config_path) {
                 if (d->rules.v[i].n_targets > 0)
                         n_resolved++;
         }
-        printf("%s: OK: %zu pid-file rule%s (%zu pattern%s), %zu held by ", config_path,
-               d->rules.n, d->rules.n == 1 ? "" : "s", n_patterns, n_patterns == 1 ? "" : "s",
-               n_resolved);
+        printf("%s: OK: %zu pid-file rule%s (%zu pattern%s), %zu held by ", config_path, d->rules.n,
+               d->rules.n == 1 ? "" : "s", n_patterns, n_patterns == 1 ? "" : "s", n_resolved);
         if (d->conf)
                 printf("applied conf version %lld", (long long) d->conf->version);
         else

@@ -28,7 +28,7 @@
 static void file_done(struct taskd_file *f) {
         free(f->path);
         free(f->warned);
-        *f = (struct taskd_file) {};
+        *f = (struct taskd_file){};
 }
 
 void taskd_files_clear(struct taskd *d) {
@@ -61,7 +61,7 @@ static int file_get(struct taskd *d, const char *path, size_t rule, struct taskd
                 return -ENOMEM;
         d->files = nv;
         f = &d->files[d->n_files];
-        *f = (struct taskd_file) {.path = strdup(path), .rule = rule};
+        *f = (struct taskd_file){.path = strdup(path), .rule = rule};
         if (!f->path)
                 return -ENOMEM;
         d->n_files++;
@@ -103,7 +103,7 @@ static int roots_rebuild(struct taskd *d) {
                                 break;
                         }
                 if (!dup)
-                        v[n++] = (struct taskd_root) {.pid = f->pid, .rule = f->rule};
+                        v[n++] = (struct taskd_root){.pid = f->pid, .rule = f->rule};
         }
         if (n > 1)
                 qsort(v, n, sizeof(*v), root_cmp);
@@ -372,7 +372,7 @@ static void tree_sync(struct taskd *d) {
         r = proc_tree_update(d->tree);
         if (r < 0) {
                 log_warning_errno(r, "Lost the process events connector (%m); walking /proc "
-                                  "from now on");
+                                     "from now on");
                 loop_source_free(d->tree_src);
                 d->tree_src = NULL;
                 d->tree = proc_tree_free(d->tree);
@@ -553,8 +553,8 @@ int taskd_file_event(struct taskd *d, const char *dir, const char *name, bool ju
                         r = place_tree(d, i, f->pid, false, &pass);
                         if (r == -ENOMEM)
                                 return log_error_errno(r, "Out of memory");
-                        log_debug("Pid file %s: pid %d, %zu processes in place", path,
-                                  (int) f->pid, pass.n_processes);
+                        log_debug("Pid file %s: pid %d, %zu processes in place", path, (int) f->pid,
+                                  pass.n_processes);
                         return 0;
                 }
         return 0;

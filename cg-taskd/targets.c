@@ -23,7 +23,7 @@ static void rule_done(struct taskd_rule *r) {
                 taskd_target_close(&r->targets[i]);
                 pidvec_clear(&r->targets[i].in_place);
         }
-        *r = (struct taskd_rule) {};
+        *r = (struct taskd_rule){};
 }
 
 void taskd_rules_clear(struct taskd_rules *r) {
@@ -64,9 +64,8 @@ int taskd_rules_build(const struct cfg_pid_files *pf, size_t n_pf, const struct 
                         node = conf_find(c, (enum conf_subsys) s, pf[i].name);
                         if (!node)
                                 continue;
-                        rule->targets[rule->n_targets] =
-                                (struct taskd_target) {.subsys = (enum conf_subsys) s,
-                                                       .path = strdup(node->path)};
+                        rule->targets[rule->n_targets] = (struct taskd_target){
+                                .subsys = (enum conf_subsys) s, .path = strdup(node->path)};
                         if (!rule->targets[rule->n_targets++].path)
                                 goto oom;
                 }
@@ -159,7 +158,8 @@ const char *taskd_verdict_to_string(enum taskd_verdict v) {
         case TASKD_REFUSE_KTHREAD:
                 return "kernel threads are never moved";
         case TASKD_REFUSE_STALE:
-                return "stale pid file: the pid now belongs to a process started after the file was written";
+                return "stale pid file: the pid now belongs to a process started after the file "
+                       "was written";
         }
         return "?";
 }

@@ -20,7 +20,8 @@
 /* One subsystem tree that holds a rule's name. */
 struct taskd_target {
         enum conf_subsys subsys;
-        char *path; /* owned; relative to the managed root, e.g. "test_cgroup_b/test_cgroup_b_sub1" */
+        char *path; /* owned; relative to the managed root, e.g. "test_cgroup_b/test_cgroup_b_sub1"
+                     */
         bool missing; /* the cgroup did not exist (-ENOENT) since the last snapshot change */
         /* Cached O_WRONLY fds of <dir>/<path>/cgroup.procs, one per hierarchy of the subsystem
          * (cgfs_subsys_dirs order); n_fds 0 until opened. Closed by taskd_rules_clear(). */

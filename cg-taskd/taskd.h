@@ -19,11 +19,11 @@
 
 /* What taskd knows about one pid-file path matched by a rule's pattern. */
 struct taskd_file {
-        char *path;    /* owned */
-        size_t rule;   /* index into taskd.rules */
-        pid_t pid;     /* the process to place, 0 when none (missing, bad, gone, refused) */
-        char *warned;  /* warn-once key of the last complaint about this file (owned) */
-        bool seen;     /* mark-and-sweep during a full pass */
+        char *path;   /* owned */
+        size_t rule;  /* index into taskd.rules */
+        pid_t pid;    /* the process to place, 0 when none (missing, bad, gone, refused) */
+        char *warned; /* warn-once key of the last complaint about this file (owned) */
+        bool seen;    /* mark-and-sweep during a full pass */
 };
 
 /* A pid's owner: the rule whose pid file names it. Sorted by pid for bsearch. */
@@ -61,7 +61,8 @@ struct taskd {
         long hz; /* clock ticks per second of /proc/<pid>/stat starttime */
 
         struct loop *loop;
-        struct loop_source *tree_src, *snap_src, *inotify_src, *interval_src, *watchdog_src, *signal_src;
+        struct loop_source *tree_src, *snap_src, *inotify_src, *interval_src, *watchdog_src,
+                *signal_src;
 
         struct taskd_rules rules;
         struct taskd_file *files;
@@ -73,8 +74,8 @@ struct taskd {
         struct taskd_watch *watches;
         size_t n_watches;
 
-        struct pidvec queue; /* scratch for tree walks */
-        char *unknown_warned; /* warn-once key: names of rules no tree holds */
+        struct pidvec queue;   /* scratch for tree walks */
+        char *unknown_warned;  /* warn-once key: names of rules no tree holds */
         char *snapshot_warned; /* warn-once key: the last bad snapshot */
 
         struct taskd_pass last; /* the last full pass */

@@ -87,7 +87,8 @@ static int wanted_dirs(struct taskd *d, char ***ret) {
                                 if (glob(dir, GLOB_ONLYDIR | GLOB_NOSORT, NULL, &g) == 0) {
                                         for (size_t j = 0; j < g.gl_pathc; j++)
                                                 if (is_dir(g.gl_pathv[j]) &&
-                                                    (r = add_dir(&dirs, strdup(g.gl_pathv[j]))) < 0) {
+                                                    (r = add_dir(&dirs, strdup(g.gl_pathv[j]))) <
+                                                            0) {
                                                         globfree(&g);
                                                         return r;
                                                 }
@@ -151,7 +152,7 @@ int taskd_watch_sync(struct taskd *d) {
                         }
                         nv = t;
                         w = &nv[nn++];
-                        *w = (struct taskd_watch) {.wd = wd};
+                        *w = (struct taskd_watch){.wd = wd};
                 }
                 r = strv_extend(&w->dirs, *p);
                 if (r < 0) {
@@ -189,7 +190,8 @@ static int on_inotify(struct loop_source *s, int fd, uint32_t revents, void *use
                                 continue;
                         if (errno == EAGAIN)
                                 break;
-                        return log_error_errno(negative_errno(), "Failed to read inotify events: %m");
+                        return log_error_errno(negative_errno(),
+                                               "Failed to read inotify events: %m");
                 }
                 for (char *p = buf; p < buf + n;) {
                         const struct inotify_event *e = (const struct inotify_event *) p;
@@ -216,8 +218,9 @@ static int on_inotify(struct loop_source *s, int fd, uint32_t revents, void *use
                                 if (e->mask & (IN_DELETE | IN_MOVED_FROM))
                                         taskd_file_gone(d, *dir, e->name);
                                 else if (e->mask & (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE)) {
-                                        r = taskd_file_event(d, *dir, e->name,
-                                                             !(e->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)));
+                                        r = taskd_file_event(
+                                                d, *dir, e->name,
+                                                !(e->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)));
                                         if (r == -ENOMEM)
                                                 return r;
                                 }
@@ -241,7 +244,8 @@ int taskd_watch_init(struct taskd *d) {
 
         d->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
         if (d->inotify_fd < 0)
-                return log_error_errno(negative_errno(), "Failed to create an inotify instance: %m");
+                return log_error_errno(negative_errno(),
+                                       "Failed to create an inotify instance: %m");
         r = loop_add_io(d->loop, d->inotify_fd, EPOLLIN, on_inotify, d, &d->inotify_src);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch the inotify fd: %m");

@@ -446,7 +446,7 @@ static int build_index(struct proc_walk *w) {
                         v = nv;
                         allocated = na;
                 }
-                v[n++] = (struct ppid_entry) {.ppid = st.ppid, .pid = st.pid};
+                v[n++] = (struct ppid_entry){.ppid = st.ppid, .pid = st.pid};
         }
         closedir(d);
         if (n > 1)
@@ -608,10 +608,10 @@ int proc_events_parse(const void *buf, size_t len, struct proc_event_info *ev, s
                  * rather than read it in place. The lengths were checked above and below. */
                 memcpy(&pe_buf, cn->data, MIN((size_t) cn->len, sizeof(pe_buf)));
                 if (pe->what == PROC_EVENT_FORK) {
-                        if (cn->len < offsetof(struct proc_event, event_data) +
-                                              sizeof(pe->event_data.fork))
+                        if (cn->len <
+                            offsetof(struct proc_event, event_data) + sizeof(pe->event_data.fork))
                                 return -EINVAL;
-                        e = (struct proc_event_info) {
+                        e = (struct proc_event_info){
                                 .type = PROC_EV_FORK,
                                 .pid = pe->event_data.fork.child_pid,
                                 .tgid = pe->event_data.fork.child_tgid,
@@ -622,7 +622,7 @@ int proc_events_parse(const void *buf, size_t len, struct proc_event_info *ev, s
                         if (cn->len < offsetof(struct proc_event, event_data) +
                                               offsetof(struct exit_proc_event, exit_code))
                                 return -EINVAL;
-                        e = (struct proc_event_info) {
+                        e = (struct proc_event_info){
                                 .type = PROC_EV_EXIT,
                                 .pid = pe->event_data.exit.process_pid,
                                 .tgid = pe->event_data.exit.process_tgid,
@@ -643,7 +643,7 @@ struct tree_slot {
 struct proc_tree {
         int fd, proc_fd;
         struct tree_slot *slots;
-        size_t cap, used, live; /* used counts live + deleted slots */
+        size_t cap, used, live;   /* used counts live + deleted slots */
         struct ppid_entry *index; /* (ppid, pid) sorted, rebuilt when dirty */
         size_t n_index;
         bool dirty;
@@ -703,7 +703,7 @@ static int tree_set(struct proc_tree *t, pid_t pid, pid_t ppid) {
                 ;
         if (t->slots[i].pid == 0)
                 t->used++;
-        t->slots[i] = (struct tree_slot) {.pid = pid, .ppid = ppid};
+        t->slots[i] = (struct tree_slot){.pid = pid, .ppid = ppid};
         t->live++;
         return 0;
 }
@@ -723,7 +723,7 @@ static int tree_scan(struct proc_tree *t) {
         int r = 0;
 
         for (size_t i = 0; i < t->cap; i++)
-                t->slots[i] = (struct tree_slot) {};
+                t->slots[i] = (struct tree_slot){};
         t->used = t->live = 0;
         t->dirty = true;
         fd = openat(t->proc_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -904,8 +904,8 @@ static int tree_reindex(struct proc_tree *t) {
                 return -ENOMEM;
         for (size_t i = 0; i < t->cap; i++)
                 if (t->slots[i].pid > 0)
-                        v[n++] = (struct ppid_entry) {.ppid = t->slots[i].ppid,
-                                                      .pid = t->slots[i].pid};
+                        v[n++] = (struct ppid_entry){.ppid = t->slots[i].ppid,
+                                                     .pid = t->slots[i].pid};
         qsort(v, n, sizeof(*v), ppid_cmp);
         free(t->index);
         t->index = v;

@@ -43,11 +43,11 @@ int proc_pidfile_load(const char *path, struct proc_pidfile *ret);
 /* What taskd needs from /proc/<pid>/stat. */
 struct proc_stat {
         pid_t pid;
-        char state;           /* 'R', 'S', 'Z', ... */
+        char state; /* 'R', 'S', 'Z', ... */
         pid_t ppid;
-        unsigned flags;       /* PF_* */
+        unsigned flags; /* PF_* */
         unsigned num_threads;
-        uint64_t starttime;   /* clock ticks after boot (CLOCK_BOOTTIME based since Linux 5.3) */
+        uint64_t starttime; /* clock ticks after boot (CLOCK_BOOTTIME based since Linux 5.3) */
 };
 /* Pure: parses the text of /proc/<pid>/stat. comm may contain spaces and ')' (the last ')'
  * ends it). -EINVAL on anything malformed. */
@@ -76,7 +76,7 @@ struct pidvec {
 int pidvec_push(struct pidvec *pv, pid_t pid);
 void pidvec_clear(struct pidvec *pv); /* frees the storage; the vector is reusable */
 bool pidvec_contains_sorted(const struct pidvec *pv, pid_t pid); /* after pidvec_sort() */
-void pidvec_sort(struct pidvec *pv); /* ascending, duplicates removed */
+void pidvec_sort(struct pidvec *pv);                             /* ascending, duplicates removed */
 
 /* Pure: appends the pids of a children list ("12 345 6789 ", the format of
  * /proc/<pid>/task/<tid>/children) to out. -EINVAL on anything but pids and single spaces. */

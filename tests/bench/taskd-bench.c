@@ -40,7 +40,7 @@ static int cached_fd(struct fdc **v, size_t *n, const char *path) {
         if (fd < 0)
                 return -1;
         *v = realloc(*v, (*n + 1) * sizeof(**v));
-        (*v)[*n] = (struct fdc) {.path = strdup(path), .fd = fd};
+        (*v)[*n] = (struct fdc){.path = strdup(path), .fd = fd};
         (*n)++;
         return fd;
 }
@@ -66,24 +66,27 @@ static int cmd_write(int argc, char **argv) {
                         n++;
         }
         fclose(f);
-        /* open every cgroup file first: a daemon holds its dir fds, so should the baseline */
-        for (int d = 3; d < argc; d++)
-                for (size_t i = 0; i < n; i++) {
+        /* open every cgroup file first and resolve each write's fd: a daemon holds its fds, so
+         * the timed loop below is nothing but the write(2)s */
+        int ndirs = argc - 3;
+        int *fdv = calloc(n * (size_t) ndirs, sizeof(int));
+        for (size_t i = 0; i < n; i++)
+                for (int d = 0; d < ndirs; d++) {
                         char p[4096];
-                        snprintf(p, sizeof(p), "%s/%s/cgroup.procs", argv[d], items[i].path);
-                        (void) cached_fd(&fds, &nfds, p);
+                        snprintf(p, sizeof(p), "%s/%s/cgroup.procs", argv[3 + d], items[i].path);
+                        fdv[i * (size_t) ndirs + (size_t) d] = cached_fd(&fds, &nfds, p);
                 }
         double t0 = now_ms();
-        for (size_t i = 0; i < n; i++)
-                for (int d = 3; d < argc; d++) {
-                        char p[4096], num[16];
-                        int len = snprintf(num, sizeof(num), "%d", items[i].pid);
-                        snprintf(p, sizeof(p), "%s/%s/cgroup.procs", argv[d], items[i].path);
-                        int fd = cached_fd(&fds, &nfds, p);
+        for (size_t i = 0; i < n; i++) {
+                char num[16];
+                int len = snprintf(num, sizeof(num), "%d", items[i].pid);
+                for (int d = 0; d < ndirs; d++) {
+                        int fd = fdv[i * (size_t) ndirs + (size_t) d];
                         if (fd < 0 || write(fd, num, (size_t) len) != len)
                                 errors++;
                         writes++;
                 }
+        }
         double t1 = now_ms();
         printf("writes=%zu errors=%zu ms=%.1f\n", writes, errors, t1 - t0);
         return errors ? 1 : 0;
@@ -174,9 +177,9 @@ static int cmd_latency(char **argv) {
                 printf("n=0 timeouts=%d\n", timeouts);
                 return 1;
         }
-        printf("n=%d p50_us=%.0f p90_us=%.0f p99_us=%.0f max_us=%.0f timeouts=%d\n", k,
-               lat[k / 2], lat[(k * 90) / 100], lat[(k * 99) / 100 < k ? (k * 99) / 100 : k - 1],
-               lat[k - 1], timeouts);
+        printf("n=%d p50_us=%.0f p90_us=%.0f p99_us=%.0f max_us=%.0f timeouts=%d\n", k, lat[k / 2],
+               lat[(k * 90) / 100], lat[(k * 99) / 100 < k ? (k * 99) / 100 : k - 1], lat[k - 1],
+               timeouts);
         return timeouts ? 1 : 0;
 }
 

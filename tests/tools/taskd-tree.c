@@ -143,7 +143,8 @@ int main(int argc, char **argv) {
                 }
         for (int i = 0; i < threads; i++) {
                 pthread_t t;
-                if (pthread_create(&t, NULL, thread_main, (thread_child && i == 0) ? (void *) 1 : NULL) != 0)
+                if (pthread_create(&t, NULL, thread_main,
+                                   (thread_child && i == 0) ? (void *) 1 : NULL) != 0)
                         return 1;
         }
         if (thread_child && threads == 0) {

@@ -52,7 +52,10 @@ static void test_pidfile_parse(void) {
         CHECK_INT(parse("-", &p), -EINVAL);
         CHECK_INT(parse("123\r\n", &p), -EINVAL);
         CHECK_INT(parse("0x10", &p), -EINVAL);
-        CHECK_INT(proc_pidfile_parse("12\0" "3", 4, &p), -EINVAL);
+        CHECK_INT(proc_pidfile_parse("12\0"
+                                     "3",
+                                     4, &p),
+                  -EINVAL);
         CHECK_INT(p, 42); /* untouched on failure */
 
         CHECK_STR(proc_pidfile_strerror(-ENODATA), "empty");
@@ -163,7 +166,7 @@ static void test_stat_parse(void) {
                   0);
         CHECK(proc_stat_is_kthread(&st));
         /* flag only */
-        st = (struct proc_stat) {.pid = 99, .ppid = 50, .flags = PROC_PF_KTHREAD};
+        st = (struct proc_stat){.pid = 99, .ppid = 50, .flags = PROC_PF_KTHREAD};
         CHECK(proc_stat_is_kthread(&st));
 
         CHECK_INT(proc_stat_parse("", &st), -EINVAL);
@@ -256,7 +259,8 @@ static void test_pidvec(void) {
         CHECK(!pidvec_contains_sorted(&pv, 1));
 }
 
-#define STAT_LINE(pid, ppid) #pid " (x) S " #ppid " 1 1 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0\n"
+#define STAT_LINE(pid, ppid)                                                                       \
+#pid " (x) S " #ppid " 1 1 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0\n"
 
 /* Fixture: 100 has threads 100 and 105; 100's thread 100 forked 101 and 102, thread 105 forked
  * 103. 101 forked 104. 200 is unrelated. */
@@ -514,7 +518,8 @@ static bool has_child(struct proc_tree *t, pid_t parent, pid_t child) {
         bool found;
 
         (void) proc_tree_update(t);
-        found = proc_tree_children(t, parent, &pv) == 0 && (pidvec_sort(&pv), pidvec_contains_sorted(&pv, child));
+        found = proc_tree_children(t, parent, &pv) == 0 &&
+                (pidvec_sort(&pv), pidvec_contains_sorted(&pv, child));
         pidvec_clear(&pv);
         return found;
 }
@@ -535,7 +540,7 @@ static void test_tree_live(void) {
                 return;
         CHECK(proc_tree_size(t) > 10);
         CHECK(has_child(t, getppid(), getpid())); /* from the scan */
-        CHECK_INT(proc_tree_children(t, 0x3fffff, &(struct pidvec) {}), -ESRCH);
+        CHECK_INT(proc_tree_children(t, 0x3fffff, &(struct pidvec){}), -ESRCH);
 
         (void) prctl(PR_SET_CHILD_SUBREAPER, 1);
         CHECK_INT(pipe(fds), 0);
@@ -562,7 +567,7 @@ static void test_tree_live(void) {
                 usleep(5000);
         CHECK(has_child(t, getpid(), gc));
         CHECK(!has_child(t, getpid(), c));
-        CHECK_INT(proc_tree_children(t, c, &(struct pidvec) {}), -ESRCH);
+        CHECK_INT(proc_tree_children(t, c, &(struct pidvec){}), -ESRCH);
         kill(gc, SIGKILL);
         waitpid(gc, NULL, 0);
         for (i = 0; i < 200 && has_child(t, getpid(), gc); i++)

@@ -161,11 +161,11 @@ static void test_judge(void) {
         st.pid = 1;
         st.ppid = 0;
         CHECK_INT(taskd_judge(&st, mtime, 0), TASKD_REFUSE_INIT);
-        st = (struct proc_stat) {.pid = 55, .ppid = 2, .flags = PROC_PF_KTHREAD};
+        st = (struct proc_stat){.pid = 55, .ppid = 2, .flags = PROC_PF_KTHREAD};
         CHECK_INT(taskd_judge(&st, mtime, 0), TASKD_REFUSE_KTHREAD);
-        st = (struct proc_stat) {.pid = 55, .ppid = 1, .flags = PROC_PF_KTHREAD};
+        st = (struct proc_stat){.pid = 55, .ppid = 1, .flags = PROC_PF_KTHREAD};
         CHECK_INT(taskd_judge(&st, mtime, 0), TASKD_REFUSE_KTHREAD);
-        st = (struct proc_stat) {.pid = 2, .ppid = 0};
+        st = (struct proc_stat){.pid = 2, .ppid = 0};
         CHECK_INT(taskd_judge(&st, mtime, 0), TASKD_REFUSE_KTHREAD);
         CHECK(strstr(taskd_verdict_to_string(TASKD_REFUSE_STALE), "stale") != NULL);
         CHECK(strstr(taskd_verdict_to_string(TASKD_REFUSE_INIT), "pid 1") != NULL);
