@@ -44,10 +44,10 @@ BENCH_BINS := $(BENCH_SRC:tests/bench/%.c=$(O)/bench/%)
 
 all: $(BINS) $(LIB_SO) $(O)/cgrouparch.pc
 
-$(O)/obj/%.o: %.c $(wildcard common/*.h include/*.h)
+$(O)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(CFLAGS) $(CPPFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CFLAGS) $(CPPFLAGS) -MMD -MP -c -o $@ $<
 
 $(LIB_A): $(COMMON_OBJ)
 	@$(if $(Q),echo "  AR      $@")
@@ -142,6 +142,9 @@ uninstall:
 
 clean:
 	rm -rf $(O)
+
+# Header dependencies of every object, written by the compiler (-MMD -MP).
+-include $(shell find $(O)/obj -name '*.d' 2>/dev/null)
 
 .PHONY: all deps test tests-build bench fuzz run install uninstall clean
 .SUFFIXES:
