@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# make install / uninstall into a DESTDIR: every file in its place, the public C API usable from
+# the installed header, library and pkg-config file, man pages that render, the config kept.
+. "$(dirname "$0")/../lib.sh"
+cd "$TOP"
+D=$T_TMP/dest
+P=/usr/local
+
+make -s --no-print-directory install DESTDIR="$D" >"$T_TMP/install.log" 2>&1
+t_check "make install DESTDIR succeeds" [ $? -eq 0 ]
+want="$P/bin/cgarch $P/sbin/cg-syncd $P/sbin/cg-taskd $P/sbin/cg-accountd $P/sbin/cg-wsd
+$P/lib/libcgarch.so.0 $P/lib/libcgarch.so $P/lib/libcgarch.a $P/include/cgrouparch.h
+$P/lib/pkgconfig/cgrouparch.pc $P/lib/systemd/system/cgrouparch.target
+$P/lib/systemd/system/cg-syncd.service $P/lib/systemd/system/cg-taskd.service
+$P/lib/systemd/system/cg-accountd.service $P/lib/systemd/system/cg-wsd.service
+$P/share/cgrouparch/www/index.html $P/share/man/man1/cgarch.1 $P/share/man/man5/cgrouparch.conf.5
+$P/share/man/man8/cg-syncd.8 $P/share/man/man8/cg-taskd.8 $P/share/man/man8/cg-accountd.8
+$P/share/man/man8/cg-wsd.8 /etc/cgrouparch/cgrouparch.conf"
+missing=""
+for f in $want; do [ -e "$D$f" ] || missing="$missing $f"; done
+t_eq "every file installed" "$missing" ""
+t_check "installed binaries run (--version)" "$D$P/bin/cgarch" --version
+t_check "the installed default config parses (cg-wsd --check)" \
+  "$D$P/sbin/cg-wsd" --check -c "$D/etc/cgrouparch/cgrouparch.conf"
+printf '[cgroup]\nbogus = 1\n' > "$T_TMP/bad.conf"
+t_eq "a bad config is refused naming file, line, section and key" \
+  "$("$D$P/sbin/cg-wsd" --check -c "$T_TMP/bad.conf" 2>&1 >/dev/null | sed 's/^<[0-9]>//')" \
+  "$T_TMP/bad.conf:2: [cgroup] bogus: unknown key"
+
+# The public API from the installed files only, through pkg-config.
+cat > "$T_TMP/api.c" <<'C'
+#include <stdio.h>
+#include <stdlib.h>
+#include <cgrouparch.h>
+int main(int argc, char **argv) {
+        const char *names[] = {"test_cgroup_a", "test_cgroup_b_sub1", "nope"};
+        char *json = NULL;
+        int r = cgarch_cgexec_arg(argv[1], argc > 2 ? argv[2] : NULL, names, 3, &json);
+        if (r < 0) { fprintf(stderr, "error %d\n", r); return 1; }
+        puts(json);
+        free(json);
+        return 0;
+}
+C
+export PKG_CONFIG_PATH=$D$P/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$D
+cc -o "$T_TMP/api" "$T_TMP/api.c" $(pkg-config --cflags --libs cgrouparch) 2>"$T_TMP/cc.log"
+t_check "a program builds against the installed header and library via pkg-config" [ -x "$T_TMP/api" ]
+out=$(LD_LIBRARY_PATH=$D$P/lib "$T_TMP/api" "$SEED_CONF" 2>&1)
+t_eq "cgarch_cgexec_arg from the installed libcgarch.so" "$(echo "$out" | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["test_cgroup_a"], "|", d["test_cgroup_b_sub1"], "|", d["nope"])')" \
+  "-g cpu:test_cgroup_a -g blkio:test_cgroup_a | -g cpu:test_cgroup_b/test_cgroup_b_sub1 | "
+t_check "the shared library is the one linked (ldd)" bash -c "LD_LIBRARY_PATH='$D$P/lib' ldd '$T_TMP/api' | grep -q '$D$P/lib/libcgarch.so.0'"
+
+bad=""
+for m in "$D$P"/share/man/man*/*; do
+  w=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$m" 2>&1 >/dev/null)
+  [ -n "$w" ] && bad="$bad ${m##*/}"
+done
+t_eq "man pages render without warnings" "$bad" ""
+
+# A second install keeps an edited config.
+echo "# edited" >> "$D/etc/cgrouparch/cgrouparch.conf"
+make -s --no-print-directory install DESTDIR="$D" >/dev/null 2>&1
+t_check "re-install keeps an existing config" grep -q '^# edited' "$D/etc/cgrouparch/cgrouparch.conf"
+
+make -s --no-print-directory uninstall DESTDIR="$D" >/dev/null 2>&1
+left=$(cd "$D" && find . -type f -o -type l | sort | tr '\n' ' ')
+t_eq "make uninstall removes everything but the config" "$left" "./etc/cgrouparch/cgrouparch.conf "
+t_done
