@@ -180,6 +180,8 @@ int zk_hosts_check(const char *hosts) {
                         return -EINVAL;
         } else
                 end = hosts + strlen(hosts);
+        if (end == hosts)
+                return -EINVAL; /* "/chroot" alone: no host at all */
 
         p = hosts;
         while (p < end) {
@@ -243,6 +245,9 @@ int zk_path_join(const char *prefix, const char *name, char **ret) {
         if (!zk_path_is_valid(prefix) || !name || !*name || strchr(name, '/') ||
             strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
                 return -EINVAL;
+        for (const char *c = name; *c; c++)
+                if ((unsigned char) *c < 0x20 || *c == 0x7f)
+                        return -EINVAL; /* as zk_path_is_valid(): the result must be valid */
         return xasprintf(ret, "%s/%s", strcmp(prefix, "/") == 0 ? "" : prefix, name);
 }
 
