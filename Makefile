@@ -122,6 +122,7 @@ install: all
 	install -m 0644 include/cgrouparch.h $(DESTDIR)$(INCLUDEDIR)/cgrouparch.h
 	install -m 0644 $(O)/cgrouparch.pc $(DESTDIR)$(PKGCONFIGDIR)/cgrouparch.pc
 	$(if $(wildcard units/*.service units/*.target),install -m 0644 $(wildcard units/*.service units/*.target) $(DESTDIR)$(UNITDIR)/)
+	$(if $(wildcard units/*.conf),install -d $(DESTDIR)$(DATADIR)/doc/cgrouparch && install -m 0644 $(wildcard units/*.conf) $(DESTDIR)$(DATADIR)/doc/cgrouparch/)
 	$(if $(wildcard www/*),install -m 0644 $(wildcard www/*) $(DESTDIR)$(DATADIR)/cgrouparch/www/)
 	$(if $(wildcard man/*.1),install -m 0644 $(wildcard man/*.1) $(DESTDIR)$(MANDIR)/man1/)
 	$(if $(wildcard man/*.5),install -m 0644 $(wildcard man/*.5) $(DESTDIR)$(MANDIR)/man5/)
@@ -137,7 +138,7 @@ uninstall:
 	  $(patsubst man/%.1,$(DESTDIR)$(MANDIR)/man1/%.1,$(wildcard man/*.1)) \
 	  $(patsubst man/%.5,$(DESTDIR)$(MANDIR)/man5/%.5,$(wildcard man/*.5)) \
 	  $(patsubst man/%.8,$(DESTDIR)$(MANDIR)/man8/%.8,$(wildcard man/*.8))
-	rm -rf $(DESTDIR)$(DATADIR)/cgrouparch
+	rm -rf $(DESTDIR)$(DATADIR)/cgrouparch $(DESTDIR)$(DATADIR)/doc/cgrouparch
 	@echo "kept $(DESTDIR)$(SYSCONFDIR)/cgrouparch/cgrouparch.conf (remove it by hand if wanted)"
 
 clean:

@@ -15,7 +15,7 @@ $P/lib/systemd/system/cg-syncd.service $P/lib/systemd/system/cg-taskd.service
 $P/lib/systemd/system/cg-accountd.service $P/lib/systemd/system/cg-wsd.service
 $P/share/cgrouparch/www/index.html $P/share/man/man1/cgarch.1 $P/share/man/man5/cgrouparch.conf.5
 $P/share/man/man8/cg-syncd.8 $P/share/man/man8/cg-taskd.8 $P/share/man/man8/cg-accountd.8
-$P/share/man/man8/cg-wsd.8 /etc/cgrouparch/cgrouparch.conf"
+$P/share/man/man8/cg-wsd.8 $P/share/doc/cgrouparch/cg-syncd-v2.conf /etc/cgrouparch/cgrouparch.conf"
 missing=""
 for f in $want; do [ -e "$D$f" ] || missing="$missing $f"; done
 t_eq "every file installed" "$missing" ""
