@@ -1,9 +1,10 @@
 /* fuzz-ini.c — libFuzzer target for the local config file parser (cfg_parse_string).
  * Checks, besides the sanitizers: a rejected text leaves *ret alone and gives one message
  * "fuzz.conf:LINE: ..." on one line, LINE within the text; an accepted one has every field set
- * and within the ranges ini.h promises; a second parse (inih's globals set again) agrees.
- * FUZZ_SOURCES: common/ini.c common/util.c
- * FUZZ_LIBS: -linih
+ * and within the ranges ini.h promises, its ZooKeeper prefix valid for zk.c too (what cg-syncd
+ * joins "arch_conf" to); a second parse (inih's globals set again) agrees.
+ * FUZZ_SOURCES: common/ini.c common/zk.c common/util.c
+ * FUZZ_LIBS: -linih -lzookeeper_mt -lpthread
  * FUZZ_CORPUS: tests/fixtures/ini
  * FUZZ_DICT: tests/fuzz/ini.dict */
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include "plan.h"
 #include "cgfs.h"
 #include "ini.h"
+#include "zk.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -39,7 +41,12 @@ static void check_strv(char **v, const char *what) {
 static void check_cfg(const struct cfg *c) {
         check(c->path && strcmp(c->path, "fuzz.conf") == 0, "path is the name given");
         check_str(c->zk.hosts, "zk.hosts");
-        check(!c->zk.prefix || c->zk.prefix[0] == '/', "zk.prefix absolute");
+        if (c->zk.prefix) {
+                char *node = NULL;
+                check(zk_path_is_valid(c->zk.prefix), "zk.prefix valid for zk.c");
+                check(zk_path_join(c->zk.prefix, "arch_conf", &node) == 0, "arch_conf node");
+                free(node);
+        }
         check_strv(c->zk.auth, "zk.auth");
         for (char **a = c->zk.auth; *a; a++)
                 check(strncmp(*a, "digest:", 7) == 0 && strchr(*a + 7, ':') > *a + 7,
