@@ -72,7 +72,8 @@ int cgfs_remove_root(struct cgfs *fs);
 
 /* Reads what exists under the managed root, with current weights in conf units. Entries come
  * sorted by path (strcmp), whatever order the walk found them in. The hierarchies and their
- * subtrees are read by a few threads (at most one per CPU, every signal blocked in them). */
+ * subtrees can be read by a few threads (a build-time default, 1 today; every signal blocked
+ * in them). */
 int cgfs_read_live(struct cgfs *fs, struct live_tree *ret);
 /* The same, reading only what planning `c` needs (what conf_plan() and plan_format() use): on
  * v1, a subsystem absent from `c` is not walked (present/weight_unavailable are still set) and
