@@ -13,7 +13,7 @@ static int run(int argc, char **argv) {
 
         r = syncd_new(argc, argv, &d); /* args, config, cgfs, zk, loop, signals, timers */
         if (r <= 0)
-                return r;   /* 0: --help, --version or --check done */
+                return r;   /* 0: --help, --version or --check done (daemon_setup) */
         r = syncd_start(d); /* READY comes from the first apply (or the startup grace timer) */
         if (r < 0)
                 return r;
@@ -27,6 +27,5 @@ static int run(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
-        log_set_ident("cg-syncd");
         return run(argc, argv) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -1,7 +1,7 @@
 /* state.c — cg-syncd's pure helpers: command line, backoff, log-once keys, read outcomes and
  * the STATUS= line. No I/O (except printing --help), unit tested in tests/unit/test-syncd.c. */
+#include <assert.h>
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +12,7 @@
 #include "syncd.h"
 #include "util.h"
 
-void syncd_help(const char *prog) {
+static void syncd_help(void) {
         printf("Usage: %s [OPTIONS]\n"
                "Mirrors the arch conf held in ZooKeeper (<[zookeeper] prefix>/arch_conf) onto the\n"
                "cgroup tree below [cgroup] root, live, and writes the applied snapshot.\n\n"
@@ -24,75 +24,55 @@ void syncd_help(const char *prog) {
                "  -h, --help                 this help\n"
                "      --version              print the version\n\n"
                "Signals: SIGHUP re-reads the config file, SIGTERM/SIGINT stop.\n",
-               prog);
+               program_invocation_short_name);
+}
+
+enum { ARG_RECONCILE = DAEMON_OPT_PRIVATE };
+
+/* userdata: the uint64_t reconcile interval in usec */
+static int syncd_parse_extra(int val, const char *arg, void *userdata, char **err) {
+        uint64_t u;
+
+        assert(val == ARG_RECONCILE);
+        if (safe_atou64(arg, &u) < 0 || u < 1 || u > 86400)
+                return xasprintf(err, "--reconcile-interval: '%s' is not a number of seconds in "
+                                      "1..86400", arg) < 0
+                               ? -ENOMEM
+                               : -EINVAL;
+        *(uint64_t *) userdata = u * USEC_PER_SEC;
+        return 0;
+}
+
+const struct daemon_spec syncd_spec = {
+        .name = "cg-syncd",
+        .help = syncd_help,
+        .extra = (const struct option[]){
+                {"reconcile-interval", required_argument, NULL, ARG_RECONCILE},
+                {},
+        },
+        .parse_extra = syncd_parse_extra,
+};
+
+void syncd_args_from(const struct daemon_args *a, uint64_t reconcile_usec, struct syncd_args *ret) {
+        *ret = (struct syncd_args){
+                .config_path = a->config,
+                .help = a->help,
+                .version = a->version,
+                .check = a->check,
+                .reconcile_usec = reconcile_usec,
+                .log_level = a->log_level,
+        };
 }
 
 int syncd_parse_args(int argc, char **argv, struct syncd_args *ret, char **err) {
-        enum { ARG_VERSION = 0x100, ARG_CHECK, ARG_RECONCILE };
-        static const struct option options[] = {
-                {"help", no_argument, NULL, 'h'},
-                {"version", no_argument, NULL, ARG_VERSION},
-                {"config", required_argument, NULL, 'c'},
-                {"check", no_argument, NULL, ARG_CHECK},
-                {"reconcile-interval", required_argument, NULL, ARG_RECONCILE},
-                {"verbose", no_argument, NULL, 'v'},
-                {},
-        };
-        struct syncd_args a = {
-                .config_path = CFG_DEFAULT_PATH,
-                .reconcile_usec = SYNCD_RECONCILE_USEC_DEFAULT,
-                .log_level = LOG_INFO,
-        };
-        uint64_t u;
-        int c;
+        uint64_t reconcile_usec = SYNCD_RECONCILE_USEC_DEFAULT;
+        struct daemon_args a;
+        int r;
 
-        optind = 0;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, ":hc:v", options, NULL)) >= 0) {
-                switch (c) {
-                case 'h':
-                        a.help = true;
-                        break;
-                case ARG_VERSION:
-                        a.version = true;
-                        break;
-                case 'c':
-                        if (!*optarg)
-                                return xasprintf(err, "--config needs a path") < 0 ? -ENOMEM
-                                                                                   : -EINVAL;
-                        a.config_path = optarg;
-                        break;
-                case ARG_CHECK:
-                        a.check = true;
-                        break;
-                case ARG_RECONCILE:
-                        if (safe_atou64(optarg, &u) < 0 || u < 1 || u > 86400)
-                                return xasprintf(err,
-                                                 "--reconcile-interval: '%s' is not a number of "
-                                                 "seconds in 1..86400",
-                                                 optarg) < 0
-                                               ? -ENOMEM
-                                               : -EINVAL;
-                        a.reconcile_usec = u * USEC_PER_SEC;
-                        break;
-                case 'v':
-                        a.log_level = LOG_DEBUG;
-                        break;
-                case ':':
-                        return xasprintf(err, "option '%s' needs an argument", argv[optind - 1]) < 0
-                                       ? -ENOMEM
-                                       : -EINVAL;
-                default:
-                        return xasprintf(err, "unknown option '%s'", argv[optind - 1]) < 0
-                                       ? -ENOMEM
-                                       : -EINVAL;
-                }
-        }
-        if (optind < argc)
-                return xasprintf(err, "unexpected argument '%s'", argv[optind]) < 0 ? -ENOMEM
-                                                                                    : -EINVAL;
-        *ret = a;
-        return a.help || a.version ? 0 : 1;
+        r = daemon_parse_args(argc, argv, &syncd_spec, &reconcile_usec, &a, err);
+        if (r >= 0)
+                syncd_args_from(&a, reconcile_usec, ret);
+        return r;
 }
 
 uint64_t syncd_backoff_next(uint64_t cur_usec) {

@@ -529,9 +529,9 @@ struct syncd *syncd_free(struct syncd *d) {
 
 int syncd_new(int argc, char **argv, struct syncd **ret) {
         _cleanup_(syncd_freep) struct syncd *d = NULL;
-        _cleanup_free_ char *err = NULL;
         static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, 0};
-        uint64_t wd, grace;
+        uint64_t reconcile_usec = SYNCD_RECONCILE_USEC_DEFAULT, wd, grace;
+        struct daemon_args a;
         int r;
 
         /* The ZooKeeper client's two threads would each get a malloc arena of their own; they
@@ -542,28 +542,17 @@ int syncd_new(int argc, char **argv, struct syncd **ret) {
                 return log_error_errno(-ENOMEM, "Out of memory");
         d->zk_state = ZK_STATE_CLOSED;
 
-        r = syncd_parse_args(argc, argv, &d->args, &err);
-        if (r < 0) {
-                log_error("%s (see --help)", err ? err : "bad arguments");
-                return -EINVAL;
-        }
-        if (r == 0) {
-                if (d->args.help)
-                        syncd_help(program_invocation_short_name);
-                else
-                        printf("cg-syncd %s\n", CGARCH_VERSION);
-                return 0;
-        }
-        log_set_max_level(d->args.log_level);
+        r = daemon_setup(argc, argv, &syncd_spec, &reconcile_usec, &a);
+        if (r <= 0)
+                return r; /* 0: --help or --version printed */
+        syncd_args_from(&a, reconcile_usec, &d->args);
         d->cfg_path = strdup(d->args.config_path);
         if (!d->cfg_path)
                 return log_error_errno(-ENOMEM, "Out of memory");
 
-        r = cfg_load(d->cfg_path, &d->cfg, &err);
-        if (r < 0) {
-                log_error("%s", err ? err : strerror(-r));
-                return -EINVAL;
-        }
+        r = daemon_load_cfg(d->cfg_path, &d->cfg);
+        if (r < 0)
+                return r;
         r = syncd_prepare(d, d->cfg, d->cfg_path);
         if (r < 0)
                 return r;

@@ -8,6 +8,7 @@
 
 #include "cgfs.h"
 #include "conf.h"
+#include "daemon.h"
 #include "ini.h"
 #include "loop.h"
 #include "plan.h"
@@ -25,10 +26,13 @@ struct syncd_args {
         uint64_t reconcile_usec;
         int log_level; /* LOG_INFO, LOG_DEBUG with -v */
 };
+/* The common options (common/daemon.h) plus --reconcile-interval SEC; daemon_parse_args()'s
+ * userdata is a uint64_t holding the interval in usec, preset to the default. */
+extern const struct daemon_spec syncd_spec;
+void syncd_args_from(const struct daemon_args *a, uint64_t reconcile_usec, struct syncd_args *ret);
 /* 1: run; 0: nothing to run (--help/--version: caller prints); -EINVAL: usage error, *err set
  * (owned). Resets getopt. */
 int syncd_parse_args(int argc, char **argv, struct syncd_args *ret, char **err);
-void syncd_help(const char *prog);
 
 /* ---- pure helpers ---- */
 uint64_t syncd_backoff_next(uint64_t cur_usec);
