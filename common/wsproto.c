@@ -271,16 +271,18 @@ int wsproto_account_answer(int64_t start, int64_t end, const char *const *values
                            size_t *ret_skipped) {
         struct wsproto_buf b;
         size_t total = 64, skipped = 0;
+        bool first = true;
         int k;
 
+        if (start < 0 || end < start || (uint64_t) (end - start) + 1 != n)
+                return -EINVAL;
         for (size_t i = 0; i < n; i++)
                 if (values[i])
                         total += lens[i] + 24;
         k = wsproto_buf_init(&b, headroom, total);
         if (k < 0)
                 return k;
-        k = wsproto_buf_printf(&b, "{\"start_slot\": %" PRId64 ", \"end_slot\": %" PRId64, start,
-                               end);
+        k = wsproto_buf_append(&b, "{", 1);
         for (size_t i = 0; k >= 0 && i < n; i++) {
                 if (!values[i])
                         continue;
@@ -288,7 +290,9 @@ int wsproto_account_answer(int64_t start, int64_t end, const char *const *values
                         skipped++;
                         continue;
                 }
-                k = wsproto_buf_printf(&b, ", \"%" PRId64 "\": ", start + (int64_t) i);
+                k = wsproto_buf_printf(&b, "%s\"%" PRId64 "\": ", first ? "" : ", ",
+                                       start + (int64_t) i);
+                first = false;
                 if (k >= 0)
                         k = wsproto_buf_append(&b, values[i], lens[i]);
         }

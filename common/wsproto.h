@@ -58,9 +58,10 @@ static inline char *wsproto_buf_text(const struct wsproto_buf *b) {
         return b->mem + b->headroom;
 }
 
-/* show_account answer: {"start_slot": S, "end_slot": E, "<slot>": <sample>, ...} where values[i]
- * (lens[i] bytes, NULL if missing) is the sample of slot start + i. Implausible samples are left
- * out like missing ones; *ret_skipped (may be NULL) counts them. */
+/* show_account answer: {"<slot>": <sample>, ...}, keyed by slot numbers only (DESIGN.md; "{}" when
+ * no slot has a sample), where values[i] (lens[i] bytes, NULL if missing) is the sample of slot
+ * start + i, spliced in as it is. n must be end - start + 1 (else -EINVAL). Implausible samples are
+ * left out like missing ones; *ret_skipped (may be NULL) counts them. */
 int wsproto_account_answer(int64_t start, int64_t end, const char *const *values,
                            const size_t *lens, size_t n, size_t headroom, struct wsproto_buf *ret,
                            size_t *ret_skipped);

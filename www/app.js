@@ -185,7 +185,7 @@ function setStatus(up, text) {
   el.textContent = text;
 }
 
-// Answers are keyed by slot numbers (plus start_slot/end_slot in show_account answers).
+// show_account answers and pushes are keyed by slot numbers only ({"<slot>": <sample>, ...}).
 function onMessage(ev) {
   let msg;
   try { msg = JSON.parse(ev.data); } catch (e) { return; }

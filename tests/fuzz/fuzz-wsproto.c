@@ -6,7 +6,8 @@
  * first NUL and what follows the NUL is the second string (the Host, the expected token).
  * Checks, besides the sanitizers: an accepted show_account range is 1..3600 slots, not
  * negative; every error has a message and its {"error": ...} answer is JSON giving it back;
- * answers built from samples that are JSON objects are JSON; the Prometheus text is lines of
+ * answers built from samples that are JSON objects are JSON, and a show_account answer is keyed
+ * by the slot numbers of its range only (no start_slot/end_slot); the Prometheus text is lines of
  * "# ..." or `name{label="escaped",...} value`; a routed file is a plain name.
  * FUZZ_SOURCES: common/wsproto.c common/util.c
  * FUZZ_LIBS: -lcjson -lm
@@ -99,6 +100,30 @@ static void fuzz_slot(const char *buf, size_t len) {
         check(v == w && v >= 0, "slot value");
 }
 
+/* The account answer is keyed by slot numbers only: every key is the decimal of a slot in
+ * start..start+n-1 that has a plausible sample, and every such slot is there. */
+static void check_account_keys(const char *text, int64_t start, const char *const *values,
+                               const size_t *lens, size_t n) {
+        cJSON *j = cJSON_Parse(text), *c;
+        size_t want = 0, got = 0;
+
+        check(j != NULL, "account answer parses");
+        for (size_t i = 0; i < n; i++)
+                if (values[i] && wsproto_sample_plausible(values[i], lens[i]))
+                        want++;
+        cJSON_ArrayForEach(c, j) {
+                int64_t s = -1;
+
+                check(c->string && wsproto_slot_parse(c->string, strlen(c->string), &s) == 0,
+                      "account answer key is a slot number");
+                check(s >= start && s < start + (int64_t) n, "account answer key in range");
+                check(values[s - start] != NULL, "account answer key has a sample");
+                got++;
+        }
+        check(got == want, "every sample of the range is in the account answer");
+        cJSON_Delete(j);
+}
+
 static void fuzz_samples(const char *buf, size_t len, int64_t slot) {
         const char *values[16];
         size_t lens[16], n = 0, skipped = 99, implausible = 0;
@@ -137,8 +162,10 @@ static void fuzz_samples(const char *buf, size_t len, int64_t slot) {
                 return;
         check(skipped == implausible, "implausible samples counted");
         check(b.len == strlen(wsproto_buf_text(&b)), "account answer length");
-        if (all_json)
+        if (all_json) {
                 check(is_json_object(wsproto_buf_text(&b), b.len), "account answer is JSON");
+                check_account_keys(wsproto_buf_text(&b), slot, values, lens, n);
+        }
         wsproto_buf_done(&b);
 }
 

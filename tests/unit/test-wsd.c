@@ -2,6 +2,8 @@
  * access checks. */
 #include <stdlib.h>
 
+#include <cjson/cJSON.h>
+
 #include "tap.h"
 #include "wsproto.h"
 
@@ -138,6 +140,44 @@ static void test_slot_parse(void) {
         CHECK_INT(wsproto_slot_parse("1234567890123456789", 19, &s), -EINVAL);
 }
 
+/* A full range with holes: the answer parses as JSON and every key is a slot number of the
+ * requested range that has a sample, each exactly once — a seed-era client may iterate the
+ * keys as `sorted(int(k) for k in answer)`. */
+static void test_account_answer_keys(void) {
+        enum { N = 3600, START = 1000000 };
+        static const char *v[N];
+        static size_t l[N];
+        struct wsproto_buf b = {};
+        size_t want = 0, got = 0;
+        cJSON *j, *c;
+
+        for (int i = 0; i < N; i++) {
+                v[i] = i % 3 == 1 ? NULL : "{\"cpu\": {\"value\": {\"usage\": 1}}}";
+                l[i] = v[i] ? strlen(v[i]) : 0;
+                want += v[i] != NULL;
+        }
+        CHECK_INT(wsproto_account_answer(START, START + N - 1, v, l, N, 0, &b, NULL), 0);
+        j = cJSON_Parse(wsproto_buf_text(&b));
+        CHECK(cJSON_IsObject(j));
+        cJSON_ArrayForEach(c, j) {
+                int64_t s = -1;
+                bool ok = c->string &&
+                          wsproto_slot_parse(c->string, strlen(c->string), &s) == 0 &&
+                          s >= START && s < START + N && v[s - START] && cJSON_IsObject(c);
+
+                if (!ok) {
+                        CHECK_STR(c->string, "a slot number of the range");
+                        break;
+                }
+                got++;
+        }
+        CHECK_INT(got, want);
+        CHECK(!cJSON_GetObjectItemCaseSensitive(j, "start_slot"));
+        CHECK(!cJSON_GetObjectItemCaseSensitive(j, "end_slot"));
+        cJSON_Delete(j);
+        wsproto_buf_done(&b);
+}
+
 static void test_account_answer(void) {
         const char *v[] = { "{\"cpu\": {}}", NULL, " {\"a\":1} ", "garbage", "{}" };
         size_t l[5];
@@ -147,16 +187,28 @@ static void test_account_answer(void) {
         for (int i = 0; i < 5; i++)
                 l[i] = v[i] ? strlen(v[i]) : 0;
         CHECK_INT(wsproto_account_answer(10, 14, v, l, 5, 16, &b, &skipped), 0);
-        CHECK_STR(wsproto_buf_text(&b), "{\"start_slot\": 10, \"end_slot\": 14, \"10\": {\"cpu\": "
-                                        "{}}, \"12\":  {\"a\":1} , \"14\": {}}");
+        /* keyed by slot numbers only (DESIGN.md): no start_slot/end_slot in the answer */
+        CHECK_STR(wsproto_buf_text(&b), "{\"10\": {\"cpu\": {}}, \"12\":  {\"a\":1} , \"14\": {}}");
         CHECK_INT(skipped, 1);
         CHECK_INT(b.headroom, 16);
         CHECK_INT(b.len, strlen(wsproto_buf_text(&b)));
         wsproto_buf_done(&b);
 
         CHECK_INT(wsproto_account_answer(5, 5, v + 1, l + 1, 1, 0, &b, NULL), 0);
-        CHECK_STR(wsproto_buf_text(&b), "{\"start_slot\": 5, \"end_slot\": 5}");
+        CHECK_STR(wsproto_buf_text(&b), "{}");
         wsproto_buf_done(&b);
+        /* only implausible samples: still an empty object */
+        CHECK_INT(wsproto_account_answer(7, 7, v + 3, l + 3, 1, 0, &b, &skipped), 0);
+        CHECK_STR(wsproto_buf_text(&b), "{}");
+        CHECK_INT(skipped, 1);
+        wsproto_buf_done(&b);
+        /* first slot missing: no leading comma */
+        CHECK_INT(wsproto_account_answer(20, 21, v + 1, l + 1, 2, 0, &b, NULL), 0);
+        CHECK_STR(wsproto_buf_text(&b), "{\"21\":  {\"a\":1} }");
+        wsproto_buf_done(&b);
+        /* n must match the range */
+        CHECK_INT(wsproto_account_answer(5, 6, v, l, 1, 0, &b, NULL), -EINVAL);
+        CHECK_INT(wsproto_account_answer(6, 5, v, l, 0, 0, &b, NULL), -EINVAL);
 
         CHECK_INT(wsproto_push_answer(7, "{\"x\": 1}", 8, 0, &b), 0);
         CHECK_STR(wsproto_buf_text(&b), "{\"7\": {\"x\": 1}}");
@@ -286,6 +338,7 @@ int main(void) {
         RUN(test_request_errors);
         RUN(test_slot_parse);
         RUN(test_account_answer);
+        RUN(test_account_answer_keys);
         RUN(test_metrics);
         RUN(test_routes);
         RUN(test_access);
