@@ -1005,39 +1005,39 @@ void cgfs_membership_free(struct cgfs_membership *m, size_t n) {
         free(m);
 }
 
-/* Same comma-separated controller set, in any order. */
-static bool same_controller_set(const char *a, size_t alen, const char *b) {
-        size_t na = 0, nb = 0;
+/* Whether the comma-separated list (list, llen) has the entry (item, ilen); empty entries never
+ * match. */
+static bool controller_list_has(const char *list, size_t llen, const char *item, size_t ilen) {
+        for (const char *q = list, *e = list + llen; q < e;) {
+                const char *c = memchr(q, ',', (size_t) (e - q));
+                size_t m = c ? (size_t) (c - q) : (size_t) (e - q);
 
-        for (const char *p = a; p < a + alen;) {
-                size_t l = strcspn(p, ",");
-                if (l > (size_t) (a + alen - p))
-                        l = (size_t) (a + alen - p);
-                if (l) {
-                        na++;
-                        bool found = false;
-                        for (const char *q = b; *q;) {
-                                size_t m = strcspn(q, ",");
-                                if (m == l && strncmp(p, q, l) == 0)
-                                        found = true;
-                                q += m;
-                                if (*q == ',')
-                                        q++;
-                        }
-                        if (!found)
-                                return false;
-                }
+                if (m && m == ilen && memcmp(q, item, ilen) == 0)
+                        return true;
+                q += m + 1;
+        }
+        return false;
+}
+
+/* Whether every non-empty entry of list a is in list b. */
+static bool controller_list_subset(const char *a, size_t alen, const char *b, size_t blen) {
+        for (const char *p = a, *e = a + alen; p < e;) {
+                const char *c = memchr(p, ',', (size_t) (e - p));
+                size_t l = c ? (size_t) (c - p) : (size_t) (e - p);
+
+                if (l && !controller_list_has(b, blen, p, l))
+                        return false;
                 p += l + 1;
         }
-        for (const char *q = b; *q;) {
-                size_t m = strcspn(q, ",");
-                if (m)
-                        nb++;
-                q += m;
-                if (*q == ',')
-                        q++;
-        }
-        return na == nb;
+        return true;
+}
+
+/* Same comma-separated controller set, in any order: compared as sets both ways, so a repeated
+ * entry cannot stand in for a missing one ("cpu,cpu" is not "cpu,cpuacct"). */
+static bool same_controller_set(const char *a, size_t alen, const char *b) {
+        size_t blen = strlen(b);
+
+        return controller_list_subset(a, alen, b, blen) && controller_list_subset(b, blen, a, alen);
 }
 
 bool cgfs_proc_cgroup_matches(const char *proc_cgroup, const struct cgfs_membership *m, size_t n) {

@@ -195,6 +195,14 @@ static void test_membership(void) {
         CHECK(cgfs_proc_cgroup_matches("4:cpu,cpuacct:/r/a\n", co, 1));
         CHECK(cgfs_proc_cgroup_matches("4:cpuacct,cpu:/r/a", co, 1)); /* any order, no '\n' */
         CHECK(!cgfs_proc_cgroup_matches("4:cpu:/r/a\n", co, 1));
+        /* a repeated entry does not stand in for a missing one, either way round */
+        CHECK(!cgfs_proc_cgroup_matches("4:cpu,cpu:/r/a\n", co, 1));
+        CHECK(!cgfs_proc_cgroup_matches("4:cpuacct,cpuacct:/r/a\n", co, 1));
+        CHECK(!cgfs_proc_cgroup_matches("4:cpu,cpu,cpuacct,pids:/r/a\n", co, 1));
+        CHECK(!cgfs_proc_cgroup_matches("4:cpu,cpuacct,pids:/r/a\n", co, 1));
+        CHECK(!cgfs_proc_cgroup_matches("4:cpu,cpuacct:/r/a\n", m, 1));
+        CHECK(!cgfs_proc_cgroup_matches("4:cpuac,cpu:/r/a\n", co, 1)); /* no prefix match */
+        CHECK(!cgfs_proc_cgroup_matches("0::/r/a\n", co, 1));
         CHECK(cgfs_proc_cgroup_matches("0::/r/a\n", v2, 1));
         CHECK(!cgfs_proc_cgroup_matches("3:cpu:/r/a\n", v2, 1));
         CHECK(cgfs_proc_cgroup_matches("", NULL, 0));
