@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 
 #include "acctd.h"
+#include "daemon.h"
 #include "log.h"
 #include "notify.h"
 #include "util.h"
@@ -34,12 +35,11 @@ static void env_clear(struct acctd_env *e) {
 
 /* Loads the config at path and builds everything it names. Logs what fails. */
 static int env_load(const char *path, struct acctd_env *e) {
-        _cleanup_free_ char *err = NULL;
         int r;
 
-        r = cfg_load(path, &e->cfg, &err);
+        r = daemon_load_cfg(path, &e->cfg);
         if (r < 0)
-                return log_error_errno(r, "%s", err ? err : "Failed to load the config");
+                return r;
         r = cgfs_open(e->cfg->cg.dir, e->cfg->cg.root, (enum cgfs_mode) e->cfg->cg.mode, &e->fs);
         if (r < 0)
                 return log_error_errno(r, "Failed to find the cgroup hierarchies under %s: %m",

@@ -2,19 +2,14 @@
  * Follows the applied snapshot with inotify, reads cpuacct/blkio (or v2 cpu.stat/io.stat) of
  * each cgroup of each subsystem tree and its root, and sends SET <prefix>/account/<slot> EX,
  * SET <prefix>/arch_conf (when changed) and PUBLISH <prefix>/account in one round trip. */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "acctd.h"
+#include "daemon.h"
 #include "log.h"
 #include "notify.h"
-
-struct args {
-        const char *config;
-        bool check;
-};
 
 static void help(void) {
         printf("Usage: cg-accountd [OPTIONS]\n\n"
@@ -29,52 +24,16 @@ static void help(void) {
                "Signals: SIGHUP re-reads the config, SIGTERM stops.\n");
 }
 
-/* Returns 1 to run, 0 when done (help, version), < 0 on a usage error. */
-static int parse_argv(int argc, char **argv, struct args *a) {
-        enum { ARG_VERSION = 0x100, ARG_CHECK };
-        static const struct option opts[] = {
-                {"config", required_argument, NULL, 'c'},
-                {"check", no_argument, NULL, ARG_CHECK},
-                {"verbose", no_argument, NULL, 'v'},
-                {"help", no_argument, NULL, 'h'},
-                {"version", no_argument, NULL, ARG_VERSION},
-                {},
-        };
-        int c;
-
-        while ((c = getopt_long(argc, argv, "c:vh", opts, NULL)) >= 0)
-                switch (c) {
-                case 'c':
-                        a->config = optarg;
-                        break;
-                case ARG_CHECK:
-                        a->check = true;
-                        break;
-                case 'v':
-                        log_set_max_level(LOG_DEBUG);
-                        break;
-                case 'h':
-                        help();
-                        return 0;
-                case ARG_VERSION:
-                        printf("cg-accountd %s\n", CGARCH_VERSION);
-                        return 0;
-                default:
-                        return log_error_errno(-EINVAL, "Try 'cg-accountd --help'.");
-                }
-        if (optind < argc)
-                return log_error_errno(-EINVAL, "Unexpected argument '%s'.", argv[optind]);
-        return 1;
-}
+static const struct daemon_spec spec = {.name = "cg-accountd", .help = help};
 
 static int run(int argc, char **argv) {
         _cleanup_(acctd_freep) struct acctd *d = NULL;
-        struct args a = {.config = CFG_DEFAULT_PATH};
+        struct daemon_args a;
         int r;
 
-        r = parse_argv(argc, argv, &a);
+        r = daemon_setup(argc, argv, &spec, NULL, &a);
         if (r <= 0)
-                return r;
+                return r; /* 0: --help or --version printed */
         if (a.check)
                 return acctd_check(a.config);
 
@@ -93,6 +52,5 @@ static int run(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
-        log_set_ident("cg-accountd");
         return run(argc, argv) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

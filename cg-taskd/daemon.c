@@ -8,6 +8,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "notify.h"
 #include "taskd.h"
 #include "util.h"
@@ -254,7 +255,6 @@ struct taskd *taskd_free(struct taskd *d) {
 /* Config, cgroup hierarchies, /proc and the snapshot: what both the daemon and --check need. */
 static int taskd_load(const char *config_path, struct taskd **ret) {
         _cleanup_(taskd_freep) struct taskd *d = NULL;
-        _cleanup_free_ char *err = NULL;
         int r;
 
         d = calloc(1, sizeof(*d));
@@ -264,9 +264,9 @@ static int taskd_load(const char *config_path, struct taskd **ret) {
         d->config_path = strdup(config_path);
         if (!d->config_path)
                 return log_error_errno(-ENOMEM, "Out of memory");
-        r = cfg_load(config_path, &d->cfg, &err);
+        r = daemon_load_cfg(config_path, &d->cfg);
         if (r < 0)
-                return log_error_errno(r, "Bad config: %s", err ? err : strerror(-r));
+                return r;
         r = cgfs_open(d->cfg->cg.dir, d->cfg->cg.root, (enum cgfs_mode) d->cfg->cg.mode, &d->fs);
         if (r < 0)
                 return log_error_errno(r, "Cannot open the cgroup hierarchies under %s: %m",

@@ -1,10 +1,10 @@
 /* cg-taskd — puts the processes named by pid files (and all their descendants) into their
  * cgroups: at once when a pid file changes or the applied conf changes, and every
  * `[taskd] interval` seconds as a full reconcile. See README "cg-taskd". */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "daemon.h"
 #include "log.h"
 #include "notify.h"
 #include "taskd.h"
@@ -23,62 +23,20 @@ static void help(void) {
                "Signals: SIGHUP re-reads the config; SIGTERM stops.\n");
 }
 
-/* Returns 1 to run the daemon, 0 when done (help, version, check), < 0 on error. */
-static int parse_argv(int argc, char **argv, const char **config, bool *check) {
-        enum { ARG_VERSION = 0x100, ARG_CHECK };
-        static const struct option options[] = {
-                {"config", required_argument, NULL, 'c'},
-                {"check", no_argument, NULL, ARG_CHECK},
-                {"debug", no_argument, NULL, 'd'},
-                {"help", no_argument, NULL, 'h'},
-                {"version", no_argument, NULL, ARG_VERSION},
-                {},
-        };
-        int c;
-
-        while ((c = getopt_long(argc, argv, "c:dh", options, NULL)) >= 0)
-                switch (c) {
-                case 'c':
-                        *config = optarg;
-                        break;
-                case ARG_CHECK:
-                        *check = true;
-                        break;
-                case 'd':
-                        log_set_max_level(LOG_DEBUG);
-                        break;
-                case 'h':
-                        help();
-                        return 0;
-                case ARG_VERSION:
-                        printf("cg-taskd " CGARCH_VERSION "\n");
-                        return 0;
-                default:
-                        fprintf(stderr, "Try 'cg-taskd --help'.\n");
-                        return -EINVAL;
-                }
-        if (optind < argc) {
-                fprintf(stderr, "cg-taskd: unexpected argument '%s'. Try 'cg-taskd --help'.\n",
-                        argv[optind]);
-                return -EINVAL;
-        }
-        return 1;
-}
+static const struct daemon_spec spec = {.name = "cg-taskd", .verbose = "debug", .help = help};
 
 static int run(int argc, char **argv) {
         _cleanup_(taskd_freep) struct taskd *d = NULL;
-        const char *config = CFG_DEFAULT_PATH;
-        bool check = false;
+        struct daemon_args a;
         int r;
 
-        log_set_ident("cg-taskd");
-        r = parse_argv(argc, argv, &config, &check);
+        r = daemon_setup(argc, argv, &spec, NULL, &a);
         if (r <= 0)
-                return r;
-        if (check)
-                return taskd_check(config);
+                return r; /* 0: --help or --version printed */
+        if (a.check)
+                return taskd_check(a.config);
 
-        r = taskd_new(config, &d); /* config, cgroups, /proc, snapshot, loop, signals */
+        r = taskd_new(a.config, &d); /* config, cgroups, /proc, snapshot, loop, signals */
         if (r < 0)
                 return r;
         r = taskd_start(d); /* watches, first full pass, timers */

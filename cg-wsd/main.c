@@ -1,9 +1,9 @@
 /* cg-wsd — cgrouparch's websocket and HTTP face: show_account / get_conf / subscribe_account over
  * websockets, a live dashboard, /metrics and /healthz, reading Redis only (DESIGN.md). */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "daemon.h"
 #include "log.h"
 #include "wsd.h"
 
@@ -24,60 +24,15 @@ static void help(void) {
                "allowed_origins, max_clients and www_dir apply at once; the rest on restart).\n");
 }
 
-struct args {
-        const char *config;
-        bool check;
-};
-
-/* Returns 1 to go on, 0 when done (help, version), < 0 on a usage error. */
-static int parse_args(int argc, char **argv, struct args *a) {
-        enum { ARG_VERSION = 0x100, ARG_CHECK };
-        static const struct option options[] = {
-                { "config", required_argument, NULL, 'c' },
-                { "check", no_argument, NULL, ARG_CHECK },
-                { "verbose", no_argument, NULL, 'v' },
-                { "help", no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, ARG_VERSION },
-                {},
-        };
-        int c;
-
-        *a = (struct args){ .config = CFG_DEFAULT_PATH };
-        while ((c = getopt_long(argc, argv, "c:vh", options, NULL)) >= 0)
-                switch (c) {
-                case 'c':
-                        a->config = optarg;
-                        break;
-                case ARG_CHECK:
-                        a->check = true;
-                        break;
-                case 'v':
-                        log_set_max_level(LOG_DEBUG);
-                        break;
-                case 'h':
-                        help();
-                        return 0;
-                case ARG_VERSION:
-                        printf("cg-wsd %s\n", CGARCH_VERSION);
-                        return 0;
-                default:
-                        return -EINVAL;
-                }
-        if (optind < argc) {
-                log_error("Unexpected argument: %s", argv[optind]);
-                return -EINVAL;
-        }
-        return 1;
-}
+static const struct daemon_spec spec = {.name = "cg-wsd", .help = help};
 
 static int check_config(const char *path) {
         _cleanup_(cfg_freep) struct cfg *c = NULL;
-        _cleanup_free_ char *err = NULL;
         int r;
 
-        r = cfg_load(path, &c, &err);
+        r = daemon_load_cfg(path, &c);
         if (r < 0)
-                return log_error_errno(r, "%s", err ? err : "Failed to read the config: %m");
+                return r;
         printf("%s: ok (listen %s:%u, Redis %s:%u prefix %s, www %s)\n", path, c->wsd.bind,
                c->wsd.port, c->redis.host, c->redis.port, c->redis.prefix, c->wsd.www_dir);
         return 0;
@@ -85,12 +40,12 @@ static int check_config(const char *path) {
 
 static int run(int argc, char **argv) {
         _cleanup_(wsd_freep) struct wsd *d = NULL;
-        struct args a;
+        struct daemon_args a;
         int r;
 
-        r = parse_args(argc, argv, &a);
+        r = daemon_setup(argc, argv, &spec, NULL, &a);
         if (r <= 0)
-                return r;
+                return r; /* 0: --help or --version printed */
         if (a.check)
                 return check_config(a.config);
         r = wsd_new(a.config, &d);
@@ -100,6 +55,5 @@ static int run(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
-        log_set_ident("cg-wsd");
         return run(argc, argv) < 0 ? 1 : 0;
 }

@@ -8,6 +8,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "log.h"
 #include "notify.h"
 #include "util.h"
@@ -154,7 +155,6 @@ static int setup_signals(struct wsd *d) {
 
 int wsd_new(const char *cfg_path, struct wsd **ret) {
         _cleanup_(wsd_freep) struct wsd *d = NULL;
-        _cleanup_free_ char *err = NULL;
         struct lws_context_creation_info info = {};
         int r;
 
@@ -165,9 +165,9 @@ int wsd_new(const char *cfg_path, struct wsd **ret) {
         d->cfg_path = strdup(cfg_path);
         if (!d->cfg_path)
                 return log_error_errno(-ENOMEM, "Out of memory");
-        r = cfg_load(cfg_path, &d->cfg, &err);
+        r = daemon_load_cfg(cfg_path, &d->cfg);
         if (r < 0)
-                return log_error_errno(r, "%s", err ? err : "Failed to read the config: %m");
+                return r;
         if (xasprintf(&d->channel, "%s/account", d->cfg->redis.prefix) < 0)
                 return log_error_errno(-ENOMEM, "Out of memory");
         if (access(d->cfg->wsd.www_dir, R_OK | X_OK) < 0)
