@@ -67,33 +67,16 @@ const char *proc_pidfile_strerror(int r) {
 }
 
 int proc_pidfile_load(const char *path, struct proc_pidfile *ret) {
-        _cleanup_close_ int fd = -1;
-        char buf[PROC_PIDFILE_MAX + 1];
+        char buf[PROC_PIDFILE_MAX + 2]; /* one byte more than allowed tells "too long" */
         struct stat st;
-        size_t len = 0;
+        size_t len;
+        int r;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-        if (fd < 0)
-                return negative_errno();
-        if (fstat(fd, &st) < 0)
-                return negative_errno();
-        if (!S_ISREG(st.st_mode))
-                return -EBADF;
-        while (len < sizeof(buf)) {
-                ssize_t n = read(fd, buf + len, sizeof(buf) - len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                if (n == 0)
-                        break;
-                len += (size_t) n;
-        }
-        if (len > PROC_PIDFILE_MAX)
-                return -EFBIG;
-        memcpy(ret->data, buf, len);
-        ret->data[len] = 0;
+        r = read_small_file_at(AT_FDCWD, path, READ_NONBLOCK | READ_REGULAR, buf, sizeof(buf),
+                               &len, &st);
+        if (r < 0)
+                return r;
+        memcpy(ret->data, buf, len + 1);
         ret->len = len;
         ret->mtime_usec = (uint64_t) st.st_mtim.tv_sec * USEC_PER_SEC +
                           (uint64_t) st.st_mtim.tv_nsec / NSEC_PER_USEC;
@@ -208,32 +191,6 @@ int proc_stat_parse(const char *buf, struct proc_stat *ret) {
         return 0;
 }
 
-static int read_small_at(int dirfd, const char *path, char *buf, size_t size, size_t *ret_len) {
-        _cleanup_close_ int fd = -1;
-        size_t len = 0;
-
-        fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return negative_errno();
-        while (len + 1 < size) {
-                ssize_t n = read(fd, buf + len, size - 1 - len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                if (n == 0)
-                        break;
-                len += (size_t) n;
-        }
-        if (len + 1 >= size)
-                return -EFBIG;
-        buf[len] = 0;
-        if (ret_len)
-                *ret_len = len;
-        return 0;
-}
-
 /* A /proc entry that vanished under us means the process is gone. */
 static int gone(int r) {
         return r == -ENOENT ? -ESRCH : r;
@@ -246,7 +203,7 @@ int proc_stat_read(const char *proc_dir, pid_t pid, struct proc_stat *ret) {
         if (pid <= 0)
                 return -EINVAL;
         snprintf(path, sizeof(path), "%s/%d/stat", proc_dir, (int) pid);
-        r = read_small_at(AT_FDCWD, path, buf, sizeof(buf), NULL);
+        r = read_small_file_at(AT_FDCWD, path, 0, buf, sizeof(buf), NULL, NULL);
         if (r < 0)
                 return gone(r);
         return proc_stat_parse(buf, ret);
@@ -432,7 +389,7 @@ static int build_index(struct proc_walk *w) {
                 if (safe_atou64(de->d_name, &pid) < 0 || pid == 0 || pid > PROC_PID_MAX)
                         continue;
                 snprintf(path, sizeof(path), "%d/stat", (int) pid);
-                if (read_small_at(w->dirfd, path, buf, sizeof(buf), NULL) < 0 ||
+                if (read_small_file_at(w->dirfd, path, 0, buf, sizeof(buf), NULL, NULL) < 0 ||
                     proc_stat_parse(buf, &st) < 0)
                         continue; /* gone meanwhile, or not a process */
                 if (n >= allocated) {
@@ -517,7 +474,7 @@ int proc_walk_children(struct proc_walk *w, pid_t pid, struct pidvec *out) {
                 if (safe_atou64(de->d_name, &tid) < 0 || tid == 0 || tid > PROC_PID_MAX)
                         continue;
                 snprintf(cpath, sizeof(cpath), "%d/task/%d/children", (int) pid, (int) tid);
-                r = read_small_at(w->dirfd, cpath, buf, sizeof(buf), NULL);
+                r = read_small_file_at(w->dirfd, cpath, 0, buf, sizeof(buf), NULL, NULL);
                 if (r == -EFBIG) {
                         /* hundreds of children: take the slow, unbounded read */
                         r = read_full_file_at(w->dirfd, cpath, &big, NULL);
@@ -562,7 +519,7 @@ int proc_cgroup_read_at(int proc_dirfd, pid_t pid, char **ret) {
         int r;
 
         snprintf(path, sizeof(path), "%d/cgroup", (int) pid);
-        r = read_small_at(proc_dirfd, path, buf, sizeof(buf), &len);
+        r = read_small_file_at(proc_dirfd, path, 0, buf, sizeof(buf), &len, NULL);
         if (r == -EFBIG)
                 return gone(read_full_file_at(proc_dirfd, path, ret, NULL));
         if (r < 0)
@@ -741,7 +698,7 @@ static int tree_scan(struct proc_tree *t) {
                 if (safe_atou64(de->d_name, &pid) < 0 || pid == 0 || pid > PROC_PID_MAX)
                         continue;
                 snprintf(path, sizeof(path), "%d/stat", (int) pid);
-                if (read_small_at(t->proc_fd, path, buf, sizeof(buf), NULL) < 0 ||
+                if (read_small_file_at(t->proc_fd, path, 0, buf, sizeof(buf), NULL, NULL) < 0 ||
                     proc_stat_parse(buf, &st) < 0)
                         continue;
                 r = tree_set(t, st.pid, st.ppid);
@@ -891,7 +848,7 @@ static int tree_reindex(struct proc_tree *t) {
                 if (s->pid <= 0 || s->ppid <= 0 || tree_find(t, s->ppid))
                         continue;
                 snprintf(path, sizeof(path), "%d/stat", (int) s->pid);
-                if (read_small_at(t->proc_fd, path, buf, sizeof(buf), NULL) < 0 ||
+                if (read_small_file_at(t->proc_fd, path, 0, buf, sizeof(buf), NULL, NULL) < 0 ||
                     proc_stat_parse(buf, &st) < 0) {
                         s->pid = -1; /* gone too */
                         t->live--;

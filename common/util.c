@@ -18,6 +18,24 @@ uint64_t now_usec(clockid_t clock) {
         return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
 }
 
+/* read(2) until `size` bytes or EOF; the count read, or -errno. */
+static ssize_t read_loop(int fd, char *buf, size_t size) {
+        size_t len = 0;
+
+        while (len < size) {
+                ssize_t n = read(fd, buf + len, size - len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                if (n == 0)
+                        break;
+                len += (size_t) n;
+        }
+        return (ssize_t) len;
+}
+
 int read_full_file_at(int dirfd, const char *path, char **ret, size_t *ret_len) {
         _cleanup_close_ int fd = -1;
         _cleanup_free_ char *buf = NULL;
@@ -30,6 +48,7 @@ int read_full_file_at(int dirfd, const char *path, char **ret, size_t *ret_len) 
         if (!buf)
                 return -ENOMEM;
         for (;;) {
+                size_t want;
                 ssize_t n;
 
                 if (len + 1 >= size) {
@@ -43,20 +62,47 @@ int read_full_file_at(int dirfd, const char *path, char **ret, size_t *ret_len) 
                         buf = nb;
                         size *= 2;
                 }
-                n = read(fd, buf + len, size - len - 1);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                if (n == 0)
-                        break;
+                want = size - len - 1;
+                n = read_loop(fd, buf + len, want);
+                if (n < 0)
+                        return (int) n;
                 len += (size_t) n;
+                if ((size_t) n < want)
+                        break; /* EOF */
         }
         buf[len] = 0;
         if (ret_len)
                 *ret_len = len;
         *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+int read_small_file_at(int dirfd, const char *path, int flags, char *buf, size_t size,
+                       size_t *ret_len, struct stat *ret_st) {
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+        ssize_t n;
+
+        fd = openat(dirfd, path,
+                    O_RDONLY | O_CLOEXEC | O_NOCTTY | (flags & READ_NONBLOCK ? O_NONBLOCK : 0));
+        if (fd < 0)
+                return negative_errno();
+        if (flags & READ_REGULAR) {
+                if (fstat(fd, &st) < 0)
+                        return negative_errno();
+                if (!S_ISREG(st.st_mode))
+                        return -EBADF;
+        }
+        n = read_loop(fd, buf, size - 1);
+        if (n < 0)
+                return (int) n;
+        if ((size_t) n + 1 >= size)
+                return -EFBIG;
+        buf[n] = 0;
+        if (ret_len)
+                *ret_len = (size_t) n;
+        if (ret_st && (flags & READ_REGULAR))
+                *ret_st = st;
         return 0;
 }
 

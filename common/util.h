@@ -19,6 +19,18 @@ uint64_t now_usec(clockid_t clock);
 int read_full_file(const char *path, char **ret, size_t *ret_len);
 /* Same, relative to a directory fd (openat). */
 int read_full_file_at(int dirfd, const char *path, char **ret, size_t *ret_len);
+/* Reads a small file into the caller's buffer, NUL-terminated, without allocating (hot paths:
+ * /proc/<pid>/stat, pid files). -EFBIG: it holds size - 1 bytes or more (size >= 2).
+ * READ_NONBLOCK opens with O_NONBLOCK (a FIFO named as a pid file must not block);
+ * READ_REGULAR refuses anything but a regular file (-EBADF) and fills *ret_st (may be NULL).
+ * *ret_len may be NULL. */
+enum {
+        READ_NONBLOCK = 1 << 0,
+        READ_REGULAR = 1 << 1,
+};
+struct stat;
+int read_small_file_at(int dirfd, const char *path, int flags, char *buf, size_t size,
+                       size_t *ret_len, struct stat *ret_st);
 /* Writes a string to an existing file (cgroup control files): one write(2), no O_CREAT. */
 int write_string_file_at(int dirfd, const char *path, const char *s);
 /* Writes data to <path> atomically: temp file in the same dir, fsync-free, rename(2). */
