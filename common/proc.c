@@ -367,6 +367,27 @@ static int ppid_cmp(const void *a, const void *b) {
         return (x->pid > y->pid) - (x->pid < y->pid);
 }
 
+/* Appends the children of `ppid` from an index sorted by ppid (binary search for the first). */
+static int index_children(const struct ppid_entry *index, size_t n, pid_t ppid,
+                          struct pidvec *out) {
+        size_t lo = 0, hi = n;
+        int r;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (index[mid].ppid < ppid)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        for (size_t i = lo; i < n && index[i].ppid == ppid; i++) {
+                r = pidvec_push(out, index[i].pid);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int build_index(struct proc_walk *w) {
         _cleanup_close_ int fd = -1;
         struct ppid_entry *v = NULL;
@@ -416,7 +437,6 @@ static int build_index(struct proc_walk *w) {
 }
 
 static int children_from_index(struct proc_walk *w, pid_t pid, struct pidvec *out) {
-        size_t lo = 0, hi, i;
         int r;
 
         if (!w->have_index) {
@@ -424,21 +444,7 @@ static int children_from_index(struct proc_walk *w, pid_t pid, struct pidvec *ou
                 if (r < 0)
                         return r;
         }
-        /* lower bound of ppid == pid */
-        hi = w->n_index;
-        while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                if (w->index[mid].ppid < pid)
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
-        for (i = lo; i < w->n_index && w->index[i].ppid == pid; i++) {
-                r = pidvec_push(out, w->index[i].pid);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
+        return index_children(w->index, w->n_index, pid, out);
 }
 
 int proc_walk_children(struct proc_walk *w, pid_t pid, struct pidvec *out) {
@@ -872,7 +878,6 @@ static int tree_reindex(struct proc_tree *t) {
 }
 
 int proc_tree_children(struct proc_tree *t, pid_t pid, struct pidvec *out) {
-        size_t lo = 0, hi;
         int r;
 
         if (!tree_find(t, pid))
@@ -882,18 +887,5 @@ int proc_tree_children(struct proc_tree *t, pid_t pid, struct pidvec *out) {
                 if (r < 0)
                         return r;
         }
-        hi = t->n_index;
-        while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                if (t->index[mid].ppid < pid)
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
-        for (size_t i = lo; i < t->n_index && t->index[i].ppid == pid; i++) {
-                r = pidvec_push(out, t->index[i].pid);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
+        return index_children(t->index, t->n_index, pid, out);
 }
