@@ -705,44 +705,41 @@ int zk_next_event(struct zk *z, struct zk_event **ret) {
         }
 }
 
-static int zk_submit_check(struct zk *z) {
-        return z->zh ? 0 : -ENOTCONN;
+/* The start of an asynchronous request: -ENOTCONN without a session, else *ret is a new request
+ * for the callback, owned by the client once zk_req_sent() saw it submitted. */
+static int zk_req_begin(struct zk *z, enum zk_op op, uint64_t cookie, struct zk_req **ret) {
+        if (!z->zh)
+                return -ENOTCONN;
+        *ret = zk_req_new(z, op, cookie);
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* zrc: what the zoo_a*() call returned; a refused request was never handed over, so it is ours. */
+static int zk_req_sent(struct zk_req *req, int zrc) {
+        if (zrc == ZOK)
+                return 0;
+        free(req);
+        return zk_errno(zrc);
 }
 
 int zk_get(struct zk *z, const char *path, bool watch, uint64_t cookie) {
         struct zk_req *req;
         int r;
 
-        r = zk_submit_check(z);
+        r = zk_req_begin(z, ZK_OP_GET, cookie, &req);
         if (r < 0)
                 return r;
-        req = zk_req_new(z, ZK_OP_GET, cookie);
-        if (!req)
-                return -ENOMEM;
-        r = zoo_aget(z->zh, path, watch, zk_data_cb, req);
-        if (r != ZOK) {
-                free(req);
-                return zk_errno(r);
-        }
-        return 0;
+        return zk_req_sent(req, zoo_aget(z->zh, path, watch, zk_data_cb, req));
 }
 
 int zk_exists(struct zk *z, const char *path, bool watch, uint64_t cookie) {
         struct zk_req *req;
         int r;
 
-        r = zk_submit_check(z);
+        r = zk_req_begin(z, ZK_OP_EXISTS, cookie, &req);
         if (r < 0)
                 return r;
-        req = zk_req_new(z, ZK_OP_EXISTS, cookie);
-        if (!req)
-                return -ENOMEM;
-        r = zoo_aexists(z->zh, path, watch, zk_stat_cb, req);
-        if (r != ZOK) {
-                free(req);
-                return zk_errno(r);
-        }
-        return 0;
+        return zk_req_sent(req, zoo_aexists(z->zh, path, watch, zk_stat_cb, req));
 }
 
 int zk_set(struct zk *z, const char *path, const void *data, size_t len, int expected_version,
@@ -750,20 +747,13 @@ int zk_set(struct zk *z, const char *path, const void *data, size_t len, int exp
         struct zk_req *req;
         int r;
 
-        r = zk_submit_check(z);
-        if (r < 0)
-                return r;
         if (len > INT_MAX)
                 return -EFBIG;
-        req = zk_req_new(z, ZK_OP_SET, cookie);
-        if (!req)
-                return -ENOMEM;
-        r = zoo_aset(z->zh, path, data, (int) len, expected_version, zk_stat_cb, req);
-        if (r != ZOK) {
-                free(req);
-                return zk_errno(r);
-        }
-        return 0;
+        r = zk_req_begin(z, ZK_OP_SET, cookie, &req);
+        if (r < 0)
+                return r;
+        return zk_req_sent(req, zoo_aset(z->zh, path, data, (int) len, expected_version,
+                                         zk_stat_cb, req));
 }
 
 int zk_create(struct zk *z, const char *path, const void *data, size_t len, bool creator_acl,
@@ -771,40 +761,25 @@ int zk_create(struct zk *z, const char *path, const void *data, size_t len, bool
         struct zk_req *req;
         int r;
 
-        r = zk_submit_check(z);
-        if (r < 0)
-                return r;
         if (len > INT_MAX)
                 return -EFBIG;
-        req = zk_req_new(z, ZK_OP_CREATE, cookie);
-        if (!req)
-                return -ENOMEM;
-        r = zoo_acreate(z->zh, path, data, data ? (int) len : -1,
-                        creator_acl ? &ZOO_CREATOR_ALL_ACL : &ZOO_OPEN_ACL_UNSAFE, 0, zk_string_cb,
-                        req);
-        if (r != ZOK) {
-                free(req);
-                return zk_errno(r);
-        }
-        return 0;
+        r = zk_req_begin(z, ZK_OP_CREATE, cookie, &req);
+        if (r < 0)
+                return r;
+        return zk_req_sent(req, zoo_acreate(z->zh, path, data, data ? (int) len : -1,
+                                            creator_acl ? &ZOO_CREATOR_ALL_ACL
+                                                        : &ZOO_OPEN_ACL_UNSAFE,
+                                            0, zk_string_cb, req));
 }
 
 int zk_delete(struct zk *z, const char *path, int expected_version, uint64_t cookie) {
         struct zk_req *req;
         int r;
 
-        r = zk_submit_check(z);
+        r = zk_req_begin(z, ZK_OP_DELETE, cookie, &req);
         if (r < 0)
                 return r;
-        req = zk_req_new(z, ZK_OP_DELETE, cookie);
-        if (!req)
-                return -ENOMEM;
-        r = zoo_adelete(z->zh, path, expected_version, zk_void_cb, req);
-        if (r != ZOK) {
-                free(req);
-                return zk_errno(r);
-        }
-        return 0;
+        return zk_req_sent(req, zoo_adelete(z->zh, path, expected_version, zk_void_cb, req));
 }
 
 /* ---- blocking helpers ---- */
