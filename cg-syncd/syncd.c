@@ -56,8 +56,8 @@ void syncd_set_problem(struct syncd *d, const char *problem) {
         syncd_update_status(d);
 }
 
-void syncd_update_status(struct syncd *d) {
-        _cleanup_free_ char *s = NULL;
+/* The STATUS= text of the daemon as it is now (owned). */
+static int syncd_status_text(const struct syncd *d, char **ret) {
         struct syncd_status st = {
                 .node_path = d->node_path,
                 .source = d->applied_source,
@@ -67,7 +67,13 @@ void syncd_update_status(struct syncd *d) {
                 .problem = d->problem,
         };
 
-        if (syncd_status_format(&st, &s) < 0)
+        return syncd_status_format(&st, ret);
+}
+
+void syncd_update_status(struct syncd *d) {
+        _cleanup_free_ char *s = NULL;
+
+        if (syncd_status_text(d, &s) < 0)
                 return;
         if (d->last_status && strcmp(d->last_status, s) == 0)
                 return; /* unchanged: no need to tell systemd again */
@@ -79,20 +85,12 @@ void syncd_update_status(struct syncd *d) {
 
 static void syncd_ready(struct syncd *d) {
         _cleanup_free_ char *s = NULL;
-        struct syncd_status st = {
-                .node_path = d->node_path,
-                .source = d->applied_source,
-                .applied_version = d->applied ? d->applied->version : -1,
-                .zk_state = d->zk_state,
-                .node_missing = d->node_missing,
-                .problem = d->problem,
-        };
 
         if (d->ready)
                 return syncd_update_status(d);
         d->ready = true;
         loop_timer_set(d->startup_timer, 0, 0);
-        if (syncd_status_format(&st, &s) < 0)
+        if (syncd_status_text(d, &s) < 0)
                 return;
         log_info("Ready: %s", s);
         (void) notify_ready("%s", s);
