@@ -25,6 +25,14 @@ static int parse_u64_token(const char **p, uint64_t *ret) {
         return 0;
 }
 
+/* A number that fills [s, end) exactly. */
+static int parse_u64_exact(const char *s, const char *end, uint64_t *ret) {
+        int r = parse_u64_token(&s, ret);
+        if (r < 0)
+                return r;
+        return s == end ? 0 : -EINVAL;
+}
+
 static int parse_uint_token(const char **p, unsigned *ret) {
         uint64_t v;
         int r = parse_u64_token(p, &v);
@@ -93,18 +101,15 @@ int acct_parse_cpu_stat(const char *text, uint64_t *ret) {
         uint64_t usec = 0;
 
         while (next_line(&p, &line, &len)) {
-                const char *sp = memchr(line, ' ', len), *q;
+                const char *sp = memchr(line, ' ', len);
                 uint64_t v;
                 int r;
 
                 if (!sp || sp == line)
                         return -EINVAL;
-                q = sp + 1;
-                r = parse_u64_token(&q, &v);
+                r = parse_u64_exact(sp + 1, line + len, &v);
                 if (r < 0)
                         return r;
-                if (q != line + len)
-                        return -EINVAL;
                 if ((size_t) (sp - line) == strlen("usage_usec") &&
                     memcmp(line, "usage_usec", (size_t) (sp - line)) == 0) {
                         usec = v;
@@ -166,12 +171,9 @@ int acct_parse_blkio_v1(const char *text, struct acct_blkio *b) {
                 if (len == 0 || seen_total)
                         return -EINVAL; /* nothing may follow the final Total line */
                 if (len > 6 && memcmp(line, "Total ", 6) == 0) {
-                        s = line + 6;
-                        r = parse_u64_token(&s, &v);
+                        r = parse_u64_exact(line + 6, end, &v);
                         if (r < 0)
                                 return r;
-                        if (s != end)
-                                return -EINVAL;
                         seen_total = true;
                         continue;
                 }
@@ -186,12 +188,9 @@ int acct_parse_blkio_v1(const char *text, struct acct_blkio *b) {
                 oplen = (size_t) (s - op);
                 if (oplen == 0 || s >= end || *s != ' ')
                         return -EINVAL;
-                s++;
-                r = parse_u64_token(&s, &v);
+                r = parse_u64_exact(s + 1, end, &v);
                 if (r < 0)
                         return r;
-                if (s != end)
-                        return -EINVAL;
                 r = blkio_dev(b, major, minor, &d);
                 if (r < 0)
                         return r;
@@ -237,13 +236,10 @@ int acct_parse_io_stat(const char *text, struct acct_blkio *b) {
                                 return -EINVAL;
                         if (token_is(key, (size_t) (eq - key), "rbytes") ||
                             token_is(key, (size_t) (eq - key), "wbytes")) {
-                                const char *q = eq + 1;
                                 uint64_t v;
-                                r = parse_u64_token(&q, &v);
+                                r = parse_u64_exact(eq + 1, tok_end, &v);
                                 if (r < 0)
                                         return r;
-                                if (q != tok_end)
-                                        return -EINVAL;
                                 if (key[0] == 'r')
                                         d->read = v;
                                 else
@@ -298,12 +294,9 @@ int acct_throttle_has_rule(const char *text, unsigned major, unsigned minor) {
                         return r;
                 if (*s != ' ')
                         return -EINVAL;
-                s++;
-                r = parse_u64_token(&s, &v);
+                r = parse_u64_exact(s + 1, end, &v);
                 if (r < 0)
                         return r;
-                if (s != end)
-                        return -EINVAL;
                 if (a == major && b == minor)
                         found = true;
         }
