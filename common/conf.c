@@ -516,6 +516,33 @@ static const char *number_shown(const struct parser *p, const cJSON *item, char 
         return buf;
 }
 
+/* An integer in min..max, or a problem reported at kp (and false). */
+static bool integer_in_range(struct parser *p, const struct jpath *kp, const cJSON *c, int64_t min,
+                             int64_t max, int64_t *ret) {
+        char shown[40];
+        int64_t v = 0;
+
+        if (!cJSON_IsNumber(c)) {
+                problem(p, kp, "must be an integer, not %s", json_type_name(c));
+                return false;
+        }
+        switch (number_get(p, c, &v)) {
+        case NUM_NOT_INTEGER:
+                problem(p, kp, "%s is not an integer", number_shown(p, c, shown, sizeof(shown)));
+                return false;
+        case NUM_OVERFLOW:
+                problem(p, kp, "%s out of range %" PRId64 "..%" PRId64,
+                        number_shown(p, c, shown, sizeof(shown)), min, max);
+                return false;
+        }
+        if (v < min || v > max) {
+                problem(p, kp, "%" PRId64 " out of range %" PRId64 "..%" PRId64, v, min, max);
+                return false;
+        }
+        *ret = v;
+        return true;
+}
+
 /* ---- the walk ---- */
 
 static struct conf_node *node_free(struct conf_node *n) {
@@ -555,7 +582,6 @@ static void parse_node_conf(struct parser *p, enum conf_subsys s, struct conf_no
                 node->weight = weight_default[s];
         for (const cJSON *c = obj->child; c; c = c->next) {
                 struct jpath kp = {jp, c->string};
-                char shown[40];
                 int64_t v = 0;
 
                 if (strcmp(c->string, subsys_keys[s]) != 0) {
@@ -568,26 +594,8 @@ static void parse_node_conf(struct parser *p, enum conf_subsys s, struct conf_no
                         continue;
                 }
                 seen = true;
-                if (!cJSON_IsNumber(c)) {
-                        problem(p, &kp, "must be an integer, not %s", json_type_name(c));
+                if (!integer_in_range(p, &kp, c, weight_min[s], weight_max[s], &v))
                         continue;
-                }
-                switch (number_get(p, c, &v)) {
-                case NUM_NOT_INTEGER:
-                        problem(p, &kp, "%s is not an integer",
-                                number_shown(p, c, shown, sizeof(shown)));
-                        continue;
-                case NUM_OVERFLOW:
-                        problem(p, &kp, "%s out of range %" PRId64 "..%" PRId64,
-                                number_shown(p, c, shown, sizeof(shown)), weight_min[s],
-                                weight_max[s]);
-                        continue;
-                }
-                if (v < weight_min[s] || v > weight_max[s]) {
-                        problem(p, &kp, "%" PRId64 " out of range %" PRId64 "..%" PRId64, v,
-                                weight_min[s], weight_max[s]);
-                        continue;
-                }
                 if (node)
                         node->weight = v;
         }
@@ -809,7 +817,6 @@ static void parse_snapshot_object(struct parser *p, const cJSON *root) {
         }
         for (const cJSON *c = root->child; c; c = c->next) {
                 struct jpath kp = {NULL, c->string};
-                char shown[40];
                 int64_t v = 0;
 
                 if (strcmp(c->string, "value") == 0) {
@@ -823,26 +830,8 @@ static void parse_snapshot_object(struct parser *p, const cJSON *root) {
                                 continue;
                         }
                         seen_version = true;
-                        if (!cJSON_IsNumber(c)) {
-                                problem(p, &kp, "must be an integer, not %s", json_type_name(c));
-                                continue;
-                        }
-                        switch (number_get(p, c, &v)) {
-                        case NUM_NOT_INTEGER:
-                                problem(p, &kp, "%s is not an integer",
-                                        number_shown(p, c, shown, sizeof(shown)));
-                                continue;
-                        case NUM_OVERFLOW:
-                                problem(p, &kp, "%s out of range -1..%" PRId64,
-                                        number_shown(p, c, shown, sizeof(shown)), INT64_MAX);
-                                continue;
-                        }
-                        if (v < -1) {
-                                problem(p, &kp, "%" PRId64 " out of range -1..%" PRId64, v,
-                                        INT64_MAX);
-                                continue;
-                        }
-                        p->conf->version = v;
+                        if (integer_in_range(p, &kp, c, -1, INT64_MAX, &v))
+                                p->conf->version = v;
                 } else
                         problem(p, &kp, "unknown key (allowed: version, value)");
         }
