@@ -60,6 +60,28 @@ static int check_v2(const char *file, const struct conf *conf, const struct cfg 
         return bad ? -EINVAL : 0;
 }
 
+/* The one FILE operand of validate/plan/apply (argv[0] names the command), its arch conf and the
+ * config; everything that can refuse them, before anything is touched. Reports what fails and
+ * returns its CLI_EXIT_* code; CLI_EXIT_OK with *ret_conf owned by the caller. */
+static int cli_file_conf(struct cli *c, int argc, char **argv, const char **ret_file,
+                         struct conf **ret_conf, const struct cfg **ret_cfg) {
+        _cleanup_(conf_freep) struct conf *conf = NULL;
+
+        if (optind != argc - 1) {
+                fprintf(stderr, "cgarch: %s takes one FILE\n", argv[0]);
+                return CLI_EXIT_USAGE;
+        }
+        conf = cli_read_conf(argv[optind]);
+        if (!conf)
+                return CLI_EXIT_FAIL;
+        *ret_cfg = cli_cfg(c);
+        if (!*ret_cfg)
+                return CLI_EXIT_FAIL;
+        *ret_file = argv[optind];
+        *ret_conf = TAKE_PTR(conf);
+        return CLI_EXIT_OK;
+}
+
 int cli_cmd_validate(struct cli *c, int argc, char **argv) {
         static const struct option opts[] = {
                 { "config", required_argument, NULL, 'c' },
@@ -68,8 +90,10 @@ int cli_cmd_validate(struct cli *c, int argc, char **argv) {
                 {},
         };
         _cleanup_(conf_freep) struct conf *conf = NULL;
+        const struct cfg *cfg;
+        const char *file;
         bool v2 = false;
-        int o;
+        int o, r;
 
         while ((o = getopt_long(argc, argv, "c:h", opts, NULL)) >= 0)
                 switch (o) {
@@ -88,18 +112,10 @@ int cli_cmd_validate(struct cli *c, int argc, char **argv) {
                 default:
                         return CLI_EXIT_USAGE;
                 }
-        if (optind != argc - 1) {
-                fprintf(stderr, "cgarch: validate takes one FILE\n");
-                return CLI_EXIT_USAGE;
-        }
-        const char *file = argv[optind];
-        conf = cli_read_conf(file);
-        if (!conf)
-                return CLI_EXIT_FAIL;
+        r = cli_file_conf(c, argc, argv, &file, &conf, &cfg);
+        if (r != CLI_EXIT_OK)
+                return r;
         /* Decide v2 from the config (and the machine for "auto") without needing a tree. */
-        const struct cfg *cfg = cli_cfg(c);
-        if (!cfg)
-                return CLI_EXIT_FAIL;
         if (!v2 && cfg->cg.mode == CGFS_MODE_V2)
                 v2 = true;
         if (!v2 && cfg->cg.mode == CGFS_MODE_AUTO) {
@@ -159,6 +175,8 @@ int cli_cmd_plan(struct cli *c, int argc, char **argv, bool apply) {
         struct live_tree live = {};
         struct plan p = {};
         struct cgfs_apply_result res = {};
+        const struct cfg *cfg;
+        const char *file;
         int o, r, ret = CLI_EXIT_FAIL;
 
         while ((o = getopt_long(argc, argv, "c:qh", opts, NULL)) >= 0)
@@ -180,18 +198,10 @@ int cli_cmd_plan(struct cli *c, int argc, char **argv, bool apply) {
                 default:
                         return CLI_EXIT_USAGE;
                 }
-        if (optind != argc - 1) {
-                fprintf(stderr, "cgarch: %s takes one FILE\n", argv[0]);
-                return CLI_EXIT_USAGE;
-        }
-        const char *file = argv[optind];
         /* Everything that can refuse the conf comes before anything is touched. */
-        conf = cli_read_conf(file);
-        if (!conf)
-                return CLI_EXIT_FAIL;
-        const struct cfg *cfg = cli_cfg(c);
-        if (!cfg)
-                return CLI_EXIT_FAIL;
+        r = cli_file_conf(c, argc, argv, &file, &conf, &cfg);
+        if (r != CLI_EXIT_OK)
+                return r;
         if (open_fs(cfg, &fs) < 0)
                 return CLI_EXIT_FAIL;
         if (cgfs_is_v2(fs) && check_v2(file, conf, cfg) < 0)
