@@ -798,6 +798,20 @@ static int zk_wait_fd(struct zk *z, uint64_t deadline_usec) {
         return 0;
 }
 
+/* The next event, waiting on the queue for it until deadline_usec (-ETIMEDOUT). */
+static int zk_next_event_wait(struct zk *z, uint64_t deadline_usec, struct zk_event **ret) {
+        int r;
+
+        for (;;) {
+                r = zk_next_event(z, ret);
+                if (r != 0)
+                        return r < 0 ? r : 0; /* 1: got one */
+                r = zk_wait_fd(z, deadline_usec);
+                if (r < 0)
+                        return r;
+        }
+}
+
 int zk_wait_connected(struct zk *z, uint64_t deadline_usec) {
         int r;
 
@@ -814,15 +828,9 @@ int zk_wait_connected(struct zk *z, uint64_t deadline_usec) {
         for (;;) {
                 _cleanup_(zk_event_freep) struct zk_event *ev = NULL;
 
-                r = zk_next_event(z, &ev);
+                r = zk_next_event_wait(z, deadline_usec, &ev);
                 if (r < 0)
                         return r;
-                if (r == 0) {
-                        r = zk_wait_fd(z, deadline_usec);
-                        if (r < 0)
-                                return r;
-                        continue;
-                }
                 if (ev->type == ZK_EVENT_SESSION) {
                         if (ev->state == ZK_STATE_CONNECTED)
                                 return 0;
@@ -841,15 +849,9 @@ int zk_wait_done(struct zk *z, uint64_t cookie, uint64_t deadline_usec, struct z
         for (;;) {
                 _cleanup_(zk_event_freep) struct zk_event *ev = NULL;
 
-                r = zk_next_event(z, &ev);
+                r = zk_next_event_wait(z, deadline_usec, &ev);
                 if (r < 0)
                         return r;
-                if (r == 0) {
-                        r = zk_wait_fd(z, deadline_usec);
-                        if (r < 0)
-                                return r;
-                        continue;
-                }
                 if (ev->type == ZK_EVENT_SESSION &&
                     (ev->state == ZK_STATE_EXPIRED || ev->state == ZK_STATE_AUTH_FAILED))
                         return ev->state == ZK_STATE_EXPIRED ? -ECONNRESET : -EPERM;
