@@ -104,7 +104,7 @@ struct cgfs_wtree {
  * thread included; helpers run with every signal blocked). On error every output is freed. */
 int cgfs_walk_trees(struct cgfs_wtree *trees, size_t n_trees);
 void cgfs_wtree_clear(struct cgfs_wtree *t);
-extern unsigned cgfs_walk_max_threads; /* default 1 (see cgfs-walk.c); tests compare 1 and 4 */
+extern unsigned cgfs_walk_max_threads; /* default 4, clamped to the CPUs (see cgfs-walk.c); tests compare 1 and 4 */
 /* Does planning c need the current weight of subsystem s at <path> (last component name)?
  * True without a conf, or without its name index (no O(1) lookup: read everything). */
 /* qsort comparator of struct live_entry by path. */
