@@ -967,59 +967,157 @@ int conf_parse(const char *buf, size_t len, struct conf **ret, struct conf_error
 
 /* ---- output ---- */
 
-static int node_to_json(const struct conf_node *n, enum conf_subsys s, cJSON *obj) {
-        if (n->parent && n->weight >= 0) {
-                cJSON *conf = cJSON_AddObjectToObject(obj, "conf");
-                if (!conf || !cJSON_AddNumberToObject(conf, subsys_keys[s], (double) n->weight))
-                        return -ENOMEM;
+/* The canonical JSON is written straight into one growing buffer, byte for byte what
+ * cJSON_PrintUnformatted() printed for the same model built as a cJSON tree (the tests compare):
+ * a tree of a 10,000-cgroup conf would hold ~3 MB for a moment, e.g. when cg-syncd writes the
+ * snapshot of it. */
+struct jbuf {
+        char *s;
+        size_t len;
+        size_t cap;
+        bool oom;
+};
+
+static bool jbuf_reserve(struct jbuf *b, size_t more) {
+        size_t want;
+        char *n;
+
+        if (b->oom)
+                return false;
+        if (more < b->cap - b->len)
+                return true; /* room for it and the NUL */
+        want = MAX(b->cap * 2, b->len + more + 1);
+        want = MAX(want, (size_t) 256);
+        n = realloc(b->s, want);
+        if (!n) {
+                b->oom = true;
+                return false;
         }
-        if (n->n_children > 0 || !n->parent) {
-                cJSON *sub = cJSON_AddObjectToObject(obj, "sub_cgroup");
-                if (!sub)
-                        return -ENOMEM;
-                for (size_t i = 0; i < n->n_children; i++) {
-                        cJSON *child = cJSON_CreateObject();
-                        int r;
-                        if (!child)
-                                return -ENOMEM;
-                        /* sub owns child from here on, also if filling it fails below */
-                        cJSON_AddItemToObject(sub, n->children[i]->name ? n->children[i]->name
-                                                                         : "",
-                                              child);
-                        r = node_to_json(n->children[i], s, child);
-                        if (r < 0)
-                                return r;
+        b->s = n;
+        b->cap = want;
+        return true;
+}
+
+static void jbuf_put(struct jbuf *b, const char *s, size_t l) {
+        if (!jbuf_reserve(b, l))
+                return;
+        memcpy(b->s + b->len, s, l);
+        b->len += l;
+        b->s[b->len] = 0;
+}
+
+#define jbuf_puts(b, lit) jbuf_put((b), "" lit, sizeof(lit) - 1)
+
+/* A JSON string, escaped as cJSON escapes it: " \ and the control characters; every other byte
+ * (UTF-8 included) as it is. Cgroup names never need it, a hand-built model might. */
+static void jbuf_string(struct jbuf *b, const char *s) {
+        static const char hex[] = "0123456789abcdef";
+
+        jbuf_puts(b, "\"");
+        for (;;) {
+                size_t l = 0;
+                unsigned char c;
+                while (s[l] && (unsigned char) s[l] >= 32 && s[l] != '"' && s[l] != '\\')
+                        l++;
+                jbuf_put(b, s, l);
+                s += l;
+                c = (unsigned char) *s;
+                if (!c)
+                        break;
+                s++;
+                switch (c) {
+                case '"':
+                        jbuf_puts(b, "\\\"");
+                        break;
+                case '\\':
+                        jbuf_puts(b, "\\\\");
+                        break;
+                case '\b':
+                        jbuf_puts(b, "\\b");
+                        break;
+                case '\f':
+                        jbuf_puts(b, "\\f");
+                        break;
+                case '\n':
+                        jbuf_puts(b, "\\n");
+                        break;
+                case '\r':
+                        jbuf_puts(b, "\\r");
+                        break;
+                case '\t':
+                        jbuf_puts(b, "\\t");
+                        break;
+                default: {
+                        char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+                        jbuf_put(b, u, sizeof(u));
+                }
                 }
         }
-        return 0;
+        jbuf_puts(b, "\"");
+}
+
+static void jbuf_int(struct jbuf *b, int64_t v) {
+        char num[24];
+        int l = snprintf(num, sizeof(num), "%" PRId64, v);
+
+        jbuf_put(b, num, (size_t) l);
+}
+
+/* {"conf":{"<key>":W},"sub_cgroup":{"<name>":{...},...}}; a root has no "conf" but always a
+ * "sub_cgroup". Depth is bounded by the parser (CONF_MAX_DEPTH). */
+static void node_to_json(struct jbuf *b, const struct conf_node *n, enum conf_subsys s) {
+        bool conf = n->parent && n->weight >= 0;
+
+        jbuf_puts(b, "{");
+        if (conf) {
+                jbuf_puts(b, "\"conf\":{");
+                jbuf_string(b, subsys_keys[s]);
+                jbuf_puts(b, ":");
+                jbuf_int(b, n->weight);
+                jbuf_puts(b, "}");
+        }
+        if (n->n_children > 0 || !n->parent) {
+                if (conf)
+                        jbuf_puts(b, ",");
+                jbuf_puts(b, "\"sub_cgroup\":{");
+                for (size_t i = 0; i < n->n_children && !b->oom; i++) {
+                        if (i > 0)
+                                jbuf_puts(b, ",");
+                        jbuf_string(b, n->children[i]->name ? n->children[i]->name : "");
+                        jbuf_puts(b, ":");
+                        node_to_json(b, n->children[i], s);
+                }
+                jbuf_puts(b, "}");
+        }
+        jbuf_puts(b, "}");
 }
 
 int conf_to_json(const struct conf *c, char **ret) {
-        cJSON *root;
-        char *s;
-        int r = 0;
+        struct jbuf b = {};
+        bool first = true;
 
         if (!c || !ret)
                 return -EINVAL;
-        root = cJSON_CreateObject();
-        if (!root)
+        /* ~40 bytes a cgroup in the usual shape: one allocation for most confs */
+        if (!jbuf_reserve(&b, MIN(c->n_nodes, (size_t) CONF_MAX_NODES) * 48 + 64))
                 return -ENOMEM;
-        for (int i = 0; i < _CONF_SUBSYS_MAX && r >= 0; i++) {
-                cJSON *obj;
+        jbuf_puts(&b, "{");
+        for (int i = 0; i < _CONF_SUBSYS_MAX; i++) {
                 if (!c->roots[i])
                         continue;
-                obj = cJSON_AddObjectToObject(root, subsys_names[i]);
-                r = obj ? node_to_json(c->roots[i], (enum conf_subsys) i, obj) : -ENOMEM;
+                if (!first)
+                        jbuf_puts(&b, ",");
+                first = false;
+                jbuf_string(&b, subsys_names[i]);
+                jbuf_puts(&b, ":");
+                node_to_json(&b, c->roots[i], (enum conf_subsys) i);
         }
-        if (r < 0) {
-                cJSON_Delete(root);
-                return r;
-        }
-        s = cJSON_PrintUnformatted(root);
-        cJSON_Delete(root);
-        if (!s)
+        jbuf_puts(&b, "}");
+        if (b.oom) {
+                free(b.s);
                 return -ENOMEM;
-        *ret = s;
+        }
+        *ret = b.s;
         return 0;
 }
 
