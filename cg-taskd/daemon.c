@@ -47,6 +47,21 @@ static int rules_refresh(struct taskd *d) {
                         memmove(t, t + 1, (rules.v[i].n_targets - j - 1) * sizeof(*t));
                         rules.v[i].n_targets--;
                 }
+        if (cgfs_is_v2(d->fs) && d->conf) {
+                _cleanup_free_ char *inner = NULL;
+
+                r = taskd_rules_refuse_v2_inner(&rules, d->conf, &inner);
+                if (r < 0) {
+                        taskd_rules_clear(&rules);
+                        return log_error_errno(r, "Failed to build the placement rules: %m");
+                }
+                if (taskd_warn_once(&d->inner_warned, inner))
+                        log_error("Not placing the processes of %s: cgroup v2 \"no internal "
+                                  "processes\": the applied conf (version %lld) gives it child "
+                                  "cgroups, so it cannot hold processes; map its pid file to a "
+                                  "leaf cgroup ([pid_files])",
+                                  inner, (long long) d->conf->version);
+        }
         taskd_rules_clear(&d->rules);
         d->rules = rules;
         warn_unknown_names(d);
@@ -248,6 +263,7 @@ struct taskd *taskd_free(struct taskd *d) {
         free(d->config_path);
         free(d->unknown_warned);
         free(d->snapshot_warned);
+        free(d->inner_warned);
         free(d);
         return NULL;
 }
@@ -382,7 +398,7 @@ int taskd_start(struct taskd *d) {
 
 int taskd_check(const char *config_path) {
         _cleanup_(taskd_freep) struct taskd *d = NULL;
-        size_t n_patterns = 0, n_resolved = 0;
+        size_t n_patterns = 0, n_resolved = 0, n_inner = 0;
         int r;
 
         r = taskd_load(config_path, &d);
@@ -392,7 +408,14 @@ int taskd_check(const char *config_path) {
                 n_patterns += strv_length(d->rules.v[i].patterns);
                 if (d->rules.v[i].n_targets > 0)
                         n_resolved++;
+                if (d->rules.v[i].v2_inner)
+                        n_inner++;
         }
+        if (n_inner > 0) /* the error naming them was logged by rules_refresh() */
+                return log_error_errno(-EINVAL, "%s: not OK: %zu pid-file rule%s map%s to a cgroup "
+                                                "that cannot hold processes on cgroup v2",
+                                       config_path, n_inner, n_inner == 1 ? "" : "s",
+                                       n_inner == 1 ? "s" : "");
         printf("%s: OK: %zu pid-file rule%s (%zu pattern%s), %zu held by ", config_path, d->rules.n,
                d->rules.n == 1 ? "" : "s", n_patterns, n_patterns == 1 ? "" : "s", n_resolved);
         if (d->conf)

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "plan.h"
 #include "targets.h"
 
 void taskd_target_close(struct taskd_target *t) {
@@ -86,11 +87,53 @@ int taskd_rules_unknown_names(const struct taskd_rules *r, char **ret) {
         if (!f)
                 return -ENOMEM;
         for (size_t i = 0, k = 0; i < r->n; i++)
-                if (r->v[i].n_targets == 0)
+                if (r->v[i].n_targets == 0 && !r->v[i].v2_inner)
                         fprintf(f, "%s%s", k++ ? ", " : "", r->v[i].name);
         if (fclose(f) != 0) {
                 free(buf);
                 return -ENOMEM;
+        }
+        if (len == 0) {
+                free(buf);
+                buf = NULL;
+        }
+        *ret = buf;
+        return 0;
+}
+
+int taskd_rules_refuse_v2_inner(struct taskd_rules *r, const struct conf *c, char **ret) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f;
+        int r2 = 0;
+
+        f = open_memstream(&buf, &len);
+        if (!f)
+                return -ENOMEM;
+        for (size_t i = 0, k = 0; c && i < r->n; i++) {
+                struct taskd_rule *rule = &r->v[i];
+                char *names[] = {rule->name, NULL};
+                struct conf_errors errs = {};
+
+                r2 = plan_check_v2_procs(c, names, &errs);
+                conf_errors_clear(&errs);
+                if (r2 == 0)
+                        continue;
+                if (r2 != -EINVAL)
+                        break;
+                r2 = 0;
+                for (size_t j = 0; j < rule->n_targets; j++) {
+                        free(rule->targets[j].path);
+                        taskd_target_close(&rule->targets[j]);
+                        pidvec_clear(&rule->targets[j].in_place);
+                }
+                rule->n_targets = 0;
+                rule->v2_inner = true;
+                fprintf(f, "%s%s", k++ ? ", " : "", rule->name);
+        }
+        if (fclose(f) != 0 || r2 < 0) {
+                free(buf);
+                return r2 < 0 ? r2 : -ENOMEM;
         }
         if (len == 0) {
                 free(buf);

@@ -37,7 +37,8 @@ struct taskd_rule {
         char *name;      /* owned */
         char **patterns; /* owned strv: absolute paths or globs */
         struct taskd_target targets[_CONF_SUBSYS_MAX];
-        size_t n_targets; /* 0: no tree of the conf holds the name (yet) */
+        size_t n_targets; /* 0: no tree of the conf holds the name (yet), or v2_inner */
+        bool v2_inner;    /* v2: the name has child cgroups, so it cannot hold processes */
 };
 
 /* Closes the cached cgroup.procs fds (they are reopened on next use). */
@@ -53,7 +54,12 @@ struct taskd_rules {
 int taskd_rules_build(const struct cfg_pid_files *pf, size_t n_pf, const struct conf *c,
                       struct taskd_rules *ret);
 void taskd_rules_clear(struct taskd_rules *r);
-/* Names in rules that no tree of the conf holds, as one "a, b" string (owned; NULL if none). */
+/* cgroup v2 "no internal processes" (plan_check_v2_procs, the rule `cgarch validate` applies):
+ * marks every rule whose name has child cgroups in the conf's union tree as v2_inner and drops
+ * its targets, so none of its processes is moved (no half-applied placement). Their names as
+ * one "a, b" string in *ret (owned; NULL if none). */
+int taskd_rules_refuse_v2_inner(struct taskd_rules *r, const struct conf *c, char **ret);
+/* Names in rules that no tree of the conf holds (v2_inner rules left out), as one "a, b" string (owned; NULL if none). */
 int taskd_rules_unknown_names(const struct taskd_rules *r, char **ret);
 
 /* Contains one of the glob(7) metacharacters * ? [ */

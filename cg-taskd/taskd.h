@@ -77,6 +77,7 @@ struct taskd {
         struct pidvec queue;   /* scratch for tree walks */
         char *unknown_warned;  /* warn-once key: names of rules no tree holds */
         char *snapshot_warned; /* warn-once key: the last bad snapshot */
+        char *inner_warned;    /* warn-once key: v2 rules refused ("no internal processes") */
 
         struct taskd_pass last; /* the last full pass */
         uint64_t last_pass_usec;
