@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cgfs.h"
+#include "cgarch.h"
 #include "cli.h"
 #include "conf.h"
 #include "ini.h"
@@ -115,20 +116,25 @@ int cli_cmd_validate(struct cli *c, int argc, char **argv) {
         r = cli_file_conf(c, argc, argv, &file, &conf, &cfg);
         if (r != CLI_EXIT_OK)
                 return r;
-        /* Decide v2 from the config (and the machine for "auto") without needing a tree. */
-        if (!v2 && cfg->cg.mode == CGFS_MODE_V2)
-                v2 = true;
-        if (!v2 && cfg->cg.mode == CGFS_MODE_AUTO) {
-                _cleanup_(cgfs_closep) struct cgfs *fs = NULL;
-                if (cgfs_open(cfg->cg.dir, "", CGFS_MODE_AUTO, &fs) >= 0)
-                        v2 = cgfs_is_v2(fs);
-        }
-        if (v2 && check_v2(file, conf, cfg) < 0)
+        if (cgarch_check_v2_rules(file, conf, cfg, &v2) < 0)
                 return CLI_EXIT_FAIL;
         if (!c->quiet)
                 printf("%s: valid (%zu cgroups%s)\n", file, conf->n_nodes,
                        v2 ? ", cgroup v2 rules checked" : "");
         return CLI_EXIT_OK;
+}
+
+int cgarch_check_v2_rules(const char *file, const struct conf *conf, const struct cfg *cfg,
+                          bool *v2) {
+        /* Decide v2 from the config (and the machine for "auto") without needing a tree. */
+        if (!*v2 && cfg->cg.mode == CGFS_MODE_V2)
+                *v2 = true;
+        if (!*v2 && cfg->cg.mode == CGFS_MODE_AUTO) {
+                _cleanup_(cgfs_closep) struct cgfs *fs = NULL;
+                if (cgfs_open(cfg->cg.dir, "", CGFS_MODE_AUTO, &fs) >= 0)
+                        *v2 = cgfs_is_v2(fs);
+        }
+        return *v2 ? check_v2(file, conf, cfg) : 0;
 }
 
 static void print_notes(const struct conf *conf, const struct live_tree *live) {

@@ -308,6 +308,14 @@ static int conf_put(int argc, char **argv, const struct cfg *cfg) {
                         fprintf(stderr, "cgarch: conf put: %s: %s\n", file, strerror(-r));
                 return 1;
         }
+        /* A conf this host could not apply is refused here too, not only later by cg-syncd. */
+        bool v2 = false;
+        if (cgarch_check_v2_rules(file, conf, cfg, &v2) < 0) {
+                fprintf(stderr, "cgarch: conf put: %s breaks the cgroup v2 rules of this host; "
+                                "nothing written\n",
+                        file);
+                return 1;
+        }
         if (dry_run) {
                 fprintf(stderr,
                         "cgarch: conf put: %s is valid (%zu cgroups); not written "

@@ -165,15 +165,17 @@ t_eq "apply refuses it (exit 1)" "$rc" 1
 t_eq "apply created and removed nothing" "$(tree_list)" "$before"
 if [ $zk_ok = 1 ]; then
   v1=$(jq -r .version "$SNAP")
-  # an operator may put it (conf put checks the conf itself; the layout is the machine's)
+  # On this (v2) host, conf put refuses it, as validate does.
   echo "$SPLIT" | cgarch -c "$CFG" conf put - >"$T_TMP/put.out" 2>&1; rc=$?
-  if [ $rc = 0 ]; then
-    t_check "cg-syncd refuses it on v2, naming the rule" wait_for 5 grep -q "cpu:test_cgroup_a/shared but blkio:test_cgroup_b/shared" "$SYNCD_LOG"
-    t_eq "cg-syncd created and removed nothing" "$(tree_list)" "$before"
-    t_eq "the snapshot keeps the last good conf" "$(jq -r .version "$SNAP")" "$v1"
-  else
-    t_ok "cgarch conf put refuses it on v2: $(head -1 "$T_TMP/put.out")"
-  fi
+  t_eq "cgarch conf put refuses it under a v2 config (exit 1)" "$rc" 1
+  t_check "conf put names the v2 rule" grep -q "cpu:test_cgroup_a/shared but blkio:test_cgroup_b/shared" "$T_TMP/put.out"
+  # A v1 host of the same fleet may put it; cg-syncd here must refuse it.
+  sed 's/^mode = .*/mode = v1/; s|^dir = .*|dir = /sys/fs/cgroup|' "$CFG" > "$T_TMP/v1.conf"
+  echo "$SPLIT" | cgarch -c "$T_TMP/v1.conf" conf put - >"$T_TMP/put1.out" 2>&1; rc=$?
+  t_eq "a v1 host's conf put accepts it" "$rc" 0
+  t_check "cg-syncd refuses it on v2, naming the rule" wait_for 5 grep -q "cpu:test_cgroup_a/shared but blkio:test_cgroup_b/shared" "$SYNCD_LOG"
+  t_eq "cg-syncd created and removed nothing" "$(tree_list)" "$before"
+  t_eq "the snapshot keeps the last good conf" "$(jq -r .version "$SNAP")" "$v1"
 fi
 t_check "the daemons are still running" kill -0 "$TASKD_PID" "$ACCTD_PID"
 t_done
