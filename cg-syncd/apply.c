@@ -48,13 +48,14 @@ static int syncd_reject(struct syncd *d, const struct conf_errors *errs, int64_t
         return -EINVAL;
 }
 
-int syncd_apply_text(struct syncd *d, const char *data, size_t len, int64_t version) {
+int syncd_apply_text(struct syncd *d, char **data, size_t len, int64_t version) {
         _cleanup_(conf_errors_clear) struct conf_errors errs = {};
         struct conf *c = NULL;
-        uint64_t key = syncd_hash(data, len, version);
+        uint64_t key = syncd_hash(*data, len, version);
         int r;
 
-        r = conf_parse(data, len, &c, &errs);
+        r = conf_parse(*data, len, &c, &errs);
+        *data = mfree(*data); /* the model (or the problems) is all that is needed now */
         if (r == -EINVAL)
                 return syncd_reject(d, &errs, version, key);
         if (r < 0)
@@ -106,6 +107,7 @@ int syncd_apply_conf(struct syncd *d, struct conf *c, enum syncd_source src, boo
         bool cached = !full && d->live_valid && !cgfs_is_v2(d->fs);
         struct live_tree *live = cached ? &d->live : &fresh;
         uint64_t t0 = now_usec(CLOCK_MONOTONIC), t1, t2, t3;
+        size_t n_ops;
         int r;
 
         if (!cached) {
@@ -171,7 +173,12 @@ int syncd_apply_conf(struct syncd *d, struct conf *c, enum syncd_source src, boo
                 d->live_valid = false;
 
         syncd_once_reset(&d->once, SYNCD_ONCE_APPLY);
-        if (plan.n > 0)
+        n_ops = plan.n;
+        /* The plan and the result are done with: free them before the snapshot's text is
+         * made (a 10,000-cgroup conf's plan is ~0.8 MB). */
+        plan_clear(&plan);
+        cgfs_apply_result_clear(&res);
+        if (n_ops > 0)
                 log_info("Applied %sversion %" PRId64 ": %zu created, %zu weights set, %zu removed"
                          " (%zu processes moved) in %" PRIu64 " ms",
                          src == SYNCD_SOURCE_SNAPSHOT ? "snapshot " : "", c->version, res.n_created,
@@ -196,7 +203,7 @@ int syncd_apply_conf(struct syncd *d, struct conf *c, enum syncd_source src, boo
         }
         d->applied_source = src;
         syncd_set_problem(d, NULL);
-        if (plan.n > 1000)
+        if (n_ops > 1000)
                 (void) malloc_trim(0); /* a big change: give the transient memory back */
         return 0;
 fail:

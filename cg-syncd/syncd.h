@@ -161,8 +161,10 @@ void syncd_update_status(struct syncd *d);
 void syncd_set_problem(struct syncd *d, const char *problem);
 
 /* apply.c: validate text from ZooKeeper (version = its data version) and apply it. 0 applied,
- * -EINVAL rejected (logged once per version, nothing touched), other -errno: apply failed. */
-int syncd_apply_text(struct syncd *d, const char *data, size_t len, int64_t version);
+ * -EINVAL rejected (logged once per version, nothing touched), other -errno: apply failed.
+ * *data is freed (and set to NULL) as soon as it is parsed: a big node is not kept through
+ * the apply. */
+int syncd_apply_text(struct syncd *d, char **data, size_t len, int64_t version);
 /* Re-plans and applies c against the live tree; takes ownership of c on success and failure
  * unless c == d->applied. Writes the snapshot when it changed. `full`: read the live tree from
  * the filesystem (reconcile); else the cached tree may be used (v1, after a success), with a
