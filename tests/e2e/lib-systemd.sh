@@ -38,6 +38,12 @@ sd_setup() {
   mkdir -p -m 0755 "$XDG_RUNTIME_DIR"
   mkdir -p "$XDG_CONFIG_HOME/systemd/user" "$XDG_DATA_HOME" "$XDG_CACHE_HOME" "$XDG_STATE_HOME"
   SD_UNITS=$XDG_CONFIG_HOME/systemd/user
+  # The units run with PrivateTmp=: a checkout under /tmp (as CI's may be) would be invisible to
+  # them, so they run copies of the binaries and the page from here.
+  SD_PROGS=$SD_W/bin SD_WWW=$SD_W/www
+  mkdir -p "$SD_PROGS" "$SD_WWW"
+  cp "$BUILD"/cg-syncd "$BUILD"/cg-taskd "$BUILD"/cg-accountd "$BUILD"/cg-wsd "$SD_PROGS"/ || return 1
+  cp -r "$TOP"/www/. "$SD_WWW"/ || return 1
   unset DBUS_SESSION_BUS_ADDRESS
 
   # What /run/systemd held before, so we remove only what the manager adds.
@@ -136,7 +142,7 @@ sd_rm_tree() {
 }
 
 # sd_install_units CFG: our units, adapted to a user manager, into $SD_UNITS.
-#  - ExecStart= points at build/ with -c CFG;
+#  - ExecStart= points at the copies in $SD_PROGS with -c CFG;
 #  - cg-wsd: no DynamicUser= and no LoadCredential= (a user manager's notify socket lives in
 #    its root-only XDG_RUNTIME_DIR, out of a dynamic user's reach, and here it hands the service
 #    an empty credentials directory); every other hardening setting is kept;
@@ -150,7 +156,7 @@ sd_rm_tree() {
 sd_install_units() {
   local cfg=$1 f
   for f in "$TOP"/units/*.service "$TOP"/units/*.target; do
-    sed -e "s|^ExecStart=\(cg-[a-z]*\).*|ExecStart=$BUILD/\1 -c $cfg|" \
+    sed -e "s|^ExecStart=\(cg-[a-z]*\).*|ExecStart=$SD_PROGS/\1 -c $cfg|" \
         -e '/^LoadCredential=/d' \
         -e '/^DynamicUser=/d' -e 's/^ProtectHome=yes/ProtectHome=read-only/' \
         -e '/^ProtectKernelLogs=/d' -e '/^ProtectControlGroups=/d' \

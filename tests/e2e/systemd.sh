@@ -42,7 +42,7 @@ interval = 2
 test_cgroup_a = $SD_W/pids/worker.pid
 [wsd]
 port = $WSD_PORT
-www_dir = $TOP/www
+www_dir = $SD_WWW
 EOF
 RP=cgroup_arch
 rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
