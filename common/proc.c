@@ -388,21 +388,24 @@ static int index_children(const struct ppid_entry *index, size_t n, pid_t ppid,
         return 0;
 }
 
-static int build_index(struct proc_walk *w) {
+/* Calls fn(pid, ppid) for every process in the /proc directory open as proc_fd (its own fd is
+ * not consumed). A process that goes away meanwhile, or an entry that is not one, is skipped.
+ * Stops at the first fn() < 0 and returns it. */
+static int proc_scan(int proc_fd, int (*fn)(pid_t pid, pid_t ppid, void *userdata),
+                     void *userdata) {
         _cleanup_close_ int fd = -1;
-        struct ppid_entry *v = NULL;
-        size_t n = 0, allocated = 0;
         struct dirent *de;
         DIR *d;
+        int r = 0;
 
-        fd = openat(w->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        fd = openat(proc_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
                 return negative_errno();
         d = fdopendir(fd);
         if (!d)
                 return negative_errno();
         TAKE_FD(fd); /* owned by d now */
-        while ((de = readdir(d))) {
+        while (r >= 0 && (de = readdir(d))) {
                 char path[64], buf[2048];
                 struct proc_stat st;
                 uint64_t pid;
@@ -410,28 +413,49 @@ static int build_index(struct proc_walk *w) {
                 if (safe_atou64(de->d_name, &pid) < 0 || pid == 0 || pid > PROC_PID_MAX)
                         continue;
                 snprintf(path, sizeof(path), "%d/stat", (int) pid);
-                if (read_small_file_at(w->dirfd, path, 0, buf, sizeof(buf), NULL, NULL) < 0 ||
+                if (read_small_file_at(proc_fd, path, 0, buf, sizeof(buf), NULL, NULL) < 0 ||
                     proc_stat_parse(buf, &st) < 0)
                         continue; /* gone meanwhile, or not a process */
-                if (n >= allocated) {
-                        size_t na = allocated ? allocated * 2 : 1024;
-                        struct ppid_entry *nv = realloc(v, na * sizeof(*v));
-                        if (!nv) {
-                                free(v);
-                                closedir(d);
-                                return -ENOMEM;
-                        }
-                        v = nv;
-                        allocated = na;
-                }
-                v[n++] = (struct ppid_entry){.ppid = st.ppid, .pid = st.pid};
+                r = fn(st.pid, st.ppid, userdata);
         }
         closedir(d);
-        if (n > 1)
-                qsort(v, n, sizeof(*v), ppid_cmp);
+        return r;
+}
+
+struct index_build {
+        struct ppid_entry *v;
+        size_t n, allocated;
+};
+
+static int index_add(pid_t pid, pid_t ppid, void *userdata) {
+        struct index_build *b = userdata;
+
+        if (b->n >= b->allocated) {
+                size_t na = b->allocated ? b->allocated * 2 : 1024;
+                struct ppid_entry *nv = realloc(b->v, na * sizeof(*b->v));
+                if (!nv)
+                        return -ENOMEM;
+                b->v = nv;
+                b->allocated = na;
+        }
+        b->v[b->n++] = (struct ppid_entry){.ppid = ppid, .pid = pid};
+        return 0;
+}
+
+static int build_index(struct proc_walk *w) {
+        struct index_build b = {};
+        int r;
+
+        r = proc_scan(w->dirfd, index_add, &b);
+        if (r < 0) {
+                free(b.v);
+                return r;
+        }
+        if (b.n > 1)
+                qsort(b.v, b.n, sizeof(*b.v), ppid_cmp);
         free(w->index);
-        w->index = v;
-        w->n_index = n;
+        w->index = b.v;
+        w->n_index = b.n;
         w->have_index = true;
         return 0;
 }
@@ -679,40 +703,16 @@ static void tree_del(struct proc_tree *t, pid_t pid) {
         }
 }
 
-static int tree_scan(struct proc_tree *t) {
-        _cleanup_close_ int fd = -1;
-        struct dirent *de;
-        DIR *d;
-        int r = 0;
+static int tree_scan_add(pid_t pid, pid_t ppid, void *userdata) {
+        return tree_set(userdata, pid, ppid);
+}
 
+static int tree_scan(struct proc_tree *t) {
         for (size_t i = 0; i < t->cap; i++)
                 t->slots[i] = (struct tree_slot){};
         t->used = t->live = 0;
         t->dirty = true;
-        fd = openat(t->proc_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
-        d = fdopendir(fd);
-        if (!d)
-                return negative_errno();
-        TAKE_FD(fd);
-        while ((de = readdir(d))) {
-                char path[64], buf[2048];
-                struct proc_stat st;
-                uint64_t pid;
-
-                if (safe_atou64(de->d_name, &pid) < 0 || pid == 0 || pid > PROC_PID_MAX)
-                        continue;
-                snprintf(path, sizeof(path), "%d/stat", (int) pid);
-                if (read_small_file_at(t->proc_fd, path, 0, buf, sizeof(buf), NULL, NULL) < 0 ||
-                    proc_stat_parse(buf, &st) < 0)
-                        continue;
-                r = tree_set(t, st.pid, st.ppid);
-                if (r < 0)
-                        break;
-        }
-        closedir(d);
-        return r;
+        return proc_scan(t->proc_fd, tree_scan_add, t);
 }
 
 static int tree_subscribe(int fd, bool on) {
