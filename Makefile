@@ -31,6 +31,7 @@ endif
 COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(O)/obj/%.o)
 LIB_A      := $(O)/libcgarch.a
+DAEMON_INC := -iquote cg-syncd -iquote cg-taskd -iquote cg-accountd -iquote cg-wsd
 LIB_SO     := $(O)/libcgarch.so.0
 DAEMONS    := cg-syncd cg-taskd cg-accountd cg-wsd
 PROGS      := $(DAEMONS) cgarch
@@ -61,28 +62,35 @@ $(LIB_SO): $(COMMON_OBJ)
 $(O)/cgrouparch.pc: cgrouparch.pc.in Makefile
 	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' $< > $@
 
-# Each program: every .c of its directory + libcgarch.a.
+# Each program: its main.c + a static library of the rest of its directory (build/prog/lib<prog>.a,
+# which its unit tests and fuzz targets link too) + libcgarch.a.
 define prog_rule
-$(O)/$(1): $$(patsubst %.c,$(O)/obj/%.o,$$(wildcard $(1)/*.c)) $(LIB_A)
+$(O)/prog/lib$(1).a: $$(patsubst %.c,$(O)/obj/%.o,$$(filter-out $(1)/main.c,$$(wildcard $(1)/*.c)))
+	@$$(if $$(Q),echo "  AR      $$@")
+	@mkdir -p $$(dir $$@)
+	$$(Q)rm -f $$@ && ar rcs $$@ $$^
+$(O)/$(1): $(O)/obj/$(1)/main.o $(O)/prog/lib$(1).a $(LIB_A)
 	@$$(if $$(Q),echo "  LD      $$@")
-	$$(Q)$$(CC) -o $$@ $$(filter %.o,$$^) $(LIB_A) $$(LDFLAGS) $$(LDLIBS)
+	$$(Q)$$(CC) -o $$@ $(O)/obj/$(1)/main.o $(O)/prog/lib$(1).a $(LIB_A) $$(LDFLAGS) $$(LDLIBS)
 endef
 $(foreach p,$(PROGS),$(eval $(call prog_rule,$(p))))
+DAEMON_LIBS := $(DAEMONS:%=$(O)/prog/lib%.a)
 
-$(O)/tests/%: tests/unit/%.c tests/unit/tap.h $(LIB_A) $(wildcard cg-*/*.c cg-*/*.h)
+# Unit tests link the daemons' static libraries (each test pulls only the objects it uses).
+$(O)/tests/%: tests/unit/%.c tests/unit/tap.h $(DAEMON_LIBS) $(LIB_A) $(wildcard cg-*/*.c cg-*/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $@")
-	$(Q)$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(LIB_A) $(LDFLAGS) $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(DAEMON_INC) -Itests/unit -o $@ $< $(DAEMON_LIBS) $(LIB_A) $(LDFLAGS) $(LDLIBS)
 
-$(O)/tests/tools/%: tests/tools/%.c $(LIB_A)
+$(O)/tests/tools/%: tests/tools/%.c $(DAEMON_LIBS) $(LIB_A)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $@")
-	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIB_A) $(LDFLAGS) $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(DAEMON_INC) -o $@ $< $(DAEMON_LIBS) $(LIB_A) $(LDFLAGS) $(LDLIBS)
 
-$(O)/bench/%: tests/bench/%.c $(LIB_A)
+$(O)/bench/%: tests/bench/%.c $(DAEMON_LIBS) $(LIB_A)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $@")
-	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIB_A) $(LDFLAGS) $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(DAEMON_INC) -o $@ $< $(DAEMON_LIBS) $(LIB_A) $(LDFLAGS) $(LDLIBS)
 
 tests-build: all $(UNIT_BINS) $(TOOL_BINS)
 

@@ -1,10 +1,10 @@
-/* fuzz-proc.c — libFuzzer target for the pure parsers of common/proc.h: pid files (raw bytes,
+/* fuzz-proc.c — libFuzzer target for the pure parsers of cg-taskd/proc.h: pid files (raw bytes,
  * NULs included), /proc/<pid>/stat, children lists and process-connector datagrams.
  * Checks, besides the sanitizers: an accepted pid file is exactly digits (optionally one '\n')
  * of a pid in 1..PROC_PID_MAX and every error has a reason; an accepted stat line has a pid and
  * ppid in range; an accepted children list gives one pid per space-separated word, all found
  * again after pidvec_sort(); a datagram never yields more events than asked for.
- * FUZZ_SOURCES: common/proc.c common/util.c
+ * FUZZ_SOURCES: cg-taskd/proc.c common/util.c
  * FUZZ_LIBS:
  * FUZZ_CORPUS: tests/fixtures/proc
  * FUZZ_DICT: tests/fuzz/proc.dict */

@@ -1,4 +1,4 @@
-/* fuzz-wsproto.c — libFuzzer target for the pure side of cg-wsd (common/wsproto.h): websocket
+/* fuzz-wsproto.c — libFuzzer target for the pure side of cg-wsd (cg-wsd/wsproto.h): websocket
  * requests, slot numbers from the Redis channel, stored samples spliced into answers and
  * rendered for Prometheus, HTTP routing, Origin and bearer-token checks.
  * Input: byte 0 varies `now` and the sample's slot; the rest is the message (given as is, not
@@ -9,7 +9,7 @@
  * answers built from samples that are JSON objects are JSON, and a show_account answer is keyed
  * by the slot numbers of its range only (no start_slot/end_slot); the Prometheus text is lines of
  * "# ..." or `name{label="escaped",...} value`; a routed file is a plain name.
- * FUZZ_SOURCES: common/wsproto.c common/util.c
+ * FUZZ_SOURCES: cg-wsd/wsproto.c common/util.c
  * FUZZ_LIBS: -lcjson -lm
  * FUZZ_CORPUS: tests/fixtures/wsproto
  * FUZZ_DICT: tests/fuzz/wsproto.dict */

@@ -1,4 +1,4 @@
-/* test-rds.c — the deadline-bounded Redis writer (common/rds.c) against a scripted fake server
+/* test-rds.c — the deadline-bounded Redis writer (cg-accountd/rds.c) against a scripted fake server
  * in a thread on a loopback port: AUTH, pipelining, error replies, refused connections with
  * backoff, and a server that never answers (the call must come back within its budget). */
 #include <arpa/inet.h>

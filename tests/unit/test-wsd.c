@@ -1,4 +1,4 @@
-/* test-wsd.c — the pure side of cg-wsd (common/wsproto.c): requests, answers, /metrics, routes,
+/* test-wsd.c — the pure side of cg-wsd (cg-wsd/wsproto.c): requests, answers, /metrics, routes,
  * access checks. */
 #include <stdlib.h>
 
