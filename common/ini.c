@@ -68,6 +68,7 @@ struct cfg *cfg_free(struct cfg *c) {
         free(c->wsd.token);
         free(c->wsd.www_dir);
         free(c->daemon.runtime_dir);
+        free(c->systemd.bus);
         free(c);
         return NULL;
 }
@@ -99,6 +100,9 @@ int cfg_new_default(struct cfg **ret) {
         c->wsd.bind = strdup("127.0.0.1");
         c->wsd.www_dir = strdup(CGARCH_WWW_DIR);
         c->daemon.runtime_dir = strdup("/run/cgrouparch");
+        c->systemd.bus = strdup("system");
+        if (!c->systemd.bus)
+                return -ENOMEM;
         if (!c->zk.hosts || !c->cg.dir || !c->cg.root || !c->zk.auth || !c->cg.protected_names ||
             !c->wsd.allowed_origins || !c->redis.host || !c->redis.prefix || !c->wsd.bind ||
             !c->wsd.www_dir || !c->daemon.runtime_dir)
@@ -255,12 +259,15 @@ static const struct cfg_key cfg_keys[] = {
         {"wsd", "www_dir", K_ABSPATH, F(wsd.www_dir), 0, 0},
         {"daemon", "runtime_dir", K_ABSPATH, F(daemon.runtime_dir), 0, 0},
         {"accountd", "reset_on_start", K_BOOL, F(accountd.reset_on_start), 0, 0},
+        {"systemd", "bus", K_STRING, F(systemd.bus), 0, 0},
+        {"systemd", "restart_services", K_BOOL, F(systemd.restart_services), 0, 0},
 };
 #undef F
 _Static_assert(ELEMENTSOF(cfg_keys) <= 64, "seen bitmap too small");
 
 static const char *const cfg_sections[] = {"zookeeper", "cgroup", "taskd", "redis",
-                                           "wsd",       "daemon", "accountd", "pid_files"};
+                                           "wsd",       "daemon", "accountd", "pid_files",
+                                           "systemd"};
 
 static bool section_known(const char *s) {
         for (size_t i = 0; i < ELEMENTSOF(cfg_sections); i++)
@@ -409,8 +416,11 @@ static int handle_key(struct cfg_parser *p, const struct cfg_key *k, size_t idx,
                         *(int *) field = CGFS_MODE_V1;
                 else if (strcmp(v, "v2") == 0)
                         *(int *) field = CGFS_MODE_V2;
+                else if (strcmp(v, "systemd") == 0)
+                        *(int *) field = CGFS_MODE_SYSTEMD;
                 else
-                        return fail(p, -EINVAL, "[%s] %s: '%s' is not one of auto, v1, v2", s, n, v);
+                        return fail(p, -EINVAL, "[%s] %s: '%s' is not one of auto, v1, v2, systemd",
+                                    s, n, v);
                 return 1;
         case K_AUTH: {
                 /* "digest:user:password": the scheme, a non-empty user, a password after ':'. */

@@ -56,6 +56,10 @@ struct cfg {
         struct {
                 bool reset_on_start; /* false */
         } accountd;
+        struct {
+                char *bus;             /* "system" | "user" | a D-Bus address; "system" */
+                bool restart_services; /* false: a service's Slice= drop-in waits for its restart */
+        } systemd;
 };
 
 /* A cfg with every default filled in. */
