@@ -28,11 +28,15 @@ static const struct daemon_spec spec = {.name = "cg-wsd", .help = help};
 
 static int check_config(const char *path) {
         _cleanup_(cfg_freep) struct cfg *c = NULL;
+        _cleanup_free_ char *err = NULL;
         int r;
 
         r = daemon_load_cfg(path, &c);
         if (r < 0)
                 return r;
+        r = wsd_check_cfg(c, &err);
+        if (r < 0)
+                return log_error_errno(r, "%s", err ? err : "Out of memory");
         printf("%s: ok (listen %s:%u, Redis %s:%u prefix %s, www %s)\n", path, c->wsd.bind,
                c->wsd.port, c->redis.host, c->redis.port, c->redis.prefix, c->wsd.www_dir);
         return 0;

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -34,6 +35,29 @@ struct wsd_pending {
 };
 
 static struct ratelimit rl_redis = RATELIMIT_INIT(10 * USEC_PER_SEC, 5);
+/* Bad values: a reader asking for a range full of them must not flood the log (1,398 lines in a
+ * second, once); /metrics counts every one. */
+static struct ratelimit rl_values = RATELIMIT_INIT(60 * USEC_PER_SEC, 5);
+
+_printf_(1, 2) static void warn_value(const char *fmt, ...) {
+        _cleanup_free_ char *msg = NULL;
+        unsigned suppressed = rl_values.suppressed;
+        va_list ap;
+        int k;
+
+        if (!ratelimit_below(&rl_values))
+                return;
+        rl_values.suppressed = 0;
+        va_start(ap, fmt);
+        k = vasprintf(&msg, fmt, ap);
+        va_end(ap);
+        if (k < 0)
+                return;
+        if (suppressed > 0)
+                log_warning("%s (%u similar messages suppressed)", msg, suppressed);
+        else
+                log_warning("%s", msg);
+}
 
 static void redis_connect(struct wsd_redis *r);
 
@@ -104,8 +128,8 @@ static void on_connect(const redisAsyncContext *ac, int status) {
                 return;
         if (status != REDIS_OK) {
                 if (ratelimit_below(&rl_redis))
-                        log_warning("Redis %s connection to %s:%u failed: %s", r->name,
-                                    r->d->cfg->redis.host, r->d->cfg->redis.port, ac->errstr);
+                        log_warning("Redis %s connection to %s failed: %s", r->name,
+                                    r->d->redis_where, ac->errstr);
                 detach(r); /* hiredis frees ac after this callback */
                 schedule(r);
                 return;
@@ -113,8 +137,7 @@ static void on_connect(const redisAsyncContext *ac, int status) {
         r->connected = true;
         r->backoff_ms = 0;
         r->last_progress_usec = now_usec(CLOCK_MONOTONIC);
-        log_info("Redis %s connection to %s:%u is up", r->name, r->d->cfg->redis.host,
-                 r->d->cfg->redis.port);
+        log_info("Redis %s connection to %s is up", r->name, r->d->redis_where);
         if (r->on_connect)
                 r->on_connect(r);
         wsd_update_status(r->d);
@@ -143,7 +166,7 @@ static void on_auth(redisAsyncContext *ac, void *reply, void *privdata) {
 
 static void redis_connect(struct wsd_redis *r) {
         struct wsd *d = r->d;
-        const char *host = d->cfg->redis.host;
+        const char *host = d->cfg->redis.socket ? d->cfg->redis.socket : d->cfg->redis.host;
         redisAsyncContext *ac;
         lws_adopt_desc_t info = {};
         int fd;
@@ -161,8 +184,8 @@ static void redis_connect(struct wsd_redis *r) {
         }
         if (ac->err) {
                 if (ratelimit_below(&rl_redis))
-                        log_warning("Redis %s connection to %s:%u failed: %s", r->name, host,
-                                    d->cfg->redis.port, ac->errstr);
+                        log_warning("Redis %s connection to %s failed: %s", r->name,
+                                    d->redis_where, ac->errstr);
                 redisAsyncFree(ac);
                 schedule(r);
                 return;
@@ -288,6 +311,15 @@ static int send_command(struct wsd_redis *r, struct wsd_pending *p, int argc, co
         return 0;
 }
 
+static int send_getrange(struct wsd_redis *r, struct wsd_pending *p, const char *key) {
+        char end[24];
+        const char *argv[4] = { "GETRANGE", key, "0", end };
+        size_t lens[4] = { 8, strlen(key), 1, 0 };
+
+        lens[3] = (size_t) snprintf(end, sizeof end, "%u", r->d->cfg->wsd.max_value_size);
+        return send_command(r, p, 4, argv, lens);
+}
+
 static void fill_error(struct wsd_pending *p, const char *msg) {
         if (!p->q)
                 return;
@@ -312,10 +344,13 @@ static void cache_latest(struct wsd *d, int64_t slot, const char *v, size_t len)
 }
 
 static void reply_account(struct wsd_pending *p, redisReply *rep) {
-        size_t n = (size_t) (p->end - p->start + 1), skipped = 0;
+        struct wsd *d = p->d;
+        size_t n = (size_t) (p->end - p->start + 1);
+        uint64_t rejected[_WSPROTO_REJECT_MAX] = {}, nrej = 0;
         _cleanup_free_ const char **values = NULL;
         _cleanup_free_ size_t *lens = NULL;
         struct wsproto_buf b;
+        int k;
 
         if (rep->type != REDIS_REPLY_ARRAY || rep->elements != n)
                 return fill_error(p, "unexpected reply from redis");
@@ -328,22 +363,54 @@ static void reply_account(struct wsd_pending *p, redisReply *rep) {
                         values[i] = rep->element[i]->str;
                         lens[i] = rep->element[i]->len;
                 }
-        if (wsproto_account_answer(p->start, p->end, values, lens, n, LWS_PRE, &b, &skipped) < 0)
+        k = wsproto_account_answer(p->start, p->end, values, lens, n, d->cfg->wsd.max_value_size,
+                                   d->cfg->wsd.max_answer_size, LWS_PRE, &b, rejected);
+        for (int r = 0; r < _WSPROTO_REJECT_MAX; r++) {
+                d->stats.values_rejected[r] += rejected[r];
+                nrej += rejected[r];
+        }
+        if (nrej > 0)
+                warn_value("Skipped %" PRIu64 " malformed samples in Redis between slots %" PRId64
+                           " and %" PRId64 " (%" PRIu64 " too big, %" PRIu64 " not UTF-8, %" PRIu64
+                           " not JSON, %" PRIu64 " not an object)",
+                           nrej, p->start, p->end, rejected[WSPROTO_REJECT_SIZE],
+                           rejected[WSPROTO_REJECT_UTF8], rejected[WSPROTO_REJECT_JSON],
+                           rejected[WSPROTO_REJECT_SHAPE]);
+        if (k == -E2BIG) {
+                _cleanup_free_ char *m = NULL;
+                if (xasprintf(&m, "the answer would be over %u bytes ([wsd] max_answer_size): ask "
+                                  "for fewer slots",
+                              d->cfg->wsd.max_answer_size) < 0)
+                        return fill_error(p, "out of memory");
+                return fill_error(p, m);
+        }
+        if (k < 0)
                 return fill_error(p, "out of memory");
-        if (skipped > 0)
-                log_warning("Skipped %zu malformed samples in Redis between slots %" PRId64
-                            " and %" PRId64,
-                            skipped, p->start, p->end);
         wsd_session_fill(p->s, p->q, &b);
 }
 
+/* Single values are read with GETRANGE key 0 <max>: Redis sends at most max + 1 bytes, so a
+ * huge value never crosses the socket (a missing key reads as ""). */
+static bool getrange_value(redisReply *rep) {
+        return rep->type == REDIS_REPLY_STRING && rep->len > 0;
+}
+
 static void reply_conf(struct wsd_pending *p, redisReply *rep) {
+        struct wsd *d = p->d;
+        enum wsproto_reject r;
         struct wsproto_buf b;
 
-        if (rep->type == REDIS_REPLY_NIL)
+        if (rep->type == REDIS_REPLY_NIL || (rep->type == REDIS_REPLY_STRING && rep->len == 0))
                 return fill_error(p, "no conf in redis yet");
-        if (rep->type != REDIS_REPLY_STRING || !wsproto_sample_plausible(rep->str, rep->len))
+        if (!getrange_value(rep))
+                return fill_error(p, "unexpected reply from redis");
+        r = wsproto_value_check(rep->str, rep->len, WSPROTO_VALUE_CONF, d->cfg->wsd.max_value_size);
+        if (r != WSPROTO_VALUE_OK) {
+                d->stats.values_rejected[r]++;
+                warn_value("Refusing to serve the conf in Redis (%s/arch_conf): %s", d->cfg->redis.prefix,
+                           r == WSPROTO_REJECT_SIZE ? "too big" : wsproto_reject_name(r));
                 return fill_error(p, "malformed conf in redis");
+        }
         if (wsproto_buf_init(&b, LWS_PRE, rep->len) < 0 ||
             wsproto_buf_append(&b, rep->str, rep->len) < 0) {
                 wsproto_buf_done(&b);
@@ -354,15 +421,23 @@ static void reply_conf(struct wsd_pending *p, redisReply *rep) {
 
 static void reply_push(struct wsd_pending *p, redisReply *rep) {
         struct wsd *d = p->d;
+        enum wsproto_reject r = WSPROTO_VALUE_OK;
         struct wsproto_buf b;
         struct wsd_msg *m;
+        int k;
 
-        if (rep->type != REDIS_REPLY_STRING)
+        if (!getrange_value(rep))
                 return; /* expired already, or never set */
-        if (wsproto_push_answer(p->start, rep->str, rep->len, LWS_PRE, &b) < 0) {
-                log_warning("Malformed sample in Redis for slot %" PRId64, p->start);
+        k = wsproto_push_answer(p->start, rep->str, rep->len, d->cfg->wsd.max_value_size, LWS_PRE,
+                                &b, &r);
+        if (k == -EINVAL) {
+                d->stats.values_rejected[r]++;
+                warn_value("Not pushing the malformed sample in Redis for slot %" PRId64 ": %s",
+                           p->start, r == WSPROTO_REJECT_SIZE ? "too big" : wsproto_reject_name(r));
                 return;
         }
+        if (k < 0)
+                return;
         cache_latest(d, p->start, rep->str, rep->len);
         m = wsd_msg_new(&b);
         if (!m)
@@ -376,7 +451,9 @@ static void reply_seed(struct wsd_pending *p, redisReply *rep) {
                 return;
         for (size_t i = rep->elements; i > 0; i--) {
                 redisReply *e = rep->element[i - 1];
-                if (e->type == REDIS_REPLY_STRING && wsproto_sample_plausible(e->str, e->len)) {
+                if (e->type == REDIS_REPLY_STRING &&
+                    wsproto_value_check(e->str, e->len, WSPROTO_VALUE_SAMPLE,
+                                        p->d->cfg->wsd.max_value_size) == WSPROTO_VALUE_OK) {
                         cache_latest(p->d, p->start + (int64_t) i - 1, e->str, e->len);
                         return;
                 }
@@ -456,16 +533,11 @@ void wsd_redis_request(struct wsd_session *s, struct wsd_qent *q, const struct w
                 k = send_mget(&d->rcmd, p, req->start_slot, req->end_slot);
         } else {
                 _cleanup_free_ char *key = NULL;
-                const char *argv[2] = { "GET", NULL };
-                size_t lens[2] = { 3, 0 };
 
                 p->kind = P_CONF;
                 k = xasprintf(&key, "%s/arch_conf", d->cfg->redis.prefix);
-                if (k >= 0) {
-                        argv[1] = key;
-                        lens[1] = strlen(key);
-                        k = send_command(&d->rcmd, p, 2, argv, lens);
-                }
+                if (k >= 0)
+                        k = send_getrange(&d->rcmd, p, key);
         }
         if (k < 0) {
                 q->pending = NULL;
@@ -480,8 +552,6 @@ void wsd_redis_request(struct wsd_session *s, struct wsd_qent *q, const struct w
 static void fetch_push(struct wsd *d, int64_t slot) {
         _cleanup_free_ char *key = slot_key(d, slot);
         struct wsd_pending *p;
-        const char *argv[2] = { "GET", key };
-        size_t lens[2] = { 3, key ? strlen(key) : 0 };
 
         if (!key || !wsd_redis_up(d))
                 return;
@@ -489,7 +559,7 @@ static void fetch_push(struct wsd *d, int64_t slot) {
         if (!p)
                 return;
         *p = (struct wsd_pending){ .d = d, .kind = P_PUSH, .start = slot, .end = slot };
-        if (send_command(&d->rcmd, p, 2, argv, lens) < 0)
+        if (send_getrange(&d->rcmd, p, key) < 0)
                 free(p);
 }
 
