@@ -234,6 +234,9 @@ void wsd_conn_established(struct wsd *d, struct lws *wsi) {
 void wsd_conn_destroy(struct wsd *d, struct lws *wsi) {
         struct wsd_conn *c = lws_get_opaque_user_data(wsi);
 
+        if (!c) /* never attached (or lws dropped the pointer): no entry may keep this wsi */
+                for (c = d->pending_head; c && c->wsi != wsi; c = c->next)
+                        ;
         if (!c)
                 return;
         lws_set_opaque_user_data(wsi, NULL);

@@ -604,8 +604,8 @@ int wsd_session_callback(struct lws *wsi, enum lws_callback_reasons reason, void
         case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
                 return wsd_conn_filter(d, wsi, (int) (intptr_t) in);
 
-        case LWS_CALLBACK_WSI_CREATE:
         case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+                /* not at WSI_CREATE: lws sets the opaque user data after that */
                 wsd_conn_attach(d, wsi);
                 return 0;
 
