@@ -237,9 +237,11 @@ int wsd_redis_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
                 if (!r || r->wsi != wsi || !r->ac)
                         return -1;
                 r->in_io = true;
-                if (reason == LWS_CALLBACK_RAW_RX_FILE)
+                if (reason == LWS_CALLBACK_RAW_RX_FILE) {
+                        /* bytes arriving are progress: a big reply is slow, not hung */
+                        r->last_progress_usec = now_usec(CLOCK_MONOTONIC);
                         redisAsyncHandleRead(r->ac);
-                else
+                } else
                         redisAsyncHandleWrite(r->ac);
                 r->in_io = false;
                 if (r->close_wsi) {
