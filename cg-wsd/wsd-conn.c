@@ -33,6 +33,7 @@
 #define FD_CEILING (1024 * 1024) /* lws allocates per-fd tables: keep them sane */
 
 static struct ratelimit rl_conn = RATELIMIT_INIT(10 * USEC_PER_SEC, 5);
+static struct ratelimit rl_accept = RATELIMIT_INIT(10 * USEC_PER_SEC, 2);
 
 int wsd_conn_budget(unsigned want_clients, struct wsd_fd_budget *ret) {
         struct rlimit rl;
@@ -278,7 +279,7 @@ void wsd_conn_accept_failed(struct wsd *d) {
         d->stats.accept_pauses_total++;
         if (d->accept_paused || !d->listen_wsi)
                 return;
-        if (ratelimit_below(&rl_conn))
+        if (ratelimit_below(&rl_accept))
                 log_warning("accept() ran out of file descriptors: not accepting for %d ms",
                             WSD_ACCEPT_PAUSE_MSEC);
         d->accept_paused = true;

@@ -48,10 +48,8 @@ static void lws_log(int level, const char *line) {
 
         /* lws 4.1 reports a failed accept() only here, and leaves the listening socket readable:
          * the loop would spin. wsd_run() pauses accepting (wsd-conn.c). */
-        if (log_wsd && strstr(line, "accept:") &&
-            (strstr(line, strerror(EMFILE)) || strstr(line, strerror(ENFILE)) ||
-             strstr(line, strerror(ENOBUFS)) || strstr(line, strerror(ENOMEM))))
-                log_wsd->accept_failed = true;
+        if (log_wsd && strstr(line, "accept:") && !strstr(line, "errno 11"))
+                log_wsd->accept_failed = true; /* "accept: errno 24" (EMFILE), ENFILE, ENOBUFS... */
 
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
                 n--;
