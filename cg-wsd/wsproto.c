@@ -277,8 +277,24 @@ static enum wsproto_reject lex_check(const unsigned char *s, size_t n) {
                                 return WSPROTO_REJECT_JSON;
                         if (c == '"')
                                 in_str = false;
-                        /* an escape: the next byte is ASCII or the UTF-8 check refuses it */
-                        i += c == '\\' && i + 1 < n && s[i + 1] < 0x80 ? 2 : 1;
+                        if (c != '\\') {
+                                i++;
+                                continue;
+                        }
+                        /* escapes: cJSON reads a bad \uXXXX as U+0000 instead of failing */
+                        if (i + 1 >= n)
+                                return WSPROTO_REJECT_JSON;
+                        if (s[i + 1] == 'u') {
+                                if (n - i < 6)
+                                        return WSPROTO_REJECT_JSON;
+                                for (size_t j = i + 2; j < i + 6; j++)
+                                        if (!isxdigit(s[j]))
+                                                return WSPROTO_REJECT_JSON;
+                                i += 6;
+                        } else if (strchr("\"\\/bfnrt", s[i + 1]) && s[i + 1])
+                                i += 2;
+                        else
+                                return WSPROTO_REJECT_JSON;
                 } else if (c == '"') {
                         in_str = true;
                         i++;

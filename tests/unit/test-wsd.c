@@ -277,6 +277,10 @@ static void test_value_check(void) {
                 { "{\"a\": 1}\0", 9, WSPROTO_VALUE_SAMPLE, WSPROTO_REJECT_JSON },
                 { "{\"a\": \"\0\"}", 10, WSPROTO_VALUE_SAMPLE, WSPROTO_REJECT_JSON },
                 { "{\"a\": \"\xc3\xa9\"}", 0, WSPROTO_VALUE_SAMPLE, WSPROTO_VALUE_OK },
+                { "{\"a\": \"\\u0 09e\"}", 0, WSPROTO_VALUE_SAMPLE, WSPROTO_REJECT_JSON },
+                { "{\"a\": \"\\u00e\"}", 0, WSPROTO_VALUE_SAMPLE, WSPROTO_REJECT_JSON },
+                { "{\"a\": \"\\x41\"}", 0, WSPROTO_VALUE_SAMPLE, WSPROTO_REJECT_JSON },
+                { "{\"a\": \"\\u00e9\\n\\/\\\"\"}", 0, WSPROTO_VALUE_SAMPLE, WSPROTO_VALUE_OK },
                 /* the conf: the snapshot's shape and nothing more */
                 { "{\"version\": 3, \"value\": {\"cpu\": {}}}", 0, WSPROTO_VALUE_CONF,
                   WSPROTO_VALUE_OK },
