@@ -640,8 +640,9 @@ void wsd_redis_tick(struct wsd *d) {
                         kill_connection(r);
                 } else if (r->connected && r->pending > 0 &&
                            now - r->last_progress_usec > WSD_REDIS_TIMEOUT_USEC) {
-                        log_warning("Redis %s connection: no reply for 5 s, reconnecting",
-                                    r->name);
+                        log_warning("Redis %s connection: no reply for 5 s to %u commands, "
+                                    "reconnecting",
+                                    r->name, r->pending);
                         kill_connection(r);
                 }
         }

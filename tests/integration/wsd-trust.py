@@ -205,6 +205,7 @@ t.eq('30 MB value x 10 clients: every answer leaves it out (show_account) or ref
      [o == want for o in results], [True] * 10)
 if results and results[0] != want:
     print('# %s' % str(results[0])[:300], flush=True)
+    print('# ' + w.logtext()[-1500:].replace('\n', '\n# '), flush=True)
 print('# VmRSS before %d KB, peak %d KB while 10 clients read a 30 MB value' % (rss0, peak[0]), flush=True)
 t.ok('30 MB value x 10 clients: VmRSS peak %.1f MB < 100 MB' % (peak[0] / 1024), 0 < peak[0] < 100 * 1024)
 t.eq('30 MB value: counted as reason="size" (10 show_account + 10 get_conf)', rejected('size') - s0, 20)
