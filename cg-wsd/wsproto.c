@@ -432,57 +432,66 @@ void wsproto_buf_done(struct wsproto_buf *b) {
         b->len = b->cap = 0;
 }
 
+int wsproto_account_begin(struct wsproto_account *a, size_t max_value, size_t max_answer,
+                          size_t headroom) {
+        *a = (struct wsproto_account){ .max_value = max_value, .max_answer = max_answer };
+        a->err = wsproto_buf_init(&a->buf, headroom, 256);
+        if (a->err >= 0)
+                a->err = wsproto_buf_append(&a->buf, "{", 1);
+        return a->err;
+}
+
+enum wsproto_reject wsproto_account_add(struct wsproto_account *a, int64_t slot, const char *v,
+                                        size_t len, uint64_t *rejected) {
+        enum wsproto_reject r;
+        int k;
+
+        if (a->err < 0 || !v)
+                return WSPROTO_VALUE_OK;
+        r = wsproto_value_check(v, len, WSPROTO_VALUE_SAMPLE, a->max_value);
+        if (r != WSPROTO_VALUE_OK) {
+                if (rejected)
+                        rejected[r]++;
+                return r;
+        }
+        /* `, "<slot>": ` is at most 26 bytes, the closing brace 1 */
+        if (a->buf.len + len + 27 > a->max_answer) {
+                a->err = -E2BIG;
+                return WSPROTO_VALUE_OK;
+        }
+        k = wsproto_buf_printf(&a->buf, "%s\"%" PRId64 "\": ", a->any ? ", " : "", slot);
+        if (k >= 0)
+                k = wsproto_buf_append(&a->buf, v, len);
+        a->any = true;
+        if (k < 0)
+                a->err = k;
+        return WSPROTO_VALUE_OK;
+}
+
+int wsproto_account_end(struct wsproto_account *a, struct wsproto_buf *ret) {
+        if (a->err >= 0)
+                a->err = wsproto_buf_append(&a->buf, "}", 1);
+        if (a->err < 0) {
+                wsproto_buf_done(&a->buf);
+                return a->err;
+        }
+        *ret = a->buf;
+        a->buf.mem = NULL;
+        return 0;
+}
+
 int wsproto_account_answer(int64_t start, int64_t end, const char *const *values,
                            const size_t *lens, size_t n, size_t max_value, size_t max_answer,
                            size_t headroom, struct wsproto_buf *ret, uint64_t *rejected) {
-        _cleanup_free_ bool *ok = NULL;
-        struct wsproto_buf b;
-        size_t total = 2;
-        bool first = true;
+        struct wsproto_account a;
         int k;
 
         if (start < 0 || end < start || (uint64_t) (end - start) + 1 != n)
                 return -EINVAL;
-        ok = calloc(n, sizeof(bool));
-        if (!ok)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                enum wsproto_reject r;
-
-                if (!values[i])
-                        continue;
-                r = wsproto_value_check(values[i], lens[i], WSPROTO_VALUE_SAMPLE, max_value);
-                if (r != WSPROTO_VALUE_OK) {
-                        if (rejected)
-                                rejected[r]++;
-                        continue;
-                }
-                ok[i] = true;
-                total += lens[i] + 24; /* `, "<slot>": ` */
-                if (total > max_answer)
-                        return -E2BIG;
-        }
-        k = wsproto_buf_init(&b, headroom, total);
-        if (k < 0)
-                return k;
-        k = wsproto_buf_append(&b, "{", 1);
-        for (size_t i = 0; k >= 0 && i < n; i++) {
-                if (!ok[i])
-                        continue;
-                k = wsproto_buf_printf(&b, "%s\"%" PRId64 "\": ", first ? "" : ", ",
-                                       start + (int64_t) i);
-                first = false;
-                if (k >= 0)
-                        k = wsproto_buf_append(&b, values[i], lens[i]);
-        }
-        if (k >= 0)
-                k = wsproto_buf_append(&b, "}", 1);
-        if (k < 0) {
-                wsproto_buf_done(&b);
-                return k;
-        }
-        *ret = b;
-        return 0;
+        k = wsproto_account_begin(&a, max_value, max_answer, headroom);
+        for (size_t i = 0; k >= 0 && i < n && a.err >= 0; i++)
+                (void) wsproto_account_add(&a, start + (int64_t) i, values[i], lens[i], rejected);
+        return wsproto_account_end(&a, ret);
 }
 
 int wsproto_push_answer(int64_t slot, const char *v, size_t len, size_t max_value,

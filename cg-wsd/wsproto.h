@@ -86,6 +86,22 @@ static inline char *wsproto_buf_text(const struct wsproto_buf *b) {
 int wsproto_account_answer(int64_t start, int64_t end, const char *const *values,
                            const size_t *lens, size_t n, size_t max_value, size_t max_answer,
                            size_t headroom, struct wsproto_buf *ret, uint64_t *rejected);
+/* The same answer built one slot at a time, in slot order, as the values arrive (cg-wsd reads a
+ * range as one GETRANGE per slot, so no value over the cap ever crosses the socket and nothing
+ * but the answer is kept). add() checks the value and appends it, or counts its rejection in
+ * rejected[reason] and returns the reason; past max_answer the builder fails with -E2BIG, which
+ * end() returns (as it does -ENOMEM). */
+struct wsproto_account {
+        struct wsproto_buf buf;
+        size_t max_value, max_answer;
+        bool any;
+        int err;
+};
+int wsproto_account_begin(struct wsproto_account *a, size_t max_value, size_t max_answer,
+                          size_t headroom);
+enum wsproto_reject wsproto_account_add(struct wsproto_account *a, int64_t slot, const char *v,
+                                        size_t len, uint64_t *rejected);
+int wsproto_account_end(struct wsproto_account *a, struct wsproto_buf *ret); /* frees on error */
 /* A pushed sample: {"<slot>": <sample>}. -EINVAL if the sample does not pass
  * wsproto_value_check() (*ret_reason, may be NULL, says why). */
 int wsproto_push_answer(int64_t slot, const char *v, size_t len, size_t max_value,
