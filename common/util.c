@@ -176,11 +176,6 @@ fail:
         return r;
 }
 
-/* Appends "/rest" to link target `target` (rest may be empty): the path still to walk. */
-static int join_rest(const char *target, const char *rest, char **ret) {
-        return xasprintf(ret, "%s%s%s", target, *rest ? "/" : "", rest);
-}
-
 int open_path_trusted(const char *path, int *ret_fd, struct stat *ret_st) {
         _cleanup_free_ char *todo = NULL;
         _cleanup_close_ int dir = -1;
@@ -236,7 +231,9 @@ int open_path_trusted(const char *path, int *ret_fd, struct stat *ret_st) {
                         if (k == 0)
                                 return -ENOENT;
                         target[k] = 0;
-                        r = join_rest(target, p + strspn(p, "/"), &next);
+                        /* the path still to walk: the target, then what followed the link,
+                         * slashes included ("link/" must still name a directory) */
+                        r = xasprintf(&next, "%s%s", target, p);
                         if (r < 0)
                                 return r;
                         if (target[0] == '/') {
