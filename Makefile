@@ -103,6 +103,11 @@ test:
 	$(Q)$(MAKE) --no-print-directory tests-build
 	$(Q)tests/run
 
+# Debian packages (debian/): cgrouparch, libcgarch0, libcgarch-dev into build/deb/, lintian-checked.
+deb:
+	$(Q)scripts/deps --if-missing
+	$(Q)scripts/make-deb $(O)/deb
+
 bench:
 	$(Q)scripts/deps --if-missing
 	$(Q)$(MAKE) --no-print-directory all $(BENCH_BINS) $(TOOL_BINS)
@@ -159,5 +164,5 @@ clean:
 # Header dependencies of every object, written by the compiler (-MMD -MP).
 -include $(shell find $(O)/obj -name '*.d' 2>/dev/null)
 
-.PHONY: all deps test tests-build bench fuzz run install uninstall clean
+.PHONY: all deps deb test tests-build bench fuzz run install uninstall clean
 .SUFFIXES:
