@@ -18,7 +18,7 @@
 /* ---- pure ---- */
 
 void sdslice_live_init(struct live_tree *t) {
-        *t = (struct live_tree){ .v2 = true };
+        *t = (struct live_tree){ .v2 = true, .systemd = true };
         for (int s = 0; s < _CONF_SUBSYS_MAX; s++)
                 t->present[s] = true;
 }
@@ -359,6 +359,7 @@ fail:
 struct jobs {
         char **paths;   /* strv of job object paths */
         char **results; /* strv, same index: "done", "failed", "canceled", ... */
+        sd_bus *bus;    /* subscribed on (borrowed), NULL when not */
 };
 
 static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *err) {
@@ -399,16 +400,23 @@ static int jobs_wait(sd_bus *bus, struct jobs *j, const char *job, char **ret_re
 }
 
 static void jobs_clear(struct jobs *j) {
+        if (j->bus)
+                (void) sd_bus_call_method(j->bus, SD_DEST, SD_PATH, SD_MANAGER, "Unsubscribe", NULL,
+                                          NULL, "");
+        j->bus = NULL;
         j->paths = strv_free(j->paths);
         j->results = strv_free(j->results);
 }
 
-/* Listens for JobRemoved; on a bus with a bus daemon, signals reach only subscribed clients. */
+/* Listens for JobRemoved; on a bus with a bus daemon, signals reach only subscribed clients,
+ * so the client subscribes for the time of its jobs (jobs_clear() unsubscribes: a daemon that
+ * holds the connection between applies is not sent every unit change of the host). */
 static int jobs_listen(sd_bus *bus, struct jobs *j, sd_bus_slot **ret_slot) {
         int r = sd_bus_match_signal(bus, ret_slot, SD_DEST, SD_PATH, SD_MANAGER, "JobRemoved",
                                     on_job_removed, j);
         if (r < 0)
                 return r;
+        j->bus = bus;
         (void) sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "Subscribe", NULL, NULL, "");
         return 0;
 }
