@@ -439,6 +439,8 @@ int cgfs_open_layout(const struct cgfs_layout *l, const char *root, enum cgfs_mo
                 fs->v2 = true;
                 fs->ops = &cgfs_ops_v2;
                 if (mode == CGFS_MODE_SYSTEMD) { /* the manager's tree (bus: cgfs_open_cfg) */
+                        if (!*root)
+                                return -EINVAL; /* the hierarchy root is no slice to manage */
                         fs->ops = &cgfs_ops_systemd;
                         r = cgfs_sd_new(NULL, &fs->sd);
                         if (r < 0)
