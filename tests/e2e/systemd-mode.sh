@@ -169,7 +169,7 @@ else
     systemd-run --user --quiet --unit=cgarch-e2e-busy --slice=$S_B1 timeout 60 sh -c 'while :; do :; done' >/dev/null 2>&1
     ACCT_LOG=$SD_W/accountd.log
     cg-accountd -c "$CFG" >"$ACCT_LOG" 2>&1 &
-    track $!
+    ACCT_PID=$!; track $ACCT_PID
     usage_of_b1() {
       local k
       k=$(redis-cli -p "$REDIS_PORT" --scan --pattern 'cgroup_arch/account/*' | sort | tail -1)
@@ -178,6 +178,7 @@ else
     }
     t_check "cg-accountd samples the slice's cpu.stat in the seed's shape (busy unit in $S_B1)" wait_for 20 usage_of_b1
     sdctl stop cgarch-e2e-busy.service
+    stop_pid $ACCT_PID # before the cleanup removes its runtime dir (it would make it again)
   else
     t_fail "redis starts"
   fi
