@@ -112,6 +112,10 @@ test-asan:
 	  $(MAKE) --no-print-directory O=build-asan tests-build
 	$(Q)CGARCH_BUILD=$(CURDIR)/build-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:$(ASAN_OPTIONS) \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run $(TESTS)
+# Debian packages (debian/): cgrouparch, libcgarch0, libcgarch-dev into build/deb/, lintian-checked.
+deb:
+	$(Q)scripts/deps --if-missing
+	$(Q)scripts/make-deb $(O)/deb
 
 bench:
 	$(Q)scripts/deps --if-missing
@@ -169,5 +173,5 @@ clean:
 # Header dependencies of every object, written by the compiler (-MMD -MP).
 -include $(shell find $(O)/obj -name '*.d' 2>/dev/null)
 
-.PHONY: all deps test test-asan tests-build bench fuzz run install uninstall clean
+.PHONY: all deps deb test test-asan tests-build bench fuzz run install uninstall clean
 .SUFFIXES:
