@@ -118,14 +118,14 @@ int sdplan_dropin_parse(const char *text, char **ret) {
 
                 while (n > 0 && (*p == ' ' || *p == '\t'))
                         p++, n--;
-                if (n > 6 && strncmp(p, "Slice=", 6) == 0) {
+                if (n >= 6 && strncmp(p, "Slice=", 6) == 0) {
                         size_t m = n - 6;
                         while (m > 0 && (p[6 + m - 1] == ' ' || p[6 + m - 1] == '\t' ||
                                          p[6 + m - 1] == '\r'))
                                 m--;
                         free(val);
-                        val = strndup(p + 6, m);
-                        if (!val)
+                        val = NULL; /* an empty assignment resets, as in systemd */
+                        if (m > 0 && !(val = strndup(p + 6, m)))
                                 return -ENOMEM;
                 }
                 p = eol ? eol + 1 : NULL;
