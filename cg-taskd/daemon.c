@@ -258,8 +258,16 @@ static int on_signal(struct loop_source *s, int signo, void *userdata) {
         struct taskd *d = userdata;
 
         (void) s;
-        if (signo == SIGHUP)
-                return reload(d);
+        if (signo == SIGHUP) {
+                _cleanup_free_ char *st = NULL;
+                int r = reload(d);
+                /* RELOADING=1 was sent: a Type=notify unit stays "reloading" until READY=1 */
+                if (d->sd ? sdplace_status(d, &st) >= 0
+                          : taskd_status_format(d->last.n_processes, d->last.n_cgroups,
+                                                d->last_pass_usec, &st) >= 0)
+                        (void) notify_ready("%s", st);
+                return r;
+        }
         log_info("Received %s, stopping", signo == SIGTERM ? "SIGTERM" : "SIGINT");
         loop_exit(d->loop, 0);
         return 0;

@@ -426,29 +426,24 @@ static int scope_start(struct sdplace *s, const char *name, const char *slice, c
         return bus_check(s, r);
 }
 
-static int attach_pids(struct sdplace *s, const char *unit, const struct pidvec *pids,
-                       sd_bus_error *err) {
-        sd_bus_message *m = NULL;
-        sd_bus *bus;
+/* scope_start(), and when the name is taken (ours from before: the same pid placed again, in
+ * another slice) once more under a fresh name; *name is replaced then. */
+static int scope_start_unique(struct sdplace *s, char **name, const char *slice, const char *desc,
+                              const struct pidvec *pids, sd_bus_error *err) {
+        char *again = NULL;
         int r;
 
-        r = bus_get(s, &bus);
+        r = scope_start(s, *name, slice, desc, pids, err);
+        if (r >= 0 || !sd_bus_error_has_name(err, "org.freedesktop.systemd1.UnitExists"))
+                return r;
+        sd_bus_error_free(err);
+        r = xasprintf(&again, "%.*s-%llu.scope", (int) (strlen(*name) - strlen(".scope")), *name,
+                      (unsigned long long) now_usec(CLOCK_MONOTONIC));
         if (r < 0)
                 return r;
-        r = sd_bus_message_new_method_call(bus, &m, SD_DEST, SD_PATH, SD_MGR,
-                                           "AttachProcessesToUnit");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "ss", unit, "");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "u");
-        for (size_t i = 0; r >= 0 && i < pids->n; i++)
-                r = sd_bus_message_append(m, "u", (uint32_t) pids->v[i]);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        if (r >= 0)
-                r = sd_bus_call(bus, m, 0, err, NULL);
-        sd_bus_message_unref(m);
-        return bus_check(s, r);
+        free(*name);
+        *name = again;
+        return scope_start(s, *name, slice, desc, pids, err);
 }
 
 /* ---- lifecycle ---- */
@@ -580,11 +575,14 @@ static int walk_descendants(struct taskd *d, size_t ri, pid_t root, const char *
 }
 
 /* Processes of pid's tree that were left in the scope's origin (forked between our walk and
- * systemd's move) join it. */
+ * systemd's move) get a scope of their own next to it: systemd moves processes only into a
+ * new scope or into a delegated unit (AttachProcessesToUnit refuses "non-delegated units"), and
+ * our scopes are not delegated. */
 static int scope_stragglers(struct taskd *d, size_t ri, pid_t pid, const char *scope,
-                            const char *scope_path) {
+                            const char *scope_path, const char *target) {
         struct sdplace *s = d->sd;
-        _cleanup_free_ char *desc = NULL, *from = NULL, *cg = NULL;
+        const struct taskd_rule *rule = &d->rules.v[ri];
+        _cleanup_free_ char *desc = NULL, *from = NULL, *cg = NULL, *name = NULL, *sdesc = NULL;
         struct pidvec other = {}, pids = {};
         sd_bus_error err = SD_BUS_ERROR_NULL;
         int r;
@@ -600,15 +598,21 @@ static int scope_stragglers(struct taskd *d, size_t ri, pid_t pid, const char *s
                 if (unit_by_pid(s, other.v[i], &u, NULL) >= 0 && u && strcmp(u, from) == 0)
                         r = pidvec_push(&pids, other.v[i]);
         }
+        if (r >= 0 && pids.n > 0)
+                r = sdplan_scope_name(s->root_slice, rule->name, pids.v[0], &name);
+        if (r >= 0 && pids.n > 0)
+                r = sdplan_scope_description(rule->name, pids.v[0], from, &sdesc);
         if (r >= 0 && pids.n > 0) {
-                r = attach_pids(s, scope, &pids, &err);
+                r = scope_start_unique(s, &name, target, sdesc, &pids, &err);
                 if (r < 0)
-                        log_warning_errno(r, "Failed to move %zu later processes of pid %d into %s: %s",
-                                          pids.n, (int) pid, scope, err.message ? err.message : "%m");
+                        log_warning_errno(r, "Failed to move %zu processes of pid %d's tree left in "
+                                             "%s into %s: %s",
+                                          pids.n, (int) pid, from, name,
+                                          err.message ? err.message : "%m");
                 else
-                        log_info("Moved %zu processes of pid %d's tree left in %s into %s", pids.n,
-                                 (int) pid, from, scope);
-                r = r == -ENOMEM ? r : 0;
+                        log_info("Moved %zu processes of pid %d's tree left in %s (forked while "
+                                 "%s was created) into %s",
+                                 pids.n, (int) pid, from, scope, name);
         }
         sd_bus_error_free(&err);
         pidvec_clear(&other);
@@ -639,19 +643,7 @@ static int place_in_scope(struct taskd *d, size_t ri, const struct taskd_file *f
                 r = sdplan_scope_description(rule->name, f->pid, unit, &desc);
         if (r < 0)
                 goto out;
-        r = scope_start(s, name, target, desc, &pids, &err);
-        if (r < 0 && sd_bus_error_has_name(&err, "org.freedesktop.systemd1.UnitExists")) {
-                /* ours from before, in another slice (the name moved): a fresh name */
-                char *again = NULL;
-                sd_bus_error_free(&err);
-                r = xasprintf(&again, "%.*s-%llu.scope", (int) (strlen(name) - strlen(".scope")),
-                              name, (unsigned long long) now_usec(CLOCK_MONOTONIC));
-                if (r < 0)
-                        goto out;
-                free(name);
-                name = again;
-                r = scope_start(s, name, target, desc, &pids, &err);
-        }
+        r = scope_start_unique(s, &name, target, desc, &pids, &err);
         if (r < 0) {
                 if (r != -ENOMEM && warn_once(s, f->path, "scope-failed"))
                         log_warning_errno(r, "Failed to move pid %d named by %s into a scope in %s: %s",
@@ -754,7 +746,7 @@ int sdplace_root(struct taskd *d, size_t ri, const struct taskd_file *f, struct 
                 strv_remove(s->restarted, unit);
                 r = units_put(s, unit, target, now, UNIT_PLACED);
                 if (r >= 0 && kind == SDPLAN_KIND_SCOPE)
-                        r = scope_stragglers(d, ri, f->pid, unit, upath);
+                        r = scope_stragglers(d, ri, f->pid, unit, upath, target);
                 if (r < 0)
                         return r;
                 pass->n_processes++;
@@ -900,9 +892,11 @@ static int check_returning(struct sdplace *s, char **live) {
         return r;
 }
 
-/* Our scopes in a slice no rule maps to any more: their processes go back to the unit they
- * came from when it still runs, else into a scope of their own in the managed root slice
- * (there is no API to put a pid back into a cgroup that is not a unit). Never killed. */
+/* Our scopes in a slice no rule maps to any more: their processes move into a scope of their
+ * own in the managed root slice ("cgrouparch-<pid>.scope" in cgrouparch.slice, which carries
+ * no weights), still running; never killed. They cannot go back to the unit they came from:
+ * systemd moves processes only into a new scope or into a delegated unit, and the origin
+ * (e.g. a session scope) is not delegated. The new scope's Description= still names it. */
 static int sweep_scopes(struct sdplace *s, char **live) {
         _cleanup_free_ char *pattern = NULL;
         sd_bus_error err = SD_BUS_ERROR_NULL;
@@ -929,12 +923,12 @@ static int sweep_scopes(struct sdplace *s, char **live) {
         while (r >= 0 &&
                (r = sd_bus_message_read(reply, "(ssssssouso)", &name, &desc, NULL, NULL, NULL, NULL,
                                         &path, NULL, NULL, NULL)) > 0) {
-                _cleanup_free_ char *now = NULL, *from = NULL, *fpath = NULL, *fstate = NULL,
-                                    *ret_name = NULL, *ret_desc = NULL;
+                _cleanup_free_ char *now = NULL, *from = NULL, *ret_name = NULL, *ret_desc = NULL;
                 sd_bus_message *procs = NULL;
                 struct pidvec pids = {};
                 const char *cgp, *cmd;
                 uint32_t pid;
+                pid_t root;
                 int q;
 
                 if (unit_now_slice(s, path, SDPLAN_KIND_SCOPE, &now) < 0 || !now ||
@@ -952,30 +946,20 @@ static int sweep_scopes(struct sdplace *s, char **live) {
                         pidvec_clear(&pids);
                         continue;
                 }
-                if (sdplan_scope_description_from(desc, &from) >= 0 &&
-                    unit_path(s, from, &fpath) >= 0 &&
-                    unit_string_prop(s, fpath, SD_UNIT, "ActiveState", &fstate) >= 0 &&
-                    strcmp(fstate, "active") == 0) {
-                        q = attach_pids(s, from, &pids, &err);
-                        if (q >= 0)
-                                log_info("Returned %zu process%s of %s to %s: %s is not in the "
-                                         "applied conf any more",
-                                         pids.n, pids.n == 1 ? "" : "es", name, from, now);
-                        else
-                                log_warning_errno(q, "Failed to return the processes of %s to %s: %s",
-                                                  name, from, err.message ? err.message : "%m");
-                        sd_bus_error_free(&err);
-                        if (q >= 0) {
-                                pidvec_clear(&pids);
-                                continue;
-                        }
-                }
-                /* its origin is gone (or refused them): a scope of its own under the root */
+                (void) sdplan_scope_description_from(desc, &from);
+                /* named after the scope's own pid-file process when it is still in there */
+                if (sdplan_scope_pid(name, &root) >= 0)
+                        for (size_t i = 1; i < pids.n; i++)
+                                if (pids.v[i] == root) {
+                                        pids.v[i] = pids.v[0];
+                                        pids.v[0] = root;
+                                }
+                /* a scope of its own in the managed root slice: see sweep_scopes() */
                 q = sdplan_scope_name(s->root_slice, NULL, pids.v[0], &ret_name);
                 if (q >= 0)
                         q = sdplan_scope_description(NULL, pids.v[0], from, &ret_desc);
                 if (q >= 0)
-                        q = scope_start(s, ret_name, s->root_slice, ret_desc, &pids, &err);
+                        q = scope_start_unique(s, &ret_name, s->root_slice, ret_desc, &pids, &err);
                 if (q >= 0)
                         log_info("Moved %zu process%s of %s into %s in %s: %s is not in the applied "
                                  "conf any more",

@@ -208,6 +208,23 @@ int sdplan_scope_name(const char *root_slice, const char *name, pid_t pid, char 
         return xasprintf(ret, "%.*s-%s-%d.scope", (int) n, root_slice, esc, (int) pid);
 }
 
+int sdplan_scope_pid(const char *scope, pid_t *ret) {
+        const char *end, *p;
+        long v = 0;
+
+        if (!scope || !ends_with(scope, ".scope"))
+                return -EINVAL;
+        end = scope + strlen(scope) - strlen(".scope");
+        for (p = end; p > scope && p[-1] >= '0' && p[-1] <= '9'; p--)
+                ;
+        if (p == end || p == scope || p[-1] != '-' || *p == '0' || end - p > 9)
+                return -EINVAL;
+        for (; p < end; p++)
+                v = v * 10 + (*p - '0');
+        *ret = (pid_t) v;
+        return 0;
+}
+
 #define DESC_FROM " from "
 
 int sdplan_scope_description(const char *name, pid_t pid, const char *from_unit, char **ret) {

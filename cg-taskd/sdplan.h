@@ -82,6 +82,8 @@ int sdplan_dropin_root(const char *bus_spec, const char *xdg_runtime_dir, char *
  * systemd-escape does). `name` NULL: the scope a process returns to when its node is removed
  * ("cgrouparch-42.scope", which no rule's scope can be: those have two '-' parts). */
 int sdplan_scope_name(const char *root_slice, const char *name, pid_t pid, char **ret);
+/* The pid a scope name of ours ends in ("cgrouparch-web-42.scope" -> 42); -EINVAL if none. */
+int sdplan_scope_pid(const char *scope, pid_t *ret);
 /* Our transient scopes' Description= records where their process came from, so a removal can
  * put it back even after a restart of cg-taskd. */
 int sdplan_scope_description(const char *name, pid_t pid, const char *from_unit, char **ret);

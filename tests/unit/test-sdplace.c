@@ -193,6 +193,16 @@ static void scope_names(void) {
         CHECK_INT(sdplan_scope_name("cgrouparch", "web", 42, &s), -EINVAL);
         CHECK_INT(sdplan_scope_name("cgrouparch.slice", "web", 0, &s), -EINVAL);
 
+        pid_t pid = 0;
+        CHECK_INT(sdplan_scope_pid("cgrouparch-web-42.scope", &pid), 0);
+        CHECK_INT(pid, 42);
+        CHECK_INT(sdplan_scope_pid("cgrouparch-4711.scope", &pid), 0);
+        CHECK_INT(pid, 4711);
+        CHECK_INT(sdplan_scope_pid("cgrouparch-web.scope", &pid), -EINVAL);
+        CHECK_INT(sdplan_scope_pid("42.scope", &pid), -EINVAL);
+        CHECK_INT(sdplan_scope_pid("cgrouparch-web-042.scope", &pid), -EINVAL);
+        CHECK_INT(sdplan_scope_pid("cgrouparch-web-42.service", &pid), -EINVAL);
+
         CHECK_INT(sdplan_scope_description("web", 42, "session-3.scope", &s), 0);
         CHECK_INT(sdplan_scope_description_from(s, &from), 0);
         CHECK_STR(from, "session-3.scope");
