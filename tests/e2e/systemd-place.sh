@@ -146,6 +146,11 @@ t_check_d "a pid file naming the manager (init.scope) is refused, with the reaso
 t_check "the manager stays in init.scope" in_unit_cg "$SD_PID" init.scope
 rm -f "$PIDS/mgr.pid"
 
+# ---- the pid-file owner rules (issue 12) apply here too: placement starts from the same judged
+# pid as in the other modes. They are not in this tree yet, so this case cannot be checked. ----
+t_skip "a pid file owned by another user naming a root process is refused" \
+  "the pid-file owner rules of issue 12 have not landed in cg-taskd's judge path yet"
+
 # ---- systemctl stop stops every process of the placed service ----
 sdctl stop demo.service
 gone() { ! kill -0 "$M1" 2>/dev/null && ! kill -0 "$C1" 2>/dev/null; }
