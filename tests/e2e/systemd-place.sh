@@ -147,9 +147,14 @@ t_check "the manager stays in init.scope" in_unit_cg "$SD_PID" init.scope
 rm -f "$PIDS/mgr.pid"
 
 # ---- the pid-file owner rules (issue 12) apply here too: placement starts from the same judged
-# pid as in the other modes. They are not in this tree yet, so this case cannot be checked. ----
-t_skip "a pid file owned by another user naming a root process is refused" \
-  "the pid-file owner rules of issue 12 have not landed in cg-taskd's judge path yet"
+# pid as in the other modes. A file owned by nobody naming a root process (the manager's
+# demo2.service is not started yet; use a root sleep of the test's own) is refused. ----
+sleep 300 & ROOTP=$!; track $ROOTP
+echo "$ROOTP" > "$PIDS/mgr.pid"; chown nobody "$PIDS/mgr.pid"
+owner_refused() { grep -q "named by $PIDS/mgr.pid.*owned by uid $(id -u nobody), which is neither root nor the process" "$LOG"; }
+t_check_d "a pid file owned by nobody naming a root process is refused (owner rule)" wait_for 10 owner_refused
+t_check "the root process was not moved into a scope" bash -c "! grep -q cgrouparch-mgr /proc/$ROOTP/cgroup"
+rm -f "$PIDS/mgr.pid"; kill "$ROOTP" 2>/dev/null
 
 # ---- systemctl stop stops every process of the placed service ----
 sdctl stop demo.service
