@@ -22,6 +22,11 @@
 #include "ini.h"
 #include "util.h"
 
+/* The longest line accepted, in bytes without its '\n'. libinih is told to allow a little more,
+ * so it never splits a line we accept; a longer line is an error of its own (its tail must not
+ * be parsed as a line of its own, e.g. a key hidden at the end of a long comment). */
+#define CFG_MAX_LINE (1u << 20)
+
 #define CFG_DEFAULT_WWW_DIR_FALLBACK "/usr/local/share/cgrouparch/www"
 #ifndef CGARCH_WWW_DIR
 #define CGARCH_WWW_DIR CFG_DEFAULT_WWW_DIR_FALLBACK
@@ -45,6 +50,7 @@ struct cfg_parser {
 static void cfg_pid_files_done(struct cfg_pid_files *p) {
         free(p->name);
         strv_free(p->patterns);
+        free(p->user);
 }
 
 struct cfg *cfg_free(struct cfg *c) {
@@ -325,10 +331,34 @@ static int set_string(char **field, const char *v) {
         return 0;
 }
 
+/* A `user=` value: a user name as useradd(8) allows it by default ([A-Za-z_][A-Za-z0-9_.-]*,
+ * an optional trailing '$', at most 32 bytes) or a numeric uid below 4294967295. */
+static bool user_ok(const char *s) {
+        size_t n = strlen(s);
+
+        if (n == 0 || n > 32)
+                return false;
+        if (strspn(s, "0123456789") == n) {
+                uint64_t v;
+                return safe_atou64(s, &v) == 0 && v < UINT32_MAX;
+        }
+        for (size_t i = 0; i < n; i++) {
+                char ch = s[i];
+                bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_' ||
+                          (i > 0 && ((ch >= '0' && ch <= '9') || ch == '.' || ch == '-')) ||
+                          (i > 0 && i == n - 1 && ch == '$');
+                if (!ok)
+                        return false;
+        }
+        return true;
+}
+
 static int handle_pid_files(struct cfg_parser *p, const char *name, const char *value) {
         struct cfg *c = p->cfg;
         _cleanup_strv_free_ char **words = NULL;
         struct cfg_pid_files *e = NULL;
+        const char *user = NULL;
+        size_t n_patterns = 0;
         int r;
 
         if (!cfg_name_ok(name))
@@ -342,11 +372,27 @@ static int handle_pid_files(struct cfg_parser *p, const char *name, const char *
         if (!words[0])
                 return fail(p, -EINVAL, "[pid_files] %s: empty value (expected pid file paths or globs)",
                             name);
-        for (char **w = words; *w; w++)
+        for (char **w = words; *w; w++) {
+                if (strncmp(*w, "user=", 5) == 0) {
+                        if (user)
+                                return fail(p, -EINVAL, "[pid_files] %s: user= given twice",
+                                            name);
+                        user = *w + 5;
+                        if (!user_ok(user))
+                                return fail(p, -EINVAL,
+                                            "[pid_files] %s: '%s' is not a valid user name or "
+                                            "uid",
+                                            name, user);
+                        continue;
+                }
                 if ((*w)[0] != '/')
                         return fail(p, -EINVAL,
-                                    "[pid_files] %s: '%s' is not an absolute path or glob", name,
-                                    *w);
+                                    "[pid_files] %s: '%s' is not an absolute path or glob",
+                                    name, *w);
+                n_patterns++;
+        }
+        if (n_patterns == 0)
+                return fail(p, -EINVAL, "[pid_files] %s: no pid file paths or globs", name);
 
         /* The same name given again appends (like a longer line). */
         for (size_t i = 0; i < c->n_pid_files; i++)
@@ -364,7 +410,16 @@ static int handle_pid_files(struct cfg_parser *p, const char *name, const char *
                 if (!e->name || !e->patterns)
                         return fail(p, -ENOMEM, "[pid_files] %s: out of memory", name);
         }
+        /* user= belongs to the name: every line of it must agree (a line without it adds
+         * patterns under the same user). */
+        if (user && e->user && strcmp(user, e->user) != 0)
+                return fail(p, -EINVAL, "[pid_files] %s: user=%s conflicts with user=%s given before",
+                            name, user, e->user);
+        if (user && !e->user && !(e->user = strdup(user)))
+                return fail(p, -ENOMEM, "[pid_files] %s: out of memory", name);
         for (char **w = words; *w; w++) {
+                if (strncmp(*w, "user=", 5) == 0)
+                        continue;
                 r = strv_extend(&e->patterns, *w);
                 if (r < 0)
                         return fail(p, r, "[pid_files] %s: out of memory", name);
@@ -546,7 +601,8 @@ static void check_section_line(struct cfg_parser *p, const char *line, size_t le
                 (void) fail(p, -EINVAL, "[%s]: unknown section", b);
 }
 
-/* fgets-like reader over the text: at most num-1 bytes, up to and including a '\n'. */
+/* fgets-like reader over the text: at most num-1 bytes, up to and including a '\n'. A line over
+ * CFG_MAX_LINE is reported here, with its number, and handed to inih as an empty line. */
 static char *cfg_reader(char *buf, int num, void *stream) {
         struct cfg_parser *p = stream;
         const char *s = p->text + p->pos;
@@ -554,6 +610,19 @@ static char *cfg_reader(char *buf, int num, void *stream) {
 
         if (*s == '\0' || num <= 1)
                 return NULL;
+        if (p->at_line_start) {
+                size_t len = strcspn(s, "\n");
+
+                p->line++;
+                if (len > CFG_MAX_LINE) {
+                        (void) fail(p, -EINVAL, "line too long (%zu bytes, the limit is %u)", len,
+                                    CFG_MAX_LINE);
+                        p->pos += len + (s[len] == '\n');
+                        strcpy(buf, "\n");
+                        return buf;
+                }
+                check_section_line(p, s, len);
+        }
         while (s[n] && (int) n < num - 1) {
                 n++;
                 if (s[n - 1] == '\n')
@@ -561,10 +630,6 @@ static char *cfg_reader(char *buf, int num, void *stream) {
         }
         memcpy(buf, s, n);
         buf[n] = '\0';
-        if (p->at_line_start) {
-                p->line++;
-                check_section_line(p, s, strcspn(s, "\n"));
-        }
         p->at_line_start = s[n - 1] == '\n';
         p->pos += n;
         return buf;
@@ -587,7 +652,7 @@ int cfg_parse_string(const char *text, const char *name, struct cfg **ret, char 
          * continuation lines (an indented line is just a line), key = value only. */
         ini_use_stack = false;
         ini_allow_realloc = true;
-        ini_max_line = 1 << 20;
+        ini_max_line = CFG_MAX_LINE + 2; /* the line, its '\n' and the NUL */
         ini_allow_multiline = false;
         ini_allow_inline_comments = true;
         ini_inline_comment_prefixes = (char *) ";#";

@@ -17,6 +17,8 @@
 struct cfg_pid_files {
         char *name;      /* cgroup name */
         char **patterns; /* strv of paths or globs */
+        char *user;      /* `user=NAME` among the words: the process must run as NAME (a user
+                          * name or a numeric uid); NULL: any (the file owner's rule still holds) */
 };
 
 struct cfg {

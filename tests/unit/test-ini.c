@@ -250,6 +250,95 @@ static void test_long_line(void) {
         free(text);
 }
 
+static void test_pid_files_user(void) {
+        struct cfg *c = parse_ok("[pid_files]\n"
+                                 "web = user=www-data /run/nginx.pid /run/php/*.pid\n"
+                                 "web = /run/extra.pid user=www-data\n"
+                                 "db = /run/db.pid\n"
+                                 "num = user=1000 /run/num.pid\n");
+        if (c) {
+                CHECK_INT(c->n_pid_files, 3);
+                CHECK_STR(c->pid_files[0].user, "www-data");
+                CHECK_INT(strv_length(c->pid_files[0].patterns), 3);
+                CHECK_STR(c->pid_files[0].patterns[2], "/run/extra.pid");
+                CHECK(c->pid_files[1].user == NULL);
+                CHECK_STR(c->pid_files[2].user, "1000");
+        }
+        cfg_free(c);
+        parse_err("[pid_files]\nweb = user=a user=b /run/x.pid\n",
+                  "t.conf:2: [pid_files] web: user= given twice");
+        parse_err("[pid_files]\nweb = user=a /run/x.pid\nweb = user=b /run/y.pid\n",
+                  "t.conf:3: [pid_files] web: user=b conflicts with user=a given before");
+        parse_err("[pid_files]\nweb = user=www\n",
+                  "t.conf:2: [pid_files] web: no pid file paths or globs");
+        parse_err("[pid_files]\nweb = user= /run/x.pid\n",
+                  "t.conf:2: [pid_files] web: '' is not a valid user name or uid");
+        parse_err("[pid_files]\nweb = user=-root /run/x.pid\n",
+                  "t.conf:2: [pid_files] web: '-root' is not a valid user name or uid");
+        parse_err("[pid_files]\nweb = user=a/b /run/x.pid\n",
+                  "t.conf:2: [pid_files] web: 'a/b' is not a valid user name or uid");
+        parse_err("[pid_files]\nweb = user=4294967295 /run/x.pid\n",
+                  "t.conf:2: [pid_files] web: '4294967295' is not a valid user name or uid");
+        parse_err("[pid_files]\nweb = user=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa /run/x.pid\n",
+                  "t.conf:2: [pid_files] web: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' is not a valid "
+                  "user name or uid");
+        parse_err("[pid_files]\nweb = User=a /run/x.pid\n",
+                  "t.conf:2: [pid_files] web: 'User=a' is not an absolute path or glob");
+}
+
+/* A line over the limit is an error at its own line number; its tail is never a line of its
+ * own (a key hidden at the end of a long comment must not be set). */
+static void test_line_limit(void) {
+        size_t big = 2u << 20, lim = 1u << 20;
+        char *text = malloc(big + 256), *p, *err = NULL, want[128];
+        struct cfg *c = NULL;
+
+        if (!text)
+                return;
+        /* a 2 MiB comment line, then a good line */
+        p = text + sprintf(text, "[wsd]\nport = 1\n# ");
+        memset(p, 'x', big);
+        p += big;
+        p += sprintf(p, "\nmax_clients = 1\n");
+        CHECK_INT(cfg_parse_string(text, "t.conf", &c, &err), -EINVAL);
+        snprintf(want, sizeof(want), "t.conf:3: line too long (%zu bytes, the limit is %zu)",
+                 big + 2, lim);
+        CHECK_STR(err, want);
+        free(err);
+        err = NULL;
+
+        /* the attack of issue 12: "max_clients = 1" right after the first MiB of a comment */
+        p = text + sprintf(text, "[wsd]\n# ");
+        memset(p, 'x', lim + 100 - 2);
+        p += lim + 100 - 2;
+        sprintf(p, " max_clients = 1\nport = 7\n");
+        CHECK_INT(cfg_parse_string(text, "t.conf", &c, &err), -EINVAL);
+        CHECK(err && strstr(err, "t.conf:2: line too long") == err);
+        free(err);
+        err = NULL;
+
+        /* a later error keeps its own line number */
+        p = text + sprintf(text, "[wsd]\n# ");
+        memset(p, 'x', big);
+        p += big;
+        sprintf(p, "\n\n[nope]\n");
+        CHECK_INT(cfg_parse_string(text, "t.conf", &c, &err), -EINVAL);
+        CHECK(err && strstr(err, "t.conf:2: line too long") == err);
+        free(err);
+        err = NULL;
+
+        /* exactly at the limit: accepted, and the next line is read as itself */
+        p = text + sprintf(text, "[wsd]\n#");
+        memset(p, 'x', lim - 1);
+        p += lim - 1;
+        sprintf(p, "\nmax_clients = 3\n");
+        c = parse_ok(text);
+        if (c)
+                CHECK_INT(c->wsd.max_clients, 3);
+        cfg_free(c);
+        free(text);
+}
+
 static void test_errors_syntax_and_structure(void) {
         parse_err("[redis]\nport = 1\nbogus line\n",
                   "t.conf:3: syntax error: expected '[section]', 'key = value' or a comment");
@@ -465,6 +554,8 @@ int main(void) {
         RUN(test_modes_bools_comments);
         RUN(test_edges_accepted);
         RUN(test_long_line);
+        RUN(test_pid_files_user);
+        RUN(test_line_limit);
         RUN(test_errors_syntax_and_structure);
         RUN(test_errors_numbers);
         RUN(test_errors_values);
