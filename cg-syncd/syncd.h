@@ -10,7 +10,7 @@
 #include "conf.h"
 #include "daemon.h"
 #include "ini.h"
-#include "loop.h"
+#include "event.h"
 #include "plan.h"
 #include "macro.h"
 #include "zk.h"
@@ -123,9 +123,8 @@ struct syncd {
         struct cfg *cfg;
         struct cgfs *fs;
         struct zk *zk;
-        struct loop *loop;
-        struct loop_source *zk_source, *retry_timer, *reconcile_timer, *watchdog_timer,
-                *startup_timer;
+        sd_event *event; /* signals are its own sources; it sends WATCHDOG=1 itself */
+        sd_event_source *zk_source, *retry_timer, *reconcile_timer, *startup_timer;
         char *node_path;     /* <prefix>/arch_conf */
         char *snapshot_path; /* <runtime_dir>/arch_conf.json */
 
