@@ -110,20 +110,29 @@ deps:
 	$(Q)scripts/deps
 
 # One command for a new user: installs what is missing, builds, runs every test.
+# `make test` runs the whole suite, then the unit and integration tests again against a build
+# with AddressSanitizer and UndefinedBehaviorSanitizer (build-asan/); one summary line counts
+# both. ASAN=0 skips the second pass.
+ASAN ?= 1
 test:
 	$(Q)scripts/deps --if-missing
 	$(Q)$(MAKE) --no-print-directory tests-build
+ifeq ($(ASAN),1)
+	$(Q)$(MAKE) --no-print-directory asan-build
+	$(Q)CGARCH_ASAN_BUILD=$(CURDIR)/build-asan tests/run
+else
 	$(Q)tests/run
+endif
 
-# The same suite with AddressSanitizer and UndefinedBehaviorSanitizer in every program and test
-# (a separate build tree, build-asan/): any report fails the test that caused it.
+# The sanitizer build alone, and the whole suite against it (`make test-asan TESTS=substring`).
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
-test-asan:
-	$(Q)scripts/deps --if-missing
+asan-build:
 	$(Q)CFLAGS="$(ASAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" \
 	  $(MAKE) --no-print-directory O=build-asan tests-build
+test-asan: asan-build
 	$(Q)CGARCH_BUILD=$(CURDIR)/build-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:$(ASAN_OPTIONS) \
-	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run $(TESTS)
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 CGARCH_TIME_FACTOR=3 tests/run $(TESTS)
+
 # Debian packages (debian/): cgrouparch, libcgarch0, libcgarch-dev into build/deb/, lintian-checked.
 deb:
 	$(Q)scripts/deps --if-missing
@@ -185,5 +194,5 @@ clean:
 # Header dependencies of every object, written by the compiler (-MMD -MP).
 -include $(shell find $(O)/obj -name '*.d' 2>/dev/null)
 
-.PHONY: FORCE all deps deb test test-asan tests-build bench fuzz run install uninstall clean
+.PHONY: FORCE all deps deb test test-asan asan-build tests-build bench fuzz run install uninstall clean
 .SUFFIXES:

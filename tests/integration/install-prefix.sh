@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# tests/run: no asan pass
 # One install, one truth (issue 15): `make` (PREFIX=/usr/local) followed by `make install
 # PREFIX=/usr` rebuilds what has the paths compiled in, so the installed cg-wsd serves its page
 # from /usr/share/cgrouparch/www and cgrouparch.pc says /usr. Proven by running the installed
