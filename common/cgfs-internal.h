@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "acct.h"
 #include "cgfs.h"
 #include "plan.h"
 
@@ -36,7 +37,11 @@ struct cgfs_ops {
         int (*set_weight)(struct cgfs *fs, enum conf_subsys s, const char *path, int64_t w);
         /* v2: enables the controller of s for path. -EOPNOTSUPP on v1 or when unavailable. */
         int (*enable)(struct cgfs *fs, enum conf_subsys s, const char *path, size_t *n_written);
-        int (*read_cpu_usage)(struct cgfs *fs, const char *path, uint64_t *ret);
+        /* The name of file f of subsystem s in every cgroup (v1 IO: probed once in the managed
+         * root); NULL when this backend has none. */
+        const char *(*file_name)(struct cgfs *fs, enum conf_subsys s, enum cgfs_file f);
+        int (*parse_cpu_usage)(const char *text, uint64_t *ret); /* ns */
+        int (*parse_io)(const char *text, struct acct_blkio *b);
 };
 
 extern const struct cgfs_ops cgfs_ops_v1;
@@ -57,6 +62,7 @@ struct cgfs {
         /* v1 blkio: the weight file that exists here, found on first use (NULL: unknown). */
         const char *blkio_weight_file;
         const char *io_weight_file; /* v2: "io.weight" or "io.bfq.weight", same idea */
+        const char *io_stat_file;   /* v1: the blkio stat file found in the managed root */
 };
 
 /* Refreshes h->root_fd if the managed root appeared since; 0 and fd >= 0, or -ENOENT. */
@@ -67,6 +73,11 @@ int cgfs_hier_root_fd(struct cgfs *fs, struct cgfs_hier *h);
  * "<name>/<file>" relative to parent_fd, valid during the call), and its relative path. */
 typedef int (*cgfs_walk_cb)(void *userdata, int parent_fd, const char *name, const char *path);
 int cgfs_walk(int root_fd, cgfs_walk_cb cb, void *userdata);
+
+/* openat() of a path below dirfd that cannot leave it: openat2(RESOLVE_BENEATH |
+ * RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV) where the kernel has it, else openat(O_NOFOLLOW).
+ * O_CLOEXEC | O_NOCTTY are added. -errno. */
+int cgfs_open_beneath(int dirfd, const char *path, int flags);
 
 /* Small file read relative to a dir fd, into buf (NUL-terminated); -errno. */
 int cgfs_read_small_at(int dirfd, const char *path, char *buf, size_t size);

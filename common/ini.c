@@ -18,7 +18,7 @@
 #include <ini.h>
 
 #include "plan.h" /* cgfs.h needs its types declared first */
-#include "cgfs.h" /* enum cgfs_mode only */
+#include "cgfs.h" /* enum cgfs_mode, CGFS_DEFAULT_DIR */
 #include "ini.h"
 #include "util.h"
 
@@ -89,7 +89,7 @@ int cfg_new_default(struct cfg **ret) {
 
         /* Vectors start empty (not NULL) so users can iterate without checks. */
         c->zk.hosts = strdup("127.0.0.1:2181");
-        c->cg.dir = strdup("/sys/fs/cgroup");
+        c->cg.dir = strdup(CGFS_DEFAULT_DIR);
         c->cg.root = strdup("");
         c->zk.auth = calloc(1, sizeof(char *));
         c->cg.protected_names = calloc(1, sizeof(char *));
