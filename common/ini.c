@@ -54,6 +54,7 @@ struct cfg *cfg_free(struct cfg *c) {
         free(c->zk.hosts);
         free(c->zk.prefix);
         strv_free(c->zk.auth);
+        strv_free(c->zk.admin_auth);
         free(c->cg.dir);
         free(c->cg.root);
         strv_free(c->cg.protected_names);
@@ -68,6 +69,7 @@ struct cfg *cfg_free(struct cfg *c) {
         free(c->wsd.token);
         free(c->wsd.www_dir);
         free(c->daemon.runtime_dir);
+        free(c->systemd.bus);
         free(c);
         return NULL;
 }
@@ -90,8 +92,12 @@ int cfg_new_default(struct cfg **ret) {
         /* Vectors start empty (not NULL) so users can iterate without checks. */
         c->zk.hosts = strdup("127.0.0.1:2181");
         c->cg.dir = strdup(CGFS_DEFAULT_DIR);
-        c->cg.root = strdup("");
+        /* Never the hierarchy roots by default: that needs `root = /`, written out. */
+        c->cg.root = strdup(CFG_DEFAULT_ROOT);
         c->zk.auth = calloc(1, sizeof(char *));
+        c->zk.admin_auth = calloc(1, sizeof(char *));
+        if (!c->zk.admin_auth)
+                return -ENOMEM;
         c->cg.protected_names = calloc(1, sizeof(char *));
         c->wsd.allowed_origins = calloc(1, sizeof(char *));
         c->redis.host = strdup("127.0.0.1");
@@ -99,6 +105,9 @@ int cfg_new_default(struct cfg **ret) {
         c->wsd.bind = strdup("127.0.0.1");
         c->wsd.www_dir = strdup(CGARCH_WWW_DIR);
         c->daemon.runtime_dir = strdup("/run/cgrouparch");
+        c->systemd.bus = strdup("system");
+        if (!c->systemd.bus)
+                return -ENOMEM;
         if (!c->zk.hosts || !c->cg.dir || !c->cg.root || !c->zk.auth || !c->cg.protected_names ||
             !c->wsd.allowed_origins || !c->redis.host || !c->redis.prefix || !c->wsd.bind ||
             !c->wsd.www_dir || !c->daemon.runtime_dir)
@@ -159,6 +168,10 @@ static const char *zk_path_problem(const char *s) {
  * the value reads the same everywhere (it is joined to each hierarchy's mount point). */
 static const char *cg_root_problem(const char *s) {
         if (s[0] == '\0')
+                return "is empty: write 'root = /' to manage the hierarchy roots themselves (every "
+                       "cgroup there that the conf lacks is then removed), or name a subtree of "
+                       "its own, e.g. 'root = " CFG_DEFAULT_ROOT "'";
+        if (strcmp(s, "/") == 0)
                 return NULL;
         if (s[0] == '/')
                 return "must be relative to the hierarchy root (no leading '/')";
@@ -236,6 +249,7 @@ static const struct cfg_key cfg_keys[] = {
         {"zookeeper", "hosts", K_STRING, F(zk.hosts), 0, 0},
         {"zookeeper", "prefix", K_ZKPATH, F(zk.prefix), 0, 0},
         {"zookeeper", "auth", K_AUTH, F(zk.auth), 0, 0},
+        {"zookeeper", "admin_auth", K_AUTH, F(zk.admin_auth), 0, 0},
         {"zookeeper", "session_timeout_ms", K_INT, F(zk.session_timeout_ms), 1, INT_MAX},
         {"cgroup", "dir", K_ABSPATH, F(cg.dir), 0, 0},
         {"cgroup", "root", K_CGROOT, F(cg.root), 0, 0},
@@ -255,12 +269,15 @@ static const struct cfg_key cfg_keys[] = {
         {"wsd", "www_dir", K_ABSPATH, F(wsd.www_dir), 0, 0},
         {"daemon", "runtime_dir", K_ABSPATH, F(daemon.runtime_dir), 0, 0},
         {"accountd", "reset_on_start", K_BOOL, F(accountd.reset_on_start), 0, 0},
+        {"systemd", "bus", K_STRING, F(systemd.bus), 0, 0},
+        {"systemd", "restart_services", K_BOOL, F(systemd.restart_services), 0, 0},
 };
 #undef F
 _Static_assert(ELEMENTSOF(cfg_keys) <= 64, "seen bitmap too small");
 
 static const char *const cfg_sections[] = {"zookeeper", "cgroup", "taskd", "redis",
-                                           "wsd",       "daemon", "accountd", "pid_files"};
+                                           "wsd",       "daemon", "accountd", "pid_files",
+                                           "systemd"};
 
 static bool section_known(const char *s) {
         for (size_t i = 0; i < ELEMENTSOF(cfg_sections); i++)
@@ -382,6 +399,8 @@ static int handle_key(struct cfg_parser *p, const struct cfg_key *k, size_t idx,
                 problem = cg_root_problem(v);
                 if (problem)
                         return fail(p, -EINVAL, "[%s] %s: '%s' %s", s, n, v, problem);
+                if (strcmp(v, "/") == 0)
+                        v = ""; /* the hierarchy root, asked for explicitly */
                 break;
         case K_UINT:
         case K_INT:
@@ -409,8 +428,11 @@ static int handle_key(struct cfg_parser *p, const struct cfg_key *k, size_t idx,
                         *(int *) field = CGFS_MODE_V1;
                 else if (strcmp(v, "v2") == 0)
                         *(int *) field = CGFS_MODE_V2;
+                else if (strcmp(v, "systemd") == 0)
+                        *(int *) field = CGFS_MODE_SYSTEMD;
                 else
-                        return fail(p, -EINVAL, "[%s] %s: '%s' is not one of auto, v1, v2", s, n, v);
+                        return fail(p, -EINVAL, "[%s] %s: '%s' is not one of auto, v1, v2, systemd",
+                                    s, n, v);
                 return 1;
         case K_AUTH: {
                 /* "digest:user:password": the scheme, a non-empty user, a password after ':'. */
@@ -613,6 +635,14 @@ int cfg_load(const char *path, struct cfg **ret, char **err) {
                 return -EINVAL;
         }
         return cfg_parse_string(text, path, ret, err);
+}
+
+const char *cfg_root_warning(const struct cfg *c) {
+        if (c->cg.mode == CGFS_MODE_SYSTEMD || c->cg.root[0] != '\0')
+                return NULL;
+        return "[cgroup] root = / manages the hierarchy roots themselves: every cgroup there that "
+               "the conf lacks (systemd's slices, other tools' groups) is removed unless listed in "
+               "[cgroup] protected; a root of its own (root = " CFG_DEFAULT_ROOT ") is safer";
 }
 
 int cfg_snapshot_path(const struct cfg *c, char **ret) {

@@ -47,7 +47,11 @@ static void test_defaults(void) {
         CHECK(c->zk.auth && c->zk.auth[0] == NULL);
         CHECK_INT(c->zk.session_timeout_ms, 10000);
         CHECK_STR(c->cg.dir, "/sys/fs/cgroup");
-        CHECK_STR(c->cg.root, "");
+        CHECK_STR(c->cg.root, "cgrouparch"); /* never the hierarchy roots by default */
+        CHECK(cfg_root_warning(c) == NULL);
+        CHECK(c->zk.admin_auth && c->zk.admin_auth[0] == NULL);
+        CHECK_STR(c->systemd.bus, "system");
+        CHECK(!c->systemd.restart_services);
         CHECK(c->cg.protected_names && c->cg.protected_names[0] == NULL);
         CHECK_INT(c->cg.mode, CGFS_MODE_AUTO);
         CHECK_INT(c->taskd.interval_sec, 30);
@@ -205,12 +209,13 @@ static void test_edges_accepted(void) {
         struct cfg *c;
 
         c = parse_ok("[zookeeper]\nprefix = /\n[redis]\nport = 65535\n[wsd]\nport = 1\n"
-                     "[cgroup]\nroot =\nprotected =\n");
+                     "[cgroup]\nroot = /\nprotected =\n");
         if (c) {
                 CHECK_STR(c->zk.prefix, "/");
                 CHECK_INT(c->redis.port, 65535);
                 CHECK_INT(c->wsd.port, 1);
-                CHECK_STR(c->cg.root, "");
+                CHECK_STR(c->cg.root, ""); /* `root = /`: the hierarchy root, written out */
+                CHECK(cfg_root_warning(c) != NULL);
                 CHECK_INT(strv_length(c->cg.protected_names), 0);
         }
         cfg_free(c);
@@ -291,8 +296,8 @@ static void test_errors_values(void) {
         parse_err("[accountd]\nreset_on_start = maybe\n",
                   "t.conf:2: [accountd] reset_on_start: 'maybe' is not a boolean (yes/no, "
                   "true/false, on/off, 1/0)");
-        parse_err("[cgroup]\nmode = v3\n", "t.conf:2: [cgroup] mode: 'v3' is not one of auto, v1, v2");
-        parse_err("[cgroup]\nmode = V1\n", "t.conf:2: [cgroup] mode: 'V1' is not one of auto, v1, v2");
+        parse_err("[cgroup]\nmode = v3\n", "t.conf:2: [cgroup] mode: 'v3' is not one of auto, v1, v2, systemd");
+        parse_err("[cgroup]\nmode = V1\n", "t.conf:2: [cgroup] mode: 'V1' is not one of auto, v1, v2, systemd");
         parse_err("[cgroup]\ndir = sys/fs/cgroup\n",
                   "t.conf:2: [cgroup] dir: 'sys/fs/cgroup' is not an absolute path");
         parse_err("[daemon]\nruntime_dir = run\n",
@@ -339,6 +344,10 @@ static void test_errors_zk(void) {
 }
 
 static void test_errors_cgroup_names(void) {
+        parse_err("[cgroup]\nroot =\n",
+                  "t.conf:2: [cgroup] root: '' is empty: write 'root = /' to manage the hierarchy "
+                  "roots themselves (every cgroup there that the conf lacks is then removed), or "
+                  "name a subtree of its own, e.g. 'root = cgrouparch'");
         parse_err("[cgroup]\nroot = /abs\n",
                   "t.conf:2: [cgroup] root: '/abs' must be relative to the hierarchy root (no "
                   "leading '/')");
