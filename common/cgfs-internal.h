@@ -4,8 +4,9 @@
  * Safety is structural: each hierarchy keeps an O_DIRECTORY fd of its managed root, and every
  * create/write/remove goes through openat/mkdirat/unlinkat relative to that fd with a path that
  * passed cgfs_path_is_safe(); cgroupfs has no symlinks, so nothing outside can be reached. The
- * only writes outside are cgfs_ensure_root()'s mkdir of the root itself and
- * cgfs_remove_root()'s moves to the root's parent. */
+ * only writes outside are cgfs_ensure_root()'s mkdir of the root itself,
+ * cgfs_remove_root()'s moves to the root's parent, and cgfs_deleg_*() in the cgroup delegated
+ * to cg-syncd (cgfs-file.c, resolved beneath the unified mount). */
 #pragma once
 
 #include <stdbool.h>

@@ -4,7 +4,10 @@
  * and a v2 backend sit behind one ops table chosen once at cgfs_open(). Everything this module
  * creates, writes or removes lies under the managed root `[cgroup] root` of each hierarchy:
  * every path argument is relative to that root and is refused (-EINVAL) if it is absolute or has
- * a ".." or empty component. */
+ * a ".." or empty component (the one exception, cg-syncd's v2 delegation, is cgfs_deleg_*).
+ * It is the only door to the cgroup filesystem: the daemons get fds of named files
+ * (cgfs_open_file) and the values parsed from them, never a path or a v1/v2 file name;
+ * tests/integration/cgfs-gate.sh fails the build when code outside common/cgfs* names one. */
 #pragma once
 
 #include <stdbool.h>
