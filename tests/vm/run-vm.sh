@@ -17,7 +17,8 @@
 # The image's runner unit (cgarch-vm-run.service) runs /io/run.sh with its output on the serial
 # console and in /io/out.txt, then powers off. This script reads out.txt back with debugfs,
 # prints it on stdout and exits with the guest script's status.
-# Exit status: the guest script's, or 124 on timeout, 125 if the guest gave no result.
+# Exit status: the guest script's, or 124 on timeout (then stdout has what the console showed of
+# the script's output), 125 if the guest gave no result.
 # Timing goes to stderr as "# vm: boot N s, run N s" (boot = qemu start to the first line
 # of the runner on the console).
 set -euo pipefail
@@ -109,7 +110,10 @@ while kill -0 "$qpid" 2>/dev/null; do
   if [ -z "$boot" ] && grep -q '^VM: booted' "$work/serial.log" 2>/dev/null; then boot=$(elapsed); fi
   if awk -v s="$start" -v e="$(date +%s.%N)" -v t="$timeout" 'BEGIN{exit !(e-s > t)}'; then
     echo "run-vm: guest did not finish within ${timeout}s; killing qemu (pid $qpid)" >&2
-    echo "run-vm: last console lines:" >&2; tail -n 30 "$work/serial.log" | sed 's/^/  | /' >&2
+    # What the script printed so far (the console has it; out.txt is not synced): on stdout, so
+    # the checks that did run are still reported.
+    sed -n '/^VM: booted/,$p' "$work/serial.log" | tr -d '\r' | sed 1d
+    echo "run-vm: last console lines:" >&2; tail -n 10 "$work/serial.log" | sed 's/^/  | /' >&2
     exit 124
   fi
   sleep 0.2
