@@ -101,6 +101,7 @@ deps:
 test:
 	$(Q)scripts/deps --if-missing
 	$(Q)$(MAKE) --no-print-directory tests-build
+	$(Q)tests/vm/ensure-image.sh --retry >/dev/null || true # the VM tests' guest (once, 10-15 min)
 	$(Q)tests/run
 
 bench:

@@ -18,6 +18,6 @@ if [ "${CGARCH_VM_FORCE:-0}" != 1 ] && ! "$BUILD/cgarch" --help 2>&1 | grep -qi 
 fi
 vm_prologue
 start_zk || { t_fail "ZooKeeper starts"; t_done; exit 1; }
-vm_run --zk "$ZK_PORT" --timeout "${CGARCH_VM_TIMEOUT:-270}" systemd-mode.guest.sh
+vm_run --zk "$ZK_PORT" --timeout "${CGARCH_VM_TIMEOUT:-300}" systemd-mode.guest.sh
 t_eq "the guest script exited 0" "$VM_RC" 0
 t_done
