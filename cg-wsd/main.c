@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "daemon.h"
+#include "util.h"
 #include "log.h"
 #include "wsd.h"
 
@@ -33,6 +34,11 @@ static int check_config(const char *path) {
         r = daemon_load_cfg(path, &c);
         if (r < 0)
                 return r;
+        if (strv_length(c->zk.auth) > 0 || strv_length(c->zk.admin_auth) > 0)
+                log_warning("%s holds a ZooKeeper identity ([zookeeper] auth/admin_auth), which "
+                            "cg-wsd never uses: give cg-wsd its own file with [wsd] and [redis] "
+                            "only (cg-wsd.conf)",
+                            path);
         printf("%s: ok (listen %s:%u, Redis %s:%u prefix %s, www %s)\n", path, c->wsd.bind,
                c->wsd.port, c->redis.host, c->redis.port, c->redis.prefix, c->wsd.www_dir);
         return 0;

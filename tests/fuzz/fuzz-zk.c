@@ -7,7 +7,7 @@
  * parent of a valid path is valid and a proper prefix of it; a valid path agrees with an
  * independent reading of the rule; a parsed log message points into the line.
  * FUZZ_SOURCES: common/zk.c common/util.c
- * FUZZ_LIBS: -lzookeeper_mt -lpthread
+ * FUZZ_LIBS: -lzookeeper_mt -lpthread -lcrypto
  * FUZZ_CORPUS: tests/fixtures/zk
  * FUZZ_DICT: tests/fuzz/zk.dict */
 #include <errno.h>
