@@ -5,7 +5,11 @@
 # the C backend; it is never what the scenario's verdict on cgrouparch rests on.
 sdbus() { busctl call org.freedesktop.systemd1 /org/freedesktop/systemd1 org.freedesktop.systemd1.Manager "$@" >/dev/null; }
 emu_slice() { sdbus StartTransientUnit 'ssa(sv)a(sa(sv))' "$1" fail 1 CPUWeight t "$2" 0; }
-emu_scope() { sdbus StartTransientUnit 'ssa(sv)a(sa(sv))' "$1" fail 2 PIDs au 1 "$2" Slice s "$3" 0; }
+# emu_scope UNIT PID SLICE: PID and its children (cg-taskd places a process with its descendants).
+emu_scope() {
+  local pids; pids=($2 $(pgrep -P "$2"))
+  sdbus StartTransientUnit 'ssa(sv)a(sa(sv))' "$1" fail 2 PIDs au ${#pids[@]} "${pids[@]}" Slice s "$3" 0
+}
 emu_svc_slice() {
   if [ -n "$1" ]; then
     mkdir -p /run/systemd/system/cgtest-svc.service.d

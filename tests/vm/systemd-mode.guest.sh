@@ -90,11 +90,15 @@ a = /run/cgvm/a.pid
 b_sub1 = /run/cgvm/b_sub1.pid
 b_sub2 = /run/cgtest-svc.pid
 EOF
-# The workers are busy only while /run/cgvm/busy exists (the measurement window), then sleep:
-# three loops on one vCPU of an emulated guest would slow every other step to a crawl.
+# The workers sleep until SIGUSR1, are busy while /run/cgvm/busy exists (the measurement
+# window), then sleep again: three loops (or polling) on a vCPU of an emulated guest would slow
+# every other step to a crawl.
 cat > /usr/local/sbin/cgvm-work <<'EOF'
 #!/bin/bash
-until [ -e /run/cgvm/busy ]; do sleep 0.1; done
+go=0; trap 'go=1' USR1
+sleep infinity & s=$!
+while [ $go = 0 ]; do wait $s; done
+kill $s
 while [ -e /run/cgvm/busy ]; do :; done
 exec sleep infinity
 EOF
@@ -116,6 +120,7 @@ PIDFile=/run/cgtest-svc.pid
 ExecStart=/usr/local/sbin/cgtest-svc
 EOF
 systemctl daemon-reload
+section "setup: workers"
 before=$(outside)
 
 zkctl create "$NODE" "$(conf 500 1)" >/dev/null || g_diag "zk-ctl create failed"
@@ -136,6 +141,7 @@ stop_here() {
   systemctl stop cg-taskd.service cg-syncd.service cgtest-svc.service 2>/dev/null
   kill "$WA" "$WB1" 2>/dev/null; g_done; exit
 }
+section "start: daemons (or emulation)"
 if [ "$EMU" = 1 ]; then emu start; g_skip "cg-syncd.service and cg-taskd.service start" "emulated"
 else systemctl start --no-block cg-syncd.service cg-taskd.service; fi
 if [ "$EMU" = 1 ]; then :
@@ -201,7 +207,7 @@ if svc_placed; then
     bash -c "[ '$SVC1' != '$SVC0' ] && [ \"\$(cat /run/cgtest-svc.pid)\" = '$SVC1' ]"
   g_check "the old main process $SVC0 is gone (stopped by the restart, not left behind)" bash -c "! kill -0 $SVC0 2>/dev/null"
   SVCCG=$CG$(prop ControlGroup cgtest-svc.service)
-  kids=$(pgrep -P "$SVC1" -x sleep | tr '\n' ' ')
+  kids=$(pgrep -P "$SVC1" -x sleep | tr '\n' ' ') # its own child and cgvm-work's sleeper
   g_check "the unit's cgroup holds its main process and its children ($SVC1, $kids)" bash -c \
     "[ -n '$kids' ] && for p in $SVC1 $kids; do grep -qx \$p '$SVCCG/cgroup.procs' || exit 1; done"
 else
@@ -218,6 +224,7 @@ usage() { cg_usage "$CG$(prop ControlGroup "${UNIT[$1]}")"; }
 all_busy() { local n; for n in a b_sub1 b_sub2; do find "$CG$(prop ControlGroup "${UNIT[$n]}")" -name cgroup.procs -exec cat {} + | grep -q . || return 1; done; }
 if all_busy; then
   touch /run/cgvm/busy
+  kill -USR1 "$WA" "$WB1" "$(prop MainPID cgtest-svc.service)"
   sleep 2 # all three loops are competing by now
   declare -A U0 U1
   for n in a b b_sub1 b_sub2; do U0[$n]=$(usage $n); done
@@ -254,8 +261,8 @@ g_check "a's share 500 -> 2048 sets CPUWeight=200 on cgrouparch-a.slice (propert
 section "daemon-reload and daemon-reexec keep the tree"
 fingerprint() {
   local n
-  for n in a b b_sub1 b_sub2; do echo "${UNIT[$n]} $(systemctl is-active "${UNIT[$n]}") $(prop CPUWeight "${UNIT[$n]}") $(prop ControlGroup "${UNIT[$n]}")"; done
-  echo "svc $(prop Slice cgtest-svc.service) $(prop ControlGroup cgtest-svc.service)"
+  # one systemctl call (each costs up to a second in the emulated guest)
+  systemctl show -p Id,ActiveState,CPUWeight,ControlGroup,Slice "${UNIT[a]}" "${UNIT[b]}" "${UNIT[b_sub1]}" "${UNIT[b_sub2]}" cgtest-svc.service
   for n in a b_sub1; do echo "$n $(pid_cg "$(cat /run/cgvm/$n.pid)")"; done
 }
 fp=$(fingerprint)
