@@ -1,6 +1,8 @@
 /* cmd-cgexec.c — `cgarch cgexec-arg`: the seed's get_cgexec_arg from a conf file or from
  * ZooKeeper, as JSON ({"name": "-g cpu:a -g blkio:a"}) or, with -s, one bare argument for
- * `cgexec $(cgarch cgexec-arg -s NAME) cmd`. */
+ * `cgexec $(cgarch cgexec-arg -s NAME) cmd`. In systemd mode (or with --systemd) the argument
+ * is the one `systemd-run` takes: `systemd-run $(cgarch cgexec-arg -s NAME) cmd` with
+ * "--slice=cgrouparch-a-b.slice"; --cgexec keeps the seed's form there. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -33,12 +35,15 @@ int cli_cmd_cgexec_arg(struct cli *c, int argc, char **argv) {
                 { "conf", required_argument, NULL, 'f' },
                 { "config", required_argument, NULL, 'c' },
                 { "single", no_argument, NULL, 's' },
+                { "systemd", no_argument, NULL, 'S' },
+                { "cgexec", no_argument, NULL, 'G' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
         _cleanup_(conf_freep) struct conf *conf = NULL;
         const char *conf_file = NULL;
         bool single = false;
+        int form = -1; /* 1: systemd-run's, 0: cgexec's, -1: from the mode */
         int o, r;
 
         while ((o = getopt_long(argc, argv, "f:c:sh", opts, NULL)) >= 0)
@@ -52,6 +57,12 @@ int cli_cmd_cgexec_arg(struct cli *c, int argc, char **argv) {
                 case 's':
                         single = true;
                         break;
+                case 'S':
+                        form = 1;
+                        break;
+                case 'G':
+                        form = 0;
+                        break;
                 case 'h':
                         printf("Usage: cgarch cgexec-arg [-c CONFIG] [--conf FILE] [-s] NAME...\n"
                                "Prints {\"NAME\": \"-g cpu:PATH -g blkio:PATH\", ...} (a name in "
@@ -59,7 +70,11 @@ int cli_cmd_cgexec_arg(struct cli *c, int argc, char **argv) {
                                "  --conf FILE  read the arch conf (or snapshot) from FILE instead "
                                "of ZooKeeper\n"
                                "  -s           one NAME: print only its argument (error if no "
-                               "tree holds it)\n");
+                               "tree holds it)\n"
+                               "  --systemd    the systemd-run form, --slice=UNIT (the default "
+                               "in systemd mode)\n"
+                               "  --cgexec     the cgexec form, -g cpu:PATH ... (the default "
+                               "elsewhere)\n");
                         return CLI_EXIT_OK;
                 default:
                         return CLI_EXIT_USAGE;
@@ -72,6 +87,8 @@ int cli_cmd_cgexec_arg(struct cli *c, int argc, char **argv) {
         const struct cfg *cfg = cli_cfg(c);
         if (!cfg)
                 return CLI_EXIT_FAIL;
+        if (form < 0)
+                form = cli_sd_mode(cfg);
         if (conf_file) {
                 conf = cli_read_conf(conf_file);
                 if (!conf)
@@ -97,7 +114,8 @@ int cli_cmd_cgexec_arg(struct cli *c, int argc, char **argv) {
         }
         if (single) {
                 _cleanup_free_ char *arg = NULL;
-                r = conf_cgexec_arg(conf, cfg->cg.root, argv[optind], &arg);
+                r = form ? cli_sd_slice_arg(conf, cfg->cg.root, argv[optind], &arg)
+                         : conf_cgexec_arg(conf, cfg->cg.root, argv[optind], &arg);
                 if (r == -ENOENT) {
                         log_error("No cgroup named \"%s\" in the conf", argv[optind]);
                         return CLI_EXIT_FAIL;
@@ -119,7 +137,8 @@ int cli_cmd_cgexec_arg(struct cli *c, int argc, char **argv) {
                         dup = dup || strcmp(argv[k], argv[i]) == 0;
                 if (dup)
                         continue;
-                r = conf_cgexec_arg(conf, cfg->cg.root, argv[i], &arg);
+                r = form ? cli_sd_slice_arg(conf, cfg->cg.root, argv[i], &arg)
+                         : conf_cgexec_arg(conf, cfg->cg.root, argv[i], &arg);
                 if (r < 0 && r != -ENOENT) {
                         printf("}\n");
                         log_error_errno(r, "Failed to build the cgexec argument: %m");
