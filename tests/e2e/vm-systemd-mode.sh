@@ -20,6 +20,6 @@ if [ "${CGARCH_VM_FORCE:-0}" != 1 ] && [ "$EMU" != 1 ] && ! "$BUILD/cgarch" --he
 fi
 vm_prologue
 start_zk || { t_fail "ZooKeeper starts"; t_done; exit 1; }
-vm_run --zk "$ZK_PORT" --timeout "${CGARCH_VM_TIMEOUT:-420}" systemd-mode.guest.sh VM_EMULATE=$EMU
+vm_run --zk "$ZK_PORT" --timeout "${CGARCH_VM_TIMEOUT:-540}" systemd-mode.guest.sh VM_EMULATE=$EMU
 t_eq "the guest script exited 0" "$VM_RC" 0
 t_done
