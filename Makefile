@@ -45,7 +45,19 @@ BENCH_BINS := $(BENCH_SRC:tests/bench/%.c=$(O)/bench/%)
 
 all: $(BINS) $(LIB_SO) $(O)/cgrouparch.pc
 
-$(O)/obj/%.o: %.c
+# The install paths compiled in (the page's directory) and written into cgrouparch.pc are recorded
+# in $(O)/paths.stamp: a build for another PREFIX/DATADIR/LIBDIR (e.g. `make` then `make install
+# PREFIX=/usr`) rewrites the stamp, and everything that depends on it is rebuilt, so the installed
+# cg-wsd always looks for its page where `make install` put it.
+PATHS := PREFIX=$(PREFIX) DATADIR=$(DATADIR) LIBDIR=$(LIBDIR) INCLUDEDIR=$(INCLUDEDIR)
+$(O)/paths.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@if [ "$$(cat $@ 2>/dev/null)" != "$(PATHS)" ]; then \
+	  [ -f $@ ] && echo "  PATHS   $(PATHS) (was: $$(cat $@)): rebuilding"; \
+	  echo "$(PATHS)" > $@; fi
+FORCE:
+
+$(O)/obj/%.o: %.c $(O)/paths.stamp
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) $(CPPFLAGS) -MMD -MP -c -o $@ $<
@@ -59,7 +71,7 @@ $(LIB_SO): $(COMMON_OBJ)
 	$(Q)$(CC) -shared -Wl,-soname,libcgarch.so.0 -o $@ $^ $(LDFLAGS) $(LDLIBS)
 	$(Q)ln -sf libcgarch.so.0 $(O)/libcgarch.so
 
-$(O)/cgrouparch.pc: cgrouparch.pc.in Makefile
+$(O)/cgrouparch.pc: cgrouparch.pc.in Makefile $(O)/paths.stamp
 	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' $< > $@
 
 # Each program: its main.c + a static library of the rest of its directory (build/prog/lib<prog>.a,
@@ -174,5 +186,5 @@ clean:
 # Header dependencies of every object, written by the compiler (-MMD -MP).
 -include $(shell find $(O)/obj -name '*.d' 2>/dev/null)
 
-.PHONY: all deps deb test test-asan tests-build bench fuzz run install uninstall clean
+.PHONY: FORCE all deps deb test test-asan tests-build bench fuzz run install uninstall clean
 .SUFFIXES:
