@@ -117,6 +117,7 @@ ASAN ?= 1
 test:
 	$(Q)scripts/deps --if-missing
 	$(Q)$(MAKE) --no-print-directory tests-build
+	$(Q)tests/vm/ensure-image.sh --retry >/dev/null || true # the VM tests' guest (once, 10-15 min)
 ifeq ($(ASAN),1)
 	$(Q)$(MAKE) --no-print-directory asan-build
 	$(Q)CGARCH_ASAN_BUILD=$(CURDIR)/build-asan tests/run
