@@ -74,6 +74,7 @@ struct cfg *cfg_free(struct cfg *c) {
         strv_free(c->wsd.allowed_origins);
         free(c->wsd.token);
         free(c->wsd.www_dir);
+        free(c->wsd.metrics_dir);
         free(c->daemon.runtime_dir);
         free(c->systemd.bus);
         free(c);
@@ -273,6 +274,7 @@ static const struct cfg_key cfg_keys[] = {
         {"wsd", "allowed_origins", K_WORDS, F(wsd.allowed_origins), 0, 0},
         {"wsd", "token", K_TEXT, F(wsd.token), 0, 0},
         {"wsd", "www_dir", K_ABSPATH, F(wsd.www_dir), 0, 0},
+        {"wsd", "metrics_dir", K_ABSPATH, F(wsd.metrics_dir), 0, 0},
         {"daemon", "runtime_dir", K_ABSPATH, F(daemon.runtime_dir), 0, 0},
         {"accountd", "reset_on_start", K_BOOL, F(accountd.reset_on_start), 0, 0},
         {"systemd", "bus", K_STRING, F(systemd.bus), 0, 0},

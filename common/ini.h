@@ -56,6 +56,9 @@ struct cfg {
                 char **allowed_origins; /* strv; empty = any */
                 char *token; /* NULL = none */
                 char *www_dir;
+                /* the daemons' .prom files served after cg-wsd's own /metrics; NULL (unset):
+                 * <runtime_dir>/metrics, where the daemons write them */
+                char *metrics_dir;
         } wsd;
         struct {
                 char *runtime_dir; /* "/run/cgrouparch" */
