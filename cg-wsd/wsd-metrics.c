@@ -332,10 +332,12 @@ int wsd_metrics_merge(const struct wsd_prom_input *in, size_t n, struct wsproto_
                         size_t slot = MIN(l->input, (size_t) WSD_METRICS_FILES_MAX + 1);
                         if (l->kind != LINE_SAMPLE)
                                 continue;
-                        if (bad_input[slot] ||
+                        /* undocumented families fail `promtool check metrics`: none pass */
+                        if (!help || !type || bad_input[slot] ||
                             (last && memcmp_len(last->series, last->series_len, l->series,
                                                 l->series_len) == 0)) {
-                                rejected++; /* a conflicting type, or a duplicate series */
+                                rejected++; /* no HELP or TYPE, a conflicting type, or a
+                                             * duplicate series */
                                 continue;
                         }
                         if (!any) {

@@ -4,8 +4,8 @@
  * The .prom files (common/metrics.h) are written by root daemons into [wsd] metrics_dir
  * (default <runtime_dir>/metrics), which cg-wsd only reads. They are still input from outside:
  * each file is capped (METRICS_FILE_MAX), and only well-formed exposition lines of `cgrouparch_`
- * families pass, counter, gauge or untyped, without timestamps, never one of the families
- * cg-wsd renders itself. Families are merged across files (one HELP and TYPE each, the first
+ * families with a HELP and a TYPE (counter, gauge or untyped) pass, without timestamps, never
+ * one of the families cg-wsd renders itself. Families are merged across files (one HELP and TYPE each, the first
  * file's; a later file declaring another type loses its samples), so the scrape stays valid
  * text format: every daemon's cgrouparch_build_info lands in one family. */
 #pragma once

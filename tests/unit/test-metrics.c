@@ -148,8 +148,11 @@ static void test_merge(void) {
 
         /* what is left out: malformed lines, timestamps, other prefixes, cg-wsd's own
          * families, summaries, bad escapes and UTF-8, duplicates, a conflicting TYPE */
-        CHECK_INT(merge("# TYPE cgrouparch_c counter\ncgrouparch_c 1\n",
+        CHECK_INT(merge("# HELP cgrouparch_c C.\n# TYPE cgrouparch_c counter\ncgrouparch_c 1\n",
                         "# just a comment\n\n"
+                        "# HELP cgrouparch_ok OK.\n# TYPE cgrouparch_ok gauge\n"
+                        "# HELP cgrouparch_inf Inf.\n# TYPE cgrouparch_inf untyped\n"
+                        "cgrouparch_nohelp 1\n"
                         "cgrouparch_ok{a=\"x\\\\y\\\"z\\n\",b=\"\xc3\xa9\",} 1.5e3\n"
                         "cgrouparch_ts 1 1700000000000\n"
                         "node_load1 3\n"
@@ -166,13 +169,15 @@ static void test_merge(void) {
                         "cgrouparch_ctl{a=\"\x01\"} 1\n",
                         &t, &rej),
                   0);
-        CHECK_STR(t, "# TYPE cgrouparch_c counter\ncgrouparch_c 1\n"
+        CHECK_STR(t, "# HELP cgrouparch_c C.\n# TYPE cgrouparch_c counter\ncgrouparch_c 1\n"
+                     "# HELP cgrouparch_ok OK.\n# TYPE cgrouparch_ok gauge\n"
                      "cgrouparch_ok{a=\"x\\\\y\\\"z\\n\",b=\"\xc3\xa9\",} 1.5e3\n"
-                     "cgrouparch_s_sum 1\n" /* untyped now: its summary TYPE was dropped */
+                     "# HELP cgrouparch_inf Inf.\n# TYPE cgrouparch_inf untyped\n"
                      "cgrouparch_inf -Inf\n");
-        /* the timestamp, node_, wsd_, cpu_, TYPE summary, \x, \xff, abc, a=1, the duplicate,
-         * the conflicting "c 2" (its TYPE line is kept aside), the control character */
-        CHECK_INT(rej, 12);
+        /* no HELP/TYPE (nohelp, s_sum), the timestamp, node_, wsd_, cpu_, TYPE summary, \x,
+         * \xff, abc, a=1, the duplicate, the conflicting "c 2" (its TYPE line is kept aside),
+         * the control character */
+        CHECK_INT(rej, 14);
         free(t);
 
         /* nothing at all */
