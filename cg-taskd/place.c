@@ -460,8 +460,7 @@ static void tree_sync(struct taskd *d) {
         if (r < 0) {
                 log_warning_errno(r, "Lost the process events connector (%m); walking /proc "
                                      "from now on");
-                loop_source_free(d->tree_src);
-                d->tree_src = NULL;
+                d->tree_src = sd_event_source_disable_unref(d->tree_src);
                 d->tree = proc_tree_free(d->tree);
         }
 }

@@ -12,7 +12,7 @@
 #include "conf.h"
 #include "ini.h"
 #include "log.h"
-#include "loop.h"
+#include "event.h"
 #include "proc.h"
 #include "snapshot.h"
 #include "targets.h"
@@ -84,9 +84,8 @@ struct taskd {
         struct proc_tree *tree;
         long hz; /* clock ticks per second of /proc/<pid>/stat starttime */
 
-        struct loop *loop;
-        struct loop_source *tree_src, *snap_src, *inotify_src, *interval_src, *watchdog_src,
-                *signal_src;
+        sd_event *event; /* signals are its own sources; it sends WATCHDOG=1 itself */
+        sd_event_source *tree_src, *snap_src, *inotify_src, *interval_src;
 
         struct taskd_rules rules;
         struct taskd_file *files;
