@@ -184,8 +184,9 @@ sc_quorum() {
   fleet_zk_stop "$a"; fleet_zk_stop "$b"
   t_diag "quorum: stopped servers $a (leader) and $b (SIGTERM); one of three left"
   if wait_for $((FLEET_SESSION_MS * 3 / 1000 + 10)) fleet_all_status_has "unreachable"; then
-    t_ok "quorum: every host's STATUS= says 'ZooKeeper unreachable' ($(ms_since "$t") ms after the stop)"
-    fig quorum_status_ms "$(ms_since "$t")"
+    t=$(ms_since "$t")
+    t_ok "quorum: every host's STATUS= says 'ZooKeeper unreachable' ($t ms after the stop)"
+    fig quorum_status_ms "$t"
   else
     t_fail "quorum: every host's STATUS= says 'ZooKeeper unreachable'"
     for ((i = 0; i < FLEET_N && i < 5; i++)); do t_diag "host $i: $(fleet_status "$i")"; done
@@ -207,8 +208,9 @@ sc_quorum() {
   t_check "quorum: quorum back" wait_for 90 fl_zk_quorum 3
   t_diag "quorum: quorum back $(ms_since "$tq") ms after the restart"
   if wait_for 60 fleet_all_status_has "watching"; then
-    t_ok "quorum: every host watching again ($(ms_since "$tq") ms after the restart)"
-    fig quorum_reconnect_ms "$(ms_since "$tq")"
+    t=$(ms_since "$tq")
+    t_ok "quorum: every host watching again ($t ms after the restart)"
+    fig quorum_reconnect_ms "$t"
   else
     t_fail "quorum: every host watching again"; t_diag "host 0: $(fleet_status 0)"
   fi
