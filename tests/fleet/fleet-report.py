@@ -59,15 +59,16 @@ def section(res, header):
     out.append("**Thundering herd** (one ~1 MB conf, every host watching):")
     out.append("")
     out.append("| hosts | conf | write acknowledged after | last host after the write | "
-               "ensemble CPU | bytes to hosts | per host |")
-    out.append("|---|---|---|---|---|---|---|")
+               "ensemble CPU | bytes to hosts | per host | TCP retransmits |")
+    out.append("|---|---|---|---|---|---|---|---|")
     for n in ns:
         d = res[n]
         if "herd_zk_bytes_sent" not in d:
             continue
-        out.append("| %d | %s B | %s ms | %s ms | %s ms | %s B | %d B |" % (
+        out.append("| %d | %s B | %s ms | %s ms | %s ms | %s B | %d B | %s |" % (
             n, d["herd_conf_bytes"], g(d, "herd_put_ms"), g(d, "herd_last_host_ms"),
-            g(d, "herd_zk_cpu_ms"), d["herd_zk_bytes_sent"], int(d["herd_zk_bytes_sent"]) // n))
+            g(d, "herd_zk_cpu_ms"), d["herd_zk_bytes_sent"], int(d["herd_zk_bytes_sent"]) // n,
+            g(d, "herd_tcp_retrans")))
     xs = [n for n in ns if "zk_cpu_ms_per_change" in res[n]]
     f1 = fit(xs, [float(res[n]["zk_cpu_ms_per_change"]) for n in xs])
     f2 = fit(xs, [float(res[n]["zk_bytes_per_change"]) for n in xs])

@@ -182,10 +182,11 @@ sc_quorum() {
   wait_for 30 fleet_all_at "$v0"
   t=$(now_ms)
   fleet_zk_stop "$a"; fleet_zk_stop "$b"
-  t_diag "quorum: stopped servers $a (leader) and $b (SIGTERM); one of three left"
+  t_diag "quorum: stopped servers $a (leader) and $b (SIGTERM, $(ms_since "$t") ms); one of three left"
+  t=$(now_ms)
   if wait_for $((FLEET_SESSION_MS * 3 / 1000 + 10)) fleet_all_status_has "unreachable"; then
     t=$(ms_since "$t")
-    t_ok "quorum: every host's STATUS= says 'ZooKeeper unreachable' ($t ms after the stop)"
+    t_ok "quorum: every host's STATUS= says 'ZooKeeper unreachable' ($t ms after both servers exited)"
     fig quorum_status_ms "$t"
   else
     t_fail "quorum: every host's STATUS= says 'ZooKeeper unreachable'"
@@ -245,10 +246,22 @@ herd_tree_ok() {
     [ "$n" = "$FLEET_HERD_CGROUPS" ] || { t_diag "host $i has $n herd cgroups"; return 1; }
   done
 }
+# fl_retrans: TCP segments retransmitted in the hub namespace (the servers' side).
+fl_retrans() { fl_hub cat /proc/net/snmp | awk '$1 == "Tcp:" && $2 ~ /^[0-9]+$/ { print $13 }'; }
+# herd_spread V: when the hosts' snapshots reached V (first / median / last, from the write), and
+# how long cg-syncd's apply itself took (its log's "in X ms").
+herd_spread() {
+  local v=$1 ap
+  awk -v v="$v" -v ta="$(fl_us2s "$FL_PUT_TA")" '$3 == v && !seen[$2]++ { print ($1 - ta) * 1000 }' "$FL/events.log" |
+    sort -n | awk '{ a[NR] = $1 } END { printf "# herd: snapshots from the write: first %.0f ms, median %.0f ms, last %.0f ms\n", a[1], a[int((NR + 1) / 2)], a[NR] }'
+  ap=$(cat "$FL"/h*/syncd.log | sed -n "s/^<6>Applied version $v:.* in \([0-9]*\) ms.*/\1/p" | sort -n |
+    awk '{ a[NR] = $1; s += $1 } END { printf "median %d ms, max %d ms, sum %d ms", a[int((NR + 1) / 2)], a[NR], s }')
+  t_diag "herd: cg-syncd apply of the herd conf (100 cgroups created): $ap"
+}
 sc_herd() {
-  local f=$FL/herd.json size cpu0 cpu1 tx0 tx1 pk0 pk1 v t since=$EPOCHREALTIME
+  local f=$FL/herd.json size cpu0 cpu1 tx0 tx1 rt0 rt1 v t since=$EPOCHREALTIME
   herd_conf "$f"; size=$(stat -c %s "$f")
-  cpu0=$(fl_zk_cpu); tx0=$(fl_br_tx); pk0=$(fl_zk_mntr zk_packets_sent)
+  cpu0=$(fl_zk_cpu); tx0=$(fl_br_tx); rt0=$(fl_retrans)
   t=$(now_ms)
   if ! fleet_change "$f"; then
     t_fail "herd: the $size-byte conf is written ($FL_PUT_OUT)"; return
@@ -259,7 +272,7 @@ sc_herd() {
   else
     t_fail "herd: every host applied the $size-byte conf"; t_diag "versions: $(cat "$FL/versions")"
   fi
-  cpu1=$(fl_zk_cpu); tx1=$(fl_br_tx); pk1=$(fl_zk_mntr zk_packets_sent)
+  cpu1=$(fl_zk_cpu); tx1=$(fl_br_tx); rt1=$(fl_retrans)
   fleet_stats --since "$since"
   t_check "herd: every host has the $FLEET_HERD_CGROUPS cgroups" herd_tree_ok
   fig herd_conf_bytes "$size"
@@ -267,8 +280,9 @@ sc_herd() {
   fig herd_put_ms "$(( (FL_PUT_TA - FL_PUT_T0) / 1000 ))"
   fig herd_zk_cpu_ms "$(ticks_ms $((cpu1 - cpu0)))"
   fig herd_zk_bytes_sent "$((tx1 - tx0))"
-  fig herd_zk_packets_sent "$((pk1 - pk0))"
-  t_diag "herd: ensemble CPU $(ticks_ms $((cpu1 - cpu0))) ms, $((tx1 - tx0)) bytes onto the bridge ($(( (tx1 - tx0) / FLEET_N )) per host), zk_packets_sent +$((pk1 - pk0))"
+  fig herd_tcp_retrans "$((rt1 - rt0))"
+  t_diag "herd: ensemble CPU $(ticks_ms $((cpu1 - cpu0))) ms, $((tx1 - tx0)) bytes onto the bridge ($(( (tx1 - tx0) / FLEET_N )) per host), TCP segments retransmitted by the servers: $((rt1 - rt0))"
+  herd_spread "$v"
   fleet_change && wait_for 60 fleet_all_at "$FL_VERSION"
   t_check "herd: back to the small conf everywhere (the herd cgroups removed by cg-syncd)" test $? = 0
   fl_end_check herd
