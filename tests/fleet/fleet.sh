@@ -256,12 +256,12 @@ herd_spread() {
     sort -n | awk '{ a[NR] = $1 } END { printf "# herd: snapshots from the write: first %.0f ms, median %.0f ms, last %.0f ms\n", a[1], a[int((NR + 1) / 2)], a[NR] }'
   ap=$(cat "$FL"/h*/syncd.log | sed -n "s/^<6>Applied version $v:.* in \([0-9]*\) ms.*/\1/p" | sort -n |
     awk '{ a[NR] = $1; s += $1 } END { printf "median %d ms, max %d ms, sum %d ms", a[int((NR + 1) / 2)], a[NR], s }')
-  t_diag "herd: cg-syncd apply of the herd conf (100 cgroups created): $ap"
+  t_diag "herd: cg-syncd apply of version $v (100 cgroups created, unless an earlier attempt's version created them): $ap"
 }
 sc_herd() {
-  local f=$FL/herd.json size cpu0 cpu1 tx0 tx1 rt0 rt1 v t since=$EPOCHREALTIME
-  herd_conf "$f"; size=$(stat -c %s "$f")
-  cpu0=$(fl_zk_cpu); tx0=$(fl_br_tx); rt0=$(fl_retrans)
+  local f=$FL/herd.json size cpu0 cpu1 tx0 tx1 rt0 rt1 v v0 t lost0 since=$EPOCHREALTIME
+  herd_conf "$f"; size=$(stat -c %s "$f"); v0=$(zk_version)
+  cpu0=$(fl_zk_cpu); tx0=$(fl_br_tx); rt0=$(fl_retrans); lost0=$(cat "$FL"/h*/syncd.log | grep -c "Lost the connection")
   t=$(now_ms)
   if ! fleet_change "$f"; then
     t_fail "herd: the $size-byte conf is written ($FL_PUT_OUT)"; return
@@ -281,6 +281,10 @@ sc_herd() {
   fig herd_zk_cpu_ms "$(ticks_ms $((cpu1 - cpu0)))"
   fig herd_zk_bytes_sent "$((tx1 - tx0))"
   fig herd_tcp_retrans "$((rt1 - rt0))"
+  fig herd_put_attempts "$FL_ATTEMPTS"
+  fig herd_connections_lost "$(( $(cat "$FL"/h*/syncd.log | grep -c "Lost the connection") - lost0 ))"
+  # A put that timed out after its write went through is retried: two versions, two fan-outs.
+  [ "$FL_ATTEMPTS" = 1 ] || t_diag "herd: the put needed $FL_ATTEMPTS attempts (an attempt that timed out may still have written: $((v - v0 - 1)) extra versions)"
   t_diag "herd: ensemble CPU $(ticks_ms $((cpu1 - cpu0))) ms, $((tx1 - tx0)) bytes onto the bridge ($(( (tx1 - tx0) / FLEET_N )) per host), TCP segments retransmitted by the servers: $((rt1 - rt0))"
   herd_spread "$v"
   fleet_change && wait_for 60 fleet_all_at "$FL_VERSION"
