@@ -5,9 +5,9 @@
  * children: a child forked after the move inherits the new cgroup, one forked before shows up
  * in the children list, so none slips through. A descendant that is itself named by another
  * rule's pid file belongs to that rule: its subtree is left to it (no ping-pong between two
- * names). What is in place is read from the target cgroups' cgroup.procs once per pass (a few
- * files, not one /proc read per process), and only processes missing there are written, through
- * cgroup.procs fds kept open per target. */
+ * names). What is in place is read from the target cgroups' processes files once per pass (a
+ * few files, not one /proc read per process), and only processes missing there are written,
+ * through fds of those files that cgfs opened, kept open per target. */
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
@@ -283,62 +283,51 @@ static void file_refresh(struct taskd *d, struct taskd_file *f, bool just_create
 
 /* ---- placement ---- */
 
-/* Opens (once) the target's cgroup.procs in each hierarchy of its subsystem. -ENOENT: the
- * cgroup does not exist (yet). */
+/* Opens (once) the target's processes file in each hierarchy of its subsystem, through cgfs.
+ * -ENOENT: the cgroup does not exist (yet). */
 static int target_open(struct taskd *d, struct taskd_target *t) {
-        const char *const *dirs;
-        int n, r;
+        size_t n;
+        int r;
 
         if (t->n_fds > 0)
                 return 0;
-        n = cgfs_subsys_dirs(d->fs, t->subsys, &dirs);
-        if (n <= 0)
-                return n < 0 ? n : -ENOMEDIUM;
-        for (int k = 0; k < n && k < TASKD_MAX_HIER; k++) {
-                _cleanup_free_ char *path = NULL;
-
-                r = xasprintf(&path, "%s/%s/cgroup.procs", dirs[k], t->path);
-                if (r < 0) {
-                        taskd_target_close(t);
-                        return r;
-                }
-                t->fds[k] = open(path, O_WRONLY | O_CLOEXEC);
-                if (t->fds[k] < 0) {
-                        r = negative_errno();
-                        taskd_target_close(t);
-                        return r;
-                }
-                t->n_fds++;
-        }
+        r = cgfs_open_file(d->fs, t->subsys, t->path, CGFS_FILE_PROCS, O_WRONLY, t->fds,
+                           TASKD_MAX_HIER, &n);
+        if (r < 0)
+                return r;
+        t->n_fds = n; /* ownership: the target's until taskd_target_close() */
         return 0;
 }
 
-/* Reads which pids are in the target's cgroup in every hierarchy into t->in_place. */
+/* Reads which pids are in the target's cgroup in every hierarchy into t->in_place. The fds
+ * are fresh each time: a v1 cgroup.procs fd keeps its pid list for a while. */
 static int target_read_members(struct taskd *d, struct taskd_target *t) {
-        const char *const *dirs;
-        int n, r;
+        struct cgfs_buf buf = {};
+        int fds[TASKD_MAX_HIER];
+        size_t n = 0;
+        int r;
 
         t->in_place.n = 0;
-        n = cgfs_subsys_dirs(d->fs, t->subsys, &dirs);
-        for (int k = 0; k < n; k++) {
-                _cleanup_free_ char *path = NULL, *text = NULL;
+        r = cgfs_open_file(d->fs, t->subsys, t->path, CGFS_FILE_PROCS, O_RDONLY, fds,
+                           TASKD_MAX_HIER, &n);
+        if (r == -ENOMEDIUM)
+                return 0;
+        if (r < 0)
+                return r;
+        for (size_t k = 0; k < n; k++) {
                 _cleanup_free_ pid_t *pids = NULL;
                 size_t np = 0, o = 0;
 
-                r = xasprintf(&path, "%s/%s/cgroup.procs", dirs[k], t->path);
-                if (r < 0)
-                        return r;
-                r = read_full_file(path, &text, NULL);
-                if (r >= 0)
-                        r = cgfs_parse_pids(text, &pids, &np);
+                r = cgfs_read_pids_fd(fds[k], &buf, &pids, &np);
                 if (r < 0) {
                         t->in_place.n = 0;
-                        return r;
+                        break;
                 }
                 if (k == 0) {
-                        for (size_t i = 0; i < np; i++)
-                                if ((r = pidvec_push(&t->in_place, pids[i])) < 0)
-                                        return r;
+                        for (size_t i = 0; i < np && r >= 0; i++)
+                                r = pidvec_push(&t->in_place, pids[i]);
+                        if (r < 0)
+                                break;
                         pidvec_sort(&t->in_place);
                         continue;
                 }
@@ -351,7 +340,10 @@ static int target_read_members(struct taskd *d, struct taskd_target *t) {
                 t->in_place.n = o;
                 pids = here.v; /* freed by the cleanup */
         }
-        return 0;
+        for (size_t k = 0; k < n; k++)
+                (void) close(fds[k]);
+        cgfs_buf_free(&buf);
+        return r < 0 ? r : 0;
 }
 
 /* Refreshes the in-place sets of a rule's targets; a missing cgroup leaves its set empty. */
@@ -365,25 +357,23 @@ static void rule_read_members(struct taskd *d, struct taskd_rule *rule) {
         }
 }
 
-/* Writes pid to the target's cgroup.procs in each hierarchy. */
+/* Writes pid to the target's processes file in each hierarchy. */
 static int target_write(struct taskd *d, struct taskd_target *t, pid_t pid) {
-        char num[16];
-        int len, r;
+        int r;
 
         r = target_open(d, t);
         if (r < 0)
                 return r;
-        len = snprintf(num, sizeof(num), "%d", (int) pid);
-        for (size_t k = 0; k < t->n_fds; k++)
-                if (write(t->fds[k], num, (size_t) len) != len) {
-                        r = negative_errno();
-                        if (r == -ENODEV || r == -ENOENT) {
-                                /* the cgroup was removed under our cached fd */
-                                taskd_target_close(t);
-                                return -ENOENT;
-                        }
-                        return r;
+        for (size_t k = 0; k < t->n_fds; k++) {
+                r = cgfs_write_pid(t->fds[k], pid);
+                if (r == -ENOENT) {
+                        /* the cgroup was removed under our cached fd */
+                        taskd_target_close(t);
+                        return -ENOENT;
                 }
+                if (r < 0)
+                        return r;
+        }
         return 0;
 }
 
@@ -457,8 +447,7 @@ static void tree_sync(struct taskd *d) {
         if (r < 0) {
                 log_warning_errno(r, "Lost the process events connector (%m); walking /proc "
                                      "from now on");
-                loop_source_free(d->tree_src);
-                d->tree_src = NULL;
+                d->tree_src = sd_event_source_disable_unref(d->tree_src);
                 d->tree = proc_tree_free(d->tree);
         }
 }
@@ -567,10 +556,13 @@ int taskd_full_pass(struct taskd *d) {
         if (r < 0)
                 return log_error_errno(r, "Out of memory");
 
+        if (d->sd)
+                sdplace_begin(d, true);
         for (i = 0; i < d->rules.n; i++) {
                 size_t before = pass.n_processes;
 
-                rule_read_members(d, &d->rules.v[i]);
+                if (!d->sd)
+                        rule_read_members(d, &d->rules.v[i]);
                 for (size_t j = 0; j < d->n_files; j++) {
                         const struct taskd_root *owner;
 
@@ -579,13 +571,16 @@ int taskd_full_pass(struct taskd *d) {
                         owner = root_find(d, d->files[j].pid);
                         if (!owner || owner->rule != i)
                                 continue;
-                        r = place_tree(d, i, d->files[j].pid, true, &pass);
+                        r = d->sd ? sdplace_root(d, i, &d->files[j], &pass)
+                                  : place_tree(d, i, d->files[j].pid, true, &pass);
                         if (r == -ENOMEM)
                                 return log_error_errno(r, "Out of memory");
                 }
                 if (pass.n_processes > before)
                         pass.n_cgroups++;
         }
+        if (d->sd && sdplace_finish(d, true) == -ENOMEM)
+                return log_error_errno(-ENOMEM, "Out of memory");
         d->last = pass;
         d->last_pass_usec = now_usec(CLOCK_MONOTONIC) - t0;
         d->n_passes++;
@@ -633,6 +628,16 @@ int taskd_file_event(struct taskd *d, const char *dir, const char *name, bool ju
                         /* Fresh children lists: the fallback index is a snapshot of /proc. */
                         proc_walk_invalidate(d->walk);
                         tree_sync(d);
+                        if (d->sd) {
+                                sdplace_begin(d, false);
+                                r = sdplace_root(d, i, f, &pass);
+                                if (r >= 0)
+                                        r = sdplace_finish(d, false);
+                                if (r == -ENOMEM)
+                                        return log_error_errno(r, "Out of memory");
+                                taskd_update_status(d);
+                                return 0;
+                        }
                         rule_read_members(d, &d->rules.v[i]);
                         r = place_tree(d, i, f->pid, false, &pass);
                         if (r == -ENOMEM)
