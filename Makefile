@@ -144,6 +144,13 @@ bench:
 	$(Q)$(MAKE) --no-print-directory all $(BENCH_BINS) $(TOOL_BINS)
 	$(Q)tests/bench/run
 
+# The fleet of issue 17: a 3-server ZooKeeper ensemble and FLEET_N (50) hosts in network
+# namespaces; figures into BENCHMARKS.md and docs/fleet.md (tests/fleet/run).
+fleet:
+	$(Q)scripts/deps --if-missing
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)FLEET_N=$(or $(FLEET_N),50) tests/fleet/run
+
 fuzz:
 	$(Q)scripts/deps --if-missing
 	$(Q)tests/fuzz/run $(FUZZ_SECONDS)
@@ -195,5 +202,5 @@ clean:
 # Header dependencies of every object, written by the compiler (-MMD -MP).
 -include $(shell find $(O)/obj -name '*.d' 2>/dev/null)
 
-.PHONY: FORCE all deps deb test test-asan asan-build tests-build bench fuzz run install uninstall clean
+.PHONY: FORCE all deps deb test test-asan asan-build tests-build bench fleet fuzz run install uninstall clean
 .SUFFIXES:
