@@ -244,8 +244,10 @@ static int reload(struct taskd *d) {
         }
         cfg_free(d->cfg);
         d->cfg = TAKE_PTR(c);
-        /* the rules may have new indices: per-file state starts over */
+        /* the rules may have new indices: per-file state starts over, and the caps warn again */
         taskd_files_clear(d);
+        for (size_t i = 0; i < d->n_caps; i++)
+                d->dir_caps[i].warned = false;
         r = rules_refresh(d);
         if (r < 0)
                 return r;

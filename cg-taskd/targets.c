@@ -255,9 +255,6 @@ enum taskd_cap_result taskd_cap_take(struct taskd_cap *c) {
 void taskd_cap_release(struct taskd_cap *c) {
         if (c->n > 0)
                 c->n--;
-        /* hysteresis: hovering at the cap must not make a warning per file */
-        if (c->warned && c->n <= c->max / 2)
-                c->warned = false;
 }
 
 uint64_t taskd_coalesce_ask(struct taskd_coalesce *c, uint64_t now, uint64_t window) {

@@ -92,8 +92,8 @@ enum taskd_dir_match {
 enum taskd_dir_match taskd_dir_match(const char *pattern, const char *path);
 
 /* A per-pattern cap ([taskd] max_files, max_dirs): n things held of at most max. Past it, the
- * rest is ignored and warned about once; the warning is re-armed only when n falls back to half
- * the cap, so a count hovering at the cap cannot make a warning per file. */
+ * rest is ignored and warned about once per config (a reload re-arms it): a flood that comes in
+ * waves, or a count hovering at the cap, must not make a warning per wave or per file. */
 struct taskd_cap {
         size_t n, max;
         bool warned;

@@ -227,9 +227,6 @@ int taskd_watch_sync(struct taskd *d) {
                                 }
                         globfree(&g);
                 }
-        for (size_t k = 0; k < d->n_caps; k++)
-                if (d->dir_caps[k].warned && d->dir_caps[k].n <= d->dir_caps[k].max / 2)
-                        d->dir_caps[k].warned = false;
         if (r < 0) {
                 /* keep the old set; the new watches are in the kernel but harmless (events on an
                  * unknown wd are ignored) */
