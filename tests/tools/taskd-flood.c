@@ -4,7 +4,8 @@
  *   taskd-flood churn DIR NFILES GDIR NDIRS SECONDS CONTENT
  *       Run as an unprivileged user. Until SECONDS have passed, in rounds: creates DIR/atk-<i>.pid
  *       for i < NFILES, each holding CONTENT, and GDIR/d<i> for i < NDIRS, each with a main.pid
- *       holding CONTENT; then removes them all. Prints "rounds=N files=N dirs=N".
+ *       holding CONTENT; then removes them all. Prints "rounds=N files=N dirs=N" (files and dirs
+ *       created) at the end or on SIGTERM.
  *   taskd-flood latency PIDFILE CGPATH N TIMEOUT_MS
  *       N "service restarts": forks a sleeping child, writes its pid to PIDFILE.tmp, renames it to
  *       PIDFILE (t0), then polls /proc/<child>/cgroup every 50 us until its cpu, cpuacct and blkio
@@ -36,6 +37,12 @@ static void write_file(const char *path, const char *content) {
         close(fd);
 }
 
+static volatile sig_atomic_t stop;
+static void on_term(int sig) {
+        (void) sig;
+        stop = 1;
+}
+
 static int cmd_churn(char **argv) {
         const char *dir = argv[2], *gdir = argv[4], *content = argv[7];
         int nfiles = atoi(argv[3]), ndirs = atoi(argv[5]);
@@ -43,12 +50,13 @@ static int cmd_churn(char **argv) {
         long rounds = 0, files = 0, dirs = 0;
         char p[4096];
 
-        while (now_ms() < end) {
-                for (int i = 0; i < nfiles; i++, files++) {
+        signal(SIGTERM, on_term); /* stop after the current step, then report */
+        while (now_ms() < end && !stop) {
+                for (int i = 0; i < nfiles && !stop; i++, files++) {
                         snprintf(p, sizeof(p), "%s/atk-%d.pid", dir, i);
                         write_file(p, content);
                 }
-                for (int i = 0; i < ndirs; i++, dirs++) {
+                for (int i = 0; i < ndirs && !stop; i++, dirs++) {
                         snprintf(p, sizeof(p), "%s/d%d", gdir, i);
                         if (mkdir(p, 0755) < 0 && errno != EEXIST)
                                 continue;
@@ -68,6 +76,7 @@ static int cmd_churn(char **argv) {
                 rounds++;
         }
         printf("rounds=%ld files=%ld dirs=%ld\n", rounds, files, dirs);
+        fflush(stdout);
         return 0;
 }
 
