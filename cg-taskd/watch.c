@@ -30,6 +30,9 @@
 
 /* A burst of directory events is handled at most once per this window (the first at once). */
 #define RESYNC_WINDOW_USEC (50 * USEC_PER_MSEC)
+/* At most this many inotify wake-ups per window (see taskd_watch_init). */
+#define INOTIFY_WINDOW_USEC (5 * USEC_PER_MSEC)
+#define INOTIFY_BURST 2
 /* New directories remembered for one rescan; past it, the rescan is a full resync instead. */
 #define MAX_DIRTY_DIRS 4096
 
@@ -386,9 +389,89 @@ static int dir_dirty(struct taskd *d, const char *dir, const char *name) {
         return r == -EEXIST ? 0 : r;
 }
 
+/* File events of one read of the inotify fd, each path once: a writer's create + close-write (or
+ * a flood's create, write, delete) costs one read of the file, not one per event. Order kept. */
+struct pending {
+        char *path;     /* owned; key of batch.idx */
+        size_t dir_len; /* path[0 .. dir_len) is the directory ("/" for the root) */
+        bool just_created, dead;
+};
+struct batch {
+        struct pending *v;
+        size_t n, allocated;
+        struct taskd_map idx; /* path -> index + 1 into v, as a pointer-sized integer */
+};
+
+static void batch_clear(struct batch *b) {
+        for (size_t i = 0; i < b->n; i++)
+                free(b->v[i].path);
+        b->n = 0;
+        taskd_map_clear(&b->idx);
+}
+
+static struct pending *batch_find(struct batch *b, const char *path) {
+        uintptr_t i = (uintptr_t) taskd_map_get_str(&b->idx, path);
+        return i ? &b->v[i - 1] : NULL;
+}
+
+static int batch_add(struct batch *b, const char *dir, const char *name, bool just_created) {
+        _cleanup_free_ char *path = NULL;
+        struct pending *p;
+        int r;
+
+        r = xasprintf(&path, "%s%s%s", dir, strcmp(dir, "/") == 0 ? "" : "/", name);
+        if (r < 0)
+                return r;
+        p = batch_find(b, path);
+        if (p && !p->dead) {
+                p->just_created = p->just_created && just_created;
+                return 0;
+        }
+        if (p) /* gone and back within the batch: read where it now stands in the order */
+                (void) taskd_map_remove_str(&b->idx, p->path);
+        if (b->n == b->allocated) {
+                size_t na = b->allocated ? b->allocated * 2 : 64;
+                struct pending *nv = realloc(b->v, na * sizeof(*nv));
+                if (!nv)
+                        return -ENOMEM;
+                b->v = nv;
+                b->allocated = na;
+        }
+        p = &b->v[b->n];
+        *p = (struct pending){.path = path, .dir_len = strlen(dir), .just_created = just_created};
+        r = taskd_map_put_str(&b->idx, p->path, (void *) (uintptr_t) (b->n + 1));
+        if (r < 0)
+                return r;
+        b->n++;
+        path = NULL; /* owned by b->v now */
+        return 0;
+}
+
+static int batch_run(struct taskd *d, struct batch *b) {
+        int r = 0;
+
+        for (size_t i = 0; i < b->n && r != -ENOMEM; i++) {
+                struct pending *p = &b->v[i];
+                _cleanup_free_ char *dir = NULL;
+
+                if (p->dead)
+                        continue;
+                dir = strndup(p->path, p->dir_len);
+                if (!dir) {
+                        r = -ENOMEM;
+                        break;
+                }
+                r = taskd_file_event(d, dir, p->path + p->dir_len + (p->dir_len > 1 ? 1 : 0),
+                                     p->just_created);
+        }
+        batch_clear(b);
+        return r == -ENOMEM ? r : 0;
+}
+
 static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
         struct taskd *d = userdata;
+        static struct batch b; /* kept between calls for its allocation; empty between them */
         bool ask = false;
         int r;
 
@@ -401,6 +484,7 @@ static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userda
                                 continue;
                         if (errno == EAGAIN)
                                 break;
+                        batch_clear(&b);
                         return log_error_errno(negative_errno(),
                                                "Failed to read inotify events: %m");
                 }
@@ -439,17 +523,31 @@ static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userda
                                 continue;
                         }
                         for (char **dir = w->dirs; dir && *dir; dir++) {
-                                if (e->mask & (IN_DELETE | IN_MOVED_FROM))
+                                if (e->mask & (IN_DELETE | IN_MOVED_FROM)) {
+                                        _cleanup_free_ char *path = NULL;
+                                        struct pending *pe;
+
+                                        if (xasprintf(&path, "%s%s%s", *dir,
+                                                      strcmp(*dir, "/") == 0 ? "" : "/",
+                                                      e->name) >= 0 &&
+                                            (pe = batch_find(&b, path)))
+                                                pe->dead = true;
                                         taskd_file_gone(d, *dir, e->name);
-                                else if (e->mask & (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE)) {
-                                        r = taskd_file_event(
-                                                d, *dir, e->name,
-                                                !(e->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)));
-                                        if (r == -ENOMEM)
-                                                return r;
+                                } else if (e->mask & (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE)) {
+                                        r = batch_add(&b, *dir, e->name,
+                                                      !(e->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)));
+                                        if (r < 0) {
+                                                batch_clear(&b);
+                                                return log_error_errno(r, "Out of memory");
+                                        }
                                 }
                         }
                 }
+                /* act on this read's files before reading more: a real pid file waits for
+                 * at most one buffer of other events */
+                r = batch_run(d, &b);
+                if (r < 0)
+                        return log_error_errno(r, "Out of memory");
         }
         if (ask) {
                 r = resync_ask(d);
@@ -469,6 +567,13 @@ int taskd_watch_init(struct taskd *d) {
         r = event_add_io(d->event, &d->inotify_src, d->inotify_fd, on_inotify, d);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch the inotify fd: %m");
+        /* Under a flood, a wake-up per event is most of the cost (each one a context switch):
+         * past INOTIFY_BURST reads within INOTIFY_WINDOW_USEC, the source sleeps out the rest of
+         * the window and the next read takes what piled up (batched, see struct batch). A lone
+         * pid-file change is never delayed; under a flood it waits at most the window. */
+        r = sd_event_source_set_ratelimit(d->inotify_src, INOTIFY_WINDOW_USEC, INOTIFY_BURST);
+        if (r < 0)
+                return log_error_errno(r, "Failed to rate-limit the inotify source: %m");
         /* off until asked; 1 ms accuracy: a rescan is not put off to coalesce wake-ups */
         r = event_add_timer(d->event, &d->resync_src, 0, USEC_PER_MSEC, on_resync, d);
         if (r < 0)

@@ -3,8 +3,8 @@
  *
  *   taskd-flood churn DIR NFILES GDIR NDIRS SECONDS CONTENT
  *       Run as an unprivileged user. Until SECONDS have passed, in rounds: creates DIR/atk-<i>.pid
- *       for i < NFILES, each holding CONTENT, and GDIR/d<i> for i < NDIRS, each with a main.pid
- *       holding CONTENT; then removes them all. Prints "rounds=N files=N dirs=N" (files and dirs
+ *       for i < NFILES, each holding CONTENT, and, interleaved with them, GDIR/d<i> for i < NDIRS,
+ *       each with a main.pid holding CONTENT; then removes them all in the same order. Prints "rounds=N files=N dirs=N" (files and dirs
  *       created) at the end or on SIGTERM.
  *   taskd-flood latency PIDFILE CGPATH N TIMEOUT_MS
  *       N "service restarts": forks a sleeping child, writes its pid to PIDFILE.tmp, renames it to
@@ -51,27 +51,37 @@ static int cmd_churn(char **argv) {
         char p[4096];
 
         signal(SIGTERM, on_term); /* stop after the current step, then report */
+        /* directories are interleaved with the files, so that both kinds exist all the time */
+        int step = ndirs > 0 && nfiles > ndirs ? nfiles / ndirs : 1;
+        int steps = nfiles > ndirs * step ? nfiles : ndirs * step;
+
         while (now_ms() < end && !stop) {
-                for (int i = 0; i < nfiles && !stop; i++, files++) {
-                        snprintf(p, sizeof(p), "%s/atk-%d.pid", dir, i);
-                        write_file(p, content);
+                for (int i = 0, j = 0; i < steps && !stop; i++) {
+                        if (i < nfiles) {
+                                snprintf(p, sizeof(p), "%s/atk-%d.pid", dir, i);
+                                write_file(p, content);
+                                files++;
+                        }
+                        if (i % step == 0 && j < ndirs) {
+                                snprintf(p, sizeof(p), "%s/d%d", gdir, j++);
+                                if (mkdir(p, 0755) < 0 && errno != EEXIST)
+                                        continue;
+                                dirs++;
+                                snprintf(p, sizeof(p), "%s/d%d/main.pid", gdir, j - 1);
+                                write_file(p, content);
+                        }
                 }
-                for (int i = 0; i < ndirs && !stop; i++, dirs++) {
-                        snprintf(p, sizeof(p), "%s/d%d", gdir, i);
-                        if (mkdir(p, 0755) < 0 && errno != EEXIST)
-                                continue;
-                        snprintf(p, sizeof(p), "%s/d%d/main.pid", gdir, i);
-                        write_file(p, content);
-                }
-                for (int i = 0; i < nfiles; i++) {
-                        snprintf(p, sizeof(p), "%s/atk-%d.pid", dir, i);
-                        unlink(p);
-                }
-                for (int i = 0; i < ndirs; i++) {
-                        snprintf(p, sizeof(p), "%s/d%d/main.pid", gdir, i);
-                        unlink(p);
-                        snprintf(p, sizeof(p), "%s/d%d", gdir, i);
-                        rmdir(p);
+                for (int i = 0, j = 0; i < steps; i++) {
+                        if (i < nfiles) {
+                                snprintf(p, sizeof(p), "%s/atk-%d.pid", dir, i);
+                                unlink(p);
+                        }
+                        if (i % step == 0 && j < ndirs) {
+                                snprintf(p, sizeof(p), "%s/d%d/main.pid", gdir, j);
+                                unlink(p);
+                                snprintf(p, sizeof(p), "%s/d%d", gdir, j++);
+                                rmdir(p);
+                        }
                 }
                 rounds++;
         }
