@@ -97,7 +97,7 @@ int acctd_trees_build(struct acctd *d) {
                 int r;
 
                 tr->s = (enum conf_subsys) s;
-                if (n == 0)
+                if (n == 0 || (s != CONF_CPU && s != CONF_BLKIO)) /* no samples of limits yet */
                         continue;
                 dir = cgfs_has_subsys(d->fs, tr->s) ? cgfs_acct_dir(d->fs, tr->s) : NULL;
                 if (!dir) {

@@ -307,6 +307,10 @@ int cli_cmd_plan(struct cli *c, int argc, char **argv, bool apply) {
                                res.n_created, res.n_weights, res.n_removed, res.n_moved);
                         if (cgfs_is_v2(fs))
                                 printf(", %zu controllers enabled", res.n_enabled);
+                        if (res.n_limits || res.n_limits_failed)
+                                printf(", %zu limits set or cleared", res.n_limits);
+                        if (res.n_limits_failed)
+                                printf(" (%zu refused, see above)", res.n_limits_failed);
                         printf("\n");
                 }
         }
