@@ -9,9 +9,10 @@
 #include "cgfs.h"
 #include "conf.h"
 #include "ini.h"
-#include "loop.h"
+#include "event.h"
 #include "rds.h"
 #include "snapshot.h"
+#include "tick.h"
 
 /* How long a tick may wait for Redis, connect and AUTH included (issue 5: ~100 ms). */
 #define ACCTD_REDIS_BUDGET_USEC (100 * USEC_PER_MSEC)
@@ -40,11 +41,12 @@ struct acctd_stats {
 struct acctd {
         char *cfg_path;
         struct cfg *cfg;
-        struct loop *loop;
+        sd_event *event;
         struct cgfs *fs;
         struct rds *rds;
         struct snapshot_watch *watch;
-        struct loop_source *watch_src, *tick_src, *wd_src, *sig_src;
+        sd_event_source *watch_src;
+        struct acctd_tick *tick;
 
         char *snapshot_path;
         char *snapshot_text; /* raw text of the applied snapshot, SET as <prefix>/arch_conf */
@@ -88,4 +90,4 @@ int acctd_blkio_enable(struct acctd *d);
 /* [accountd] reset_on_start: cpuacct.usage = 0 and blkio.reset_stats = 1 under the managed root. */
 int acctd_reset_counters(struct acctd *d);
 /* The tick: read, write the sample, send it. */
-int acctd_on_tick(struct loop_source *s, uint64_t expirations, void *userdata);
+int acctd_on_tick(struct acctd_tick *t, uint64_t expirations, void *userdata);

@@ -349,7 +349,7 @@ static void note_failure(struct acctd *d, int r, uint64_t slot) {
         d->outage_dropped++;
 }
 
-int acctd_on_tick(struct loop_source *s, uint64_t expirations, void *userdata) {
+int acctd_on_tick(struct acctd_tick *s, uint64_t expirations, void *userdata) {
         struct acctd *d = userdata;
         uint64_t t0 = now_usec(CLOCK_MONOTONIC), now = now_usec(CLOCK_REALTIME);
         /* slot = round(now) for a tick on time (it runs a few ms after the boundary). A tick a

@@ -6,11 +6,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <systemd/sd-bus.h>
+
 #include "cgfs.h"
 #include "conf.h"
 #include "daemon.h"
 #include "ini.h"
-#include "loop.h"
+#include "event.h"
 #include "plan.h"
 #include "macro.h"
 #include "zk.h"
@@ -123,9 +125,8 @@ struct syncd {
         struct cfg *cfg;
         struct cgfs *fs;
         struct zk *zk;
-        struct loop *loop;
-        struct loop_source *zk_source, *retry_timer, *reconcile_timer, *watchdog_timer,
-                *startup_timer;
+        sd_event *event; /* signals are its own sources; it sends WATCHDOG=1 itself */
+        sd_event_source *zk_source, *retry_timer, *reconcile_timer, *startup_timer;
         char *node_path;     /* <prefix>/arch_conf */
         char *snapshot_path; /* <runtime_dir>/arch_conf.json */
 
@@ -151,10 +152,9 @@ struct syncd {
          * succeeded (cleared on a failure, reload; replaced by each full read). */
         struct live_tree live;
         bool live_valid;
-        /* systemd mode: the manager connection (owned by d->fs) drained from the loop, since a
-         * private manager socket sends every unit signal whether it is read or not. */
-        struct loop_source *bus_source;
-        void *bus_followed; /* the sd_bus the source watches, to notice a reconnect */
+        /* systemd mode: the manager connection of d->fs, attached to d->event (a private manager
+         * socket sends every unit signal whether it is read or not); our own reference. */
+        sd_bus *bus_followed;
 };
 
 int syncd_new(int argc, char **argv, struct syncd **ret); /* 0: --help/--version/--check done */

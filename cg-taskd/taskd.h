@@ -12,10 +12,11 @@
 #include "conf.h"
 #include "ini.h"
 #include "log.h"
-#include "loop.h"
+#include "event.h"
 #include "proc.h"
 #include "snapshot.h"
 #include "targets.h"
+#include "sdplace.h"
 
 /* What taskd knows about one pid-file path matched by a rule's pattern. */
 struct taskd_file {
@@ -64,9 +65,8 @@ struct taskd {
         struct proc_tree *tree;
         long hz; /* clock ticks per second of /proc/<pid>/stat starttime */
 
-        struct loop *loop;
-        struct loop_source *tree_src, *snap_src, *inotify_src, *interval_src, *watchdog_src,
-                *signal_src;
+        sd_event *event; /* signals are its own sources; it sends WATCHDOG=1 itself */
+        sd_event_source *tree_src, *snap_src, *inotify_src, *interval_src;
 
         struct taskd_rules rules;
         struct taskd_file *files;
@@ -82,6 +82,10 @@ struct taskd {
         char *unknown_warned;  /* warn-once key: names of rules no tree holds */
         char *snapshot_warned; /* warn-once key: the last bad snapshot */
         char *inner_warned;    /* warn-once key: v2 rules refused ("no internal processes") */
+
+        /* [cgroup] mode = systemd: placement through the manager (sdplace.c); NULL otherwise,
+         * and then cgroup.procs is written as always. */
+        struct sdplace *sd;
 
         struct taskd_pass last; /* the last full pass */
         uint64_t last_pass_usec;

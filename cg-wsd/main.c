@@ -29,11 +29,15 @@ static const struct daemon_spec spec = {.name = "cg-wsd", .help = help};
 
 static int check_config(const char *path) {
         _cleanup_(cfg_freep) struct cfg *c = NULL;
+        _cleanup_free_ char *err = NULL;
         int r;
 
         r = daemon_load_cfg(path, &c);
         if (r < 0)
                 return r;
+        r = wsd_check_cfg(c, &err);
+        if (r < 0)
+                return log_error_errno(r, "%s", err ? err : "Out of memory");
         if (strv_length(c->zk.auth) > 0 || strv_length(c->zk.admin_auth) > 0)
                 log_warning("%s holds a ZooKeeper identity ([zookeeper] auth/admin_auth), which "
                             "cg-wsd never uses: give cg-wsd its own file with [wsd] and [redis] "
