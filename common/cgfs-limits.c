@@ -322,10 +322,10 @@ int cgfs_limits_read(struct cgfs *fs, const struct conf *c, struct live_tree *t)
 
         t->ncpus = n > 0 ? (unsigned) n : 0;
         t->page_size = ps > 0 ? (unsigned) ps : 4096;
-        t->limit_unsupported[CONF_LIMIT_MEM_HIGH] = !fs->v2;
+        t->limit_unsupported[CONF_LIMIT_MEM_HIGH] = !fs->v2; /* v1 has no memory.high */
         r = cgfs_resolve_devices(c, t);
-        if (r < 0)
-                return r;
+        if (r < 0 || fs->sd)
+                return r; /* systemd mode: the limits are unit properties (sdslice_read_live) */
         for (int s = 0; s < _CONF_SUBSYS_MAX; s++) {
                 struct cgfs_hier *h;
 

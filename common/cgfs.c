@@ -853,7 +853,7 @@ int cgfs_read_live_for(struct cgfs *fs, const struct conf *c, struct live_tree *
         int r;
 
         r = fs->ops->read_live(fs, c, &t);
-        if (r >= 0 && !fs->sd) /* systemd mode: the manager's view has them */
+        if (r >= 0)
                 r = cgfs_limits_read(fs, c, &t);
         if (r < 0) {
                 live_tree_clear(&t);
