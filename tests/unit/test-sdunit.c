@@ -262,7 +262,7 @@ static void plan_limits_as_properties(void) {
         CHECK_STR(t, "");
         free(t);
         t = plan_text(bare, &live);
-        CHECK_STR(t, "set cgrouparch-a.slice \n"
+        CHECK_STR(t, "set cgrouparch-a.slice\n"
                      "  CPUQuotaPerSecUSec=infinity\n"
                      "  IOReadBandwidthMax=/dev/block/7:0 infinity\n"
                      "  MemoryMax=infinity\n"
