@@ -238,7 +238,7 @@ struct acctd *acctd_free(struct acctd *d) {
         free(d->snapshot_text);
         free(d->cfg_path);
         acct_buf_free(&d->sample);
-        free(d->readbuf);
+        cgfs_buf_free(&d->readbuf);
         free(d);
         return NULL;
 }

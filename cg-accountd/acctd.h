@@ -19,16 +19,14 @@
 
 /* One cgroup of one subsystem tree, in pre-order (index 0 is the managed root). */
 struct acctd_target {
-        char *file; /* absolute path of the stat file; owned */
+        char *path; /* the cgroup, relative to the managed root ("" for it); owned */
         int fd;     /* kept open between ticks (pread at 0 re-generates it), -1 when not */
 };
 
 /* What is read for one subsystem tree, chosen once per layout. */
 struct acctd_tree {
         enum conf_subsys s;
-        char *dir;        /* accounting dir of the managed root (cpuacct for cpu on v1); owned */
-        const char *stat; /* file name read in each cgroup (static string) */
-        bool v2;
+        bool mounted; /* false: s is in the conf but not here, every value is {} */
         struct acctd_target *t;    /* owned, n entries */
         struct acct_value *values; /* owned, n entries, reused every tick */
         size_t n;
@@ -62,8 +60,7 @@ struct acctd {
         char *key_prefix; /* "<prefix>/account/" */
         char *arch_conf_key, *channel;
         struct acct_buf sample; /* reused */
-        char *readbuf;          /* reused */
-        size_t readbuf_cap;
+        struct cgfs_buf readbuf; /* reused: every cgroup file read goes through it */
 
         uint64_t last_slot;
         uint64_t last_tick_usec; /* CPU-independent wall time of the last tick, read + send */
@@ -87,7 +84,8 @@ int acctd_trees_build(struct acctd *d);
 size_t acctd_read_all(struct acctd *d);
 /* Turns on per-cgroup IO counters for every disk (see README "Block IO"). Logs what it did. */
 int acctd_blkio_enable(struct acctd *d);
-/* [accountd] reset_on_start: cpuacct.usage = 0 and blkio.reset_stats = 1 under the managed root. */
+/* [accountd] reset_on_start: resets the v1 counters of every cgroup of the conf (cgfs's
+ * CGFS_FILE_RESET: cpuacct.usage, blkio.reset_stats). */
 int acctd_reset_counters(struct acctd *d);
 /* The tick: read, write the sample, send it. */
 int acctd_on_tick(struct acctd_tick *t, uint64_t expirations, void *userdata);

@@ -5,9 +5,9 @@
  * children: a child forked after the move inherits the new cgroup, one forked before shows up
  * in the children list, so none slips through. A descendant that is itself named by another
  * rule's pid file belongs to that rule: its subtree is left to it (no ping-pong between two
- * names). What is in place is read from the target cgroups' cgroup.procs once per pass (a few
- * files, not one /proc read per process), and only processes missing there are written, through
- * cgroup.procs fds kept open per target. */
+ * names). What is in place is read from the target cgroups' processes files once per pass (a
+ * few files, not one /proc read per process), and only processes missing there are written,
+ * through fds of those files that cgfs opened, kept open per target. */
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
@@ -283,62 +283,51 @@ static void file_refresh(struct taskd *d, struct taskd_file *f, bool just_create
 
 /* ---- placement ---- */
 
-/* Opens (once) the target's cgroup.procs in each hierarchy of its subsystem. -ENOENT: the
- * cgroup does not exist (yet). */
+/* Opens (once) the target's processes file in each hierarchy of its subsystem, through cgfs.
+ * -ENOENT: the cgroup does not exist (yet). */
 static int target_open(struct taskd *d, struct taskd_target *t) {
-        const char *const *dirs;
-        int n, r;
+        size_t n;
+        int r;
 
         if (t->n_fds > 0)
                 return 0;
-        n = cgfs_subsys_dirs(d->fs, t->subsys, &dirs);
-        if (n <= 0)
-                return n < 0 ? n : -ENOMEDIUM;
-        for (int k = 0; k < n && k < TASKD_MAX_HIER; k++) {
-                _cleanup_free_ char *path = NULL;
-
-                r = xasprintf(&path, "%s/%s/cgroup.procs", dirs[k], t->path);
-                if (r < 0) {
-                        taskd_target_close(t);
-                        return r;
-                }
-                t->fds[k] = open(path, O_WRONLY | O_CLOEXEC);
-                if (t->fds[k] < 0) {
-                        r = negative_errno();
-                        taskd_target_close(t);
-                        return r;
-                }
-                t->n_fds++;
-        }
+        r = cgfs_open_file(d->fs, t->subsys, t->path, CGFS_FILE_PROCS, O_WRONLY, t->fds,
+                           TASKD_MAX_HIER, &n);
+        if (r < 0)
+                return r;
+        t->n_fds = n; /* ownership: the target's until taskd_target_close() */
         return 0;
 }
 
-/* Reads which pids are in the target's cgroup in every hierarchy into t->in_place. */
+/* Reads which pids are in the target's cgroup in every hierarchy into t->in_place. The fds
+ * are fresh each time: a v1 cgroup.procs fd keeps its pid list for a while. */
 static int target_read_members(struct taskd *d, struct taskd_target *t) {
-        const char *const *dirs;
-        int n, r;
+        struct cgfs_buf buf = {};
+        int fds[TASKD_MAX_HIER];
+        size_t n = 0;
+        int r;
 
         t->in_place.n = 0;
-        n = cgfs_subsys_dirs(d->fs, t->subsys, &dirs);
-        for (int k = 0; k < n; k++) {
-                _cleanup_free_ char *path = NULL, *text = NULL;
+        r = cgfs_open_file(d->fs, t->subsys, t->path, CGFS_FILE_PROCS, O_RDONLY, fds,
+                           TASKD_MAX_HIER, &n);
+        if (r == -ENOMEDIUM)
+                return 0;
+        if (r < 0)
+                return r;
+        for (size_t k = 0; k < n; k++) {
                 _cleanup_free_ pid_t *pids = NULL;
                 size_t np = 0, o = 0;
 
-                r = xasprintf(&path, "%s/%s/cgroup.procs", dirs[k], t->path);
-                if (r < 0)
-                        return r;
-                r = read_full_file(path, &text, NULL);
-                if (r >= 0)
-                        r = cgfs_parse_pids(text, &pids, &np);
+                r = cgfs_read_pids_fd(fds[k], &buf, &pids, &np);
                 if (r < 0) {
                         t->in_place.n = 0;
-                        return r;
+                        break;
                 }
                 if (k == 0) {
-                        for (size_t i = 0; i < np; i++)
-                                if ((r = pidvec_push(&t->in_place, pids[i])) < 0)
-                                        return r;
+                        for (size_t i = 0; i < np && r >= 0; i++)
+                                r = pidvec_push(&t->in_place, pids[i]);
+                        if (r < 0)
+                                break;
                         pidvec_sort(&t->in_place);
                         continue;
                 }
@@ -351,7 +340,10 @@ static int target_read_members(struct taskd *d, struct taskd_target *t) {
                 t->in_place.n = o;
                 pids = here.v; /* freed by the cleanup */
         }
-        return 0;
+        for (size_t k = 0; k < n; k++)
+                (void) close(fds[k]);
+        cgfs_buf_free(&buf);
+        return r < 0 ? r : 0;
 }
 
 /* Refreshes the in-place sets of a rule's targets; a missing cgroup leaves its set empty. */
@@ -365,25 +357,23 @@ static void rule_read_members(struct taskd *d, struct taskd_rule *rule) {
         }
 }
 
-/* Writes pid to the target's cgroup.procs in each hierarchy. */
+/* Writes pid to the target's processes file in each hierarchy. */
 static int target_write(struct taskd *d, struct taskd_target *t, pid_t pid) {
-        char num[16];
-        int len, r;
+        int r;
 
         r = target_open(d, t);
         if (r < 0)
                 return r;
-        len = snprintf(num, sizeof(num), "%d", (int) pid);
-        for (size_t k = 0; k < t->n_fds; k++)
-                if (write(t->fds[k], num, (size_t) len) != len) {
-                        r = negative_errno();
-                        if (r == -ENODEV || r == -ENOENT) {
-                                /* the cgroup was removed under our cached fd */
-                                taskd_target_close(t);
-                                return -ENOENT;
-                        }
-                        return r;
+        for (size_t k = 0; k < t->n_fds; k++) {
+                r = cgfs_write_pid(t->fds[k], pid);
+                if (r == -ENOENT) {
+                        /* the cgroup was removed under our cached fd */
+                        taskd_target_close(t);
+                        return -ENOENT;
                 }
+                if (r < 0)
+                        return r;
+        }
         return 0;
 }
 

@@ -11,9 +11,9 @@
  *
  * Synchronous method calls on the loop thread: the manager answers in well under a
  * millisecond, and a call is made only for pid-file processes (a handful), not for their trees.
- * The bus is attached to cg-taskd's sd-event loop (sdplace_set_event) once cg-taskd runs on
- * sd-event, and wait for the restart jobs' JobRemoved signals instead of the next pid-file
- * event. */
+ * The bus is attached to cg-taskd's sd-event loop (sdplace_set_event), which reads what no call
+ * waits for. Not done: waiting for the restart jobs' JobRemoved signals on the loop instead of
+ * judging a restart at the next pid-file event. */
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>

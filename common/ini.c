@@ -18,7 +18,7 @@
 #include <ini.h>
 
 #include "plan.h" /* cgfs.h needs its types declared first */
-#include "cgfs.h" /* enum cgfs_mode only */
+#include "cgfs.h" /* enum cgfs_mode, CGFS_DEFAULT_DIR */
 #include "ini.h"
 #include "util.h"
 
@@ -101,7 +101,7 @@ int cfg_new_default(struct cfg **ret) {
 
         /* Vectors start empty (not NULL) so users can iterate without checks. */
         c->zk.hosts = strdup("127.0.0.1:2181");
-        c->cg.dir = strdup("/sys/fs/cgroup");
+        c->cg.dir = strdup(CGFS_DEFAULT_DIR);
         /* Never the hierarchy roots by default: that needs `root = /`, written out. */
         c->cg.root = strdup(CFG_DEFAULT_ROOT);
         c->zk.auth = calloc(1, sizeof(char *));

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "plan.h"
+#include "cgfs.h" /* cgfs_v2_weight_file */
 #include "util.h"
 
 struct live_limits *live_limits_new(void) {
@@ -849,10 +850,6 @@ int conf_plan(const struct conf *c, const struct live_tree *live, char *const *p
                         : plan_v1(c, live, protected_names, ret);
 }
 
-static const char *v2_file(enum conf_subsys s) {
-        return s == CONF_CPU ? "cpu.weight" : "io.weight";
-}
-
 /* The v2 controller of each subsystem, as `enable` shows it. */
 static const char *const v2_controllers[_CONF_SUBSYS_MAX] = {
         [CONF_CPU] = "cpu", [CONF_BLKIO] = "io", [CONF_MEMORY] = "memory", [CONF_PIDS] = "pids"};
@@ -914,7 +911,7 @@ int plan_format(const struct plan *p, const struct live_tree *live, char **ret) 
                 case PLAN_SET_WEIGHT:
                         if (v2) {
                                 fprintf(f, "set %s %s %" PRId64 " (%s %" PRId64, o->path,
-                                        v2_file(o->subsys), plan_v2_weight(o->subsys, o->value),
+                                        cgfs_v2_weight_file(o->subsys), plan_v2_weight(o->subsys, o->value),
                                         key, o->value);
                                 if (e && e->weight >= 0)
                                         fprintf(f, ", was %" PRId64, e->weight);
