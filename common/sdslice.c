@@ -414,12 +414,22 @@ static int read_limits(sd_bus *bus, const char *objpath, struct live_tree *t, co
                                 return r;
                         if (r == 0)
                                 break;
+                        unsigned ma, mi;
                         v = sdslice_limit_from_prop(l, u);
-                        if (v == LIVE_LIMIT_NONE || stat(dev, &st) < 0 || !S_ISBLK(st.st_mode))
+                        if (v == LIVE_LIMIT_NONE)
+                                continue;
+                        /* ours are /dev/block/M:m (which a host without udev may lack) */
+                        if (strncmp(dev, "/dev/block/", 11) == 0 &&
+                            conf_device_parse(dev + 11, &ma, &mi) == 1)
+                                ;
+                        else if (stat(dev, &st) == 0 && S_ISBLK(st.st_mode)) {
+                                ma = major(st.st_rdev);
+                                mi = minor(st.st_rdev);
+                        } else
                                 continue;
                         if (!e->limits && !(e->limits = live_limits_new()))
                                 return -ENOMEM;
-                        r = live_limits_dev(e->limits, major(st.st_rdev), minor(st.st_rdev), &d);
+                        r = live_limits_dev(e->limits, ma, mi, &d);
                         if (r < 0)
                                 return r;
                         d->v[l - CONF_LIMIT_FIRST_DEVICE] = v;
