@@ -117,6 +117,7 @@ ASAN ?= 1
 test:
 	$(Q)scripts/deps --if-missing
 	$(Q)$(MAKE) --no-print-directory tests-build
+	$(Q)tests/vm/ensure-image.sh --retry >/dev/null || true # the VM tests' guest (once, 10-15 min)
 ifeq ($(ASAN),1)
 	$(Q)$(MAKE) --no-print-directory asan-build
 	$(Q)CGARCH_ASAN_BUILD=$(CURDIR)/build-asan tests/run
@@ -142,6 +143,13 @@ bench:
 	$(Q)scripts/deps --if-missing
 	$(Q)$(MAKE) --no-print-directory all $(BENCH_BINS) $(TOOL_BINS)
 	$(Q)tests/bench/run
+
+# The fleet of issue 17: a 3-server ZooKeeper ensemble and FLEET_N (50) hosts in network
+# namespaces; figures into BENCHMARKS.md and docs/fleet.md (tests/fleet/run).
+fleet:
+	$(Q)scripts/deps --if-missing
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)FLEET_N=$(or $(FLEET_N),50) tests/fleet/run
 
 fuzz:
 	$(Q)scripts/deps --if-missing
@@ -194,5 +202,5 @@ clean:
 # Header dependencies of every object, written by the compiler (-MMD -MP).
 -include $(shell find $(O)/obj -name '*.d' 2>/dev/null)
 
-.PHONY: FORCE all deps deb test test-asan asan-build tests-build bench fuzz run install uninstall clean
+.PHONY: FORCE all deps deb test test-asan asan-build tests-build bench fleet fuzz run install uninstall clean
 .SUFFIXES:

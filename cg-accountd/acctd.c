@@ -46,7 +46,8 @@ static int env_load(const char *path, struct acctd_env *e) {
         /* A tick is the natural retry rate: at most one connect per second, each bounded by the
          * tick's budget. A cap just under 1 s keeps the retry on every tick (a 1 s cap would skip
          * every other one, and a restarted Redis would wait up to 2 s). */
-        r = rds_new(&(struct rds_options){.host = e->cfg->redis.host,
+        r = rds_new(&(struct rds_options){.host = e->cfg->redis.socket ? e->cfg->redis.socket
+                                                                       : e->cfg->redis.host,
                                           .port = e->cfg->redis.port,
                                           .password = e->cfg->redis.password,
                                           .backoff_min_usec = 250 * USEC_PER_MSEC,
@@ -270,8 +271,13 @@ int acctd_new(const char *cfg_path, struct acctd **ret) {
         r = acctd_tick_new(d->event, USEC_PER_SEC, 0, acctd_on_tick, d, &d->tick);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the per-second timer: %m");
-        log_info("cg-accountd %s: sampling into Redis %s:%u prefix %s every second", CGARCH_VERSION,
-                 d->cfg->redis.host, d->cfg->redis.port, d->cfg->redis.prefix);
+        if (d->cfg->redis.socket)
+                log_info("cg-accountd %s: sampling into Redis at %s prefix %s every second",
+                         CGARCH_VERSION, d->cfg->redis.socket, d->cfg->redis.prefix);
+        else
+                log_info("cg-accountd %s: sampling into Redis %s:%u prefix %s every second",
+                         CGARCH_VERSION, d->cfg->redis.host, d->cfg->redis.port,
+                         d->cfg->redis.prefix);
         *ret = TAKE_PTR(d);
         return 0;
 }

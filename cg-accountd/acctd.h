@@ -33,6 +33,8 @@ struct acctd_tree {
 };
 
 struct acctd_stats {
+        /* ticks run; samples sent; samples dropped (Redis away); seconds without a tick (the
+         * machine stalled); stat files that could not be read */
         uint64_t ticks, sent, dropped, missed, read_errors;
 };
 
@@ -67,6 +69,7 @@ struct acctd {
         bool outage;
         uint64_t outage_dropped, outage_since_slot;
         struct acctd_stats st;
+        int metrics_error; /* the last metrics write failure, to log each errno once */
 };
 
 /* acctd.c: life cycle */
@@ -75,6 +78,11 @@ struct acctd *acctd_free(struct acctd *d);
 DEFINE_CLEANUP_FUNC(struct acctd, acctd_free)
 /* --check: the config, the cgroup layout, the snapshot (if any). Prints what it found. */
 int acctd_check(const char *cfg_path);
+
+/* metrics.c: <runtime_dir>/metrics/cg-accountd.prom, written after every tick */
+struct metrics;
+int acctd_metrics_format(const struct acctd *d, struct metrics *m);
+void acctd_metrics_write(struct acctd *d);
 
 /* sample.c: the per-second work */
 void acctd_trees_clear(struct acctd *d);

@@ -345,10 +345,11 @@ int acctd_on_tick(struct acctd_tick *s, uint64_t expirations, void *userdata) {
         d->last_slot = slot;
         if (!d->conf) {
                 (void) notify_status("Waiting for the snapshot %s", d->snapshot_path);
+                acctd_metrics_write(d);
                 return 0;
         }
 
-        (void) acctd_read_all(d);
+        d->st.read_errors += acctd_read_all(d);
         struct acct_value *values[_CONF_SUBSYS_MAX];
         for (size_t i = 0; i < _CONF_SUBSYS_MAX; i++)
                 values[i] = d->trees[i].values;
@@ -394,5 +395,6 @@ int acctd_on_tick(struct acctd_tick *s, uint64_t expirations, void *userdata) {
         d->last_tick_usec = now_usec(CLOCK_MONOTONIC) - t0;
         (void) notify_status("%zu cgroups, last tick %" PRIu64 " µs%s", d->n_cgroups,
                              d->last_tick_usec, d->outage ? ", Redis unavailable" : "");
+        acctd_metrics_write(d);
         return 0;
 }

@@ -25,6 +25,7 @@ static int syncd_reject(struct syncd *d, const struct conf_errors *errs, int64_t
         if (r < 0)
                 text = NULL;
         if (syncd_once(&d->once, SYNCD_ONCE_INVALID, key)) {
+                d->m.rejected++; /* once per version, as logged */
                 if (d->applied)
                         log_error("Rejected %s version %" PRId64 " (%zu problems), keeping "
                                   "version %" PRId64 " applied",
@@ -242,6 +243,8 @@ int syncd_apply_conf(struct syncd *d, struct conf *c, enum syncd_source src, boo
                 d->applied = c;
         }
         d->applied_source = src;
+        d->m.last_apply_usec = now_usec(CLOCK_REALTIME);
+        d->m.apply_failing = false;
         syncd_set_problem(d, NULL);
         if (res_refused > 0) {
                 _cleanup_free_ char *p = NULL;
@@ -256,6 +259,8 @@ int syncd_apply_conf(struct syncd *d, struct conf *c, enum syncd_source src, boo
         return 0;
 fail:
         d->live_valid = false;
+        d->m.apply_errors++;
+        d->m.apply_failing = true;
         syncd_bus_follow(d);
         {
                 _cleanup_free_ char *p = NULL;

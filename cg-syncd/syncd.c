@@ -72,6 +72,7 @@ static int syncd_status_text(const struct syncd *d, char **ret) {
 void syncd_update_status(struct syncd *d) {
         _cleanup_free_ char *s = NULL;
 
+        syncd_metrics_write(d); /* every state change passes here */
         if (syncd_status_text(d, &s) < 0)
                 return;
         if (d->last_status && strcmp(d->last_status, s) == 0)
@@ -249,6 +250,8 @@ static void syncd_on_session(struct syncd *d, enum zk_state state) {
         switch (state) {
         case ZK_STATE_CONNECTED:
                 syncd_once_reset(&d->once, SYNCD_ONCE_CONNECT);
+                if (old != ZK_STATE_CONNECTED && d->was_connected)
+                        d->m.reconnects++;
                 if (old != ZK_STATE_CONNECTED)
                         log_info("%s ZooKeeper %s (session 0x%" PRIx64 ", timeout %d ms)",
                                  d->was_connected ? "Reconnected to" : "Connected to",

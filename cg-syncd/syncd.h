@@ -15,6 +15,7 @@
 #include "event.h"
 #include "plan.h"
 #include "macro.h"
+#include "metrics.h"
 #include "zk.h"
 
 #define SYNCD_RECONCILE_USEC_DEFAULT (60 * 1000000ULL)
@@ -118,6 +119,21 @@ struct syncd_deleg {
 int syncd_deleg_plan(const char *own, const char *root, struct syncd_deleg *ret, char **err);
 void syncd_deleg_clear(struct syncd_deleg *d);
 
+/* ---- health metrics (metrics.c) ---- */
+struct syncd_metrics {
+        uint64_t apply_errors;    /* applies that failed (the conf was valid) */
+        uint64_t rejected;        /* versions refused as invalid */
+        uint64_t reconnects;      /* ZooKeeper connections after the first one */
+        uint64_t last_apply_usec; /* CLOCK_REALTIME of the last successful apply, 0: none */
+        bool apply_failing;       /* the last apply attempt failed */
+        int write_error;          /* last metrics_write() failure, to log each errno once */
+};
+struct syncd;
+/* The Prometheus text of the daemon's state (pure; into m). */
+int syncd_metrics_format(const struct syncd *d, struct metrics *m);
+/* Writes <runtime_dir>/metrics/cg-syncd.prom; logs a failure once per errno. */
+void syncd_metrics_write(struct syncd *d);
+
 /* ---- the daemon ---- */
 struct syncd {
         struct syncd_args args;
@@ -155,6 +171,7 @@ struct syncd {
         /* systemd mode: the manager connection of d->fs, attached to d->event (a private manager
          * socket sends every unit signal whether it is read or not); our own reference. */
         sd_bus *bus_followed;
+        struct syncd_metrics m; /* health counters for <runtime_dir>/metrics/cg-syncd.prom */
 };
 
 int syncd_new(int argc, char **argv, struct syncd **ret); /* 0: --help/--version/--check done */

@@ -272,6 +272,7 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 void taskd_update_status(struct taskd *d) {
         _cleanup_free_ char *s = NULL;
 
+        taskd_metrics_write(d);
         if (d->sd) {
                 if (sdplace_status(d, &s) >= 0)
                         (void) notify_status("%s", s);

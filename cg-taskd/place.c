@@ -160,13 +160,14 @@ static int rule_user_uid(const struct taskd_rule *rule, uid_t *ret) {
 
 /* A trust refusal: warned once per file and reason (the key holds no pid, mtime or content, so
  * whoever controls the file cannot make us repeat it). */
-_printf_(3, 4) static void file_refuse(struct taskd_file *f, const char *reason_key,
-                                       const char *fmt, ...) {
+_printf_(4, 5) static void file_refuse(struct taskd *d, struct taskd_file *f,
+                                       const char *reason_key, const char *fmt, ...) {
         char msg[PATH_MAX + 512];
         va_list ap;
 
         if (!taskd_warn_once(&f->refused, reason_key))
                 return;
+        taskd_metrics_refused(d, reason_key);
         va_start(ap, fmt);
         (void) vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
@@ -195,7 +196,7 @@ static void file_refresh(struct taskd *d, struct taskd_file *f, bool just_create
                 return;
         }
         if (r == -ENOLINK || r == -EBADF || r == -ELOOP) {
-                file_refuse(f, r == -EBADF ? "type" : "link", "Ignoring pid file %s: %s", f->path,
+                file_refuse(d, f, r == -EBADF ? "type" : "link", "Ignoring pid file %s: %s", f->path,
                             proc_pidfile_strerror(r));
                 return;
         }
@@ -240,7 +241,7 @@ static void file_refresh(struct taskd *d, struct taskd_file *f, bool just_create
         if (rule->user) {
                 r = rule_user_uid(rule, &want_uid);
                 if (r < 0) {
-                        file_refuse(f, "nouser", "Not moving pid %d named by %s: user=%s of '%s' %s",
+                        file_refuse(d, f, "nouser", "Not moving pid %d named by %s: user=%s of '%s' %s",
                                     (int) pid, f->path, rule->user, rule->name,
                                     r == -ESRCH ? "does not exist" : "cannot be looked up");
                         return;
@@ -248,14 +249,14 @@ static void file_refresh(struct taskd *d, struct taskd_file *f, bool just_create
         }
         v = taskd_judge_owner(pf.uid, proc_uid, rule->user ? &want_uid : NULL);
         if (v == TASKD_REFUSE_OWNER) {
-                file_refuse(f, "owner",
+                file_refuse(d, f, "owner",
                             "Not moving pid %d named by %s: the file is owned by uid %u, which is "
                             "neither root nor the process's owner (uid %u)",
                             (int) pid, f->path, (unsigned) pf.uid, (unsigned) proc_uid);
                 return;
         }
         if (v == TASKD_REFUSE_USER) {
-                file_refuse(f, "user",
+                file_refuse(d, f, "user",
                             "Not moving pid %d named by %s: it runs as uid %u, not as user=%s "
                             "(uid %u) that '%s' requires",
                             (int) pid, f->path, (unsigned) proc_uid, rule->user,
@@ -271,9 +272,11 @@ static void file_refresh(struct taskd *d, struct taskd_file *f, bool just_create
                                  (unsigned long long) pf.mtime_usec);
                 else
                         snprintf(key, sizeof(key), "verdict:%d", (int) v);
-                if (taskd_warn_once(&f->warned, key))
+                if (taskd_warn_once(&f->warned, key)) {
+                        taskd_metrics_refused(d, taskd_verdict_reason(v));
                         log_warning("Not moving pid %d named by %s: %s", (int) pid, f->path,
                                     taskd_verdict_to_string(v));
+                }
                 return;
         }
         (void) taskd_warn_once(&f->warned, NULL);
@@ -492,6 +495,7 @@ static int place_tree(struct taskd *d, size_t ri, pid_t root, bool retry_missing
                          (int) root, rule->name);
         pass->n_processes += n_in;
         pass->n_moved += n_moved;
+        d->m.moves += n_moved;
         return (int) MIN(n_in, (size_t) INT32_MAX);
 }
 
@@ -644,6 +648,7 @@ int taskd_file_event(struct taskd *d, const char *dir, const char *name, bool ju
                                 return log_error_errno(r, "Out of memory");
                         log_debug("Pid file %s: pid %d, %zu processes in place", path, (int) f->pid,
                                   pass.n_processes);
+                        taskd_metrics_write(d);
                         return 0;
                 }
         return 0;

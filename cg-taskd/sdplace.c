@@ -831,6 +831,7 @@ int sdplace_root(struct taskd *d, size_t ri, const struct taskd_file *f, struct 
                 }
                 pass->n_processes++;
                 pass->n_moved++;
+                d->m.moves++;
                 return units_put(s, scope, target, target, UNIT_PLACED);
         default:
                 return 0;
@@ -1122,4 +1123,12 @@ int sdplace_status(const struct taskd *d, char **ret) {
                         n_slices++;
         }
         return sdplan_status_format(n_placed, n_slices, n_pending, d->last_pass_usec, ret);
+}
+
+size_t sdplace_pending(const struct taskd *d) {
+        size_t n = 0;
+
+        for (size_t i = 0; d->sd && i < d->sd->n_units; i++)
+                n += d->sd->units[i].state != UNIT_PLACED;
+        return n;
 }

@@ -34,3 +34,6 @@ int sdplace_root(struct taskd *d, size_t ri, const struct taskd_file *f, struct 
 int sdplace_finish(struct taskd *d, bool full);
 /* STATUS= text (owned). */
 int sdplace_status(const struct taskd *d, char **ret);
+/* Units not (yet) in their slice: waiting for a restart, or on their way back. 0 when d->sd
+ * is NULL. */
+size_t sdplace_pending(const struct taskd *d);
