@@ -155,6 +155,12 @@ int syncd_apply_conf(struct syncd *d, struct conf *c, enum syncd_source src, boo
                 }
         }
         t1 = now_usec(CLOCK_MONOTONIC);
+        r = cgfs_resolve_devices(c, live); /* the devices of this conf's limits, as they are now */
+        if (r < 0) {
+                log_error_errno(r, "Failed to resolve the block devices of version %" PRId64 ": %m",
+                                c->version);
+                goto fail;
+        }
         r = conf_plan(c, live, d->cfg->cg.protected_names, &plan);
         if (r < 0) {
                 log_error_errno(r, "Failed to plan version %" PRId64 ": %m", c->version);
@@ -214,9 +220,10 @@ int syncd_apply_conf(struct syncd *d, struct conf *c, enum syncd_source src, boo
         cgfs_apply_result_clear(&res);
         if (n_ops > 0)
                 log_info("Applied %sversion %" PRId64 ": %zu created, %zu weights set, %zu removed"
-                         " (%zu processes moved) in %" PRIu64 " ms",
+                         " (%zu processes moved), %zu limits set or cleared in %" PRIu64 " ms",
                          src == SYNCD_SOURCE_SNAPSHOT ? "snapshot " : "", c->version,
                          counts.n_created, counts.n_weights, counts.n_removed, counts.n_moved,
+                         counts.n_limits,
                          (uint64_t) ((now_usec(CLOCK_MONOTONIC) - t0) / USEC_PER_MSEC));
         else if (!d->applied || d->applied->version != c->version)
                 log_info("Version %" PRId64 " matches the tree: nothing to change", c->version);
