@@ -230,8 +230,8 @@ static void test_refused_and_backoff(void) {
 
         CHECK_INT(rds_new(&(struct rds_options){.host = "127.0.0.1",
                                                 .port = dead_port(),
-                                                .backoff_min_usec = 50000,
-                                                .backoff_max_usec = 100000},
+                                                .backoff_min_usec = 200000,
+                                                .backoff_max_usec = 400000},
                           &r),
                   0);
         pipeline3(cmds, "SET");
@@ -240,11 +240,12 @@ static void test_refused_and_backoff(void) {
         CHECK(now_usec(CLOCK_MONOTONIC) - t0 < 100000);
         CHECK(strstr(rds_last_error(r), "refused") != NULL);
         CHECK_INT(rds_pipeline(r, cmds, 3, 100000), -EAGAIN);
-        usleep(60000);
-        CHECK_INT(rds_pipeline(r, cmds, 3, 100000), -ECONNREFUSED); /* tried again: 50 ms */
-        usleep(60000);
-        CHECK_INT(rds_pipeline(r, cmds, 3, 100000), -EAGAIN); /* now 100 ms */
-        usleep(50000);
+        /* 40 ms of slack around each backoff step (200 ms, then 400 ms), for loaded machines */
+        usleep(240000);
+        CHECK_INT(rds_pipeline(r, cmds, 3, 100000), -ECONNREFUSED); /* tried again: 200 ms */
+        usleep(240000);
+        CHECK_INT(rds_pipeline(r, cmds, 3, 100000), -EAGAIN); /* now 400 ms */
+        usleep(200000);
         CHECK_INT(rds_pipeline(r, cmds, 3, 100000), -ECONNREFUSED);
         CHECK(!rds_is_connected(r));
 }
