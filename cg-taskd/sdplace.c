@@ -27,6 +27,7 @@
 
 #include "sdplace.h"
 #include "sdplan.h"
+#include "sdslice.h"
 #include "sdunit.h"
 #include "taskd.h"
 #include "util.h"
@@ -392,36 +393,16 @@ static int unit_try_restart(struct sdplace *s, const char *unit) {
         return bus_check(s, r);
 }
 
-/* Waits (bounded) until a job of the manager is gone, i.e. done. The reply to
- * StartTransientUnit only says the job was queued; the processes move when it runs, and a pass
- * right after must not see them in their old unit and move them a second time. */
+/* The reply to StartTransientUnit only says the job was queued; the processes move when it
+ * runs, and a pass right after must not see them in their old unit and move them a second time:
+ * wait (bounded) for the job's JobRemoved. */
 #define SD_JOB_WAIT_USEC (2 * USEC_PER_SEC)
-static void job_wait(struct sdplace *s, const char *job) {
-        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + SD_JOB_WAIT_USEC;
-
-        for (;;) {
-                sd_bus_error err = SD_BUS_ERROR_NULL;
-                char *state = NULL;
-                int r = sd_bus_get_property_string(s->bus, SD_DEST, job,
-                                                   "org.freedesktop.systemd1.Job", "State", &err,
-                                                   &state);
-                sd_bus_error_free(&err);
-                free(state);
-                if (r < 0) /* no such object: finished */
-                        return;
-                if (now_usec(CLOCK_MONOTONIC) > deadline) {
-                        log_debug("Job %s still queued after %llu ms; going on", job,
-                                  (unsigned long long) (SD_JOB_WAIT_USEC / USEC_PER_MSEC));
-                        return;
-                }
-                (void) usleep(1000);
-        }
-}
 
 /* StartTransientUnit(name, "fail", Slice= Description= PIDs= CollectMode=). */
 static int scope_start(struct sdplace *s, const char *name, const char *slice, const char *desc,
                        const struct pidvec *pids, sd_bus_error *err) {
         sd_bus_message *m = NULL, *reply = NULL;
+        struct sdslice_jobs jobs = {};
         const char *job = NULL;
         sd_bus *bus;
         int r;
@@ -429,8 +410,10 @@ static int scope_start(struct sdplace *s, const char *name, const char *slice, c
         r = bus_get(s, &bus);
         if (r < 0)
                 return r;
-        r = sd_bus_message_new_method_call(bus, &m, SD_DEST, SD_PATH, SD_MGR,
-                                           "StartTransientUnit");
+        r = sdslice_jobs_listen(bus, &jobs);
+        if (r >= 0)
+                r = sd_bus_message_new_method_call(bus, &m, SD_DEST, SD_PATH, SD_MGR,
+                                                   "StartTransientUnit");
         if (r >= 0)
                 r = sd_bus_message_append(m, "ss", name, "fail");
         if (r >= 0)
@@ -456,8 +439,13 @@ static int scope_start(struct sdplace *s, const char *name, const char *slice, c
                 r = sd_bus_call(bus, m, 0, err, &reply);
         if (r >= 0)
                 r = sd_bus_message_read(reply, "o", &job);
-        if (r >= 0)
-                job_wait(s, job);
+        if (r >= 0) {
+                _cleanup_free_ char *result = NULL;
+                if (sdslice_jobs_wait(&jobs, job, SD_JOB_WAIT_USEC, &result) == -ETIMEDOUT)
+                        log_debug("Job %s still queued after %llu ms; going on", job,
+                                  (unsigned long long) (SD_JOB_WAIT_USEC / USEC_PER_MSEC));
+        }
+        sdslice_jobs_clear(&jobs);
         sd_bus_message_unref(reply);
         sd_bus_message_unref(m);
         return bus_check(s, r);

@@ -520,15 +520,8 @@ fail:
 
 /* ---- jobs ---- */
 
-/* Finished jobs seen on the bus (JobRemoved), until the one waited for is among them. */
-struct jobs {
-        char **paths;   /* strv of job object paths */
-        char **results; /* strv, same index: "done", "failed", "canceled", ... */
-        sd_bus *bus;    /* subscribed on (borrowed), NULL when not */
-};
-
 static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *err) {
-        struct jobs *j = userdata;
+        struct sdslice_jobs *j = userdata;
         const char *path, *unit, *result;
         uint32_t id;
 
@@ -540,8 +533,9 @@ static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *err) 
         return 0;
 }
 
-static int jobs_wait(sd_bus *bus, struct jobs *j, const char *job, char **ret_result) {
-        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + SDSLICE_JOB_TIMEOUT_USEC;
+int sdslice_jobs_wait(struct sdslice_jobs *j, const char *job, uint64_t timeout_usec,
+                      char **ret_result) {
+        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + timeout_usec;
         int r;
 
         for (;;) {
@@ -550,7 +544,7 @@ static int jobs_wait(sd_bus *bus, struct jobs *j, const char *job, char **ret_re
                                 *ret_result = strdup(j->results[i]);
                                 return *ret_result ? 0 : -ENOMEM;
                         }
-                r = sd_bus_process(bus, NULL);
+                r = sd_bus_process(j->bus, NULL);
                 if (r < 0)
                         return r;
                 if (r > 0)
@@ -558,26 +552,27 @@ static int jobs_wait(sd_bus *bus, struct jobs *j, const char *job, char **ret_re
                 uint64_t now = now_usec(CLOCK_MONOTONIC);
                 if (now >= deadline)
                         return -ETIMEDOUT;
-                r = sd_bus_wait(bus, deadline - now);
+                r = sd_bus_wait(j->bus, deadline - now);
                 if (r < 0 && r != -EINTR)
                         return r;
         }
 }
 
-static void jobs_clear(struct jobs *j) {
+void sdslice_jobs_clear(struct sdslice_jobs *j) {
         if (j->bus)
                 (void) sd_bus_call_method(j->bus, SD_DEST, SD_PATH, SD_MANAGER, "Unsubscribe", NULL,
                                           NULL, "");
         j->bus = NULL;
+        j->slot = sd_bus_slot_unref(j->slot);
         j->paths = strv_free(j->paths);
         j->results = strv_free(j->results);
 }
 
-/* Listens for JobRemoved; on a bus with a bus daemon, signals reach only subscribed clients,
- * so the client subscribes for the time of its jobs (jobs_clear() unsubscribes: a daemon that
- * holds the connection between applies is not sent every unit change of the host). */
-static int jobs_listen(sd_bus *bus, struct jobs *j, sd_bus_slot **ret_slot) {
-        int r = sd_bus_match_signal(bus, ret_slot, SD_DEST, SD_PATH, SD_MANAGER, "JobRemoved",
+/* On a bus with a bus daemon, signals reach only subscribed clients, so the client subscribes
+ * for the time of its jobs (sdslice_jobs_clear() unsubscribes: a daemon that holds the
+ * connection between applies is not sent every unit change of the host). */
+int sdslice_jobs_listen(sd_bus *bus, struct sdslice_jobs *j) {
+        int r = sd_bus_match_signal(bus, &j->slot, SD_DEST, SD_PATH, SD_MANAGER, "JobRemoved",
                                     on_job_removed, j);
         if (r < 0)
                 return r;
@@ -641,7 +636,7 @@ static int append_props(sd_bus_message *m, const struct sdslice_op *o, bool with
 }
 
 /* A method that returns a job ("o"), then the job's result; "done" is success. */
-static int call_job(sd_bus *bus, struct jobs *j, sd_bus_message *m, char **ret_error) {
+static int call_job(sd_bus *bus, struct sdslice_jobs *j, sd_bus_message *m, char **ret_error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_free_ char *result = NULL;
         sd_bus_error e = SD_BUS_ERROR_NULL;
@@ -658,7 +653,7 @@ static int call_job(sd_bus *bus, struct jobs *j, sd_bus_message *m, char **ret_e
         }
         r = sd_bus_message_read(reply, "o", &job);
         if (r >= 0)
-                r = jobs_wait(bus, j, job, &result);
+                r = sdslice_jobs_wait(j, job, SDSLICE_JOB_TIMEOUT_USEC, &result);
         if (r < 0) {
                 take_error(NULL, r, ret_error);
                 return r;
@@ -674,7 +669,7 @@ static int call_job(sd_bus *bus, struct jobs *j, sd_bus_message *m, char **ret_e
         return 0;
 }
 
-static int start_slice(sd_bus *bus, struct jobs *j, const struct sdslice_op *o, char **ret_error) {
+static int start_slice(sd_bus *bus, struct sdslice_jobs *j, const struct sdslice_op *o, char **ret_error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         int r;
 
@@ -779,7 +774,7 @@ static int slice_busy_units(sd_bus *bus, const char *objpath, char ***ret) {
         return 0;
 }
 
-static int stop_slice(sd_bus *bus, struct jobs *j, const struct sdslice_op *o,
+static int stop_slice(sd_bus *bus, struct sdslice_jobs *j, const struct sdslice_op *o,
                       struct sdslice_result *res, char **ret_error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_strv_free_ char **busy = NULL;
@@ -828,8 +823,7 @@ static int stop_slice(sd_bus *bus, struct jobs *j, const struct sdslice_op *o,
 
 int sdslice_ensure_root(sd_bus *bus, const char *root, char **ret_error) {
         _cleanup_free_ char *unit = NULL, *objpath = NULL, *state = NULL;
-        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
-        struct jobs j = {};
+        struct sdslice_jobs j = {};
         int r;
 
         r = sdunit_slice_name(root, "", &unit);
@@ -844,7 +838,7 @@ int sdslice_ensure_root(sd_bus *bus, const char *root, char **ret_error) {
                 take_error(NULL, r, ret_error);
                 return r;
         }
-        r = jobs_listen(bus, &j, &slot);
+        r = sdslice_jobs_listen(bus, &j);
         if (r >= 0) {
                 struct sdslice_op o = { .type = SDSLICE_CREATE, .unit = unit, .path = (char *) "",
                                         .cpu_weight = -1, .io_weight = -1 };
@@ -859,19 +853,18 @@ int sdslice_ensure_root(sd_bus *bus, const char *root, char **ret_error) {
                                 r = call_job(bus, &j, m, ret_error);
                 }
         }
-        jobs_clear(&j);
+        sdslice_jobs_clear(&j);
         return r < 0 ? r : 1;
 }
 
 int sdslice_apply(sd_bus *bus, const struct sdslice_plan *p, struct sdslice_result *res) {
-        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
-        struct jobs j = {};
+        struct sdslice_jobs j = {};
         int r = 0;
 
         *res = (struct sdslice_result){};
         if (p->n == 0)
                 return 0;
-        r = jobs_listen(bus, &j, &slot);
+        r = sdslice_jobs_listen(bus, &j);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < p->n; i++) {
@@ -915,7 +908,7 @@ int sdslice_apply(sd_bus *bus, const struct sdslice_plan *p, struct sdslice_resu
                         res->n_done++; /* 1: a refused removal, reported in res->refused */
                 r = 0;
         }
-        jobs_clear(&j);
+        sdslice_jobs_clear(&j);
         return r;
 }
 

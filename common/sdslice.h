@@ -90,6 +90,21 @@ int64_t sdslice_limit_from_prop(enum conf_limit l, uint64_t v);
 
 #define SDSLICE_JOB_TIMEOUT_USEC (30 * 1000000ULL)
 
+/* Waiting for the manager's jobs by their JobRemoved signal, without polling: listen before
+ * the call that queues a job, then wait for its object path. Shared by the slices (here) and
+ * cg-taskd's scopes. */
+struct sdslice_jobs {
+        char **paths;       /* job object paths seen finishing */
+        char **results;     /* strv, same index: "done", "failed", "canceled", ... */
+        sd_bus *bus;        /* subscribed on (borrowed), NULL when not */
+        sd_bus_slot *slot;  /* the JobRemoved match */
+};
+int sdslice_jobs_listen(sd_bus *bus, struct sdslice_jobs *j);
+/* 0 and *ret_result (owned) once job is done; -ETIMEDOUT after timeout_usec. */
+int sdslice_jobs_wait(struct sdslice_jobs *j, const char *job, uint64_t timeout_usec,
+                      char **ret_result);
+void sdslice_jobs_clear(struct sdslice_jobs *j); /* unsubscribes and frees; NULL-safe content */
+
 /* The manager's view of the managed root: its active slices (loaded and not inactive) as a
  * live tree, and whether the root slice itself is active. */
 int sdslice_read_live(sd_bus *bus, const char *root, struct live_tree *ret, bool *ret_root_active);
