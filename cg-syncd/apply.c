@@ -246,6 +246,7 @@ int syncd_apply_conf(struct syncd *d, struct conf *c, enum syncd_source src, boo
         d->m.last_apply_usec = now_usec(CLOCK_REALTIME);
         d->m.apply_failing = false;
         syncd_set_problem(d, NULL);
+        d->removals_refused = res_refused;
         if (res_refused > 0) {
                 _cleanup_free_ char *p = NULL;
                 if (xasprintf(&p, "version %" PRId64 " applied but %zu slice removals refused "

@@ -185,6 +185,11 @@ static void syncd_on_read_done(struct syncd *d, struct zk_event *ev) {
                         (void) syncd_apply_snapshot(d);
                 if (r < 0 && r != -EINVAL)
                         syncd_schedule_retry(d); /* the apply failed half-way: try again */
+                else if (r == 0 && d->removals_refused > 0) {
+                        d->removal_backoff_usec = syncd_backoff_next(d->removal_backoff_usec);
+                        (void) event_timer_set(d->retry_timer, d->removal_backoff_usec);
+                } else if (r == 0)
+                        d->removal_backoff_usec = 0;
                 if (r == 0 || r == -EINVAL || !d->ready)
                         syncd_ready(d);
                 break;

@@ -152,6 +152,11 @@ struct syncd {
         bool read_inflight, read_again;
         uint64_t read_cookie; /* cookie of the read in flight */
         uint64_t backoff_usec;
+        /* systemd mode: slice removals the last apply refused (units still in them, which
+         * cg-taskd moves out once it sees the new snapshot), retried with their own backoff
+         * instead of at the next reconcile */
+        size_t removals_refused;
+        uint64_t removal_backoff_usec;
         bool node_missing;
         bool ready; /* READY=1 sent */
 
