@@ -218,16 +218,25 @@ int wsd_new(const char *cfg_path, struct wsd **ret) {
         return 0;
 }
 
+int wsd_check(const char *cfg_path) {
+        _cleanup_(cfg_freep) struct cfg *c = NULL;
+        int r;
+
+        r = daemon_load_cfg(cfg_path, &c);
+        if (r < 0)
+                return r;
+        printf("%s: ok (listen %s:%u, Redis %s:%u prefix %s, www %s)\n", cfg_path, c->wsd.bind,
+               c->wsd.port, c->redis.host, c->redis.port, c->redis.prefix, c->wsd.www_dir);
+        return 0;
+}
+
 int wsd_run(struct wsd *d) {
-        (void) notify_ready("Listening on %s:%u; Redis %s:%u", d->cfg->wsd.bind, d->cfg->wsd.port,
-                            d->cfg->redis.host, d->cfg->redis.port);
         log_info("cg-wsd %s listening on %s:%u (www: %s), Redis %s:%u prefix %s", CGARCH_VERSION,
                  d->cfg->wsd.bind, d->cfg->wsd.port, d->cfg->wsd.www_dir, d->cfg->redis.host,
                  d->cfg->redis.port, d->cfg->redis.prefix);
         while (!d->quit)
                 if (lws_service(d->ctx, 0) < 0)
                         return log_error_errno(-EIO, "The libwebsockets loop failed");
-        (void) notify_stopping();
         return d->exit_code;
 }
 

@@ -109,7 +109,10 @@ struct wsd {
 int wsd_new(const char *cfg_path, struct wsd **ret);
 struct wsd *wsd_free(struct wsd *d);
 DEFINE_CLEANUP_FUNC(struct wsd, wsd_free)
+/* libwebsockets' loop, until SIGTERM/SIGINT; the caller sends READY=1 and STOPPING=1. */
 int wsd_run(struct wsd *d);
+/* --check: loads the config and prints a summary. */
+int wsd_check(const char *cfg_path);
 void wsd_update_status(struct wsd *d);
 
 /* wsd-session.c: the lws protocol callback (HTTP and websocket) */
