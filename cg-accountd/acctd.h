@@ -59,7 +59,7 @@ struct acctd {
 
         char *key_prefix; /* "<prefix>/account/" */
         char *arch_conf_key, *channel;
-        struct acct_buf sample; /* reused */
+        struct strbuf sample; /* reused */
         char *readbuf;          /* reused */
         size_t readbuf_cap;
 

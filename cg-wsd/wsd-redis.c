@@ -315,7 +315,7 @@ static void reply_account(struct wsd_pending *p, redisReply *rep) {
         size_t n = (size_t) (p->end - p->start + 1), skipped = 0;
         _cleanup_free_ const char **values = NULL;
         _cleanup_free_ size_t *lens = NULL;
-        struct wsproto_buf b;
+        struct strbuf b;
 
         if (rep->type != REDIS_REPLY_ARRAY || rep->elements != n)
                 return fill_error(p, "unexpected reply from redis");
@@ -338,15 +338,15 @@ static void reply_account(struct wsd_pending *p, redisReply *rep) {
 }
 
 static void reply_conf(struct wsd_pending *p, redisReply *rep) {
-        struct wsproto_buf b;
+        struct strbuf b;
 
         if (rep->type == REDIS_REPLY_NIL)
                 return fill_error(p, "no conf in redis yet");
         if (rep->type != REDIS_REPLY_STRING || !wsproto_sample_plausible(rep->str, rep->len))
                 return fill_error(p, "malformed conf in redis");
-        if (wsproto_buf_init(&b, LWS_PRE, rep->len) < 0 ||
-            wsproto_buf_append(&b, rep->str, rep->len) < 0) {
-                wsproto_buf_done(&b);
+        if (strbuf_init(&b, LWS_PRE, rep->len) < 0 ||
+            strbuf_append(&b, rep->str, rep->len) < 0) {
+                strbuf_done(&b);
                 return fill_error(p, "out of memory");
         }
         wsd_session_fill(p->s, p->q, &b);
@@ -354,7 +354,7 @@ static void reply_conf(struct wsd_pending *p, redisReply *rep) {
 
 static void reply_push(struct wsd_pending *p, redisReply *rep) {
         struct wsd *d = p->d;
-        struct wsproto_buf b;
+        struct strbuf b;
         struct wsd_msg *m;
 
         if (rep->type != REDIS_REPLY_STRING)

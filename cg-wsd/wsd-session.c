@@ -24,11 +24,11 @@ int64_t wsd_now_slot(void) {
 
 /* ---- messages ---- */
 
-struct wsd_msg *wsd_msg_new(struct wsproto_buf *buf) {
+struct wsd_msg *wsd_msg_new(struct strbuf *buf) {
         struct wsd_msg *m = calloc(1, sizeof *m);
 
         if (!m) {
-                wsproto_buf_done(buf);
+                strbuf_done(buf);
                 return NULL;
         }
         m->refs = 1;
@@ -44,7 +44,7 @@ struct wsd_msg *wsd_msg_ref(struct wsd_msg *m) {
 
 struct wsd_msg *wsd_msg_unref(struct wsd_msg *m) {
         if (m && --m->refs == 0) {
-                wsproto_buf_done(&m->buf);
+                strbuf_done(&m->buf);
                 free(m);
         }
         return NULL;
@@ -102,7 +102,7 @@ int wsd_session_enqueue(struct wsd_session *s, struct wsd_msg *m) {
         return 0;
 }
 
-void wsd_session_fill(struct wsd_session *s, struct wsd_qent *q, struct wsproto_buf *buf) {
+void wsd_session_fill(struct wsd_session *s, struct wsd_qent *q, struct strbuf *buf) {
         struct wsd_msg *m = wsd_msg_new(buf);
 
         if (!m) {
@@ -115,7 +115,7 @@ void wsd_session_fill(struct wsd_session *s, struct wsd_qent *q, struct wsproto_
 }
 
 void wsd_session_fill_error(struct wsd_session *s, struct wsd_qent *q, const char *msg) {
-        struct wsproto_buf b;
+        struct strbuf b;
         struct wsd_msg *m;
 
         q->pending = NULL;
@@ -140,13 +140,13 @@ static void answer_error(struct wsd_session *s, const char *msg) {
 }
 
 static void answer_text(struct wsd_session *s, const char *text) {
-        struct wsproto_buf b;
+        struct strbuf b;
         struct wsd_qent *q;
         struct wsd_msg *m;
 
-        if (wsproto_buf_init(&b, LWS_PRE, strlen(text)) < 0)
+        if (strbuf_init(&b, LWS_PRE, strlen(text)) < 0)
                 return answer_error(s, "out of memory");
-        (void) wsproto_buf_append(&b, text, strlen(text));
+        (void) strbuf_append(&b, text, strlen(text));
         m = wsd_msg_new(&b);
         q = m ? qent_append(s) : NULL;
         if (!q) {
@@ -206,7 +206,7 @@ static int on_writeable(struct wsd_session *s) {
         if (!q || !q->msg)
                 return 0;
         m = q->msg;
-        text = (unsigned char *) wsproto_buf_text(&m->buf);
+        text = (unsigned char *) strbuf_text(&m->buf);
         len = m->buf.len;
         if (m->refs == 1 && len > WSD_WRITE_CHUNK) {
                 chunk = MIN(len - q->off, (size_t) WSD_WRITE_CHUNK);
@@ -289,9 +289,9 @@ static int on_receive(struct wsd_session *s, const char *in, size_t len) {
                 return 0;
         }
         if (!s->rx_binary) {
-                if (!s->rx.mem && wsproto_buf_init(&s->rx, 0, 4096) < 0)
+                if (!s->rx.mem && strbuf_init(&s->rx, 0, 4096) < 0)
                         return -1;
-                if (wsproto_buf_append(&s->rx, in, len) < 0)
+                if (strbuf_append(&s->rx, in, len) < 0)
                         return -1;
         }
         s->rx_len += len;
@@ -300,8 +300,8 @@ static int on_receive(struct wsd_session *s, const char *in, size_t len) {
         if (s->rx_binary)
                 answer_error(s, "binary frames are not supported: send JSON text");
         else
-                handle_request(s, wsproto_buf_text(&s->rx), s->rx.len);
-        wsproto_buf_done(&s->rx); /* idle connections keep no buffer */
+                handle_request(s, strbuf_text(&s->rx), s->rx.len);
+        strbuf_done(&s->rx); /* idle connections keep no buffer */
         s->rx_len = 0;
         return 0;
 }
@@ -357,11 +357,11 @@ static int confirm_upgrade(struct wsd *d, struct lws *wsi) {
 /* ---- HTTP ---- */
 
 static int http_respond(struct wsd_session *s, struct lws *wsi, unsigned status,
-                        const char *type, struct wsproto_buf *body) {
+                        const char *type, struct strbuf *body) {
         unsigned char hdr[LWS_PRE + 1024], *start = hdr + LWS_PRE, *p = start,
                                            *end = hdr + sizeof hdr - 1;
 
-        wsproto_buf_done(&s->body);
+        strbuf_done(&s->body);
         s->body = *body; /* moves */
         body->mem = NULL;
         s->body_sent = false;
@@ -382,18 +382,18 @@ static int http_respond(struct wsd_session *s, struct lws *wsi, unsigned status,
 }
 
 static int http_text(struct wsd_session *s, struct lws *wsi, unsigned status, const char *text) {
-        struct wsproto_buf b;
+        struct strbuf b;
 
-        if (wsproto_buf_init(&b, LWS_PRE, strlen(text)) < 0 ||
-            wsproto_buf_append(&b, text, strlen(text)) < 0) {
-                wsproto_buf_done(&b);
+        if (strbuf_init(&b, LWS_PRE, strlen(text)) < 0 ||
+            strbuf_append(&b, text, strlen(text)) < 0) {
+                strbuf_done(&b);
                 return -1;
         }
         return http_respond(s, wsi, status, "text/plain; charset=utf-8", &b);
 }
 
 static int http_metrics(struct wsd *d, struct wsd_session *s, struct lws *wsi) {
-        struct wsproto_buf b, tmp;
+        struct strbuf b, tmp;
         double now = (double) now_usec(CLOCK_REALTIME) / (double) USEC_PER_SEC;
 
         d->stats.redis_up = wsd_redis_up(d);
@@ -407,13 +407,13 @@ static int http_metrics(struct wsd *d, struct wsd_session *s, struct lws *wsi) {
                         return -1;
         }
         /* lws_write wants LWS_PRE headroom */
-        if (wsproto_buf_init(&b, LWS_PRE, tmp.len) < 0 ||
-            wsproto_buf_append(&b, wsproto_buf_text(&tmp), tmp.len) < 0) {
-                wsproto_buf_done(&tmp);
-                wsproto_buf_done(&b);
+        if (strbuf_init(&b, LWS_PRE, tmp.len) < 0 ||
+            strbuf_append(&b, strbuf_text(&tmp), tmp.len) < 0) {
+                strbuf_done(&tmp);
+                strbuf_done(&b);
                 return -1;
         }
-        wsproto_buf_done(&tmp);
+        strbuf_done(&tmp);
         return http_respond(s, wsi, HTTP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8",
                             &b);
 }
@@ -472,10 +472,10 @@ static int on_http_writeable(struct wsd_session *s, struct lws *wsi) {
         if (s->kind != WSD_SESSION_HTTP || s->body_sent || !s->body.mem)
                 return 0;
         s->body_sent = true;
-        if (lws_write(wsi, (unsigned char *) wsproto_buf_text(&s->body), s->body.len,
+        if (lws_write(wsi, (unsigned char *) strbuf_text(&s->body), s->body.len,
                       LWS_WRITE_HTTP_FINAL) != (int) s->body.len)
                 return -1;
-        wsproto_buf_done(&s->body);
+        strbuf_done(&s->body);
         return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
@@ -491,7 +491,7 @@ int wsd_session_callback(struct lws *wsi, enum lws_callback_reasons reason, void
                 return confirm_upgrade(d, wsi);
 
         case LWS_CALLBACK_ESTABLISHED:
-                wsproto_buf_done(&s->body);
+                strbuf_done(&s->body);
                 *s = (struct wsd_session){ .kind = WSD_SESSION_WS, .d = d, .wsi = wsi };
                 s->next = d->sessions;
                 if (d->sessions)
@@ -514,7 +514,7 @@ int wsd_session_callback(struct lws *wsi, enum lws_callback_reasons reason, void
                 if (s->subscribed)
                         d->stats.subscribers--;
                 queue_free(s);
-                wsproto_buf_done(&s->rx);
+                strbuf_done(&s->rx);
                 s->kind = WSD_SESSION_NONE;
                 wsd_update_status(d);
                 return 0;
@@ -545,7 +545,7 @@ int wsd_session_callback(struct lws *wsi, enum lws_callback_reasons reason, void
         case LWS_CALLBACK_CLOSED_HTTP:
         case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
                 if (s && s->kind == WSD_SESSION_HTTP)
-                        wsproto_buf_done(&s->body);
+                        strbuf_done(&s->body);
                 return 0;
 
         default:

@@ -199,77 +199,10 @@ bool wsproto_sample_plausible(const char *v, size_t len) {
         return memchr(v, 0, len) == NULL;
 }
 
-/* ---- answer buffers ---- */
-
-int wsproto_buf_init(struct wsproto_buf *b, size_t headroom, size_t hint) {
-        size_t cap = MAX(hint, (size_t) 64);
-
-        b->mem = malloc(headroom + cap + 1);
-        if (!b->mem)
-                return -ENOMEM;
-        b->headroom = headroom;
-        b->len = 0;
-        b->cap = cap;
-        b->mem[headroom] = 0;
-        return 0;
-}
-
-static int buf_reserve(struct wsproto_buf *b, size_t extra) {
-        size_t need, cap;
-        char *m;
-
-        if (extra > SIZE_MAX / 4 - b->len)
-                return -ENOMEM;
-        need = b->len + extra;
-        if (need <= b->cap)
-                return 0;
-        cap = MAX(need, b->cap * 2);
-        m = realloc(b->mem, b->headroom + cap + 1);
-        if (!m)
-                return -ENOMEM;
-        b->mem = m;
-        b->cap = cap;
-        return 0;
-}
-
-int wsproto_buf_append(struct wsproto_buf *b, const char *s, size_t n) {
-        int k = buf_reserve(b, n);
-        if (k < 0)
-                return k;
-        memcpy(b->mem + b->headroom + b->len, s, n);
-        b->len += n;
-        b->mem[b->headroom + b->len] = 0;
-        return 0;
-}
-
-int wsproto_buf_printf(struct wsproto_buf *b, const char *fmt, ...) {
-        va_list ap;
-        int n, k;
-
-        va_start(ap, fmt);
-        n = vsnprintf(NULL, 0, fmt, ap);
-        va_end(ap);
-        if (n < 0)
-                return -EINVAL;
-        k = buf_reserve(b, (size_t) n);
-        if (k < 0)
-                return k;
-        va_start(ap, fmt);
-        (void) vsnprintf(b->mem + b->headroom + b->len, (size_t) n + 1, fmt, ap);
-        va_end(ap);
-        b->len += (size_t) n;
-        return 0;
-}
-
-void wsproto_buf_done(struct wsproto_buf *b) {
-        b->mem = mfree(b->mem);
-        b->len = b->cap = 0;
-}
-
 int wsproto_account_answer(int64_t start, int64_t end, const char *const *values,
-                           const size_t *lens, size_t n, size_t headroom, struct wsproto_buf *ret,
+                           const size_t *lens, size_t n, size_t headroom, struct strbuf *ret,
                            size_t *ret_skipped) {
-        struct wsproto_buf b;
+        struct strbuf b;
         size_t total = 64, skipped = 0;
         bool first = true;
         int k;
@@ -279,10 +212,10 @@ int wsproto_account_answer(int64_t start, int64_t end, const char *const *values
         for (size_t i = 0; i < n; i++)
                 if (values[i])
                         total += lens[i] + 24;
-        k = wsproto_buf_init(&b, headroom, total);
+        k = strbuf_init(&b, headroom, total);
         if (k < 0)
                 return k;
-        k = wsproto_buf_append(&b, "{", 1);
+        k = strbuf_append(&b, "{", 1);
         for (size_t i = 0; k >= 0 && i < n; i++) {
                 if (!values[i])
                         continue;
@@ -290,16 +223,16 @@ int wsproto_account_answer(int64_t start, int64_t end, const char *const *values
                         skipped++;
                         continue;
                 }
-                k = wsproto_buf_printf(&b, "%s\"%" PRId64 "\": ", first ? "" : ", ",
+                k = strbuf_printf(&b, "%s\"%" PRId64 "\": ", first ? "" : ", ",
                                        start + (int64_t) i);
                 first = false;
                 if (k >= 0)
-                        k = wsproto_buf_append(&b, values[i], lens[i]);
+                        k = strbuf_append(&b, values[i], lens[i]);
         }
         if (k >= 0)
-                k = wsproto_buf_append(&b, "}", 1);
+                k = strbuf_append(&b, "}", 1);
         if (k < 0) {
-                wsproto_buf_done(&b);
+                strbuf_done(&b);
                 return k;
         }
         if (ret_skipped)
@@ -309,41 +242,39 @@ int wsproto_account_answer(int64_t start, int64_t end, const char *const *values
 }
 
 int wsproto_push_answer(int64_t slot, const char *v, size_t len, size_t headroom,
-                        struct wsproto_buf *ret) {
-        struct wsproto_buf b;
+                        struct strbuf *ret) {
+        struct strbuf b;
         int k;
 
         if (!wsproto_sample_plausible(v, len))
                 return -EINVAL;
-        k = wsproto_buf_init(&b, headroom, len + 32);
+        k = strbuf_init(&b, headroom, len + 32);
         if (k < 0)
                 return k;
-        k = wsproto_buf_printf(&b, "{\"%" PRId64 "\": ", slot);
+        k = strbuf_printf(&b, "{\"%" PRId64 "\": ", slot);
         if (k >= 0)
-                k = wsproto_buf_append(&b, v, len);
+                k = strbuf_append(&b, v, len);
         if (k >= 0)
-                k = wsproto_buf_append(&b, "}", 1);
+                k = strbuf_append(&b, "}", 1);
         if (k < 0) {
-                wsproto_buf_done(&b);
+                strbuf_done(&b);
                 return k;
         }
         *ret = b;
         return 0;
 }
 
-int wsproto_error_answer(const char *msg, size_t headroom, struct wsproto_buf *ret) {
-        _cleanup_(cJSON_Deletep) cJSON *str = cJSON_CreateString(msg ? msg : "error");
-        _cleanup_free_ char *s = NULL;
-        struct wsproto_buf b;
+int wsproto_error_answer(const char *msg, size_t headroom, struct strbuf *ret) {
+        struct strbuf b;
         int k;
 
-        if (!str || !(s = cJSON_PrintUnformatted(str)))
-                return -ENOMEM;
-        k = wsproto_buf_init(&b, headroom, strlen(s) + 16);
-        if (k >= 0)
-                k = wsproto_buf_printf(&b, "{\"error\": %s}", s);
+        msg = msg ?: "error";
+        (void) strbuf_init(&b, headroom, strlen(msg) + 16); /* a failure is sticky */
+        (void) strbuf_puts(&b, "{\"error\": ");
+        (void) strbuf_json_string(&b, msg);
+        k = strbuf_puts(&b, "}"); /* sticky: fails if anything before did */
         if (k < 0) {
-                wsproto_buf_done(&b);
+                strbuf_done(&b);
                 return k;
         }
         *ret = b;
@@ -352,17 +283,17 @@ int wsproto_error_answer(const char *msg, size_t headroom, struct wsproto_buf *r
 
 /* ---- Prometheus ---- */
 
-static int append_label_value(struct wsproto_buf *b, const char *s) {
+static int append_label_value(struct strbuf *b, const char *s) {
         int k = 0;
         for (; k >= 0 && *s; s++) {
                 if (*s == '\\')
-                        k = wsproto_buf_append(b, "\\\\", 2);
+                        k = strbuf_append(b, "\\\\", 2);
                 else if (*s == '"')
-                        k = wsproto_buf_append(b, "\\\"", 2);
+                        k = strbuf_append(b, "\\\"", 2);
                 else if (*s == '\n')
-                        k = wsproto_buf_append(b, "\\n", 2);
+                        k = strbuf_append(b, "\\n", 2);
                 else
-                        k = wsproto_buf_append(b, s, 1);
+                        k = strbuf_append(b, s, 1);
         }
         return k;
 }
@@ -378,7 +309,7 @@ static bool counter_value(const cJSON *j, uint64_t *ret) {
 }
 
 struct metric_out {
-        struct wsproto_buf cpu, blkio;
+        struct strbuf cpu, blkio;
 };
 
 static int lower_op(char *dst, size_t n, const char *src) {
@@ -407,16 +338,16 @@ static int render_node(struct metric_out *o, const char *subsys, const char *pat
                 if (usage) {
                         if (!counter_value(usage, &v))
                                 return -EINVAL;
-                        k = wsproto_buf_printf(&o->cpu,
+                        k = strbuf_printf(&o->cpu,
                                                "cgrouparch_cpu_usage_seconds_total{subsystem=\"");
                         if (k >= 0)
                                 k = append_label_value(&o->cpu, subsys);
                         if (k >= 0)
-                                k = wsproto_buf_printf(&o->cpu, "\",cgroup=\"");
+                                k = strbuf_printf(&o->cpu, "\",cgroup=\"");
                         if (k >= 0)
                                 k = append_label_value(&o->cpu, label);
                         if (k >= 0)
-                                k = wsproto_buf_printf(&o->cpu, "\"} %llu.%09llu\n",
+                                k = strbuf_printf(&o->cpu, "\"} %llu.%09llu\n",
                                                        (unsigned long long) (v / 1000000000ULL),
                                                        (unsigned long long) (v % 1000000000ULL));
                 } else
@@ -429,20 +360,20 @@ static int render_node(struct metric_out *o, const char *subsys, const char *pat
                                                 return -EINVAL;
                                         if (lower_op(opname, sizeof opname, op->string) < 0)
                                                 return -EINVAL;
-                                        k = wsproto_buf_printf(
+                                        k = strbuf_printf(
                                                 &o->blkio, "cgrouparch_blkio_bytes_total{cgroup=\"");
                                         if (k >= 0)
                                                 k = append_label_value(&o->blkio, label);
                                         if (k >= 0)
-                                                k = wsproto_buf_printf(&o->blkio, "\",device=\"");
+                                                k = strbuf_printf(&o->blkio, "\",device=\"");
                                         if (k >= 0)
                                                 k = append_label_value(&o->blkio, dev->string);
                                         if (k >= 0)
-                                                k = wsproto_buf_printf(&o->blkio, "\",op=\"");
+                                                k = strbuf_printf(&o->blkio, "\",op=\"");
                                         if (k >= 0)
                                                 k = append_label_value(&o->blkio, opname);
                                         if (k >= 0)
-                                                k = wsproto_buf_printf(&o->blkio, "\"} %llu\n",
+                                                k = strbuf_printf(&o->blkio, "\"} %llu\n",
                                                                        (unsigned long long) v);
                                 }
                         }
@@ -468,8 +399,8 @@ static int render_node(struct metric_out *o, const char *subsys, const char *pat
         return 0;
 }
 
-static int render_server(struct wsproto_buf *b, const struct wsproto_stats *st) {
-        return wsproto_buf_printf(
+static int render_server(struct strbuf *b, const struct wsproto_stats *st) {
+        return strbuf_printf(
                 b,
                 "# HELP cgrouparch_wsd_connections Open websocket connections.\n"
                 "# TYPE cgrouparch_wsd_connections gauge\n"
@@ -499,13 +430,13 @@ static int render_server(struct wsproto_buf *b, const struct wsproto_stats *st) 
 }
 
 int wsproto_metrics_render(const char *sample, size_t len, int64_t slot, double now_sec,
-                           const struct wsproto_stats *st, struct wsproto_buf *ret) {
+                           const struct wsproto_stats *st, struct strbuf *ret) {
         _cleanup_(cJSON_Deletep) cJSON *j = NULL;
         struct metric_out o = {};
-        struct wsproto_buf b;
+        struct strbuf b;
         int k;
 
-        k = wsproto_buf_init(&b, 0, 4096);
+        k = strbuf_init(&b, 0, 4096);
         if (k < 0)
                 return k;
         if (sample) {
@@ -514,27 +445,27 @@ int wsproto_metrics_render(const char *sample, size_t len, int64_t slot, double 
                 j = cJSON_ParseWithLengthOpts(sample, len, &end, false);
                 k = j && cJSON_IsObject(j) ? 0 : -EINVAL;
                 if (k >= 0)
-                        k = wsproto_buf_init(&o.cpu, 0, 4096);
+                        k = strbuf_init(&o.cpu, 0, 4096);
                 if (k >= 0)
-                        k = wsproto_buf_init(&o.blkio, 0, 4096);
+                        k = strbuf_init(&o.blkio, 0, 4096);
                 for (const cJSON *s = j ? j->child : NULL; k >= 0 && s; s = s->next)
                         k = render_node(&o, s->string, "", s, 0);
                 if (k >= 0)
-                        k = wsproto_buf_printf(
+                        k = strbuf_printf(
                                 &b, "# HELP cgrouparch_cpu_usage_seconds_total Cumulative CPU "
                                     "time of the cgroup, from the latest sample.\n"
                                     "# TYPE cgrouparch_cpu_usage_seconds_total counter\n");
                 if (k >= 0)
-                        k = wsproto_buf_append(&b, wsproto_buf_text(&o.cpu), o.cpu.len);
+                        k = strbuf_append(&b, strbuf_text(&o.cpu), o.cpu.len);
                 if (k >= 0)
-                        k = wsproto_buf_printf(
+                        k = strbuf_printf(
                                 &b, "# HELP cgrouparch_blkio_bytes_total Cumulative bytes of "
                                     "IO per device and operation, from the latest sample.\n"
                                     "# TYPE cgrouparch_blkio_bytes_total counter\n");
                 if (k >= 0)
-                        k = wsproto_buf_append(&b, wsproto_buf_text(&o.blkio), o.blkio.len);
+                        k = strbuf_append(&b, strbuf_text(&o.blkio), o.blkio.len);
                 if (k >= 0)
-                        k = wsproto_buf_printf(
+                        k = strbuf_printf(
                                 &b,
                                 "# HELP cgrouparch_sample_age_seconds Age of the latest sample.\n"
                                 "# TYPE cgrouparch_sample_age_seconds gauge\n"
@@ -544,13 +475,13 @@ int wsproto_metrics_render(const char *sample, size_t len, int64_t slot, double 
                                 "# TYPE cgrouparch_sample_slot_seconds gauge\n"
                                 "cgrouparch_sample_slot_seconds %" PRId64 "\n",
                                 MAX(now_sec - (double) slot, 0.0), slot);
-                wsproto_buf_done(&o.cpu);
-                wsproto_buf_done(&o.blkio);
+                strbuf_done(&o.cpu);
+                strbuf_done(&o.blkio);
         }
         if (k >= 0)
                 k = render_server(&b, st);
         if (k < 0) {
-                wsproto_buf_done(&b);
+                strbuf_done(&b);
                 return k;
         }
         *ret = b;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "macro.h"
+#include "strbuf.h"
 
 #define WSPROTO_MAX_MESSAGE (64 * 1024) /* bytes of one request; above: close 1009 */
 #define WSPROTO_MAX_RANGE 3600          /* slots of one show_account */
@@ -42,34 +43,20 @@ int wsproto_slot_parse(const char *s, size_t len, int64_t *ret);
  * path must stay at Redis speed. */
 bool wsproto_sample_plausible(const char *v, size_t len);
 
-/* An answer buffer with `headroom` spare bytes before the text (libwebsockets wants LWS_PRE).
- * `len` counts the text only; the text is NUL-terminated. */
-struct wsproto_buf {
-        char *mem;   /* owned; the text starts at mem + headroom */
-        size_t headroom;
-        size_t len;
-        size_t cap;  /* bytes allocated after headroom */
-};
-int wsproto_buf_init(struct wsproto_buf *b, size_t headroom, size_t hint);
-int wsproto_buf_append(struct wsproto_buf *b, const char *s, size_t n);
-int wsproto_buf_printf(struct wsproto_buf *b, const char *fmt, ...) _printf_(2, 3);
-void wsproto_buf_done(struct wsproto_buf *b); /* frees; NULL-safe on a zeroed buf */
-static inline char *wsproto_buf_text(const struct wsproto_buf *b) {
-        return b->mem + b->headroom;
-}
-
+/* Answers are struct strbuf with `headroom` spare bytes before the text (libwebsockets wants
+ * LWS_PRE). */
 /* show_account answer: {"<slot>": <sample>, ...}, keyed by slot numbers only (DESIGN.md; "{}" when
  * no slot has a sample), where values[i] (lens[i] bytes, NULL if missing) is the sample of slot
  * start + i, spliced in as it is. n must be end - start + 1 (else -EINVAL). Implausible samples are
  * left out like missing ones; *ret_skipped (may be NULL) counts them. */
 int wsproto_account_answer(int64_t start, int64_t end, const char *const *values,
-                           const size_t *lens, size_t n, size_t headroom, struct wsproto_buf *ret,
+                           const size_t *lens, size_t n, size_t headroom, struct strbuf *ret,
                            size_t *ret_skipped);
 /* A pushed sample: {"<slot>": <sample>}. */
 int wsproto_push_answer(int64_t slot, const char *v, size_t len, size_t headroom,
-                        struct wsproto_buf *ret);
+                        struct strbuf *ret);
 /* {"error": "<msg>"} with msg escaped. */
-int wsproto_error_answer(const char *msg, size_t headroom, struct wsproto_buf *ret);
+int wsproto_error_answer(const char *msg, size_t headroom, struct strbuf *ret);
 
 /* The server's own figures shown in /metrics. */
 struct wsproto_stats {
@@ -86,7 +73,7 @@ struct wsproto_stats {
  * wall clock in seconds, for the sample's age. -EINVAL if the sample is not valid JSON of the
  * sample shape (the server figures are then still worth serving: see wsd). */
 int wsproto_metrics_render(const char *sample, size_t len, int64_t slot, double now_sec,
-                           const struct wsproto_stats *st, struct wsproto_buf *ret);
+                           const struct wsproto_stats *st, struct strbuf *ret);
 
 enum wsproto_route {
         WSPROTO_ROUTE_NOT_FOUND,

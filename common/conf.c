@@ -19,6 +19,7 @@
 #include <cjson/cJSON.h>
 
 #include "conf.h"
+#include "strbuf.h"
 #include "util.h"
 
 static const char *const subsys_names[_CONF_SUBSYS_MAX] = {
@@ -987,153 +988,62 @@ int conf_parse(const char *buf, size_t len, struct conf **ret, struct conf_error
  * cJSON_PrintUnformatted() printed for the same model built as a cJSON tree (the tests compare):
  * a tree of a 10,000-cgroup conf would hold ~3 MB for a moment, e.g. when cg-syncd writes the
  * snapshot of it. */
-struct jbuf {
-        char *s;
-        size_t len;
-        size_t cap;
-        bool oom;
-};
-
-static bool jbuf_reserve(struct jbuf *b, size_t more) {
-        size_t want;
-        char *n;
-
-        if (b->oom)
-                return false;
-        if (more < b->cap - b->len)
-                return true; /* room for it and the NUL */
-        want = MAX(b->cap * 2, b->len + more + 1);
-        want = MAX(want, (size_t) 256);
-        n = realloc(b->s, want);
-        if (!n) {
-                b->oom = true;
-                return false;
-        }
-        b->s = n;
-        b->cap = want;
-        return true;
-}
-
-static void jbuf_put(struct jbuf *b, const char *s, size_t l) {
-        if (!jbuf_reserve(b, l))
-                return;
-        memcpy(b->s + b->len, s, l);
-        b->len += l;
-        b->s[b->len] = 0;
-}
-
-#define jbuf_puts(b, lit) jbuf_put((b), "" lit, sizeof(lit) - 1)
-
-/* A JSON string, escaped as cJSON escapes it: " \ and the control characters; every other byte
- * (UTF-8 included) as it is. Cgroup names never need it, a hand-built model might. */
-static void jbuf_string(struct jbuf *b, const char *s) {
-        static const char hex[] = "0123456789abcdef";
-
-        jbuf_puts(b, "\"");
-        for (;;) {
-                size_t l = 0;
-                unsigned char c;
-                while (s[l] && (unsigned char) s[l] >= 32 && s[l] != '"' && s[l] != '\\')
-                        l++;
-                jbuf_put(b, s, l);
-                s += l;
-                c = (unsigned char) *s;
-                if (!c)
-                        break;
-                s++;
-                switch (c) {
-                case '"':
-                        jbuf_puts(b, "\\\"");
-                        break;
-                case '\\':
-                        jbuf_puts(b, "\\\\");
-                        break;
-                case '\b':
-                        jbuf_puts(b, "\\b");
-                        break;
-                case '\f':
-                        jbuf_puts(b, "\\f");
-                        break;
-                case '\n':
-                        jbuf_puts(b, "\\n");
-                        break;
-                case '\r':
-                        jbuf_puts(b, "\\r");
-                        break;
-                case '\t':
-                        jbuf_puts(b, "\\t");
-                        break;
-                default: {
-                        char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-                        jbuf_put(b, u, sizeof(u));
-                }
-                }
-        }
-        jbuf_puts(b, "\"");
-}
-
-static void jbuf_int(struct jbuf *b, int64_t v) {
-        char num[24];
-        int l = snprintf(num, sizeof(num), "%" PRId64, v);
-
-        jbuf_put(b, num, (size_t) l);
-}
-
 /* {"conf":{"<key>":W},"sub_cgroup":{"<name>":{...},...}}; a root has no "conf" but always a
  * "sub_cgroup". Depth is bounded by the parser (CONF_MAX_DEPTH). */
-static void node_to_json(struct jbuf *b, const struct conf_node *n, enum conf_subsys s) {
+static void node_to_json(struct strbuf *b, const struct conf_node *n, enum conf_subsys s) {
         bool conf = n->parent && n->weight >= 0;
 
-        jbuf_puts(b, "{");
+        (void) strbuf_puts(b, "{");
         if (conf) {
-                jbuf_puts(b, "\"conf\":{");
-                jbuf_string(b, subsys_keys[s]);
-                jbuf_puts(b, ":");
-                jbuf_int(b, n->weight);
-                jbuf_puts(b, "}");
+                (void) strbuf_puts(b, "\"conf\":{");
+                (void) strbuf_json_string(b, subsys_keys[s]);
+                (void) strbuf_puts(b, ":");
+                (void) strbuf_append_i64(b, n->weight);
+                (void) strbuf_puts(b, "}");
         }
         if (n->n_children > 0 || !n->parent) {
                 if (conf)
-                        jbuf_puts(b, ",");
-                jbuf_puts(b, "\"sub_cgroup\":{");
+                        (void) strbuf_puts(b, ",");
+                (void) strbuf_puts(b, "\"sub_cgroup\":{");
                 for (size_t i = 0; i < n->n_children && !b->oom; i++) {
                         if (i > 0)
-                                jbuf_puts(b, ",");
-                        jbuf_string(b, n->children[i]->name ? n->children[i]->name : "");
-                        jbuf_puts(b, ":");
+                                (void) strbuf_puts(b, ",");
+                        (void) strbuf_json_string(b,
+                                                 n->children[i]->name ? n->children[i]->name : "");
+                        (void) strbuf_puts(b, ":");
                         node_to_json(b, n->children[i], s);
                 }
-                jbuf_puts(b, "}");
+                (void) strbuf_puts(b, "}");
         }
-        jbuf_puts(b, "}");
+        (void) strbuf_puts(b, "}");
 }
 
 int conf_to_json(const struct conf *c, char **ret) {
-        struct jbuf b = {};
+        struct strbuf b = {};
         bool first = true;
+        char *t;
 
         if (!c || !ret)
                 return -EINVAL;
         /* ~40 bytes a cgroup in the usual shape: one allocation for most confs */
-        if (!jbuf_reserve(&b, MIN(c->n_nodes, (size_t) CONF_MAX_NODES) * 48 + 64))
+        if (strbuf_reserve(&b, MIN(c->n_nodes, (size_t) CONF_MAX_NODES) * 48 + 64) < 0)
                 return -ENOMEM;
-        jbuf_puts(&b, "{");
+        (void) strbuf_puts(&b, "{");
         for (int i = 0; i < _CONF_SUBSYS_MAX; i++) {
                 if (!c->roots[i])
                         continue;
                 if (!first)
-                        jbuf_puts(&b, ",");
+                        (void) strbuf_puts(&b, ",");
                 first = false;
-                jbuf_string(&b, subsys_names[i]);
-                jbuf_puts(&b, ":");
+                (void) strbuf_json_string(&b, subsys_names[i]);
+                (void) strbuf_puts(&b, ":");
                 node_to_json(&b, c->roots[i], (enum conf_subsys) i);
         }
-        jbuf_puts(&b, "}");
-        if (b.oom) {
-                free(b.s);
+        (void) strbuf_append(&b, "}", 1);
+        t = strbuf_steal(&b); /* NULL if any append failed */
+        if (!t)
                 return -ENOMEM;
-        }
-        *ret = b.s;
+        *ret = t;
         return 0;
 }
 

@@ -50,17 +50,17 @@ static bool is_json_object(const char *s, size_t len) {
 }
 
 static void check_error_answer(const char *msg) {
-        struct wsproto_buf b = {};
+        struct strbuf b = {};
         cJSON *j, *e;
 
         if (wsproto_error_answer(msg, 16, &b) < 0)
                 return;
-        j = cJSON_Parse(wsproto_buf_text(&b));
+        j = cJSON_Parse(strbuf_text(&b));
         check(j != NULL, "error answer is JSON");
         e = cJSON_GetObjectItemCaseSensitive(j, "error");
         check(cJSON_IsString(e) && strcmp(e->valuestring, msg) == 0, "error answer gives it back");
         cJSON_Delete(j);
-        wsproto_buf_done(&b);
+        strbuf_done(&b);
 }
 
 static void fuzz_request(const char *buf, size_t len, int64_t now) {
@@ -128,16 +128,16 @@ static void fuzz_samples(const char *buf, size_t len, int64_t slot) {
         const char *values[16];
         size_t lens[16], n = 0, skipped = 99, implausible = 0;
         bool all_json = true;
-        struct wsproto_buf b = {};
+        struct strbuf b = {};
 
         if (wsproto_sample_plausible(buf, len)) {
                 check(len >= 2 && !memchr(buf, 0, len), "plausible sample");
                 if (wsproto_push_answer(slot, buf, len, 16, &b) == 0) {
-                        check(b.len == strlen(wsproto_buf_text(&b)), "push answer length");
+                        check(b.len == strlen(strbuf_text(&b)), "push answer length");
                         if (is_json_object(buf, len))
-                                check(is_json_object(wsproto_buf_text(&b), b.len),
+                                check(is_json_object(strbuf_text(&b), b.len),
                                       "push answer is JSON");
-                        wsproto_buf_done(&b);
+                        strbuf_done(&b);
                 }
         } else {
                 check(wsproto_push_answer(slot, buf, len, 16, &b) == -EINVAL, "push refuses");
@@ -161,12 +161,12 @@ static void fuzz_samples(const char *buf, size_t len, int64_t slot) {
                                    &skipped) < 0)
                 return;
         check(skipped == implausible, "implausible samples counted");
-        check(b.len == strlen(wsproto_buf_text(&b)), "account answer length");
+        check(b.len == strlen(strbuf_text(&b)), "account answer length");
         if (all_json) {
-                check(is_json_object(wsproto_buf_text(&b), b.len), "account answer is JSON");
-                check_account_keys(wsproto_buf_text(&b), slot, values, lens, n);
+                check(is_json_object(strbuf_text(&b), b.len), "account answer is JSON");
+                check_account_keys(strbuf_text(&b), slot, values, lens, n);
         }
-        wsproto_buf_done(&b);
+        strbuf_done(&b);
 }
 
 /* `name{label="v",...} value` with Prometheus escapes (\\ \" \n) in label values. */
@@ -208,7 +208,7 @@ static void check_metric_line(const char *l, size_t n) {
 
 static void fuzz_metrics(const char *buf, size_t len, int64_t slot, bool with_sample) {
         struct wsproto_stats st = {.connections = 3, .redis_up = true, .requests_total = 9};
-        struct wsproto_buf b = {};
+        struct strbuf b = {};
         const char *t;
         int k;
 
@@ -219,14 +219,14 @@ static void fuzz_metrics(const char *buf, size_t len, int64_t slot, bool with_sa
                 check(with_sample, "no sample renders");
                 return;
         }
-        t = wsproto_buf_text(&b);
+        t = strbuf_text(&b);
         check(b.len == strlen(t) && b.len > 0 && t[b.len - 1] == '\n', "metrics text");
         for (const char *p = t; *p;) {
                 const char *e = strchr(p, '\n');
                 check_metric_line(p, (size_t) (e - p));
                 p = e + 1;
         }
-        wsproto_buf_done(&b);
+        strbuf_done(&b);
 }
 
 static void fuzz_http(const char *s, const char *second) {
