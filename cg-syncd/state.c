@@ -107,7 +107,7 @@ int syncd_first_line(const char *s, size_t max, char **ret) {
 }
 
 int syncd_status_format(const struct syncd_status *s, char **ret) {
-        _cleanup_free_ char *applied = NULL, *zk = NULL;
+        _cleanup_free_ char *applied = NULL, *zk = NULL, *change = NULL;
         int r;
 
         if (s->applied_version < 0 && s->source == SYNCD_SOURCE_NONE)
@@ -140,9 +140,18 @@ int syncd_status_format(const struct syncd_status *s, char **ret) {
         }
         if (r < 0)
                 return r;
+        /* Last, so that "Applied version N; watching ..." keeps its shape for readers. */
+        if (s->change && s->change->version >= 0)
+                r = xasprintf(&change,
+                              "; last change: version %" PRId64
+                              ", %zu created, %zu weights set, %zu removed",
+                              s->change->version, s->change->created, s->change->weights,
+                              s->change->removed);
+        if (r < 0)
+                return r;
         if (s->problem)
-                return xasprintf(ret, "%s; %s; %s", applied, zk, s->problem);
-        return xasprintf(ret, "%s; %s", applied, zk);
+                return xasprintf(ret, "%s; %s; %s%s", applied, zk, s->problem, change ?: "");
+        return xasprintf(ret, "%s; %s%s", applied, zk, change ?: "");
 }
 
 static struct live_entry *syncd_live_find(struct live_tree *t, enum conf_subsys s,

@@ -65,6 +65,7 @@ static int syncd_status_text(const struct syncd *d, char **ret) {
                 .zk_state = d->zk_state,
                 .node_missing = d->node_missing,
                 .problem = d->problem,
+                .change = &d->last_change,
         };
 
         return syncd_status_format(&st, ret);
@@ -564,7 +565,7 @@ int syncd_new(const struct syncd_args *args, struct syncd **ret) {
         if (!d)
                 return log_error_errno(-ENOMEM, "Out of memory");
         d->zk_state = ZK_STATE_CLOSED;
-
+        d->last_change.version = -1;
         d->args = *args;
         d->cfg_path = strdup(d->args.config_path);
         if (!d->cfg_path)

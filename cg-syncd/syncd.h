@@ -75,6 +75,11 @@ enum syncd_source {
         SYNCD_SOURCE_ZK,
         SYNCD_SOURCE_SNAPSHOT,
 };
+/* What the last apply that changed the tree did (for the log line and STATUS=). */
+struct syncd_change {
+        int64_t version; /* -1: no apply changed anything yet */
+        size_t created, weights, removed, moved;
+};
 struct syncd_status {
         const char *node_path;
         enum syncd_source source;
@@ -82,6 +87,7 @@ struct syncd_status {
         enum zk_state zk_state;
         bool node_missing;
         const char *problem; /* current trouble, one line, or NULL */
+        const struct syncd_change *change; /* NULL or version -1: none yet */
 };
 int syncd_status_format(const struct syncd_status *s, char **ret);
 /* The first line of a multi-line message, at most `max` bytes (owned). */
@@ -151,6 +157,7 @@ struct syncd {
          * succeeded (cleared on a failure, reload; replaced by each full read). */
         struct live_tree live;
         bool live_valid;
+        struct syncd_change last_change; /* for STATUS= */
 };
 
 /* Config, cgfs, zk, loop, signals, timers; logs what fails. */

@@ -156,6 +156,23 @@ static void test_status(void) {
                      "cpu.sub_cgroup.a.conf.share: out of range");
         free(t);
         s.problem = NULL;
+        struct syncd_change ch = {.version = -1};
+        s.change = &ch;
+        CHECK_INT(syncd_status_format(&s, &t), 0);
+        CHECK_STR(t, "Applied version 7; watching /p/arch_conf"); /* no change yet */
+        free(t);
+        ch = (struct syncd_change){.version = 6, .created = 3, .weights = 2, .removed = 1};
+        CHECK_INT(syncd_status_format(&s, &t), 0);
+        CHECK_STR(t, "Applied version 7; watching /p/arch_conf; last change: version 6, 3 created, "
+                     "2 weights set, 1 removed");
+        free(t);
+        s.problem = "failed";
+        CHECK_INT(syncd_status_format(&s, &t), 0);
+        CHECK_STR(t, "Applied version 7; watching /p/arch_conf; failed; last change: version 6, "
+                     "3 created, 2 weights set, 1 removed");
+        free(t);
+        s.problem = NULL;
+        s.change = NULL;
         s.node_missing = true;
         CHECK_INT(syncd_status_format(&s, &t), 0);
         CHECK_STR(t, "Applied version 7; /p/arch_conf does not exist, waiting for it");
