@@ -19,10 +19,15 @@ struct rds {
         uint64_t backoff_min, backoff_max;
         redisContext *c;   /* NULL while disconnected; owned */
         uint64_t backoff;  /* current wait after a failed connect; 0 after success */
-        uint64_t next_try; /* CLOCK_MONOTONIC usec before which we do not connect */
+        uint64_t next_try; /* usec on now() before which we do not connect */
+        uint64_t (*now)(void); /* the backoff's clock */
         bool reconnected;
         char err[256];
 };
+
+static uint64_t monotonic_usec(void) {
+        return now_usec(CLOCK_MONOTONIC);
+}
 
 uint64_t rds_backoff_next(uint64_t prev, uint64_t min, uint64_t max) {
         uint64_t v;
@@ -64,6 +69,7 @@ int rds_new(const struct rds_options *o, struct rds **ret) {
                 return -ENOMEM;
         }
         r->port = o->port;
+        r->now = o->now ?: monotonic_usec;
         r->backoff_min = o->backoff_min_usec ? o->backoff_min_usec : 250 * USEC_PER_MSEC;
         r->backoff_max =
                 MAX(o->backoff_max_usec ? o->backoff_max_usec : USEC_PER_SEC, r->backoff_min);
@@ -162,7 +168,7 @@ static int fail_connection(struct rds *r, const char *what, int saved_errno) {
 static int fail_connect(struct rds *r, const char *what, int saved_errno) {
         int e = fail_connection(r, what, saved_errno);
         r->backoff = rds_backoff_next(r->backoff, r->backoff_min, r->backoff_max);
-        r->next_try = now_usec(CLOCK_MONOTONIC) + r->backoff;
+        r->next_try = r->now() + r->backoff;
         return e;
 }
 
@@ -192,7 +198,7 @@ static int connect_now(struct rds *r, uint64_t deadline) {
                         rds_disconnect(r);
                         snprintf(r->err, sizeof(r->err), "AUTH: no time left");
                         r->backoff = rds_backoff_next(r->backoff, r->backoff_min, r->backoff_max);
-                        r->next_try = now_usec(CLOCK_MONOTONIC) + r->backoff;
+                        r->next_try = r->now() + r->backoff;
                         return -ETIMEDOUT;
                 }
                 reply = redisCommandArgv(r->c, 2, argv, len);
@@ -205,7 +211,7 @@ static int connect_now(struct rds *r, uint64_t deadline) {
                         freeReplyObject(reply);
                         rds_disconnect(r);
                         r->backoff = rds_backoff_next(r->backoff, r->backoff_min, r->backoff_max);
-                        r->next_try = now_usec(CLOCK_MONOTONIC) + r->backoff;
+                        r->next_try = r->now() + r->backoff;
                         return -EACCES;
                 }
                 freeReplyObject(reply);
@@ -222,7 +228,7 @@ int rds_pipeline(struct rds *r, const struct rds_cmd *cmds, size_t n, uint64_t b
         int e;
 
         if (!r->c) {
-                if (now_usec(CLOCK_MONOTONIC) < r->next_try)
+                if (r->now() < r->next_try)
                         return -EAGAIN;
                 e = connect_now(r, deadline);
                 if (e < 0)

@@ -27,6 +27,9 @@ struct rds_options {
         const char *password;      /* copied; NULL or "" = no AUTH */
         uint64_t backoff_min_usec; /* first wait after a failed connect; 0 -> 250 ms */
         uint64_t backoff_max_usec; /* cap of the doubling; 0 -> 1 s */
+        /* The clock the backoff is measured on, in usec; NULL -> CLOCK_MONOTONIC. Tests step
+         * it by hand. The deadlines of real I/O (budget_usec) always run on CLOCK_MONOTONIC. */
+        uint64_t (*now)(void);
 };
 
 /* A command: argv[0..argc) with explicit lengths (binary safe). Borrowed by rds_pipeline. */
