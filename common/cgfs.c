@@ -515,41 +515,17 @@ const char *cgfs_acct_dir(const struct cgfs *fs, enum conf_subsys s) {
 
 /* ---- small I/O helpers ---- */
 
+/* util.c's helpers, under the names the cgfs modules use. */
 int cgfs_write_at(int dirfd, const char *path, const char *text) {
-        /* O_TRUNC like a shell redirection: cgroupfs ignores it, a fixture file needs it. */
-        int fd = openat(dirfd, path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY);
-        size_t len = strlen(text);
-        ssize_t n;
-
-        if (fd < 0)
-                return negative_errno();
-        n = write(fd, text, len);
-        if (n < 0) {
-                int r = negative_errno();
-                close(fd);
-                return r;
-        }
-        close(fd);
-        return (size_t) n == len ? 0 : -EIO;
+        return write_string_file_at(dirfd, path, text);
 }
 
 int cgfs_read_small_at(int dirfd, const char *path, char *buf, size_t size) {
-        int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        ssize_t n;
+        size_t n;
+        int r;
 
-        if (fd < 0)
-                return negative_errno();
-        n = read(fd, buf, size - 1);
-        if (n < 0) {
-                int r = negative_errno();
-                close(fd);
-                return r;
-        }
-        close(fd);
-        if ((size_t) n >= size - 1)
-                return -EFBIG;
-        buf[n] = 0;
-        return (int) n;
+        r = read_small_file_at(dirfd, path, 0, buf, size, &n, NULL);
+        return r < 0 ? r : (int) n;
 }
 
 /* Per cgroup on cgroupfs (kernfs): one fstatat, and only for a cgroup with children an

@@ -702,17 +702,6 @@ out:
         return r;
 }
 
-static const struct conf_node *node_find(const struct conf_node *n, const char *name) {
-        if (n->name && strcmp(n->name, name) == 0)
-                return n;
-        for (size_t i = 0; i < n->n_children; i++) {
-                const struct conf_node *f = node_find(n->children[i], name);
-                if (f)
-                        return f;
-        }
-        return NULL;
-}
-
 int plan_check_v2_procs(const struct conf *c, char *const *names, struct conf_errors *errs) {
         int bad = 0, r;
 
@@ -720,7 +709,7 @@ int plan_check_v2_procs(const struct conf *c, char *const *names, struct conf_er
                 bool inner = false;
 
                 for (int s = 0; s < _CONF_SUBSYS_MAX; s++) {
-                        const struct conf_node *f = c->roots[s] ? node_find(c->roots[s], *n) : NULL;
+                        const struct conf_node *f = conf_find(c, (enum conf_subsys) s, *n);
                         if (f && f->n_children > 0)
                                 inner = true;
                 }

@@ -31,7 +31,8 @@ enum {
 struct stat;
 int read_small_file_at(int dirfd, const char *path, int flags, char *buf, size_t size,
                        size_t *ret_len, struct stat *ret_st);
-/* Writes a string to an existing file (cgroup control files): one write(2), no O_CREAT. */
+/* Writes a string to an existing file (cgroup control files): one write(2), O_TRUNC, no
+ * O_CREAT. */
 int write_string_file_at(int dirfd, const char *path, const char *s);
 /* Writes data to <path> atomically: temp file in the same dir, fsync-free, rename(2). */
 int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode);
