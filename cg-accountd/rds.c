@@ -41,19 +41,6 @@ uint64_t rds_backoff_next(uint64_t prev, uint64_t min, uint64_t max) {
         return MIN(MAX(v, min), max);
 }
 
-int rds_cmd_set(struct rds_cmd *c, const char *const *argv) {
-        int n = 0;
-
-        for (; argv[n]; n++) {
-                if (n >= RDS_ARGV_MAX)
-                        return -E2BIG;
-                c->argv[n] = argv[n];
-                c->argvlen[n] = strlen(argv[n]);
-        }
-        c->argc = n;
-        return 0;
-}
-
 int rds_new(const struct rds_options *o, struct rds **ret) {
         struct rds *r;
 

@@ -63,6 +63,3 @@ void rds_disconnect(struct rds *r);
 
 /* Pure: the wait after a failed connect following a wait of prev (0 for the first failure). */
 uint64_t rds_backoff_next(uint64_t prev, uint64_t min, uint64_t max);
-/* Convenience: fills a command from NUL-terminated strings (NULL-terminated list); -E2BIG when
- * more than RDS_ARGV_MAX. */
-int rds_cmd_set(struct rds_cmd *c, const char *const *argv);

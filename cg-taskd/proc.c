@@ -83,23 +83,6 @@ int proc_pidfile_load(const char *path, struct proc_pidfile *ret) {
         return 0;
 }
 
-int proc_pidfile_read(const char *path, pid_t *ret, uint64_t *ret_mtime_usec) {
-        struct proc_pidfile f;
-        pid_t pid;
-        int r;
-
-        r = proc_pidfile_load(path, &f);
-        if (r < 0)
-                return r;
-        r = proc_pidfile_parse(f.data, f.len, &pid);
-        if (r < 0)
-                return r;
-        *ret = pid;
-        if (ret_mtime_usec)
-                *ret_mtime_usec = f.mtime_usec;
-        return 0;
-}
-
 /* ---- /proc/<pid>/stat ---- */
 
 /* Parses one unsigned decimal field at *p, advancing past it and one following space (or the
@@ -356,10 +339,6 @@ void proc_walk_invalidate(struct proc_walk *w) {
         w->have_index = false;
 }
 
-int proc_walk_dirfd(const struct proc_walk *w) {
-        return w->dirfd;
-}
-
 static int ppid_cmp(const void *a, const void *b) {
         const struct ppid_entry *x = a, *y = b;
         if (x->ppid != y->ppid)
@@ -540,26 +519,6 @@ int proc_walk_children(struct proc_walk *w, pid_t pid, struct pidvec *out) {
         }
         closedir(d);
         return r < 0 ? r : 0;
-}
-
-int proc_cgroup_read_at(int proc_dirfd, pid_t pid, char **ret) {
-        char path[64], buf[4096];
-        size_t len;
-        char *s;
-        int r;
-
-        snprintf(path, sizeof(path), "%d/cgroup", (int) pid);
-        r = read_small_file_at(proc_dirfd, path, 0, buf, sizeof(buf), &len, NULL);
-        if (r == -EFBIG)
-                return gone(read_full_file_at(proc_dirfd, path, ret, NULL));
-        if (r < 0)
-                return gone(r);
-        s = malloc(len + 1);
-        if (!s)
-                return -ENOMEM;
-        memcpy(s, buf, len + 1);
-        *ret = s;
-        return 0;
 }
 
 /* ---- process tree from the process events connector ---- */

@@ -104,22 +104,6 @@ const char *zk_rc_string(int zrc) {
         return zerror(zrc);
 }
 
-const char *zk_state_name(enum zk_state s) {
-        switch (s) {
-        case ZK_STATE_CONNECTING:
-                return "connecting";
-        case ZK_STATE_CONNECTED:
-                return "connected";
-        case ZK_STATE_EXPIRED:
-                return "session expired";
-        case ZK_STATE_AUTH_FAILED:
-                return "authentication failed";
-        case ZK_STATE_CLOSED:
-                return "closed";
-        }
-        return "unknown";
-}
-
 int zk_auth_parse(const char *s, char **ret_scheme, char **ret_cred) {
         const char *colon;
         char *scheme, *cred;
@@ -150,22 +134,6 @@ int zk_auth_parse(const char *s, char **ret_scheme, char **ret_cred) {
         }
         *ret_scheme = scheme;
         *ret_cred = cred;
-        return 0;
-}
-
-int zk_auth_user(const char *s, char **ret) {
-        _cleanup_free_ char *scheme = NULL, *cred = NULL;
-        char *u, *c;
-        int r;
-
-        r = zk_auth_parse(s, &scheme, &cred);
-        if (r < 0)
-                return r;
-        c = strchr(cred, ':');
-        u = c ? strndup(cred, (size_t) (c - cred)) : strdup(cred);
-        if (!u)
-                return -ENOMEM;
-        *ret = u;
         return 0;
 }
 

@@ -31,7 +31,6 @@ enum zk_state {
         ZK_STATE_AUTH_FAILED, /* an auth was refused: session unusable, as EXPIRED */
         ZK_STATE_CLOSED,      /* no session (before zk_connect, after zk_disconnect) */
 };
-const char *zk_state_name(enum zk_state s);
 
 enum zk_event_type {
         ZK_EVENT_SESSION, /* .state changed */
@@ -127,8 +126,6 @@ const char *zk_rc_string(int zrc); /* "no node", "not authenticated", ... */
 /* "digest:user:password" -> scheme "digest", credential "user:password" (owned). Digest needs a
  * non-empty user and a ':'; other schemes need a non-empty credential. -EINVAL otherwise. */
 int zk_auth_parse(const char *s, char **ret_scheme, char **ret_cred);
-/* The user of an auth entry ("alice" for "digest:alice:pw"), owned; -EINVAL if malformed. */
-int zk_auth_user(const char *s, char **ret);
 /* "host:port[,host:port...][/chroot]": every port 1..65535, hosts non-empty. -EINVAL otherwise. */
 int zk_hosts_check(const char *hosts);
 /* A ZooKeeper path: starts with '/', no empty, "." or ".." component, no trailing '/' (except

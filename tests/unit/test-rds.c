@@ -155,6 +155,21 @@ static void test_backoff(void) {
         CHECK(rds_backoff_next(1, min, max) == 250000);
 }
 
+/* Fills a command from NUL-terminated strings (NULL-terminated list); -E2BIG when more than
+ * RDS_ARGV_MAX. */
+static int rds_cmd_set(struct rds_cmd *c, const char *const *argv) {
+        int n = 0;
+
+        for (; argv[n]; n++) {
+                if (n >= RDS_ARGV_MAX)
+                        return -E2BIG;
+                c->argv[n] = argv[n];
+                c->argvlen[n] = strlen(argv[n]);
+        }
+        c->argc = n;
+        return 0;
+}
+
 static void test_options(void) {
         struct rds *r = NULL;
         CHECK_INT(rds_new(&(struct rds_options){.host = "", .port = 1}, &r), -EINVAL);
