@@ -216,14 +216,8 @@ bool proc_pidfile_is_stale(uint64_t pidfile_mtime_usec, uint64_t start_realtime_
 /* ---- pid vectors ---- */
 
 int pidvec_push(struct pidvec *pv, pid_t pid) {
-        if (pv->n >= pv->allocated) {
-                size_t na = pv->allocated ? pv->allocated * 2 : 64;
-                pid_t *nv = realloc(pv->v, na * sizeof(pid_t));
-                if (!nv)
-                        return -ENOMEM;
-                pv->v = nv;
-                pv->allocated = na;
-        }
+        if (GREEDY_REALLOC(pv->v, pv->allocated, pv->n + 1) < 0)
+                return -ENOMEM;
         pv->v[pv->n++] = pid;
         return 0;
 }
@@ -409,14 +403,8 @@ struct index_build {
 static int index_add(pid_t pid, pid_t ppid, void *userdata) {
         struct index_build *b = userdata;
 
-        if (b->n >= b->allocated) {
-                size_t na = b->allocated ? b->allocated * 2 : 1024;
-                struct ppid_entry *nv = realloc(b->v, na * sizeof(*b->v));
-                if (!nv)
-                        return -ENOMEM;
-                b->v = nv;
-                b->allocated = na;
-        }
+        if (GREEDY_REALLOC(b->v, b->allocated, b->n + 1) < 0)
+                return -ENOMEM;
         b->v[b->n++] = (struct ppid_entry){.ppid = ppid, .pid = pid};
         return 0;
 }

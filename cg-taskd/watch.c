@@ -126,7 +126,7 @@ static struct taskd_watch *watch_by_wd(struct taskd_watch *v, size_t n, int wd) 
 int taskd_watch_sync(struct taskd *d) {
         _cleanup_strv_free_ char **dirs = NULL;
         struct taskd_watch *nv = NULL;
-        size_t nn = 0;
+        size_t nn = 0, cap = 0;
         bool changed = false;
         int r;
 
@@ -134,7 +134,7 @@ int taskd_watch_sync(struct taskd *d) {
         if (r < 0)
                 return r;
         for (char **p = dirs; p && *p; p++) {
-                struct taskd_watch *w, *t;
+                struct taskd_watch *w;
                 int wd = inotify_add_watch(d->inotify_fd, *p, WATCH_MASK);
 
                 if (wd < 0) {
@@ -145,12 +145,10 @@ int taskd_watch_sync(struct taskd *d) {
                 }
                 w = watch_by_wd(nv, nn, wd);
                 if (!w) {
-                        t = realloc(nv, (nn + 1) * sizeof(*t));
-                        if (!t) {
+                        if (GREEDY_REALLOC(nv, cap, nn + 1) < 0) {
                                 watches_free(nv, nn);
                                 return -ENOMEM;
                         }
-                        nv = t;
                         w = &nv[nn++];
                         *w = (struct taskd_watch){.wd = wd};
                 }

@@ -137,14 +137,8 @@ static int blkio_dev(struct acct_blkio *b, unsigned major, unsigned minor,
                         *ret = &b->v[i - 1];
                         return 0;
                 }
-        if (b->n == b->cap) {
-                size_t cap = b->cap ? b->cap * 2 : 4;
-                struct acct_dev_io *v = reallocarray(b->v, cap, sizeof(*v));
-                if (!v)
-                        return -ENOMEM;
-                b->v = v;
-                b->cap = cap;
-        }
+        if (GREEDY_REALLOC(b->v, b->cap, b->n + 1) < 0)
+                return -ENOMEM;
         b->v[b->n] = (struct acct_dev_io){.major = major, .minor = minor};
         *ret = &b->v[b->n++];
         return 0;

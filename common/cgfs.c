@@ -100,14 +100,8 @@ int cgfs_parse_pids(const char *text, pid_t **ret, size_t *n) {
                         return -EINVAL;
                 if (u == 0 || u > INT32_MAX)
                         return -EINVAL;
-                if (len == cap) {
-                        size_t nc = cap ? cap * 2 : 16;
-                        pid_t *nv = realloc(v, nc * sizeof(*nv));
-                        if (!nv)
-                                return -ENOMEM;
-                        v = nv;
-                        cap = nc;
-                }
+                if (GREEDY_REALLOC(v, cap, len + 1) < 0)
+                        return -ENOMEM;
                 v[len++] = (pid_t) u;
                 p += l;
                 if (*p == '\n')
@@ -706,14 +700,8 @@ static int rmdir_moving(int base_fd, const char *path, int dest_fd, size_t *move
 int cgfs_pathv_add(struct cgfs_pathv *pv, const char *s) {
         char *c;
 
-        if (pv->n == pv->cap) {
-                size_t cap = pv->cap ? pv->cap * 2 : 64;
-                char **nv = realloc(pv->v, cap * sizeof(*nv));
-                if (!nv)
-                        return -ENOMEM;
-                pv->v = nv;
-                pv->cap = cap;
-        }
+        if (GREEDY_REALLOC(pv->v, pv->cap, pv->n + 1) < 0)
+                return -ENOMEM;
         c = strdup(s);
         if (!c)
                 return -ENOMEM;

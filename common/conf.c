@@ -219,7 +219,7 @@ void conf_errors_clear(struct conf_errors *e) {
         }
         free(e->v);
         e->v = NULL;
-        e->n = 0;
+        e->n = e->cap = 0;
 }
 
 int conf_errors_format(const struct conf_errors *e, int64_t version, char **ret) {
@@ -331,7 +331,6 @@ struct parser {
 };
 
 _printf_(3, 4) static void problem(struct parser *p, const struct jpath *jp, const char *fmt, ...) {
-        struct conf_error *v;
         char *path = NULL, *msg = NULL;
         va_list ap;
         int r;
@@ -348,11 +347,9 @@ _printf_(3, 4) static void problem(struct parser *p, const struct jpath *jp, con
                 msg = NULL;
                 goto oom;
         }
-        v = realloc(p->errs->v, (p->errs->n + 1) * sizeof(*v));
-        if (!v)
+        if (GREEDY_REALLOC(p->errs->v, p->errs->cap, p->errs->n + 1) < 0)
                 goto oom;
-        p->errs->v = v;
-        v[p->errs->n++] = (struct conf_error){.path = path, .msg = msg};
+        p->errs->v[p->errs->n++] = (struct conf_error){.path = path, .msg = msg};
         p->n_listed++;
         return;
 oom:
@@ -453,14 +450,8 @@ static int scan_text(struct parser *p, const char *s, size_t len, size_t *ret_de
                         size_t j = i;
                         while (j < len && numtok_char(s[j]))
                                 j++;
-                        if (p->n_nums == cap) {
-                                size_t ncap = cap ? cap * 2 : 16;
-                                struct numtok *n = realloc(p->nums, ncap * sizeof(*n));
-                                if (!n)
-                                        return -ENOMEM;
-                                p->nums = n;
-                                cap = ncap;
-                        }
+                        if (GREEDY_REALLOC(p->nums, cap, p->n_nums + 1) < 0)
+                                return -ENOMEM;
                         p->nums[p->n_nums] = (struct numtok){.text = s + i, .len = j - i};
                         numtok_classify(&p->nums[p->n_nums]);
                         p->n_nums++;

@@ -34,7 +34,7 @@ struct cfg {
                 unsigned interval_sec; /* 30 */
         } taskd;
         struct cfg_pid_files *pid_files;
-        size_t n_pid_files;
+        size_t n_pid_files, cap_pid_files;
         struct {
                 char *host; /* "127.0.0.1" */
                 unsigned port; /* 6379 */
