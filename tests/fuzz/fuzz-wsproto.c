@@ -9,7 +9,7 @@
  * answers built from samples that are JSON objects are JSON, and a show_account answer is keyed
  * by the slot numbers of its range only (no start_slot/end_slot); the Prometheus text is lines of
  * "# ..." or `name{label="escaped",...} value`; a routed file is a plain name.
- * FUZZ_SOURCES: cg-wsd/wsproto.c common/util.c
+ * FUZZ_SOURCES: cg-wsd/wsproto.c common/strbuf.c common/util.c
  * FUZZ_LIBS: -lcjson -lm
  * FUZZ_CORPUS: tests/fixtures/wsproto
  * FUZZ_DICT: tests/fuzz/wsproto.dict */

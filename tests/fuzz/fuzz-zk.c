@@ -67,7 +67,6 @@ static void fuzz_auth(const char *s) {
                 check(strchr(cred, ':') && cred[0] != ':', "digest user:password");
         free(scheme);
         free(cred);
-        free(user);
 }
 
 static void fuzz_hosts(const char *s) {
