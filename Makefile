@@ -18,8 +18,8 @@ WARN     := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Wer
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 $(WARN) -fPIC -D_GNU_SOURCE -DTHREADED -iquote common -Iinclude \
             -DCGARCH_VERSION=\"$(VERSION)\" -DCGARCH_WWW_DIR=\"$(DATADIR)/cgrouparch/www\" \
-            $(shell pkg-config --cflags libcjson hiredis libwebsockets libsystemd inih 2>/dev/null)
-LDLIBS   := -Wl,--as-needed $(shell pkg-config --libs libcjson hiredis libwebsockets libsystemd inih 2>/dev/null) \
+            $(shell pkg-config --cflags libcjson hiredis libwebsockets libsystemd inih libcrypto 2>/dev/null)
+LDLIBS   := -Wl,--as-needed $(shell pkg-config --libs libcjson hiredis libwebsockets libsystemd inih libcrypto 2>/dev/null) \
             -lzookeeper_mt -lpthread -lm
 
 ifeq ($(V),1)
@@ -106,6 +106,11 @@ test:
 	$(Q)$(MAKE) --no-print-directory tests-build
 	$(Q)tests/run
 
+# Debian packages (debian/): cgrouparch, libcgarch0, libcgarch-dev into build/deb/, lintian-checked.
+deb:
+	$(Q)scripts/deps --if-missing
+	$(Q)scripts/make-deb $(O)/deb
+
 bench:
 	$(Q)scripts/deps --if-missing
 	$(Q)$(MAKE) --no-print-directory all $(BENCH_BINS) $(TOOL_BINS)
@@ -138,8 +143,12 @@ install: all
 	$(if $(wildcard man/*.1),install -m 0644 $(wildcard man/*.1) $(DESTDIR)$(MANDIR)/man1/)
 	$(if $(wildcard man/*.5),install -m 0644 $(wildcard man/*.5) $(DESTDIR)$(MANDIR)/man5/)
 	$(if $(wildcard man/*.8),install -m 0644 $(wildcard man/*.8) $(DESTDIR)$(MANDIR)/man8/)
+	# The configs hold credentials (ZooKeeper identity, Redis password, token): 0640, never
+	# overwritten by a reinstall.
 	test -e $(DESTDIR)$(SYSCONFDIR)/cgrouparch/cgrouparch.conf || \
-	  install -m 0644 cgrouparch.conf.example $(DESTDIR)$(SYSCONFDIR)/cgrouparch/cgrouparch.conf
+	  install -m 0640 cgrouparch.conf.example $(DESTDIR)$(SYSCONFDIR)/cgrouparch/cgrouparch.conf
+	test -e $(DESTDIR)$(SYSCONFDIR)/cgrouparch/cg-wsd.conf || \
+	  install -m 0640 cg-wsd.conf.example $(DESTDIR)$(SYSCONFDIR)/cgrouparch/cg-wsd.conf
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/cgarch $(DAEMONS:%=$(DESTDIR)$(SBINDIR)/%) \
@@ -150,7 +159,7 @@ uninstall:
 	  $(patsubst man/%.5,$(DESTDIR)$(MANDIR)/man5/%.5,$(wildcard man/*.5)) \
 	  $(patsubst man/%.8,$(DESTDIR)$(MANDIR)/man8/%.8,$(wildcard man/*.8))
 	rm -rf $(DESTDIR)$(DATADIR)/cgrouparch $(DESTDIR)$(DATADIR)/doc/cgrouparch
-	@echo "kept $(DESTDIR)$(SYSCONFDIR)/cgrouparch/cgrouparch.conf (remove it by hand if wanted)"
+	@echo "kept $(DESTDIR)$(SYSCONFDIR)/cgrouparch/cgrouparch.conf and cg-wsd.conf (remove them by hand if wanted)"
 
 clean:
 	rm -rf $(O)
@@ -158,5 +167,5 @@ clean:
 # Header dependencies of every object, written by the compiler (-MMD -MP).
 -include $(shell find $(O)/obj -name '*.d' 2>/dev/null)
 
-.PHONY: all deps test tests-build bench fuzz run install uninstall clean
+.PHONY: all deps deb test tests-build bench fuzz run install uninstall clean
 .SUFFIXES:

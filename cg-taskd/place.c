@@ -11,6 +11,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +31,7 @@
 static void file_done(struct taskd_file *f) {
         free(f->path);
         free(f->warned);
+        free(f->refused);
         *f = (struct taskd_file){};
 }
 
@@ -120,7 +124,8 @@ static const struct taskd_root *root_find(const struct taskd *d, pid_t pid) {
         return bsearch(&key, d->roots, d->n_roots, sizeof(key), root_cmp);
 }
 
-/* Printable, bounded rendering of a bad pid file's content for a warning. */
+/* Printable, bounded rendering of a bad pid file's content for a warning. Only for a file
+ * root owns (taskd_may_show_content): anyone else could point us at a secret. */
 static void escape_content(const struct proc_pidfile *pf, char *buf, size_t size) {
         size_t o = 0;
 
@@ -134,14 +139,51 @@ static void escape_content(const struct proc_pidfile *pf, char *buf, size_t size
         buf[o] = 0;
 }
 
+/* The uid a rule's `user=` names, looked up at each use (a user may be created after the
+ * config was read). -ESRCH: no such user. */
+static int rule_user_uid(const struct taskd_rule *rule, uid_t *ret) {
+        struct passwd pw, *res = NULL;
+        char buf[4096];
+        int r;
+
+        r = taskd_user_parse_uid(rule->user, ret);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        r = getpwnam_r(rule->user, &pw, buf, sizeof(buf), &res);
+        if (r != 0)
+                return -r;
+        if (!res)
+                return -ESRCH;
+        *ret = res->pw_uid;
+        return 0;
+}
+
+/* A trust refusal: warned once per file and reason (the key holds no pid, mtime or content, so
+ * whoever controls the file cannot make us repeat it). */
+_printf_(3, 4) static void file_refuse(struct taskd_file *f, const char *reason_key,
+                                       const char *fmt, ...) {
+        char msg[PATH_MAX + 512];
+        va_list ap;
+
+        if (!taskd_warn_once(&f->refused, reason_key))
+                return;
+        va_start(ap, fmt);
+        (void) vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        log_warning("%s", msg);
+}
+
 /* Reads a pid file and decides which process (if any) it names now; sets f->pid. Complaints
- * are warned once per distinct problem (content, or pid + mtime), not at every pass. */
+ * are warned once per distinct problem (content, or pid + mtime), not at every pass; trust
+ * refusals once per reason (file_refuse). */
 static void file_refresh(struct taskd *d, struct taskd_file *f, bool just_created,
                          uint64_t boot_rt) {
+        const struct taskd_rule *rule = &d->rules.v[f->rule];
         struct proc_pidfile pf;
         struct proc_stat st;
         enum taskd_verdict v;
         char key[512], shown[4 * PROC_PIDFILE_MAX + 8];
+        uid_t proc_uid, want_uid;
         pid_t pid;
         int r;
 
@@ -150,6 +192,11 @@ static void file_refresh(struct taskd *d, struct taskd_file *f, bool just_create
         if (r == -ENOENT || r == -ENOTDIR) {
                 /* the service is not running (or not yet): nothing to say */
                 (void) taskd_warn_once(&f->warned, NULL);
+                return;
+        }
+        if (r == -ENOLINK || r == -EBADF || r == -ELOOP) {
+                file_refuse(f, r == -EBADF ? "type" : "link", "Ignoring pid file %s: %s", f->path,
+                            proc_pidfile_strerror(r));
                 return;
         }
         if (r < 0) {
@@ -167,6 +214,14 @@ static void file_refresh(struct taskd *d, struct taskd_file *f, bool just_create
         if (r < 0) {
                 if (r == -ENODATA && just_created)
                         return; /* created, not written yet: the close-write event follows */
+                if (!taskd_may_show_content(pf.uid)) {
+                        snprintf(key, sizeof(key), "parse:%d", r);
+                        if (taskd_warn_once(&f->warned, key))
+                                log_warning("Ignoring pid file %s: %s (owned by uid %u; content "
+                                            "not shown)",
+                                            f->path, proc_pidfile_strerror(r), (unsigned) pf.uid);
+                        return;
+                }
                 escape_content(&pf, shown, sizeof(shown));
                 snprintf(key, sizeof(key), "parse:%d:%s", r, shown);
                 if (taskd_warn_once(&f->warned, key))
@@ -174,26 +229,55 @@ static void file_refresh(struct taskd *d, struct taskd_file *f, bool just_create
                                     proc_pidfile_strerror(r), shown);
                 return;
         }
-        r = proc_stat_read("/proc", pid, &st);
+        r = proc_stat_read_owner("/proc", pid, &st, &proc_uid);
         if (r < 0) {
                 /* -ESRCH: the process has gone (a service stopped uncleanly): quietly skipped */
                 if (r != -ESRCH)
-                        log_debug_errno(r, "Cannot read /proc/%d/stat for %s: %m", (int) pid,
-                                        f->path);
+                        log_debug_errno(r, "Cannot read /proc/%d for %s: %m", (int) pid, f->path);
                 (void) taskd_warn_once(&f->warned, NULL);
+                return;
+        }
+        if (rule->user) {
+                r = rule_user_uid(rule, &want_uid);
+                if (r < 0) {
+                        file_refuse(f, "nouser", "Not moving pid %d named by %s: user=%s of '%s' %s",
+                                    (int) pid, f->path, rule->user, rule->name,
+                                    r == -ESRCH ? "does not exist" : "cannot be looked up");
+                        return;
+                }
+        }
+        v = taskd_judge_owner(pf.uid, proc_uid, rule->user ? &want_uid : NULL);
+        if (v == TASKD_REFUSE_OWNER) {
+                file_refuse(f, "owner",
+                            "Not moving pid %d named by %s: the file is owned by uid %u, which is "
+                            "neither root nor the process's owner (uid %u)",
+                            (int) pid, f->path, (unsigned) pf.uid, (unsigned) proc_uid);
+                return;
+        }
+        if (v == TASKD_REFUSE_USER) {
+                file_refuse(f, "user",
+                            "Not moving pid %d named by %s: it runs as uid %u, not as user=%s "
+                            "(uid %u) that '%s' requires",
+                            (int) pid, f->path, (unsigned) proc_uid, rule->user,
+                            (unsigned) want_uid, rule->name);
                 return;
         }
         v = taskd_judge(&st, pf.mtime_usec,
                         proc_starttime_to_realtime_usec(st.starttime, d->hz, boot_rt));
         if (v != TASKD_MOVE) {
-                snprintf(key, sizeof(key), "verdict:%d:%d:%llu", (int) v, (int) pid,
-                         (unsigned long long) pf.mtime_usec);
+                /* root's file: once per pid and write; anyone else's: once per reason */
+                if (taskd_may_show_content(pf.uid))
+                        snprintf(key, sizeof(key), "verdict:%d:%d:%llu", (int) v, (int) pid,
+                                 (unsigned long long) pf.mtime_usec);
+                else
+                        snprintf(key, sizeof(key), "verdict:%d", (int) v);
                 if (taskd_warn_once(&f->warned, key))
                         log_warning("Not moving pid %d named by %s: %s", (int) pid, f->path,
                                     taskd_verdict_to_string(v));
                 return;
         }
         (void) taskd_warn_once(&f->warned, NULL);
+        (void) taskd_warn_once(&f->refused, NULL);
         f->pid = pid;
 }
 

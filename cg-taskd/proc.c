@@ -60,7 +60,12 @@ const char *proc_pidfile_strerror(int r) {
         case -EFBIG:
                 return "too long to be a pid file";
         case -EBADF:
-                return "not a regular file";
+                return "not a regular file (not opened)";
+        case -ENOLINK:
+                return "a symlink not owned by root, or reached through a directory not owned "
+                       "by root (not followed)";
+        case -ELOOP:
+                return "too many levels of symlinks";
         default:
                 return NULL;
         }
@@ -68,18 +73,24 @@ const char *proc_pidfile_strerror(int r) {
 
 int proc_pidfile_load(const char *path, struct proc_pidfile *ret) {
         char buf[PROC_PIDFILE_MAX + 2]; /* one byte more than allowed tells "too long" */
+        _cleanup_close_ int fd = -1;
         struct stat st;
         size_t len;
         int r;
 
-        r = read_small_file_at(AT_FDCWD, path, READ_NONBLOCK | READ_REGULAR, buf, sizeof(buf),
-                               &len, &st);
+        r = open_path_trusted(path, &fd, &st);
+        if (r < 0)
+                return r;
+        if (!S_ISREG(st.st_mode))
+                return -EBADF;
+        r = read_small_file_opath(fd, buf, sizeof(buf), &len);
         if (r < 0)
                 return r;
         memcpy(ret->data, buf, len + 1);
         ret->len = len;
         ret->mtime_usec = (uint64_t) st.st_mtim.tv_sec * USEC_PER_SEC +
                           (uint64_t) st.st_mtim.tv_nsec / NSEC_PER_USEC;
+        ret->uid = st.st_uid;
         return 0;
 }
 
@@ -190,6 +201,62 @@ int proc_stat_read(const char *proc_dir, pid_t pid, struct proc_stat *ret) {
         if (r < 0)
                 return gone(r);
         return proc_stat_parse(buf, ret);
+}
+
+int proc_status_parse_uid(const char *buf, uid_t *ret) {
+        const char *p;
+        uint64_t v = 0;
+        size_t digits = 0;
+
+        for (p = buf; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+                if (strncmp(p, "Uid:", 4) == 0)
+                        break;
+        if (!p)
+                return -EINVAL;
+        p += 4;
+        p += strspn(p, " \t");
+        for (; *p >= '0' && *p <= '9'; p++, digits++) {
+                v = v * 10 + (uint64_t) (*p - '0');
+                if (v > UINT32_MAX - 1) /* (uid_t) -1 is never a process's uid */
+                        return -EINVAL;
+        }
+        if (digits == 0 || (*p != ' ' && *p != '\t' && *p != '\n' && *p != 0))
+                return -EINVAL;
+        *ret = (uid_t) v;
+        return 0;
+}
+
+int proc_stat_read_owner(const char *proc_dir, pid_t pid, struct proc_stat *ret, uid_t *ret_uid) {
+        char path[PATH_MAX], buf[4096];
+        _cleanup_close_ int dfd = -1;
+        struct proc_stat st;
+        uid_t uid;
+        int r;
+
+        if (pid <= 0)
+                return -EINVAL;
+        snprintf(path, sizeof(path), "%s/%d", proc_dir, (int) pid);
+        dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return gone(negative_errno());
+        r = read_small_file_at(dfd, "stat", 0, buf, sizeof(buf), NULL, NULL);
+        if (r < 0)
+                return gone(r);
+        r = proc_stat_parse(buf, &st);
+        if (r < 0)
+                return r;
+        r = read_small_file_at(dfd, "status", 0, buf, sizeof(buf), NULL, NULL);
+        if (r == -EFBIG)
+                r = 0; /* the Uid: line comes early; the rest may be cut */
+        if (r < 0)
+                return gone(r);
+        buf[sizeof(buf) - 1] = 0;
+        r = proc_status_parse_uid(buf, &uid);
+        if (r < 0)
+                return r;
+        *ret = st;
+        *ret_uid = uid;
+        return 0;
 }
 
 bool proc_stat_is_kthread(const struct proc_stat *st) {

@@ -25,14 +25,19 @@ int proc_pidfile_parse(const char *buf, size_t len, pid_t *ret);
 /* A short English reason for a proc_pidfile_parse()/proc_pidfile_load() error, e.g. "empty". */
 const char *proc_pidfile_strerror(int r);
 
-/* Reads a pid file without blocking (O_NONBLOCK: a FIFO never hangs us) and without reading
- * more than PROC_PIDFILE_MAX + 1 bytes, raw (proc_pidfile_parse() parses it), so a caller can
- * tell whether a bad file changed since it last complained about it. Errors: those of
- * open/fstat (-ENOENT ...), -EBADF not a regular file, -EFBIG too long. */
+/* The raw content of a pid file, without parsing (proc_pidfile_parse() parses it), so a caller
+ * can tell whether a bad file changed since it last complained about it, and who owns it. The
+ * path is walked with open_path_trusted() (util.h): a symlink is followed only if root owns it
+ * and every directory on the way, so a user's link never lends them the authority of the file it
+ * points to. Only a regular file is opened for reading (a FIFO or device node is looked at, never
+ * opened: no blocked writer is released), without blocking and reading at most
+ * PROC_PIDFILE_MAX + 1 bytes. Errors: -ENOENT/-ENOTDIR (missing), -ENOLINK (an untrusted
+ * symlink), -ELOOP, -EBADF (not a regular file), -EFBIG (too long), others of open/read. */
 struct proc_pidfile {
         char data[PROC_PIDFILE_MAX + 1]; /* NUL-terminated; may hold other NULs (len counts) */
         size_t len;
         uint64_t mtime_usec; /* CLOCK_REALTIME µs */
+        uid_t uid;           /* the file's owner: whose word the content is */
 };
 int proc_pidfile_load(const char *path, struct proc_pidfile *ret);
 
@@ -50,6 +55,13 @@ struct proc_stat {
 int proc_stat_parse(const char *buf, struct proc_stat *ret);
 /* Reads /proc/<pid>/stat under proc_dir ("/proc"). -ESRCH when the process is gone. */
 int proc_stat_read(const char *proc_dir, pid_t pid, struct proc_stat *ret);
+/* Pure: the real uid (first field of "Uid:") from the text of /proc/<pid>/status. -EINVAL when
+ * the line is missing or malformed. */
+int proc_status_parse_uid(const char *buf, uid_t *ret);
+/* Reads /proc/<pid>/stat and the real uid from /proc/<pid>/status through one open /proc/<pid>
+ * directory, so both describe the same process: if it exits and its pid is reused between the
+ * two reads, the second fails (-ESRCH) instead of describing the newcomer. */
+int proc_stat_read_owner(const char *proc_dir, pid_t pid, struct proc_stat *ret, uid_t *ret_uid);
 /* A kernel thread (PF_KTHREAD, or kthreadd itself / its children): never to be moved. */
 bool proc_stat_is_kthread(const struct proc_stat *st);
 

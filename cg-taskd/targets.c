@@ -19,6 +19,7 @@ void taskd_target_close(struct taskd_target *t) {
 static void rule_done(struct taskd_rule *r) {
         free(r->name);
         strv_free(r->patterns);
+        free(r->user);
         for (size_t i = 0; i < r->n_targets; i++) {
                 free(r->targets[i].path);
                 taskd_target_close(&r->targets[i]);
@@ -49,6 +50,8 @@ int taskd_rules_build(const struct cfg_pid_files *pf, size_t n_pf, const struct 
 
                 rule->name = strdup(pf[i].name);
                 if (!rule->name)
+                        goto oom;
+                if (pf[i].user && !(rule->user = strdup(pf[i].user)))
                         goto oom;
                 for (char *const *p = pf[i].patterns; p && *p; p++) {
                         r = strv_extend(&rule->patterns, *p);
@@ -203,8 +206,37 @@ const char *taskd_verdict_to_string(enum taskd_verdict v) {
         case TASKD_REFUSE_STALE:
                 return "stale pid file: the pid now belongs to a process started after the file "
                        "was written";
+        case TASKD_REFUSE_OWNER:
+                return "the pid file is owned neither by root nor by the process's owner";
+        case TASKD_REFUSE_USER:
+                return "the process does not run as the rule's user";
         }
         return "?";
+}
+
+enum taskd_verdict taskd_judge_owner(uid_t file_uid, uid_t proc_uid, const uid_t *required_uid) {
+        if (file_uid != 0 && file_uid != proc_uid)
+                return TASKD_REFUSE_OWNER;
+        if (required_uid && *required_uid != proc_uid)
+                return TASKD_REFUSE_USER;
+        return TASKD_MOVE;
+}
+
+bool taskd_may_show_content(uid_t file_uid) {
+        return file_uid == 0;
+}
+
+int taskd_user_parse_uid(const char *user, uid_t *ret) {
+        uint64_t v;
+
+        if (!user || !*user)
+                return -EINVAL;
+        if (strspn(user, "0123456789") != strlen(user))
+                return 0;
+        if (safe_atou64(user, &v) < 0 || v >= UINT32_MAX)
+                return -EINVAL;
+        *ret = (uid_t) v;
+        return 1;
 }
 
 bool taskd_warn_once(char **slot, const char *key) {

@@ -36,6 +36,7 @@ struct taskd_target {
 struct taskd_rule {
         char *name;      /* owned */
         char **patterns; /* owned strv: absolute paths or globs */
+        char *user;      /* owned; `user=` of the rule: the process must run as it (NULL: any) */
         struct taskd_target targets[_CONF_SUBSYS_MAX];
         size_t n_targets; /* 0: no tree of the conf holds the name (yet), or v2_inner */
         bool v2_inner;    /* v2: the name has child cgroups, so it cannot hold processes */
@@ -77,6 +78,8 @@ enum taskd_verdict {
         TASKD_REFUSE_INIT,    /* pid 1 */
         TASKD_REFUSE_KTHREAD, /* a kernel thread */
         TASKD_REFUSE_STALE,   /* the pid now belongs to a process started after the file */
+        TASKD_REFUSE_OWNER,   /* the file's owner is neither root nor the process's owner */
+        TASKD_REFUSE_USER,    /* the process does not run as the rule's `user=` */
 };
 /* Slack for the stale test: starttime has clock-tick (10 ms) resolution and the boot time is
  * derived from two clocks; a pid reused within this much of the file's write is not caught. */
@@ -84,6 +87,17 @@ enum taskd_verdict {
 enum taskd_verdict taskd_judge(const struct proc_stat *st, uint64_t pidfile_mtime_usec,
                                uint64_t start_realtime_usec);
 const char *taskd_verdict_to_string(enum taskd_verdict v);
+/* Pure: the trust rule of pid files (after systemd's PIDFile=). A pid file carries the
+ * authority of its owner and no more: root's file may name any process, anyone else's only a
+ * process whose real uid is theirs. `required_uid` (NULL: none) is the rule's `user=`: the
+ * process must run as it, whoever wrote the file. TASKD_MOVE or a REFUSE_OWNER/USER verdict. */
+enum taskd_verdict taskd_judge_owner(uid_t file_uid, uid_t proc_uid, const uid_t *required_uid);
+/* Pure: may the content of a file owned by file_uid go to the log? Only root's: a complaint
+ * about anyone else's file must not become a way to read files through cg-taskd. */
+bool taskd_may_show_content(uid_t file_uid);
+/* Pure: a `user=` value as a uid when it is numeric ("1000"): 1; 0 when it is a name to look
+ * up; -EINVAL when it is neither. */
+int taskd_user_parse_uid(const char *user, uid_t *ret);
 
 /* Warn-once bookkeeping: *slot holds the key of the last warning about one thing (a pid file).
  * Returns true when `key` differs (the caller should warn) and stores it; key NULL resets the

@@ -23,6 +23,10 @@ struct taskd_file {
         size_t rule;  /* index into taskd.rules */
         pid_t pid;    /* the process to place, 0 when none (missing, bad, gone, refused) */
         char *warned; /* warn-once key of the last complaint about this file (owned) */
+        /* warn-once key of the last trust refusal (owner, user=, untrusted symlink, not a
+         * regular file): kept while the file comes and goes, reset only when the file is
+         * accepted, so a user who rewrites or recreates it cannot flood the log (owned) */
+        char *refused;
         bool seen;    /* mark-and-sweep during a full pass */
 };
 

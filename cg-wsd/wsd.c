@@ -225,6 +225,11 @@ int wsd_check(const char *cfg_path) {
         r = daemon_load_cfg(cfg_path, &c);
         if (r < 0)
                 return r;
+        if (strv_length(c->zk.auth) > 0 || strv_length(c->zk.admin_auth) > 0)
+                log_warning("%s holds a ZooKeeper identity ([zookeeper] auth/admin_auth), which "
+                            "cg-wsd never uses: give cg-wsd its own file with [wsd] and [redis] "
+                            "only (cg-wsd.conf)",
+                            cfg_path);
         printf("%s: ok (listen %s:%u, Redis %s:%u prefix %s, www %s)\n", cfg_path, c->wsd.bind,
                c->wsd.port, c->redis.host, c->redis.port, c->redis.prefix, c->wsd.www_dir);
         return 0;

@@ -208,6 +208,8 @@ int cli_cmd_plan(struct cli *c, int argc, char **argv, bool apply) {
         r = cli_file_conf(c, argc, argv, &file, &conf, &cfg);
         if (r != CLI_EXIT_OK)
                 return r;
+        if (cfg_root_warning(cfg))
+                log_warning("Warning: %s", cfg_root_warning(cfg));
         if (open_fs(cfg, &fs) < 0)
                 return CLI_EXIT_FAIL;
         if (cgfs_is_v2(fs) && check_v2(file, conf, cfg) < 0)

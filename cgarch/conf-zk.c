@@ -57,7 +57,10 @@ static int conf_zk_error(const struct cfg *cfg, const char *path, const char *wh
         return r;
 }
 
-static int conf_zk_open(const struct cfg *cfg, struct zk **ret_zk, char **ret_path) {
+/* `auth`: the identities of the session (the host's [zookeeper] auth to read; the writers'
+ * admin_auth to write). */
+static int conf_zk_open(const struct cfg *cfg, char *const *auth, struct zk **ret_zk,
+                        char **ret_path) {
         _cleanup_free_ char *path = NULL;
         int r;
 
@@ -72,7 +75,7 @@ static int conf_zk_open(const struct cfg *cfg, struct zk **ret_zk, char **ret_pa
                         cfg->zk.prefix);
                 return r;
         }
-        r = zk_new(cfg->zk.hosts, cfg->zk.session_timeout_ms, cfg->zk.auth, ret_zk);
+        r = zk_new(cfg->zk.hosts, cfg->zk.session_timeout_ms, (char **) auth, ret_zk);
         if (r < 0) {
                 fprintf(stderr, "cgarch: [zookeeper] hosts '%s' or auth is invalid\n",
                         cfg->zk.hosts);
@@ -87,7 +90,7 @@ int cgarch_zk_read_conf(const struct cfg *cfg, char **ret_text, int64_t *ret_ver
         _cleanup_free_ char *path = NULL;
         int r;
 
-        r = conf_zk_open(cfg, &z, &path);
+        r = conf_zk_open(cfg, cfg->zk.auth, &z, &path);
         if (r < 0)
                 return r;
         r = zk_get_sync(z, path, conf_zk_deadline(cfg), ret_text, NULL, ret_version);
@@ -100,13 +103,17 @@ static void conf_usage(FILE *f) {
         fprintf(f,
                 "Usage: cgarch conf get [--json | --version-only]\n"
                 "       cgarch conf put FILE|- [--expect-version N] [--dry-run]\n"
+                "                               [--admin-auth digest:USER:PASSWORD]\n"
                 "get prints the arch conf held in ZooKeeper (<prefix>/arch_conf) as stored on\n"
                 "stdout and its version on stderr; --json prints {\"version\": N, \"value\": "
                 "conf},\n"
                 "--version-only the version alone. put validates FILE (\"-\": stdin) first and\n"
-                "refuses an invalid conf; creates the node and its parents if missing (ACL: the\n"
-                "[zookeeper] auth identity when auth is set); --expect-version N writes only if\n"
-                "the node is still at version N (compare-and-set).\n");
+                "refuses an invalid conf; creates the node and its parents if missing. put writes\n"
+                "as the admin identity (--admin-auth, else [zookeeper] admin_auth) and a node it\n"
+                "creates gets the ACL: admin all rights, the hosts' [zookeeper] auth read only.\n"
+                "Without an admin identity the writer is [zookeeper] auth, which then owns the\n"
+                "node. --expect-version N writes only if the node is still at version N\n"
+                "(compare-and-set).\n");
 }
 
 static int conf_get(int argc, char **argv, const struct cfg *cfg) {
@@ -192,9 +199,9 @@ static int conf_read_input(const char *file, char **ret, size_t *ret_len) {
 
 /* One write: set (with the expected version) or, when the node is missing and no version is
  * expected, create it with its parents. Returns the new version in *ret_version. */
-static int conf_write(struct zk *z, const struct cfg *cfg, const char *path, const char *data,
-                      size_t len, int64_t expect, uint64_t deadline, int64_t *ret_version) {
-        bool creator_acl = strv_length(cfg->zk.auth) > 0;
+static int conf_write(struct zk *z, const struct ACL_vector *acl, const char *path,
+                      const char *data, size_t len, int64_t expect, uint64_t deadline,
+                      int64_t *ret_version) {
         int r;
 
         r = zk_wait_connected(z, deadline);
@@ -218,10 +225,10 @@ static int conf_write(struct zk *z, const struct cfg *cfg, const char *path, con
 
                 /* Missing: create parents, then the node; EEXIST means somebody was faster, so
                  * set again. */
-                r = zk_create_parents_sync(z, path, creator_acl, deadline);
+                r = zk_create_parents_sync(z, path, acl, deadline);
                 if (r < 0)
                         return r;
-                r = zk_create(z, path, data, len, creator_acl, 2);
+                r = zk_create(z, path, data, len, acl, 2);
                 if (r < 0)
                         return r;
                 r = zk_wait_done(z, 2, deadline, &ev);
@@ -241,9 +248,13 @@ static int conf_put(int argc, char **argv, const struct cfg *cfg) {
         static const struct option options[] = {
                 {"expect-version", required_argument, NULL, 'e'},
                 {"dry-run", no_argument, NULL, 'n'},
+                {"admin-auth", required_argument, NULL, 'a'},
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
+        _cleanup_strv_free_ char **admin = NULL;
+        _cleanup_(zk_acl_freep) struct ACL_vector *acl_owned = NULL;
+        const struct ACL_vector *acl = NULL;
         _cleanup_(zk_freep) struct zk *z = NULL;
         _cleanup_(conf_errors_clear) struct conf_errors errs = {};
         _cleanup_(conf_freep) struct conf *conf = NULL;
@@ -271,6 +282,17 @@ static int conf_put(int argc, char **argv, const struct cfg *cfg) {
                 case 'n':
                         dry_run = true;
                         break;
+                case 'a': {
+                        _cleanup_free_ char *u = NULL;
+                        if (strncmp(optarg, "digest:", 7) != 0 || zk_auth_user(optarg, &u) < 0) {
+                                fprintf(stderr, "cgarch: conf put: --admin-auth: expected "
+                                                "'digest:user:password'\n");
+                                return 2;
+                        }
+                        if (strv_extend(&admin, optarg) < 0)
+                                return 1;
+                        break;
+                }
                 case 'h':
                         conf_usage(stdout);
                         return 0;
@@ -324,11 +346,35 @@ static int conf_put(int argc, char **argv, const struct cfg *cfg) {
                 return 0;
         }
 
-        r = conf_zk_open(cfg, &z, &path);
+        /* Who writes, and the ACL of a node this put creates: with an admin identity, the admins
+         * get all rights and the hosts' identities ([zookeeper] auth) read only, so no host can
+         * rewrite the fleet's conf. Without one, the old rule: the session's identity owns the
+         * node (every host holding it can write), or no identity at all: world-open. */
+        char *const *writers = cfg->zk.auth;
+        if (strv_length(admin) == 0)
+                for (char **a = cfg->zk.admin_auth; a && *a; a++)
+                        if (strv_extend(&admin, *a) < 0)
+                                return 1;
+        if (strv_length(admin) > 0) {
+                r = zk_acl_new(admin, cfg->zk.auth, &acl_owned);
+                if (r < 0) {
+                        fprintf(stderr, "cgarch: conf put: cannot build the ACL: %s\n",
+                                strerror(-r));
+                        return 1;
+                }
+                acl = acl_owned;
+                writers = admin;
+        } else if (strv_length(cfg->zk.auth) > 0) {
+                acl = zk_acl_creator();
+                fprintf(stderr, "cgarch: conf put: note: no admin identity ([zookeeper] "
+                                "admin_auth or --admin-auth): a node created now is "
+                                "writable by every host holding [zookeeper] auth\n");
+        }
+        r = conf_zk_open(cfg, writers, &z, &path);
         if (r < 0)
                 return 1;
         deadline = conf_zk_deadline(cfg);
-        r = conf_write(z, cfg, path, data, len, expect, deadline, &version);
+        r = conf_write(z, acl, path, data, len, expect, deadline, &version);
         if (r == -ESTALE) {
                 _cleanup_free_ char *cur = NULL;
                 int64_t cur_version = -1;

@@ -28,6 +28,8 @@ int cgfs_mode_from_string(const char *s) {
                 return CGFS_MODE_V1;
         if (strcmp(s, "v2") == 0)
                 return CGFS_MODE_V2;
+        if (strcmp(s, "systemd") == 0)
+                return CGFS_MODE_SYSTEMD;
         return -EINVAL;
 }
 

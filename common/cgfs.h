@@ -19,8 +19,9 @@ enum cgfs_mode {
         CGFS_MODE_AUTO, /* from mountinfo: v1/hybrid uses v1 hierarchies, pure v2 uses unified */
         CGFS_MODE_V1,
         CGFS_MODE_V2, /* `dir` is the unified root itself (e.g. /sys/fs/cgroup/unified) */
+        CGFS_MODE_SYSTEMD, /* cgroup v2 under a systemd manager: slice units (common/sdunit.h) */
 };
-int cgfs_mode_from_string(const char *s); /* "auto", "v1", "v2" -> enum, else -EINVAL */
+int cgfs_mode_from_string(const char *s); /* "auto", "v1", "v2", "systemd" -> enum, else -EINVAL */
 
 /* ---- layout discovery (pure) ---- */
 struct cgfs_mount {

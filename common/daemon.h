@@ -55,6 +55,8 @@ static inline int daemon_load_cfg(const char *path, struct cfg **ret) {
         int r;
 
         r = cfg_load(path, ret, &err);
+        if (r >= 0 && cfg_root_warning(*ret))
+                log_warning("%s: %s", path, cfg_root_warning(*ret));
         if (r < 0 && err)
                 (void) log_error_errno(r, "%s", err);
         else if (r < 0)

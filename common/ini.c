@@ -22,6 +22,11 @@
 #include "ini.h"
 #include "util.h"
 
+/* The longest line accepted, in bytes without its '\n'. libinih is told to allow a little more,
+ * so it never splits a line we accept; a longer line is an error of its own (its tail must not
+ * be parsed as a line of its own, e.g. a key hidden at the end of a long comment). */
+#define CFG_MAX_LINE (1u << 20)
+
 #define CFG_DEFAULT_WWW_DIR_FALLBACK "/usr/local/share/cgrouparch/www"
 #ifndef CGARCH_WWW_DIR
 #define CGARCH_WWW_DIR CFG_DEFAULT_WWW_DIR_FALLBACK
@@ -45,6 +50,7 @@ struct cfg_parser {
 static void cfg_pid_files_done(struct cfg_pid_files *p) {
         free(p->name);
         strv_free(p->patterns);
+        free(p->user);
 }
 
 struct cfg *cfg_free(struct cfg *c) {
@@ -54,6 +60,7 @@ struct cfg *cfg_free(struct cfg *c) {
         free(c->zk.hosts);
         free(c->zk.prefix);
         strv_free(c->zk.auth);
+        strv_free(c->zk.admin_auth);
         free(c->cg.dir);
         free(c->cg.root);
         strv_free(c->cg.protected_names);
@@ -68,6 +75,7 @@ struct cfg *cfg_free(struct cfg *c) {
         free(c->wsd.token);
         free(c->wsd.www_dir);
         free(c->daemon.runtime_dir);
+        free(c->systemd.bus);
         free(c);
         return NULL;
 }
@@ -90,8 +98,12 @@ int cfg_new_default(struct cfg **ret) {
         /* Vectors start empty (not NULL) so users can iterate without checks. */
         c->zk.hosts = strdup("127.0.0.1:2181");
         c->cg.dir = strdup("/sys/fs/cgroup");
-        c->cg.root = strdup("");
+        /* Never the hierarchy roots by default: that needs `root = /`, written out. */
+        c->cg.root = strdup(CFG_DEFAULT_ROOT);
         c->zk.auth = calloc(1, sizeof(char *));
+        c->zk.admin_auth = calloc(1, sizeof(char *));
+        if (!c->zk.admin_auth)
+                return -ENOMEM;
         c->cg.protected_names = calloc(1, sizeof(char *));
         c->wsd.allowed_origins = calloc(1, sizeof(char *));
         c->redis.host = strdup("127.0.0.1");
@@ -99,6 +111,9 @@ int cfg_new_default(struct cfg **ret) {
         c->wsd.bind = strdup("127.0.0.1");
         c->wsd.www_dir = strdup(CGARCH_WWW_DIR);
         c->daemon.runtime_dir = strdup("/run/cgrouparch");
+        c->systemd.bus = strdup("system");
+        if (!c->systemd.bus)
+                return -ENOMEM;
         if (!c->zk.hosts || !c->cg.dir || !c->cg.root || !c->zk.auth || !c->cg.protected_names ||
             !c->wsd.allowed_origins || !c->redis.host || !c->redis.prefix || !c->wsd.bind ||
             !c->wsd.www_dir || !c->daemon.runtime_dir)
@@ -159,6 +174,10 @@ static const char *zk_path_problem(const char *s) {
  * the value reads the same everywhere (it is joined to each hierarchy's mount point). */
 static const char *cg_root_problem(const char *s) {
         if (s[0] == '\0')
+                return "is empty: write 'root = /' to manage the hierarchy roots themselves (every "
+                       "cgroup there that the conf lacks is then removed), or name a subtree of "
+                       "its own, e.g. 'root = " CFG_DEFAULT_ROOT "'";
+        if (strcmp(s, "/") == 0)
                 return NULL;
         if (s[0] == '/')
                 return "must be relative to the hierarchy root (no leading '/')";
@@ -236,6 +255,7 @@ static const struct cfg_key cfg_keys[] = {
         {"zookeeper", "hosts", K_STRING, F(zk.hosts), 0, 0},
         {"zookeeper", "prefix", K_ZKPATH, F(zk.prefix), 0, 0},
         {"zookeeper", "auth", K_AUTH, F(zk.auth), 0, 0},
+        {"zookeeper", "admin_auth", K_AUTH, F(zk.admin_auth), 0, 0},
         {"zookeeper", "session_timeout_ms", K_INT, F(zk.session_timeout_ms), 1, INT_MAX},
         {"cgroup", "dir", K_ABSPATH, F(cg.dir), 0, 0},
         {"cgroup", "root", K_CGROOT, F(cg.root), 0, 0},
@@ -255,12 +275,15 @@ static const struct cfg_key cfg_keys[] = {
         {"wsd", "www_dir", K_ABSPATH, F(wsd.www_dir), 0, 0},
         {"daemon", "runtime_dir", K_ABSPATH, F(daemon.runtime_dir), 0, 0},
         {"accountd", "reset_on_start", K_BOOL, F(accountd.reset_on_start), 0, 0},
+        {"systemd", "bus", K_STRING, F(systemd.bus), 0, 0},
+        {"systemd", "restart_services", K_BOOL, F(systemd.restart_services), 0, 0},
 };
 #undef F
 _Static_assert(ELEMENTSOF(cfg_keys) <= 64, "seen bitmap too small");
 
 static const char *const cfg_sections[] = {"zookeeper", "cgroup", "taskd", "redis",
-                                           "wsd",       "daemon", "accountd", "pid_files"};
+                                           "wsd",       "daemon", "accountd", "pid_files",
+                                           "systemd"};
 
 static bool section_known(const char *s) {
         for (size_t i = 0; i < ELEMENTSOF(cfg_sections); i++)
@@ -300,10 +323,34 @@ static int set_string(char **field, const char *v) {
         return 0;
 }
 
+/* A `user=` value: a user name as useradd(8) allows it by default ([A-Za-z_][A-Za-z0-9_.-]*,
+ * an optional trailing '$', at most 32 bytes) or a numeric uid below 4294967295. */
+static bool user_ok(const char *s) {
+        size_t n = strlen(s);
+
+        if (n == 0 || n > 32)
+                return false;
+        if (strspn(s, "0123456789") == n) {
+                uint64_t v;
+                return safe_atou64(s, &v) == 0 && v < UINT32_MAX;
+        }
+        for (size_t i = 0; i < n; i++) {
+                char ch = s[i];
+                bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_' ||
+                          (i > 0 && ((ch >= '0' && ch <= '9') || ch == '.' || ch == '-')) ||
+                          (i > 0 && i == n - 1 && ch == '$');
+                if (!ok)
+                        return false;
+        }
+        return true;
+}
+
 static int handle_pid_files(struct cfg_parser *p, const char *name, const char *value) {
         struct cfg *c = p->cfg;
         _cleanup_strv_free_ char **words = NULL;
         struct cfg_pid_files *e = NULL;
+        const char *user = NULL;
+        size_t n_patterns = 0;
         int r;
 
         if (!cfg_name_ok(name))
@@ -317,11 +364,27 @@ static int handle_pid_files(struct cfg_parser *p, const char *name, const char *
         if (!words[0])
                 return fail(p, -EINVAL, "[pid_files] %s: empty value (expected pid file paths or globs)",
                             name);
-        for (char **w = words; *w; w++)
+        for (char **w = words; *w; w++) {
+                if (strncmp(*w, "user=", 5) == 0) {
+                        if (user)
+                                return fail(p, -EINVAL, "[pid_files] %s: user= given twice",
+                                            name);
+                        user = *w + 5;
+                        if (!user_ok(user))
+                                return fail(p, -EINVAL,
+                                            "[pid_files] %s: '%s' is not a valid user name or "
+                                            "uid",
+                                            name, user);
+                        continue;
+                }
                 if ((*w)[0] != '/')
                         return fail(p, -EINVAL,
-                                    "[pid_files] %s: '%s' is not an absolute path or glob", name,
-                                    *w);
+                                    "[pid_files] %s: '%s' is not an absolute path or glob",
+                                    name, *w);
+                n_patterns++;
+        }
+        if (n_patterns == 0)
+                return fail(p, -EINVAL, "[pid_files] %s: no pid file paths or globs", name);
 
         /* The same name given again appends (like a longer line). */
         for (size_t i = 0; i < c->n_pid_files; i++)
@@ -336,7 +399,16 @@ static int handle_pid_files(struct cfg_parser *p, const char *name, const char *
                 if (!e->name || !e->patterns)
                         return fail(p, -ENOMEM, "[pid_files] %s: out of memory", name);
         }
+        /* user= belongs to the name: every line of it must agree (a line without it adds
+         * patterns under the same user). */
+        if (user && e->user && strcmp(user, e->user) != 0)
+                return fail(p, -EINVAL, "[pid_files] %s: user=%s conflicts with user=%s given before",
+                            name, user, e->user);
+        if (user && !e->user && !(e->user = strdup(user)))
+                return fail(p, -ENOMEM, "[pid_files] %s: out of memory", name);
         for (char **w = words; *w; w++) {
+                if (strncmp(*w, "user=", 5) == 0)
+                        continue;
                 r = strv_extend(&e->patterns, *w);
                 if (r < 0)
                         return fail(p, r, "[pid_files] %s: out of memory", name);
@@ -379,6 +451,8 @@ static int handle_key(struct cfg_parser *p, const struct cfg_key *k, size_t idx,
                 problem = cg_root_problem(v);
                 if (problem)
                         return fail(p, -EINVAL, "[%s] %s: '%s' %s", s, n, v, problem);
+                if (strcmp(v, "/") == 0)
+                        v = ""; /* the hierarchy root, asked for explicitly */
                 break;
         case K_UINT:
         case K_INT:
@@ -406,8 +480,11 @@ static int handle_key(struct cfg_parser *p, const struct cfg_key *k, size_t idx,
                         *(int *) field = CGFS_MODE_V1;
                 else if (strcmp(v, "v2") == 0)
                         *(int *) field = CGFS_MODE_V2;
+                else if (strcmp(v, "systemd") == 0)
+                        *(int *) field = CGFS_MODE_SYSTEMD;
                 else
-                        return fail(p, -EINVAL, "[%s] %s: '%s' is not one of auto, v1, v2", s, n, v);
+                        return fail(p, -EINVAL, "[%s] %s: '%s' is not one of auto, v1, v2, systemd",
+                                    s, n, v);
                 return 1;
         case K_AUTH: {
                 /* "digest:user:password": the scheme, a non-empty user, a password after ':'. */
@@ -513,7 +590,8 @@ static void check_section_line(struct cfg_parser *p, const char *line, size_t le
                 (void) fail(p, -EINVAL, "[%s]: unknown section", b);
 }
 
-/* fgets-like reader over the text: at most num-1 bytes, up to and including a '\n'. */
+/* fgets-like reader over the text: at most num-1 bytes, up to and including a '\n'. A line over
+ * CFG_MAX_LINE is reported here, with its number, and handed to inih as an empty line. */
 static char *cfg_reader(char *buf, int num, void *stream) {
         struct cfg_parser *p = stream;
         const char *s = p->text + p->pos;
@@ -521,6 +599,19 @@ static char *cfg_reader(char *buf, int num, void *stream) {
 
         if (*s == '\0' || num <= 1)
                 return NULL;
+        if (p->at_line_start) {
+                size_t len = strcspn(s, "\n");
+
+                p->line++;
+                if (len > CFG_MAX_LINE) {
+                        (void) fail(p, -EINVAL, "line too long (%zu bytes, the limit is %u)", len,
+                                    CFG_MAX_LINE);
+                        p->pos += len + (s[len] == '\n');
+                        strcpy(buf, "\n");
+                        return buf;
+                }
+                check_section_line(p, s, len);
+        }
         while (s[n] && (int) n < num - 1) {
                 n++;
                 if (s[n - 1] == '\n')
@@ -528,10 +619,6 @@ static char *cfg_reader(char *buf, int num, void *stream) {
         }
         memcpy(buf, s, n);
         buf[n] = '\0';
-        if (p->at_line_start) {
-                p->line++;
-                check_section_line(p, s, strcspn(s, "\n"));
-        }
         p->at_line_start = s[n - 1] == '\n';
         p->pos += n;
         return buf;
@@ -554,7 +641,7 @@ int cfg_parse_string(const char *text, const char *name, struct cfg **ret, char 
          * continuation lines (an indented line is just a line), key = value only. */
         ini_use_stack = false;
         ini_allow_realloc = true;
-        ini_max_line = 1 << 20;
+        ini_max_line = CFG_MAX_LINE + 2; /* the line, its '\n' and the NUL */
         ini_allow_multiline = false;
         ini_allow_inline_comments = true;
         ini_inline_comment_prefixes = (char *) ";#";
@@ -610,6 +697,14 @@ int cfg_load(const char *path, struct cfg **ret, char **err) {
                 return -EINVAL;
         }
         return cfg_parse_string(text, path, ret, err);
+}
+
+const char *cfg_root_warning(const struct cfg *c) {
+        if (c->cg.mode == CGFS_MODE_SYSTEMD || c->cg.root[0] != '\0')
+                return NULL;
+        return "[cgroup] root = / manages the hierarchy roots themselves: every cgroup there that "
+               "the conf lacks (systemd's slices, other tools' groups) is removed unless listed in "
+               "[cgroup] protected; a root of its own (root = " CFG_DEFAULT_ROOT ") is safer";
 }
 
 int cfg_snapshot_path(const struct cfg *c, char **ret) {

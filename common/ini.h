@@ -10,10 +10,15 @@
 #include "macro.h"
 
 #define CFG_DEFAULT_PATH "/etc/cgrouparch/cgrouparch.conf"
+/* The managed root when the config names none. An empty value is refused; `root = /` (stored
+ * as "") manages the hierarchy roots and must be written out. */
+#define CFG_DEFAULT_ROOT "cgrouparch"
 
 struct cfg_pid_files {
         char *name;      /* cgroup name */
         char **patterns; /* strv of paths or globs */
+        char *user;      /* `user=NAME` among the words: the process must run as NAME (a user
+                          * name or a numeric uid); NULL: any (the file owner's rule still holds) */
 };
 
 struct cfg {
@@ -21,12 +26,14 @@ struct cfg {
         struct {
                 char *hosts;  /* "127.0.0.1:2181" */
                 char *prefix; /* required by cg-syncd and `cgarch conf`; NULL if unset */
-                char **auth;  /* strv of "digest:user:password" */
+                char **auth;  /* strv of "digest:user:password": this host's identity (read) */
+                char **admin_auth; /* strv: the writers' identity (`cgarch conf put`), which owns
+                                      the node; the hosts' identities get read only */
                 int session_timeout_ms; /* 10000 */
         } zk;
         struct {
                 char *dir;  /* "/sys/fs/cgroup" */
-                char *root; /* "" */
+                char *root; /* CFG_DEFAULT_ROOT; "" only from an explicit `root = /` */
                 char **protected_names; /* strv, maybe empty */
                 int mode; /* enum cgfs_mode */
         } cg;
@@ -56,6 +63,10 @@ struct cfg {
         struct {
                 bool reset_on_start; /* false */
         } accountd;
+        struct {
+                char *bus;             /* "system" | "user" | a D-Bus address; "system" */
+                bool restart_services; /* false: a service's Slice= drop-in waits for its restart */
+        } systemd;
 };
 
 /* A cfg with every default filled in. */
@@ -67,6 +78,10 @@ int cfg_parse_string(const char *text, const char *name, struct cfg **ret, char 
 int cfg_load(const char *path, struct cfg **ret, char **err);
 struct cfg *cfg_free(struct cfg *c);
 DEFINE_CLEANUP_FUNC(struct cfg, cfg_free)
+
+/* The warning to show (--check, cgarch plan/apply) when the managed root is a hierarchy root
+ * (`root = /`), else NULL. Static text. */
+const char *cfg_root_warning(const struct cfg *c);
 
 /* Path of the applied snapshot: <runtime_dir>/arch_conf.json (owned). */
 int cfg_snapshot_path(const struct cfg *c, char **ret);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -134,12 +135,24 @@ int write_file_atomic(const char *path, const void *data, size_t len, unsigned m
         const char *p = data;
         int r;
 
-        r = xasprintf(&tmp, "%s.tmp.%ld", path, (long) getpid());
-        if (r < 0)
-                return r;
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-        if (fd < 0)
-                return negative_errno();
+        /* A random name, created exclusively: the old "<path>.tmp.<pid>" could be guessed and
+         * pre-placed (as a symlink) by anyone who can write the directory. */
+        for (unsigned attempt = 0; fd < 0; attempt++) {
+                uint64_t rnd;
+
+                if (attempt >= 16)
+                        return -EEXIST;
+                if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t) sizeof(rnd))
+                        rnd = now_usec(CLOCK_MONOTONIC) ^ ((uint64_t) getpid() << 32) ^ attempt;
+                tmp = mfree(tmp);
+                r = xasprintf(&tmp, "%s.tmp.%016llx", path, (unsigned long long) rnd);
+                if (r < 0)
+                        return r;
+                fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
+                          mode);
+                if (fd < 0 && errno != EEXIST)
+                        return negative_errno();
+        }
         while (len > 0) {
                 ssize_t n = write(fd, p, len);
                 if (n < 0) {
@@ -163,6 +176,106 @@ int write_file_atomic(const char *path, const void *data, size_t len, unsigned m
 fail:
         (void) unlink(tmp);
         return r;
+}
+
+int open_path_trusted(const char *path, int *ret_fd, struct stat *ret_st) {
+        _cleanup_free_ char *todo = NULL;
+        _cleanup_close_ int dir = -1;
+        struct stat st;
+        unsigned links = 0;
+        bool trusted; /* every directory walked so far (and every link followed) is root's */
+        const char *p;
+
+        if (!path || path[0] != '/')
+                return -EINVAL;
+        todo = strdup(path);
+        if (!todo)
+                return -ENOMEM;
+        dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dir < 0 || fstat(dir, &st) < 0)
+                return negative_errno();
+        trusted = st.st_uid == 0;
+        p = todo;
+        for (;;) {
+                _cleanup_close_ int fd = -1;
+                char comp[NAME_MAX + 1];
+                size_t n;
+
+                p += strspn(p, "/");
+                if (!*p) {
+                        /* the path names a directory ("/", "/run/") */
+                        *ret_st = st;
+                        *ret_fd = TAKE_FD(dir);
+                        return 0;
+                }
+                n = strcspn(p, "/");
+                if (n > NAME_MAX)
+                        return -ENAMETOOLONG;
+                memcpy(comp, p, n);
+                comp[n] = 0;
+                p += n;
+                fd = openat(dir, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0 || fstat(fd, &st) < 0)
+                        return negative_errno();
+                if (S_ISLNK(st.st_mode)) {
+                        _cleanup_free_ char *next = NULL;
+                        char target[PATH_MAX];
+                        ssize_t k;
+                        int r;
+
+                        if (!trusted || st.st_uid != 0)
+                                return -ENOLINK;
+                        if (++links > 32)
+                                return -ELOOP;
+                        k = readlinkat(fd, "", target, sizeof(target) - 1);
+                        if (k < 0)
+                                return negative_errno();
+                        if (k == 0)
+                                return -ENOENT;
+                        target[k] = 0;
+                        /* the path still to walk: the target, then what followed the link,
+                         * slashes included ("link/" must still name a directory) */
+                        r = xasprintf(&next, "%s%s", target, p);
+                        if (r < 0)
+                                return r;
+                        if (target[0] == '/') {
+                                (void) close(TAKE_FD(dir));
+                                dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+                                if (dir < 0 || fstat(dir, &st) < 0)
+                                        return negative_errno();
+                                trusted = trusted && st.st_uid == 0;
+                        }
+                        free(todo);
+                        todo = TAKE_PTR(next);
+                        p = todo;
+                        continue;
+                }
+                if (p[strspn(p, "/")] == 0 && !(*p == '/' && !S_ISDIR(st.st_mode))) {
+                        /* the last component: handed over as it is, type unchecked */
+                        *ret_st = st;
+                        *ret_fd = TAKE_FD(fd);
+                        return 0;
+                }
+                if (!S_ISDIR(st.st_mode))
+                        return -ENOTDIR;
+                trusted = trusted && st.st_uid == 0;
+                (void) close(TAKE_FD(dir));
+                dir = TAKE_FD(fd);
+        }
+}
+
+int read_small_file_opath(int opath_fd, char *buf, size_t size, size_t *ret_len) {
+        char proc[64];
+        struct stat st;
+
+        if (fstat(opath_fd, &st) < 0)
+                return negative_errno();
+        if (!S_ISREG(st.st_mode))
+                return -EBADF;
+        /* The magic link opens the very inode the O_PATH fd holds (no path lookup again). */
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", opath_fd);
+        return read_small_file_at(AT_FDCWD, proc, READ_NONBLOCK | READ_REGULAR, buf, size,
+                                  ret_len, NULL);
 }
 
 int safe_atou64(const char *s, uint64_t *ret) {

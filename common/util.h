@@ -31,10 +31,23 @@ enum {
 struct stat;
 int read_small_file_at(int dirfd, const char *path, int flags, char *buf, size_t size,
                        size_t *ret_len, struct stat *ret_st);
+/* Opens `path` (absolute) without trusting what an unprivileged user controls, the rule of
+ * systemd's CHASE_SAFE as cg-taskd's pid files need it: every component is opened
+ * O_PATH|O_NOFOLLOW, and a symlink (in any component) is followed only if root owns it and every
+ * directory walked to reach it; at most 32 links. Nothing is opened for reading: a FIFO or a
+ * device node at the end is only looked at. Returns an O_PATH fd (the caller's) and its fstat.
+ * -ENOLINK: an untrusted symlink (not followed); -ELOOP: too many links; else open's errors. */
+int open_path_trusted(const char *path, int *ret_fd, struct stat *ret_st);
+/* Reads a small regular file through an O_PATH fd of it (reopened O_RDONLY|O_NONBLOCK through
+ * /proc/self/fd, so the same inode), same buffer rules as read_small_file_at. -EBADF: not a
+ * regular file, and then it is not opened at all. */
+int read_small_file_opath(int opath_fd, char *buf, size_t size, size_t *ret_len);
 /* Writes a string to an existing file (cgroup control files): one write(2), O_TRUNC, no
  * O_CREAT. */
 int write_string_file_at(int dirfd, const char *path, const char *s);
-/* Writes data to <path> atomically: temp file in the same dir, fsync-free, rename(2). */
+/* Writes data to <path> atomically: a temp file in the same dir with a random name, created
+ * O_CREAT|O_EXCL|O_NOFOLLOW (a planted file or symlink is never written through), fsync-free,
+ * then rename(2). */
 int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode);
 
 /* Strict number parsing: whole string (trailing '\n' allowed when noted), no sign for unsigned. */

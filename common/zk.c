@@ -13,6 +13,8 @@
 #include <time.h>
 #include <zookeeper/zookeeper.h>
 
+#include <openssl/evp.h>
+
 #include "util.h"
 #include "zk.h"
 
@@ -134,6 +136,22 @@ int zk_auth_parse(const char *s, char **ret_scheme, char **ret_cred) {
         }
         *ret_scheme = scheme;
         *ret_cred = cred;
+        return 0;
+}
+
+int zk_auth_user(const char *s, char **ret) {
+        _cleanup_free_ char *scheme = NULL, *cred = NULL;
+        char *u, *c;
+        int r;
+
+        r = zk_auth_parse(s, &scheme, &cred);
+        if (r < 0)
+                return r;
+        c = strchr(cred, ':');
+        u = c ? strndup(cred, (size_t) (c - cred)) : strdup(cred);
+        if (!u)
+                return -ENOMEM;
+        *ret = u;
         return 0;
 }
 
@@ -724,8 +742,8 @@ int zk_set(struct zk *z, const char *path, const void *data, size_t len, int exp
                                          zk_stat_cb, req));
 }
 
-int zk_create(struct zk *z, const char *path, const void *data, size_t len, bool creator_acl,
-              uint64_t cookie) {
+int zk_create(struct zk *z, const char *path, const void *data, size_t len,
+              const struct ACL_vector *acl, uint64_t cookie) {
         struct zk_req *req;
         int r;
 
@@ -735,9 +753,79 @@ int zk_create(struct zk *z, const char *path, const void *data, size_t len, bool
         if (r < 0)
                 return r;
         return zk_req_sent(req, zoo_acreate(z->zh, path, data, data ? (int) len : -1,
-                                            creator_acl ? &ZOO_CREATOR_ALL_ACL
-                                                        : &ZOO_OPEN_ACL_UNSAFE,
-                                            0, zk_string_cb, req));
+                                            acl ? acl : &ZOO_OPEN_ACL_UNSAFE, 0, zk_string_cb,
+                                            req));
+}
+
+/* ---- ACLs ---- */
+
+int zk_digest_id(const char *auth, char **ret) {
+        _cleanup_free_ char *scheme = NULL, *cred = NULL;
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned mdlen = 0;
+        char b64[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1];
+        const char *colon;
+        int r;
+
+        r = zk_auth_parse(auth, &scheme, &cred);
+        if (r < 0)
+                return r;
+        if (strcmp(scheme, "digest") != 0)
+                return -EINVAL;
+        colon = strchr(cred, ':');
+        if (!colon)
+                return -EINVAL;
+        /* The digest scheme's id: what the server computes from the addauth credential. */
+        if (EVP_Digest(cred, strlen(cred), md, &mdlen, EVP_sha1(), NULL) != 1)
+                return -EIO;
+        EVP_EncodeBlock((unsigned char *) b64, md, (int) mdlen);
+        return xasprintf(ret, "%.*s:%s", (int) (colon - cred), cred, b64);
+}
+
+struct ACL_vector *zk_acl_free(struct ACL_vector *acl) {
+        if (!acl)
+                return NULL;
+        for (int32_t i = 0; i < acl->count; i++) {
+                free(acl->data[i].id.scheme);
+                free(acl->data[i].id.id);
+        }
+        free(acl->data);
+        free(acl);
+        return NULL;
+}
+
+int zk_acl_new(char *const *admins, char *const *readers, struct ACL_vector **ret) {
+        _cleanup_(zk_acl_freep) struct ACL_vector *acl = NULL;
+        size_t na = strv_length((char **) admins), nr = strv_length((char **) readers);
+        int r;
+
+        if (na == 0)
+                return -EINVAL;
+        acl = calloc(1, sizeof(*acl));
+        if (!acl)
+                return -ENOMEM;
+        acl->data = calloc(na + nr, sizeof(*acl->data));
+        if (!acl->data)
+                return -ENOMEM;
+        for (size_t i = 0; i < na + nr; i++) {
+                struct ACL *e = &acl->data[acl->count];
+                r = zk_digest_id(i < na ? admins[i] : readers[i - na], &e->id.id);
+                if (r < 0)
+                        return r;
+                e->id.scheme = strdup("digest");
+                if (!e->id.scheme) {
+                        free(e->id.id);
+                        return -ENOMEM;
+                }
+                e->perms = i < na ? ZOO_PERM_ALL : ZOO_PERM_READ;
+                acl->count++;
+        }
+        *ret = TAKE_PTR(acl);
+        return 0;
+}
+
+const struct ACL_vector *zk_acl_creator(void) {
+        return &ZOO_CREATOR_ALL_ACL;
 }
 
 int zk_delete(struct zk *z, const char *path, int expected_version, uint64_t cookie) {
@@ -859,7 +947,7 @@ int zk_get_sync(struct zk *z, const char *path, uint64_t deadline_usec, char **r
         return 0;
 }
 
-int zk_create_parents_sync(struct zk *z, const char *path, bool creator_acl,
+int zk_create_parents_sync(struct zk *z, const char *path, const struct ACL_vector *acl,
                            uint64_t deadline_usec) {
         _cleanup_strv_free_ char **parents = NULL;
         int r;
@@ -874,7 +962,7 @@ int zk_create_parents_sync(struct zk *z, const char *path, bool creator_acl,
                 _cleanup_(zk_event_freep) struct zk_event *ev = NULL;
                 uint64_t cookie = z->next_cookie++;
 
-                r = zk_create(z, parents[i], NULL, 0, creator_acl, cookie);
+                r = zk_create(z, parents[i], NULL, 0, acl, cookie);
                 if (r < 0)
                         return r;
                 r = zk_wait_done(z, cookie, deadline_usec, &ev);

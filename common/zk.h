@@ -24,6 +24,8 @@
 
 #include "macro.h"
 
+struct ACL_vector; /* <zookeeper/zookeeper.h> */
+
 enum zk_state {
         ZK_STATE_CONNECTING,  /* no session yet, or connection lost (the client reconnects) */
         ZK_STATE_CONNECTED,   /* session established (also after a reconnect) */
@@ -101,10 +103,21 @@ int zk_exists(struct zk *z, const char *path, bool watch, uint64_t cookie);
 /* expected_version -1: any. */
 int zk_set(struct zk *z, const char *path, const void *data, size_t len, int expected_version,
            uint64_t cookie);
-/* creator_acl: all rights to the identities of this session's auth (ZOO_CREATOR_ALL_ACL); else
- * world-open (ZOO_OPEN_ACL_UNSAFE). */
-int zk_create(struct zk *z, const char *path, const void *data, size_t len, bool creator_acl,
-              uint64_t cookie);
+/* `acl`: the new node's ACL (borrowed; see zk_acl_new()); NULL: world-open
+ * (ZOO_OPEN_ACL_UNSAFE). zk_acl_creator() gives all rights to this session's identities. */
+int zk_create(struct zk *z, const char *path, const void *data, size_t len,
+              const struct ACL_vector *acl, uint64_t cookie);
+
+/* ---- ACLs ---- */
+/* The ACL id of a "digest:user:password" auth: "user:" + base64(sha1("user:password")), as
+ * ZooKeeper's DigestAuthenticationProvider computes it (owned). -EINVAL if malformed. */
+int zk_digest_id(const char *auth, char **ret);
+/* An ACL with all rights for each `admins` identity and read only for each `readers` one
+ * (strvs of "digest:user:password"; admins must not be empty). Free with zk_acl_free(). */
+int zk_acl_new(char *const *admins, char *const *readers, struct ACL_vector **ret);
+struct ACL_vector *zk_acl_free(struct ACL_vector *acl);
+DEFINE_CLEANUP_FUNC(struct ACL_vector, zk_acl_free)
+const struct ACL_vector *zk_acl_creator(void); /* ZOO_CREATOR_ALL_ACL */
 int zk_delete(struct zk *z, const char *path, int expected_version, uint64_t cookie);
 
 /* ---- blocking helpers, for the CLI and the public API (never from an event loop) ----
@@ -117,7 +130,7 @@ int zk_wait_done(struct zk *z, uint64_t cookie, uint64_t deadline_usec, struct z
 int zk_get_sync(struct zk *z, const char *path, uint64_t deadline_usec, char **ret_data,
                 size_t *ret_len, int64_t *ret_version);
 /* Creates every missing ancestor of `path` (empty data), not `path` itself. */
-int zk_create_parents_sync(struct zk *z, const char *path, bool creator_acl,
+int zk_create_parents_sync(struct zk *z, const char *path, const struct ACL_vector *acl,
                            uint64_t deadline_usec);
 
 /* ---- pure helpers (unit tested) ---- */
@@ -126,6 +139,8 @@ const char *zk_rc_string(int zrc); /* "no node", "not authenticated", ... */
 /* "digest:user:password" -> scheme "digest", credential "user:password" (owned). Digest needs a
  * non-empty user and a ':'; other schemes need a non-empty credential. -EINVAL otherwise. */
 int zk_auth_parse(const char *s, char **ret_scheme, char **ret_cred);
+/* The user of an auth entry ("alice" for "digest:alice:pw"), owned; -EINVAL if malformed. */
+int zk_auth_user(const char *s, char **ret);
 /* "host:port[,host:port...][/chroot]": every port 1..65535, hosts non-empty. -EINVAL otherwise. */
 int zk_hosts_check(const char *hosts);
 /* A ZooKeeper path: starts with '/', no empty, "." or ".." component, no trailing '/' (except

@@ -150,7 +150,7 @@ write_cfg() {
     echo "session_timeout_ms = ${ZK_SESSION_MS:-4000}"
     echo "[cgroup]"
     echo "dir = $CG_DIR"
-    echo "root = ${CGROOT:-}"
+    [ -z "${CGROOT:-}" ] || echo "root = $CGROOT"
     echo "mode = ${CG_MODE:-auto}"
     echo "[redis]"
     echo "port = ${REDIS_PORT:-6379}"

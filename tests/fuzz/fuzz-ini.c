@@ -4,7 +4,7 @@
  * and within the ranges ini.h promises, its ZooKeeper prefix valid for zk.c too (what cg-syncd
  * joins "arch_conf" to); a second parse (inih's globals set again) agrees.
  * FUZZ_SOURCES: common/ini.c common/zk.c common/util.c
- * FUZZ_LIBS: -linih -lzookeeper_mt -lpthread
+ * FUZZ_LIBS: -linih -lzookeeper_mt -lpthread -lcrypto
  * FUZZ_CORPUS: tests/fixtures/ini
  * FUZZ_DICT: tests/fuzz/ini.dict */
 #include <errno.h>

@@ -7,7 +7,7 @@
  * parent of a valid path is valid and a proper prefix of it; a valid path agrees with an
  * independent reading of the rule; a parsed log message points into the line.
  * FUZZ_SOURCES: common/zk.c common/util.c
- * FUZZ_LIBS: -lzookeeper_mt -lpthread
+ * FUZZ_LIBS: -lzookeeper_mt -lpthread -lcrypto
  * FUZZ_CORPUS: tests/fixtures/zk
  * FUZZ_DICT: tests/fuzz/zk.dict */
 #include <errno.h>
@@ -50,10 +50,12 @@ static bool path_ok(const char *p) {
 }
 
 static void fuzz_auth(const char *s) {
-        char *scheme = NULL, *cred = NULL;
-        int r;
+        char *scheme = NULL, *cred = NULL, *user = NULL;
+        int r, ru;
 
         r = zk_auth_parse(s, &scheme, &cred);
+        ru = zk_auth_user(s, &user);
+        check(r == ru || (r == 0 && ru == -ENOMEM), "auth_user agrees with auth_parse");
         if (r < 0) {
                 check(r == -EINVAL || r == -ENOMEM, "auth errors");
                 return;
@@ -65,8 +67,13 @@ static void fuzz_auth(const char *s) {
               "scheme:credential");
         if (strcmp(scheme, "digest") == 0)
                 check(strchr(cred, ':') && cred[0] != ':', "digest user:password");
+        if (ru == 0) {
+                check(strncmp(cred, user, strlen(user)) == 0, "user prefixes the credential");
+                check(!strchr(user, ':'), "user without ':'");
+        }
         free(scheme);
         free(cred);
+        free(user);
 }
 
 static void fuzz_hosts(const char *s) {

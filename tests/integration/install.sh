@@ -15,7 +15,8 @@ $P/lib/systemd/system/cg-syncd.service $P/lib/systemd/system/cg-taskd.service
 $P/lib/systemd/system/cg-accountd.service $P/lib/systemd/system/cg-wsd.service
 $P/share/cgrouparch/www/index.html $P/share/man/man1/cgarch.1 $P/share/man/man5/cgrouparch.conf.5
 $P/share/man/man8/cg-syncd.8 $P/share/man/man8/cg-taskd.8 $P/share/man/man8/cg-accountd.8
-$P/share/man/man8/cg-wsd.8 $P/share/doc/cgrouparch/cg-syncd-v2.conf /etc/cgrouparch/cgrouparch.conf"
+$P/share/man/man8/cg-wsd.8 $P/share/doc/cgrouparch/cg-syncd-v2.conf /etc/cgrouparch/cgrouparch.conf
+/etc/cgrouparch/cg-wsd.conf"
 missing=""
 for f in $want; do [ -e "$D$f" ] || missing="$missing $f"; done
 t_eq "every file installed" "$missing" ""
@@ -90,5 +91,5 @@ t_check "re-install keeps an existing config" grep -q '^# edited' "$D/etc/cgroup
 
 make -s --no-print-directory uninstall DESTDIR="$D" >/dev/null 2>&1
 left=$(cd "$D" && find . -type f -o -type l | sort | tr '\n' ' ')
-t_eq "make uninstall removes everything but the config" "$left" "./etc/cgrouparch/cgrouparch.conf "
+t_eq "make uninstall removes everything but the configs" "$left" "./etc/cgrouparch/cg-wsd.conf ./etc/cgrouparch/cgrouparch.conf "
 t_done

@@ -3,6 +3,7 @@
  *   zk-ctl ... HOSTS set PATH DATA|@FILE [VERSION]            new version on stdout
  *   zk-ctl ... HOSTS create PATH DATA|@FILE [open|creator]    parents too (open ACL)
  *   zk-ctl ... HOSTS delete PATH
+ *   zk-ctl ... HOSTS getacl PATH                              "scheme:id perms" lines (cdrwa)
  *   zk-ctl ... HOSTS churn PATH N                             N sets of valid confs, one at a
  *                                                             time; the last version on stdout
  * Exit 0 on success, 1 with a message on failure. */
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <zookeeper/zookeeper.h>
 
 #include "util.h"
 #include "zk.h"
@@ -49,6 +51,46 @@ static int do_set(struct zk *z, const char *path, const char *data, size_t len, 
         return r;
 }
 
+/* getacl goes to the C client directly: common/zk.c has no use for reading ACLs. */
+static int do_getacl(const char *hosts, char **auth, const char *path) {
+        struct ACL_vector acl = {0};
+        struct Stat st;
+        zhandle_t *zh;
+        int rc;
+
+        zoo_set_debug_level(ZOO_LOG_LEVEL_ERROR);
+        zh = zookeeper_init(hosts, NULL, 10000, NULL, NULL, 0);
+        if (!zh)
+                return 1;
+        for (char **a = auth; a && *a; a++) {
+                const char *colon = strchr(*a, ':');
+                _cleanup_free_ char *scheme = colon ? strndup(*a, (size_t) (colon - *a)) : NULL;
+                if (!scheme || zoo_add_auth(zh, scheme, colon + 1, (int) strlen(colon + 1), NULL,
+                                            NULL) != ZOK) {
+                        zookeeper_close(zh);
+                        return 1;
+                }
+        }
+        for (int i = 0; i < 100 && zoo_state(zh) != ZOO_CONNECTED_STATE; i++)
+                (void) nanosleep(&(struct timespec){.tv_nsec = 50000000}, NULL);
+        rc = zoo_get_acl(zh, path, &acl, &st);
+        if (rc != ZOK) {
+                fprintf(stderr, "zk-ctl: getacl %s: %s\n", path, zerror(rc));
+                zookeeper_close(zh);
+                return 1;
+        }
+        for (int32_t i = 0; i < acl.count; i++) {
+                int p = acl.data[i].perms;
+                printf("%s:%s %s%s%s%s%s\n", acl.data[i].id.scheme, acl.data[i].id.id,
+                       p & ZOO_PERM_CREATE ? "c" : "", p & ZOO_PERM_DELETE ? "d" : "",
+                       p & ZOO_PERM_READ ? "r" : "", p & ZOO_PERM_WRITE ? "w" : "",
+                       p & ZOO_PERM_ADMIN ? "a" : "");
+        }
+        deallocate_ACL_vector(&acl);
+        zookeeper_close(zh);
+        return 0;
+}
+
 static int die(const char *what, int r) {
         fprintf(stderr, "zk-ctl: %s: %s\n", what, strerror(-r));
         return 1;
@@ -81,6 +123,8 @@ int main(int argc, char **argv) {
         argv += optind + 3;
         argc -= optind + 3;
 
+        if (strcmp(cmd, "getacl") == 0)
+                return do_getacl(hosts, auth, path);
         deadline = now_usec(CLOCK_MONOTONIC) + (uint64_t) timeout_ms * 1000;
         r = zk_new(hosts, 10000, auth, &z);
         if (r < 0)
@@ -109,10 +153,10 @@ int main(int argc, char **argv) {
                 bool creator = argc >= 2 && strcmp(argv[1], "creator") == 0;
                 if ((r = load(argv[0], &data, &len)) < 0)
                         return die(argv[0], r);
-                r = zk_create_parents_sync(z, path, false, deadline);
+                r = zk_create_parents_sync(z, path, NULL, deadline);
                 if (r < 0)
                         return die("parents", r);
-                r = zk_create(z, path, data, len, creator, 1);
+                r = zk_create(z, path, data, len, creator ? zk_acl_creator() : NULL, 1);
                 if (r >= 0)
                         r = op_wait(z, 1, &ev);
                 if (r < 0)

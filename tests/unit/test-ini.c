@@ -47,7 +47,11 @@ static void test_defaults(void) {
         CHECK(c->zk.auth && c->zk.auth[0] == NULL);
         CHECK_INT(c->zk.session_timeout_ms, 10000);
         CHECK_STR(c->cg.dir, "/sys/fs/cgroup");
-        CHECK_STR(c->cg.root, "");
+        CHECK_STR(c->cg.root, "cgrouparch"); /* never the hierarchy roots by default */
+        CHECK(cfg_root_warning(c) == NULL);
+        CHECK(c->zk.admin_auth && c->zk.admin_auth[0] == NULL);
+        CHECK_STR(c->systemd.bus, "system");
+        CHECK(!c->systemd.restart_services);
         CHECK(c->cg.protected_names && c->cg.protected_names[0] == NULL);
         CHECK_INT(c->cg.mode, CGFS_MODE_AUTO);
         CHECK_INT(c->taskd.interval_sec, 30);
@@ -205,12 +209,13 @@ static void test_edges_accepted(void) {
         struct cfg *c;
 
         c = parse_ok("[zookeeper]\nprefix = /\n[redis]\nport = 65535\n[wsd]\nport = 1\n"
-                     "[cgroup]\nroot =\nprotected =\n");
+                     "[cgroup]\nroot = /\nprotected =\n");
         if (c) {
                 CHECK_STR(c->zk.prefix, "/");
                 CHECK_INT(c->redis.port, 65535);
                 CHECK_INT(c->wsd.port, 1);
-                CHECK_STR(c->cg.root, "");
+                CHECK_STR(c->cg.root, ""); /* `root = /`: the hierarchy root, written out */
+                CHECK(cfg_root_warning(c) != NULL);
                 CHECK_INT(strv_length(c->cg.protected_names), 0);
         }
         cfg_free(c);
@@ -241,6 +246,95 @@ static void test_long_line(void) {
                 CHECK_STR(c->pid_files[0].patterns[399], "/run/p399.pid");
                 CHECK_INT(c->redis.port, 1234);
         }
+        cfg_free(c);
+        free(text);
+}
+
+static void test_pid_files_user(void) {
+        struct cfg *c = parse_ok("[pid_files]\n"
+                                 "web = user=www-data /run/nginx.pid /run/php/*.pid\n"
+                                 "web = /run/extra.pid user=www-data\n"
+                                 "db = /run/db.pid\n"
+                                 "num = user=1000 /run/num.pid\n");
+        if (c) {
+                CHECK_INT(c->n_pid_files, 3);
+                CHECK_STR(c->pid_files[0].user, "www-data");
+                CHECK_INT(strv_length(c->pid_files[0].patterns), 3);
+                CHECK_STR(c->pid_files[0].patterns[2], "/run/extra.pid");
+                CHECK(c->pid_files[1].user == NULL);
+                CHECK_STR(c->pid_files[2].user, "1000");
+        }
+        cfg_free(c);
+        parse_err("[pid_files]\nweb = user=a user=b /run/x.pid\n",
+                  "t.conf:2: [pid_files] web: user= given twice");
+        parse_err("[pid_files]\nweb = user=a /run/x.pid\nweb = user=b /run/y.pid\n",
+                  "t.conf:3: [pid_files] web: user=b conflicts with user=a given before");
+        parse_err("[pid_files]\nweb = user=www\n",
+                  "t.conf:2: [pid_files] web: no pid file paths or globs");
+        parse_err("[pid_files]\nweb = user= /run/x.pid\n",
+                  "t.conf:2: [pid_files] web: '' is not a valid user name or uid");
+        parse_err("[pid_files]\nweb = user=-root /run/x.pid\n",
+                  "t.conf:2: [pid_files] web: '-root' is not a valid user name or uid");
+        parse_err("[pid_files]\nweb = user=a/b /run/x.pid\n",
+                  "t.conf:2: [pid_files] web: 'a/b' is not a valid user name or uid");
+        parse_err("[pid_files]\nweb = user=4294967295 /run/x.pid\n",
+                  "t.conf:2: [pid_files] web: '4294967295' is not a valid user name or uid");
+        parse_err("[pid_files]\nweb = user=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa /run/x.pid\n",
+                  "t.conf:2: [pid_files] web: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' is not a valid "
+                  "user name or uid");
+        parse_err("[pid_files]\nweb = User=a /run/x.pid\n",
+                  "t.conf:2: [pid_files] web: 'User=a' is not an absolute path or glob");
+}
+
+/* A line over the limit is an error at its own line number; its tail is never a line of its
+ * own (a key hidden at the end of a long comment must not be set). */
+static void test_line_limit(void) {
+        size_t big = 2u << 20, lim = 1u << 20;
+        char *text = malloc(big + 256), *p, *err = NULL, want[128];
+        struct cfg *c = NULL;
+
+        if (!text)
+                return;
+        /* a 2 MiB comment line, then a good line */
+        p = text + sprintf(text, "[wsd]\nport = 1\n# ");
+        memset(p, 'x', big);
+        p += big;
+        p += sprintf(p, "\nmax_clients = 1\n");
+        CHECK_INT(cfg_parse_string(text, "t.conf", &c, &err), -EINVAL);
+        snprintf(want, sizeof(want), "t.conf:3: line too long (%zu bytes, the limit is %zu)",
+                 big + 2, lim);
+        CHECK_STR(err, want);
+        free(err);
+        err = NULL;
+
+        /* the attack of issue 12: "max_clients = 1" right after the first MiB of a comment */
+        p = text + sprintf(text, "[wsd]\n# ");
+        memset(p, 'x', lim + 100 - 2);
+        p += lim + 100 - 2;
+        sprintf(p, " max_clients = 1\nport = 7\n");
+        CHECK_INT(cfg_parse_string(text, "t.conf", &c, &err), -EINVAL);
+        CHECK(err && strstr(err, "t.conf:2: line too long") == err);
+        free(err);
+        err = NULL;
+
+        /* a later error keeps its own line number */
+        p = text + sprintf(text, "[wsd]\n# ");
+        memset(p, 'x', big);
+        p += big;
+        sprintf(p, "\n\n[nope]\n");
+        CHECK_INT(cfg_parse_string(text, "t.conf", &c, &err), -EINVAL);
+        CHECK(err && strstr(err, "t.conf:2: line too long") == err);
+        free(err);
+        err = NULL;
+
+        /* exactly at the limit: accepted, and the next line is read as itself */
+        p = text + sprintf(text, "[wsd]\n#");
+        memset(p, 'x', lim - 1);
+        p += lim - 1;
+        sprintf(p, "\nmax_clients = 3\n");
+        c = parse_ok(text);
+        if (c)
+                CHECK_INT(c->wsd.max_clients, 3);
         cfg_free(c);
         free(text);
 }
@@ -291,8 +385,8 @@ static void test_errors_values(void) {
         parse_err("[accountd]\nreset_on_start = maybe\n",
                   "t.conf:2: [accountd] reset_on_start: 'maybe' is not a boolean (yes/no, "
                   "true/false, on/off, 1/0)");
-        parse_err("[cgroup]\nmode = v3\n", "t.conf:2: [cgroup] mode: 'v3' is not one of auto, v1, v2");
-        parse_err("[cgroup]\nmode = V1\n", "t.conf:2: [cgroup] mode: 'V1' is not one of auto, v1, v2");
+        parse_err("[cgroup]\nmode = v3\n", "t.conf:2: [cgroup] mode: 'v3' is not one of auto, v1, v2, systemd");
+        parse_err("[cgroup]\nmode = V1\n", "t.conf:2: [cgroup] mode: 'V1' is not one of auto, v1, v2, systemd");
         parse_err("[cgroup]\ndir = sys/fs/cgroup\n",
                   "t.conf:2: [cgroup] dir: 'sys/fs/cgroup' is not an absolute path");
         parse_err("[daemon]\nruntime_dir = run\n",
@@ -339,6 +433,10 @@ static void test_errors_zk(void) {
 }
 
 static void test_errors_cgroup_names(void) {
+        parse_err("[cgroup]\nroot =\n",
+                  "t.conf:2: [cgroup] root: '' is empty: write 'root = /' to manage the hierarchy "
+                  "roots themselves (every cgroup there that the conf lacks is then removed), or "
+                  "name a subtree of its own, e.g. 'root = cgrouparch'");
         parse_err("[cgroup]\nroot = /abs\n",
                   "t.conf:2: [cgroup] root: '/abs' must be relative to the hierarchy root (no "
                   "leading '/')");
@@ -456,6 +554,8 @@ int main(void) {
         RUN(test_modes_bools_comments);
         RUN(test_edges_accepted);
         RUN(test_long_line);
+        RUN(test_pid_files_user);
+        RUN(test_line_limit);
         RUN(test_errors_syntax_and_structure);
         RUN(test_errors_numbers);
         RUN(test_errors_values);

@@ -141,6 +141,99 @@ static void test_pidfile_read(void) {
         CHECK_INT(p, 321);
 }
 
+/* The pid file's owner comes back with it; links and special files follow open_path_trusted's
+ * rules (util.c, tested in test-util) and get a reason each. */
+static void test_pidfile_load_trust(void) {
+        struct proc_pidfile pf;
+        char path[512], target[512];
+
+        put("own.pid", "42\n");
+        snprintf(path, sizeof(path), "%s/own.pid", tmpdir);
+        CHECK_INT(proc_pidfile_load(path, &pf), 0);
+        CHECK_INT(pf.uid, geteuid());
+        CHECK_INT(pf.len, 3);
+
+        snprintf(target, sizeof(target), "%s/own.pid", tmpdir);
+        snprintf(path, sizeof(path), "%s/link.pid", tmpdir);
+        CHECK_INT(symlink(target, path), 0);
+        if (geteuid() == 0) {
+                CHECK_INT(proc_pidfile_load(path, &pf), 0); /* root's link in root's dirs */
+                CHECK_INT(lchown(path, 65534, 65534), 0);
+                CHECK_INT(proc_pidfile_load(path, &pf), -ENOLINK);
+                CHECK_INT(chown(target, 65534, 65534), 0);
+                snprintf(path, sizeof(path), "%s/own.pid", tmpdir);
+                CHECK_INT(proc_pidfile_load(path, &pf), 0);
+                CHECK_INT(pf.uid, 65534);
+        } else
+                CHECK_INT(proc_pidfile_load(path, &pf), -ENOLINK);
+        CHECK(strstr(proc_pidfile_strerror(-ENOLINK), "symlink") != NULL);
+        CHECK(strstr(proc_pidfile_strerror(-EBADF), "not a regular file") != NULL);
+        CHECK(proc_pidfile_strerror(-ELOOP) != NULL);
+}
+
+static void test_status_parse_uid(void) {
+        uid_t u = 7;
+
+        CHECK_INT(proc_status_parse_uid("Name:\tsleep\nUmask:\t0022\nState:\tS (sleeping)\n"
+                                        "Uid:\t1000\t0\t0\t0\nGid:\t0\t0\t0\t0\n",
+                                        &u),
+                  0);
+        CHECK_INT(u, 1000);
+        CHECK_INT(proc_status_parse_uid("Uid:\t0\t0\t0\t0\n", &u), 0);
+        CHECK_INT(u, 0);
+        CHECK_INT(proc_status_parse_uid("Uid:\t65534", &u), 0);
+        CHECK_INT(u, 65534);
+        u = 7;
+        CHECK_INT(proc_status_parse_uid("Name:\tx\n", &u), -EINVAL);
+        CHECK_INT(proc_status_parse_uid("", &u), -EINVAL);
+        CHECK_INT(proc_status_parse_uid("Uid:\t\n", &u), -EINVAL);
+        CHECK_INT(proc_status_parse_uid("Uid:\t-1\t0\n", &u), -EINVAL);
+        CHECK_INT(proc_status_parse_uid("Uid:\t12a\t0\n", &u), -EINVAL);
+        CHECK_INT(proc_status_parse_uid("Uid:\t4294967295\t0\n", &u), -EINVAL);
+        CHECK_INT(proc_status_parse_uid("Uid:\t99999999999999999999\n", &u), -EINVAL);
+        /* "Uid:" only at a line start: a comm of "Uid:\t0" must not count */
+        CHECK_INT(proc_status_parse_uid("Name:\tUid:\t0\n", &u), -EINVAL);
+        CHECK_INT(u, 7);
+}
+
+static void test_stat_read_owner(void) {
+        struct proc_stat st;
+        uid_t u = 7;
+        pid_t child;
+        int status;
+
+        CHECK_INT(proc_stat_read_owner("/proc", getpid(), &st, &u), 0);
+        CHECK_INT(st.pid, getpid());
+        CHECK_INT(u, getuid());
+        CHECK_INT(proc_stat_read_owner("/proc", 0, &st, &u), -EINVAL);
+        child = fork();
+        if (child == 0)
+                _exit(0);
+        CHECK_INT(waitpid(child, &status, 0), child);
+        CHECK_INT(proc_stat_read_owner("/proc", child, &st, &u), -ESRCH);
+        if (geteuid() == 0) {
+                /* a child that became nobody (real uid) */
+                int pfd[2];
+                char c;
+                CHECK_INT(pipe(pfd), 0);
+                child = fork();
+                if (child == 0) {
+                        if (setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0)
+                                _exit(1);
+                        (void) write(pfd[1], "x", 1);
+                        pause();
+                        _exit(0);
+                }
+                close(pfd[1]);
+                CHECK_INT(read(pfd[0], &c, 1), 1);
+                close(pfd[0]);
+                CHECK_INT(proc_stat_read_owner("/proc", child, &st, &u), 0);
+                CHECK_INT(u, 65534);
+                kill(child, SIGKILL);
+                waitpid(child, &status, 0);
+        }
+}
+
 static void test_stat_parse(void) {
         struct proc_stat st;
 
@@ -594,6 +687,9 @@ int main(void) {
         }
         RUN(test_pidfile_parse);
         RUN(test_pidfile_read);
+        RUN(test_pidfile_load_trust);
+        RUN(test_status_parse_uid);
+        RUN(test_stat_read_owner);
         RUN(test_stat_parse);
         RUN(test_stat_read_real);
         RUN(test_time);

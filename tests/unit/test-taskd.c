@@ -172,6 +172,70 @@ static void test_judge(void) {
         CHECK(strstr(taskd_verdict_to_string(TASKD_REFUSE_INIT), "pid 1") != NULL);
 }
 
+/* The pid-file trust rule: root's file names anyone, anyone else's only their own processes;
+ * user= binds the process whoever wrote the file. */
+static void test_judge_owner(void) {
+        uid_t www = 33, other = 1000;
+
+        CHECK_INT(taskd_judge_owner(0, 0, NULL), TASKD_MOVE);
+        CHECK_INT(taskd_judge_owner(0, www, NULL), TASKD_MOVE);
+        CHECK_INT(taskd_judge_owner(www, www, NULL), TASKD_MOVE);
+        /* a user's file naming root's or another user's process */
+        CHECK_INT(taskd_judge_owner(www, 0, NULL), TASKD_REFUSE_OWNER);
+        CHECK_INT(taskd_judge_owner(www, other, NULL), TASKD_REFUSE_OWNER);
+        CHECK_INT(taskd_judge_owner(65534, 0, NULL), TASKD_REFUSE_OWNER);
+        /* user= */
+        CHECK_INT(taskd_judge_owner(0, www, &www), TASKD_MOVE);
+        CHECK_INT(taskd_judge_owner(0, other, &www), TASKD_REFUSE_USER);
+        CHECK_INT(taskd_judge_owner(0, 0, &www), TASKD_REFUSE_USER);
+        CHECK_INT(taskd_judge_owner(www, www, &www), TASKD_MOVE);
+        CHECK_INT(taskd_judge_owner(other, other, &www), TASKD_REFUSE_USER);
+        /* the owner rule comes first: a user's file is never saved by user= */
+        CHECK_INT(taskd_judge_owner(other, www, &www), TASKD_REFUSE_OWNER);
+        CHECK(strstr(taskd_verdict_to_string(TASKD_REFUSE_OWNER), "owned") != NULL);
+        CHECK(strstr(taskd_verdict_to_string(TASKD_REFUSE_USER), "user") != NULL);
+
+        CHECK(taskd_may_show_content(0));
+        CHECK(!taskd_may_show_content(www));
+        CHECK(!taskd_may_show_content(65534));
+}
+
+static void test_user_parse_uid(void) {
+        uid_t u = 7;
+
+        CHECK_INT(taskd_user_parse_uid("1000", &u), 1);
+        CHECK_INT(u, 1000);
+        CHECK_INT(taskd_user_parse_uid("0", &u), 1);
+        CHECK_INT(u, 0);
+        u = 7;
+        CHECK_INT(taskd_user_parse_uid("www-data", &u), 0);
+        CHECK_INT(taskd_user_parse_uid("1000x", &u), 0);
+        CHECK_INT(u, 7);
+        CHECK_INT(taskd_user_parse_uid("4294967295", &u), -EINVAL);
+        CHECK_INT(taskd_user_parse_uid("99999999999999999999999", &u), -EINVAL);
+        CHECK_INT(taskd_user_parse_uid("", &u), -EINVAL);
+        CHECK_INT(taskd_user_parse_uid(NULL, &u), -EINVAL);
+        CHECK_INT(u, 7);
+}
+
+static void test_rules_keep_user(void) {
+        char *pa[] = {"/run/a.pid", NULL};
+        struct cfg_pid_files pf[] = {
+                {.name = "a", .patterns = pa, .user = "www-data"},
+                {.name = "b", .patterns = pa},
+        };
+        struct taskd_rules rules = {};
+
+        CHECK_INT(taskd_rules_build(pf, ELEMENTSOF(pf), NULL, &rules), 0);
+        CHECK_INT(rules.n, 2);
+        if (rules.n == 2) {
+                CHECK_STR(rules.v[0].user, "www-data");
+                CHECK(rules.v[0].user != pf[0].user); /* a copy */
+                CHECK(rules.v[1].user == NULL);
+        }
+        taskd_rules_clear(&rules);
+}
+
 static void test_warn_once(void) {
         char *slot = NULL;
 
@@ -205,6 +269,9 @@ int main(void) {
         RUN(test_pattern_split);
         RUN(test_pattern_matches);
         RUN(test_judge);
+        RUN(test_judge_owner);
+        RUN(test_user_parse_uid);
+        RUN(test_rules_keep_user);
         RUN(test_warn_once);
         RUN(test_status);
         return TAP_END();

@@ -44,6 +44,11 @@ static void test_auth_parse(void) {
         CHECK_INT(zk_auth_parse("digest:u:p\n", &s, &c), -EINVAL);
         CHECK_INT(zk_auth_parse(NULL, &s, &c), -EINVAL);
         CHECK(s == NULL && c == NULL);
+
+        CHECK_INT(zk_auth_user("digest:alice:secret", &s), 0);
+        CHECK_STR(s, "alice");
+        free(s);
+        CHECK_INT(zk_auth_user("digest:alice", &s), -EINVAL);
 }
 
 static void test_hosts_check(void) {
@@ -186,8 +191,41 @@ static void test_wait_times_out(void) {
         zk_free(z);
 }
 
+/* The digest id is what ZooKeeper's DigestAuthenticationProvider computes: the superDigest of
+ * super:123456 from MACHINE.md. The ACL gives the admins all rights and the readers read. */
+static void test_acl(void) {
+        char *id = NULL;
+        char *admins[] = {(char *) "digest:super:123456", NULL};
+        char *readers[] = {(char *) "digest:host:pw", (char *) "digest:host2:pw2", NULL};
+        struct ACL_vector *acl = NULL;
+
+        CHECK_INT(zk_digest_id("digest:super:123456", &id), 0);
+        CHECK_STR(id, "super:BBO7K8dPkoek/JxIHqXxM75QRpI=");
+        free(id);
+        id = NULL;
+        CHECK_INT(zk_digest_id("ip:127.0.0.1", &id), -EINVAL);
+        CHECK_INT(zk_digest_id("digest:nopassword", &id), -EINVAL);
+        CHECK(id == NULL);
+
+        CHECK_INT(zk_acl_new(admins, readers, &acl), 0);
+        CHECK(acl && acl->count == 3);
+        if (acl && acl->count == 3) {
+                CHECK_INT(acl->data[0].perms, ZOO_PERM_ALL);
+                CHECK_STR(acl->data[0].id.scheme, "digest");
+                CHECK_STR(acl->data[0].id.id, "super:BBO7K8dPkoek/JxIHqXxM75QRpI=");
+                CHECK_INT(acl->data[1].perms, ZOO_PERM_READ);
+                CHECK(strncmp(acl->data[1].id.id, "host:", 5) == 0);
+                CHECK_INT(acl->data[2].perms, ZOO_PERM_READ);
+        }
+        zk_acl_free(acl);
+        acl = NULL;
+        CHECK_INT(zk_acl_new(readers + 2, readers, &acl), -EINVAL); /* no admin: refused */
+        CHECK(acl == NULL);
+}
+
 int main(void) {
         RUN(test_auth_parse);
+        RUN(test_acl);
         RUN(test_hosts_check);
         RUN(test_paths);
         RUN(test_errno);

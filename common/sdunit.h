@@ -1,0 +1,22 @@
+/* sdunit.h — naming and bus access shared by the systemd mode of cg-syncd, cg-taskd, cg-accountd
+ * and cgarch ([cgroup] mode = systemd; DESIGN.md "Contract additions").
+ *
+ * The managed root `[cgroup] root` (e.g. "cgrouparch") is the slice "cgrouparch.slice"; a conf
+ * node at path "a/b" is "cgrouparch-a-b.slice", following systemd's rule that a slice's name
+ * spells its parents joined by '-'. Each component is escaped as `systemd-escape` does
+ * (unit_name_escape(): '-' and anything outside [A-Za-z0-9:_.] become "\xNN", a leading '.' too),
+ * so a cgrouparch name with '-' in it ("web-api") cannot be confused with two levels.
+ * Returns >= 0 or -errno; never logs. */
+#pragma once
+
+#include <systemd/sd-bus.h>
+
+/* Escapes one name component as `systemd-escape NAME` would (owned). -EINVAL for "". */
+int sdunit_escape(const char *s, char **ret);
+/* The slice unit of conf path `path` ("a/b"; "" = the managed root itself) under managed root
+ * `root` ("cgrouparch"; may itself hold '/': "x/y" is read as nested components). -EINVAL for
+ * an empty root or an empty component. */
+int sdunit_slice_name(const char *root, const char *path, char **ret);
+/* Opens the bus named by `[systemd] bus`: "system", "user", or a D-Bus address
+ * ("unix:path=/run/user/0/systemd/private" reaches a manager's private socket directly). */
+int sdunit_bus_open(const char *spec, sd_bus **ret);
