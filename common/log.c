@@ -88,7 +88,9 @@ int log_internal(int level, int err, const char *file, int line, const char *fmt
         iov[0] = (struct iovec){.iov_base = head, .iov_len = strlen(head)};
         iov[1] = (struct iovec){.iov_base = msg, .iov_len = (size_t) n};
         iov[2] = (struct iovec){.iov_base = (char *) "\n", .iov_len = 1};
-        (void) writev(STDERR_FILENO, iov, 3);
+        /* Nowhere to report a failed write of the log itself; glibc's fortify wants it read. */
+        if (writev(STDERR_FILENO, iov, 3) < 0)
+                errno = saved;
         free(heap);
 out:
         errno = saved;
