@@ -106,6 +106,15 @@ test:
 	$(Q)$(MAKE) --no-print-directory tests-build
 	$(Q)tests/run
 
+# The same suite with AddressSanitizer and UndefinedBehaviorSanitizer in every program and test
+# (a separate build tree, build-asan/): any report fails the test that caused it.
+ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+test-asan:
+	$(Q)scripts/deps --if-missing
+	$(Q)CFLAGS="$(ASAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" \
+	  $(MAKE) --no-print-directory O=build-asan tests-build
+	$(Q)CGARCH_BUILD=$(CURDIR)/build-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:$(ASAN_OPTIONS) \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run $(TESTS)
 # Debian packages (debian/): cgrouparch, libcgarch0, libcgarch-dev into build/deb/, lintian-checked.
 deb:
 	$(Q)scripts/deps --if-missing
@@ -167,5 +176,5 @@ clean:
 # Header dependencies of every object, written by the compiler (-MMD -MP).
 -include $(shell find $(O)/obj -name '*.d' 2>/dev/null)
 
-.PHONY: all deps deb test tests-build bench fuzz run install uninstall clean
+.PHONY: all deps deb test test-asan tests-build bench fuzz run install uninstall clean
 .SUFFIXES:

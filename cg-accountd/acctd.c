@@ -40,7 +40,7 @@ static int env_load(const char *path, struct acctd_env *e) {
         r = daemon_load_cfg(path, &e->cfg);
         if (r < 0)
                 return r;
-        r = cgfs_open(e->cfg->cg.dir, e->cfg->cg.root, (enum cgfs_mode) e->cfg->cg.mode, &e->fs);
+        r = cgfs_open_cfg(e->cfg, &e->fs);
         if (r < 0)
                 return log_error_errno(r, "Failed to find the cgroup hierarchies under %s: %m",
                                        e->cfg->cg.dir);

@@ -63,17 +63,23 @@ static const char *stat_file(const char *dir, enum conf_subsys s, bool v2) {
         return blkio_v1[1];
 }
 
-static int add_targets(struct acctd_tree *tr, const struct conf_node *n, size_t *i) {
+static int add_targets(struct cgfs *fs, struct acctd_tree *tr, const struct conf_node *n,
+                       size_t *i) {
+        _cleanup_free_ char *dir = NULL;
         int r;
 
-        r = *n->path ? xasprintf(&tr->t[*i].file, "%s/%s/%s", tr->dir, n->path, tr->stat)
-                     : xasprintf(&tr->t[*i].file, "%s/%s", tr->dir, tr->stat);
+        /* The node's cgroup as cgfs maps it (systemd mode: the slice's own cgroup). */
+        if (cgfs_cgroup_dir(fs, tr->s, n->path, &dir) < 0)
+                dir = NULL;
+        r = dir ? xasprintf(&tr->t[*i].file, "%s/%s", dir, tr->stat)
+                : *n->path ? xasprintf(&tr->t[*i].file, "%s/%s/%s", tr->dir, n->path, tr->stat)
+                           : xasprintf(&tr->t[*i].file, "%s/%s", tr->dir, tr->stat);
         if (r < 0)
                 return r;
         tr->t[*i].fd = -1;
         (*i)++;
         for (size_t k = 0; k < n->n_children; k++) {
-                r = add_targets(tr, n->children[k], i);
+                r = add_targets(fs, tr, n->children[k], i);
                 if (r < 0)
                         return r;
         }
@@ -112,7 +118,7 @@ int acctd_trees_build(struct acctd *d) {
                 for (size_t k = 0; k < n; k++)
                         tr->t[k].fd = -1;
                 tr->n = n;
-                r = add_targets(tr, d->conf->roots[s], &i);
+                r = add_targets(d->fs, tr, d->conf->roots[s], &i);
                 if (r < 0)
                         return r;
                 d->n_cgroups += n;

@@ -7,6 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/epoll.h>
+#include <systemd/sd-bus.h>
+
 #include "log.h"
 #include "plan.h"
 #include "snapshot.h"
@@ -99,6 +102,48 @@ static int syncd_write_snapshot(struct syncd *d, const struct conf *c, uint64_t 
         return 1;
 }
 
+/* The manager's messages nobody waits for (unit signals on a private socket, late replies):
+ * read and dropped. A synchronous call made by an apply reads its own reply itself.
+ * TODO(sd-event): once the loop is sd-event, sd_bus_attach_event() replaces this source. */
+static int syncd_on_bus(struct loop_source *s, int fd, uint32_t revents, void *userdata) {
+        struct syncd *d = userdata;
+        sd_bus *bus = cgfs_systemd_bus(d->fs);
+        int r;
+
+        (void) s, (void) fd;
+        if (!bus || (revents & (EPOLLHUP | EPOLLERR))) {
+                syncd_bus_detach(d); /* the next apply reconnects and follows the new one */
+                return 0;
+        }
+        while ((r = sd_bus_process(bus, NULL)) > 0)
+                ;
+        if (r < 0)
+                syncd_bus_detach(d);
+        return 0;
+}
+
+void syncd_bus_detach(struct syncd *d) {
+        loop_source_free(d->bus_source);
+        d->bus_source = NULL;
+        d->bus_followed = NULL;
+}
+
+void syncd_bus_follow(struct syncd *d) {
+        sd_bus *bus = d->fs ? cgfs_systemd_bus(d->fs) : NULL;
+        int fd;
+
+        if (!bus || (void *) bus == d->bus_followed)
+                return;
+        syncd_bus_detach(d);
+        fd = sd_bus_get_fd(bus);
+        if (fd < 0 || loop_add_io(d->loop, fd, EPOLLIN, syncd_on_bus, d, &d->bus_source) < 0) {
+                log_debug("Cannot watch the systemd connection from the loop; it is read at "
+                          "each apply");
+                return;
+        }
+        d->bus_followed = bus;
+}
+
 int syncd_apply_conf(struct syncd *d, struct conf *c, enum syncd_source src, bool full) {
         _cleanup_(live_tree_clear) struct live_tree fresh = {};
         _cleanup_(plan_clear) struct plan plan = {};
@@ -107,7 +152,7 @@ int syncd_apply_conf(struct syncd *d, struct conf *c, enum syncd_source src, boo
         bool cached = !full && d->live_valid && !cgfs_is_v2(d->fs);
         struct live_tree *live = cached ? &d->live : &fresh;
         uint64_t t0 = now_usec(CLOCK_MONOTONIC), t1, t2, t3;
-        size_t n_ops;
+        size_t n_ops, res_refused = 0;
         int r;
 
         if (!cached) {
@@ -174,6 +219,7 @@ int syncd_apply_conf(struct syncd *d, struct conf *c, enum syncd_source src, boo
 
         syncd_once_reset(&d->once, SYNCD_ONCE_APPLY);
         n_ops = plan.n;
+        res_refused = res.n_refused;
         if (n_ops > 0)
                 d->last_change = (struct syncd_change){
                         .version = c->version,
@@ -212,11 +258,20 @@ int syncd_apply_conf(struct syncd *d, struct conf *c, enum syncd_source src, boo
         }
         d->applied_source = src;
         syncd_set_problem(d, NULL);
+        if (res_refused > 0) {
+                _cleanup_free_ char *p = NULL;
+                if (xasprintf(&p, "version %" PRId64 " applied but %zu slice removals refused "
+                                  "(units still in them)",
+                              c->version, res_refused) >= 0)
+                        syncd_set_problem(d, p);
+        }
+        syncd_bus_follow(d);
         if (n_ops > 1000)
                 (void) malloc_trim(0); /* a big change: give the transient memory back */
         return 0;
 fail:
         d->live_valid = false;
+        syncd_bus_follow(d);
         {
                 _cleanup_free_ char *p = NULL;
                 if (xasprintf(&p, "failed to apply version %" PRId64 ": %s", c->version,

@@ -402,7 +402,7 @@ static int syncd_prepare(struct syncd *n, const struct cfg *cfg, const char *cfg
                                        cfg_path, cfg->zk.hosts);
         if (n->args.check)
                 return 0;
-        r = cgfs_open(cfg->cg.dir, cfg->cg.root, (enum cgfs_mode) cfg->cg.mode, &n->fs);
+        r = cgfs_open_cfg(cfg, &n->fs); /* systemd mode: [systemd] bus, opened on first use */
         if (r < 0)
                 return log_error_errno(r,
                                        "Failed to open the cgroup filesystem at %s (root '%s'): %m",
@@ -451,6 +451,7 @@ static void syncd_reload(struct syncd *d) {
         for (size_t i = 0; !zk_changed && cfg->zk.auth[i]; i++)
                 zk_changed = strcmp(cfg->zk.auth[i], d->cfg->zk.auth[i]) != 0;
 
+        syncd_bus_detach(d);
         cgfs_close(d->fs);
         d->fs = TAKE_PTR(n.fs);
         d->live_valid = false; /* maybe another tree now */

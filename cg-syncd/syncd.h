@@ -157,6 +157,10 @@ struct syncd {
          * succeeded (cleared on a failure, reload; replaced by each full read). */
         struct live_tree live;
         bool live_valid;
+        /* systemd mode: the manager connection (owned by d->fs) drained from the loop, since a
+         * private manager socket sends every unit signal whether it is read or not. */
+        struct loop_source *bus_source;
+        void *bus_followed; /* the sd_bus the source watches, to notice a reconnect */
         struct syncd_change last_change; /* for STATUS= */
 };
 
@@ -182,6 +186,10 @@ int syncd_apply_text(struct syncd *d, char **data, size_t len, int64_t version);
 int syncd_apply_conf(struct syncd *d, struct conf *c, enum syncd_source src, bool full);
 /* Applies the snapshot file (ZooKeeper unreachable at start). -ENOENT: none. */
 int syncd_apply_snapshot(struct syncd *d);
+/* systemd mode: watch the manager connection of d->fs from the loop (again after a reconnect);
+ * detach before d->fs is closed. No-ops elsewhere. */
+void syncd_bus_follow(struct syncd *d);
+void syncd_bus_detach(struct syncd *d);
 
 /* deleg.c: on v2, when [cgroup] root lies inside our own cgroup, moves the daemon into its leaf
  * and makes cpu/io available along <own>/.../<parent of root> (only inside our own cgroup).

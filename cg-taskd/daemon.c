@@ -26,6 +26,26 @@ static void warn_unknown_names(struct taskd *d) {
                             (long long) d->conf->version, names);
 }
 
+/* [cgroup] mode = systemd: (re)creates the placement through the manager from c; anything else
+ * drops it. */
+static int taskd_sd_setup(struct taskd *d, const struct cfg *c) {
+        struct sdplace *s = NULL;
+        int r;
+
+        if (c->cg.mode != CGFS_MODE_SYSTEMD) {
+                d->sd = sdplace_free(d->sd);
+                return 0;
+        }
+        r = sdplace_new(c, &s);
+        if (r < 0)
+                return log_error_errno(r, "Cannot place through the systemd manager at '%s' "
+                                          "([systemd] bus): %m",
+                                       c->systemd.bus);
+        sdplace_free(d->sd);
+        d->sd = s;
+        return 0;
+}
+
 /* Rebuilds rules and their expected memberships from d->cfg and d->conf. */
 static int rules_refresh(struct taskd *d) {
         struct taskd_rules rules;
@@ -34,6 +54,10 @@ static int rules_refresh(struct taskd *d) {
         r = taskd_rules_build(d->cfg->pid_files, d->cfg->n_pid_files, d->conf, &rules);
         if (r < 0)
                 return log_error_errno(r, "Failed to build the placement rules: %m");
+        /* systemd mode: a node is a slice, which exists with or without controllers, and an
+         * inner slice holds units, not processes (no "internal process" conflict). */
+        if (d->sd)
+                goto done;
         /* Drop targets of subsystems this machine does not manage (e.g. blkio on a v2 host
          * without the io controller): there is nowhere to put them. */
         for (size_t i = 0; i < rules.n; i++)
@@ -62,6 +86,7 @@ static int rules_refresh(struct taskd *d) {
                                   "leaf cgroup ([pid_files])",
                                   inner, (long long) d->conf->version);
         }
+done:
         taskd_rules_clear(&d->rules);
         d->rules = rules;
         warn_unknown_names(d);
@@ -208,6 +233,11 @@ static int reload(struct taskd *d) {
                 if (r < 0)
                         return log_error_errno(r, "Failed to reset the interval timer: %m");
         }
+        r = taskd_sd_setup(d, c);
+        if (r < 0) {
+                taskd_update_status(d);
+                return 0;
+        }
         cfg_free(d->cfg);
         d->cfg = TAKE_PTR(c);
         /* the rules may have new indices: per-file state starts over */
@@ -228,8 +258,16 @@ static int on_signal(struct loop_source *s, int signo, void *userdata) {
         struct taskd *d = userdata;
 
         (void) s;
-        if (signo == SIGHUP)
-                return reload(d);
+        if (signo == SIGHUP) {
+                _cleanup_free_ char *st = NULL;
+                int r = reload(d);
+                /* RELOADING=1 was sent: a Type=notify unit stays "reloading" until READY=1 */
+                if (d->sd ? sdplace_status(d, &st) >= 0
+                          : taskd_status_format(d->last.n_processes, d->last.n_cgroups,
+                                                d->last_pass_usec, &st) >= 0)
+                        (void) notify_ready("%s", st);
+                return r;
+        }
         log_info("Received %s, stopping", signo == SIGTERM ? "SIGTERM" : "SIGINT");
         loop_exit(d->loop, 0);
         return 0;
@@ -238,6 +276,11 @@ static int on_signal(struct loop_source *s, int signo, void *userdata) {
 void taskd_update_status(struct taskd *d) {
         _cleanup_free_ char *s = NULL;
 
+        if (d->sd) {
+                if (sdplace_status(d, &s) >= 0)
+                        (void) notify_status("%s", s);
+                return;
+        }
         if (taskd_status_format(d->last.n_processes, d->last.n_cgroups, d->last_pass_usec, &s) >= 0)
                 (void) notify_status("%s", s);
 }
@@ -258,6 +301,7 @@ struct taskd *taskd_free(struct taskd *d) {
         proc_tree_free(d->tree);
         conf_free(d->conf);
         cgfs_close(d->fs);
+        sdplace_free(d->sd);
         cfg_free(d->cfg);
         free(d->snapshot_path);
         free(d->config_path);
@@ -290,6 +334,9 @@ static int taskd_load(const char *config_path, struct taskd **ret) {
         r = proc_walk_new("/proc", &d->walk);
         if (r < 0)
                 return log_error_errno(r, "Cannot open /proc: %m");
+        r = taskd_sd_setup(d, d->cfg);
+        if (r < 0)
+                return r;
         d->hz = sysconf(_SC_CLK_TCK);
         r = cfg_snapshot_path(d->cfg, &d->snapshot_path);
         if (r < 0)

@@ -567,10 +567,13 @@ int taskd_full_pass(struct taskd *d) {
         if (r < 0)
                 return log_error_errno(r, "Out of memory");
 
+        if (d->sd)
+                sdplace_begin(d, true);
         for (i = 0; i < d->rules.n; i++) {
                 size_t before = pass.n_processes;
 
-                rule_read_members(d, &d->rules.v[i]);
+                if (!d->sd)
+                        rule_read_members(d, &d->rules.v[i]);
                 for (size_t j = 0; j < d->n_files; j++) {
                         const struct taskd_root *owner;
 
@@ -579,13 +582,16 @@ int taskd_full_pass(struct taskd *d) {
                         owner = root_find(d, d->files[j].pid);
                         if (!owner || owner->rule != i)
                                 continue;
-                        r = place_tree(d, i, d->files[j].pid, true, &pass);
+                        r = d->sd ? sdplace_root(d, i, &d->files[j], &pass)
+                                  : place_tree(d, i, d->files[j].pid, true, &pass);
                         if (r == -ENOMEM)
                                 return log_error_errno(r, "Out of memory");
                 }
                 if (pass.n_processes > before)
                         pass.n_cgroups++;
         }
+        if (d->sd && sdplace_finish(d, true) == -ENOMEM)
+                return log_error_errno(-ENOMEM, "Out of memory");
         d->last = pass;
         d->last_pass_usec = now_usec(CLOCK_MONOTONIC) - t0;
         d->n_passes++;
@@ -633,6 +639,16 @@ int taskd_file_event(struct taskd *d, const char *dir, const char *name, bool ju
                         /* Fresh children lists: the fallback index is a snapshot of /proc. */
                         proc_walk_invalidate(d->walk);
                         tree_sync(d);
+                        if (d->sd) {
+                                sdplace_begin(d, false);
+                                r = sdplace_root(d, i, f, &pass);
+                                if (r >= 0)
+                                        r = sdplace_finish(d, false);
+                                if (r == -ENOMEM)
+                                        return log_error_errno(r, "Out of memory");
+                                taskd_update_status(d);
+                                return 0;
+                        }
                         rule_read_members(d, &d->rules.v[i]);
                         r = place_tree(d, i, f->pid, false, &pass);
                         if (r == -ENOMEM)

@@ -394,6 +394,10 @@ bool proc_walk_uses_fallback(const struct proc_walk *w) {
         return w->fallback;
 }
 
+int proc_walk_dirfd(const struct proc_walk *w) {
+        return w->dirfd;
+}
+
 void proc_walk_invalidate(struct proc_walk *w) {
         w->index = mfree(w->index);
         w->n_index = 0;
@@ -574,6 +578,26 @@ int proc_walk_children(struct proc_walk *w, pid_t pid, struct pidvec *out) {
         }
         closedir(d);
         return r < 0 ? r : 0;
+}
+
+int proc_cgroup_read_at(int proc_dirfd, pid_t pid, char **ret) {
+        char path[64], buf[4096];
+        size_t len;
+        char *s;
+        int r;
+
+        snprintf(path, sizeof(path), "%d/cgroup", (int) pid);
+        r = read_small_file_at(proc_dirfd, path, 0, buf, sizeof(buf), &len, NULL);
+        if (r == -EFBIG)
+                return gone(read_full_file_at(proc_dirfd, path, ret, NULL));
+        if (r < 0)
+                return gone(r);
+        s = malloc(len + 1);
+        if (!s)
+                return -ENOMEM;
+        memcpy(s, buf, len + 1);
+        *ret = s;
+        return 0;
 }
 
 /* ---- process tree from the process events connector ---- */

@@ -106,6 +106,10 @@ bool proc_walk_uses_fallback(const struct proc_walk *w);
 void proc_walk_invalidate(struct proc_walk *w);
 /* Appends the direct children of every thread of `pid` to out. -ESRCH: the process is gone. */
 int proc_walk_children(struct proc_walk *w, pid_t pid, struct pidvec *out);
+/* Borrowed proc dir fd ("/proc" opened O_PATH|O_DIRECTORY), for openat() by callers. */
+int proc_walk_dirfd(const struct proc_walk *w);
+/* Reads /proc/<pid>/cgroup under proc_dir into *ret (owned). -ESRCH when the process is gone. */
+int proc_cgroup_read_at(int proc_dirfd, pid_t pid, char **ret);
 
 
 /* ---- the process tree, kept current by the kernel's process events connector ----

@@ -16,6 +16,7 @@
 #include "proc.h"
 #include "snapshot.h"
 #include "targets.h"
+#include "sdplace.h"
 
 /* What taskd knows about one pid-file path matched by a rule's pattern. */
 struct taskd_file {
@@ -82,6 +83,10 @@ struct taskd {
         char *unknown_warned;  /* warn-once key: names of rules no tree holds */
         char *snapshot_warned; /* warn-once key: the last bad snapshot */
         char *inner_warned;    /* warn-once key: v2 rules refused ("no internal processes") */
+
+        /* [cgroup] mode = systemd: placement through the manager (sdplace.c); NULL otherwise,
+         * and then cgroup.procs is written as always. */
+        struct sdplace *sd;
 
         struct taskd_pass last; /* the last full pass */
         uint64_t last_pass_usec;

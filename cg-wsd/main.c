@@ -41,8 +41,8 @@ static int run(int argc, char **argv) {
         r = wsd_new(a.config, &d); /* config, Redis, libwebsockets context, signals */
         if (r < 0)
                 return r;
-        (void) notify_ready("Listening on %s:%u; Redis %s:%u", d->cfg->wsd.bind, d->cfg->wsd.port,
-                            d->cfg->redis.host, d->cfg->redis.port);
+        (void) notify_ready("Listening on %s:%u; Redis %s", d->cfg->wsd.bind, d->cfg->wsd.port,
+                            d->redis_where);
         r = wsd_run(d); /* libwebsockets' loop; returns after SIGTERM/SIGINT */
         (void) notify_stopping();
         if (r < 0)

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -23,17 +24,46 @@
 
 enum pending_kind { P_ACCOUNT, P_CONF, P_PUSH, P_SEED };
 
-/* A command in flight on the commands connection. Owned by hiredis's callback (freed there);
- * s/q are cleared when the session goes away first. */
+/* A request in flight on the commands connection: one command, or for a range one GETRANGE per
+ * slot (replies come in order). Owned by hiredis's callbacks: freed when the last of its
+ * `waiting` replies is in. s/q are cleared when the session goes away first. */
 struct wsd_pending {
         struct wsd *d;
         struct wsd_session *s;
         struct wsd_qent *q;
         enum pending_kind kind;
         int64_t start, end;
+        unsigned waiting;  /* replies still to come */
+        int64_t next;      /* the slot of the next reply (ranges) */
+        const char *error; /* a range failed: the answer is this error (static string) */
+        struct wsproto_account acc; /* P_ACCOUNT: the answer so far */
+        uint64_t rejected[_WSPROTO_REJECT_MAX];
 };
 
 static struct ratelimit rl_redis = RATELIMIT_INIT(10 * USEC_PER_SEC, 5);
+/* Bad values: a reader asking for a range full of them must not flood the log (1,398 lines in a
+ * second, once); /metrics counts every one. */
+static struct ratelimit rl_values = RATELIMIT_INIT(60 * USEC_PER_SEC, 5);
+
+_printf_(1, 2) static void warn_value(const char *fmt, ...) {
+        _cleanup_free_ char *msg = NULL;
+        unsigned suppressed = rl_values.suppressed;
+        va_list ap;
+        int k;
+
+        if (!ratelimit_below(&rl_values))
+                return;
+        rl_values.suppressed = 0;
+        va_start(ap, fmt);
+        k = vasprintf(&msg, fmt, ap);
+        va_end(ap);
+        if (k < 0)
+                return;
+        if (suppressed > 0)
+                log_warning("%s (%u similar messages suppressed)", msg, suppressed);
+        else
+                log_warning("%s", msg);
+}
 
 static void redis_connect(struct wsd_redis *r);
 
@@ -104,8 +134,8 @@ static void on_connect(const redisAsyncContext *ac, int status) {
                 return;
         if (status != REDIS_OK) {
                 if (ratelimit_below(&rl_redis))
-                        log_warning("Redis %s connection to %s:%u failed: %s", r->name,
-                                    r->d->cfg->redis.host, r->d->cfg->redis.port, ac->errstr);
+                        log_warning("Redis %s connection to %s failed: %s", r->name,
+                                    r->d->redis_where, ac->errstr);
                 detach(r); /* hiredis frees ac after this callback */
                 schedule(r);
                 return;
@@ -113,8 +143,7 @@ static void on_connect(const redisAsyncContext *ac, int status) {
         r->connected = true;
         r->backoff_ms = 0;
         r->last_progress_usec = now_usec(CLOCK_MONOTONIC);
-        log_info("Redis %s connection to %s:%u is up", r->name, r->d->cfg->redis.host,
-                 r->d->cfg->redis.port);
+        log_info("Redis %s connection to %s is up", r->name, r->d->redis_where);
         if (r->on_connect)
                 r->on_connect(r);
         wsd_update_status(r->d);
@@ -143,7 +172,7 @@ static void on_auth(redisAsyncContext *ac, void *reply, void *privdata) {
 
 static void redis_connect(struct wsd_redis *r) {
         struct wsd *d = r->d;
-        const char *host = d->cfg->redis.host;
+        const char *host = d->cfg->redis.socket ? d->cfg->redis.socket : d->cfg->redis.host;
         redisAsyncContext *ac;
         lws_adopt_desc_t info = {};
         int fd;
@@ -161,8 +190,8 @@ static void redis_connect(struct wsd_redis *r) {
         }
         if (ac->err) {
                 if (ratelimit_below(&rl_redis))
-                        log_warning("Redis %s connection to %s:%u failed: %s", r->name, host,
-                                    d->cfg->redis.port, ac->errstr);
+                        log_warning("Redis %s connection to %s failed: %s", r->name,
+                                    d->redis_where, ac->errstr);
                 redisAsyncFree(ac);
                 schedule(r);
                 return;
@@ -214,9 +243,11 @@ int wsd_redis_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
                 if (!r || r->wsi != wsi || !r->ac)
                         return -1;
                 r->in_io = true;
-                if (reason == LWS_CALLBACK_RAW_RX_FILE)
+                if (reason == LWS_CALLBACK_RAW_RX_FILE) {
+                        /* bytes arriving are progress: a big reply is slow, not hung */
+                        r->last_progress_usec = now_usec(CLOCK_MONOTONIC);
                         redisAsyncHandleRead(r->ac);
-                else
+                } else
                         redisAsyncHandleWrite(r->ac);
                 r->in_io = false;
                 if (r->close_wsi) {
@@ -254,27 +285,36 @@ static char *slot_key(const struct wsd *d, int64_t slot) {
         return k;
 }
 
-/* MGET of [start, end]: one buffer for all the keys. */
-static int send_mget(struct wsd_redis *r, struct wsd_pending *p, int64_t start, int64_t end) {
-        struct wsd *d = r->d;
-        size_t n = (size_t) (end - start + 1), plen = strlen(d->cfg->redis.prefix) + 32;
-        _cleanup_free_ const char **argv = calloc(n + 1, sizeof(char *));
-        _cleanup_free_ size_t *lens = calloc(n + 1, sizeof(size_t));
-        _cleanup_free_ char *keys = malloc(n * plen);
-        char *k = keys;
+static int send_getrange(struct wsd_redis *r, struct wsd_pending *p, const char *key) {
+        char end[24];
+        const char *argv[4] = { "GETRANGE", key, "0", end };
+        size_t lens[4] = { 8, strlen(key), 1, 0 };
 
-        if (!argv || !lens || !keys)
-                return -ENOMEM;
-        argv[0] = "MGET";
-        lens[0] = 4;
-        for (size_t i = 0; i < n; i++) {
-                int w = snprintf(k, plen, "%s/account/%" PRId64, d->cfg->redis.prefix,
-                                 start + (int64_t) i);
-                argv[i + 1] = k;
-                lens[i + 1] = (size_t) w;
-                k += plen;
+        lens[3] = (size_t) snprintf(end, sizeof end, "%u", r->d->cfg->wsd.max_value_size);
+        return send_command(r, p, 4, argv, lens);
+}
+
+/* A range as one GETRANGE per slot, pipelined: unlike MGET, no value larger than the cap ever
+ * crosses the socket (a 30 MB sample costs max_value_size + 1 bytes), and the answer is built
+ * as the replies arrive. Returns the number of commands sent; p->waiting counts them. */
+static int send_range(struct wsd_redis *r, struct wsd_pending *p, int64_t start, int64_t end) {
+        struct wsd *d = r->d;
+        int k = 0;
+
+        p->next = start;
+        for (int64_t slot = start; slot <= end; slot++) {
+                _cleanup_free_ char *key = slot_key(d, slot);
+
+                k = key ? send_getrange(r, p, key) : -ENOMEM;
+                if (k < 0)
+                        break;
+                p->waiting++;
         }
-        return send_command(r, p, (int) n + 1, argv, lens);
+        if (p->waiting == 0)
+                return k < 0 ? k : -EINVAL;
+        if (k < 0) /* the ones sent still call back: the answer becomes an error */
+                p->error = k == -ENOMEM ? "out of memory" : "redis unavailable";
+        return 0;
 }
 
 static int send_command(struct wsd_redis *r, struct wsd_pending *p, int argc, const char **argv,
@@ -311,39 +351,28 @@ static void cache_latest(struct wsd *d, int64_t slot, const char *v, size_t len)
         d->latest_slot = slot;
 }
 
-static void reply_account(struct wsd_pending *p, redisReply *rep) {
-        size_t n = (size_t) (p->end - p->start + 1), skipped = 0;
-        _cleanup_free_ const char **values = NULL;
-        _cleanup_free_ size_t *lens = NULL;
-        struct strbuf b;
-
-        if (rep->type != REDIS_REPLY_ARRAY || rep->elements != n)
-                return fill_error(p, "unexpected reply from redis");
-        values = calloc(n, sizeof(char *));
-        lens = calloc(n, sizeof(size_t));
-        if (!values || !lens)
-                return fill_error(p, "out of memory");
-        for (size_t i = 0; i < n; i++)
-                if (rep->element[i]->type == REDIS_REPLY_STRING) {
-                        values[i] = rep->element[i]->str;
-                        lens[i] = rep->element[i]->len;
-                }
-        if (wsproto_account_answer(p->start, p->end, values, lens, n, LWS_PRE, &b, &skipped) < 0)
-                return fill_error(p, "out of memory");
-        if (skipped > 0)
-                log_warning("Skipped %zu malformed samples in Redis between slots %" PRId64
-                            " and %" PRId64,
-                            skipped, p->start, p->end);
-        wsd_session_fill(p->s, p->q, &b);
+/* Single values are read with GETRANGE key 0 <max>: Redis sends at most max + 1 bytes, so a
+ * huge value never crosses the socket (a missing key reads as ""). */
+static bool getrange_value(redisReply *rep) {
+        return rep->type == REDIS_REPLY_STRING && rep->len > 0;
 }
 
 static void reply_conf(struct wsd_pending *p, redisReply *rep) {
+        struct wsd *d = p->d;
+        enum wsproto_reject r;
         struct strbuf b;
 
-        if (rep->type == REDIS_REPLY_NIL)
+        if (rep->type == REDIS_REPLY_NIL || (rep->type == REDIS_REPLY_STRING && rep->len == 0))
                 return fill_error(p, "no conf in redis yet");
-        if (rep->type != REDIS_REPLY_STRING || !wsproto_sample_plausible(rep->str, rep->len))
+        if (!getrange_value(rep))
+                return fill_error(p, "unexpected reply from redis");
+        r = wsproto_value_check(rep->str, rep->len, WSPROTO_VALUE_CONF, d->cfg->wsd.max_value_size);
+        if (r != WSPROTO_VALUE_OK) {
+                d->stats.values_rejected[r]++;
+                warn_value("Refusing to serve the conf in Redis (%s/arch_conf): %s", d->cfg->redis.prefix,
+                           r == WSPROTO_REJECT_SIZE ? "too big" : wsproto_reject_name(r));
                 return fill_error(p, "malformed conf in redis");
+        }
         if (strbuf_init(&b, LWS_PRE, rep->len) < 0 ||
             strbuf_append(&b, rep->str, rep->len) < 0) {
                 strbuf_done(&b);
@@ -354,15 +383,23 @@ static void reply_conf(struct wsd_pending *p, redisReply *rep) {
 
 static void reply_push(struct wsd_pending *p, redisReply *rep) {
         struct wsd *d = p->d;
+        enum wsproto_reject r = WSPROTO_VALUE_OK;
         struct strbuf b;
         struct wsd_msg *m;
+        int k;
 
-        if (rep->type != REDIS_REPLY_STRING)
+        if (!getrange_value(rep))
                 return; /* expired already, or never set */
-        if (wsproto_push_answer(p->start, rep->str, rep->len, LWS_PRE, &b) < 0) {
-                log_warning("Malformed sample in Redis for slot %" PRId64, p->start);
+        k = wsproto_push_answer(p->start, rep->str, rep->len, d->cfg->wsd.max_value_size, LWS_PRE,
+                                &b, &r);
+        if (k == -EINVAL) {
+                d->stats.values_rejected[r]++;
+                warn_value("Not pushing the malformed sample in Redis for slot %" PRId64 ": %s",
+                           p->start, r == WSPROTO_REJECT_SIZE ? "too big" : wsproto_reject_name(r));
                 return;
         }
+        if (k < 0)
+                return;
         cache_latest(d, p->start, rep->str, rep->len);
         m = wsd_msg_new(&b);
         if (!m)
@@ -371,16 +408,64 @@ static void reply_push(struct wsd_pending *p, redisReply *rep) {
         wsd_msg_unref(m);
 }
 
-static void reply_seed(struct wsd_pending *p, redisReply *rep) {
-        if (rep->type != REDIS_REPLY_ARRAY)
+/* One slot of a range (replies arrive in slot order). A missing key reads as "" and a key of
+ * another type as an error: both are a slot without a sample, as with MGET. */
+static void range_part(struct wsd_pending *p, redisReply *rep) {
+        int64_t slot = p->next++;
+        bool value = rep && getrange_value(rep);
+
+        if (!rep && !p->error)
+                p->error = "redis unavailable";
+        if (p->kind == P_SEED) {
+                if (value && wsproto_value_check(rep->str, rep->len, WSPROTO_VALUE_SAMPLE,
+                                                 p->d->cfg->wsd.max_value_size) == WSPROTO_VALUE_OK)
+                        cache_latest(p->d, slot, rep->str, rep->len);
                 return;
-        for (size_t i = rep->elements; i > 0; i--) {
-                redisReply *e = rep->element[i - 1];
-                if (e->type == REDIS_REPLY_STRING && wsproto_sample_plausible(e->str, e->len)) {
-                        cache_latest(p->d, p->start + (int64_t) i - 1, e->str, e->len);
-                        return;
-                }
         }
+        if (value && p->q && !p->error)
+                (void) wsproto_account_add(&p->acc, slot, rep->str, rep->len, p->rejected);
+}
+
+/* The last reply of a show_account range is in: the answer, or the error. */
+static void range_done(struct wsd_pending *p) {
+        struct wsd *d = p->d;
+        uint64_t nrej = 0;
+        struct strbuf b;
+        int k;
+
+        if (p->kind != P_ACCOUNT)
+                return;
+        for (int r = 0; r < _WSPROTO_REJECT_MAX; r++) {
+                d->stats.values_rejected[r] += p->rejected[r];
+                nrej += p->rejected[r];
+        }
+        if (nrej > 0)
+                warn_value("Skipped %" PRIu64 " malformed samples in Redis between slots %" PRId64
+                           " and %" PRId64 " (%" PRIu64 " too big, %" PRIu64 " not UTF-8, %" PRIu64
+                           " not JSON, %" PRIu64 " not an object)",
+                           nrej, p->start, p->end, p->rejected[WSPROTO_REJECT_SIZE],
+                           p->rejected[WSPROTO_REJECT_UTF8], p->rejected[WSPROTO_REJECT_JSON],
+                           p->rejected[WSPROTO_REJECT_SHAPE]);
+        if (!p->q) {
+                strbuf_done(&p->acc.buf);
+                return;
+        }
+        if (p->error) {
+                strbuf_done(&p->acc.buf);
+                return fill_error(p, p->error);
+        }
+        k = wsproto_account_end(&p->acc, &b);
+        if (k == -E2BIG) {
+                _cleanup_free_ char *m = NULL;
+                if (xasprintf(&m, "the answer would be over %u bytes ([wsd] max_answer_size): ask "
+                                  "for fewer slots",
+                              d->cfg->wsd.max_answer_size) < 0)
+                        return fill_error(p, "out of memory");
+                return fill_error(p, m);
+        }
+        if (k < 0)
+                return fill_error(p, "out of memory");
+        wsd_session_fill(p->s, p->q, &b);
 }
 
 static void on_reply(redisAsyncContext *ac, void *reply, void *privdata) {
@@ -393,7 +478,12 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata) {
                         r->pending--;
                 r->last_progress_usec = now_usec(CLOCK_MONOTONIC);
         }
-        if (!rep)
+        if (p->kind == P_ACCOUNT || p->kind == P_SEED) {
+                range_part(p, rep);
+                if (--p->waiting > 0)
+                        return;
+                range_done(p);
+        } else if (!rep)
                 fill_error(p, "redis unavailable");
         else if (rep->type == REDIS_REPLY_ERROR) {
                 _cleanup_free_ char *m = NULL;
@@ -403,10 +493,6 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata) {
                         fill_error(p, "redis error");
         } else
                 switch (p->kind) {
-                case P_ACCOUNT:
-                        if (p->q)
-                                reply_account(p, rep);
-                        break;
                 case P_CONF:
                         if (p->q)
                                 reply_conf(p, rep);
@@ -414,8 +500,7 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata) {
                 case P_PUSH:
                         reply_push(p, rep);
                         break;
-                case P_SEED:
-                        reply_seed(p, rep);
+                default:
                         break;
                 }
         if (p->q)
@@ -453,19 +538,19 @@ void wsd_redis_request(struct wsd_session *s, struct wsd_qent *q, const struct w
         q->pending = p;
         if (req->cmd == WSPROTO_SHOW_ACCOUNT) {
                 p->kind = P_ACCOUNT;
-                k = send_mget(&d->rcmd, p, req->start_slot, req->end_slot);
+                k = wsproto_account_begin(&p->acc, d->cfg->wsd.max_value_size,
+                                          d->cfg->wsd.max_answer_size, LWS_PRE);
+                if (k >= 0)
+                        k = send_range(&d->rcmd, p, req->start_slot, req->end_slot);
+                if (k < 0)
+                        strbuf_done(&p->acc.buf);
         } else {
                 _cleanup_free_ char *key = NULL;
-                const char *argv[2] = { "GET", NULL };
-                size_t lens[2] = { 3, 0 };
 
                 p->kind = P_CONF;
                 k = xasprintf(&key, "%s/arch_conf", d->cfg->redis.prefix);
-                if (k >= 0) {
-                        argv[1] = key;
-                        lens[1] = strlen(key);
-                        k = send_command(&d->rcmd, p, 2, argv, lens);
-                }
+                if (k >= 0)
+                        k = send_getrange(&d->rcmd, p, key);
         }
         if (k < 0) {
                 q->pending = NULL;
@@ -480,8 +565,6 @@ void wsd_redis_request(struct wsd_session *s, struct wsd_qent *q, const struct w
 static void fetch_push(struct wsd *d, int64_t slot) {
         _cleanup_free_ char *key = slot_key(d, slot);
         struct wsd_pending *p;
-        const char *argv[2] = { "GET", key };
-        size_t lens[2] = { 3, key ? strlen(key) : 0 };
 
         if (!key || !wsd_redis_up(d))
                 return;
@@ -489,7 +572,7 @@ static void fetch_push(struct wsd *d, int64_t slot) {
         if (!p)
                 return;
         *p = (struct wsd_pending){ .d = d, .kind = P_PUSH, .start = slot, .end = slot };
-        if (send_command(&d->rcmd, p, 2, argv, lens) < 0)
+        if (send_getrange(&d->rcmd, p, key) < 0)
                 free(p);
 }
 
@@ -534,7 +617,7 @@ static void cmd_on_connect(struct wsd_redis *r) {
                 return;
         *p = (struct wsd_pending){ .d = r->d, .kind = P_SEED, .start = now - SEED_SLOTS + 1,
                                    .end = now };
-        if (send_mget(r, p, p->start, p->end) < 0)
+        if (send_range(r, p, p->start, p->end) < 0)
                 free(p);
 }
 
@@ -568,8 +651,9 @@ void wsd_redis_tick(struct wsd *d) {
                         kill_connection(r);
                 } else if (r->connected && r->pending > 0 &&
                            now - r->last_progress_usec > WSD_REDIS_TIMEOUT_USEC) {
-                        log_warning("Redis %s connection: no reply for 5 s, reconnecting",
-                                    r->name);
+                        log_warning("Redis %s connection: no reply for 5 s to %u commands, "
+                                    "reconnecting",
+                                    r->name, r->pending);
                         kill_connection(r);
                 }
         }

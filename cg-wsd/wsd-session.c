@@ -8,8 +8,10 @@
  * WSD_MAX_DROPS_IN_ROW pushes drop in a row is closed (1008). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -321,10 +323,31 @@ static bool authorized(struct wsd *d, struct lws *wsi) {
         return t && wsproto_token_equal(t, d->cfg->wsd.token);
 }
 
+/* DNS rebinding: a page of evil.example whose name now resolves to this host sends
+ * "Host: evil.example:43409", and its own Origin "http://evil.example:43409" would pass the
+ * same-origin rule. Checked before anything else, on every request. */
+static bool host_allowed(struct wsd *d, struct lws *wsi) {
+        char host[256] = "";
+        int n = lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST);
+
+        if (n < 0 || lws_hdr_total_length(wsi, WSI_TOKEN_HOST) >= (int) sizeof host)
+                return false;
+        if (wsproto_host_allowed(host, d->cfg->wsd.bind, d->cfg->wsd.server_names))
+                return true;
+        if (ratelimit_below(&rl_session))
+                log_notice("Refused a request for Host %s (not an address, localhost, the bind "
+                           "address or in [wsd] server_names)",
+                           host);
+        return false;
+}
+
 static int confirm_upgrade(struct wsd *d, struct lws *wsi) {
         char origin[256] = "", host[256] = "";
         bool has_origin;
 
+        wsd_conn_request(d, wsi);
+        if (!host_allowed(d, wsi))
+                return lws_return_http_status(wsi, 421, "unknown host") ? -1 : 1;
         if (!authorized(d, wsi)) {
                 if (ratelimit_below(&rl_session))
                         log_notice("Refused a websocket without a valid token");
@@ -358,16 +381,24 @@ static int confirm_upgrade(struct wsd *d, struct lws *wsi) {
 
 static int http_respond(struct wsd_session *s, struct lws *wsi, unsigned status,
                         const char *type, struct strbuf *body) {
+        static const char csp[] = "default-src 'self'; connect-src 'self' ws: wss:; "
+                                  "img-src 'self' data:; frame-ancestors 'none'";
         unsigned char hdr[LWS_PRE + 1024], *start = hdr + LWS_PRE, *p = start,
                                            *end = hdr + sizeof hdr - 1;
+        bool file = s->file;
 
         strbuf_done(&s->body);
         s->body = *body; /* moves */
         body->mem = NULL;
         s->body_sent = false;
+        s->file = false;
         if (lws_add_http_common_headers(wsi, status, type, s->body.len, &p, end) ||
             lws_add_http_header_by_name(wsi, (const unsigned char *) "cache-control:",
-                                        (const unsigned char *) "no-store", 8, &p, end) ||
+                                        (const unsigned char *) (file ? "no-cache" : "no-store"),
+                                        8, &p, end) ||
+            (file && lws_add_http_header_by_name(
+                             wsi, (const unsigned char *) "content-security-policy:",
+                             (const unsigned char *) csp, (int) strlen(csp), &p, end)) ||
             lws_add_http_header_by_name(wsi, (const unsigned char *) "x-content-type-options:",
                                         (const unsigned char *) "nosniff", 7, &p, end))
                 return 1;
@@ -397,6 +428,7 @@ static int http_metrics(struct wsd *d, struct wsd_session *s, struct lws *wsi) {
         double now = (double) now_usec(CLOCK_REALTIME) / (double) USEC_PER_SEC;
 
         d->stats.redis_up = wsd_redis_up(d);
+        d->stats.pending = d->n_pending;
         if (wsproto_metrics_render(d->latest, d->latest_len, d->latest_slot, now, &d->stats,
                                    &tmp) < 0) {
                 /* a sample we cannot read still leaves the server's own figures */
@@ -418,29 +450,44 @@ static int http_metrics(struct wsd *d, struct wsd_session *s, struct lws *wsi) {
                             &b);
 }
 
+/* Static files are read whole (the page is a few small files; WSD_MAX_FILE caps it) through an
+ * fd opened relative to www_dir without following symlinks: route() already allows only plain
+ * names, so nothing outside www_dir can be named, and a symlink placed in it is not followed
+ * (404). Anything but a regular file is 404 too (O_NONBLOCK: a FIFO cannot block the loop). */
 static int http_file(struct wsd *d, struct wsd_session *s, struct lws *wsi, const char *file) {
-        static const char csp[] = "default-src 'self'; connect-src 'self' ws: wss:; "
-                                  "img-src 'self' data:; frame-ancestors 'none'";
-        unsigned char hdr[512], *p = hdr, *end = hdr + sizeof hdr;
-        _cleanup_free_ char *path = NULL;
-        int n;
+        _cleanup_close_ int dfd = -1, fd = -1;
+        struct strbuf b = {};
+        struct stat st;
+        ssize_t n = 0;
 
-        if (xasprintf(&path, "%s/%s", d->cfg->wsd.www_dir, file) < 0)
-                return -1;
-        if (access(path, R_OK) < 0)
+        dfd = open(d->cfg->wsd.www_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0)
+                fd = openat(dfd, file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+                if (fd < 0 && errno == ELOOP && ratelimit_below(&rl_session))
+                        log_notice("Not serving %s/%s: a symlink", d->cfg->wsd.www_dir, file);
                 return http_text(s, wsi, HTTP_STATUS_NOT_FOUND, "not found\n");
-        if (lws_add_http_header_by_name(wsi, (const unsigned char *) "content-security-policy:",
-                                        (const unsigned char *) csp, (int) strlen(csp), &p, end) ||
-            lws_add_http_header_by_name(wsi, (const unsigned char *) "cache-control:",
-                                        (const unsigned char *) "no-cache", 8, &p, end) ||
-            lws_add_http_header_by_name(wsi, (const unsigned char *) "x-content-type-options:",
-                                        (const unsigned char *) "nosniff", 7, &p, end))
+        }
+        if (st.st_size > WSD_MAX_FILE)
+                return http_text(s, wsi, HTTP_STATUS_INTERNAL_SERVER_ERROR, "file too big\n");
+        /* one byte more than the size: a file that grows while it is read is refused */
+        if (strbuf_init(&b, LWS_PRE, (size_t) st.st_size + 1) < 0)
                 return -1;
-        n = lws_serve_http_file(wsi, path, wsproto_mime_type(file), (const char *) hdr,
-                                (int) (p - hdr));
-        if (n < 0 || (n > 0 && lws_http_transaction_completed(wsi)))
-                return -1;
-        return 0;
+        while (b.len + 1 < b.cap) { /* b.cap counts the NUL */
+                n = read(fd, b.mem + b.headroom + b.len, b.cap - 1 - b.len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        break;
+                b.len += (size_t) n;
+        }
+        if (n < 0 || b.len > (size_t) st.st_size) {
+                strbuf_done(&b);
+                return http_text(s, wsi, HTTP_STATUS_INTERNAL_SERVER_ERROR, "cannot read\n");
+        }
+        b.mem[b.headroom + b.len] = 0;
+        s->file = true;
+        return http_respond(s, wsi, HTTP_STATUS_OK, wsproto_mime_type(file), &b);
 }
 
 static int on_http(struct wsd *d, struct wsd_session *s, struct lws *wsi, const char *uri) {
@@ -449,6 +496,9 @@ static int on_http(struct wsd *d, struct wsd_session *s, struct lws *wsi, const 
         s->kind = WSD_SESSION_HTTP;
         s->d = d;
         s->wsi = wsi;
+        wsd_conn_request(d, wsi);
+        if (!host_allowed(d, wsi))
+                return http_text(s, wsi, 421, "unknown host: add it to [wsd] server_names\n");
         if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0)
                 return http_text(s, wsi, HTTP_STATUS_METHOD_NOT_ALLOWED, "only GET\n");
         switch (wsproto_http_route(uri, &file)) {
@@ -468,6 +518,14 @@ static int on_http(struct wsd *d, struct wsd_session *s, struct lws *wsi, const 
         }
 }
 
+/* The answer is out: keep-alive waits for the next request, which has the handshake's time. */
+static int transaction_completed(struct wsd *d, struct lws *wsi) {
+        if (lws_http_transaction_completed(wsi))
+                return -1;
+        wsd_conn_idle(d, wsi);
+        return 0;
+}
+
 static int on_http_writeable(struct wsd_session *s, struct lws *wsi) {
         if (s->kind != WSD_SESSION_HTTP || s->body_sent || !s->body.mem)
                 return 0;
@@ -476,7 +534,7 @@ static int on_http_writeable(struct wsd_session *s, struct lws *wsi) {
                       LWS_WRITE_HTTP_FINAL) != (int) s->body.len)
                 return -1;
         strbuf_done(&s->body);
-        return lws_http_transaction_completed(wsi) ? -1 : 0;
+        return transaction_completed(s->d, wsi);
 }
 
 /* ---- the callback ---- */
@@ -491,6 +549,7 @@ int wsd_session_callback(struct lws *wsi, enum lws_callback_reasons reason, void
                 return confirm_upgrade(d, wsi);
 
         case LWS_CALLBACK_ESTABLISHED:
+                wsd_conn_established(d, wsi);
                 strbuf_done(&s->body);
                 *s = (struct wsd_session){ .kind = WSD_SESSION_WS, .d = d, .wsi = wsi };
                 s->next = d->sessions;
@@ -540,7 +599,19 @@ int wsd_session_callback(struct lws *wsi, enum lws_callback_reasons reason, void
                 return on_http_writeable(s, wsi);
 
         case LWS_CALLBACK_HTTP_FILE_COMPLETION:
-                return lws_http_transaction_completed(wsi) ? -1 : 0;
+                return transaction_completed(d, wsi);
+
+        case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+                return wsd_conn_filter(d, wsi, (int) (intptr_t) in);
+
+        case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+                /* not at WSI_CREATE: lws sets the opaque user data after that */
+                wsd_conn_attach(d, wsi);
+                return 0;
+
+        case LWS_CALLBACK_WSI_DESTROY:
+                wsd_conn_destroy(d, wsi);
+                return 0;
 
         case LWS_CALLBACK_CLOSED_HTTP:
         case LWS_CALLBACK_HTTP_DROP_PROTOCOL:

@@ -2,6 +2,7 @@
  * websockets, an internal one for the adopted Redis sockets and the signalfd), timers, signals,
  * systemd notifications. */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -40,9 +41,15 @@ static const lws_retry_bo_t idle_policy = {
 };
 
 static struct ratelimit rl_lws = RATELIMIT_INIT(10 * USEC_PER_SEC, 10);
+static struct wsd *log_wsd; /* lws's log callback has no user pointer */
 
 static void lws_log(int level, const char *line) {
         size_t n = strlen(line);
+
+        /* lws 4.1 reports a failed accept() only here, and leaves the listening socket readable:
+         * the loop would spin. wsd_run() pauses accepting (wsd-conn.c). */
+        if (log_wsd && strstr(line, "accept:") && !strstr(line, "errno 11"))
+                log_wsd->accept_failed = true; /* "accept: errno 24" (EMFILE), ENFILE, ENOBUFS... */
 
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
                 n--;
@@ -55,9 +62,13 @@ static void lws_log(int level, const char *line) {
 }
 
 void wsd_update_status(struct wsd *d) {
-        (void) notify_status("%u websocket clients (%u subscribed); Redis %s:%u %s",
-                             d->stats.connections, d->stats.subscribers, d->cfg->redis.host,
-                             d->cfg->redis.port, wsd_redis_up(d) ? "up" : "unavailable");
+        (void) notify_status("%u websocket clients (%u subscribed); Redis %s %s",
+                             d->stats.connections, d->stats.subscribers, d->redis_where,
+                             wsd_redis_up(d) ? "up" : "unavailable");
+}
+
+static bool same_str(const char *a, const char *b) {
+        return a == b || (a && b && strcmp(a, b) == 0);
 }
 
 /* SIGHUP: what can change live does (token, allowed_origins, max_clients, www_dir); the rest
@@ -69,6 +80,12 @@ static void reload(struct wsd *d) {
 
         (void) notify_reloading();
         r = cfg_load(d->cfg_path, &c, &err);
+        if (r >= 0) {
+                /* the listen address is the running one: check the new access rules against it */
+                free(c->wsd.bind);
+                c->wsd.bind = strdup(d->cfg->wsd.bind);
+                r = c->wsd.bind ? wsd_check_cfg(c, &err) : -ENOMEM;
+        }
         if (r < 0) {
                 log_error("Keeping the running config: %s", err ? err : strerror(-r));
                 wsd_update_status(d);
@@ -76,6 +93,7 @@ static void reload(struct wsd *d) {
         }
         if (strcmp(c->wsd.bind, d->cfg->wsd.bind) != 0 || c->wsd.port != d->cfg->wsd.port ||
             strcmp(c->redis.host, d->cfg->redis.host) != 0 ||
+            !same_str(c->redis.socket, d->cfg->redis.socket) ||
             c->redis.port != d->cfg->redis.port || strcmp(c->redis.prefix, d->cfg->redis.prefix) != 0)
                 log_notice("[wsd] bind/port and [redis] changes take effect on restart");
 #define SWAP(a, b)                                                                                 \
@@ -87,7 +105,13 @@ static void reload(struct wsd *d) {
         SWAP(d->cfg->wsd.token, c->wsd.token);
         SWAP(d->cfg->wsd.allowed_origins, c->wsd.allowed_origins);
         SWAP(d->cfg->wsd.www_dir, c->wsd.www_dir);
-        d->cfg->wsd.max_clients = c->wsd.max_clients;
+        SWAP(d->cfg->wsd.server_names, c->wsd.server_names);
+        d->cfg->wsd.max_value_size = c->wsd.max_value_size;
+        d->cfg->wsd.max_answer_size = c->wsd.max_answer_size;
+        d->cfg->wsd.max_clients = MIN(c->wsd.max_clients, d->budget.clients_fit);
+        if (d->cfg->wsd.max_clients < c->wsd.max_clients)
+                log_warning("[wsd] max_clients %u does not fit in RLIMIT_NOFILE %u: using %u",
+                            c->wsd.max_clients, d->budget.soft, d->cfg->wsd.max_clients);
         log_info("Reloaded %s", d->cfg_path);
         wsd_update_status(d);
 }
@@ -119,6 +143,7 @@ static void tick(lws_sorted_usec_list_t *sul) {
         uint64_t now = now_usec(CLOCK_MONOTONIC);
 
         wsd_redis_tick(d);
+        wsd_conn_tick(d);
         if (d->watchdog_usec && now - d->last_watchdog_usec >= d->watchdog_usec) {
                 (void) notify_watchdog();
                 d->last_watchdog_usec = now;
@@ -153,6 +178,20 @@ static int setup_signals(struct wsd *d) {
         return 0;
 }
 
+int wsd_check_cfg(const struct cfg *c, char **ret_err) {
+        bool open_api = !c->wsd.token && strv_length(c->wsd.allowed_origins) == 0;
+
+        if (!wsproto_bind_is_loopback(c->wsd.bind) && open_api) {
+                if (xasprintf(ret_err,
+                              "%s: [wsd] bind = %s is not loopback: set [wsd] token or "
+                              "allowed_origins (an API open to the network needs one)",
+                              c->path ? c->path : "config", c->wsd.bind) < 0)
+                        *ret_err = NULL;
+                return -EINVAL;
+        }
+        return 0;
+}
+
 int wsd_new(const char *cfg_path, struct wsd **ret) {
         _cleanup_(wsd_freep) struct wsd *d = NULL;
         struct lws_context_creation_info info = {};
@@ -168,8 +207,39 @@ int wsd_new(const char *cfg_path, struct wsd **ret) {
         r = daemon_load_cfg(cfg_path, &d->cfg);
         if (r < 0)
                 return r;
+        {
+                _cleanup_free_ char *err = NULL;
+                r = wsd_check_cfg(d->cfg, &err);
+                if (r < 0)
+                        return log_error_errno(r, "%s", err ? err : "Out of memory");
+        }
         if (xasprintf(&d->channel, "%s/account", d->cfg->redis.prefix) < 0)
                 return log_error_errno(-ENOMEM, "Out of memory");
+        if ((d->cfg->redis.socket ? xasprintf(&d->redis_where, "%s", d->cfg->redis.socket)
+                                  : xasprintf(&d->redis_where, "%s:%u", d->cfg->redis.host,
+                                              d->cfg->redis.port)) < 0)
+                return log_error_errno(-ENOMEM, "Out of memory");
+        if (!d->cfg->redis.password && !d->cfg->redis.socket && d->cfg->redis.host[0] != '/')
+                log_warning("Redis %s is reached over TCP without a password: any local user can "
+                            "write the values cg-wsd serves (they are checked, not trusted); "
+                            "set [redis] socket or password",
+                            d->redis_where);
+
+        r = wsd_conn_budget(d->cfg->wsd.max_clients, &d->budget);
+        if (r < 0)
+                return log_error_errno(r, "RLIMIT_NOFILE is too low for cg-wsd: raise LimitNOFILE=");
+        if (d->budget.soft_before < d->budget.soft)
+                log_debug("Raised RLIMIT_NOFILE from %llu to %u", d->budget.soft_before,
+                          d->budget.soft);
+        if (d->budget.max_clients < d->cfg->wsd.max_clients)
+                log_warning("[wsd] max_clients %u does not fit in RLIMIT_NOFILE %u: using %u "
+                            "(raise LimitNOFILE=)",
+                            d->cfg->wsd.max_clients, d->budget.soft, d->budget.max_clients);
+        d->cfg->wsd.max_clients = d->budget.max_clients;
+        d->max_pending = d->budget.max_pending;
+        /* Large buffers (a value at the size cap, an answer) go back to the kernel when freed,
+         * instead of glibc's dynamic threshold keeping them in the heap after the first one. */
+        (void) mallopt(M_MMAP_THRESHOLD, 256 * 1024);
         if (access(d->cfg->wsd.www_dir, R_OK | X_OK) < 0)
                 log_warning("[wsd] www_dir %s is not readable: the dashboard will be 404",
                             d->cfg->wsd.www_dir);
@@ -177,8 +247,8 @@ int wsd_new(const char *cfg_path, struct wsd **ret) {
         lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
         info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_VALIDATE_UTF8;
         info.user = d;
-        /* room for max_clients websockets plus HTTP requests, Redis and slack */
-        info.fd_limit_per_thread = d->cfg->wsd.max_clients + 256;
+        /* max_clients websockets, the pending connections and lws's own (wsd-conn.c) */
+        info.fd_limit_per_thread = d->budget.fd_limit;
         /* one per-thread service buffer: reads and file sends in 64 KiB steps, not 4 KiB */
         info.pt_serv_buf_size = 64 * 1024;
         d->ctx = lws_create_context(&info);
@@ -206,6 +276,7 @@ int wsd_new(const char *cfg_path, struct wsd **ret) {
                 return log_error_errno(-EADDRNOTAVAIL, "Failed to listen on %s port %u",
                                        d->cfg->wsd.bind, d->cfg->wsd.port);
 
+        log_wsd = d;
         r = setup_signals(d);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up signal handling: %m");
@@ -220,11 +291,15 @@ int wsd_new(const char *cfg_path, struct wsd **ret) {
 
 int wsd_check(const char *cfg_path) {
         _cleanup_(cfg_freep) struct cfg *c = NULL;
+        _cleanup_free_ char *err = NULL;
         int r;
 
         r = daemon_load_cfg(cfg_path, &c);
         if (r < 0)
                 return r;
+        r = wsd_check_cfg(c, &err);
+        if (r < 0)
+                return log_error_errno(r, "%s", err ? err : "Out of memory");
         if (strv_length(c->zk.auth) > 0 || strv_length(c->zk.admin_auth) > 0)
                 log_warning("%s holds a ZooKeeper identity ([zookeeper] auth/admin_auth), which "
                             "cg-wsd never uses: give cg-wsd its own file with [wsd] and [redis] "
@@ -236,12 +311,16 @@ int wsd_check(const char *cfg_path) {
 }
 
 int wsd_run(struct wsd *d) {
-        log_info("cg-wsd %s listening on %s:%u (www: %s), Redis %s:%u prefix %s", CGARCH_VERSION,
-                 d->cfg->wsd.bind, d->cfg->wsd.port, d->cfg->wsd.www_dir, d->cfg->redis.host,
-                 d->cfg->redis.port, d->cfg->redis.prefix);
-        while (!d->quit)
+        log_info("cg-wsd %s listening on %s:%u (www: %s, max_clients %u, RLIMIT_NOFILE %u), "
+                 "Redis %s prefix %s",
+                 CGARCH_VERSION, d->cfg->wsd.bind, d->cfg->wsd.port, d->cfg->wsd.www_dir,
+                 d->cfg->wsd.max_clients, d->budget.soft, d->redis_where, d->cfg->redis.prefix);
+        while (!d->quit) {
                 if (lws_service(d->ctx, 0) < 0)
                         return log_error_errno(-EIO, "The libwebsockets loop failed");
+                if (d->accept_failed)
+                        wsd_conn_accept_failed(d);
+        }
         return d->exit_code;
 }
 
@@ -251,14 +330,19 @@ struct wsd *wsd_free(struct wsd *d) {
         d->quit = true;
         if (d->ctx) {
                 lws_sul_cancel(&d->sul_tick);
+                lws_sul_cancel(&d->sul_accept);
                 wsd_redis_stop(d);
                 lws_context_destroy(d->ctx); /* closes every wsi, also the adopted fds */
+                wsd_conn_free_all(d);
         } else if (d->signal_fd >= 0)
                 close(d->signal_fd);
         cfg_free(d->cfg);
         free(d->cfg_path);
         free(d->channel);
+        free(d->redis_where);
         free(d->latest);
+        if (log_wsd == d)
+                log_wsd = NULL;
         free(d);
         return NULL;
 }

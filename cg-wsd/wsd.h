@@ -19,6 +19,14 @@
 #define WSD_MAX_DROPS_IN_ROW 30           /* consecutive dropped pushes before closing (1008) */
 #define WSD_WRITE_CHUNK (64 * 1024)       /* answers go out in frames of this size */
 #define WSD_REDIS_TIMEOUT_USEC (5 * 1000000ULL) /* no reply for this long: connection is dead */
+/* Connections that are not websockets yet (wsd-conn.c) */
+#define WSD_MAX_PENDING 256            /* at once, all sources (less if RLIMIT_NOFILE is small) */
+#define WSD_MAX_PENDING_PER_SOURCE 32  /* at once, from one address */
+#define WSD_HANDSHAKE_SEC 5            /* to send complete request headers */
+#define WSD_PENDING_MAX_SEC 60         /* a plain HTTP connection's whole life */
+#define WSD_ACCEPT_PAUSE_MSEC 250      /* no accepts after accept() failed with EMFILE */
+#define WSD_PEER_BUCKETS 256
+#define WSD_MAX_FILE (8 * 1024 * 1024)  /* bytes of one static file from www_dir */
 
 /* A message to send: refcounted so one pushed sample is shared by every subscriber. */
 struct wsd_msg {
@@ -62,6 +70,35 @@ struct wsd_session {
         /* http */
         struct strbuf body;
         bool body_sent;
+        bool file; /* body is a static file: its headers (CSP, no-cache) */
+};
+
+/* A source address with connections pending (wsd-conn.c). */
+struct wsd_peer {
+        struct wsd_peer *next;
+        unsigned char addr[16]; /* IPv4 mapped into IPv6 */
+        unsigned pending;
+};
+
+/* An accepted connection, from accept to close: the wsi's opaque user data (public vhost). */
+struct wsd_conn {
+        struct wsd_conn *prev, *next; /* d->pending_head, while pending */
+        struct wsd_peer *peer;        /* while pending */
+        struct lws *wsi;
+        uint64_t born_usec;           /* CLOCK_MONOTONIC */
+        uint64_t deadline_usec;       /* complete request headers by then; 0: not waiting */
+        bool pending;                 /* not a websocket (yet) */
+        bool killed;
+};
+
+/* What RLIMIT_NOFILE allows (wsd_conn_budget). */
+struct wsd_fd_budget {
+        unsigned long long soft_before; /* the soft limit found at start */
+        unsigned soft;          /* after raising it to the hard limit */
+        unsigned max_clients;   /* websockets: the configured number, capped to what fits */
+        unsigned clients_fit;   /* the cap */
+        unsigned max_pending;
+        unsigned fd_limit;      /* lws's fd_limit_per_thread */
 };
 
 /* One hiredis async connection driven by the lws loop. */
@@ -91,6 +128,7 @@ struct wsd {
         int exit_code;
 
         struct wsd_redis rcmd, rsub;
+        char *redis_where;  /* "host:port" or the unix socket's path, for logs */
         char *channel;      /* <prefix>/account */
         int64_t last_push_slot;
         char *latest;       /* the latest sample seen (owned), for /metrics */
@@ -98,6 +136,16 @@ struct wsd {
         int64_t latest_slot;
 
         struct wsd_session *sessions; /* websocket sessions */
+        /* admission (wsd-conn.c) */
+        struct wsd_fd_budget budget;
+        struct wsd_peer *peers[WSD_PEER_BUCKETS];
+        struct wsd_conn *pending_head;
+        unsigned n_pending, max_pending;
+        struct wsd_conn *accepting; /* between the accept filter and the new wsi */
+        struct lws *listen_wsi;     /* learnt from the accept filter */
+        bool accept_failed;         /* lws logged a failed accept(): pause */
+        bool accept_paused;
+        lws_sorted_usec_list_t sul_accept;
         struct wsproto_stats stats;
 
         lws_sorted_usec_list_t sul_tick; /* 1 s housekeeping: Redis timeouts, watchdog */
@@ -127,6 +175,23 @@ void wsd_session_fill_error(struct wsd_session *s, struct wsd_qent *q, const cha
 /* Fans a sample out to every subscriber (drops it for slow readers). */
 void wsd_push_sample(struct wsd *d, struct wsd_msg *m);
 int64_t wsd_now_slot(void);
+
+/* wsd-conn.c */
+/* Raises RLIMIT_NOFILE's soft limit to the hard one and derives the budget. -EMFILE: too low. */
+int wsd_conn_budget(unsigned want_clients, struct wsd_fd_budget *ret);
+/* LWS_CALLBACK_FILTER_NETWORK_CONNECTION: 1 refuses fd (over a pending cap), 0 admits it. */
+int wsd_conn_filter(struct wsd *d, struct lws *listen_wsi, int fd);
+void wsd_conn_attach(struct wsd *d, struct lws *wsi);      /* the admitted fd's new wsi */
+void wsd_conn_request(struct wsd *d, struct lws *wsi);     /* request headers complete */
+void wsd_conn_idle(struct wsd *d, struct lws *wsi);        /* answer sent, keep-alive waits */
+void wsd_conn_established(struct wsd *d, struct lws *wsi); /* now a websocket */
+void wsd_conn_destroy(struct wsd *d, struct lws *wsi);
+void wsd_conn_tick(struct wsd *d);                         /* closes the late ones */
+void wsd_conn_accept_failed(struct wsd *d);
+void wsd_conn_free_all(struct wsd *d);
+/* Config checks cg-wsd adds to cfg_load's: a non-loopback bind needs a token or
+ * allowed_origins. -EINVAL with *ret_err (owned) saying why. */
+int wsd_check_cfg(const struct cfg *c, char **ret_err);
 
 /* wsd-redis.c */
 int wsd_redis_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,

@@ -1,7 +1,9 @@
 /* wsproto.c — the pure side of cg-wsd; see wsproto.h. */
 #include "wsproto.h"
 
+#include <arpa/inet.h>
 #include <cjson/cJSON.h>
+#include <netinet/in.h>
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -185,68 +187,255 @@ int wsproto_slot_parse(const char *s, size_t len, int64_t *ret) {
         return 0;
 }
 
-bool wsproto_sample_plausible(const char *v, size_t len) {
-        size_t a = 0, b = len;
+/* ---- values read from Redis ---- */
+
+/* Length of the UTF-8 sequence at s (1..4), or 0 if it is not valid: no overlong forms, no
+ * surrogates, nothing above U+10FFFF (RFC 3629). */
+static size_t utf8_seq_len(const unsigned char *s, size_t n) {
+        unsigned char c = s[0];
+        size_t k;
+        uint32_t cp;
+
+        if (c < 0x80)
+                return 1;
+        if (c >= 0xc2 && c <= 0xdf)
+                k = 2, cp = c & 0x1f;
+        else if (c >= 0xe0 && c <= 0xef)
+                k = 3, cp = c & 0x0f;
+        else if (c >= 0xf0 && c <= 0xf4)
+                k = 4, cp = c & 0x07;
+        else
+                return 0;
+        if (n < k)
+                return 0;
+        for (size_t i = 1; i < k; i++) {
+                if ((s[i] & 0xc0) != 0x80)
+                        return 0;
+                cp = (cp << 6) | (s[i] & 0x3f);
+        }
+        if ((k == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+            (k == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+                return 0;
+        return k;
+}
+
+/* Length of the RFC 8259 number at s, or 0: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? and
+ * nothing number-like right after it (cJSON hands the whole run to strtod, so it takes "01",
+ * "1." and "-.5", which JSON.parse refuses). */
+static size_t number_len(const unsigned char *s, size_t n) {
+        size_t i = 0, d;
+
+        if (i < n && s[i] == '-')
+                i++;
+        if (i < n && s[i] == '0')
+                i++;
+        else {
+                for (d = i; i < n && isdigit(s[i]); i++)
+                        ;
+                if (i == d)
+                        return 0;
+        }
+        if (i < n && s[i] == '.') {
+                for (d = ++i; i < n && isdigit(s[i]); i++)
+                        ;
+                if (i == d)
+                        return 0;
+        }
+        if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+                i++;
+                if (i < n && (s[i] == '+' || s[i] == '-'))
+                        i++;
+                for (d = i; i < n && isdigit(s[i]); i++)
+                        ;
+                if (i == d)
+                        return 0;
+        }
+        if (i < n && (isdigit(s[i]) || strchr(".eE+-", s[i])))
+                return 0;
+        return i;
+}
+
+/* The lexical half of the check, where cJSON is more lenient than a browser: UTF-8 everywhere,
+ * no control character inside a string, only JSON's four blanks between tokens (cJSON skips
+ * every byte <= ' '), strict numbers. cJSON then checks the structure and escapes. */
+static enum wsproto_reject lex_check(const unsigned char *s, size_t n) {
+        bool in_str = false;
+
+        for (size_t i = 0; i < n;) {
+                unsigned char c = s[i];
+                size_t k;
+
+                if (c >= 0x80) {
+                        k = utf8_seq_len(s + i, n - i);
+                        if (k == 0)
+                                return WSPROTO_REJECT_UTF8;
+                        if (!in_str)
+                                return WSPROTO_REJECT_JSON;
+                        i += k;
+                } else if (in_str) {
+                        if (c < 0x20)
+                                return WSPROTO_REJECT_JSON;
+                        if (c == '"')
+                                in_str = false;
+                        if (c != '\\') {
+                                i++;
+                                continue;
+                        }
+                        /* escapes: cJSON reads a bad \uXXXX as U+0000 instead of failing */
+                        if (i + 1 >= n)
+                                return WSPROTO_REJECT_JSON;
+                        if (s[i + 1] == 'u') {
+                                if (n - i < 6)
+                                        return WSPROTO_REJECT_JSON;
+                                for (size_t j = i + 2; j < i + 6; j++)
+                                        if (!isxdigit(s[j]))
+                                                return WSPROTO_REJECT_JSON;
+                                i += 6;
+                        } else if (strchr("\"\\/bfnrt", s[i + 1]) && s[i + 1])
+                                i += 2;
+                        else
+                                return WSPROTO_REJECT_JSON;
+                } else if (c == '"') {
+                        in_str = true;
+                        i++;
+                } else if (c == '-' || isdigit(c)) {
+                        k = number_len(s + i, n - i);
+                        if (k == 0)
+                                return WSPROTO_REJECT_JSON;
+                        i += k;
+                } else if (c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
+                           (c > 0x20 && c < 0x7f))
+                        i++;
+                else
+                        return WSPROTO_REJECT_JSON;
+        }
+        return in_str ? WSPROTO_REJECT_JSON : WSPROTO_VALUE_OK;
+}
+
+/* {"version": N, "value": {...}}: N a non-negative integer, both keys once, nothing else. */
+static bool conf_shape(const cJSON *j) {
+        const cJSON *version = NULL, *value = NULL;
+        int64_t v;
+
+        for (const cJSON *c = j->child; c; c = c->next) {
+                if (strcmp(c->string, "version") == 0 && !version)
+                        version = c;
+                else if (strcmp(c->string, "value") == 0 && !value)
+                        value = c;
+                else
+                        return false;
+        }
+        return version && value && json_int(version, "version", &v, NULL) == 0 && v >= 0 &&
+               cJSON_IsObject(value);
+}
+
+enum wsproto_reject wsproto_value_check(const char *v, size_t len, enum wsproto_value_kind kind,
+                                        size_t max) {
+        _cleanup_(cJSON_Deletep) cJSON *j = NULL;
+        const char *end = NULL;
+        enum wsproto_reject r;
 
         if (!v)
-                return false;
-        while (a < b && isspace((unsigned char) v[a]))
-                a++;
-        while (b > a && isspace((unsigned char) v[b - 1]))
-                b--;
-        if (b - a < 2 || v[a] != '{' || v[b - 1] != '}')
-                return false;
-        return memchr(v, 0, len) == NULL;
+                return WSPROTO_REJECT_JSON;
+        if (len > max)
+                return WSPROTO_REJECT_SIZE;
+        r = lex_check((const unsigned char *) v, len);
+        if (r != WSPROTO_VALUE_OK)
+                return r;
+        j = cJSON_ParseWithLengthOpts(v, len, &end, false);
+        if (!j)
+                return WSPROTO_REJECT_JSON;
+        while (end && (size_t) (end - v) < len && isspace((unsigned char) *end))
+                end++;
+        if (!end || (size_t) (end - v) != len)
+                return WSPROTO_REJECT_JSON; /* e.g. `{}, "smuggled": {}` */
+        if (!cJSON_IsObject(j))
+                return WSPROTO_REJECT_SHAPE;
+        if (kind == WSPROTO_VALUE_CONF && !conf_shape(j))
+                return WSPROTO_REJECT_SHAPE;
+        return WSPROTO_VALUE_OK;
+}
+
+const char *wsproto_reject_name(enum wsproto_reject r) {
+        static const char *const names[_WSPROTO_REJECT_MAX] = {
+                [WSPROTO_VALUE_OK] = "ok",         [WSPROTO_REJECT_SIZE] = "size",
+                [WSPROTO_REJECT_UTF8] = "utf8",    [WSPROTO_REJECT_JSON] = "json",
+                [WSPROTO_REJECT_SHAPE] = "shape",
+        };
+        return (unsigned) r < _WSPROTO_REJECT_MAX ? names[r] : "unknown";
+}
+
+int wsproto_account_begin(struct wsproto_account *a, size_t max_value, size_t max_answer,
+                          size_t headroom) {
+        *a = (struct wsproto_account){ .max_value = max_value, .max_answer = max_answer };
+        a->err = strbuf_init(&a->buf, headroom, 256);
+        if (a->err >= 0)
+                a->err = strbuf_append(&a->buf, "{", 1);
+        return a->err;
+}
+
+enum wsproto_reject wsproto_account_add(struct wsproto_account *a, int64_t slot, const char *v,
+                                        size_t len, uint64_t *rejected) {
+        enum wsproto_reject r;
+        int k;
+
+        if (a->err < 0 || !v)
+                return WSPROTO_VALUE_OK;
+        r = wsproto_value_check(v, len, WSPROTO_VALUE_SAMPLE, a->max_value);
+        if (r != WSPROTO_VALUE_OK) {
+                if (rejected)
+                        rejected[r]++;
+                return r;
+        }
+        /* `, "<slot>": ` is at most 26 bytes, the closing brace 1 */
+        if (a->buf.len + len + 27 > a->max_answer) {
+                a->err = -E2BIG;
+                return WSPROTO_VALUE_OK;
+        }
+        k = strbuf_printf(&a->buf, "%s\"%" PRId64 "\": ", a->any ? ", " : "", slot);
+        if (k >= 0)
+                k = strbuf_append(&a->buf, v, len);
+        a->any = true;
+        if (k < 0)
+                a->err = k;
+        return WSPROTO_VALUE_OK;
+}
+
+int wsproto_account_end(struct wsproto_account *a, struct strbuf *ret) {
+        if (a->err >= 0)
+                a->err = strbuf_append(&a->buf, "}", 1);
+        if (a->err < 0) {
+                strbuf_done(&a->buf);
+                return a->err;
+        }
+        *ret = a->buf;
+        a->buf.mem = NULL;
+        return 0;
 }
 
 int wsproto_account_answer(int64_t start, int64_t end, const char *const *values,
-                           const size_t *lens, size_t n, size_t headroom, struct strbuf *ret,
-                           size_t *ret_skipped) {
-        struct strbuf b;
-        size_t total = 64, skipped = 0;
-        bool first = true;
+                           const size_t *lens, size_t n, size_t max_value, size_t max_answer,
+                           size_t headroom, struct strbuf *ret, uint64_t *rejected) {
+        struct wsproto_account a;
         int k;
 
         if (start < 0 || end < start || (uint64_t) (end - start) + 1 != n)
                 return -EINVAL;
-        for (size_t i = 0; i < n; i++)
-                if (values[i])
-                        total += lens[i] + 24;
-        k = strbuf_init(&b, headroom, total);
-        if (k < 0)
-                return k;
-        k = strbuf_append(&b, "{", 1);
-        for (size_t i = 0; k >= 0 && i < n; i++) {
-                if (!values[i])
-                        continue;
-                if (!wsproto_sample_plausible(values[i], lens[i])) {
-                        skipped++;
-                        continue;
-                }
-                k = strbuf_printf(&b, "%s\"%" PRId64 "\": ", first ? "" : ", ",
-                                       start + (int64_t) i);
-                first = false;
-                if (k >= 0)
-                        k = strbuf_append(&b, values[i], lens[i]);
-        }
-        if (k >= 0)
-                k = strbuf_append(&b, "}", 1);
-        if (k < 0) {
-                strbuf_done(&b);
-                return k;
-        }
-        if (ret_skipped)
-                *ret_skipped = skipped;
-        *ret = b;
-        return 0;
+        k = wsproto_account_begin(&a, max_value, max_answer, headroom);
+        for (size_t i = 0; k >= 0 && i < n && a.err >= 0; i++)
+                (void) wsproto_account_add(&a, start + (int64_t) i, values[i], lens[i], rejected);
+        return wsproto_account_end(&a, ret);
 }
 
-int wsproto_push_answer(int64_t slot, const char *v, size_t len, size_t headroom,
-                        struct strbuf *ret) {
+int wsproto_push_answer(int64_t slot, const char *v, size_t len, size_t max_value,
+                        size_t headroom, struct strbuf *ret, enum wsproto_reject *ret_reason) {
+        enum wsproto_reject r = wsproto_value_check(v, len, WSPROTO_VALUE_SAMPLE, max_value);
         struct strbuf b;
         int k;
 
-        if (!wsproto_sample_plausible(v, len))
+        if (ret_reason)
+                *ret_reason = r;
+        if (r != WSPROTO_VALUE_OK)
                 return -EINVAL;
         k = strbuf_init(&b, headroom, len + 32);
         if (k < 0)
@@ -272,7 +461,7 @@ int wsproto_error_answer(const char *msg, size_t headroom, struct strbuf *ret) {
         (void) strbuf_init(&b, headroom, strlen(msg) + 16); /* a failure is sticky */
         (void) strbuf_puts(&b, "{\"error\": ");
         (void) strbuf_json_string(&b, msg);
-        k = strbuf_puts(&b, "}"); /* sticky: fails if anything before did */
+        k = strbuf_puts(&b, "}"); /* fails if anything before did */
         if (k < 0) {
                 strbuf_done(&b);
                 return k;
@@ -400,7 +589,7 @@ static int render_node(struct metric_out *o, const char *subsys, const char *pat
 }
 
 static int render_server(struct strbuf *b, const struct wsproto_stats *st) {
-        return strbuf_printf(
+        int k = strbuf_printf(
                 b,
                 "# HELP cgrouparch_wsd_connections Open websocket connections.\n"
                 "# TYPE cgrouparch_wsd_connections gauge\n"
@@ -427,6 +616,40 @@ static int render_server(struct strbuf *b, const struct wsproto_stats *st) {
                 (unsigned long long) st->requests_total, (unsigned long long) st->errors_total,
                 (unsigned long long) st->pushes_total,
                 (unsigned long long) st->pushes_dropped_total);
+        if (k >= 0)
+                k = strbuf_printf(b, "# HELP cgrouparch_wsd_redis_values_rejected_total Values "
+                                          "read from Redis and not served, by reason.\n"
+                                          "# TYPE cgrouparch_wsd_redis_values_rejected_total "
+                                          "counter\n");
+        if (k >= 0)
+                k = strbuf_printf(
+                        b,
+                        "# HELP cgrouparch_wsd_pending_connections Accepted connections that are "
+                        "not websockets (yet).\n"
+                        "# TYPE cgrouparch_wsd_pending_connections gauge\n"
+                        "cgrouparch_wsd_pending_connections %u\n"
+                        "# HELP cgrouparch_wsd_connections_refused_total Connections closed at "
+                        "accept, over a cap of pending connections.\n"
+                        "# TYPE cgrouparch_wsd_connections_refused_total counter\n"
+                        "cgrouparch_wsd_connections_refused_total %llu\n"
+                        "# HELP cgrouparch_wsd_handshake_timeouts_total Connections closed for not "
+                        "finishing a request in time.\n"
+                        "# TYPE cgrouparch_wsd_handshake_timeouts_total counter\n"
+                        "cgrouparch_wsd_handshake_timeouts_total %llu\n"
+                        "# HELP cgrouparch_wsd_accept_pauses_total Times accept() ran out of file "
+                        "descriptors.\n"
+                        "# TYPE cgrouparch_wsd_accept_pauses_total counter\n"
+                        "cgrouparch_wsd_accept_pauses_total %llu\n",
+                        st->pending, (unsigned long long) st->connections_refused_total,
+                        (unsigned long long) st->handshake_timeouts_total,
+                        (unsigned long long) st->accept_pauses_total);
+        for (int r = WSPROTO_REJECT_SIZE; k >= 0 && r < _WSPROTO_REJECT_MAX; r++)
+                k = strbuf_printf(b,
+                                       "cgrouparch_wsd_redis_values_rejected_total{reason=\"%s\"} "
+                                       "%llu\n",
+                                       wsproto_reject_name((enum wsproto_reject) r),
+                                       (unsigned long long) st->values_rejected[r]);
+        return k;
 }
 
 int wsproto_metrics_render(const char *sample, size_t len, int64_t slot, double now_sec,
@@ -550,13 +773,75 @@ static bool origin_is_host(const char *origin, const char *host) {
 }
 
 bool wsproto_origin_allowed(const char *origin, const char *host, char *const *allowed) {
-        if (!allowed || !allowed[0] || !origin)
+        if (!origin)
                 return true;
         if (origin_is_host(origin, host))
                 return true;
-        for (char *const *a = allowed; *a; a++)
+        for (char *const *a = allowed; a && *a; a++)
                 if (strcmp(*a, "*") == 0 || strcasecmp(*a, origin) == 0)
                         return true;
+        return false;
+}
+
+static bool name_equal(const char *a, size_t n, const char *b) {
+        size_t m = strlen(b);
+
+        if (n > 0 && a[n - 1] == '.')
+                n--;
+        if (m > 0 && b[m - 1] == '.')
+                m--;
+        return n == m && strncasecmp(a, b, n) == 0;
+}
+
+bool wsproto_host_allowed(const char *host, const char *bind, char *const *server_names) {
+        char name[256];
+        const char *colon;
+        size_t n;
+        unsigned char addr[16];
+
+        if (!host || !host[0])
+                return true;
+        if (host[0] == '[') { /* [v6]:port */
+                const char *e = strchr(host, ']');
+                if (!e || (e[1] && e[1] != ':'))
+                        return false;
+                n = (size_t) (e - host - 1);
+                if (n >= sizeof name)
+                        return false;
+                memcpy(name, host + 1, n);
+                name[n] = 0;
+                return inet_pton(AF_INET6, name, addr) == 1;
+        }
+        colon = strrchr(host, ':');
+        n = colon ? (size_t) (colon - host) : strlen(host);
+        if (colon && (!colon[1] || strspn(colon + 1, "0123456789") != strlen(colon + 1)))
+                return false;
+        if (n == 0 || n >= sizeof name)
+                return false;
+        memcpy(name, host, n);
+        name[n] = 0;
+        if (inet_pton(AF_INET, name, addr) == 1)
+                return true; /* DNS rebinding needs a name: an address cannot be rebound */
+        if (name_equal(name, n, "localhost") || (bind && name_equal(name, n, bind)))
+                return true;
+        for (char *const *s = server_names; s && *s; s++)
+                if (strcmp(*s, "*") == 0 || name_equal(name, n, *s))
+                        return true;
+        return false;
+}
+
+bool wsproto_bind_is_loopback(const char *bind) {
+        struct in_addr a4;
+        struct in6_addr a6;
+
+        if (!bind)
+                return false;
+        if (strcasecmp(bind, "localhost") == 0 || strcmp(bind, "lo") == 0)
+                return true;
+        if (inet_pton(AF_INET, bind, &a4) == 1)
+                return (ntohl(a4.s_addr) >> 24) == 127;
+        if (inet_pton(AF_INET6, bind, &a6) == 1)
+                return IN6_IS_ADDR_LOOPBACK(&a6);
         return false;
 }
 

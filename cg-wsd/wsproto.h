@@ -38,23 +38,61 @@ int wsproto_request_parse(const char *buf, size_t len, int64_t now, struct wspro
 /* The slot number published on the `<prefix>/account` channel: decimal digits only. */
 int wsproto_slot_parse(const char *s, size_t len, int64_t *ret);
 
-/* A cheap plausibility check of a stored sample before it is spliced into an answer: a JSON
- * object (first non-blank byte '{', last '}'), no NUL. Not a full parse, by design: the answer
- * path must stay at Redis speed. */
-bool wsproto_sample_plausible(const char *v, size_t len);
+/* Values read from Redis are not trusted (anyone who can write Redis writes them): each one is
+ * checked before it is spliced into an answer. */
+enum wsproto_value_kind {
+        WSPROTO_VALUE_SAMPLE, /* <prefix>/account/<slot>: a JSON object */
+        WSPROTO_VALUE_CONF,   /* <prefix>/arch_conf: {"version": N, "value": {...}} and no more */
+};
+enum wsproto_reject {
+        WSPROTO_VALUE_OK,
+        WSPROTO_REJECT_SIZE,  /* over the size cap */
+        WSPROTO_REJECT_UTF8,  /* not valid UTF-8 (would close every reader's websocket) */
+        WSPROTO_REJECT_JSON,  /* not exactly one strict JSON value (trailing data, control
+                               * characters, cJSON's lenient numbers...) */
+        WSPROTO_REJECT_SHAPE, /* JSON, but not the object of the expected shape */
+        _WSPROTO_REJECT_MAX,
+};
+/* Checks one value: at most `max` bytes, valid UTF-8, exactly one strict JSON text (RFC 8259:
+ * what a browser's JSON.parse takes) of the kind's shape. The value is parsed with cJSON once and
+ * the tree thrown away: answers still splice the raw bytes. */
+enum wsproto_reject wsproto_value_check(const char *v, size_t len, enum wsproto_value_kind kind,
+                                        size_t max);
+/* "size", "utf8", "json", "shape" (the /metrics label); "ok" for WSPROTO_VALUE_OK. */
+const char *wsproto_reject_name(enum wsproto_reject r);
 
-/* Answers are struct strbuf with `headroom` spare bytes before the text (libwebsockets wants
- * LWS_PRE). */
+/* Answers are struct strbuf (common/strbuf.h) with `headroom` spare bytes before the text
+ * (libwebsockets wants LWS_PRE). */
 /* show_account answer: {"<slot>": <sample>, ...}, keyed by slot numbers only (DESIGN.md; "{}" when
  * no slot has a sample), where values[i] (lens[i] bytes, NULL if missing) is the sample of slot
- * start + i, spliced in as it is. n must be end - start + 1 (else -EINVAL). Implausible samples are
- * left out like missing ones; *ret_skipped (may be NULL) counts them. */
+ * start + i, spliced in as it is once wsproto_value_check() passed it (at most max_value bytes).
+ * Rejected samples are left out like missing ones and counted in rejected[reason] (added to; may be
+ * NULL). n must be end - start + 1 (else -EINVAL). -E2BIG: the answer would exceed max_answer
+ * bytes (the whole answer is refused, never cut: a client must not mistake a cut answer for
+ * missing samples). */
 int wsproto_account_answer(int64_t start, int64_t end, const char *const *values,
-                           const size_t *lens, size_t n, size_t headroom, struct strbuf *ret,
-                           size_t *ret_skipped);
-/* A pushed sample: {"<slot>": <sample>}. */
-int wsproto_push_answer(int64_t slot, const char *v, size_t len, size_t headroom,
-                        struct strbuf *ret);
+                           const size_t *lens, size_t n, size_t max_value, size_t max_answer,
+                           size_t headroom, struct strbuf *ret, uint64_t *rejected);
+/* The same answer built one slot at a time, in slot order, as the values arrive (cg-wsd reads a
+ * range as one GETRANGE per slot, so no value over the cap ever crosses the socket and nothing
+ * but the answer is kept). add() checks the value and appends it, or counts its rejection in
+ * rejected[reason] and returns the reason; past max_answer the builder fails with -E2BIG, which
+ * end() returns (as it does -ENOMEM). */
+struct wsproto_account {
+        struct strbuf buf;
+        size_t max_value, max_answer;
+        bool any;
+        int err;
+};
+int wsproto_account_begin(struct wsproto_account *a, size_t max_value, size_t max_answer,
+                          size_t headroom);
+enum wsproto_reject wsproto_account_add(struct wsproto_account *a, int64_t slot, const char *v,
+                                        size_t len, uint64_t *rejected);
+int wsproto_account_end(struct wsproto_account *a, struct strbuf *ret); /* frees on error */
+/* A pushed sample: {"<slot>": <sample>}. -EINVAL if the sample does not pass
+ * wsproto_value_check() (*ret_reason, may be NULL, says why). */
+int wsproto_push_answer(int64_t slot, const char *v, size_t len, size_t max_value,
+                        size_t headroom, struct strbuf *ret, enum wsproto_reject *ret_reason);
 /* {"error": "<msg>"} with msg escaped. */
 int wsproto_error_answer(const char *msg, size_t headroom, struct strbuf *ret);
 
@@ -67,6 +105,11 @@ struct wsproto_stats {
         uint64_t errors_total;        /* answers that were {"error": ...} */
         uint64_t pushes_dropped_total; /* samples not sent to a slow reader */
         uint64_t pushes_total;
+        uint64_t values_rejected[_WSPROTO_REJECT_MAX]; /* Redis values not served, by reason */
+        unsigned pending;                    /* accepted connections not websockets (yet) */
+        uint64_t connections_refused_total;  /* closed at accept: over a pending cap */
+        uint64_t handshake_timeouts_total;   /* closed for not finishing a request in time */
+        uint64_t accept_pauses_total;        /* accept() failed for want of descriptors */
 };
 /* Prometheus text exposition (version 0.0.4) of the latest sample plus the server's figures.
  * `sample` may be NULL (no sample seen yet): then only the server's figures. `now_sec` is the
@@ -89,10 +132,18 @@ enum wsproto_route wsproto_http_route(const char *path, const char **ret_file);
 /* Content-Type for a file name by extension; "application/octet-stream" if unknown. */
 const char *wsproto_mime_type(const char *file);
 
-/* The browser Origin check: true when `allowed` is empty, when origin is NULL (not a browser),
- * when origin is one of `allowed` (exact, case-insensitive, "*" allows all) or when it is the
- * page's own origin ("http://" or "https://" + host). */
+/* The browser Origin check: true when origin is NULL (not a browser), when it is the page's own
+ * origin ("http://" or "https://" + host; the Host itself is checked by wsproto_host_allowed) or
+ * one of `allowed` (exact, case-insensitive; "*" allows all). An empty or NULL `allowed` means
+ * the page's own origin only: another site's page in the operator's browser cannot read the API. */
 bool wsproto_origin_allowed(const char *origin, const char *host, char *const *allowed);
+/* The DNS-rebinding check of the Host header: true when host is NULL or empty (not a browser),
+ * when its name (the port is ignored) is an IP address literal (a rebound name is never an IP),
+ * "localhost", the bind address, or one of server_names (case-insensitive, a trailing dot
+ * ignored; "*" allows all). */
+bool wsproto_host_allowed(const char *host, const char *bind, char *const *server_names);
+/* Whether [wsd] bind keeps the server on this host: 127.0.0.0/8, ::1, "localhost" or "lo". */
+bool wsproto_bind_is_loopback(const char *bind);
 /* Constant-time comparison of a presented token with the configured one. */
 bool wsproto_token_equal(const char *presented, const char *expected);
 /* The token of an "Authorization: Bearer <token>" header value, or NULL. Points into `value`. */

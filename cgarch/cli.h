@@ -30,3 +30,18 @@ int cli_cmd_validate(struct cli *c, int argc, char **argv);
 int cli_cmd_plan(struct cli *c, int argc, char **argv, bool apply);
 int cli_cmd_show(struct cli *c, int argc, char **argv);
 int cli_cmd_cgexec_arg(struct cli *c, int argc, char **argv);
+
+/* cmd-sd.c: the systemd mode's output ([cgroup] mode = systemd: slice units). */
+struct cgfs;
+struct plan;
+struct live_tree;
+/* Prints the plan as unit operations ("create cgrouparch-a.slice CPUWeight=48"); returns the
+ * number of unit operations (0: "nothing to do" was printed unless quiet), or -errno. */
+int cli_sd_print_plan(struct cgfs *fs, const struct plan *p, const struct live_tree *live,
+                      bool quiet);
+/* `cgarch show` in systemd mode: the manager's slices, their weights and CPU usage. */
+int cli_sd_show(struct cgfs *fs, const struct live_tree *live);
+/* The systemd-run argument of a name: "--slice=cgrouparch-a-b.slice". -ENOENT: in no tree. */
+int cli_sd_slice_arg(const struct conf *c, const char *root, const char *name, char **ret);
+/* The config selects systemd mode, or `auto` finds a systemd host with cgroup v2. */
+bool cli_sd_mode(const struct cfg *cfg);

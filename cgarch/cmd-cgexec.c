@@ -1,7 +1,10 @@
 /* cmd-cgexec.c — `cgarch cgexec-arg`: the seed's get_cgexec_arg from a conf file or from
  * ZooKeeper, as JSON ({"name": "-g cpu:a -g blkio:a"}) or, with -s, one bare argument for
- * `cgexec $(cgarch cgexec-arg -s NAME) cmd`. The answer comes from the public API
- * (cgarch_cgexec_arg), so the CLI and a program linking libcgarch print the same text. */
+ * `cgexec $(cgarch cgexec-arg -s NAME) cmd`. The cgexec form comes from the public API
+ * (cgarch_cgexec_arg), so the CLI and a program linking libcgarch print the same text.
+ * In systemd mode (or with --systemd) the argument is the one `systemd-run` takes:
+ * `systemd-run $(cgarch cgexec-arg -s NAME) cmd` with "--slice=cgrouparch-a-b.slice", in the
+ * same JSON shape; --cgexec keeps the seed's form there. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -13,6 +16,7 @@
 #include "cli.h"
 #include "conf.h"
 #include "log.h"
+#include "strbuf.h"
 #include "util.h"
 
 /* The API said -EINVAL: parse again for the problems, each with its JSON path. */
@@ -30,16 +34,63 @@ static void report_invalid(const char *what, const char *text) {
         conf_errors_clear(&errs);
 }
 
+/* The systemd-run form, which the public API does not have: -s gives one "--slice=UNIT", else
+ * cgarch_cgexec_arg()'s JSON shape with those values. */
+static int sd_form(const char *text, const char *root, char **names, int n, bool single,
+                   char **ret) {
+        _cleanup_(conf_freep) struct conf *conf = NULL;
+        struct strbuf b = {};
+        bool first = true;
+        char *s;
+        int r;
+
+        r = conf_parse_text(text, strlen(text), CONF_TEXT_ANY, &conf, NULL);
+        if (r < 0)
+                return r;
+        if (single)
+                return cli_sd_slice_arg(conf, root, names[0], ret);
+        (void) strbuf_puts(&b, "{");
+        for (int i = 0; i < n; i++) {
+                _cleanup_free_ char *arg = NULL;
+                bool dup = false;
+
+                for (int k = 0; k < i && !dup; k++)
+                        dup = strcmp(names[k], names[i]) == 0;
+                if (dup)
+                        continue; /* asked twice: one key */
+                r = cli_sd_slice_arg(conf, root, names[i], &arg);
+                if (r < 0 && r != -ENOENT) {
+                        strbuf_done(&b);
+                        return r;
+                }
+                if (!first)
+                        (void) strbuf_puts(&b, ", ");
+                first = false;
+                (void) strbuf_json_string(&b, names[i]);
+                (void) strbuf_puts(&b, ": ");
+                (void) strbuf_json_string(&b, arg ?: "");
+        }
+        (void) strbuf_puts(&b, "}");
+        s = strbuf_steal(&b);
+        if (!s)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
+}
+
 int cli_cmd_cgexec_arg(struct cli *c, int argc, char **argv) {
         static const struct option opts[] = {
                 { "conf", required_argument, NULL, 'f' },
                 { "config", required_argument, NULL, 'c' },
                 { "single", no_argument, NULL, 's' },
+                { "systemd", no_argument, NULL, 'S' },
+                { "cgexec", no_argument, NULL, 'G' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
         const char *conf_file = NULL;
         bool single = false;
+        int form = -1; /* 1: systemd-run's, 0: cgexec's, -1: from the mode */
         int o, r;
 
         while ((o = getopt_long(argc, argv, "f:c:sh", opts, NULL)) >= 0)
@@ -53,6 +104,12 @@ int cli_cmd_cgexec_arg(struct cli *c, int argc, char **argv) {
                 case 's':
                         single = true;
                         break;
+                case 'S':
+                        form = 1;
+                        break;
+                case 'G':
+                        form = 0;
+                        break;
                 case 'h':
                         printf("Usage: cgarch cgexec-arg [-c CONFIG] [--conf FILE] [-s] NAME...\n"
                                "Prints {\"NAME\": \"-g cpu:PATH -g blkio:PATH\", ...} (a name in "
@@ -60,7 +117,11 @@ int cli_cmd_cgexec_arg(struct cli *c, int argc, char **argv) {
                                "  --conf FILE  read the arch conf (or snapshot) from FILE instead "
                                "of ZooKeeper\n"
                                "  -s           one NAME: print only its argument (error if no "
-                               "tree holds it)\n");
+                               "tree holds it)\n"
+                               "  --systemd    the systemd-run form, --slice=UNIT (the default "
+                               "in systemd mode)\n"
+                               "  --cgexec     the cgexec form, -g cpu:PATH ... (the default "
+                               "elsewhere)\n");
                         return CLI_EXIT_OK;
                 default:
                         return CLI_EXIT_USAGE;
@@ -74,6 +135,8 @@ int cli_cmd_cgexec_arg(struct cli *c, int argc, char **argv) {
         _cleanup_free_ char *text = NULL, *out = NULL, *what = NULL;
         if (!cfg)
                 return CLI_EXIT_FAIL;
+        if (form < 0)
+                form = cli_sd_mode(cfg);
         if (conf_file) {
                 r = read_full_file(strcmp(conf_file, "-") == 0 ? "/dev/stdin" : conf_file, &text,
                                    NULL);
@@ -90,10 +153,12 @@ int cli_cmd_cgexec_arg(struct cli *c, int argc, char **argv) {
                         return CLI_EXIT_FAIL; /* the message is printed there */
                 (void) xasprintf(&what, "ZooKeeper conf version %lld", (long long) version);
         }
-        /* The public API (include/cgrouparch.h) builds the answer: one output format. */
-        if (single)
+        if (form)
+                r = sd_form(text, cfg->cg.root, argv + optind, argc - optind, single, &out);
+        else if (single)
                 r = cgarch_cgexec_arg_one(text, cfg->cg.root, argv[optind], &out);
         else
+                /* The public API (include/cgrouparch.h) builds the answer: one output format. */
                 r = cgarch_cgexec_arg(text, cfg->cg.root, (const char *const *) argv + optind,
                                       argc - optind, &out);
         if (r == -EINVAL) {

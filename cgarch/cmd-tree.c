@@ -18,7 +18,7 @@
 #include "util.h"
 
 static int open_fs(const struct cfg *cfg, struct cgfs **ret) {
-        int r = cgfs_open(cfg->cg.dir, cfg->cg.root, cfg->cg.mode, ret);
+        int r = cgfs_open_cfg(cfg, ret);
 
         if (r == -EINVAL)
                 return log_error_errno(r, "[cgroup] root \"%s\" is not a safe relative path "
@@ -37,8 +37,11 @@ static void print_errors(const char *file, struct conf_errors *errs) {
                 log_error("%s: %s: %s", file, errs->v[i].path, errs->v[i].msg);
 }
 
-/* The rules cgroup v2 adds, checked before anything is touched. */
-static int check_v2(const char *file, const struct conf *conf, const struct cfg *cfg) {
+/* The rules cgroup v2 adds, checked before anything is touched. In systemd mode processes live
+ * in scopes and services inside the slices, never in a slice itself: "no internal processes"
+ * does not constrain the pid files there. */
+static int check_v2(const char *file, const struct conf *conf, const struct cfg *cfg,
+                    bool systemd) {
         _cleanup_strv_free_ char **names = NULL;
         struct conf_errors errs = {};
         int r, bad = 0;
@@ -48,7 +51,7 @@ static int check_v2(const char *file, const struct conf *conf, const struct cfg 
                 bad++;
         else if (r < 0)
                 return log_error_errno(r, "Failed to check the conf for cgroup v2: %m");
-        for (size_t i = 0; cfg && i < cfg->n_pid_files; i++)
+        for (size_t i = 0; cfg && !systemd && i < cfg->n_pid_files; i++)
                 if (strv_extend(&names, cfg->pid_files[i].name) < 0)
                         return log_error_errno(-ENOMEM, "Out of memory");
         r = plan_check_v2_procs(conf, names, &errs);
@@ -127,14 +130,14 @@ int cli_cmd_validate(struct cli *c, int argc, char **argv) {
 int cgarch_check_v2_rules(const char *file, const struct conf *conf, const struct cfg *cfg,
                           bool *v2) {
         /* Decide v2 from the config (and the machine for "auto") without needing a tree. */
-        if (!*v2 && cfg->cg.mode == CGFS_MODE_V2)
+        if (!*v2 && (cfg->cg.mode == CGFS_MODE_V2 || cfg->cg.mode == CGFS_MODE_SYSTEMD))
                 *v2 = true;
         if (!*v2 && cfg->cg.mode == CGFS_MODE_AUTO) {
                 _cleanup_(cgfs_closep) struct cgfs *fs = NULL;
                 if (cgfs_open(cfg->cg.dir, "", CGFS_MODE_AUTO, &fs) >= 0)
                         *v2 = cgfs_is_v2(fs);
         }
-        return *v2 ? check_v2(file, conf, cfg) : 0;
+        return *v2 ? check_v2(file, conf, cfg, cli_sd_mode(cfg)) : 0;
 }
 
 static void print_notes(const struct conf *conf, const struct live_tree *live) {
@@ -212,7 +215,7 @@ int cli_cmd_plan(struct cli *c, int argc, char **argv, bool apply) {
                 log_warning("Warning: %s", cfg_root_warning(cfg));
         if (open_fs(cfg, &fs) < 0)
                 return CLI_EXIT_FAIL;
-        if (cgfs_is_v2(fs) && check_v2(file, conf, cfg) < 0)
+        if (cgfs_is_v2(fs) && check_v2(file, conf, cfg, cgfs_is_systemd(fs)) < 0)
                 return CLI_EXIT_FAIL;
         r = cgfs_read_live_for(fs, conf, &live);
         if (r < 0) {
@@ -226,6 +229,10 @@ int cli_cmd_plan(struct cli *c, int argc, char **argv, bool apply) {
                 goto out;
         }
         print_notes(conf, &live);
+        if (!apply && cgfs_is_systemd(fs)) {
+                ret = cli_sd_print_plan(fs, &p, &live, c->quiet) < 0 ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+                goto out;
+        }
         if (!apply) {
                 r = plan_format(&p, &live, &text);
                 if (r < 0) {
@@ -253,7 +260,19 @@ int cli_cmd_plan(struct cli *c, int argc, char **argv, bool apply) {
                                         cgfs_root(fs));
                 goto out;
         }
-        if (!c->quiet) {
+        if (cgfs_is_systemd(fs)) {
+                if (!c->quiet && p.n == 0)
+                        printf("nothing to do\n");
+                else if (!c->quiet)
+                        printf("applied: %zu slices created, %zu weights set, %zu slices removed%s\n",
+                               res.n_created, res.n_weights, res.n_removed,
+                               res.n_refused ? " (some removals refused, see above)" : "");
+                if (res.n_refused) {
+                        log_error("%zu removals refused: the tree does not match the conf yet",
+                                  res.n_refused);
+                        goto out;
+                }
+        } else if (!c->quiet) {
                 if (p.n == 0)
                         printf("nothing to do\n");
                 else {
@@ -325,6 +344,11 @@ int cli_cmd_show(struct cli *c, int argc, char **argv) {
         if (r < 0) {
                 log_error_errno(r, "Failed to read the cgroup tree: %m");
                 return CLI_EXIT_FAIL;
+        }
+        if (cgfs_is_systemd(fs)) {
+                r = cli_sd_show(fs, &live);
+                live_tree_clear(&live);
+                return r < 0 ? CLI_EXIT_FAIL : CLI_EXIT_OK;
         }
         printf("layout: %s, managed root \"%s\"\n", cgfs_is_v2(fs) ? "cgroup v2" : "cgroup v1",
                cgfs_root(fs));

@@ -25,7 +25,7 @@ static void help(void) {
                "  apply FILE [-q]               validate, then create/set/remove cgroups under\n"
                "                                the managed root; idempotent\n"
                "  show                          the applied snapshot and the live tree\n"
-               "  cgexec-arg [--conf FILE] [-s] NAME...\n"
+               "  cgexec-arg [--conf FILE] [-s] [--systemd|--cgexec] NAME...\n"
                "                                cgexec arguments per name, as JSON; -s: the bare\n"
                "                                argument of one name; without --conf the conf is\n"
                "                                read from ZooKeeper\n"

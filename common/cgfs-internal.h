@@ -37,10 +37,24 @@ struct cgfs_ops {
         /* v2: enables the controller of s for path. -EOPNOTSUPP on v1 or when unavailable. */
         int (*enable)(struct cgfs *fs, enum conf_subsys s, const char *path, size_t *n_written);
         int (*read_cpu_usage)(struct cgfs *fs, const char *path, uint64_t *ret);
+        /* Optional (systemd mode: the manager does these, not the cgroupfs). NULL: the common
+         * code in cgfs.c does the filesystem work. */
+        int (*ensure_root)(struct cgfs *fs);
+        int (*apply_plan)(struct cgfs *fs, const struct plan *p, struct cgfs_apply_result *res);
+        /* Absolute cgroup directory of conf path `path` ("" = managed root), owned. */
+        int (*cgroup_dir)(struct cgfs *fs, enum conf_subsys s, const char *path, char **ret);
 };
 
 extern const struct cgfs_ops cgfs_ops_v1;
 extern const struct cgfs_ops cgfs_ops_v2;
+extern const struct cgfs_ops cgfs_ops_systemd; /* cgfs-systemd.c */
+
+/* systemd mode: the manager connection and what was learned from it (cgfs-systemd.c). */
+struct cgfs_sd;
+int cgfs_sd_new(const char *bus_spec, struct cgfs_sd **ret);
+void cgfs_sd_free(struct cgfs_sd *sd);
+/* PID 1 is systemd and `dir` is a cgroup2 mount: what `auto` turns into systemd mode. */
+bool cgfs_systemd_host(const char *dir);
 
 struct cgfs {
         const struct cgfs_ops *ops;
@@ -57,6 +71,7 @@ struct cgfs {
         /* v1 blkio: the weight file that exists here, found on first use (NULL: unknown). */
         const char *blkio_weight_file;
         const char *io_weight_file; /* v2: "io.weight" or "io.bfq.weight", same idea */
+        struct cgfs_sd *sd; /* systemd mode only (owned), else NULL */
 };
 
 /* Refreshes h->root_fd if the managed root appeared since; 0 and fd >= 0, or -ENOENT. */

@@ -300,6 +300,7 @@ struct cgfs *cgfs_close(struct cgfs *fs) {
         }
         free(fs->h);
         free(fs->root);
+        cgfs_sd_free(fs->sd);
         free(fs);
         return NULL;
 }
@@ -431,6 +432,14 @@ int cgfs_open_layout(const struct cgfs_layout *l, const char *root, enum cgfs_mo
                         return -ENOMEDIUM;
                 fs->v2 = true;
                 fs->ops = &cgfs_ops_v2;
+                if (mode == CGFS_MODE_SYSTEMD) { /* the manager's tree (bus: cgfs_open_cfg) */
+                        if (!*root)
+                                return -EINVAL; /* the hierarchy root is no slice to manage */
+                        fs->ops = &cgfs_ops_systemd;
+                        r = cgfs_sd_new(NULL, &fs->sd);
+                        if (r < 0)
+                                return r;
+                }
                 for (int s = 0; s < _CONF_SUBSYS_MAX; s++) {
                         r = sub_add(fs, s, v2m);
                         if (r < 0)
@@ -454,6 +463,8 @@ int cgfs_open(const char *dir, const char *root, enum cgfs_mode mode, struct cgf
 
         if (!dir || dir[0] != '/')
                 return -EINVAL;
+        if (mode == CGFS_MODE_AUTO && cgfs_systemd_host(dir))
+                mode = CGFS_MODE_SYSTEMD;
         if (mode == CGFS_MODE_V2) {
                 /* `dir` is the unified root itself: no mountinfo, so tests can use a fixture. */
                 struct stat st;
@@ -610,6 +621,8 @@ int cgfs_walk(int root_fd, cgfs_walk_cb cb, void *userdata) {
 /* ---- managed root ---- */
 
 int cgfs_ensure_root(struct cgfs *fs) {
+        if (fs->ops->ensure_root)
+                return fs->ops->ensure_root(fs);
         for (size_t i = 0; i < fs->n_h; i++) {
                 struct cgfs_hier *h = &fs->h[i];
                 _cleanup_close_ int fd = -1;
@@ -727,6 +740,8 @@ static int collect_cb(void *ud, int dirfd, const char *name, const char *path) {
 int cgfs_remove_root(struct cgfs *fs) {
         if (!*fs->root)
                 return -EPERM;
+        if (fs->sd)
+                return -EOPNOTSUPP; /* the manager's slices: stopped through it, not rmdir'ed */
         for (size_t i = 0; i < fs->n_h; i++) {
                 struct cgfs_hier *h = &fs->h[i];
                 struct cgfs_pathv paths = {};
@@ -826,6 +841,8 @@ int cgfs_apply_plan(struct cgfs *fs, const struct plan *p, struct cgfs_apply_res
         int r;
 
         *res = (struct cgfs_apply_result){};
+        if (fs->ops->apply_plan)
+                return fs->ops->apply_plan(fs, p, res);
         if (p->n == 0)
                 return 0;
         /* Refuse the whole plan before touching anything if one path is unsafe. */
@@ -908,6 +925,8 @@ int cgfs_attach(struct cgfs *fs, enum conf_subsys s, const char *path, pid_t pid
 
         if ((unsigned) s >= _CONF_SUBSYS_MAX || !cgfs_path_is_safe(path, true) || pid <= 0)
                 return -EINVAL;
+        if (fs->sd)
+                return -EOPNOTSUPP; /* systemd mode: never behind the manager's back */
         if (fs->n_sub[s] == 0)
                 return -ENOMEDIUM;
         snprintf(file, sizeof(file), "%s%scgroup.procs", path, *path ? "/" : "");
@@ -1038,4 +1057,17 @@ int cgfs_read_cpu_usage(struct cgfs *fs, const char *path, uint64_t *ret) {
         if (!cgfs_path_is_safe(path, true))
                 return -EINVAL;
         return fs->ops->read_cpu_usage(fs, path, ret);
+}
+
+int cgfs_cgroup_dir(struct cgfs *fs, enum conf_subsys s, const char *path, char **ret) {
+        const char *dir;
+
+        if ((unsigned) s >= _CONF_SUBSYS_MAX || !cgfs_path_is_safe(path, true))
+                return -EINVAL;
+        if (fs->ops->cgroup_dir)
+                return fs->ops->cgroup_dir(fs, s, path, ret);
+        dir = cgfs_acct_dir(fs, s);
+        if (!dir)
+                return -ENOMEDIUM;
+        return *path ? xasprintf(ret, "%s/%s", dir, path) : xasprintf(ret, "%s", dir);
 }

@@ -64,6 +64,22 @@ bool cgfs_has_subsys(const struct cgfs *fs, enum conf_subsys s);
 int cgfs_subsys_dirs(const struct cgfs *fs, enum conf_subsys s, const char *const **ret);
 /* Absolute dir of the managed root where accounting files of s are read (cpuacct for cpu on v1). */
 const char *cgfs_acct_dir(const struct cgfs *fs, enum conf_subsys s);
+/* Absolute cgroup directory where the accounting files of s for conf path `path` ("" = the
+ * managed root) live: <acct dir>/<path> on v1/v2; in systemd mode the slice's cgroup (its
+ * ControlGroup under the unified mount, e.g. .../cgrouparch.slice/cgrouparch-a.slice/
+ * cgrouparch-a-b.slice for "a/b"). Owned. */
+int cgfs_cgroup_dir(struct cgfs *fs, enum conf_subsys s, const char *path, char **ret);
+/* As cgfs_open() with [cgroup] dir/root/mode and, in systemd mode, [systemd] bus of cfg (a plain
+ * cgfs_open() talks to the system bus). */
+struct cfg;
+int cgfs_open_cfg(const struct cfg *cfg, struct cgfs **ret);
+/* systemd mode (also what `auto` picked): the conf tree is slice units of a manager. */
+bool cgfs_is_systemd(const struct cgfs *fs);
+/* systemd mode: the manager connection once opened (borrowed, valid until the next call into
+ * fs or cgfs_close), NULL before first use and in other modes. A daemon reads it from its loop:
+ * a manager's private socket sends every unit signal, wanted or not. */
+struct sd_bus;
+struct sd_bus *cgfs_systemd_bus(const struct cgfs *fs);
 
 /* Creates the managed root (mkdir -p) in every hierarchy in use. Idempotent. */
 int cgfs_ensure_root(struct cgfs *fs);
@@ -87,6 +103,7 @@ struct cgfs_apply_result {
         char **warnings; /* owned strv, e.g. "blkio weight file missing in blkio:a" (once each) */
         size_t n_enabled;  /* v2: controllers enabled in cgroup.subtree_control files */
         size_t n_done;     /* ops executed successfully (all of them unless an error stopped it) */
+        size_t n_refused;  /* systemd mode: removals refused (their reasons are in warnings) */
         const struct plan_op *failed; /* the op that failed (borrowed from the plan), or NULL */
 };
 void cgfs_apply_result_clear(struct cgfs_apply_result *r);
@@ -94,7 +111,8 @@ void cgfs_apply_result_clear(struct cgfs_apply_result *r);
 int cgfs_apply_plan(struct cgfs *fs, const struct plan *p, struct cgfs_apply_result *res);
 
 /* Moves the whole process (cgroup.procs) into <root>/<path> of every hierarchy of s.
- * -ENOENT: no such group; -ESRCH: the process is gone. `path` "" means the managed root. */
+ * -ENOENT: no such group; -ESRCH: the process is gone. `path` "" means the managed root.
+ * -EOPNOTSUPP in systemd mode: processes move through the manager there. */
 int cgfs_attach(struct cgfs *fs, enum conf_subsys s, const char *path, pid_t pid);
 
 /* For taskd's "write only what changes": the line a process would show in /proc/<pid>/cgroup

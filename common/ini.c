@@ -69,11 +69,13 @@ struct cfg *cfg_free(struct cfg *c) {
         free(c->pid_files);
         free(c->redis.host);
         free(c->redis.password);
+        free(c->redis.socket);
         free(c->redis.prefix);
         free(c->wsd.bind);
         strv_free(c->wsd.allowed_origins);
         free(c->wsd.token);
         free(c->wsd.www_dir);
+        strv_free(c->wsd.server_names);
         free(c->daemon.runtime_dir);
         free(c->systemd.bus);
         free(c);
@@ -93,6 +95,8 @@ int cfg_new_default(struct cfg **ret) {
         c->redis.expire_sec = 300;
         c->wsd.port = 43409;
         c->wsd.max_clients = 1024;
+        c->wsd.max_value_size = 1024 * 1024;
+        c->wsd.max_answer_size = 16 * 1024 * 1024;
         c->accountd.reset_on_start = false;
 
         /* Vectors start empty (not NULL) so users can iterate without checks. */
@@ -265,6 +269,7 @@ static const struct cfg_key cfg_keys[] = {
         {"redis", "host", K_STRING, F(redis.host), 0, 0},
         {"redis", "port", K_UINT, F(redis.port), 1, 65535},
         {"redis", "password", K_TEXT, F(redis.password), 0, 0},
+        {"redis", "socket", K_ABSPATH, F(redis.socket), 0, 0},
         {"redis", "prefix", K_STRING, F(redis.prefix), 0, 0},
         {"redis", "expire", K_UINT, F(redis.expire_sec), 1, UINT_MAX},
         {"wsd", "bind", K_STRING, F(wsd.bind), 0, 0},
@@ -273,6 +278,9 @@ static const struct cfg_key cfg_keys[] = {
         {"wsd", "allowed_origins", K_WORDS, F(wsd.allowed_origins), 0, 0},
         {"wsd", "token", K_TEXT, F(wsd.token), 0, 0},
         {"wsd", "www_dir", K_ABSPATH, F(wsd.www_dir), 0, 0},
+        {"wsd", "server_names", K_WORDS, F(wsd.server_names), 0, 0},
+        {"wsd", "max_value_size", K_UINT, F(wsd.max_value_size), 64, 256 * 1024 * 1024},
+        {"wsd", "max_answer_size", K_UINT, F(wsd.max_answer_size), 4096, UINT_MAX},
         {"daemon", "runtime_dir", K_ABSPATH, F(daemon.runtime_dir), 0, 0},
         {"accountd", "reset_on_start", K_BOOL, F(accountd.reset_on_start), 0, 0},
         {"systemd", "bus", K_STRING, F(systemd.bus), 0, 0},

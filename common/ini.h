@@ -46,6 +46,7 @@ struct cfg {
                 char *host; /* "127.0.0.1" */
                 unsigned port; /* 6379 */
                 char *password; /* NULL if unset */
+                char *socket;   /* unix socket path; NULL: TCP to host:port */
                 char *prefix;   /* "cgroup_arch" */
                 unsigned expire_sec; /* 300 */
         } redis;
@@ -56,6 +57,9 @@ struct cfg {
                 char **allowed_origins; /* strv; empty = any */
                 char *token; /* NULL = none */
                 char *www_dir;
+                char **server_names;     /* strv or NULL: Host names accepted besides IPs, localhost */
+                unsigned max_value_size;  /* bytes of one Redis value served; 1 MiB */
+                unsigned max_answer_size; /* bytes of one show_account answer; 16 MiB */
         } wsd;
         struct {
                 char *runtime_dir; /* "/run/cgrouparch" */

@@ -453,7 +453,7 @@ static int plan_v2(const struct conf *c, const struct live_tree *live,
                                 bool fresh = !e || e->weight < 0;
 
                                 if (pass == 0) {
-                                        if (fresh) {
+                                        if (fresh && !live->systemd) {
                                                 r = pb_push(&b, PLAN_ENABLE, s, n->path, 0);
                                                 if (r < 0)
                                                         goto out;
@@ -463,7 +463,13 @@ static int plan_v2(const struct conf *c, const struct live_tree *live,
                                 if (n->weight < 0)
                                         continue;
                                 int64_t m = plan_v2_weight(s, n->weight);
-                                if (fresh ? m != plan_default_weight(s, true) : m != e->weight) {
+                                /* systemd mode: a weight the conf sets is a property of the
+                                 * unit, shown by `systemctl show`, even where it equals the
+                                 * kernel's default; unset ("fresh") there means not written. */
+                                bool differs = fresh ? live->systemd ||
+                                                               m != plan_default_weight(s, true)
+                                                     : m != e->weight;
+                                if (differs) {
                                         r = pb_push(&b, PLAN_SET_WEIGHT, s, n->path, n->weight);
                                         if (r < 0)
                                                 goto out;

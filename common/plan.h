@@ -29,6 +29,10 @@ struct live_tree {
         /* v2: every subsystem tree is one union tree; both lists hold the same paths, and
          * weights are machine units (cpu.weight, io.weight) compared after plan_v2_weight(). */
         bool v2;
+        /* systemd mode (v2 too): the manager enables controllers along a slice chain itself, so
+         * no PLAN_ENABLE is planned; weights are unit properties (CPUWeight=, IOWeight=), and
+         * one the conf sets is written where the unit has none, even if it equals the default. */
+        bool systemd;
 };
 void live_tree_clear(struct live_tree *t);
 int live_tree_add(struct live_tree *t, enum conf_subsys s, const char *path, int64_t weight);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf.h"
 #include "macro.h"
 #include "sdunit.h"
 
@@ -120,5 +121,129 @@ int sdunit_bus_open(const char *spec, sd_bus **ret) {
                 return r;
         }
         *ret = bus;
+        return 0;
+}
+
+/* ---- the inverse ---- */
+
+static int sdunit_hexval(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
+int sdunit_unescape(const char *s, size_t n, char **ret) {
+        char *out = malloc(n + 1), *w = out;
+
+        if (!out)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                if (s[i] != '\\') {
+                        *w++ = s[i];
+                        continue;
+                }
+                int hi, lo;
+                if (n - i < 4) { /* "\xNN" */
+                        free(out);
+                        return -EINVAL;
+                }
+                hi = sdunit_hexval(s[i + 2]);
+                lo = sdunit_hexval(s[i + 3]);
+                if (s[i + 1] != 'x' || hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+                        free(out);
+                        return -EINVAL;
+                }
+                *w++ = (char) (hi * 16 + lo);
+                i += 3;
+        }
+        *w = '\0';
+        *ret = out;
+        return 0;
+}
+
+int sdunit_slice_path(const char *root, const char *unit, char **ret) {
+        _cleanup_free_ char *rootname = NULL, *out = NULL;
+        size_t rl, ul, bl, o = 0;
+        const char *body;
+        int r;
+
+        r = sdunit_slice_name(root, "", &rootname);
+        if (r < 0)
+                return r;
+        rl = strlen(rootname) - strlen(".slice");
+        ul = strlen(unit);
+        if (ul < rl + strlen(".slice") || strncmp(unit, rootname, rl) != 0 ||
+            strcmp(unit + ul - strlen(".slice"), ".slice") != 0)
+                return -ENOENT;
+        if (ul == rl + strlen(".slice")) { /* the managed root itself */
+                out = strdup("");
+                if (!out)
+                        return -ENOMEM;
+                *ret = TAKE_PTR(out);
+                return 0;
+        }
+        if (unit[rl] != '-')
+                return -ENOENT; /* "cgrouparchx.slice": another root */
+        body = unit + rl + 1;
+        bl = ul - rl - 1 - strlen(".slice");
+        out = malloc(bl + 1);
+        if (!out)
+                return -ENOMEM;
+        /* Components are separated by '-'; an escaped name never holds a bare '-'. */
+        for (size_t i = 0; i <= bl;) {
+                size_t l = 0;
+                _cleanup_free_ char *name = NULL;
+
+                while (i + l < bl && body[i + l] != '-')
+                        l++;
+                if (l == 0)
+                        return -EINVAL;
+                r = sdunit_unescape(body + i, l, &name);
+                if (r < 0)
+                        return r;
+                if (!conf_name_is_valid(name))
+                        return -EINVAL;
+                if (o)
+                        out[o++] = '/';
+                memcpy(out + o, name, strlen(name));
+                o += strlen(name);
+                i += l + 1;
+        }
+        out[o] = '\0';
+        *ret = TAKE_PTR(out);
+        return 0;
+}
+
+int sdunit_slice_patterns(const char *root, char ***ret) {
+        _cleanup_free_ char *name = NULL, *q = NULL;
+        char **v;
+        size_t l;
+        int r;
+
+        r = sdunit_slice_name(root, "", &name);
+        if (r < 0)
+                return r;
+        l = strlen(name) - strlen(".slice");
+        q = malloc(2 * l + 1);
+        if (!q)
+                return -ENOMEM;
+        for (size_t i = 0, o = 0; i <= l; i++) {
+                if (i < l && strchr("\\*?[]", name[i]))
+                        q[o++] = '\\';
+                q[o++] = i < l ? name[i] : '\0';
+        }
+        v = calloc(3, sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+        if (asprintf(&v[0], "%s.slice", q) < 0 || asprintf(&v[1], "%s-*.slice", q) < 0) {
+                free(v[0]);
+                free(v);
+                return -ENOMEM;
+        }
+        *ret = v;
         return 0;
 }

@@ -20,3 +20,16 @@ int sdunit_slice_name(const char *root, const char *path, char **ret);
 /* Opens the bus named by `[systemd] bus`: "system", "user", or a D-Bus address
  * ("unix:path=/run/user/0/systemd/private" reaches a manager's private socket directly). */
 int sdunit_bus_open(const char *spec, sd_bus **ret);
+
+/* ---- the inverse, for reading the manager's view (pure) ---- */
+/* Undoes sdunit_escape() on s[0..n): "\xNN" becomes the byte; anything else is copied (owned).
+ * -EINVAL for a malformed escape. */
+int sdunit_unescape(const char *s, size_t n, char **ret);
+/* The conf path of slice unit `unit` under managed root `root`: "cgrouparch.slice" -> "",
+ * "cgrouparch-a-b.slice" -> "a/b". -ENOENT: not a slice of this root; -EINVAL: one of ours by
+ * prefix, but a component is not a valid conf name (never ours: left alone). */
+int sdunit_slice_path(const char *root, const char *unit, char **ret);
+/* The two ListUnitsByPatterns() patterns that cover the managed root's slices,
+ * "<root>.slice" and "<root>-*.slice", with fnmatch() metacharacters of the escaped root quoted
+ * (an escaped root holds '\'). NULL-terminated strv, owned. */
+int sdunit_slice_patterns(const char *root, char ***ret);

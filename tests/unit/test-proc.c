@@ -562,26 +562,28 @@ static void test_walk_real(void) {
 static size_t put_event(char *buf, unsigned what, int a, int b, int c, int d) {
         struct nlmsghdr *nh = (struct nlmsghdr *) buf;
         struct cn_msg *cn = NLMSG_DATA(nh);
-        struct proc_event *pe = (struct proc_event *) cn->data;
-        size_t len = NLMSG_LENGTH(sizeof(*cn) + sizeof(*pe));
+        /* The event sits at offset 36 of the datagram, as the kernel sends it: only 4-aligned,
+         * so it is built aligned here and copied in (the parser reads it with memcpy too). */
+        struct proc_event pe = {.what = what};
+        size_t len = NLMSG_LENGTH(sizeof(*cn) + sizeof(pe));
 
-        memset(buf, 0, NLMSG_SPACE(sizeof(*cn) + sizeof(*pe)));
+        memset(buf, 0, NLMSG_SPACE(sizeof(*cn) + sizeof(pe)));
         nh->nlmsg_len = (unsigned) len;
         nh->nlmsg_type = NLMSG_DONE;
         cn->id.idx = CN_IDX_PROC;
         cn->id.val = CN_VAL_PROC;
-        cn->len = sizeof(*pe);
-        pe->what = what;
+        cn->len = sizeof(pe);
         if (what == PROC_EVENT_FORK) {
-                pe->event_data.fork.parent_pid = a;
-                pe->event_data.fork.parent_tgid = b;
-                pe->event_data.fork.child_pid = c;
-                pe->event_data.fork.child_tgid = d;
+                pe.event_data.fork.parent_pid = a;
+                pe.event_data.fork.parent_tgid = b;
+                pe.event_data.fork.child_pid = c;
+                pe.event_data.fork.child_tgid = d;
         } else if (what == PROC_EVENT_EXIT) {
-                pe->event_data.exit.process_pid = a;
-                pe->event_data.exit.process_tgid = b;
+                pe.event_data.exit.process_pid = a;
+                pe.event_data.exit.process_tgid = b;
         }
-        return NLMSG_SPACE(sizeof(*cn) + sizeof(*pe));
+        memcpy(cn->data, &pe, sizeof(pe));
+        return NLMSG_SPACE(sizeof(*cn) + sizeof(pe));
 }
 
 static void test_events_parse(void) {

@@ -8,6 +8,7 @@
 #include "wsproto.h"
 
 #define NOW 1700000000
+#define MIB (1024 * 1024)
 
 static int parse(const char *s, struct wsproto_request *r, char **err) {
         free(*err);
@@ -156,7 +157,7 @@ static void test_account_answer_keys(void) {
                 l[i] = v[i] ? strlen(v[i]) : 0;
                 want += v[i] != NULL;
         }
-        CHECK_INT(wsproto_account_answer(START, START + N - 1, v, l, N, 0, &b, NULL), 0);
+        CHECK_INT(wsproto_account_answer(START, START + N - 1, v, l, N, MIB, 16 * MIB, 0, &b, NULL), 0);
         j = cJSON_Parse(strbuf_text(&b));
         CHECK(cJSON_IsObject(j));
         cJSON_ArrayForEach(c, j) {
@@ -178,50 +179,135 @@ static void test_account_answer_keys(void) {
         strbuf_done(&b);
 }
 
+
+
 static void test_account_answer(void) {
         const char *v[] = { "{\"cpu\": {}}", NULL, " {\"a\":1} ", "garbage", "{}" };
         size_t l[5];
         struct strbuf b = {};
-        size_t skipped = 9;
+        uint64_t rej[_WSPROTO_REJECT_MAX] = {};
 
         for (int i = 0; i < 5; i++)
                 l[i] = v[i] ? strlen(v[i]) : 0;
-        CHECK_INT(wsproto_account_answer(10, 14, v, l, 5, 16, &b, &skipped), 0);
+        CHECK_INT(wsproto_account_answer(10, 14, v, l, 5, MIB, MIB, 16, &b, rej), 0);
         /* keyed by slot numbers only (DESIGN.md): no start_slot/end_slot in the answer */
         CHECK_STR(strbuf_text(&b), "{\"10\": {\"cpu\": {}}, \"12\":  {\"a\":1} , \"14\": {}}");
-        CHECK_INT(skipped, 1);
+        CHECK_INT(rej[WSPROTO_REJECT_JSON], 1);
         CHECK_INT(b.headroom, 16);
         CHECK_INT(b.len, strlen(strbuf_text(&b)));
         strbuf_done(&b);
 
-        CHECK_INT(wsproto_account_answer(5, 5, v + 1, l + 1, 1, 0, &b, NULL), 0);
+        CHECK_INT(wsproto_account_answer(5, 5, v + 1, l + 1, 1, MIB, MIB, 0, &b, NULL), 0);
         CHECK_STR(strbuf_text(&b), "{}");
         strbuf_done(&b);
-        /* only implausible samples: still an empty object */
-        CHECK_INT(wsproto_account_answer(7, 7, v + 3, l + 3, 1, 0, &b, &skipped), 0);
+        /* only rejected samples: still an empty object */
+        CHECK_INT(wsproto_account_answer(7, 7, v + 3, l + 3, 1, MIB, MIB, 0, &b, rej), 0);
         CHECK_STR(strbuf_text(&b), "{}");
-        CHECK_INT(skipped, 1);
+        CHECK_INT(rej[WSPROTO_REJECT_JSON], 2);
         strbuf_done(&b);
         /* first slot missing: no leading comma */
-        CHECK_INT(wsproto_account_answer(20, 21, v + 1, l + 1, 2, 0, &b, NULL), 0);
+        CHECK_INT(wsproto_account_answer(20, 21, v + 1, l + 1, 2, MIB, MIB, 0, &b, NULL), 0);
         CHECK_STR(strbuf_text(&b), "{\"21\":  {\"a\":1} }");
         strbuf_done(&b);
         /* n must match the range */
-        CHECK_INT(wsproto_account_answer(5, 6, v, l, 1, 0, &b, NULL), -EINVAL);
-        CHECK_INT(wsproto_account_answer(6, 5, v, l, 0, 0, &b, NULL), -EINVAL);
+        CHECK_INT(wsproto_account_answer(5, 6, v, l, 1, MIB, MIB, 0, &b, NULL), -EINVAL);
+        CHECK_INT(wsproto_account_answer(6, 5, v, l, 0, MIB, MIB, 0, &b, NULL), -EINVAL);
+        /* the value cap (9 bytes: {"cpu": {}} is 11) and the answer cap: refused whole */
+        memset(rej, 0, sizeof rej);
+        CHECK_INT(wsproto_account_answer(10, 14, v, l, 5, 9, MIB, 0, &b, rej), 0);
+        CHECK_STR(strbuf_text(&b), "{\"12\":  {\"a\":1} , \"14\": {}}");
+        CHECK_INT(rej[WSPROTO_REJECT_SIZE], 1);
+        strbuf_done(&b);
+        CHECK_INT(wsproto_account_answer(10, 14, v, l, 5, MIB, 40, 0, &b, NULL), -E2BIG);
 
-        CHECK_INT(wsproto_push_answer(7, "{\"x\": 1}", 8, 0, &b), 0);
+        enum wsproto_reject r = WSPROTO_VALUE_OK;
+        CHECK_INT(wsproto_push_answer(7, "{\"x\": 1}", 8, MIB, 0, &b, &r), 0);
         CHECK_STR(strbuf_text(&b), "{\"7\": {\"x\": 1}}");
         strbuf_done(&b);
-        CHECK_INT(wsproto_push_answer(7, "[]", 2, 0, &b), -EINVAL);
+        CHECK_INT(wsproto_push_answer(7, "[]", 2, MIB, 0, &b, &r), -EINVAL);
+        CHECK_INT(r, WSPROTO_REJECT_SHAPE);
+        CHECK_INT(wsproto_push_answer(7, "{}, \"x\": {}", 11, MIB, 0, &b, &r), -EINVAL);
+        CHECK_INT(r, WSPROTO_REJECT_JSON);
 
         CHECK_INT(wsproto_error_answer("bad \"thing\"\n", 0, &b), 0);
         CHECK_STR(strbuf_text(&b), "{\"error\": \"bad \\\"thing\\\"\\n\"}");
         strbuf_done(&b);
+}
 
-        CHECK(!wsproto_sample_plausible("{", 1));
-        CHECK(!wsproto_sample_plausible("{\0}", 3));
-        CHECK(wsproto_sample_plausible("{}\n", 3));
+/* Every malformed value of the review (issue 12 row 4) and cJSON's leniencies. */
+static void test_value_check(void) {
+        static const struct {
+                const char *v;
+                size_t len; /* 0: strlen */
+                enum wsproto_value_kind kind;
+                enum wsproto_reject want;
+        } cases[] = {
+                { "{}", 0, WSPROTO_VALUE_SAMPLE, WSPROTO_VALUE_OK },
+                { " {\"cpu\": {\"value\": {\"usage\": 1e3}}, \"s\": \"\\u00e9\\n\"}\r\n", 0,
+                  WSPROTO_VALUE_SAMPLE, WSPROTO_VALUE_OK },
+                { "{\"name\": \"caf\xc3\xa9 \xf0\x9f\x98\x80\"}", 0, WSPROTO_VALUE_SAMPLE,
+                  WSPROTO_VALUE_OK },
+                { "{\"n\": [-0, 0.5, -1.25e-3, 10E+2, true, false, null]}", 0,
+                  WSPROTO_VALUE_SAMPLE, WSPROTO_VALUE_OK },
+                /* smuggling keys into the answer it is spliced into */
+                { "{}, \"start_slot\": {}", 0, WSPROTO_VALUE_SAMPLE, WSPROTO_REJECT_JSON },
+                { "{\"a\": 1}} , {\"b\": 2", 0, WSPROTO_VALUE_SAMPLE, WSPROTO_REJECT_JSON },
+                { "{} {}", 0, WSPROTO_VALUE_SAMPLE, WSPROTO_REJECT_JSON },
+                { "{", 0, WSPROTO_VALUE_SAMPLE, WSPROTO_REJECT_JSON },
+                { "{\"a\": \"}", 0, WSPROTO_VALUE_SAMPLE, WSPROTO_REJECT_JSON },
+                { "", 0, WSPROTO_VALUE_SAMPLE, WSPROTO_REJECT_JSON },
+                { "[]", 0, WSPROTO_VALUE_SAMPLE, WSPROTO_REJECT_SHAPE },
+                { "\"x\"", 0, WSPROTO_VALUE_SAMPLE, WSPROTO_REJECT_SHAPE },
+                { "5", 0, WSPROTO_VALUE_SAMPLE, WSPROTO_REJECT_SHAPE },
+                /* invalid UTF-8: would close every reader's websocket */
+                { "{\"a\": \"\xff\"}", 0, WSPROTO_VALUE_SAMPLE, WSPROTO_REJECT_UTF8 },
+                { "{\"a\": \"\xc0\xaf\"}", 0, WSPROTO_VALUE_SAMPLE, WSPROTO_REJECT_UTF8 },
+                { "{\"a\": \"\xed\xa0\x80\"}", 0, WSPROTO_VALUE_SAMPLE, WSPROTO_REJECT_UTF8 },
+                { "{\"a\": \"\xf4\x90\x80\x80\"}", 0, WSPROTO_VALUE_SAMPLE, WSPROTO_REJECT_UTF8 },
+                { "{\"a\": \"\xe2\x82\"}", 0, WSPROTO_VALUE_SAMPLE, WSPROTO_REJECT_UTF8 },
+                { "{\"a\": \"\\\xc3\xa9\"}", 0, WSPROTO_VALUE_SAMPLE, WSPROTO_REJECT_JSON },
+                /* what cJSON takes and JSON.parse does not */
+                { "{\"a\": 01}", 0, WSPROTO_VALUE_SAMPLE, WSPROTO_REJECT_JSON },
+                { "{\"a\": 1.}", 0, WSPROTO_VALUE_SAMPLE, WSPROTO_REJECT_JSON },
+                { "{\"a\": -.5}", 0, WSPROTO_VALUE_SAMPLE, WSPROTO_REJECT_JSON },
+                { "{\"a\": 1e}", 0, WSPROTO_VALUE_SAMPLE, WSPROTO_REJECT_JSON },
+                { "{\"a\": \"tab\there\"}", 0, WSPROTO_VALUE_SAMPLE, WSPROTO_REJECT_JSON },
+                { "{\x01\"a\": 1}", 0, WSPROTO_VALUE_SAMPLE, WSPROTO_REJECT_JSON },
+                { "{\"a\": 1}\x0c", 0, WSPROTO_VALUE_SAMPLE, WSPROTO_REJECT_JSON },
+                { "{\"a\": 1}\0", 9, WSPROTO_VALUE_SAMPLE, WSPROTO_REJECT_JSON },
+                { "{\"a\": \"\0\"}", 10, WSPROTO_VALUE_SAMPLE, WSPROTO_REJECT_JSON },
+                { "{\"a\": \"\xc3\xa9\"}", 0, WSPROTO_VALUE_SAMPLE, WSPROTO_VALUE_OK },
+                { "{\"a\": \"\\u0 09e\"}", 0, WSPROTO_VALUE_SAMPLE, WSPROTO_REJECT_JSON },
+                { "{\"a\": \"\\u00e\"}", 0, WSPROTO_VALUE_SAMPLE, WSPROTO_REJECT_JSON },
+                { "{\"a\": \"\\x41\"}", 0, WSPROTO_VALUE_SAMPLE, WSPROTO_REJECT_JSON },
+                { "{\"a\": \"\\u00e9\\n\\/\\\"\"}", 0, WSPROTO_VALUE_SAMPLE, WSPROTO_VALUE_OK },
+                /* the conf: the snapshot's shape and nothing more */
+                { "{\"version\": 3, \"value\": {\"cpu\": {}}}", 0, WSPROTO_VALUE_CONF,
+                  WSPROTO_VALUE_OK },
+                { "{\"value\": {}, \"version\": 0}", 0, WSPROTO_VALUE_CONF, WSPROTO_VALUE_OK },
+                { "{\"version\": 3}", 0, WSPROTO_VALUE_CONF, WSPROTO_REJECT_SHAPE },
+                { "{\"version\": 3, \"value\": []}", 0, WSPROTO_VALUE_CONF, WSPROTO_REJECT_SHAPE },
+                { "{\"version\": -1, \"value\": {}}", 0, WSPROTO_VALUE_CONF, WSPROTO_REJECT_SHAPE },
+                { "{\"version\": 1.5, \"value\": {}}", 0, WSPROTO_VALUE_CONF, WSPROTO_REJECT_SHAPE },
+                { "{\"version\": \"1\", \"value\": {}}", 0, WSPROTO_VALUE_CONF, WSPROTO_REJECT_SHAPE },
+                { "{\"version\": 1, \"value\": {}, \"x\": 1}", 0, WSPROTO_VALUE_CONF,
+                  WSPROTO_REJECT_SHAPE },
+                { "{\"version\": 1, \"version\": 2, \"value\": {}}", 0, WSPROTO_VALUE_CONF,
+                  WSPROTO_REJECT_SHAPE },
+                { "{\"version\": 1, \"value\": {}", 0, WSPROTO_VALUE_CONF, WSPROTO_REJECT_JSON },
+        };
+
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                size_t len = cases[i].len ? cases[i].len : strlen(cases[i].v);
+                enum wsproto_reject r = wsproto_value_check(cases[i].v, len, cases[i].kind, MIB);
+                if (r != cases[i].want)
+                        printf("# case %zu: %s\n", i, cases[i].v);
+                CHECK_STR(wsproto_reject_name(r), wsproto_reject_name(cases[i].want));
+        }
+        CHECK_INT(wsproto_value_check("{\"a\": 1}", 8, WSPROTO_VALUE_SAMPLE, 8), WSPROTO_VALUE_OK);
+        CHECK_INT(wsproto_value_check("{\"a\": 1}", 8, WSPROTO_VALUE_SAMPLE, 7), WSPROTO_REJECT_SIZE);
+        CHECK_INT(wsproto_value_check(NULL, 0, WSPROTO_VALUE_SAMPLE, 7), WSPROTO_REJECT_JSON);
+        CHECK_STR(wsproto_reject_name(WSPROTO_REJECT_UTF8), "utf8");
 }
 
 static const char SAMPLE[] =
@@ -309,8 +395,11 @@ static void test_access(void) {
         char *none[] = { NULL };
         char *star[] = { "*", NULL };
 
-        CHECK(wsproto_origin_allowed("http://evil.example", "127.0.0.1:43409", none));
-        CHECK(wsproto_origin_allowed("http://evil.example", "h", NULL));
+        /* no list: the page's own origin only */
+        CHECK(!wsproto_origin_allowed("http://evil.example", "127.0.0.1:43409", none));
+        CHECK(!wsproto_origin_allowed("http://evil.example", "h", NULL));
+        CHECK(wsproto_origin_allowed("http://127.0.0.1:43409", "127.0.0.1:43409", NULL));
+        CHECK(wsproto_origin_allowed("https://h", "h", none));
         CHECK(wsproto_origin_allowed(NULL, "h", allowed));
         CHECK(wsproto_origin_allowed("https://OPS.example.com", "h", allowed));
         CHECK(wsproto_origin_allowed("http://127.0.0.1:43409", "127.0.0.1:43409", allowed));
@@ -318,6 +407,39 @@ static void test_access(void) {
         CHECK(!wsproto_origin_allowed("http://evil.example", "127.0.0.1:43409", allowed));
         CHECK(!wsproto_origin_allowed("null", "127.0.0.1:43409", allowed));
         CHECK(wsproto_origin_allowed("http://evil.example", "x", star));
+
+        /* Host: DNS rebinding */
+        char *names[] = { "ops.example.com", NULL };
+        char *anyname[] = { "*", NULL };
+        CHECK(wsproto_host_allowed(NULL, "127.0.0.1", NULL));
+        CHECK(wsproto_host_allowed("", "127.0.0.1", NULL));
+        CHECK(wsproto_host_allowed("127.0.0.1:43409", "127.0.0.1", NULL));
+        CHECK(wsproto_host_allowed("10.1.2.3", "127.0.0.1", NULL));
+        CHECK(wsproto_host_allowed("[::1]:43409", "127.0.0.1", NULL));
+        CHECK(wsproto_host_allowed("[fe80::1]", "::", NULL));
+        CHECK(wsproto_host_allowed("localhost:43409", "127.0.0.1", NULL));
+        CHECK(wsproto_host_allowed("LOCALHOST.", "127.0.0.1", NULL));
+        CHECK(wsproto_host_allowed("myhost:1", "myhost", NULL));
+        CHECK(wsproto_host_allowed("Ops.Example.Com:443", "0.0.0.0", names));
+        CHECK(wsproto_host_allowed("anything.example", "0.0.0.0", anyname));
+        CHECK(!wsproto_host_allowed("evil.example:43409", "127.0.0.1", NULL));
+        CHECK(!wsproto_host_allowed("evil.example:43409", "127.0.0.1", names));
+        CHECK(!wsproto_host_allowed("ops.example.com.evil.example", "127.0.0.1", names));
+        CHECK(!wsproto_host_allowed("127.0.0.1.evil.example", "127.0.0.1", NULL));
+        CHECK(!wsproto_host_allowed("localhost:x", "127.0.0.1", NULL));
+        CHECK(!wsproto_host_allowed("[::1", "127.0.0.1", NULL));
+        CHECK(!wsproto_host_allowed("[evil.example]:1", "127.0.0.1", NULL));
+        CHECK(!wsproto_host_allowed(":43409", "127.0.0.1", NULL));
+        CHECK(wsproto_bind_is_loopback("127.0.0.1"));
+        CHECK(wsproto_bind_is_loopback("127.3.2.1"));
+        CHECK(wsproto_bind_is_loopback("::1"));
+        CHECK(wsproto_bind_is_loopback("localhost"));
+        CHECK(wsproto_bind_is_loopback("lo"));
+        CHECK(!wsproto_bind_is_loopback("0.0.0.0"));
+        CHECK(!wsproto_bind_is_loopback("::"));
+        CHECK(!wsproto_bind_is_loopback("10.0.0.1"));
+        CHECK(!wsproto_bind_is_loopback("eth0"));
+        CHECK(!wsproto_bind_is_loopback(NULL));
 
         CHECK(wsproto_token_equal("s3cret", "s3cret"));
         CHECK(!wsproto_token_equal("s3cre", "s3cret"));
@@ -339,6 +461,7 @@ int main(void) {
         RUN(test_slot_parse);
         RUN(test_account_answer);
         RUN(test_account_answer_keys);
+        RUN(test_value_check);
         RUN(test_metrics);
         RUN(test_routes);
         RUN(test_access);
