@@ -69,8 +69,10 @@ t_check "a program links statically against libcgarch.a with pkg-config --static
 [ -s "$T_TMP/cc-static.log" ] && t_diag "$(cat "$T_TMP/cc-static.log")"
 t_eq "cgarch_cgexec_arg from the static libcgarch.a" "$("$T_TMP/api-static" "$SEED_CONF" 2>&1)" "$want_out"
 t_check "the static program needs no libcgarch.so" bash -c "! ldd '$T_TMP/api-static' | grep -q libcgarch"
+printf '[cgroup]\nroot = r\n' > "$T_TMP/root-r.conf"
 t_eq "the CLI prints what the API returns" \
-  "$(echo "$SEED_CONF" | "$D$P/bin/cgarch" -c /dev/null cgexec-arg --conf - test_cgroup_a test_cgroup_b_sub1 nope)" "$want_out"
+  "$(echo "$SEED_CONF" | "$D$P/bin/cgarch" -c "$T_TMP/root-r.conf" cgexec-arg --cgexec --conf - test_cgroup_a test_cgroup_b_sub1 nope)" \
+  "$("$T_TMP/api-static" "$SEED_CONF" r)"
 
 # The shared library's surface: the public API and its version node, nothing else.
 syms=$(nm -D --defined-only "$D$P/lib/libcgarch.so.0" | awk '{print $3}' | sed 's/@.*//' | sort | tr '\n' ' ')
