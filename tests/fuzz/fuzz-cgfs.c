@@ -7,8 +7,8 @@
  * dir and cgfs_layout_find() finds each controller; accepted pid lists are in range; a safe path
  * has no empty, "." or ".." component; the memberships, written out as /proc/<pid>/cgroup text,
  * match themselves.
- * FUZZ_SOURCES: common/cgfs.c common/cgfs-v1.c common/cgfs-v2.c common/cgfs-walk.c common/plan.c common/conf.c common/acct.c common/strbuf.c common/util.c common/log.c
- * FUZZ_LIBS: -lcjson -lpthread
+ * FUZZ_SOURCES: common/cgfs.c common/cgfs-v1.c common/cgfs-v2.c common/cgfs-walk.c common/cgfs-systemd.c common/sdslice.c common/sdunit.c common/plan.c common/conf.c common/acct.c common/strbuf.c common/util.c common/log.c
+ * FUZZ_LIBS: -lcjson -lsystemd -lpthread
  * FUZZ_CORPUS: tests/fixtures/cgfs
  * FUZZ_DICT: tests/fuzz/cgfs.dict */
 #include <errno.h>
