@@ -5,9 +5,9 @@
  * children: a child forked after the move inherits the new cgroup, one forked before shows up
  * in the children list, so none slips through. A descendant that is itself named by another
  * rule's pid file belongs to that rule: its subtree is left to it (no ping-pong between two
- * names). What is in place is read from the target cgroups' cgroup.procs once per pass (a few
- * files, not one /proc read per process), and only processes missing there are written, through
- * cgroup.procs fds kept open per target. */
+ * names). What is in place is read from the target cgroups' processes files once per pass (a
+ * few files, not one /proc read per process), and only processes missing there are written,
+ * through fds of those files that cgfs opened, kept open per target. */
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
@@ -160,13 +160,14 @@ static int rule_user_uid(const struct taskd_rule *rule, uid_t *ret) {
 
 /* A trust refusal: warned once per file and reason (the key holds no pid, mtime or content, so
  * whoever controls the file cannot make us repeat it). */
-_printf_(3, 4) static void file_refuse(struct taskd_file *f, const char *reason_key,
-                                       const char *fmt, ...) {
+_printf_(4, 5) static void file_refuse(struct taskd *d, struct taskd_file *f,
+                                       const char *reason_key, const char *fmt, ...) {
         char msg[PATH_MAX + 512];
         va_list ap;
 
         if (!taskd_warn_once(&f->refused, reason_key))
                 return;
+        taskd_metrics_refused(d, reason_key);
         va_start(ap, fmt);
         (void) vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
@@ -195,7 +196,7 @@ static void file_refresh(struct taskd *d, struct taskd_file *f, bool just_create
                 return;
         }
         if (r == -ENOLINK || r == -EBADF || r == -ELOOP) {
-                file_refuse(f, r == -EBADF ? "type" : "link", "Ignoring pid file %s: %s", f->path,
+                file_refuse(d, f, r == -EBADF ? "type" : "link", "Ignoring pid file %s: %s", f->path,
                             proc_pidfile_strerror(r));
                 return;
         }
@@ -240,7 +241,7 @@ static void file_refresh(struct taskd *d, struct taskd_file *f, bool just_create
         if (rule->user) {
                 r = rule_user_uid(rule, &want_uid);
                 if (r < 0) {
-                        file_refuse(f, "nouser", "Not moving pid %d named by %s: user=%s of '%s' %s",
+                        file_refuse(d, f, "nouser", "Not moving pid %d named by %s: user=%s of '%s' %s",
                                     (int) pid, f->path, rule->user, rule->name,
                                     r == -ESRCH ? "does not exist" : "cannot be looked up");
                         return;
@@ -248,14 +249,14 @@ static void file_refresh(struct taskd *d, struct taskd_file *f, bool just_create
         }
         v = taskd_judge_owner(pf.uid, proc_uid, rule->user ? &want_uid : NULL);
         if (v == TASKD_REFUSE_OWNER) {
-                file_refuse(f, "owner",
+                file_refuse(d, f, "owner",
                             "Not moving pid %d named by %s: the file is owned by uid %u, which is "
                             "neither root nor the process's owner (uid %u)",
                             (int) pid, f->path, (unsigned) pf.uid, (unsigned) proc_uid);
                 return;
         }
         if (v == TASKD_REFUSE_USER) {
-                file_refuse(f, "user",
+                file_refuse(d, f, "user",
                             "Not moving pid %d named by %s: it runs as uid %u, not as user=%s "
                             "(uid %u) that '%s' requires",
                             (int) pid, f->path, (unsigned) proc_uid, rule->user,
@@ -271,9 +272,11 @@ static void file_refresh(struct taskd *d, struct taskd_file *f, bool just_create
                                  (unsigned long long) pf.mtime_usec);
                 else
                         snprintf(key, sizeof(key), "verdict:%d", (int) v);
-                if (taskd_warn_once(&f->warned, key))
+                if (taskd_warn_once(&f->warned, key)) {
+                        taskd_metrics_refused(d, taskd_verdict_reason(v));
                         log_warning("Not moving pid %d named by %s: %s", (int) pid, f->path,
                                     taskd_verdict_to_string(v));
+                }
                 return;
         }
         (void) taskd_warn_once(&f->warned, NULL);
@@ -283,62 +286,51 @@ static void file_refresh(struct taskd *d, struct taskd_file *f, bool just_create
 
 /* ---- placement ---- */
 
-/* Opens (once) the target's cgroup.procs in each hierarchy of its subsystem. -ENOENT: the
- * cgroup does not exist (yet). */
+/* Opens (once) the target's processes file in each hierarchy of its subsystem, through cgfs.
+ * -ENOENT: the cgroup does not exist (yet). */
 static int target_open(struct taskd *d, struct taskd_target *t) {
-        const char *const *dirs;
-        int n, r;
+        size_t n;
+        int r;
 
         if (t->n_fds > 0)
                 return 0;
-        n = cgfs_subsys_dirs(d->fs, t->subsys, &dirs);
-        if (n <= 0)
-                return n < 0 ? n : -ENOMEDIUM;
-        for (int k = 0; k < n && k < TASKD_MAX_HIER; k++) {
-                _cleanup_free_ char *path = NULL;
-
-                r = xasprintf(&path, "%s/%s/cgroup.procs", dirs[k], t->path);
-                if (r < 0) {
-                        taskd_target_close(t);
-                        return r;
-                }
-                t->fds[k] = open(path, O_WRONLY | O_CLOEXEC);
-                if (t->fds[k] < 0) {
-                        r = negative_errno();
-                        taskd_target_close(t);
-                        return r;
-                }
-                t->n_fds++;
-        }
+        r = cgfs_open_file(d->fs, t->subsys, t->path, CGFS_FILE_PROCS, O_WRONLY, t->fds,
+                           TASKD_MAX_HIER, &n);
+        if (r < 0)
+                return r;
+        t->n_fds = n; /* ownership: the target's until taskd_target_close() */
         return 0;
 }
 
-/* Reads which pids are in the target's cgroup in every hierarchy into t->in_place. */
+/* Reads which pids are in the target's cgroup in every hierarchy into t->in_place. The fds
+ * are fresh each time: a v1 cgroup.procs fd keeps its pid list for a while. */
 static int target_read_members(struct taskd *d, struct taskd_target *t) {
-        const char *const *dirs;
-        int n, r;
+        struct cgfs_buf buf = {};
+        int fds[TASKD_MAX_HIER];
+        size_t n = 0;
+        int r;
 
         t->in_place.n = 0;
-        n = cgfs_subsys_dirs(d->fs, t->subsys, &dirs);
-        for (int k = 0; k < n; k++) {
-                _cleanup_free_ char *path = NULL, *text = NULL;
+        r = cgfs_open_file(d->fs, t->subsys, t->path, CGFS_FILE_PROCS, O_RDONLY, fds,
+                           TASKD_MAX_HIER, &n);
+        if (r == -ENOMEDIUM)
+                return 0;
+        if (r < 0)
+                return r;
+        for (size_t k = 0; k < n; k++) {
                 _cleanup_free_ pid_t *pids = NULL;
                 size_t np = 0, o = 0;
 
-                r = xasprintf(&path, "%s/%s/cgroup.procs", dirs[k], t->path);
-                if (r < 0)
-                        return r;
-                r = read_full_file(path, &text, NULL);
-                if (r >= 0)
-                        r = cgfs_parse_pids(text, &pids, &np);
+                r = cgfs_read_pids_fd(fds[k], &buf, &pids, &np);
                 if (r < 0) {
                         t->in_place.n = 0;
-                        return r;
+                        break;
                 }
                 if (k == 0) {
-                        for (size_t i = 0; i < np; i++)
-                                if ((r = pidvec_push(&t->in_place, pids[i])) < 0)
-                                        return r;
+                        for (size_t i = 0; i < np && r >= 0; i++)
+                                r = pidvec_push(&t->in_place, pids[i]);
+                        if (r < 0)
+                                break;
                         pidvec_sort(&t->in_place);
                         continue;
                 }
@@ -351,7 +343,10 @@ static int target_read_members(struct taskd *d, struct taskd_target *t) {
                 t->in_place.n = o;
                 pids = here.v; /* freed by the cleanup */
         }
-        return 0;
+        for (size_t k = 0; k < n; k++)
+                (void) close(fds[k]);
+        cgfs_buf_free(&buf);
+        return r < 0 ? r : 0;
 }
 
 /* Refreshes the in-place sets of a rule's targets; a missing cgroup leaves its set empty. */
@@ -365,25 +360,23 @@ static void rule_read_members(struct taskd *d, struct taskd_rule *rule) {
         }
 }
 
-/* Writes pid to the target's cgroup.procs in each hierarchy. */
+/* Writes pid to the target's processes file in each hierarchy. */
 static int target_write(struct taskd *d, struct taskd_target *t, pid_t pid) {
-        char num[16];
-        int len, r;
+        int r;
 
         r = target_open(d, t);
         if (r < 0)
                 return r;
-        len = snprintf(num, sizeof(num), "%d", (int) pid);
-        for (size_t k = 0; k < t->n_fds; k++)
-                if (write(t->fds[k], num, (size_t) len) != len) {
-                        r = negative_errno();
-                        if (r == -ENODEV || r == -ENOENT) {
-                                /* the cgroup was removed under our cached fd */
-                                taskd_target_close(t);
-                                return -ENOENT;
-                        }
-                        return r;
+        for (size_t k = 0; k < t->n_fds; k++) {
+                r = cgfs_write_pid(t->fds[k], pid);
+                if (r == -ENOENT) {
+                        /* the cgroup was removed under our cached fd */
+                        taskd_target_close(t);
+                        return -ENOENT;
                 }
+                if (r < 0)
+                        return r;
+        }
         return 0;
 }
 
@@ -457,8 +450,7 @@ static void tree_sync(struct taskd *d) {
         if (r < 0) {
                 log_warning_errno(r, "Lost the process events connector (%m); walking /proc "
                                      "from now on");
-                loop_source_free(d->tree_src);
-                d->tree_src = NULL;
+                d->tree_src = sd_event_source_disable_unref(d->tree_src);
                 d->tree = proc_tree_free(d->tree);
         }
 }
@@ -503,6 +495,7 @@ static int place_tree(struct taskd *d, size_t ri, pid_t root, bool retry_missing
                          (int) root, rule->name);
         pass->n_processes += n_in;
         pass->n_moved += n_moved;
+        d->m.moves += n_moved;
         return (int) MIN(n_in, (size_t) INT32_MAX);
 }
 
@@ -655,6 +648,7 @@ int taskd_file_event(struct taskd *d, const char *dir, const char *name, bool ju
                                 return log_error_errno(r, "Out of memory");
                         log_debug("Pid file %s: pid %d, %zu processes in place", path, (int) f->pid,
                                   pass.n_processes);
+                        taskd_metrics_write(d);
                         return 0;
                 }
         return 0;

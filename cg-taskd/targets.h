@@ -23,8 +23,8 @@ struct taskd_target {
         char *path; /* owned; relative to the managed root, e.g. "test_cgroup_b/test_cgroup_b_sub1"
                      */
         bool missing; /* the cgroup did not exist (-ENOENT) since the last snapshot change */
-        /* Cached O_WRONLY fds of <dir>/<path>/cgroup.procs, one per hierarchy of the subsystem
-         * (cgfs_subsys_dirs order); n_fds 0 until opened. Closed by taskd_rules_clear(). */
+        /* Cached O_WRONLY fds of its processes file (cgfs_open_file, CGFS_FILE_PROCS), one per
+         * hierarchy of the subsystem; n_fds 0 until opened. Closed by taskd_rules_clear(). */
         int fds[TASKD_MAX_HIER];
         size_t n_fds;
         /* Pids in this cgroup in every hierarchy, read from cgroup.procs at the start of a pass

@@ -12,7 +12,7 @@
 #include "conf.h"
 #include "ini.h"
 #include "log.h"
-#include "loop.h"
+#include "event.h"
 #include "proc.h"
 #include "snapshot.h"
 #include "targets.h"
@@ -51,6 +51,25 @@ struct taskd_pass {
         size_t n_errors;
 };
 
+/* Health counters (metrics.c). Refusals are counted as they are logged: once per pid file and
+ * reason (per pid and write for a root-owned file), not at every pass. */
+enum taskd_refusal {
+        TASKD_REFUSAL_TYPE,    /* the pid file is not a regular file */
+        TASKD_REFUSAL_LINK,    /* an untrusted symlink, or too many */
+        TASKD_REFUSAL_NOUSER,  /* the rule's user= does not exist */
+        TASKD_REFUSAL_OWNER,   /* the file's owner may not name that process */
+        TASKD_REFUSAL_USER,    /* the process does not run as user= */
+        TASKD_REFUSAL_INIT,    /* pid 1 */
+        TASKD_REFUSAL_KTHREAD, /* a kernel thread */
+        TASKD_REFUSAL_STALE,   /* the pid was reused after the file was written */
+        _TASKD_REFUSAL_MAX,
+};
+struct taskd_metrics {
+        uint64_t moves; /* processes written to a cgroup.procs or put in a scope */
+        uint64_t refusals[_TASKD_REFUSAL_MAX];
+        int write_error; /* the last metrics write failure, to log each errno once */
+};
+
 struct taskd {
         char *config_path; /* owned */
         struct cfg *cfg;
@@ -65,9 +84,8 @@ struct taskd {
         struct proc_tree *tree;
         long hz; /* clock ticks per second of /proc/<pid>/stat starttime */
 
-        struct loop *loop;
-        struct loop_source *tree_src, *snap_src, *inotify_src, *interval_src, *watchdog_src,
-                *signal_src;
+        sd_event *event; /* signals are its own sources; it sends WATCHDOG=1 itself */
+        sd_event_source *tree_src, *snap_src, *inotify_src, *interval_src;
 
         struct taskd_rules rules;
         struct taskd_file *files;
@@ -91,6 +109,7 @@ struct taskd {
         struct taskd_pass last; /* the last full pass */
         uint64_t last_pass_usec;
         uint64_t n_passes;
+        struct taskd_metrics m; /* for <runtime_dir>/metrics/cg-taskd.prom */
 };
 
 /* daemon.c */
@@ -109,6 +128,17 @@ int taskd_full_pass(struct taskd *d);
 int taskd_file_event(struct taskd *d, const char *dir, const char *name, bool just_created);
 void taskd_file_gone(struct taskd *d, const char *dir, const char *name);
 void taskd_files_clear(struct taskd *d);
+
+/* metrics.c */
+struct metrics;
+/* The label value of a refusal verdict ("owner", "stale", ...); NULL for TASKD_MOVE. */
+const char *taskd_verdict_reason(enum taskd_verdict v);
+/* Counts a refusal by its reason key ("type", "link", "nouser", or taskd_verdict_reason()). */
+void taskd_metrics_refused(struct taskd *d, const char *reason);
+int taskd_metrics_format(const struct taskd *d, struct metrics *m);
+/* Writes <runtime_dir>/metrics/cg-taskd.prom; called from taskd_update_status() and after each
+ * placement. Logs a failure once per errno. */
+void taskd_metrics_write(struct taskd *d);
 
 /* watch.c */
 int taskd_watch_init(struct taskd *d);

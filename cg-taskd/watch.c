@@ -12,7 +12,6 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -173,7 +172,7 @@ int taskd_watch_sync(struct taskd *d) {
         return changed ? 1 : 0;
 }
 
-static int on_inotify(struct loop_source *s, int fd, uint32_t revents, void *userdata) {
+static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
         struct taskd *d = userdata;
         bool resync = false, full = false;
@@ -244,7 +243,7 @@ int taskd_watch_init(struct taskd *d) {
         if (d->inotify_fd < 0)
                 return log_error_errno(negative_errno(),
                                        "Failed to create an inotify instance: %m");
-        r = loop_add_io(d->loop, d->inotify_fd, EPOLLIN, on_inotify, d, &d->inotify_src);
+        r = event_add_io(d->event, &d->inotify_src, d->inotify_fd, on_inotify, d);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch the inotify fd: %m");
         r = taskd_watch_sync(d);

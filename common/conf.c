@@ -19,6 +19,8 @@
 #include <cjson/cJSON.h>
 
 #include "conf.h"
+#include "plan.h" /* cgfs.h needs its types declared first */
+#include "cgfs.h"
 #include "strbuf.h"
 #include "util.h"
 
@@ -52,35 +54,8 @@ int conf_subsys_from_name(const char *name) {
 
 /* ---- names ---- */
 
-/* Controllers whose control files are "<controller>.<x>" (v1 and v2), plus "cgroup." itself. */
-static const char *const control_prefixes[] = {
-        "cgroup",   "cpu",    "cpuacct",  "blkio",   "io",         "memory",  "pids",
-        "cpuset",   "devices", "freezer", "net_cls", "net_prio",   "perf_event",
-        "hugetlb",  "rdma",   "misc",     "irq", /* v2's irq.pressure */
-};
-static const char *const control_files[] = {
-        "tasks",
-        "notify_on_release",
-        "release_agent",
-};
-
 bool conf_name_is_control_file(const char *name) {
-        const char *dot;
-
-        if (!name)
-                return false;
-        for (size_t i = 0; i < ELEMENTSOF(control_files); i++)
-                if (strcmp(name, control_files[i]) == 0)
-                        return true;
-        dot = strchr(name, '.');
-        if (!dot)
-                return false;
-        for (size_t i = 0; i < ELEMENTSOF(control_prefixes); i++) {
-                size_t l = strlen(control_prefixes[i]);
-                if ((size_t) (dot - name) == l && memcmp(name, control_prefixes[i], l) == 0)
-                        return true;
-        }
-        return false;
+        return cgfs_name_is_control_file(name); /* cgfs knows the cgroup file names */
 }
 
 static bool name_char_ok(char c, bool first) {

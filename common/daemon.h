@@ -1,5 +1,6 @@
 /* daemon.h — the command line and start-up the four daemons share: -c/--config PATH, --check,
- * -v/--verbose, -h/--help, -V/--version, plus each daemon's own options through a small table.
+ * -v/--verbose (hidden alias -d/--debug), -h/--help, -V/--version, plus each daemon's own options
+ * through a small table.
  * Each daemon's main.c holds its spec (name, --help text, own options) and calls
  * daemon_setup() first thing in run().
  *

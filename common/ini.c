@@ -18,7 +18,7 @@
 #include <ini.h>
 
 #include "plan.h" /* cgfs.h needs its types declared first */
-#include "cgfs.h" /* enum cgfs_mode only */
+#include "cgfs.h" /* enum cgfs_mode, CGFS_DEFAULT_DIR */
 #include "ini.h"
 #include "util.h"
 
@@ -76,6 +76,7 @@ struct cfg *cfg_free(struct cfg *c) {
         free(c->wsd.token);
         free(c->wsd.www_dir);
         strv_free(c->wsd.server_names);
+        free(c->wsd.metrics_dir);
         free(c->daemon.runtime_dir);
         free(c->systemd.bus);
         free(c);
@@ -101,7 +102,7 @@ int cfg_new_default(struct cfg **ret) {
 
         /* Vectors start empty (not NULL) so users can iterate without checks. */
         c->zk.hosts = strdup("127.0.0.1:2181");
-        c->cg.dir = strdup("/sys/fs/cgroup");
+        c->cg.dir = strdup(CGFS_DEFAULT_DIR);
         /* Never the hierarchy roots by default: that needs `root = /`, written out. */
         c->cg.root = strdup(CFG_DEFAULT_ROOT);
         c->zk.auth = calloc(1, sizeof(char *));
@@ -281,6 +282,7 @@ static const struct cfg_key cfg_keys[] = {
         {"wsd", "server_names", K_WORDS, F(wsd.server_names), 0, 0},
         {"wsd", "max_value_size", K_UINT, F(wsd.max_value_size), 64, 256 * 1024 * 1024},
         {"wsd", "max_answer_size", K_UINT, F(wsd.max_answer_size), 4096, UINT_MAX},
+        {"wsd", "metrics_dir", K_ABSPATH, F(wsd.metrics_dir), 0, 0},
         {"daemon", "runtime_dir", K_ABSPATH, F(daemon.runtime_dir), 0, 0},
         {"accountd", "reset_on_start", K_BOOL, F(accountd.reset_on_start), 0, 0},
         {"systemd", "bus", K_STRING, F(systemd.bus), 0, 0},

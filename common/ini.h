@@ -60,6 +60,9 @@ struct cfg {
                 char **server_names;     /* strv or NULL: Host names accepted besides IPs, localhost */
                 unsigned max_value_size;  /* bytes of one Redis value served; 1 MiB */
                 unsigned max_answer_size; /* bytes of one show_account answer; 16 MiB */
+                /* the daemons' .prom files served after cg-wsd's own /metrics; NULL (unset):
+                 * <runtime_dir>/metrics, where the daemons write them */
+                char *metrics_dir;
         } wsd;
         struct {
                 char *runtime_dir; /* "/run/cgrouparch" */

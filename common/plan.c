@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "plan.h"
+#include "cgfs.h" /* cgfs_v2_weight_file */
 #include "util.h"
 
 void live_tree_clear(struct live_tree *t) {
@@ -509,10 +510,6 @@ int conf_plan(const struct conf *c, const struct live_tree *live, char *const *p
                         : plan_v1(c, live, protected_names, ret);
 }
 
-static const char *v2_file(enum conf_subsys s) {
-        return s == CONF_CPU ? "cpu.weight" : "io.weight";
-}
-
 int plan_format(const struct plan *p, const struct live_tree *live, char **ret) {
         struct lidx idx[_CONF_SUBSYS_MAX] = {};
         char *buf = NULL;
@@ -552,7 +549,7 @@ int plan_format(const struct plan *p, const struct live_tree *live, char **ret) 
                 case PLAN_SET_WEIGHT:
                         if (v2) {
                                 fprintf(f, "set %s %s %" PRId64 " (%s %" PRId64, o->path,
-                                        v2_file(o->subsys), plan_v2_weight(o->subsys, o->value),
+                                        cgfs_v2_weight_file(o->subsys), plan_v2_weight(o->subsys, o->value),
                                         key, o->value);
                                 if (e && e->weight >= 0)
                                         fprintf(f, ", was %" PRId64, e->weight);

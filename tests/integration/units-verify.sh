@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# tests/run: no asan pass
 # units-verify.sh — the systemd units in units/: `systemd-analyze verify` is clean (no output at
 # all, with ExecStart= pointed at build/ so the binaries resolve), the man pages they cite exist,
 # DESIGN.md's contract holds for each (Type=notify, watchdog, restart, target membership,

@@ -74,10 +74,13 @@ static void test_common_options(void) {
         char **h2 = ARGV("-h");
         CHECK_INT(parse(2, h2, &a, &err), 0);
         CHECK(a.help);
-        /* every daemon spells debug -v: cg-taskd's old -d is gone */
+        /* every daemon spells debug -v; cg-taskd's old -d/--debug stays as a hidden alias */
         char **d = ARGV("-d");
-        CHECK_INT(parse(2, d, &a, &err), -EINVAL);
-        free(err);
+        CHECK_INT(parse(2, d, &a, &err), 1);
+        CHECK_INT(a.log_level, LOG_DEBUG);
+        char **dl = ARGV("--debug");
+        CHECK_INT(parse(2, dl, &a, &err), 1);
+        CHECK_INT(a.log_level, LOG_DEBUG);
 }
 
 static void test_extra_options(void) {
