@@ -74,7 +74,7 @@ int acctd_trees_build(struct acctd *d) {
                 int r;
 
                 tr->s = (enum conf_subsys) s;
-                if (n == 0)
+                if (n == 0 || (s != CONF_CPU && s != CONF_BLKIO)) /* no samples of limits yet */
                         continue;
                 tr->mounted = cgfs_has_subsys(d->fs, tr->s) && cgfs_acct_dir(d->fs, tr->s);
                 if (!tr->mounted)

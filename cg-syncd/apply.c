@@ -155,6 +155,12 @@ int syncd_apply_conf(struct syncd *d, struct conf *c, enum syncd_source src, boo
                 }
         }
         t1 = now_usec(CLOCK_MONOTONIC);
+        r = cgfs_resolve_devices(c, live); /* the devices of this conf's limits, as they are now */
+        if (r < 0) {
+                log_error_errno(r, "Failed to resolve the block devices of version %" PRId64 ": %m",
+                                c->version);
+                goto fail;
+        }
         r = conf_plan(c, live, d->cfg->cg.protected_names, &plan);
         if (r < 0) {
                 log_error_errno(r, "Failed to plan version %" PRId64 ": %m", c->version);
@@ -212,6 +218,7 @@ int syncd_apply_conf(struct syncd *d, struct conf *c, enum syncd_source src, boo
                         .weights = res.n_weights,
                         .removed = res.n_removed,
                         .moved = res.n_moved,
+                        .limits = res.n_limits,
                 };
         /* The plan and the result are done with (their counts are copied above): free them
          * before the snapshot's text is made (a 10,000-cgroup conf's plan is ~0.8 MB). */
@@ -219,10 +226,10 @@ int syncd_apply_conf(struct syncd *d, struct conf *c, enum syncd_source src, boo
         cgfs_apply_result_clear(&res);
         if (n_ops > 0)
                 log_info("Applied %sversion %" PRId64 ": %zu created, %zu weights set, %zu removed"
-                         " (%zu processes moved) in %" PRIu64 " ms",
+                         " (%zu processes moved), %zu limits set or cleared in %" PRIu64 " ms",
                          src == SYNCD_SOURCE_SNAPSHOT ? "snapshot " : "", c->version,
                          d->last_change.created, d->last_change.weights, d->last_change.removed,
-                         d->last_change.moved,
+                         d->last_change.moved, d->last_change.limits,
                          (uint64_t) ((now_usec(CLOCK_MONOTONIC) - t0) / USEC_PER_MSEC));
         else if (!d->applied || d->applied->version != c->version)
                 log_info("Version %" PRId64 " matches the tree: nothing to change", c->version);

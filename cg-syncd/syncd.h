@@ -81,7 +81,7 @@ enum syncd_source {
 /* What the last apply that changed the tree did (for the log line and STATUS=). */
 struct syncd_change {
         int64_t version; /* -1: no apply changed anything yet */
-        size_t created, weights, removed, moved;
+        size_t created, weights, removed, moved, limits;
 };
 struct syncd_status {
         const char *node_path;

@@ -89,6 +89,9 @@ static int rules_refresh(struct taskd *d) {
 done:
         taskd_rules_clear(&d->rules);
         d->rules = rules;
+        r = taskd_caps_sync(d);
+        if (r < 0)
+                return log_error_errno(r, "Out of memory");
         warn_unknown_names(d);
         return 0;
 }
@@ -163,7 +166,11 @@ static int on_interval(sd_event_source *s, uint64_t usec, void *userdata) {
         r = event_timer_set(s, (uint64_t) d->cfg->taskd.interval_sec * USEC_PER_SEC);
         if (r < 0)
                 return r;
-        /* catches processes moved away by others, and any event we could not see */
+        /* catches processes moved away by others, and any event we could not see (also a
+         * directory below a glob's first level, which no event of ours announces) */
+        r = taskd_watch_sync(d);
+        if (r < 0)
+                return log_error_errno(r, "Failed to update the pid-file watches: %m");
         return taskd_full_pass(d) == -ENOMEM ? -ENOMEM : 0;
 }
 
@@ -237,8 +244,10 @@ static int reload(struct taskd *d) {
         }
         cfg_free(d->cfg);
         d->cfg = TAKE_PTR(c);
-        /* the rules may have new indices: per-file state starts over */
+        /* the rules may have new indices: per-file state starts over, and the caps warn again */
         taskd_files_clear(d);
+        for (size_t i = 0; i < d->n_caps; i++)
+                d->dir_caps[i].warned = false;
         r = rules_refresh(d);
         if (r < 0)
                 return r;
@@ -290,11 +299,14 @@ struct taskd *taskd_free(struct taskd *d) {
         sd_event_source_disable_unref(d->snap_src);
         sd_event_source_disable_unref(d->inotify_src);
         sd_event_source_disable_unref(d->interval_src);
+        sd_event_source_disable_unref(d->resync_src);
         sd_event_unref(d->event);
         taskd_watch_done(d);
         if (d->inotify_fd >= 0)
                 close(d->inotify_fd);
         taskd_files_clear(d);
+        free(d->file_caps);
+        free(d->dir_caps);
         taskd_rules_clear(&d->rules);
         pidvec_clear(&d->queue);
         snapshot_watch_free(d->snap);

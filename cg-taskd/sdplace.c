@@ -579,10 +579,8 @@ static int live_slices(const struct taskd *d, char ***ret) {
 }
 
 static bool is_other_root(const struct taskd *d, size_t ri, pid_t pid) {
-        for (size_t i = 0; i < d->n_roots; i++)
-                if (d->roots[i].pid == pid)
-                        return d->roots[i].rule != ri;
-        return false;
+        const struct taskd_root *root = taskd_root_find(d, pid);
+        return root && root->rule != ri;
 }
 
 static int children_of(struct taskd *d, pid_t pid, struct pidvec *out) {

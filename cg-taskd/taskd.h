@@ -17,12 +17,17 @@
 #include "snapshot.h"
 #include "targets.h"
 #include "sdplace.h"
+#include "tmap.h"
 
 /* What taskd knows about one pid-file path matched by a rule's pattern. */
 struct taskd_file {
-        char *path;   /* owned */
-        size_t rule;  /* index into taskd.rules */
-        pid_t pid;    /* the process to place, 0 when none (missing, bad, gone, refused) */
+        char *path;     /* owned; its key in taskd.files */
+        size_t rule;    /* index into taskd.rules */
+        size_t pattern; /* pattern id (taskd_rule.pattern_base + j) whose max_files it counts in */
+        pid_t pid;      /* the process to place, 0 when none (missing, bad, gone, refused) */
+        /* pid > 0 and this file counts in taskd.roots' entry of pid: it is this rule's to
+         * place (false for a pid another rule's file named first) */
+        bool held;
         char *warned; /* warn-once key of the last complaint about this file (owned) */
         /* warn-once key of the last trust refusal (owner, user=, untrusted symlink, not a
          * regular file): kept while the file comes and goes, reset only when the file is
@@ -31,18 +36,24 @@ struct taskd_file {
         bool seen;    /* mark-and-sweep during a full pass */
 };
 
-/* A pid's owner: the rule whose pid file names it. Sorted by pid for bsearch. */
+/* A pid's owner: the rule whose pid file names it, in taskd.roots by pid. */
 struct taskd_root {
         pid_t pid;
         size_t rule;
+        size_t n_files; /* files of `rule` naming pid (held); the root goes with the last */
 };
 
 /* One inotify watch: a directory inode, reached through one or more of our path strings
  * (e.g. /run and /var/run through a symlink share a wd). */
 struct taskd_watch {
         int wd;
-        char **dirs; /* owned strv */
+        char **dirs; /* owned strv; each is a key of taskd.watch_dirs */
+        /* per dirs[k]: the pattern id whose glob directory it matched and whose max_dirs it
+         * counts in; TASKD_WATCH_FIXED: a pattern's own directory, a glob's fixed prefix or the
+         * nearest existing ancestor of either (owned) */
+        size_t *patterns;
 };
+#define TASKD_WATCH_FIXED SIZE_MAX
 
 struct taskd_pass {
         size_t n_processes; /* processes in their cgroups after the pass (moved or already there) */
@@ -88,14 +99,22 @@ struct taskd {
         sd_event_source *tree_src, *snap_src, *inotify_src, *interval_src;
 
         struct taskd_rules rules;
-        struct taskd_file *files;
-        size_t n_files;
-        struct taskd_root *roots;
-        size_t n_roots;
+        struct taskd_map files; /* pid-file path -> struct taskd_file (owned) */
+        struct taskd_map roots; /* pid -> struct taskd_root (owned) */
+        /* per pattern id (taskd_rules_n_patterns): [taskd] max_files and max_dirs */
+        struct taskd_cap *file_caps, *dir_caps;
+        size_t n_caps;
 
         int inotify_fd;
-        struct taskd_watch *watches;
-        size_t n_watches;
+        struct taskd_map watches;    /* wd -> struct taskd_watch (owned) */
+        struct taskd_map watch_dirs; /* watched path -> its struct taskd_watch */
+        /* Directory rescans, coalesced (watch.c): new directories to look at (path -> the
+         * same owned string), and whether a full resync (all patterns globbed again) and a
+         * full pass are due; run by resync_src. */
+        struct taskd_map dirty_dirs;
+        bool resync_full, resync_pass;
+        struct taskd_coalesce resync;
+        sd_event_source *resync_src;
 
         struct pidvec queue;   /* scratch for tree walks */
         char *unknown_warned;  /* warn-once key: names of rules no tree holds */
@@ -128,6 +147,11 @@ int taskd_full_pass(struct taskd *d);
 int taskd_file_event(struct taskd *d, const char *dir, const char *name, bool just_created);
 void taskd_file_gone(struct taskd *d, const char *dir, const char *name);
 void taskd_files_clear(struct taskd *d);
+/* Sizes the per-pattern caps for d->rules and sets their maxima from d->cfg; when the number of
+ * patterns changed (a reload), the per-file state starts over. */
+int taskd_caps_sync(struct taskd *d);
+const char *taskd_pattern_name(const struct taskd *d, size_t pattern);
+const struct taskd_root *taskd_root_find(const struct taskd *d, pid_t pid);
 
 /* metrics.c */
 struct metrics;
@@ -142,6 +166,7 @@ void taskd_metrics_write(struct taskd *d);
 
 /* watch.c */
 int taskd_watch_init(struct taskd *d);
-/* Brings the inotify watches in line with the rules' patterns. Returns 1 if the set changed. */
+/* Brings the inotify watches in line with the rules' patterns (every glob expanded again, caps
+ * recounted). Returns 1 if the set changed. */
 int taskd_watch_sync(struct taskd *d);
 void taskd_watch_done(struct taskd *d);

@@ -369,7 +369,7 @@ int acct_sample_write(const struct conf *c, struct acct_value *const values[_CON
         (void) strbuf_puts(b, "{");
         for (int s = 0; !b->oom && s < _CONF_SUBSYS_MAX; s++) {
                 size_t idx = 0;
-                if (!c->roots[s])
+                if (!c->roots[s] || !subsys_names[s]) /* memory, pids: not sampled (yet) */
                         continue;
                 (void) strbuf_puts(b, first ? "\"" : ", \"");
                 (void) strbuf_puts(b, subsys_names[s]);

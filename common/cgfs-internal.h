@@ -134,6 +134,14 @@ void cgfs_wtree_clear(struct cgfs_wtree *t);
 extern unsigned cgfs_walk_max_threads; /* default 4, clamped to the CPUs (see cgfs-walk.c); tests compare 1 and 4 */
 /* Does planning c need the current weight of subsystem s at <path> (last component name)?
  * True without a conf, or without its name index (no O(1) lookup: read everything). */
+/* ---- limits (cgfs-limits.c) ---- */
+/* Fills the limits of t's entries (those c wants; all when c is NULL), ncpus, page_size,
+ * limit_unsupported and the conf's device paths resolved here. After the backend's read_live. */
+int cgfs_limits_read(struct cgfs *fs, const struct conf *c, struct live_tree *t);
+/* Executes a PLAN_SET_LIMIT / PLAN_CLEAR_LIMIT op (v1 or v2 files). -ENOENT: no such file (the
+ * kernel lacks the feature) or cgroup; -ENODEV: no such device; -EOPNOTSUPP: none on v1. */
+int cgfs_limits_write(struct cgfs *fs, const struct plan_op *o);
+
 /* qsort comparator of struct live_entry by path. */
 int cgfs_cmp_live_entry(const void *a, const void *b);
 bool cgfs_conf_wants(const struct conf *c, enum conf_subsys s, const char *name, const char *path,

@@ -116,7 +116,7 @@ static int v1_read_live(struct cgfs *fs, const struct conf *conf, struct live_tr
                                 if (s == CONF_CPU)
                                         t->weight_unavailable[s] =
                                                 faccessat(h->root_fd, "cpu.shares", F_OK, 0) < 0;
-                                else if (*fs->root) /* bfq has no weight file at the root */
+                                else if (s == CONF_BLKIO && *fs->root) /* bfq: none at the root */
                                         t->weight_unavailable[s] = !blkio_file(fs, h->root_fd, "");
                         }
                         if (conf && !conf->roots[s])
@@ -125,7 +125,10 @@ static int v1_read_live(struct cgfs *fs, const struct conf *conf, struct live_tr
                         trees[nt++] = (struct cgfs_wtree){
                                 .root_fd = h->root_fd,
                                 /* weights live in the first hierarchy only (cpu, not cpuacct) */
-                                .read = k == 0 && !t->weight_unavailable[s] ? rl_read : NULL,
+                                .read = k == 0 && !t->weight_unavailable[s] &&
+                                                (s == CONF_CPU || s == CONF_BLKIO)
+                                        ? rl_read
+                                        : NULL,
                                 .userdata = &rl[s],
                         };
                 }

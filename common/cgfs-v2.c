@@ -18,7 +18,16 @@
 #include "util.h"
 
 static const char *v2_controller(enum conf_subsys s) {
-        return s == CONF_CPU ? "cpu" : "io";
+        static const char *const c[_CONF_SUBSYS_MAX] = {
+                [CONF_CPU] = "cpu", [CONF_BLKIO] = "io", [CONF_MEMORY] = "memory",
+                [CONF_PIDS] = "pids"};
+        return c[s];
+}
+
+/* memory and pids have no weight: a file every cgroup has once its parent enables the
+ * controller tells whether it is enabled (the live "weight" is then 0, else -1). */
+static const char *v2_presence_file(enum conf_subsys s) {
+        return s == CONF_MEMORY ? "memory.max" : s == CONF_PIDS ? "pids.max" : NULL;
 }
 
 static struct cgfs_hier *v2_hier(struct cgfs *fs) {
@@ -74,6 +83,11 @@ static void rl_read(const struct cgfs_wtree *wt, int dirfd, const char *name, st
                 /* -1 also means "not enabled" (PLAN_ENABLE), so a conf node is always read */
                 if (c->unavailable[s] || !cgfs_conf_wants(c->conf, s, name, e->path, false))
                         continue;
+                if (v2_presence_file(s)) {
+                        snprintf(p, sizeof(p), "%s/%s", name, v2_presence_file(s));
+                        e->w[s] = faccessat(dirfd, p, F_OK, 0) == 0 ? 0 : -1;
+                        continue;
+                }
                 f = s == CONF_CPU ? cgfs_v2_weight_file(s) : io_file(c->fs, dirfd, name);
                 if (f) {
                         snprintf(p, sizeof(p), "%s/%s", name, f);
@@ -132,6 +146,8 @@ static int v2_set_weight(struct cgfs *fs, enum conf_subsys s, const char *path, 
         dfd = openat(h->root_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (dfd < 0)
                 return negative_errno();
+        if (s != CONF_CPU && s != CONF_BLKIO)
+                return -EINVAL; /* no weight (the planner plans none) */
         f = s == CONF_CPU ? cgfs_v2_weight_file(s) : io_file(fs, dfd, "");
         if (!f)
                 return -ENOENT;

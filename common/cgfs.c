@@ -389,7 +389,7 @@ static int sub_add(struct cgfs *fs, enum conf_subsys s, const struct cgfs_mount 
 int cgfs_open_layout(const struct cgfs_layout *l, const char *root, enum cgfs_mode mode,
                      struct cgfs **ret) {
         _cleanup_(cgfs_closep) struct cgfs *fs = NULL;
-        const struct cgfs_mount *v2m, *cpu, *cpuacct, *blkio;
+        const struct cgfs_mount *v2m, *cpu, *cpuacct, *blkio, *memory, *pids;
         int r;
 
         if (!l || !root || !cgfs_path_is_safe(root, true))
@@ -407,6 +407,8 @@ int cgfs_open_layout(const struct cgfs_layout *l, const char *root, enum cgfs_mo
         cpu = cgfs_layout_find(l, "cpu");
         cpuacct = cgfs_layout_find(l, "cpuacct");
         blkio = cgfs_layout_find(l, "blkio");
+        memory = cgfs_layout_find(l, "memory");
+        pids = cgfs_layout_find(l, "pids");
         if (mode == CGFS_MODE_AUTO)
                 mode = (cpu || cpuacct || blkio) ? CGFS_MODE_V1 : CGFS_MODE_V2;
         if (mode == CGFS_MODE_V1) {
@@ -419,8 +421,16 @@ int cgfs_open_layout(const struct cgfs_layout *l, const char *root, enum cgfs_mo
                         r = sub_add(fs, CONF_CPU, cpuacct);
                 if (r >= 0)
                         r = sub_add(fs, CONF_BLKIO, blkio);
+                if (r >= 0)
+                        r = sub_add(fs, CONF_MEMORY, memory);
+                if (r >= 0)
+                        r = sub_add(fs, CONF_PIDS, pids);
                 if (r < 0)
                         return r;
+                if (fs->n_sub[CONF_MEMORY])
+                        fs->acct[CONF_MEMORY] = (int) fs->sub[CONF_MEMORY][0];
+                if (fs->n_sub[CONF_PIDS])
+                        fs->acct[CONF_PIDS] = (int) fs->sub[CONF_PIDS][0];
                 if (cpuacct)
                         for (size_t i = 0; i < fs->n_h; i++)
                                 if (strcmp(fs->h[i].mount, cpuacct->path) == 0)
@@ -807,6 +817,8 @@ int cgfs_read_live_for(struct cgfs *fs, const struct conf *c, struct live_tree *
         int r;
 
         r = fs->ops->read_live(fs, c, &t);
+        if (r >= 0)
+                r = cgfs_limits_read(fs, c, &t);
         if (r < 0) {
                 live_tree_clear(&t);
                 return r;
@@ -836,11 +848,61 @@ static int warn_once(struct cgfs_apply_result *res, bool *done, const char *fmt,
         return strv_push(&res->warnings, w);
 }
 
+/* Executes a limit op; a write the kernel refuses is a warning, never the end of the apply
+ * (a cap below the usage, a device gone, a kernel without the feature): the rest of the tree
+ * is still made right, and the next apply tries again. */
+#define MAX_LIMIT_WARNINGS 20
+static int apply_limit(struct cgfs *fs, const struct plan_op *o, struct cgfs_apply_result *res,
+                       bool warned_missing[_CONF_LIMIT_MAX]) {
+        const char *sn = conf_subsys_name(o->subsys), *ln = conf_limit_name(o->limit);
+        const char *file = cgfs_limit_file(fs, o->limit);
+        char dev[32] = "", *w = NULL;
+        int r;
+
+        r = cgfs_limits_write(fs, o);
+        if (r >= 0) {
+                res->n_limits++;
+                return 0;
+        }
+        if (r == -ENOMEM)
+                return r;
+        res->n_limits_failed++;
+        if (conf_limit_is_device(o->limit))
+                snprintf(dev, sizeof(dev), " of device %u:%u", o->major, o->minor);
+        if (r == -ENOENT || r == -EOPNOTSUPP) {
+                if (warned_missing[o->limit])
+                        return 0;
+                warned_missing[o->limit] = true;
+                r = xasprintf(&w, "%s %s limit not applied: no %s file here (first at %s:%s)", sn,
+                              ln, file ? file : "such", sn, o->path);
+        } else if (r == -ENODEV)
+                r = xasprintf(&w, "%s %s limit%s of %s not applied: no such device here", sn, ln,
+                              dev, o->path);
+        else if (res->n_limits_failed > MAX_LIMIT_WARNINGS)
+                return 0;
+        else
+                r = xasprintf(&w, "%s %s limit%s of %s: writing %s failed: %s%s", sn, ln, dev,
+                              o->path, file ? file : "it", strerror(-r),
+                              res->n_limits_failed == MAX_LIMIT_WARNINGS ? " (further failures "
+                                                                           "not listed)"
+                                                                         : "");
+        if (r < 0)
+                return r;
+        return strv_push(&res->warnings, w);
+}
+
 int cgfs_apply_plan(struct cgfs *fs, const struct plan *p, struct cgfs_apply_result *res) {
         bool warned_weight[_CONF_SUBSYS_MAX] = {}, warned_enable[_CONF_SUBSYS_MAX] = {};
+        bool warned_limit[_CONF_LIMIT_MAX] = {};
         int r;
 
         *res = (struct cgfs_apply_result){};
+        /* what the planner left out, said where the apply is reported */
+        for (char **n = p->notes; n && *n; n++) {
+                r = strv_extend(&res->warnings, *n);
+                if (r < 0)
+                        return r;
+        }
         if (fs->ops->apply_plan)
                 return fs->ops->apply_plan(fs, p, res);
         if (p->n == 0)
@@ -895,6 +957,10 @@ int cgfs_apply_plan(struct cgfs *fs, const struct plan *p, struct cgfs_apply_res
                         res->n_enabled += n;
                         break;
                 }
+                case PLAN_SET_LIMIT:
+                case PLAN_CLEAR_LIMIT:
+                        r = apply_limit(fs, o, res, warned_limit);
+                        break;
                 case PLAN_RMDIR:
                         for (size_t k = 0; k < fs->n_sub[o->subsys] && r >= 0; k++) {
                                 struct cgfs_hier *h = &fs->h[fs->sub[o->subsys][k]];

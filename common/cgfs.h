@@ -103,8 +103,15 @@ int cgfs_read_live(struct cgfs *fs, struct live_tree *ret);
  * absent from the subsystem's tree of `c` are not read. c == NULL: as cgfs_read_live(). */
 int cgfs_read_live_for(struct cgfs *fs, const struct conf *c, struct live_tree *ret);
 
+/* Resolves the block device paths the conf's blkio limits name (stat(2) st_rdev) into t->devs,
+ * afresh (devices come and go); cgfs_read_live_for() does it for its conf. A daemon that keeps
+ * a live tree calls it before each conf_plan(). */
+int cgfs_resolve_devices(const struct conf *c, struct live_tree *t);
+
 struct cgfs_apply_result {
         size_t n_created, n_weights, n_removed, n_moved; /* n_moved: pids moved out of removed */
+        size_t n_limits;        /* limits set or cleared */
+        size_t n_limits_failed; /* limit writes the kernel refused (each is a warning) */
         char **warnings; /* owned strv, e.g. "blkio weight file missing in blkio:a" (once each) */
         size_t n_enabled;  /* v2: controllers enabled in cgroup.subtree_control files */
         size_t n_done;     /* ops executed successfully (all of them unless an error stopped it) */
@@ -196,6 +203,15 @@ int cgfs_deleg_attach(const struct cgfs *fs, const char *base, const char *dir, 
 int cgfs_deleg_enable(const struct cgfs *fs, const char *base, const char *dir, const char *ctl);
 
 /* ---- pure helpers (unit-tested) ---- */
+/* Limits as read back (cgfs-limits.c): a CFS quota over a period as quota_percent
+ * (LIVE_LIMIT_NONE for quota < 0, LIVE_LIMIT_OTHER when no whole percent gives it); v2 cpu.max
+ * text ("max 100000", "50000 100000"); device rule lines into l: v1 "M:m N" lines of the file
+ * of limit `which`, v2 io.max lines ("M:m rbps=N wbps=max riops=max wiops=max"). */
+int cgfs_quota_percent(int64_t quota_us, int64_t period_us, int64_t *ret);
+int cgfs_parse_cpu_max(const char *text, int64_t *ret);
+int cgfs_parse_dev_rules(const char *text, bool v2, enum conf_limit which, struct live_limits *l);
+/* The file limit l is written to here, for messages ("cpu.cfs_quota_us", "io.max"); NULL: none. */
+const char *cgfs_limit_file(const struct cgfs *fs, enum conf_limit l);
 /* Is `name` reserved because it is (or could be) a cgroup control file: "tasks",
  * "notify_on_release", "release_agent", or "<controller>.<x>" ("cgroup.procs", "cpu.shares")? */
 bool cgfs_name_is_control_file(const char *name);

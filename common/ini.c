@@ -92,6 +92,8 @@ int cfg_new_default(struct cfg **ret) {
         c->zk.session_timeout_ms = 10000;
         c->cg.mode = CGFS_MODE_AUTO;
         c->taskd.interval_sec = 30;
+        c->taskd.max_files = 4096;
+        c->taskd.max_dirs = 1024;
         c->redis.port = 6379;
         c->redis.expire_sec = 300;
         c->wsd.port = 43409;
@@ -267,6 +269,8 @@ static const struct cfg_key cfg_keys[] = {
         {"cgroup", "protected", K_NAMES, F(cg.protected_names), 0, 0},
         {"cgroup", "mode", K_MODE, F(cg.mode), 0, 0},
         {"taskd", "interval", K_UINT, F(taskd.interval_sec), 1, UINT_MAX},
+        {"taskd", "max_files", K_UINT, F(taskd.max_files), 1, UINT_MAX},
+        {"taskd", "max_dirs", K_UINT, F(taskd.max_dirs), 1, UINT_MAX},
         {"redis", "host", K_STRING, F(redis.host), 0, 0},
         {"redis", "port", K_UINT, F(redis.port), 1, 65535},
         {"redis", "password", K_TEXT, F(redis.password), 0, 0},

@@ -58,6 +58,8 @@ for s in $SERVICES; do
     rw=$(key $u ReadWritePaths)
     case $s in
       cg-accountd) [ "$rw" = "-/sys/fs/cgroup/blkio" ] || bad+=("ReadWritePaths= only the blkio hierarchy") ;;
+      # systemd mode: cg-taskd writes a unit's Slice= drop-in, nothing else under /run/systemd
+      cg-taskd) [ "$rw" = "/sys/fs/cgroup -/run/systemd/system" ] || bad+=("ReadWritePaths=/sys/fs/cgroup -/run/systemd/system only") ;;
       *) [ "$rw" = /sys/fs/cgroup ] || bad+=("ReadWritePaths=/sys/fs/cgroup only") ;;
     esac
   fi

@@ -702,6 +702,171 @@ out:
         }
 }
 
+/* ---- limits (issue 16) ---- */
+
+static void test_limit_parsers(void) {
+        struct live_limits *l = live_limits_new();
+        int64_t v = 0;
+
+        CHECK_INT(cgfs_quota_percent(-1, 100000, &v), 0);
+        CHECK_INT(v, LIVE_LIMIT_NONE);
+        CHECK_INT(cgfs_quota_percent(50000, 100000, &v), 0);
+        CHECK_INT(v, 50);
+        CHECK_INT(cgfs_quota_percent(25000, 50000, &v), 0); /* another period, same share */
+        CHECK_INT(v, 50);
+        CHECK_INT(cgfs_quota_percent(33333, 100000, &v), 0);
+        CHECK_INT(v, LIVE_LIMIT_OTHER);
+        CHECK_INT(cgfs_quota_percent(100, 0, &v), -EINVAL);
+        CHECK_INT(cgfs_parse_cpu_max("max 100000\n", &v), 0);
+        CHECK_INT(v, LIVE_LIMIT_NONE);
+        CHECK_INT(cgfs_parse_cpu_max("150000 100000\n", &v), 0);
+        CHECK_INT(v, 150);
+        CHECK_INT(cgfs_parse_cpu_max("junk", &v), -EINVAL);
+        /* v1 throttle files: one limit per file */
+        CHECK_INT(cgfs_parse_dev_rules("8:0 1048576\n7:3 5\n", false, CONF_LIMIT_READ_BPS, l), 0);
+        CHECK_INT(cgfs_parse_dev_rules("8:0 100\n", false, CONF_LIMIT_WRITE_IOPS, l), 0);
+        CHECK_INT(l->n_devs, 2);
+        if (l->n_devs == 2) {
+                CHECK_INT(l->devs[0].major * 1000 + l->devs[0].minor, 8000);
+                CHECK_INT(l->devs[0].v[0], 1048576);
+                CHECK_INT(l->devs[0].v[CONF_LIMIT_WRITE_IOPS - CONF_LIMIT_FIRST_DEVICE], 100);
+                CHECK_INT(l->devs[1].v[0], 5);
+                CHECK_INT(l->devs[1].v[1], LIVE_LIMIT_NONE);
+        }
+        l = live_limits_free(l);
+        /* v2 io.max: all four keys on one line; a device with only "max" is no rule */
+        l = live_limits_new();
+        CHECK_INT(cgfs_parse_dev_rules("8:16 rbps=2097152 wbps=max riops=max wiops=120\n"
+                                       "7:0 rbps=max wbps=max riops=max wiops=max\n",
+                                       true, CONF_LIMIT_READ_BPS, l),
+                  0);
+        CHECK_INT(l->n_devs, 1);
+        if (l->n_devs == 1) {
+                CHECK_INT(l->devs[0].minor, 16);
+                CHECK_INT(l->devs[0].v[0], 2097152);
+                CHECK_INT(l->devs[0].v[1], LIVE_LIMIT_NONE);
+                CHECK_INT(l->devs[0].v[3], 120);
+        }
+        CHECK_INT(cgfs_parse_dev_rules("8:x 1\n", false, CONF_LIMIT_READ_BPS, l), -EINVAL);
+        CHECK_INT(cgfs_parse_dev_rules("8:0 rbps\n", true, CONF_LIMIT_READ_BPS, l), -EINVAL);
+        live_limits_free(l);
+}
+
+/* v2 limits on a fixture directory: planned from the files, written, read back as a no-op,
+ * and cleared when the keys go. */
+static void test_v2_fixture_limits(void) {
+        char tmp[] = "/tmp/test-cgfs-v2l.XXXXXX";
+        _cleanup_free_ char *r = NULL, *ra = NULL;
+        struct cgfs *fs = NULL;
+        struct live_tree t = {};
+        struct plan p = {};
+        struct cgfs_apply_result res = {};
+        struct conf *c = NULL, *bare = NULL;
+        const char *conf = "{\"cpu\": {\"sub_cgroup\": {\"a\": {\"conf\": {\"quota_percent\": 50}}}}, "
+                           "\"memory\": {\"sub_cgroup\": {\"a\": {\"conf\": {\"max\": 67108864, "
+                           "\"high\": 33554432, \"low\": 4096}}}}, \"pids\": {\"sub_cgroup\": "
+                           "{\"a\": {\"conf\": {\"max\": 10}}}}, \"blkio\": {\"sub_cgroup\": {\"a\": "
+                           "{\"conf\": {\"read_bps\": {\"7:0\": 2097152}}}}}}";
+        const char *bare_text = "{\"cpu\": {\"sub_cgroup\": {\"a\": {}}}, \"memory\": {\"sub_cgroup\": "
+                                "{\"a\": {}}}, \"pids\": {\"sub_cgroup\": {\"a\": {}}}, \"blkio\": "
+                                "{\"sub_cgroup\": {\"a\": {}}}}";
+        char *s;
+
+        CHECK(mkdtemp(tmp));
+        xasprintf(&r, "%s/r", tmp);
+        xasprintf(&ra, "%s/r/a", tmp);
+        mkdir(r, 0755);
+        mkdir(ra, 0755);
+        put(r, "cgroup.controllers", "cpu io memory pids\n");
+        put(r, "cgroup.subtree_control", "cpu io memory pids\n");
+        put(r, "cgroup.procs", "");
+        put(ra, "cgroup.controllers", "\n");
+        put(ra, "cgroup.procs", "");
+        put(ra, "cpu.weight", "100\n");
+        put(ra, "cpu.max", "max 100000\n");
+        put(ra, "io.weight", "default 100\n");
+        put(ra, "io.max", "");
+        put(ra, "memory.max", "max\n");
+        put(ra, "memory.high", "max\n");
+        put(ra, "memory.low", "0\n");
+        put(ra, "pids.max", "max\n");
+
+        CHECK_INT(cgfs_open(tmp, "r", CGFS_MODE_V2, &fs), 0);
+        CHECK_INT(conf_parse(conf, strlen(conf), &c, NULL), 0);
+        CHECK_INT(conf_parse(bare_text, strlen(bare_text), &bare, NULL), 0);
+        if (!fs || !c || !bare)
+                goto out;
+        CHECK_INT(cgfs_read_live_for(fs, c, &t), 0);
+        t.ncpus = 4; /* not this machine's count */
+        CHECK_INT(conf_plan(c, &t, NULL, &p), 0);
+        CHECK_INT(plan_format(&p, &t, &s), 0);
+        CHECK_STR(s, "set-limit cpu:a quota_percent 50 (was none)\n"
+                     "set-limit blkio:a read_bps 7:0 2097152 (was none)\n"
+                     "set-limit memory:a max 67108864 (was none)\n"
+                     "set-limit memory:a high 33554432 (was none)\n"
+                     "set-limit memory:a low 4096 (was none)\n"
+                     "set-limit pids:a max 10 (was none)\n");
+        free(s);
+        CHECK_INT(cgfs_apply_plan(fs, &p, &res), 0);
+        CHECK_INT(res.n_limits, 6);
+        s = get(ra, "cpu.max");
+        CHECK_STR(s, "50000 100000");
+        free(s);
+        s = get(ra, "io.max");
+        CHECK_STR(s, "7:0 rbps=2097152");
+        free(s);
+        s = get(ra, "memory.high");
+        CHECK_STR(s, "33554432");
+        free(s);
+        s = get(ra, "pids.max");
+        CHECK_STR(s, "10");
+        free(s);
+        cgfs_apply_result_clear(&res);
+        plan_clear(&p);
+        live_tree_clear(&t);
+        /* read back: nothing to do */
+        CHECK_INT(cgfs_read_live_for(fs, c, &t), 0);
+        CHECK_INT(conf_plan(c, &t, NULL, &p), 0);
+        CHECK_INT(p.n, 0);
+        plan_clear(&p);
+        /* the keys removed: every file back to "no limit" */
+        CHECK_INT(conf_plan(bare, &t, NULL, &p), 0);
+        CHECK_INT(p.n, 6);
+        CHECK_INT(cgfs_apply_plan(fs, &p, &res), 0);
+        s = get(ra, "cpu.max");
+        CHECK_STR(s, "max 100000");
+        free(s);
+        s = get(ra, "io.max");
+        CHECK_STR(s, "7:0 rbps=max");
+        free(s);
+        s = get(ra, "memory.max");
+        CHECK_STR(s, "max");
+        free(s);
+        s = get(ra, "memory.low");
+        CHECK_STR(s, "0");
+        free(s);
+        s = get(ra, "pids.max");
+        CHECK_STR(s, "max");
+        free(s);
+        cgfs_apply_result_clear(&res);
+        plan_clear(&p);
+        live_tree_clear(&t);
+        CHECK_INT(cgfs_read_live_for(fs, bare, &t), 0);
+        CHECK_INT(conf_plan(bare, &t, NULL, &p), 0);
+        CHECK_INT(p.n, 0);
+out:
+        plan_clear(&p);
+        live_tree_clear(&t);
+        conf_free(c);
+        conf_free(bare);
+        cgfs_close(fs);
+        {
+                _cleanup_free_ char *cmd = NULL;
+                xasprintf(&cmd, "rm -rf '%s'", tmp);
+                (void) !system(cmd);
+        }
+}
+
 int main(void) {
         RUN(test_layout_hybrid);
         RUN(test_layout_v1_comount);
@@ -713,6 +878,8 @@ int main(void) {
         RUN(test_control_names);
         RUN(test_open_layout_mirroring);
         RUN(test_v2_fixture);
+        RUN(test_limit_parsers);
+        RUN(test_v2_fixture_limits);
         RUN(test_parallel_read);
         return TAP_END();
 }
