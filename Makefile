@@ -113,17 +113,18 @@ deps:
 	$(Q)scripts/deps
 
 # One command for a new user: installs what is missing, builds, runs every test.
-# `make test` runs the whole suite, then the unit and integration tests again against a build
-# with AddressSanitizer and UndefinedBehaviorSanitizer (build-asan/); one summary line counts
-# both. ASAN=0 skips the second pass.
+# `make test` runs the whole suite, then the unit tests again against a build with
+# AddressSanitizer and UndefinedBehaviorSanitizer (build-asan/); one summary line counts both.
+# ASAN=0 skips that pass; ASAN=full adds the integration tests to it; `make test-asan` runs the
+# whole suite against the sanitizer build.
 ASAN ?= 1
 test:
 	$(Q)scripts/deps --if-missing
 	$(Q)$(MAKE) --no-print-directory tests-build
 	$(Q)tests/vm/ensure-image.sh --retry >/dev/null || true # the VM tests' guest (once, 10-15 min)
-ifeq ($(ASAN),1)
+ifneq ($(ASAN),0)
 	$(Q)$(MAKE) --no-print-directory asan-build
-	$(Q)CGARCH_ASAN_BUILD=$(CURDIR)/build-asan tests/run
+	$(Q)CGARCH_ASAN_BUILD=$(CURDIR)/build-asan $(if $(filter full,$(ASAN)),CGARCH_ASAN_INTEGRATION=1) tests/run
 else
 	$(Q)tests/run
 endif

@@ -383,7 +383,8 @@ int cli_cmd_show(struct cli *c, int argc, char **argv) {
         printf("layout: %s, managed root \"%s\"\n", cgfs_is_v2(fs) ? "cgroup v2" : "cgroup v1",
                cgfs_root(fs));
         for (int s = 0; s < _CONF_SUBSYS_MAX; s++) /* v2: both lists hold the same paths */
-                qsort(live.v[s], live.n[s], sizeof(*live.v[s]), cmp_entry);
+                if (live.n[s] > 0) /* an empty list may be NULL, which qsort must not get */
+                        qsort(live.v[s], live.n[s], sizeof(*live.v[s]), cmp_entry);
         for (int s = 0; s < _CONF_SUBSYS_MAX; s++) {
                 const char *const *dirs;
                 int n = cgfs_subsys_dirs(fs, s, &dirs);

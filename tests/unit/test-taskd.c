@@ -268,7 +268,7 @@ static void test_status(void) {
 
 static void test_map_str(void) {
         struct taskd_map m = {};
-        char keys[3000][24];
+        char keys[3000][32];
         size_t seen = 0;
         struct taskd_map_iter it = {};
         void *v;
