@@ -66,9 +66,12 @@ $(LIB_A): $(COMMON_OBJ)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(LIB_SO): $(COMMON_OBJ)
+# The shared library exports exactly the public API (include/libcgarch.sym); the daemons and
+# tests link the static libcgarch.a, which keeps every symbol.
+$(LIB_SO): $(COMMON_OBJ) include/libcgarch.sym
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) -shared -Wl,-soname,libcgarch.so.0 -o $@ $^ $(LDFLAGS) $(LDLIBS)
+	$(Q)$(CC) -shared -Wl,-soname,libcgarch.so.0 -Wl,--version-script=include/libcgarch.sym \
+	  -o $@ $(COMMON_OBJ) $(LDFLAGS) $(LDLIBS)
 	$(Q)ln -sf libcgarch.so.0 $(O)/libcgarch.so
 
 $(O)/cgrouparch.pc: cgrouparch.pc.in Makefile $(O)/paths.stamp

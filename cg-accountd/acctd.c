@@ -238,7 +238,7 @@ struct acctd *acctd_free(struct acctd *d) {
         conf_free(d->conf);
         free(d->snapshot_text);
         free(d->cfg_path);
-        acct_buf_free(&d->sample);
+        strbuf_done(&d->sample);
         cgfs_buf_free(&d->readbuf);
         free(d);
         return NULL;

@@ -61,7 +61,7 @@ struct acctd {
 
         char *key_prefix; /* "<prefix>/account/" */
         char *arch_conf_key, *channel;
-        struct acct_buf sample; /* reused */
+        struct strbuf sample;    /* reused */
         struct cgfs_buf readbuf; /* reused: every cgroup file read goes through it */
 
         uint64_t last_slot;

@@ -1,7 +1,8 @@
 /* cg-accountd — every cgroup's usage, every wall-clock second, into Redis (DESIGN.md "Redis").
  * Follows the applied snapshot with inotify, reads cpuacct/blkio (or v2 cpu.stat/io.stat) of
  * each cgroup of each subsystem tree and its root, and sends SET <prefix>/account/<slot> EX,
- * SET <prefix>/arch_conf (when changed) and PUBLISH <prefix>/account in one round trip. */
+ * SET <prefix>/arch_conf (when changed) and PUBLISH <prefix>/account in one round trip.
+ * main.c: the process frame only (the shape of every daemon's main.c); the daemon is acctd.c. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +21,7 @@ static void help(void) {
                "then exit\n"
                "  -v, --verbose      log debug messages\n"
                "  -h, --help         show this help\n"
-               "      --version      show the version\n\n"
+               "  -V, --version      show the version\n\n"
                "Signals: SIGHUP re-reads the config, SIGTERM stops.\n");
 }
 
@@ -31,13 +32,12 @@ static int run(int argc, char **argv) {
         struct daemon_args a;
         int r;
 
-        r = daemon_setup(argc, argv, &spec, NULL, &a);
+        r = daemon_setup(argc, argv, &spec, NULL, &a); /* the same flags in every daemon */
         if (r <= 0)
                 return r; /* 0: --help or --version printed */
         if (a.check)
                 return acctd_check(a.config);
-
-        r = acctd_new(a.config, &d);
+        r = acctd_new(a.config, &d); /* config, cgroups, Redis, snapshot watch, loop, signals */
         if (r < 0)
                 return r;
         (void) notify_ready("%zu cgroups, first tick at the next second", d->n_cgroups);

@@ -19,10 +19,15 @@ struct rds {
         uint64_t backoff_min, backoff_max;
         redisContext *c;   /* NULL while disconnected; owned */
         uint64_t backoff;  /* current wait after a failed connect; 0 after success */
-        uint64_t next_try; /* CLOCK_MONOTONIC usec before which we do not connect */
+        uint64_t next_try; /* usec on now() before which we do not connect */
+        uint64_t (*now)(void); /* the backoff's clock */
         bool reconnected;
         char err[256];
 };
+
+static uint64_t monotonic_usec(void) {
+        return now_usec(CLOCK_MONOTONIC);
+}
 
 uint64_t rds_backoff_next(uint64_t prev, uint64_t min, uint64_t max) {
         uint64_t v;
@@ -34,19 +39,6 @@ uint64_t rds_backoff_next(uint64_t prev, uint64_t min, uint64_t max) {
         else
                 v = prev * 2;
         return MIN(MAX(v, min), max);
-}
-
-int rds_cmd_set(struct rds_cmd *c, const char *const *argv) {
-        int n = 0;
-
-        for (; argv[n]; n++) {
-                if (n >= RDS_ARGV_MAX)
-                        return -E2BIG;
-                c->argv[n] = argv[n];
-                c->argvlen[n] = strlen(argv[n]);
-        }
-        c->argc = n;
-        return 0;
 }
 
 int rds_new(const struct rds_options *o, struct rds **ret) {
@@ -64,6 +56,7 @@ int rds_new(const struct rds_options *o, struct rds **ret) {
                 return -ENOMEM;
         }
         r->port = o->port;
+        r->now = o->now ?: monotonic_usec;
         r->backoff_min = o->backoff_min_usec ? o->backoff_min_usec : 250 * USEC_PER_MSEC;
         r->backoff_max =
                 MAX(o->backoff_max_usec ? o->backoff_max_usec : USEC_PER_SEC, r->backoff_min);
@@ -162,7 +155,7 @@ static int fail_connection(struct rds *r, const char *what, int saved_errno) {
 static int fail_connect(struct rds *r, const char *what, int saved_errno) {
         int e = fail_connection(r, what, saved_errno);
         r->backoff = rds_backoff_next(r->backoff, r->backoff_min, r->backoff_max);
-        r->next_try = now_usec(CLOCK_MONOTONIC) + r->backoff;
+        r->next_try = r->now() + r->backoff;
         return e;
 }
 
@@ -195,7 +188,7 @@ static int connect_now(struct rds *r, uint64_t deadline) {
                         rds_disconnect(r);
                         snprintf(r->err, sizeof(r->err), "AUTH: no time left");
                         r->backoff = rds_backoff_next(r->backoff, r->backoff_min, r->backoff_max);
-                        r->next_try = now_usec(CLOCK_MONOTONIC) + r->backoff;
+                        r->next_try = r->now() + r->backoff;
                         return -ETIMEDOUT;
                 }
                 reply = redisCommandArgv(r->c, 2, argv, len);
@@ -208,7 +201,7 @@ static int connect_now(struct rds *r, uint64_t deadline) {
                         freeReplyObject(reply);
                         rds_disconnect(r);
                         r->backoff = rds_backoff_next(r->backoff, r->backoff_min, r->backoff_max);
-                        r->next_try = now_usec(CLOCK_MONOTONIC) + r->backoff;
+                        r->next_try = r->now() + r->backoff;
                         return -EACCES;
                 }
                 freeReplyObject(reply);
@@ -225,7 +218,7 @@ int rds_pipeline(struct rds *r, const struct rds_cmd *cmds, size_t n, uint64_t b
         int e;
 
         if (!r->c) {
-                if (now_usec(CLOCK_MONOTONIC) < r->next_try)
+                if (r->now() < r->next_try)
                         return -EAGAIN;
                 e = connect_now(r, deadline);
                 if (e < 0)

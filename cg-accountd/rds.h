@@ -27,6 +27,9 @@ struct rds_options {
         const char *password;      /* copied; NULL or "" = no AUTH */
         uint64_t backoff_min_usec; /* first wait after a failed connect; 0 -> 250 ms */
         uint64_t backoff_max_usec; /* cap of the doubling; 0 -> 1 s */
+        /* The clock the backoff is measured on, in usec; NULL -> CLOCK_MONOTONIC. Tests step
+         * it by hand. The deadlines of real I/O (budget_usec) always run on CLOCK_MONOTONIC. */
+        uint64_t (*now)(void);
 };
 
 /* A command: argv[0..argc) with explicit lengths (binary safe). Borrowed by rds_pipeline. */
@@ -60,6 +63,3 @@ void rds_disconnect(struct rds *r);
 
 /* Pure: the wait after a failed connect following a wait of prev (0 for the first failure). */
 uint64_t rds_backoff_next(uint64_t prev, uint64_t min, uint64_t max);
-/* Convenience: fills a command from NUL-terminated strings (NULL-terminated list); -E2BIG when
- * more than RDS_ARGV_MAX. */
-int rds_cmd_set(struct rds_cmd *c, const char *const *argv);

@@ -363,7 +363,7 @@ int acctd_on_tick(struct acctd_tick *s, uint64_t expirations, void *userdata) {
                 return log_error_errno(-ENOMEM, "Out of memory");
         cmds[n++] =
                 (struct rds_cmd){.argc = 5,
-                                 .argv = {"SET", key, d->sample.p, "EX", expire_str},
+                                 .argv = {"SET", key, strbuf_text(&d->sample), "EX", expire_str},
                                  .argvlen = {3, strlen(key), d->sample.len, 2, strlen(expire_str)}};
         /* arch_conf after a change, and on every (re)connect: Redis may have restarted empty */
         bool with_conf = d->snapshot_text && (d->arch_conf_dirty || !rds_is_connected(d->rds));

@@ -211,19 +211,25 @@ int syncd_apply_conf(struct syncd *d, struct conf *c, enum syncd_source src, boo
         syncd_once_reset(&d->once, SYNCD_ONCE_APPLY);
         n_ops = plan.n;
         res_refused = res.n_refused;
-        /* The counts outlive the result: it is cleared below. */
-        struct cgfs_apply_result counts = res;
-        counts.warnings = NULL;
-        /* The plan and the result are done with: free them before the snapshot's text is
-         * made (a 10,000-cgroup conf's plan is ~0.8 MB). */
+        if (n_ops > 0)
+                d->last_change = (struct syncd_change){
+                        .version = c->version,
+                        .created = res.n_created,
+                        .weights = res.n_weights,
+                        .removed = res.n_removed,
+                        .moved = res.n_moved,
+                        .limits = res.n_limits,
+                };
+        /* The plan and the result are done with (their counts are copied above): free them
+         * before the snapshot's text is made (a 10,000-cgroup conf's plan is ~0.8 MB). */
         plan_clear(&plan);
         cgfs_apply_result_clear(&res);
         if (n_ops > 0)
                 log_info("Applied %sversion %" PRId64 ": %zu created, %zu weights set, %zu removed"
                          " (%zu processes moved), %zu limits set or cleared in %" PRIu64 " ms",
                          src == SYNCD_SOURCE_SNAPSHOT ? "snapshot " : "", c->version,
-                         counts.n_created, counts.n_weights, counts.n_removed, counts.n_moved,
-                         counts.n_limits,
+                         d->last_change.created, d->last_change.weights, d->last_change.removed,
+                         d->last_change.moved, d->last_change.limits,
                          (uint64_t) ((now_usec(CLOCK_MONOTONIC) - t0) / USEC_PER_MSEC));
         else if (!d->applied || d->applied->version != c->version)
                 log_info("Version %" PRId64 " matches the tree: nothing to change", c->version);

@@ -1,6 +1,5 @@
-/* state.c — cg-syncd's pure helpers: command line, backoff, log-once keys, read outcomes and
- * the STATUS= line. No I/O (except printing --help), unit tested in tests/unit/test-syncd.c. */
-#include <assert.h>
+/* state.c — cg-syncd's pure helpers: its own command-line option, backoff, log-once keys, read
+ * outcomes and the STATUS= line. No I/O; unit tested in tests/unit/test-syncd.c. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -12,28 +11,12 @@
 #include "syncd.h"
 #include "util.h"
 
-static void syncd_help(void) {
-        printf("Usage: %s [OPTIONS]\n"
-               "Mirrors the arch conf held in ZooKeeper (<[zookeeper] prefix>/arch_conf) onto the\n"
-               "cgroup tree below [cgroup] root, live, and writes the applied snapshot.\n\n"
-               "  -c, --config PATH          config file (default " CFG_DEFAULT_PATH ")\n"
-               "      --check                validate the config file and exit\n"
-               "      --reconcile-interval SEC\n"
-               "                             re-apply the conf every SEC seconds (default 60)\n"
-               "  -v, --verbose              debug logging\n"
-               "  -h, --help                 this help\n"
-               "      --version              print the version\n\n"
-               "Signals: SIGHUP re-reads the config file, SIGTERM/SIGINT stop.\n",
-               program_invocation_short_name);
-}
-
-enum { ARG_RECONCILE = DAEMON_OPT_PRIVATE };
-
 /* userdata: the uint64_t reconcile interval in usec */
-static int syncd_parse_extra(int val, const char *arg, void *userdata, char **err) {
+int syncd_parse_option(int val, const char *arg, void *userdata, char **err) {
         uint64_t u;
 
-        assert(val == ARG_RECONCILE);
+        if (val != SYNCD_ARG_RECONCILE)
+                return xasprintf(err, "unknown option %d", val) < 0 ? -ENOMEM : -EINVAL;
         if (safe_atou64(arg, &u) < 0 || u < 1 || u > 86400)
                 return xasprintf(err, "--reconcile-interval: '%s' is not a number of seconds in "
                                       "1..86400", arg) < 0
@@ -43,36 +26,18 @@ static int syncd_parse_extra(int val, const char *arg, void *userdata, char **er
         return 0;
 }
 
-const struct daemon_spec syncd_spec = {
-        .name = "cg-syncd",
-        .help = syncd_help,
-        .extra = (const struct option[]){
-                {"reconcile-interval", required_argument, NULL, ARG_RECONCILE},
-                {},
-        },
-        .parse_extra = syncd_parse_extra,
+const struct option syncd_options[] = {
+        {"reconcile-interval", required_argument, NULL, SYNCD_ARG_RECONCILE},
+        {},
 };
 
 void syncd_args_from(const struct daemon_args *a, uint64_t reconcile_usec, struct syncd_args *ret) {
         *ret = (struct syncd_args){
                 .config_path = a->config,
-                .help = a->help,
-                .version = a->version,
                 .check = a->check,
                 .reconcile_usec = reconcile_usec,
                 .log_level = a->log_level,
         };
-}
-
-int syncd_parse_args(int argc, char **argv, struct syncd_args *ret, char **err) {
-        uint64_t reconcile_usec = SYNCD_RECONCILE_USEC_DEFAULT;
-        struct daemon_args a;
-        int r;
-
-        r = daemon_parse_args(argc, argv, &syncd_spec, &reconcile_usec, &a, err);
-        if (r >= 0)
-                syncd_args_from(&a, reconcile_usec, ret);
-        return r;
 }
 
 uint64_t syncd_backoff_next(uint64_t cur_usec) {
@@ -142,7 +107,7 @@ int syncd_first_line(const char *s, size_t max, char **ret) {
 }
 
 int syncd_status_format(const struct syncd_status *s, char **ret) {
-        _cleanup_free_ char *applied = NULL, *zk = NULL;
+        _cleanup_free_ char *applied = NULL, *zk = NULL, *change = NULL;
         int r;
 
         if (s->applied_version < 0 && s->source == SYNCD_SOURCE_NONE)
@@ -175,9 +140,18 @@ int syncd_status_format(const struct syncd_status *s, char **ret) {
         }
         if (r < 0)
                 return r;
+        /* Last, so that "Applied version N; watching ..." keeps its shape for readers. */
+        if (s->change && s->change->version >= 0)
+                r = xasprintf(&change,
+                              "; last change: version %" PRId64
+                              ", %zu created, %zu weights set, %zu removed",
+                              s->change->version, s->change->created, s->change->weights,
+                              s->change->removed);
+        if (r < 0)
+                return r;
         if (s->problem)
-                return xasprintf(ret, "%s; %s; %s", applied, zk, s->problem);
-        return xasprintf(ret, "%s; %s", applied, zk);
+                return xasprintf(ret, "%s; %s; %s%s", applied, zk, s->problem, change ?: "");
+        return xasprintf(ret, "%s; %s%s", applied, zk, change ?: "");
 }
 
 static struct live_entry *syncd_live_find(struct live_tree *t, enum conf_subsys s,

@@ -64,6 +64,7 @@ static int syncd_status_text(const struct syncd *d, char **ret) {
                 .zk_state = d->zk_state,
                 .node_missing = d->node_missing,
                 .problem = d->problem,
+                .change = &d->last_change,
         };
 
         return syncd_status_format(&st, ret);
@@ -532,11 +533,28 @@ struct syncd *syncd_free(struct syncd *d) {
         return NULL;
 }
 
-int syncd_new(int argc, char **argv, struct syncd **ret) {
+int syncd_check(const char *config_path) {
+        _cleanup_(syncd_freep) struct syncd *d = NULL;
+        int r;
+
+        d = calloc(1, sizeof(*d));
+        if (!d)
+                return log_error_errno(-ENOMEM, "Out of memory");
+        d->args.check = true; /* syncd_prepare() opens no cgroup and touches nothing */
+        r = daemon_load_cfg(config_path, &d->cfg);
+        if (r < 0)
+                return r;
+        r = syncd_prepare(d, d->cfg, config_path);
+        if (r < 0)
+                return r;
+        printf("%s: OK (node %s, snapshot %s)\n", config_path, d->node_path, d->snapshot_path);
+        return 0;
+}
+
+int syncd_new(const struct syncd_args *args, struct syncd **ret) {
         _cleanup_(syncd_freep) struct syncd *d = NULL;
         static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, 0};
-        uint64_t reconcile_usec = SYNCD_RECONCILE_USEC_DEFAULT, grace;
-        struct daemon_args a;
+        uint64_t grace;
         int r;
 
         /* The ZooKeeper client's two threads would each get a malloc arena of their own; they
@@ -554,11 +572,8 @@ int syncd_new(int argc, char **argv, struct syncd **ret) {
         if (!d)
                 return log_error_errno(-ENOMEM, "Out of memory");
         d->zk_state = ZK_STATE_CLOSED;
-
-        r = daemon_setup(argc, argv, &syncd_spec, &reconcile_usec, &a);
-        if (r <= 0)
-                return r; /* 0: --help or --version printed */
-        syncd_args_from(&a, reconcile_usec, &d->args);
+        d->last_change.version = -1;
+        d->args = *args;
         d->cfg_path = strdup(d->args.config_path);
         if (!d->cfg_path)
                 return log_error_errno(-ENOMEM, "Out of memory");
@@ -569,11 +584,6 @@ int syncd_new(int argc, char **argv, struct syncd **ret) {
         r = syncd_prepare(d, d->cfg, d->cfg_path);
         if (r < 0)
                 return r;
-        if (d->args.check) {
-                printf("%s: OK (node %s, snapshot %s)\n", d->cfg_path, d->node_path,
-                       d->snapshot_path);
-                return 0;
-        }
         zk_set_log_handler(syncd_zk_log, d->args.log_level >= LOG_DEBUG ? LOG_INFO : LOG_WARNING);
 
         /* Before the ZooKeeper client's threads start (syncd_start): they inherit the blocked
@@ -600,7 +610,7 @@ int syncd_new(int argc, char **argv, struct syncd **ret) {
         if (r < 0)
                 return log_error_errno(r, "Failed to add a timer: %m");
         *ret = TAKE_PTR(d);
-        return 1;
+        return 0;
 }
 
 int syncd_start(struct syncd *d) {

@@ -22,20 +22,20 @@
 #define SYNCD_BACKOFF_MIN_USEC (100 * 1000ULL)
 #define SYNCD_BACKOFF_MAX_USEC (30 * 1000000ULL)
 
-/* ---- command line (pure) ---- */
+/* ---- command line (pure; main.c parses it with daemon_parse_args) ---- */
 struct syncd_args {
         const char *config_path; /* borrowed from argv */
-        bool help, version, check;
+        bool check;
         uint64_t reconcile_usec;
         int log_level; /* LOG_INFO, LOG_DEBUG with -v */
 };
-/* The common options (common/daemon.h) plus --reconcile-interval SEC; daemon_parse_args()'s
- * userdata is a uint64_t holding the interval in usec, preset to the default. */
-extern const struct daemon_spec syncd_spec;
+/* cg-syncd's own options besides the common ones (common/daemon.h): --reconcile-interval SEC.
+ * For struct daemon_spec's extra/parse_extra; the parser's userdata is a uint64_t holding the
+ * interval in usec, preset to SYNCD_RECONCILE_USEC_DEFAULT. */
+#define SYNCD_ARG_RECONCILE DAEMON_OPT_PRIVATE
+extern const struct option syncd_options[];
+int syncd_parse_option(int val, const char *arg, void *userdata, char **err);
 void syncd_args_from(const struct daemon_args *a, uint64_t reconcile_usec, struct syncd_args *ret);
-/* 1: run; 0: nothing to run (--help/--version: caller prints); -EINVAL: usage error, *err set
- * (owned). Resets getopt. */
-int syncd_parse_args(int argc, char **argv, struct syncd_args *ret, char **err);
 
 /* ---- pure helpers ---- */
 uint64_t syncd_backoff_next(uint64_t cur_usec);
@@ -78,6 +78,11 @@ enum syncd_source {
         SYNCD_SOURCE_ZK,
         SYNCD_SOURCE_SNAPSHOT,
 };
+/* What the last apply that changed the tree did (for the log line and STATUS=). */
+struct syncd_change {
+        int64_t version; /* -1: no apply changed anything yet */
+        size_t created, weights, removed, moved, limits;
+};
 struct syncd_status {
         const char *node_path;
         enum syncd_source source;
@@ -85,6 +90,7 @@ struct syncd_status {
         enum zk_state zk_state;
         bool node_missing;
         const char *problem; /* current trouble, one line, or NULL */
+        const struct syncd_change *change; /* NULL or version -1: none yet */
 };
 int syncd_status_format(const struct syncd_status *s, char **ret);
 /* The first line of a multi-line message, at most `max` bytes (owned). */
@@ -177,9 +183,13 @@ struct syncd {
          * socket sends every unit signal whether it is read or not); our own reference. */
         sd_bus *bus_followed;
         struct syncd_metrics m; /* health counters for <runtime_dir>/metrics/cg-syncd.prom */
+        struct syncd_change last_change; /* for STATUS= */
 };
 
-int syncd_new(int argc, char **argv, struct syncd **ret); /* 0: --help/--version/--check done */
+/* Config, cgfs, zk, loop, signals, timers; logs what fails. */
+int syncd_new(const struct syncd_args *args, struct syncd **ret);
+/* --check: the config and what it names (ZooKeeper path, snapshot path); prints a summary. */
+int syncd_check(const char *config_path);
 struct syncd *syncd_free(struct syncd *d);
 DEFINE_CLEANUP_FUNC(struct syncd, syncd_free)
 int syncd_start(struct syncd *d); /* first connect, timers */

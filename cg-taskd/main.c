@@ -1,6 +1,7 @@
 /* cg-taskd — puts the processes named by pid files (and all their descendants) into their
  * cgroups: at once when a pid file changes or the applied conf changes, and every
- * `[taskd] interval` seconds as a full reconcile. See README "cg-taskd". */
+ * `[taskd] interval` seconds as a full reconcile. See README "cg-taskd".
+ * main.c: the process frame only (the shape of every daemon's main.c); the daemon is daemon.c. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -17,25 +18,24 @@ static void help(void) {
                "  -c, --config PATH  config file (default " CFG_DEFAULT_PATH ")\n"
                "      --check        validate the config, the cgroup layout and the applied\n"
                "                     conf, print a summary and exit (moves nothing)\n"
-               "  -d, --debug        log debug messages\n"
+               "  -v, --verbose      log debug messages\n"
                "  -h, --help         show this help\n"
-               "      --version      show the version\n\n"
+               "  -V, --version      show the version\n\n"
                "Signals: SIGHUP re-reads the config; SIGTERM stops.\n");
 }
 
-static const struct daemon_spec spec = {.name = "cg-taskd", .verbose = "debug", .help = help};
+static const struct daemon_spec spec = {.name = "cg-taskd", .help = help};
 
 static int run(int argc, char **argv) {
         _cleanup_(taskd_freep) struct taskd *d = NULL;
         struct daemon_args a;
         int r;
 
-        r = daemon_setup(argc, argv, &spec, NULL, &a);
+        r = daemon_setup(argc, argv, &spec, NULL, &a); /* the same flags in every daemon */
         if (r <= 0)
                 return r; /* 0: --help or --version printed */
         if (a.check)
                 return taskd_check(a.config);
-
         r = taskd_new(a.config, &d); /* config, cgroups, /proc, snapshot, loop, signals */
         if (r < 0)
                 return r;
@@ -47,8 +47,9 @@ static int run(int argc, char **argv) {
         r = sd_event_loop(d->event); /* returns after SIGTERM/SIGINT */
         (void) notify_stopping();
         if (r < 0)
-                log_error_errno(r, "Stopping on error: %m");
-        return r;
+                return log_error_errno(r, "Stopped on an error: %m");
+        log_info("Stopped");
+        return 0;
 }
 
 int main(int argc, char **argv) {

@@ -94,23 +94,6 @@ int proc_pidfile_load(const char *path, struct proc_pidfile *ret) {
         return 0;
 }
 
-int proc_pidfile_read(const char *path, pid_t *ret, uint64_t *ret_mtime_usec) {
-        struct proc_pidfile f;
-        pid_t pid;
-        int r;
-
-        r = proc_pidfile_load(path, &f);
-        if (r < 0)
-                return r;
-        r = proc_pidfile_parse(f.data, f.len, &pid);
-        if (r < 0)
-                return r;
-        *ret = pid;
-        if (ret_mtime_usec)
-                *ret_mtime_usec = f.mtime_usec;
-        return 0;
-}
-
 /* ---- /proc/<pid>/stat ---- */
 
 /* Parses one unsigned decimal field at *p, advancing past it and one following space (or the
@@ -300,14 +283,8 @@ bool proc_pidfile_is_stale(uint64_t pidfile_mtime_usec, uint64_t start_realtime_
 /* ---- pid vectors ---- */
 
 int pidvec_push(struct pidvec *pv, pid_t pid) {
-        if (pv->n >= pv->allocated) {
-                size_t na = pv->allocated ? pv->allocated * 2 : 64;
-                pid_t *nv = realloc(pv->v, na * sizeof(pid_t));
-                if (!nv)
-                        return -ENOMEM;
-                pv->v = nv;
-                pv->allocated = na;
-        }
+        if (GREEDY_REALLOC(pv->v, pv->allocated, pv->n + 1) < 0)
+                return -ENOMEM;
         pv->v[pv->n++] = pid;
         return 0;
 }
@@ -417,14 +394,14 @@ bool proc_walk_uses_fallback(const struct proc_walk *w) {
         return w->fallback;
 }
 
+int proc_walk_dirfd(const struct proc_walk *w) {
+        return w->dirfd;
+}
+
 void proc_walk_invalidate(struct proc_walk *w) {
         w->index = mfree(w->index);
         w->n_index = 0;
         w->have_index = false;
-}
-
-int proc_walk_dirfd(const struct proc_walk *w) {
-        return w->dirfd;
 }
 
 static int ppid_cmp(const void *a, const void *b) {
@@ -497,14 +474,8 @@ struct index_build {
 static int index_add(pid_t pid, pid_t ppid, void *userdata) {
         struct index_build *b = userdata;
 
-        if (b->n >= b->allocated) {
-                size_t na = b->allocated ? b->allocated * 2 : 1024;
-                struct ppid_entry *nv = realloc(b->v, na * sizeof(*b->v));
-                if (!nv)
-                        return -ENOMEM;
-                b->v = nv;
-                b->allocated = na;
-        }
+        if (GREEDY_REALLOC(b->v, b->allocated, b->n + 1) < 0)
+                return -ENOMEM;
         b->v[b->n++] = (struct ppid_entry){.ppid = ppid, .pid = pid};
         return 0;
 }

@@ -22,22 +22,17 @@
  * -ENODATA: empty (or only "\n"); -ERANGE: 0, negative or above PROC_PID_MAX;
  * -EINVAL: anything else (spaces, signs, letters, NUL bytes, two lines, "\r\n"). */
 int proc_pidfile_parse(const char *buf, size_t len, pid_t *ret);
-/* A short English reason for a proc_pidfile_parse()/proc_pidfile_read() error, e.g. "empty". */
+/* A short English reason for a proc_pidfile_parse()/proc_pidfile_load() error, e.g. "empty". */
 const char *proc_pidfile_strerror(int r);
 
-/* Reads and parses a pid file as proc_pidfile_load() does. *ret_mtime_usec (may be NULL) gets the
- * file's mtime (CLOCK_REALTIME µs). Errors: those of proc_pidfile_load() and of
- * proc_pidfile_parse(). */
-int proc_pidfile_read(const char *path, pid_t *ret, uint64_t *ret_mtime_usec);
-
-/* The raw content of a pid file, without parsing, so a caller can tell whether a bad file
- * changed since it last complained about it, and who owns it. The path is walked with
- * open_path_trusted() (util.h): a symlink is followed only if root owns it and every directory
- * on the way, so a user's link never lends them the authority of the file it points to. Only a
- * regular file is opened for reading (a FIFO or device node is looked at, never opened: no
- * blocked writer is released), without blocking and reading at most PROC_PIDFILE_MAX + 1 bytes.
- * Errors: -ENOENT/-ENOTDIR (missing), -ENOLINK (an untrusted symlink), -ELOOP, -EBADF (not a
- * regular file), -EFBIG (too long), others of open/read. */
+/* The raw content of a pid file, without parsing (proc_pidfile_parse() parses it), so a caller
+ * can tell whether a bad file changed since it last complained about it, and who owns it. The
+ * path is walked with open_path_trusted() (util.h): a symlink is followed only if root owns it
+ * and every directory on the way, so a user's link never lends them the authority of the file it
+ * points to. Only a regular file is opened for reading (a FIFO or device node is looked at, never
+ * opened: no blocked writer is released), without blocking and reading at most
+ * PROC_PIDFILE_MAX + 1 bytes. Errors: -ENOENT/-ENOTDIR (missing), -ENOLINK (an untrusted
+ * symlink), -ELOOP, -EBADF (not a regular file), -EFBIG (too long), others of open/read. */
 struct proc_pidfile {
         char data[PROC_PIDFILE_MAX + 1]; /* NUL-terminated; may hold other NULs (len counts) */
         size_t len;
@@ -113,9 +108,9 @@ void proc_walk_invalidate(struct proc_walk *w);
 int proc_walk_children(struct proc_walk *w, pid_t pid, struct pidvec *out);
 /* Borrowed proc dir fd ("/proc" opened O_PATH|O_DIRECTORY), for openat() by callers. */
 int proc_walk_dirfd(const struct proc_walk *w);
-
 /* Reads /proc/<pid>/cgroup under proc_dir into *ret (owned). -ESRCH when the process is gone. */
 int proc_cgroup_read_at(int proc_dirfd, pid_t pid, char **ret);
+
 
 /* ---- the process tree, kept current by the kernel's process events connector ----
  * One /proc scan (pid -> ppid of every process), then fork and exit events from the netlink

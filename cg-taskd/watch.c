@@ -429,14 +429,8 @@ static int batch_add(struct batch *b, const char *dir, const char *name, bool ju
         }
         if (p) /* gone and back within the batch: read where it now stands in the order */
                 (void) taskd_map_remove_str(&b->idx, p->path);
-        if (b->n == b->allocated) {
-                size_t na = b->allocated ? b->allocated * 2 : 64;
-                struct pending *nv = realloc(b->v, na * sizeof(*nv));
-                if (!nv)
-                        return -ENOMEM;
-                b->v = nv;
-                b->allocated = na;
-        }
+        if (GREEDY_REALLOC(b->v, b->allocated, b->n + 1) < 0)
+                return -ENOMEM;
         p = &b->v[b->n];
         *p = (struct pending){.path = path, .dir_len = strlen(dir), .just_created = just_created};
         r = taskd_map_put_str(&b->idx, p->path, (void *) (uintptr_t) (b->n + 1));

@@ -253,12 +253,12 @@ static int family_cmp(const void *x, const void *y) {
         return (a->seq > b->seq) - (a->seq < b->seq);
 }
 
-int wsd_metrics_merge(const struct wsd_prom_input *in, size_t n, struct wsproto_buf *ret,
+int wsd_metrics_merge(const struct wsd_prom_input *in, size_t n, struct strbuf *ret,
                       size_t *ret_rejected) {
         _cleanup_free_ struct line *lines = NULL;
         _cleanup_free_ struct family *fams = NULL;
         size_t n_lines = 0, cap = 0, n_fams = 0, rejected = 0, seq = 0;
-        struct wsproto_buf b;
+        struct strbuf b;
         int k;
 
         for (size_t i = 0; i < n; i++) {
@@ -307,7 +307,7 @@ int wsd_metrics_merge(const struct wsd_prom_input *in, size_t n, struct wsproto_
         }
         qsort(fams, n_fams, sizeof(*fams), family_cmp);
 
-        k = wsproto_buf_init(&b, 0, 4096);
+        k = strbuf_init(&b, 0, 4096);
         for (size_t f = 0; k >= 0 && f < n_fams; f++) {
                 const struct line *help = NULL, *type = NULL, *last = NULL;
                 bool bad_input[WSD_METRICS_FILES_MAX + 2] = {};
@@ -342,20 +342,20 @@ int wsd_metrics_merge(const struct wsd_prom_input *in, size_t n, struct wsproto_
                         }
                         if (!any) {
                                 if (help)
-                                        k = wsproto_buf_printf(&b, "%.*s\n", (int) help->len,
+                                        k = strbuf_printf(&b, "%.*s\n", (int) help->len,
                                                                help->text);
                                 if (k >= 0 && type)
-                                        k = wsproto_buf_printf(&b, "%.*s\n", (int) type->len,
+                                        k = strbuf_printf(&b, "%.*s\n", (int) type->len,
                                                                type->text);
                                 any = true;
                         }
                         if (k >= 0)
-                                k = wsproto_buf_printf(&b, "%.*s\n", (int) l->len, l->text);
+                                k = strbuf_printf(&b, "%.*s\n", (int) l->len, l->text);
                         last = l;
                 }
         }
         if (k < 0) {
-                wsproto_buf_done(&b);
+                strbuf_done(&b);
                 return k;
         }
         if (ret_rejected)
@@ -443,13 +443,13 @@ static int name_cmp(const void *a, const void *b) {
 
 static struct ratelimit rl_files = RATELIMIT_INIT(60 * USEC_PER_SEC, 5);
 
-int wsd_metrics_append_files(struct wsd *d, struct wsproto_buf *out) {
+int wsd_metrics_append_files(struct wsd *d, struct strbuf *out) {
         _cleanup_free_ char *dir_path = NULL;
         _cleanup_strv_free_ char **names = NULL;
         char *texts[WSD_METRICS_FILES_MAX] = {};
         struct wsd_prom_input in[WSD_METRICS_FILES_MAX + 2];
         struct metrics own = {}, stamps = {};
-        struct wsproto_buf merged;
+        struct strbuf merged;
         size_t n_in = 0, rejected = 0, n_names;
         _cleanup_close_ int dfd = -1;
         DIR *dir = NULL;
@@ -524,8 +524,8 @@ int wsd_metrics_append_files(struct wsd *d, struct wsproto_buf *out) {
         if (rejected > 0 && ratelimit_below(&rl_files))
                 log_warning("Left out %zu malformed or disallowed lines of the .prom files in %s",
                             rejected, dir_path);
-        r = wsproto_buf_append(out, wsproto_buf_text(&merged), merged.len);
-        wsproto_buf_done(&merged);
+        r = strbuf_append(out, strbuf_text(&merged), merged.len);
+        strbuf_done(&merged);
 done:
         for (size_t i = 0; i < ELEMENTSOF(texts); i++)
                 free(texts[i]);

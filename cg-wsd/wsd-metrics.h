@@ -26,7 +26,7 @@ struct wsd_prom_input {
 /* Merges the inputs into ret (initialised here; the caller's on success). Lines that are not
  * well-formed, or not allowed (see above), are left out and counted in *ret_rejected (may be
  * NULL). Pure; -ENOMEM only. */
-int wsd_metrics_merge(const struct wsd_prom_input *in, size_t n, struct wsproto_buf *ret,
+int wsd_metrics_merge(const struct wsd_prom_input *in, size_t n, struct strbuf *ret,
                       size_t *ret_rejected);
 
 /* The DEVNAME= of a /sys/dev/block/MAJ:MIN/uevent text (owned). -ENOENT: none; -EINVAL: not a
@@ -40,4 +40,4 @@ const char *wsd_devname(unsigned major, unsigned minor, void *userdata);
 /* Appends cg-wsd's cgrouparch_build_info, the files' families and one
  * cgrouparch_wsd_metrics_file_timestamp_seconds{file} per file read to out. A missing directory
  * is no error (no daemon has written yet). Logs problems with files, rate-limited. */
-int wsd_metrics_append_files(struct wsd *d, struct wsproto_buf *out);
+int wsd_metrics_append_files(struct wsd *d, struct strbuf *out);

@@ -360,7 +360,7 @@ static bool getrange_value(redisReply *rep) {
 static void reply_conf(struct wsd_pending *p, redisReply *rep) {
         struct wsd *d = p->d;
         enum wsproto_reject r;
-        struct wsproto_buf b;
+        struct strbuf b;
 
         if (rep->type == REDIS_REPLY_NIL || (rep->type == REDIS_REPLY_STRING && rep->len == 0))
                 return fill_error(p, "no conf in redis yet");
@@ -373,9 +373,9 @@ static void reply_conf(struct wsd_pending *p, redisReply *rep) {
                            r == WSPROTO_REJECT_SIZE ? "too big" : wsproto_reject_name(r));
                 return fill_error(p, "malformed conf in redis");
         }
-        if (wsproto_buf_init(&b, LWS_PRE, rep->len) < 0 ||
-            wsproto_buf_append(&b, rep->str, rep->len) < 0) {
-                wsproto_buf_done(&b);
+        if (strbuf_init(&b, LWS_PRE, rep->len) < 0 ||
+            strbuf_append(&b, rep->str, rep->len) < 0) {
+                strbuf_done(&b);
                 return fill_error(p, "out of memory");
         }
         wsd_session_fill(p->s, p->q, &b);
@@ -384,7 +384,7 @@ static void reply_conf(struct wsd_pending *p, redisReply *rep) {
 static void reply_push(struct wsd_pending *p, redisReply *rep) {
         struct wsd *d = p->d;
         enum wsproto_reject r = WSPROTO_VALUE_OK;
-        struct wsproto_buf b;
+        struct strbuf b;
         struct wsd_msg *m;
         int k;
 
@@ -430,7 +430,7 @@ static void range_part(struct wsd_pending *p, redisReply *rep) {
 static void range_done(struct wsd_pending *p) {
         struct wsd *d = p->d;
         uint64_t nrej = 0;
-        struct wsproto_buf b;
+        struct strbuf b;
         int k;
 
         if (p->kind != P_ACCOUNT)
@@ -447,11 +447,11 @@ static void range_done(struct wsd_pending *p) {
                            p->rejected[WSPROTO_REJECT_UTF8], p->rejected[WSPROTO_REJECT_JSON],
                            p->rejected[WSPROTO_REJECT_SHAPE]);
         if (!p->q) {
-                wsproto_buf_done(&p->acc.buf);
+                strbuf_done(&p->acc.buf);
                 return;
         }
         if (p->error) {
-                wsproto_buf_done(&p->acc.buf);
+                strbuf_done(&p->acc.buf);
                 return fill_error(p, p->error);
         }
         k = wsproto_account_end(&p->acc, &b);
@@ -543,7 +543,7 @@ void wsd_redis_request(struct wsd_session *s, struct wsd_qent *q, const struct w
                 if (k >= 0)
                         k = send_range(&d->rcmd, p, req->start_slot, req->end_slot);
                 if (k < 0)
-                        wsproto_buf_done(&p->acc.buf);
+                        strbuf_done(&p->acc.buf);
         } else {
                 _cleanup_free_ char *key = NULL;
 

@@ -27,11 +27,11 @@ int64_t wsd_now_slot(void) {
 
 /* ---- messages ---- */
 
-struct wsd_msg *wsd_msg_new(struct wsproto_buf *buf) {
+struct wsd_msg *wsd_msg_new(struct strbuf *buf) {
         struct wsd_msg *m = calloc(1, sizeof *m);
 
         if (!m) {
-                wsproto_buf_done(buf);
+                strbuf_done(buf);
                 return NULL;
         }
         m->refs = 1;
@@ -47,7 +47,7 @@ struct wsd_msg *wsd_msg_ref(struct wsd_msg *m) {
 
 struct wsd_msg *wsd_msg_unref(struct wsd_msg *m) {
         if (m && --m->refs == 0) {
-                wsproto_buf_done(&m->buf);
+                strbuf_done(&m->buf);
                 free(m);
         }
         return NULL;
@@ -105,7 +105,7 @@ int wsd_session_enqueue(struct wsd_session *s, struct wsd_msg *m) {
         return 0;
 }
 
-void wsd_session_fill(struct wsd_session *s, struct wsd_qent *q, struct wsproto_buf *buf) {
+void wsd_session_fill(struct wsd_session *s, struct wsd_qent *q, struct strbuf *buf) {
         struct wsd_msg *m = wsd_msg_new(buf);
 
         if (!m) {
@@ -118,7 +118,7 @@ void wsd_session_fill(struct wsd_session *s, struct wsd_qent *q, struct wsproto_
 }
 
 void wsd_session_fill_error(struct wsd_session *s, struct wsd_qent *q, const char *msg) {
-        struct wsproto_buf b;
+        struct strbuf b;
         struct wsd_msg *m;
 
         q->pending = NULL;
@@ -143,13 +143,13 @@ static void answer_error(struct wsd_session *s, const char *msg) {
 }
 
 static void answer_text(struct wsd_session *s, const char *text) {
-        struct wsproto_buf b;
+        struct strbuf b;
         struct wsd_qent *q;
         struct wsd_msg *m;
 
-        if (wsproto_buf_init(&b, LWS_PRE, strlen(text)) < 0)
+        if (strbuf_init(&b, LWS_PRE, strlen(text)) < 0)
                 return answer_error(s, "out of memory");
-        (void) wsproto_buf_append(&b, text, strlen(text));
+        (void) strbuf_append(&b, text, strlen(text));
         m = wsd_msg_new(&b);
         q = m ? qent_append(s) : NULL;
         if (!q) {
@@ -209,7 +209,7 @@ static int on_writeable(struct wsd_session *s) {
         if (!q || !q->msg)
                 return 0;
         m = q->msg;
-        text = (unsigned char *) wsproto_buf_text(&m->buf);
+        text = (unsigned char *) strbuf_text(&m->buf);
         len = m->buf.len;
         if (m->refs == 1 && len > WSD_WRITE_CHUNK) {
                 chunk = MIN(len - q->off, (size_t) WSD_WRITE_CHUNK);
@@ -292,9 +292,9 @@ static int on_receive(struct wsd_session *s, const char *in, size_t len) {
                 return 0;
         }
         if (!s->rx_binary) {
-                if (!s->rx.mem && wsproto_buf_init(&s->rx, 0, 4096) < 0)
+                if (!s->rx.mem && strbuf_init(&s->rx, 0, 4096) < 0)
                         return -1;
-                if (wsproto_buf_append(&s->rx, in, len) < 0)
+                if (strbuf_append(&s->rx, in, len) < 0)
                         return -1;
         }
         s->rx_len += len;
@@ -303,8 +303,8 @@ static int on_receive(struct wsd_session *s, const char *in, size_t len) {
         if (s->rx_binary)
                 answer_error(s, "binary frames are not supported: send JSON text");
         else
-                handle_request(s, wsproto_buf_text(&s->rx), s->rx.len);
-        wsproto_buf_done(&s->rx); /* idle connections keep no buffer */
+                handle_request(s, strbuf_text(&s->rx), s->rx.len);
+        strbuf_done(&s->rx); /* idle connections keep no buffer */
         s->rx_len = 0;
         return 0;
 }
@@ -381,14 +381,14 @@ static int confirm_upgrade(struct wsd *d, struct lws *wsi) {
 /* ---- HTTP ---- */
 
 static int http_respond(struct wsd_session *s, struct lws *wsi, unsigned status,
-                        const char *type, struct wsproto_buf *body) {
+                        const char *type, struct strbuf *body) {
         static const char csp[] = "default-src 'self'; connect-src 'self' ws: wss:; "
                                   "img-src 'self' data:; frame-ancestors 'none'";
         unsigned char hdr[LWS_PRE + 1024], *start = hdr + LWS_PRE, *p = start,
                                            *end = hdr + sizeof hdr - 1;
         bool file = s->file;
 
-        wsproto_buf_done(&s->body);
+        strbuf_done(&s->body);
         s->body = *body; /* moves */
         body->mem = NULL;
         s->body_sent = false;
@@ -414,18 +414,18 @@ static int http_respond(struct wsd_session *s, struct lws *wsi, unsigned status,
 }
 
 static int http_text(struct wsd_session *s, struct lws *wsi, unsigned status, const char *text) {
-        struct wsproto_buf b;
+        struct strbuf b;
 
-        if (wsproto_buf_init(&b, LWS_PRE, strlen(text)) < 0 ||
-            wsproto_buf_append(&b, text, strlen(text)) < 0) {
-                wsproto_buf_done(&b);
+        if (strbuf_init(&b, LWS_PRE, strlen(text)) < 0 ||
+            strbuf_append(&b, text, strlen(text)) < 0) {
+                strbuf_done(&b);
                 return -1;
         }
         return http_respond(s, wsi, status, "text/plain; charset=utf-8", &b);
 }
 
 static int http_metrics(struct wsd *d, struct wsd_session *s, struct lws *wsi) {
-        struct wsproto_buf b, tmp;
+        struct strbuf b, tmp;
         double now = (double) now_usec(CLOCK_REALTIME) / (double) USEC_PER_SEC;
 
         d->stats.redis_up = wsd_redis_up(d);
@@ -443,13 +443,13 @@ static int http_metrics(struct wsd *d, struct wsd_session *s, struct lws *wsi) {
         if (wsd_metrics_append_files(d, &tmp) < 0 && ratelimit_below(&rl_session))
                 log_warning("Failed to add the daemons' .prom files to /metrics");
         /* lws_write wants LWS_PRE headroom */
-        if (wsproto_buf_init(&b, LWS_PRE, tmp.len) < 0 ||
-            wsproto_buf_append(&b, wsproto_buf_text(&tmp), tmp.len) < 0) {
-                wsproto_buf_done(&tmp);
-                wsproto_buf_done(&b);
+        if (strbuf_init(&b, LWS_PRE, tmp.len) < 0 ||
+            strbuf_append(&b, strbuf_text(&tmp), tmp.len) < 0) {
+                strbuf_done(&tmp);
+                strbuf_done(&b);
                 return -1;
         }
-        wsproto_buf_done(&tmp);
+        strbuf_done(&tmp);
         return http_respond(s, wsi, HTTP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8",
                             &b);
 }
@@ -460,7 +460,7 @@ static int http_metrics(struct wsd *d, struct wsd_session *s, struct lws *wsi) {
  * (404). Anything but a regular file is 404 too (O_NONBLOCK: a FIFO cannot block the loop). */
 static int http_file(struct wsd *d, struct wsd_session *s, struct lws *wsi, const char *file) {
         _cleanup_close_ int dfd = -1, fd = -1;
-        struct wsproto_buf b = {};
+        struct strbuf b = {};
         struct stat st;
         ssize_t n = 0;
 
@@ -475,10 +475,10 @@ static int http_file(struct wsd *d, struct wsd_session *s, struct lws *wsi, cons
         if (st.st_size > WSD_MAX_FILE)
                 return http_text(s, wsi, HTTP_STATUS_INTERNAL_SERVER_ERROR, "file too big\n");
         /* one byte more than the size: a file that grows while it is read is refused */
-        if (wsproto_buf_init(&b, LWS_PRE, (size_t) st.st_size + 1) < 0)
+        if (strbuf_init(&b, LWS_PRE, (size_t) st.st_size + 1) < 0)
                 return -1;
-        while (b.len < b.cap) {
-                n = read(fd, wsproto_buf_text(&b) + b.len, b.cap - b.len);
+        while (b.len + 1 < b.cap) { /* b.cap counts the NUL */
+                n = read(fd, b.mem + b.headroom + b.len, b.cap - 1 - b.len);
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n <= 0)
@@ -486,10 +486,10 @@ static int http_file(struct wsd *d, struct wsd_session *s, struct lws *wsi, cons
                 b.len += (size_t) n;
         }
         if (n < 0 || b.len > (size_t) st.st_size) {
-                wsproto_buf_done(&b);
+                strbuf_done(&b);
                 return http_text(s, wsi, HTTP_STATUS_INTERNAL_SERVER_ERROR, "cannot read\n");
         }
-        wsproto_buf_text(&b)[b.len] = 0;
+        b.mem[b.headroom + b.len] = 0;
         s->file = true;
         return http_respond(s, wsi, HTTP_STATUS_OK, wsproto_mime_type(file), &b);
 }
@@ -534,10 +534,10 @@ static int on_http_writeable(struct wsd_session *s, struct lws *wsi) {
         if (s->kind != WSD_SESSION_HTTP || s->body_sent || !s->body.mem)
                 return 0;
         s->body_sent = true;
-        if (lws_write(wsi, (unsigned char *) wsproto_buf_text(&s->body), s->body.len,
+        if (lws_write(wsi, (unsigned char *) strbuf_text(&s->body), s->body.len,
                       LWS_WRITE_HTTP_FINAL) != (int) s->body.len)
                 return -1;
-        wsproto_buf_done(&s->body);
+        strbuf_done(&s->body);
         return transaction_completed(s->d, wsi);
 }
 
@@ -554,7 +554,7 @@ int wsd_session_callback(struct lws *wsi, enum lws_callback_reasons reason, void
 
         case LWS_CALLBACK_ESTABLISHED:
                 wsd_conn_established(d, wsi);
-                wsproto_buf_done(&s->body);
+                strbuf_done(&s->body);
                 *s = (struct wsd_session){ .kind = WSD_SESSION_WS, .d = d, .wsi = wsi };
                 s->next = d->sessions;
                 if (d->sessions)
@@ -577,7 +577,7 @@ int wsd_session_callback(struct lws *wsi, enum lws_callback_reasons reason, void
                 if (s->subscribed)
                         d->stats.subscribers--;
                 queue_free(s);
-                wsproto_buf_done(&s->rx);
+                strbuf_done(&s->rx);
                 s->kind = WSD_SESSION_NONE;
                 wsd_update_status(d);
                 return 0;
@@ -620,7 +620,7 @@ int wsd_session_callback(struct lws *wsi, enum lws_callback_reasons reason, void
         case LWS_CALLBACK_CLOSED_HTTP:
         case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
                 if (s && s->kind == WSD_SESSION_HTTP)
-                        wsproto_buf_done(&s->body);
+                        strbuf_done(&s->body);
                 return 0;
 
         default:

@@ -289,9 +289,28 @@ int wsd_new(const char *cfg_path, struct wsd **ret) {
         return 0;
 }
 
+int wsd_check(const char *cfg_path) {
+        _cleanup_(cfg_freep) struct cfg *c = NULL;
+        _cleanup_free_ char *err = NULL;
+        int r;
+
+        r = daemon_load_cfg(cfg_path, &c);
+        if (r < 0)
+                return r;
+        r = wsd_check_cfg(c, &err);
+        if (r < 0)
+                return log_error_errno(r, "%s", err ? err : "Out of memory");
+        if (strv_length(c->zk.auth) > 0 || strv_length(c->zk.admin_auth) > 0)
+                log_warning("%s holds a ZooKeeper identity ([zookeeper] auth/admin_auth), which "
+                            "cg-wsd never uses: give cg-wsd its own file with [wsd] and [redis] "
+                            "only (cg-wsd.conf)",
+                            cfg_path);
+        printf("%s: ok (listen %s:%u, Redis %s:%u prefix %s, www %s)\n", cfg_path, c->wsd.bind,
+               c->wsd.port, c->redis.host, c->redis.port, c->redis.prefix, c->wsd.www_dir);
+        return 0;
+}
+
 int wsd_run(struct wsd *d) {
-        (void) notify_ready("Listening on %s:%u; Redis %s", d->cfg->wsd.bind, d->cfg->wsd.port,
-                            d->redis_where);
         log_info("cg-wsd %s listening on %s:%u (www: %s, max_clients %u, RLIMIT_NOFILE %u), "
                  "Redis %s prefix %s",
                  CGARCH_VERSION, d->cfg->wsd.bind, d->cfg->wsd.port, d->cfg->wsd.www_dir,
@@ -302,7 +321,6 @@ int wsd_run(struct wsd *d) {
                 if (d->accept_failed)
                         wsd_conn_accept_failed(d);
         }
-        (void) notify_stopping();
         return d->exit_code;
 }
 

@@ -31,9 +31,9 @@
 /* A message to send: refcounted so one pushed sample is shared by every subscriber. */
 struct wsd_msg {
         unsigned refs;
-        struct wsproto_buf buf; /* headroom LWS_PRE */
+        struct strbuf buf; /* headroom LWS_PRE */
 };
-struct wsd_msg *wsd_msg_new(struct wsproto_buf *buf); /* takes buf's memory; NULL on OOM */
+struct wsd_msg *wsd_msg_new(struct strbuf *buf); /* takes buf's memory; NULL on OOM */
 struct wsd_msg *wsd_msg_ref(struct wsd_msg *m);
 struct wsd_msg *wsd_msg_unref(struct wsd_msg *m);
 
@@ -64,11 +64,11 @@ struct wsd_session {
         bool subscribed;
         bool rx_paused;
         /* input: one message being reassembled */
-        struct wsproto_buf rx;
+        struct strbuf rx;
         size_t rx_len;
         bool rx_binary;
         /* http */
-        struct wsproto_buf body;
+        struct strbuf body;
         bool body_sent;
         bool file; /* body is a static file: its headers (CSP, no-cache) */
 };
@@ -157,7 +157,10 @@ struct wsd {
 int wsd_new(const char *cfg_path, struct wsd **ret);
 struct wsd *wsd_free(struct wsd *d);
 DEFINE_CLEANUP_FUNC(struct wsd, wsd_free)
+/* libwebsockets' loop, until SIGTERM/SIGINT; the caller sends READY=1 and STOPPING=1. */
 int wsd_run(struct wsd *d);
+/* --check: loads the config and prints a summary. */
+int wsd_check(const char *cfg_path);
 void wsd_update_status(struct wsd *d);
 
 /* wsd-session.c: the lws protocol callback (HTTP and websocket) */
@@ -167,7 +170,7 @@ int wsd_session_callback(struct lws *wsi, enum lws_callback_reasons reason, void
 int wsd_session_enqueue(struct wsd_session *s, struct wsd_msg *m);
 /* Fills pending entry q of session s with its answer (takes buf's memory) and sends it when
  * its turn comes. */
-void wsd_session_fill(struct wsd_session *s, struct wsd_qent *q, struct wsproto_buf *buf);
+void wsd_session_fill(struct wsd_session *s, struct wsd_qent *q, struct strbuf *buf);
 void wsd_session_fill_error(struct wsd_session *s, struct wsd_qent *q, const char *msg);
 /* Fans a sample out to every subscriber (drops it for slow readers). */
 void wsd_push_sample(struct wsd *d, struct wsd_msg *m);

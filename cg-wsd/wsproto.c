@@ -365,79 +365,12 @@ const char *wsproto_reject_name(enum wsproto_reject r) {
         return (unsigned) r < _WSPROTO_REJECT_MAX ? names[r] : "unknown";
 }
 
-/* ---- answer buffers ---- */
-
-int wsproto_buf_init(struct wsproto_buf *b, size_t headroom, size_t hint) {
-        size_t cap = MAX(hint, (size_t) 64);
-
-        b->mem = malloc(headroom + cap + 1);
-        if (!b->mem)
-                return -ENOMEM;
-        b->headroom = headroom;
-        b->len = 0;
-        b->cap = cap;
-        b->mem[headroom] = 0;
-        return 0;
-}
-
-static int buf_reserve(struct wsproto_buf *b, size_t extra) {
-        size_t need, cap;
-        char *m;
-
-        if (extra > SIZE_MAX / 4 - b->len)
-                return -ENOMEM;
-        need = b->len + extra;
-        if (need <= b->cap)
-                return 0;
-        cap = MAX(need, b->cap * 2);
-        m = realloc(b->mem, b->headroom + cap + 1);
-        if (!m)
-                return -ENOMEM;
-        b->mem = m;
-        b->cap = cap;
-        return 0;
-}
-
-int wsproto_buf_append(struct wsproto_buf *b, const char *s, size_t n) {
-        int k = buf_reserve(b, n);
-        if (k < 0)
-                return k;
-        memcpy(b->mem + b->headroom + b->len, s, n);
-        b->len += n;
-        b->mem[b->headroom + b->len] = 0;
-        return 0;
-}
-
-int wsproto_buf_printf(struct wsproto_buf *b, const char *fmt, ...) {
-        va_list ap;
-        int n, k;
-
-        va_start(ap, fmt);
-        n = vsnprintf(NULL, 0, fmt, ap);
-        va_end(ap);
-        if (n < 0)
-                return -EINVAL;
-        k = buf_reserve(b, (size_t) n);
-        if (k < 0)
-                return k;
-        va_start(ap, fmt);
-        (void) vsnprintf(b->mem + b->headroom + b->len, (size_t) n + 1, fmt, ap);
-        va_end(ap);
-        b->len += (size_t) n;
-        return 0;
-}
-
-void wsproto_buf_done(struct wsproto_buf *b) {
-        b->mem = mfree(b->mem);
-        b->len = b->cap = 0;
-}
-
 int wsproto_account_begin(struct wsproto_account *a, size_t max_value, size_t max_answer,
                           size_t headroom) {
         *a = (struct wsproto_account){ .max_value = max_value, .max_answer = max_answer };
-        a->err = wsproto_buf_init(&a->buf, headroom, 256);
+        a->err = strbuf_init(&a->buf, headroom, 256);
         if (a->err >= 0)
-                a->err = wsproto_buf_append(&a->buf, "{", 1);
+                a->err = strbuf_append(&a->buf, "{", 1);
         return a->err;
 }
 
@@ -459,20 +392,20 @@ enum wsproto_reject wsproto_account_add(struct wsproto_account *a, int64_t slot,
                 a->err = -E2BIG;
                 return WSPROTO_VALUE_OK;
         }
-        k = wsproto_buf_printf(&a->buf, "%s\"%" PRId64 "\": ", a->any ? ", " : "", slot);
+        k = strbuf_printf(&a->buf, "%s\"%" PRId64 "\": ", a->any ? ", " : "", slot);
         if (k >= 0)
-                k = wsproto_buf_append(&a->buf, v, len);
+                k = strbuf_append(&a->buf, v, len);
         a->any = true;
         if (k < 0)
                 a->err = k;
         return WSPROTO_VALUE_OK;
 }
 
-int wsproto_account_end(struct wsproto_account *a, struct wsproto_buf *ret) {
+int wsproto_account_end(struct wsproto_account *a, struct strbuf *ret) {
         if (a->err >= 0)
-                a->err = wsproto_buf_append(&a->buf, "}", 1);
+                a->err = strbuf_append(&a->buf, "}", 1);
         if (a->err < 0) {
-                wsproto_buf_done(&a->buf);
+                strbuf_done(&a->buf);
                 return a->err;
         }
         *ret = a->buf;
@@ -482,7 +415,7 @@ int wsproto_account_end(struct wsproto_account *a, struct wsproto_buf *ret) {
 
 int wsproto_account_answer(int64_t start, int64_t end, const char *const *values,
                            const size_t *lens, size_t n, size_t max_value, size_t max_answer,
-                           size_t headroom, struct wsproto_buf *ret, uint64_t *rejected) {
+                           size_t headroom, struct strbuf *ret, uint64_t *rejected) {
         struct wsproto_account a;
         int k;
 
@@ -495,44 +428,42 @@ int wsproto_account_answer(int64_t start, int64_t end, const char *const *values
 }
 
 int wsproto_push_answer(int64_t slot, const char *v, size_t len, size_t max_value,
-                        size_t headroom, struct wsproto_buf *ret, enum wsproto_reject *ret_reason) {
+                        size_t headroom, struct strbuf *ret, enum wsproto_reject *ret_reason) {
         enum wsproto_reject r = wsproto_value_check(v, len, WSPROTO_VALUE_SAMPLE, max_value);
-        struct wsproto_buf b;
+        struct strbuf b;
         int k;
 
         if (ret_reason)
                 *ret_reason = r;
         if (r != WSPROTO_VALUE_OK)
                 return -EINVAL;
-        k = wsproto_buf_init(&b, headroom, len + 32);
+        k = strbuf_init(&b, headroom, len + 32);
         if (k < 0)
                 return k;
-        k = wsproto_buf_printf(&b, "{\"%" PRId64 "\": ", slot);
+        k = strbuf_printf(&b, "{\"%" PRId64 "\": ", slot);
         if (k >= 0)
-                k = wsproto_buf_append(&b, v, len);
+                k = strbuf_append(&b, v, len);
         if (k >= 0)
-                k = wsproto_buf_append(&b, "}", 1);
+                k = strbuf_append(&b, "}", 1);
         if (k < 0) {
-                wsproto_buf_done(&b);
+                strbuf_done(&b);
                 return k;
         }
         *ret = b;
         return 0;
 }
 
-int wsproto_error_answer(const char *msg, size_t headroom, struct wsproto_buf *ret) {
-        _cleanup_(cJSON_Deletep) cJSON *str = cJSON_CreateString(msg ? msg : "error");
-        _cleanup_free_ char *s = NULL;
-        struct wsproto_buf b;
+int wsproto_error_answer(const char *msg, size_t headroom, struct strbuf *ret) {
+        struct strbuf b;
         int k;
 
-        if (!str || !(s = cJSON_PrintUnformatted(str)))
-                return -ENOMEM;
-        k = wsproto_buf_init(&b, headroom, strlen(s) + 16);
-        if (k >= 0)
-                k = wsproto_buf_printf(&b, "{\"error\": %s}", s);
+        msg = msg ?: "error";
+        (void) strbuf_init(&b, headroom, strlen(msg) + 16); /* a failure is sticky */
+        (void) strbuf_puts(&b, "{\"error\": ");
+        (void) strbuf_json_string(&b, msg);
+        k = strbuf_puts(&b, "}"); /* fails if anything before did */
         if (k < 0) {
-                wsproto_buf_done(&b);
+                strbuf_done(&b);
                 return k;
         }
         *ret = b;
@@ -541,17 +472,17 @@ int wsproto_error_answer(const char *msg, size_t headroom, struct wsproto_buf *r
 
 /* ---- Prometheus ---- */
 
-static int append_label_value(struct wsproto_buf *b, const char *s) {
+static int append_label_value(struct strbuf *b, const char *s) {
         int k = 0;
         for (; k >= 0 && *s; s++) {
                 if (*s == '\\')
-                        k = wsproto_buf_append(b, "\\\\", 2);
+                        k = strbuf_append(b, "\\\\", 2);
                 else if (*s == '"')
-                        k = wsproto_buf_append(b, "\\\"", 2);
+                        k = strbuf_append(b, "\\\"", 2);
                 else if (*s == '\n')
-                        k = wsproto_buf_append(b, "\\n", 2);
+                        k = strbuf_append(b, "\\n", 2);
                 else
-                        k = wsproto_buf_append(b, s, 1);
+                        k = strbuf_append(b, s, 1);
         }
         return k;
 }
@@ -567,7 +498,7 @@ static bool counter_value(const cJSON *j, uint64_t *ret) {
 }
 
 struct metric_out {
-        struct wsproto_buf cpu, blkio;
+        struct strbuf cpu, blkio;
         wsproto_devname_fn devname;
         void *userdata;
 };
@@ -599,16 +530,16 @@ static int append_device(struct metric_out *o, const char *key) {
         int k;
 
         if (wsproto_parse_devt(key, &ma, &mi) < 0) {
-                k = wsproto_buf_printf(&o->blkio, "\",device=\"");
+                k = strbuf_printf(&o->blkio, "\",device=\"");
                 return k < 0 ? k : append_label_value(&o->blkio, key);
         }
         if (o->devname)
                 name = o->devname(ma, mi, o->userdata);
-        k = wsproto_buf_printf(&o->blkio, "\",device=\"");
+        k = strbuf_printf(&o->blkio, "\",device=\"");
         if (k >= 0)
                 k = append_label_value(&o->blkio, name && name[0] ? name : key);
         if (k >= 0)
-                k = wsproto_buf_printf(&o->blkio, "\",major=\"%u\",minor=\"%u", ma, mi);
+                k = strbuf_printf(&o->blkio, "\",major=\"%u\",minor=\"%u", ma, mi);
         return k;
 }
 
@@ -638,16 +569,16 @@ static int render_node(struct metric_out *o, const char *subsys, const char *pat
                 if (usage) {
                         if (!counter_value(usage, &v))
                                 return -EINVAL;
-                        k = wsproto_buf_printf(&o->cpu,
+                        k = strbuf_printf(&o->cpu,
                                                "cgrouparch_cpu_usage_seconds_total{subsystem=\"");
                         if (k >= 0)
                                 k = append_label_value(&o->cpu, subsys);
                         if (k >= 0)
-                                k = wsproto_buf_printf(&o->cpu, "\",cgroup=\"");
+                                k = strbuf_printf(&o->cpu, "\",cgroup=\"");
                         if (k >= 0)
                                 k = append_label_value(&o->cpu, label);
                         if (k >= 0)
-                                k = wsproto_buf_printf(&o->cpu, "\"} %llu.%09llu\n",
+                                k = strbuf_printf(&o->cpu, "\"} %llu.%09llu\n",
                                                        (unsigned long long) (v / 1000000000ULL),
                                                        (unsigned long long) (v % 1000000000ULL));
                 } else
@@ -660,18 +591,18 @@ static int render_node(struct metric_out *o, const char *subsys, const char *pat
                                                 return -EINVAL;
                                         if (lower_op(opname, sizeof opname, op->string) < 0)
                                                 return -EINVAL;
-                                        k = wsproto_buf_printf(
+                                        k = strbuf_printf(
                                                 &o->blkio, "cgrouparch_blkio_bytes_total{cgroup=\"");
                                         if (k >= 0)
                                                 k = append_label_value(&o->blkio, label);
                                         if (k >= 0)
                                                 k = append_device(o, dev->string);
                                         if (k >= 0)
-                                                k = wsproto_buf_printf(&o->blkio, "\",op=\"");
+                                                k = strbuf_printf(&o->blkio, "\",op=\"");
                                         if (k >= 0)
                                                 k = append_label_value(&o->blkio, opname);
                                         if (k >= 0)
-                                                k = wsproto_buf_printf(&o->blkio, "\"} %llu\n",
+                                                k = strbuf_printf(&o->blkio, "\"} %llu\n",
                                                                        (unsigned long long) v);
                                 }
                         }
@@ -697,8 +628,8 @@ static int render_node(struct metric_out *o, const char *subsys, const char *pat
         return 0;
 }
 
-static int render_server(struct wsproto_buf *b, const struct wsproto_stats *st) {
-        int k = wsproto_buf_printf(
+static int render_server(struct strbuf *b, const struct wsproto_stats *st) {
+        int k = strbuf_printf(
                 b,
                 "# HELP cgrouparch_wsd_connections Open websocket connections.\n"
                 "# TYPE cgrouparch_wsd_connections gauge\n"
@@ -726,12 +657,12 @@ static int render_server(struct wsproto_buf *b, const struct wsproto_stats *st) 
                 (unsigned long long) st->pushes_total,
                 (unsigned long long) st->pushes_dropped_total);
         if (k >= 0)
-                k = wsproto_buf_printf(b, "# HELP cgrouparch_wsd_redis_values_rejected_total Values "
+                k = strbuf_printf(b, "# HELP cgrouparch_wsd_redis_values_rejected_total Values "
                                           "read from Redis and not served, by reason.\n"
                                           "# TYPE cgrouparch_wsd_redis_values_rejected_total "
                                           "counter\n");
         if (k >= 0)
-                k = wsproto_buf_printf(
+                k = strbuf_printf(
                         b,
                         "# HELP cgrouparch_wsd_pending_connections Accepted connections that are "
                         "not websockets (yet).\n"
@@ -753,7 +684,7 @@ static int render_server(struct wsproto_buf *b, const struct wsproto_stats *st) 
                         (unsigned long long) st->handshake_timeouts_total,
                         (unsigned long long) st->accept_pauses_total);
         for (int r = WSPROTO_REJECT_SIZE; k >= 0 && r < _WSPROTO_REJECT_MAX; r++)
-                k = wsproto_buf_printf(b,
+                k = strbuf_printf(b,
                                        "cgrouparch_wsd_redis_values_rejected_total{reason=\"%s\"} "
                                        "%llu\n",
                                        wsproto_reject_name((enum wsproto_reject) r),
@@ -763,13 +694,13 @@ static int render_server(struct wsproto_buf *b, const struct wsproto_stats *st) 
 
 int wsproto_metrics_render(const char *sample, size_t len, int64_t slot, double now_sec,
                            const struct wsproto_stats *st, wsproto_devname_fn devname,
-                           void *userdata, struct wsproto_buf *ret) {
+                           void *userdata, struct strbuf *ret) {
         _cleanup_(cJSON_Deletep) cJSON *j = NULL;
         struct metric_out o = { .devname = devname, .userdata = userdata };
-        struct wsproto_buf b;
+        struct strbuf b;
         int k;
 
-        k = wsproto_buf_init(&b, 0, 4096);
+        k = strbuf_init(&b, 0, 4096);
         if (k < 0)
                 return k;
         if (sample) {
@@ -778,30 +709,30 @@ int wsproto_metrics_render(const char *sample, size_t len, int64_t slot, double 
                 j = cJSON_ParseWithLengthOpts(sample, len, &end, false);
                 k = j && cJSON_IsObject(j) ? 0 : -EINVAL;
                 if (k >= 0)
-                        k = wsproto_buf_init(&o.cpu, 0, 4096);
+                        k = strbuf_init(&o.cpu, 0, 4096);
                 if (k >= 0)
-                        k = wsproto_buf_init(&o.blkio, 0, 4096);
+                        k = strbuf_init(&o.blkio, 0, 4096);
                 for (const cJSON *s = j ? j->child : NULL; k >= 0 && s; s = s->next)
                         k = render_node(&o, s->string, "", s, 0);
                 if (k >= 0)
-                        k = wsproto_buf_printf(
+                        k = strbuf_printf(
                                 &b, "# HELP cgrouparch_cpu_usage_seconds_total Cumulative CPU "
                                     "time of the cgroup and all its descendants (so sum() over "
                                     "nested cgroups counts twice), from the latest sample.\n"
                                     "# TYPE cgrouparch_cpu_usage_seconds_total counter\n");
                 if (k >= 0)
-                        k = wsproto_buf_append(&b, wsproto_buf_text(&o.cpu), o.cpu.len);
+                        k = strbuf_append(&b, strbuf_text(&o.cpu), o.cpu.len);
                 if (k >= 0)
-                        k = wsproto_buf_printf(
+                        k = strbuf_printf(
                                 &b, "# HELP cgrouparch_blkio_bytes_total Cumulative bytes of "
                                     "IO per device and operation of the cgroup and all its "
                                     "descendants (so sum() over nested cgroups counts twice), "
                                     "from the latest sample.\n"
                                     "# TYPE cgrouparch_blkio_bytes_total counter\n");
                 if (k >= 0)
-                        k = wsproto_buf_append(&b, wsproto_buf_text(&o.blkio), o.blkio.len);
+                        k = strbuf_append(&b, strbuf_text(&o.blkio), o.blkio.len);
                 if (k >= 0)
-                        k = wsproto_buf_printf(
+                        k = strbuf_printf(
                                 &b,
                                 "# HELP cgrouparch_sample_age_seconds Age of the latest sample.\n"
                                 "# TYPE cgrouparch_sample_age_seconds gauge\n"
@@ -811,13 +742,13 @@ int wsproto_metrics_render(const char *sample, size_t len, int64_t slot, double 
                                 "# TYPE cgrouparch_sample_timestamp_seconds gauge\n"
                                 "cgrouparch_sample_timestamp_seconds %" PRId64 "\n",
                                 MAX(now_sec - (double) slot, 0.0), slot);
-                wsproto_buf_done(&o.cpu);
-                wsproto_buf_done(&o.blkio);
+                strbuf_done(&o.cpu);
+                strbuf_done(&o.blkio);
         }
         if (k >= 0)
                 k = render_server(&b, st);
         if (k < 0) {
-                wsproto_buf_done(&b);
+                strbuf_done(&b);
                 return k;
         }
         *ret = b;

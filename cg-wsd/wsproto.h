@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "macro.h"
+#include "strbuf.h"
 
 #define WSPROTO_MAX_MESSAGE (64 * 1024) /* bytes of one request; above: close 1009 */
 #define WSPROTO_MAX_RANGE 3600          /* slots of one show_account */
@@ -60,22 +61,8 @@ enum wsproto_reject wsproto_value_check(const char *v, size_t len, enum wsproto_
 /* "size", "utf8", "json", "shape" (the /metrics label); "ok" for WSPROTO_VALUE_OK. */
 const char *wsproto_reject_name(enum wsproto_reject r);
 
-/* An answer buffer with `headroom` spare bytes before the text (libwebsockets wants LWS_PRE).
- * `len` counts the text only; the text is NUL-terminated. */
-struct wsproto_buf {
-        char *mem;   /* owned; the text starts at mem + headroom */
-        size_t headroom;
-        size_t len;
-        size_t cap;  /* bytes allocated after headroom */
-};
-int wsproto_buf_init(struct wsproto_buf *b, size_t headroom, size_t hint);
-int wsproto_buf_append(struct wsproto_buf *b, const char *s, size_t n);
-int wsproto_buf_printf(struct wsproto_buf *b, const char *fmt, ...) _printf_(2, 3);
-void wsproto_buf_done(struct wsproto_buf *b); /* frees; NULL-safe on a zeroed buf */
-static inline char *wsproto_buf_text(const struct wsproto_buf *b) {
-        return b->mem + b->headroom;
-}
-
+/* Answers are struct strbuf (common/strbuf.h) with `headroom` spare bytes before the text
+ * (libwebsockets wants LWS_PRE). */
 /* show_account answer: {"<slot>": <sample>, ...}, keyed by slot numbers only (DESIGN.md; "{}" when
  * no slot has a sample), where values[i] (lens[i] bytes, NULL if missing) is the sample of slot
  * start + i, spliced in as it is once wsproto_value_check() passed it (at most max_value bytes).
@@ -85,14 +72,14 @@ static inline char *wsproto_buf_text(const struct wsproto_buf *b) {
  * missing samples). */
 int wsproto_account_answer(int64_t start, int64_t end, const char *const *values,
                            const size_t *lens, size_t n, size_t max_value, size_t max_answer,
-                           size_t headroom, struct wsproto_buf *ret, uint64_t *rejected);
+                           size_t headroom, struct strbuf *ret, uint64_t *rejected);
 /* The same answer built one slot at a time, in slot order, as the values arrive (cg-wsd reads a
  * range as one GETRANGE per slot, so no value over the cap ever crosses the socket and nothing
  * but the answer is kept). add() checks the value and appends it, or counts its rejection in
  * rejected[reason] and returns the reason; past max_answer the builder fails with -E2BIG, which
  * end() returns (as it does -ENOMEM). */
 struct wsproto_account {
-        struct wsproto_buf buf;
+        struct strbuf buf;
         size_t max_value, max_answer;
         bool any;
         int err;
@@ -101,13 +88,13 @@ int wsproto_account_begin(struct wsproto_account *a, size_t max_value, size_t ma
                           size_t headroom);
 enum wsproto_reject wsproto_account_add(struct wsproto_account *a, int64_t slot, const char *v,
                                         size_t len, uint64_t *rejected);
-int wsproto_account_end(struct wsproto_account *a, struct wsproto_buf *ret); /* frees on error */
+int wsproto_account_end(struct wsproto_account *a, struct strbuf *ret); /* frees on error */
 /* A pushed sample: {"<slot>": <sample>}. -EINVAL if the sample does not pass
  * wsproto_value_check() (*ret_reason, may be NULL, says why). */
 int wsproto_push_answer(int64_t slot, const char *v, size_t len, size_t max_value,
-                        size_t headroom, struct wsproto_buf *ret, enum wsproto_reject *ret_reason);
+                        size_t headroom, struct strbuf *ret, enum wsproto_reject *ret_reason);
 /* {"error": "<msg>"} with msg escaped. */
-int wsproto_error_answer(const char *msg, size_t headroom, struct wsproto_buf *ret);
+int wsproto_error_answer(const char *msg, size_t headroom, struct strbuf *ret);
 
 /* The server's own figures shown in /metrics. */
 struct wsproto_stats {
@@ -135,7 +122,7 @@ typedef const char *(*wsproto_devname_fn)(unsigned major, unsigned minor, void *
  * keys; devname may be NULL. */
 int wsproto_metrics_render(const char *sample, size_t len, int64_t slot, double now_sec,
                            const struct wsproto_stats *st, wsproto_devname_fn devname,
-                           void *userdata, struct wsproto_buf *ret);
+                           void *userdata, struct strbuf *ret);
 /* "254:0" -> 254, 0 (pure). -EINVAL for anything else. */
 int wsproto_parse_devt(const char *s, unsigned *ret_major, unsigned *ret_minor);
 

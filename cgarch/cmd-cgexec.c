@@ -1,32 +1,80 @@
 /* cmd-cgexec.c — `cgarch cgexec-arg`: the seed's get_cgexec_arg from a conf file or from
  * ZooKeeper, as JSON ({"name": "-g cpu:a -g blkio:a"}) or, with -s, one bare argument for
- * `cgexec $(cgarch cgexec-arg -s NAME) cmd`. In systemd mode (or with --systemd) the argument
- * is the one `systemd-run` takes: `systemd-run $(cgarch cgexec-arg -s NAME) cmd` with
- * "--slice=cgrouparch-a-b.slice"; --cgexec keeps the seed's form there. */
+ * `cgexec $(cgarch cgexec-arg -s NAME) cmd`. The cgexec form comes from the public API
+ * (cgarch_cgexec_arg), so the CLI and a program linking libcgarch print the same text.
+ * In systemd mode (or with --systemd) the argument is the one `systemd-run` takes:
+ * `systemd-run $(cgarch cgexec-arg -s NAME) cmd` with "--slice=cgrouparch-a-b.slice", in the
+ * same JSON shape; --cgexec keeps the seed's form there. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
 #include "cgarch.h"
+#include "cgrouparch.h"
 #include "cli.h"
 #include "conf.h"
 #include "log.h"
+#include "strbuf.h"
 #include "util.h"
 
-/* One JSON string, escaped by cJSON. */
-static int print_json_string(const char *s) {
-        cJSON *j = cJSON_CreateString(s);
-        char *t = j ? cJSON_PrintUnformatted(j) : NULL;
+/* The API said -EINVAL: parse again for the problems, each with its JSON path. */
+static void report_invalid(const char *what, const char *text) {
+        struct conf_errors errs = {};
+        struct conf *conf = NULL;
+        int r;
 
-        cJSON_Delete(j);
-        if (!t)
+        r = conf_parse_text(text, strlen(text), CONF_TEXT_ANY, &conf, &errs);
+        conf_free(conf);
+        for (size_t i = 0; i < errs.n; i++)
+                log_error("%s: %s: %s", what, errs.v[i].path, errs.v[i].msg);
+        if (errs.n == 0)
+                log_error_errno(r < 0 ? r : -EINVAL, "%s: invalid arch conf: %m", what);
+        conf_errors_clear(&errs);
+}
+
+/* The systemd-run form, which the public API does not have: -s gives one "--slice=UNIT", else
+ * cgarch_cgexec_arg()'s JSON shape with those values. */
+static int sd_form(const char *text, const char *root, char **names, int n, bool single,
+                   char **ret) {
+        _cleanup_(conf_freep) struct conf *conf = NULL;
+        struct strbuf b = {};
+        bool first = true;
+        char *s;
+        int r;
+
+        r = conf_parse_text(text, strlen(text), CONF_TEXT_ANY, &conf, NULL);
+        if (r < 0)
+                return r;
+        if (single)
+                return cli_sd_slice_arg(conf, root, names[0], ret);
+        (void) strbuf_puts(&b, "{");
+        for (int i = 0; i < n; i++) {
+                _cleanup_free_ char *arg = NULL;
+                bool dup = false;
+
+                for (int k = 0; k < i && !dup; k++)
+                        dup = strcmp(names[k], names[i]) == 0;
+                if (dup)
+                        continue; /* asked twice: one key */
+                r = cli_sd_slice_arg(conf, root, names[i], &arg);
+                if (r < 0 && r != -ENOENT) {
+                        strbuf_done(&b);
+                        return r;
+                }
+                if (!first)
+                        (void) strbuf_puts(&b, ", ");
+                first = false;
+                (void) strbuf_json_string(&b, names[i]);
+                (void) strbuf_puts(&b, ": ");
+                (void) strbuf_json_string(&b, arg ?: "");
+        }
+        (void) strbuf_puts(&b, "}");
+        s = strbuf_steal(&b);
+        if (!s)
                 return -ENOMEM;
-        fputs(t, stdout);
-        free(t);
+        *ret = s;
         return 0;
 }
 
@@ -40,7 +88,6 @@ int cli_cmd_cgexec_arg(struct cli *c, int argc, char **argv) {
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
-        _cleanup_(conf_freep) struct conf *conf = NULL;
         const char *conf_file = NULL;
         bool single = false;
         int form = -1; /* 1: systemd-run's, 0: cgexec's, -1: from the mode */
@@ -85,73 +132,47 @@ int cli_cmd_cgexec_arg(struct cli *c, int argc, char **argv) {
                 return CLI_EXIT_USAGE;
         }
         const struct cfg *cfg = cli_cfg(c);
+        _cleanup_free_ char *text = NULL, *out = NULL, *what = NULL;
         if (!cfg)
                 return CLI_EXIT_FAIL;
         if (form < 0)
                 form = cli_sd_mode(cfg);
         if (conf_file) {
-                conf = cli_read_conf(conf_file);
-                if (!conf)
+                r = read_full_file(strcmp(conf_file, "-") == 0 ? "/dev/stdin" : conf_file, &text,
+                                   NULL);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to read %s: %m", conf_file);
                         return CLI_EXIT_FAIL;
+                }
+                what = strdup(conf_file);
         } else {
-                _cleanup_free_ char *text = NULL;
-                struct conf_errors errs = {};
                 int64_t version = -1;
 
                 r = cgarch_zk_read_conf(cfg, &text, &version);
                 if (r < 0)
                         return CLI_EXIT_FAIL; /* the message is printed there */
-                r = conf_parse(text, strlen(text), &conf, &errs);
-                if (r < 0) {
-                        for (size_t i = 0; i < errs.n; i++)
-                                log_error("ZooKeeper conf version %lld: %s: %s",
-                                          (long long) version, errs.v[i].path, errs.v[i].msg);
-                        if (errs.n == 0)
-                                log_error_errno(r, "Invalid conf in ZooKeeper: %m");
-                        conf_errors_clear(&errs);
-                        return CLI_EXIT_FAIL;
-                }
+                (void) xasprintf(&what, "ZooKeeper conf version %lld", (long long) version);
         }
-        if (single) {
-                _cleanup_free_ char *arg = NULL;
-                r = form ? cli_sd_slice_arg(conf, cfg->cg.root, argv[optind], &arg)
-                         : conf_cgexec_arg(conf, cfg->cg.root, argv[optind], &arg);
-                if (r == -ENOENT) {
-                        log_error("No cgroup named \"%s\" in the conf", argv[optind]);
-                        return CLI_EXIT_FAIL;
-                }
-                if (r < 0) {
-                        log_error_errno(r, "Failed to build the cgexec argument: %m");
-                        return CLI_EXIT_FAIL;
-                }
-                printf("%s\n", arg);
-                return CLI_EXIT_OK;
+        if (form)
+                r = sd_form(text, cfg->cg.root, argv + optind, argc - optind, single, &out);
+        else if (single)
+                r = cgarch_cgexec_arg_one(text, cfg->cg.root, argv[optind], &out);
+        else
+                /* The public API (include/cgrouparch.h) builds the answer: one output format. */
+                r = cgarch_cgexec_arg(text, cfg->cg.root, (const char *const *) argv + optind,
+                                      argc - optind, &out);
+        if (r == -EINVAL) {
+                report_invalid(what ?: "conf", text);
+                return CLI_EXIT_FAIL;
         }
-        /* The seed's json.dumps() shape: {"a": "...", "b": "..."}; a repeated name once. */
-        printf("{");
-        for (int i = optind; i < argc; i++) {
-                _cleanup_free_ char *arg = NULL;
-                bool dup = false;
-
-                for (int k = optind; k < i; k++)
-                        dup = dup || strcmp(argv[k], argv[i]) == 0;
-                if (dup)
-                        continue;
-                r = form ? cli_sd_slice_arg(conf, cfg->cg.root, argv[i], &arg)
-                         : conf_cgexec_arg(conf, cfg->cg.root, argv[i], &arg);
-                if (r < 0 && r != -ENOENT) {
-                        printf("}\n");
-                        log_error_errno(r, "Failed to build the cgexec argument: %m");
-                        return CLI_EXIT_FAIL;
-                }
-                if (i > optind)
-                        printf(", ");
-                if (print_json_string(argv[i]) < 0)
-                        return CLI_EXIT_FAIL;
-                printf(": ");
-                if (print_json_string(arg ? arg : "") < 0)
-                        return CLI_EXIT_FAIL;
+        if (r == -ENOENT && single) {
+                log_error("No cgroup named \"%s\" in the conf", argv[optind]);
+                return CLI_EXIT_FAIL;
         }
-        printf("}\n");
+        if (r < 0) {
+                log_error_errno(r, "Failed to build the cgexec argument: %m");
+                return CLI_EXIT_FAIL;
+        }
+        printf("%s\n", out);
         return CLI_EXIT_OK;
 }

@@ -137,14 +137,8 @@ static int blkio_dev(struct acct_blkio *b, unsigned major, unsigned minor,
                         *ret = &b->v[i - 1];
                         return 0;
                 }
-        if (b->n == b->cap) {
-                size_t cap = b->cap ? b->cap * 2 : 4;
-                struct acct_dev_io *v = reallocarray(b->v, cap, sizeof(*v));
-                if (!v)
-                        return -ENOMEM;
-                b->v = v;
-                b->cap = cap;
-        }
+        if (GREEDY_REALLOC(b->v, b->cap, b->n + 1) < 0)
+                return -ENOMEM;
         b->v[b->n] = (struct acct_dev_io){.major = major, .minor = minor};
         *ret = &b->v[b->n++];
         return 0;
@@ -305,93 +299,29 @@ int acct_throttle_has_rule(const char *text, unsigned major, unsigned minor) {
 
 /* ---- writer ---- */
 
-void acct_buf_free(struct acct_buf *b) {
-        b->p = mfree(b->p);
-        b->len = b->cap = 0;
-}
-
-int acct_buf_append(struct acct_buf *b, const char *s, size_t n) {
-        if (b->len + n + 1 > b->cap) {
-                size_t cap = b->cap ? b->cap : 256;
-                char *p;
-                while (cap < b->len + n + 1) {
-                        if (cap > SIZE_MAX / 2)
-                                return -ENOMEM;
-                        cap *= 2;
-                }
-                p = realloc(b->p, cap);
-                if (!p)
-                        return -ENOMEM;
-                b->p = p;
-                b->cap = cap;
-        }
-        memcpy(b->p + b->len, s, n);
-        b->len += n;
-        b->p[b->len] = '\0';
-        return 0;
-}
-
-static int buf_puts(struct acct_buf *b, const char *s) {
-        return acct_buf_append(b, s, strlen(s));
-}
-
-int acct_buf_append_u64(struct acct_buf *b, uint64_t v) {
-        char tmp[21];
-        size_t i = sizeof(tmp);
-
-        do {
-                tmp[--i] = (char) ('0' + v % 10);
-                v /= 10;
-        } while (v);
-        return acct_buf_append(b, tmp + i, sizeof(tmp) - i);
-}
-
-/* A JSON string. Conf names are [A-Za-z0-9_.-] already; escaping is defence in depth. */
-static int buf_put_string(struct acct_buf *b, const char *s) {
-        int r = buf_puts(b, "\"");
-        for (; r >= 0 && *s; s++) {
-                unsigned char c = (unsigned char) *s;
-                if (c == '"' || c == '\\') {
-                        char e[2] = {'\\', (char) c};
-                        r = acct_buf_append(b, e, 2);
-                } else if (c < 0x20) {
-                        char e[7];
-                        snprintf(e, sizeof(e), "\\u%04x", c);
-                        r = acct_buf_append(b, e, 6);
-                } else
-                        r = acct_buf_append(b, s, 1);
-        }
-        return r < 0 ? r : buf_puts(b, "\"");
-}
-
-static int write_value(struct acct_buf *b, enum conf_subsys s, const struct acct_value *v) {
-        int r;
-
+static int write_value(struct strbuf *b, enum conf_subsys s, const struct acct_value *v) {
         if (!v || !v->ok)
-                return buf_puts(b, "{}");
+                return strbuf_puts(b, "{}");
         if (s == CONF_CPU) {
-                r = buf_puts(b, "{\"usage\": ");
-                if (r >= 0)
-                        r = acct_buf_append_u64(b, v->usage);
-                return r < 0 ? r : buf_puts(b, "}");
+                (void) strbuf_puts(b, "{\"usage\": ");
+                (void) strbuf_append_u64(b, v->usage);
+                return strbuf_puts(b, "}");
         }
-        r = buf_puts(b, "{");
-        for (size_t i = 0; r >= 0 && i < v->blkio.n; i++) {
+        (void) strbuf_puts(b, "{");
+        for (size_t i = 0; i < v->blkio.n; i++) {
                 const struct acct_dev_io *d = &v->blkio.v[i];
-                char dev[32];
-                snprintf(dev, sizeof(dev), "%s\"%u:%u\": {\"Read\": ", i ? ", " : "", d->major,
-                         d->minor);
-                r = buf_puts(b, dev);
-                if (r >= 0)
-                        r = acct_buf_append_u64(b, d->read);
-                if (r >= 0)
-                        r = buf_puts(b, ", \"Write\": ");
-                if (r >= 0)
-                        r = acct_buf_append_u64(b, d->write);
-                if (r >= 0)
-                        r = buf_puts(b, "}");
+
+                (void) strbuf_puts(b, i ? ", \"" : "\"");
+                (void) strbuf_append_u64(b, d->major);
+                (void) strbuf_puts(b, ":");
+                (void) strbuf_append_u64(b, d->minor);
+                (void) strbuf_puts(b, "\": {\"Read\": ");
+                (void) strbuf_append_u64(b, d->read);
+                (void) strbuf_puts(b, ", \"Write\": ");
+                (void) strbuf_append_u64(b, d->write);
+                (void) strbuf_puts(b, "}");
         }
-        return r < 0 ? r : buf_puts(b, "}");
+        return strbuf_puts(b, "}"); /* errors are sticky: this fails if any append did */
 }
 
 static size_t node_count(const struct conf_node *n) {
@@ -405,32 +335,24 @@ size_t acct_tree_size(const struct conf *c, enum conf_subsys s) {
         return c && c->roots[s] ? node_count(c->roots[s]) : 0;
 }
 
-static int write_node(struct acct_buf *b, enum conf_subsys s, const struct conf_node *n,
+static int write_node(struct strbuf *b, enum conf_subsys s, const struct conf_node *n,
                       struct acct_value *values, size_t *idx) {
-        int r;
-
-        r = buf_puts(b, "{\"value\": ");
-        if (r >= 0)
-                r = write_value(b, s, values ? &values[*idx] : NULL);
+        (void) strbuf_puts(b, "{\"value\": ");
+        (void) write_value(b, s, values ? &values[*idx] : NULL);
         (*idx)++;
-        if (r < 0)
-                return r;
         if (n->n_children > 0 || !n->parent) {
-                r = buf_puts(b, ", \"sub_cgroup\": {");
-                for (size_t i = 0; r >= 0 && i < n->n_children; i++) {
+                (void) strbuf_puts(b, ", \"sub_cgroup\": {");
+                for (size_t i = 0; !b->oom && i < n->n_children; i++) {
                         if (i)
-                                r = buf_puts(b, ", ");
-                        if (r >= 0)
-                                r = buf_put_string(b, n->children[i]->name);
-                        if (r >= 0)
-                                r = buf_puts(b, ": ");
-                        if (r >= 0)
-                                r = write_node(b, s, n->children[i], values, idx);
+                                (void) strbuf_puts(b, ", ");
+                        /* conf names are [A-Za-z0-9_.-] already: escaping is defence in depth */
+                        (void) strbuf_json_string(b, n->children[i]->name);
+                        (void) strbuf_puts(b, ": ");
+                        (void) write_node(b, s, n->children[i], values, idx);
                 }
-                if (r >= 0)
-                        r = buf_puts(b, "}");
+                (void) strbuf_puts(b, "}");
         }
-        return r < 0 ? r : buf_puts(b, "}");
+        return strbuf_puts(b, "}");
 }
 
 /* Own table rather than conf_subsys_name(): keeps this module free of conf.c (pure, testable). */
@@ -440,24 +362,20 @@ static const char *const subsys_names[_CONF_SUBSYS_MAX] = {
 };
 
 int acct_sample_write(const struct conf *c, struct acct_value *const values[_CONF_SUBSYS_MAX],
-                      struct acct_buf *b) {
+                      struct strbuf *b) {
         bool first = true;
-        int r;
 
-        b->len = 0;
-        r = buf_puts(b, "{");
-        for (int s = 0; r >= 0 && s < _CONF_SUBSYS_MAX; s++) {
+        strbuf_reset(b);
+        (void) strbuf_puts(b, "{");
+        for (int s = 0; !b->oom && s < _CONF_SUBSYS_MAX; s++) {
                 size_t idx = 0;
                 if (!c->roots[s] || !subsys_names[s]) /* memory, pids: not sampled (yet) */
                         continue;
-                r = buf_puts(b, first ? "\"" : ", \"");
-                if (r >= 0)
-                        r = buf_puts(b, subsys_names[s]);
-                if (r >= 0)
-                        r = buf_puts(b, "\": ");
-                if (r >= 0)
-                        r = write_node(b, (enum conf_subsys) s, c->roots[s], values[s], &idx);
+                (void) strbuf_puts(b, first ? "\"" : ", \"");
+                (void) strbuf_puts(b, subsys_names[s]);
+                (void) strbuf_puts(b, "\": ");
+                (void) write_node(b, (enum conf_subsys) s, c->roots[s], values[s], &idx);
                 first = false;
         }
-        return r < 0 ? r : buf_puts(b, "}");
+        return strbuf_puts(b, "}");
 }

@@ -11,6 +11,7 @@
 
 #include "conf.h"
 #include "macro.h"
+#include "strbuf.h"
 
 /* ---- parsers (text of one file, NUL-terminated) ---- */
 
@@ -57,22 +58,13 @@ struct acct_value {
         struct acct_blkio blkio; /* blkio */
 };
 
-/* A growable text buffer, reused tick after tick. */
-struct acct_buf {
-        char *p; /* NUL-terminated when len > 0; owned */
-        size_t len, cap;
-};
-void acct_buf_free(struct acct_buf *b);
-int acct_buf_append(struct acct_buf *b, const char *s, size_t n);
-/* Appends an exact decimal. */
-int acct_buf_append_u64(struct acct_buf *b, uint64_t v);
-
 /* Number of nodes of a subsystem tree counting its root (0 when the subsystem is absent). Nodes
  * are numbered in pre-order (root 0, then depth first in conf order); values[s][i] is node i. */
 size_t acct_tree_size(const struct conf *c, enum conf_subsys s);
 /* Writes the sample into b (reset first): {"cpu": {"value": {"usage": N}, "sub_cgroup": {...}},
  * "blkio": {"value": {"MAJ:MIN": {"Read": N, "Write": N}}, "sub_cgroup": {...}}}. A subsystem
  * root always has "sub_cgroup" (maybe {}); any other node only when it has children; subsystems
- * absent from the conf are absent. values[s] may be NULL for an absent subsystem. */
+ * absent from the conf are absent. values[s] may be NULL for an absent subsystem. b is reused
+ * tick after tick: its memory stays. */
 int acct_sample_write(const struct conf *c, struct acct_value *const values[_CONF_SUBSYS_MAX],
-                      struct acct_buf *b);
+                      struct strbuf *b);

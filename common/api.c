@@ -1,12 +1,13 @@
 /* api.c — the public C API of include/cgrouparch.h that needs no ZooKeeper: the seed's
  * get_cgexec_arg over a conf (or snapshot) text. cgarch_cgexec_arg_zk is in api-zk.c. */
 #include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
-
-#include <cjson/cJSON.h>
 
 #include "cgrouparch.h"
 #include "conf.h"
+#include "strbuf.h"
 
 static int parse_any(const char *conf_json, struct conf **ret) {
         if (!conf_json)
@@ -17,7 +18,8 @@ static int parse_any(const char *conf_json, struct conf **ret) {
 int cgarch_cgexec_arg(const char *conf_json, const char *root, const char *const *names, int n,
                       char **ret_json) {
         _cleanup_(conf_freep) struct conf *c = NULL;
-        cJSON *out;
+        struct strbuf b = {};
+        bool first = true;
         char *s;
         int r;
 
@@ -29,32 +31,36 @@ int cgarch_cgexec_arg(const char *conf_json, const char *root, const char *const
         r = parse_any(conf_json, &c);
         if (r < 0)
                 return r;
-        out = cJSON_CreateObject();
-        if (!out)
-                return -ENOMEM;
+        /* The seed's json.dumps() shape, {"a": "-g cpu:a", "b": ""}: `cgarch cgexec-arg` prints
+         * exactly this. */
+        (void) strbuf_puts(&b, "{");
         for (int i = 0; i < n; i++) {
                 _cleanup_free_ char *arg = NULL;
+                bool dup = false;
 
-                if (cJSON_GetObjectItemCaseSensitive(out, names[i]))
+                for (int k = 0; k < i && !dup; k++)
+                        dup = strcmp(names[k], names[i]) == 0;
+                if (dup)
                         continue; /* asked twice: one key */
                 r = conf_cgexec_arg(c, root, names[i], &arg);
-                if (r < 0 && r != -ENOENT)
-                        goto fail;
-                /* As the seed: a name held by no tree maps to "". */
-                if (!cJSON_AddStringToObject(out, names[i], arg ? arg : "")) {
-                        r = -ENOMEM;
-                        goto fail;
+                if (r < 0 && r != -ENOENT) {
+                        strbuf_done(&b);
+                        return r;
                 }
+                if (!first)
+                        (void) strbuf_puts(&b, ", ");
+                first = false;
+                (void) strbuf_json_string(&b, names[i]);
+                (void) strbuf_puts(&b, ": ");
+                /* As the seed: a name held by no tree maps to "". */
+                (void) strbuf_json_string(&b, arg ?: "");
         }
-        s = cJSON_PrintUnformatted(out);
-        cJSON_Delete(out);
+        (void) strbuf_puts(&b, "}");
+        s = strbuf_steal(&b); /* NULL if any append failed */
         if (!s)
                 return -ENOMEM;
         *ret_json = s;
         return 0;
-fail:
-        cJSON_Delete(out);
-        return r;
 }
 
 int cgarch_cgexec_arg_one(const char *conf_json, const char *root, const char *name, char **ret) {

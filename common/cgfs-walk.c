@@ -77,14 +77,8 @@ static void wlist_clear(struct wlist *l) {
 }
 
 static struct cgfs_wentry *wlist_push(struct wlist *l) {
-        if (l->n == l->cap) {
-                size_t cap = l->cap ? l->cap * 2 : 256;
-                struct cgfs_wentry *nv = realloc(l->v, cap * sizeof(*nv));
-                if (!nv)
-                        return NULL;
-                l->v = nv;
-                l->cap = cap;
-        }
+        if (GREEDY_REALLOC(l->v, l->cap, l->n + 1) < 0)
+                return NULL;
         return &l->v[l->n++];
 }
 
@@ -97,16 +91,7 @@ static int push_job(struct wshared *sh, size_t tree, char *path) {
         int r = 0;
 
         pthread_mutex_lock(&sh->mu);
-        if (sh->nq == sh->capq) {
-                size_t cap = sh->capq ? sh->capq * 2 : 64;
-                struct wjob *nq = realloc(sh->q, cap * sizeof(*nq));
-                if (!nq)
-                        r = -ENOMEM;
-                else {
-                        sh->q = nq;
-                        sh->capq = cap;
-                }
-        }
+        r = GREEDY_REALLOC(sh->q, sh->capq, sh->nq + 1);
         if (r == 0) {
                 sh->q[sh->nq++] = (struct wjob){ .tree = tree, .path = path };
                 pthread_cond_signal(&sh->cv);

@@ -102,14 +102,8 @@ int cgfs_parse_pids(const char *text, pid_t **ret, size_t *n) {
                         return -EINVAL;
                 if (u == 0 || u > INT32_MAX)
                         return -EINVAL;
-                if (len == cap) {
-                        size_t nc = cap ? cap * 2 : 16;
-                        pid_t *nv = realloc(v, nc * sizeof(*nv));
-                        if (!nv)
-                                return -ENOMEM;
-                        v = nv;
-                        cap = nc;
-                }
+                if (GREEDY_REALLOC(v, cap, len + 1) < 0)
+                        return -ENOMEM;
                 v[len++] = (pid_t) u;
                 p += l;
                 if (*p == '\n')
@@ -538,41 +532,17 @@ const char *cgfs_acct_dir(const struct cgfs *fs, enum conf_subsys s) {
 
 /* ---- small I/O helpers ---- */
 
+/* util.c's helpers, under the names the cgfs modules use. */
 int cgfs_write_at(int dirfd, const char *path, const char *text) {
-        /* O_TRUNC like a shell redirection: cgroupfs ignores it, a fixture file needs it. */
-        int fd = openat(dirfd, path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY);
-        size_t len = strlen(text);
-        ssize_t n;
-
-        if (fd < 0)
-                return negative_errno();
-        n = write(fd, text, len);
-        if (n < 0) {
-                int r = negative_errno();
-                close(fd);
-                return r;
-        }
-        close(fd);
-        return (size_t) n == len ? 0 : -EIO;
+        return write_string_file_at(dirfd, path, text);
 }
 
 int cgfs_read_small_at(int dirfd, const char *path, char *buf, size_t size) {
-        int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        ssize_t n;
+        size_t n;
+        int r;
 
-        if (fd < 0)
-                return negative_errno();
-        n = read(fd, buf, size - 1);
-        if (n < 0) {
-                int r = negative_errno();
-                close(fd);
-                return r;
-        }
-        close(fd);
-        if ((size_t) n >= size - 1)
-                return -EFBIG;
-        buf[n] = 0;
-        return (int) n;
+        r = read_small_file_at(dirfd, path, 0, buf, size, &n, NULL);
+        return r < 0 ? r : (int) n;
 }
 
 /* Per cgroup on cgroupfs (kernfs): one fstatat, and only for a cgroup with children an
@@ -755,14 +725,8 @@ static int rmdir_moving(int base_fd, const char *path, int dest_fd, size_t *move
 int cgfs_pathv_add(struct cgfs_pathv *pv, const char *s) {
         char *c;
 
-        if (pv->n == pv->cap) {
-                size_t cap = pv->cap ? pv->cap * 2 : 64;
-                char **nv = realloc(pv->v, cap * sizeof(*nv));
-                if (!nv)
-                        return -ENOMEM;
-                pv->v = nv;
-                pv->cap = cap;
-        }
+        if (GREEDY_REALLOC(pv->v, pv->cap, pv->n + 1) < 0)
+                return -ENOMEM;
         c = strdup(s);
         if (!c)
                 return -ENOMEM;

@@ -21,6 +21,7 @@
 #include "conf.h"
 #include "plan.h" /* cgfs.h needs its types declared first */
 #include "cgfs.h"
+#include "strbuf.h"
 #include "util.h"
 
 static const char *const subsys_names[_CONF_SUBSYS_MAX] = {
@@ -291,7 +292,7 @@ void conf_errors_clear(struct conf_errors *e) {
         }
         free(e->v);
         e->v = NULL;
-        e->n = 0;
+        e->n = e->cap = 0;
 }
 
 int conf_errors_format(const struct conf_errors *e, int64_t version, char **ret) {
@@ -403,7 +404,6 @@ struct parser {
 };
 
 _printf_(3, 4) static void problem(struct parser *p, const struct jpath *jp, const char *fmt, ...) {
-        struct conf_error *v;
         char *path = NULL, *msg = NULL;
         va_list ap;
         int r;
@@ -420,11 +420,9 @@ _printf_(3, 4) static void problem(struct parser *p, const struct jpath *jp, con
                 msg = NULL;
                 goto oom;
         }
-        v = realloc(p->errs->v, (p->errs->n + 1) * sizeof(*v));
-        if (!v)
+        if (GREEDY_REALLOC(p->errs->v, p->errs->cap, p->errs->n + 1) < 0)
                 goto oom;
-        p->errs->v = v;
-        v[p->errs->n++] = (struct conf_error){.path = path, .msg = msg};
+        p->errs->v[p->errs->n++] = (struct conf_error){.path = path, .msg = msg};
         p->n_listed++;
         return;
 oom:
@@ -525,14 +523,8 @@ static int scan_text(struct parser *p, const char *s, size_t len, size_t *ret_de
                         size_t j = i;
                         while (j < len && numtok_char(s[j]))
                                 j++;
-                        if (p->n_nums == cap) {
-                                size_t ncap = cap ? cap * 2 : 16;
-                                struct numtok *n = realloc(p->nums, ncap * sizeof(*n));
-                                if (!n)
-                                        return -ENOMEM;
-                                p->nums = n;
-                                cap = ncap;
-                        }
+                        if (GREEDY_REALLOC(p->nums, cap, p->n_nums + 1) < 0)
+                                return -ENOMEM;
                         p->nums[p->n_nums] = (struct numtok){.text = s + i, .len = j - i};
                         numtok_classify(&p->nums[p->n_nums]);
                         p->n_nums++;
@@ -1144,98 +1136,6 @@ int conf_parse(const char *buf, size_t len, struct conf **ret, struct conf_error
  * cJSON_PrintUnformatted() printed for the same model built as a cJSON tree (the tests compare):
  * a tree of a 10,000-cgroup conf would hold ~3 MB for a moment, e.g. when cg-syncd writes the
  * snapshot of it. */
-struct jbuf {
-        char *s;
-        size_t len;
-        size_t cap;
-        bool oom;
-};
-
-static bool jbuf_reserve(struct jbuf *b, size_t more) {
-        size_t want;
-        char *n;
-
-        if (b->oom)
-                return false;
-        if (more < b->cap - b->len)
-                return true; /* room for it and the NUL */
-        want = MAX(b->cap * 2, b->len + more + 1);
-        want = MAX(want, (size_t) 256);
-        n = realloc(b->s, want);
-        if (!n) {
-                b->oom = true;
-                return false;
-        }
-        b->s = n;
-        b->cap = want;
-        return true;
-}
-
-static void jbuf_put(struct jbuf *b, const char *s, size_t l) {
-        if (!jbuf_reserve(b, l))
-                return;
-        memcpy(b->s + b->len, s, l);
-        b->len += l;
-        b->s[b->len] = 0;
-}
-
-#define jbuf_puts(b, lit) jbuf_put((b), "" lit, sizeof(lit) - 1)
-
-/* A JSON string, escaped as cJSON escapes it: " \ and the control characters; every other byte
- * (UTF-8 included) as it is. Cgroup names never need it, a hand-built model might. */
-static void jbuf_string(struct jbuf *b, const char *s) {
-        static const char hex[] = "0123456789abcdef";
-
-        jbuf_puts(b, "\"");
-        for (;;) {
-                size_t l = 0;
-                unsigned char c;
-                while (s[l] && (unsigned char) s[l] >= 32 && s[l] != '"' && s[l] != '\\')
-                        l++;
-                jbuf_put(b, s, l);
-                s += l;
-                c = (unsigned char) *s;
-                if (!c)
-                        break;
-                s++;
-                switch (c) {
-                case '"':
-                        jbuf_puts(b, "\\\"");
-                        break;
-                case '\\':
-                        jbuf_puts(b, "\\\\");
-                        break;
-                case '\b':
-                        jbuf_puts(b, "\\b");
-                        break;
-                case '\f':
-                        jbuf_puts(b, "\\f");
-                        break;
-                case '\n':
-                        jbuf_puts(b, "\\n");
-                        break;
-                case '\r':
-                        jbuf_puts(b, "\\r");
-                        break;
-                case '\t':
-                        jbuf_puts(b, "\\t");
-                        break;
-                default: {
-                        char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-                        jbuf_put(b, u, sizeof(u));
-                }
-                }
-        }
-        jbuf_puts(b, "\"");
-}
-
-static void jbuf_int(struct jbuf *b, int64_t v) {
-        char num[24];
-        int l = snprintf(num, sizeof(num), "%" PRId64, v);
-
-        jbuf_put(b, num, (size_t) l);
-}
-
 /* {"conf":{"<key>":W},"sub_cgroup":{"<name>":{...},...}}; a root has no "conf" but always a
  * "sub_cgroup". Depth is bounded by the parser (CONF_MAX_DEPTH). */
 /* True when the node has anything to put in "conf". */
@@ -1254,14 +1154,14 @@ static bool node_has_conf(const struct conf_node *n) {
 
 /* "conf":{"<weight key>":W,"<limit>":N,"<device limit>":{"<dev>":N,...},...}, limits in enum
  * order, device entries in conf order. */
-static void conf_to_json_limits(struct jbuf *b, const struct conf_node *n, enum conf_subsys s) {
+static void conf_to_json_limits(struct strbuf *b, const struct conf_node *n, enum conf_subsys s) {
         bool first = true;
 
-        jbuf_puts(b, "\"conf\":{");
+        (void) strbuf_puts(b, "\"conf\":{");
         if (n->weight >= 0 && subsys_keys[s]) {
-                jbuf_string(b, subsys_keys[s]);
-                jbuf_puts(b, ":");
-                jbuf_int(b, n->weight);
+                (void) strbuf_json_string(b, subsys_keys[s]);
+                (void) strbuf_puts(b, ":");
+                (void) strbuf_append_i64(b, n->weight);
                 first = false;
         }
         for (int l = 0; n->limits && l < _CONF_LIMIT_MAX; l++) {
@@ -1270,11 +1170,11 @@ static void conf_to_json_limits(struct jbuf *b, const struct conf_node *n, enum 
                         if (n->limits->v[l] < 0)
                                 continue;
                         if (!first)
-                                jbuf_puts(b, ",");
+                                (void) strbuf_puts(b, ",");
                         first = false;
-                        jbuf_string(b, limit_keys[l].name);
-                        jbuf_puts(b, ":");
-                        jbuf_int(b, n->limits->v[l]);
+                        (void) strbuf_json_string(b, limit_keys[l].name);
+                        (void) strbuf_puts(b, ":");
+                        (void) strbuf_append_i64(b, n->limits->v[l]);
                         continue;
                 }
                 for (size_t i = 0; i < n->limits->n_devs; i++) {
@@ -1283,73 +1183,73 @@ static void conf_to_json_limits(struct jbuf *b, const struct conf_node *n, enum 
                                 continue;
                         if (!any) {
                                 if (!first)
-                                        jbuf_puts(b, ",");
+                                        (void) strbuf_puts(b, ",");
                                 first = false;
-                                jbuf_string(b, limit_keys[l].name);
-                                jbuf_puts(b, ":{");
+                                (void) strbuf_json_string(b, limit_keys[l].name);
+                                (void) strbuf_puts(b, ":{");
                         } else
-                                jbuf_puts(b, ",");
+                                (void) strbuf_puts(b, ",");
                         any = true;
-                        jbuf_string(b, d->dev);
-                        jbuf_puts(b, ":");
-                        jbuf_int(b, d->value);
+                        (void) strbuf_json_string(b, d->dev);
+                        (void) strbuf_puts(b, ":");
+                        (void) strbuf_append_i64(b, d->value);
                 }
                 if (any)
-                        jbuf_puts(b, "}");
+                        (void) strbuf_puts(b, "}");
         }
-        jbuf_puts(b, "}");
+        (void) strbuf_puts(b, "}");
 }
 
 /* {"conf":{...},"sub_cgroup":{"<name>":{...},...}}; a root has no "conf" but always a
  * "sub_cgroup". Depth is bounded by the parser (CONF_MAX_DEPTH). */
-static void node_to_json(struct jbuf *b, const struct conf_node *n, enum conf_subsys s) {
+static void node_to_json(struct strbuf *b, const struct conf_node *n, enum conf_subsys s) {
         bool conf = node_has_conf(n);
 
-        jbuf_puts(b, "{");
+        (void) strbuf_puts(b, "{");
         if (conf)
                 conf_to_json_limits(b, n, s);
         if (n->n_children > 0 || !n->parent) {
                 if (conf)
-                        jbuf_puts(b, ",");
-                jbuf_puts(b, "\"sub_cgroup\":{");
+                        (void) strbuf_puts(b, ",");
+                (void) strbuf_puts(b, "\"sub_cgroup\":{");
                 for (size_t i = 0; i < n->n_children && !b->oom; i++) {
                         if (i > 0)
-                                jbuf_puts(b, ",");
-                        jbuf_string(b, n->children[i]->name ? n->children[i]->name : "");
-                        jbuf_puts(b, ":");
+                                (void) strbuf_puts(b, ",");
+                        (void) strbuf_json_string(b, n->children[i]->name ? n->children[i]->name : "");
+                        (void) strbuf_puts(b, ":");
                         node_to_json(b, n->children[i], s);
                 }
-                jbuf_puts(b, "}");
+                (void) strbuf_puts(b, "}");
         }
-        jbuf_puts(b, "}");
+        (void) strbuf_puts(b, "}");
 }
 
 int conf_to_json(const struct conf *c, char **ret) {
-        struct jbuf b = {};
+        struct strbuf b = {};
         bool first = true;
+        char *t;
 
         if (!c || !ret)
                 return -EINVAL;
         /* ~40 bytes a cgroup in the usual shape: one allocation for most confs */
-        if (!jbuf_reserve(&b, MIN(c->n_nodes, (size_t) CONF_MAX_NODES) * 48 + 64))
+        if (strbuf_reserve(&b, MIN(c->n_nodes, (size_t) CONF_MAX_NODES) * 48 + 64) < 0)
                 return -ENOMEM;
-        jbuf_puts(&b, "{");
+        (void) strbuf_puts(&b, "{");
         for (int i = 0; i < _CONF_SUBSYS_MAX; i++) {
                 if (!c->roots[i])
                         continue;
                 if (!first)
-                        jbuf_puts(&b, ",");
+                        (void) strbuf_puts(&b, ",");
                 first = false;
-                jbuf_string(&b, subsys_names[i]);
-                jbuf_puts(&b, ":");
+                (void) strbuf_json_string(&b, subsys_names[i]);
+                (void) strbuf_puts(&b, ":");
                 node_to_json(&b, c->roots[i], (enum conf_subsys) i);
         }
-        jbuf_puts(&b, "}");
-        if (b.oom) {
-                free(b.s);
+        (void) strbuf_puts(&b, "}");
+        t = strbuf_steal(&b); /* NULL if any append failed */
+        if (!t)
                 return -ENOMEM;
-        }
-        *ret = b.s;
+        *ret = t;
         return 0;
 }
 

@@ -108,7 +108,7 @@ struct conf_error {
 };
 struct conf_errors {
         struct conf_error *v;
-        size_t n;
+        size_t n, cap;
 };
 void conf_errors_clear(struct conf_errors *e);
 /* Formats all problems, one per line, "path: msg", prefixed by "version N: " when version >= 0. */

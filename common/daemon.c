@@ -10,7 +10,7 @@
 #define CGARCH_VERSION "unknown"
 #endif
 
-enum { ARG_VERSION = 0x100, ARG_CHECK };
+enum { ARG_CHECK = 0x100 };
 
 static int usage_error(char **err, const char *fmt, const char *what) {
         return xasprintf(err, fmt, what) < 0 ? -ENOMEM : -EINVAL;
@@ -18,22 +18,23 @@ static int usage_error(char **err, const char *fmt, const char *what) {
 
 int daemon_parse_args(int argc, char **argv, const struct daemon_spec *spec, void *userdata,
                       struct daemon_args *ret, char **err) {
-        const char *verbose = spec->verbose ?: "verbose";
-        struct option opts[6 + DAEMON_EXTRA_MAX] = {
+        struct option opts[7 + DAEMON_EXTRA_MAX] = {
                 {"help", no_argument, NULL, 'h'},
-                {"version", no_argument, NULL, ARG_VERSION},
+                {"version", no_argument, NULL, 'V'},
                 {"config", required_argument, NULL, 'c'},
                 {"check", no_argument, NULL, ARG_CHECK},
-                {verbose, no_argument, NULL, verbose[0]},
+                {"verbose", no_argument, NULL, 'v'},
+                /* Hidden: cg-taskd's old spelling of -v, still in operators' scripts and units. */
+                {"debug", no_argument, NULL, 'd'},
         };
         /* ':' first: a missing argument is ':' rather than '?' */
-        char shorts[16 + 2 * DAEMON_EXTRA_MAX] = {':', 'h', 'c', ':', verbose[0]};
+        char shorts[16 + 2 * DAEMON_EXTRA_MAX] = ":hVc:vd";
         struct daemon_args a = {.config = CFG_DEFAULT_PATH, .log_level = LOG_INFO};
-        size_t n = 5, ns = strlen(shorts);
+        size_t n = 6, ns = strlen(shorts);
         int c, r;
 
         for (const struct option *o = spec->extra; o && o->name; o++) {
-                if (n >= 5 + DAEMON_EXTRA_MAX)
+                if (n >= 6 + DAEMON_EXTRA_MAX)
                         return -E2BIG; /* a programming error: raise DAEMON_EXTRA_MAX */
                 opts[n++] = *o;
                 if (o->val > 0 && o->val < 0x100) {
@@ -48,7 +49,7 @@ int daemon_parse_args(int argc, char **argv, const struct daemon_spec *spec, voi
         while ((c = getopt_long(argc, argv, shorts, opts, NULL)) >= 0) {
                 if (c == 'h')
                         a.help = true;
-                else if (c == ARG_VERSION)
+                else if (c == 'V')
                         a.version = true;
                 else if (c == 'c') {
                         if (!*optarg)
@@ -56,7 +57,7 @@ int daemon_parse_args(int argc, char **argv, const struct daemon_spec *spec, voi
                         a.config = optarg;
                 } else if (c == ARG_CHECK)
                         a.check = true;
-                else if (c == verbose[0])
+                else if (c == 'v' || c == 'd')
                         a.log_level = LOG_DEBUG;
                 else if (c == ':')
                         return usage_error(err, "option '%s' needs an argument", argv[optind - 1]);

@@ -1,8 +1,11 @@
 /* daemon.h — the command line and start-up the four daemons share: -c/--config PATH, --check,
- * -v/--verbose (or the daemon's own name for it), -h/--help, --version, plus each daemon's own
- * options through a small table.
+ * -v/--verbose (hidden alias -d/--debug), -h/--help, -V/--version, plus each daemon's own options
+ * through a small table.
+ * Each daemon's main.c holds its spec (name, --help text, own options) and calls
+ * daemon_setup() first thing in run().
  *
- * daemon_parse_args() is pure (unit tested and fuzzed through cg-syncd's wrapper). Unlike the
+ * daemon_parse_args() is pure (unit tested in test-daemon.c and test-syncd.c, fuzzed by
+ * fuzz-syncd with cg-syncd's own options). Unlike the
  * rest of common/, daemon_setup() and daemon_load_cfg() report to the user themselves (stdout
  * for --help/--version, the log for errors): they are the daemons' front door, called from
  * main() paths only, and their callers must not log what they return again. */
@@ -26,10 +29,8 @@ struct daemon_args {
 #define DAEMON_EXTRA_MAX 8
 
 struct daemon_spec {
-        const char *name;    /* "cg-syncd": --version prints "<name> <version>" */
-        const char *verbose; /* long name of the debug-logging option, its first letter the
-                                short one; NULL: "verbose" (-v) */
-        void (*help)(void);  /* prints the --help text (daemon_setup) */
+        const char *name;   /* "cg-syncd": --version prints "<name> <version>" */
+        void (*help)(void); /* prints the --help text (daemon_setup) */
         /* The daemon's own options ({}-terminated, at most DAEMON_EXTRA_MAX, or NULL), each
          * handed to parse_extra with the userdata given to the parser. parse_extra returns 0, or
          * -EINVAL with *err set (owned). */

@@ -405,12 +405,9 @@ static int handle_pid_files(struct cfg_parser *p, const char *name, const char *
                 if (strcmp(c->pid_files[i].name, name) == 0)
                         e = &c->pid_files[i];
         if (!e) {
-                struct cfg_pid_files *n =
-                        realloc(c->pid_files, sizeof(*n) * (c->n_pid_files + 1));
-                if (!n)
+                if (GREEDY_REALLOC(c->pid_files, c->cap_pid_files, c->n_pid_files + 1) < 0)
                         return fail(p, -ENOMEM, "[pid_files] %s: out of memory", name);
-                c->pid_files = n;
-                e = &n[c->n_pid_files];
+                e = &c->pid_files[c->n_pid_files];
                 *e = (struct cfg_pid_files){.name = strdup(name), .patterns = calloc(1, sizeof(char *))};
                 c->n_pid_files++; /* counted now so cfg_free releases it even half-built */
                 if (!e->name || !e->patterns)

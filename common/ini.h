@@ -43,7 +43,7 @@ struct cfg {
                 unsigned max_dirs;     /* 1024: directories one pattern's glob may watch */
         } taskd;
         struct cfg_pid_files *pid_files;
-        size_t n_pid_files;
+        size_t n_pid_files, cap_pid_files;
         struct {
                 char *host; /* "127.0.0.1" */
                 unsigned port; /* 6379 */

@@ -1,8 +1,16 @@
-/* log.c — see log.h. */
+/* log.c — see log.h.
+ *
+ * Threads: the ZooKeeper client's threads log too (through the daemons' zk log handlers), so a
+ * message is formatted on the caller's stack and written with one writev(2) of its whole line:
+ * no shared buffer, no lock, lines never interleave. The line's prefix ("<N>" for journald, or
+ * "ident: ") is decided at setup (log_set_ident/log_set_prefix, called from main() before any
+ * thread starts); a program that never sets up decides once, through pthread_once. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -10,8 +18,14 @@
 #include "util.h"
 
 static int max_level = LOG_INFO;
-static int prefix = -1; /* -1: decide on first use */
+static int prefix = -1; /* -1: not decided yet */
 static const char *ident;
+static pthread_once_t prefix_once = PTHREAD_ONCE_INIT;
+
+static void prefix_decide(void) {
+        if (prefix < 0)
+                prefix = getenv("JOURNAL_STREAM") || !isatty(STDERR_FILENO);
+}
 
 void log_set_max_level(int level) {
         max_level = level;
@@ -24,17 +38,13 @@ void log_set_prefix(int on) {
 }
 void log_set_ident(const char *id) {
         ident = id;
-}
-
-static int want_prefix(void) {
-        if (prefix < 0)
-                prefix = getenv("JOURNAL_STREAM") || !isatty(STDERR_FILENO);
-        return prefix;
+        prefix_decide();
 }
 
 int log_internal(int level, int err, const char *file, int line, const char *fmt, ...) {
-        char buf[2048], fmt2[1024];
-        int saved = errno;
+        char buf[2048], head[64], *heap = NULL, *msg = buf;
+        int saved = errno, n;
+        struct iovec iov[3];
         va_list ap;
 
         (void) file;
@@ -43,40 +53,45 @@ int log_internal(int level, int err, const char *file, int line, const char *fmt
                 err = -err;
         if ((level & LOG_PRIMASK) > max_level)
                 goto out;
+        (void) pthread_once(&prefix_once, prefix_decide);
 
-        /* Expand %m ourselves from err (not errno), leaving every other directive to vsnprintf. */
-        const char *s = fmt;
-        size_t o = 0;
-        while (*s && o < sizeof(fmt2) - 1) {
-                if (s[0] == '%' && s[1] == '%') {
-                        if (o + 2 >= sizeof(fmt2) - 1)
-                                break;
-                        fmt2[o++] = '%';
-                        fmt2[o++] = '%';
-                        s += 2;
-                } else if (s[0] == '%' && s[1] == 'm') {
-                        const char *e = strerror(err ? err : saved);
-                        for (; *e && o < sizeof(fmt2) - 2; e++) {
-                                if (*e == '%')
-                                        fmt2[o++] = '%';
-                                fmt2[o++] = *e;
-                        }
-                        s += 2;
-                } else
-                        fmt2[o++] = *s++;
-        }
-        fmt2[o] = 0;
-
+        /* glibc's printf expands %m from errno: point it at err (or keep the caller's errno). */
+        errno = err ?: saved;
         va_start(ap, fmt);
-        vsnprintf(buf, sizeof(buf), fmt2, ap);
+        n = vsnprintf(buf, sizeof(buf), fmt, ap);
         va_end(ap);
+        if (n < 0) {
+                msg = (char *) fmt; /* a broken format: say at least what was meant */
+                n = (int) strlen(fmt);
+        } else if ((size_t) n >= sizeof(buf)) {
+                /* Longer than the stack buffer (a big conf error list, say): format it once
+                 * more at its full size. Only out of memory cuts it, and then visibly. */
+                heap = malloc((size_t) n + 1);
+                if (heap) {
+                        errno = err ?: saved;
+                        va_start(ap, fmt);
+                        (void) vsnprintf(heap, (size_t) n + 1, fmt, ap);
+                        va_end(ap);
+                        msg = heap;
+                } else {
+                        memcpy(buf + sizeof(buf) - 5, "...", 4);
+                        n = (int) sizeof(buf) - 2;
+                }
+        }
 
-        if (want_prefix())
-                fprintf(stderr, "<%d>%s\n", level & LOG_PRIMASK, buf);
+        if (prefix)
+                snprintf(head, sizeof(head), "<%d>", level & LOG_PRIMASK);
         else if (ident)
-                fprintf(stderr, "%s: %s\n", ident, buf);
+                snprintf(head, sizeof(head), "%s: ", ident);
         else
-                fprintf(stderr, "%s\n", buf);
+                head[0] = 0;
+        iov[0] = (struct iovec){.iov_base = head, .iov_len = strlen(head)};
+        iov[1] = (struct iovec){.iov_base = msg, .iov_len = (size_t) n};
+        iov[2] = (struct iovec){.iov_base = (char *) "\n", .iov_len = 1};
+        /* Nowhere to report a failed write of the log itself; glibc's fortify wants it read. */
+        if (writev(STDERR_FILENO, iov, 3) < 0)
+                errno = saved;
+        free(heap);
 out:
         errno = saved;
         return -err;

@@ -9,13 +9,17 @@
 
 void log_set_max_level(int level); /* LOG_DEBUG..LOG_EMERG; default LOG_INFO */
 int log_get_max_level(void);
-/* Prefix lines with "<N>" (default: on when stderr is not a tty or JOURNAL_STREAM is set). */
+/* Setup, from main() before any thread starts. log_set_ident() also decides whether lines get
+ * an "<N>" prefix (on when stderr is not a tty or JOURNAL_STREAM is set); log_set_prefix()
+ * forces it (a CLI: off). */
 void log_set_prefix(int on);
-/* Program name printed before messages when not prefixing for journald (CLI use). */
+/* Program name printed before messages when not prefixing for journald (CLI use). `ident` is
+ * borrowed for the life of the process. */
 void log_set_ident(const char *ident);
 
 /* Always returns -abs(err) (or 0 if err == 0), so callers can `return log_error_errno(r, ...)`.
- * "%m" in fmt expands to strerror(abs(err)). */
+ * "%m" in fmt expands to strerror(abs(err)) (to errno's when err is 0), by glibc's printf.
+ * Safe from any thread; a message is never cut (unless memory runs out: then it ends in ...). */
 int log_internal(int level, int err, const char *file, int line, const char *fmt, ...)
         _printf_(5, 6);
 

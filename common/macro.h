@@ -2,6 +2,7 @@
 #pragma once
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -59,3 +60,26 @@ static inline int negative_errno(void) {
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 #define CLAMP(x, lo, hi) MIN(MAX((x), (lo)), (hi))
+
+/* Makes room for at least `need` elements of `size` bytes in the array *p of *cap elements:
+ * grows to max(need, 2 * cap, 16), so n appends cost O(n). 0, or -ENOMEM (overflow or out of
+ * memory: *p and *cap untouched, the array still valid). Use GREEDY_REALLOC. */
+static inline int greedy_realloc(void **p, size_t *cap, size_t need, size_t size) {
+        size_t n;
+        void *q;
+
+        if (need <= *cap)
+                return 0;
+        n = MAX(MAX(need, *cap * 2), (size_t) 16);
+        if (size == 0 || n > SIZE_MAX / size)
+                return -ENOMEM;
+        q = realloc(*p, n * size);
+        if (!q)
+                return -ENOMEM;
+        *p = q;
+        *cap = n;
+        return 0;
+}
+/* GREEDY_REALLOC(v, cap, n + 1): room for one more after v[0..n). */
+#define GREEDY_REALLOC(p, cap, need)                                                               \
+        greedy_realloc((void **) &(p), &(cap), (need), sizeof((p)[0]))

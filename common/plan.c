@@ -199,14 +199,8 @@ struct sset {
 };
 
 static int sset_add(struct sset *x, const char *s) {
-        if (x->n == x->cap) {
-                size_t cap = x->cap ? x->cap * 2 : 64;
-                const char **nv = realloc(x->v, cap * sizeof(*nv));
-                if (!nv)
-                        return -ENOMEM;
-                x->v = nv;
-                x->cap = cap;
-        }
+        if (GREEDY_REALLOC(x->v, x->cap, x->n + 1) < 0)
+                return -ENOMEM;
         x->v[x->n++] = s;
         return 0;
 }
@@ -236,14 +230,8 @@ struct pbuild {
 
 static int pb_push(struct pbuild *b, enum plan_op_type t, enum conf_subsys s, const char *path,
                    int64_t value) {
-        if (b->p.n == b->cap) {
-                size_t cap = b->cap ? b->cap * 2 : 64;
-                struct plan_op *nv = realloc(b->p.ops, cap * sizeof(*nv));
-                if (!nv)
-                        return -ENOMEM;
-                b->p.ops = nv;
-                b->cap = cap;
-        }
+        if (GREEDY_REALLOC(b->p.ops, b->cap, b->p.n + 1) < 0)
+                return -ENOMEM;
         char *p = strdup(path);
         if (!p)
                 return -ENOMEM;
@@ -486,14 +474,8 @@ static int collect_nodes(const struct conf_node *n, const struct conf_node ***v,
         int r;
 
         if (n->parent) {
-                if (*len == *cap) {
-                        size_t nc = *cap ? *cap * 2 : 64;
-                        const struct conf_node **nv = realloc(*v, nc * sizeof(*nv));
-                        if (!nv)
-                                return -ENOMEM;
-                        *v = nv;
-                        *cap = nc;
-                }
+                if (GREEDY_REALLOC(*v, *cap, *len + 1) < 0)
+                        return -ENOMEM;
                 (*v)[(*len)++] = n;
         }
         for (size_t i = 0; i < n->n_children; i++) {
@@ -948,20 +930,16 @@ out:
 /* ---- v2 checks ---- */
 
 static int errs_add(struct conf_errors *e, char *path, char *msg) {
-        struct conf_error *nv;
-
         if (!e) {
                 free(path);
                 free(msg);
                 return 0;
         }
-        nv = realloc(e->v, (e->n + 1) * sizeof(*nv));
-        if (!nv) {
+        if (GREEDY_REALLOC(e->v, e->cap, e->n + 1) < 0) {
                 free(path);
                 free(msg);
                 return -ENOMEM;
         }
-        e->v = nv;
         e->v[e->n++] = (struct conf_error){ .path = path, .msg = msg };
         return 0;
 }
@@ -1055,17 +1033,6 @@ out:
         return r;
 }
 
-static const struct conf_node *node_find(const struct conf_node *n, const char *name) {
-        if (n->name && strcmp(n->name, name) == 0)
-                return n;
-        for (size_t i = 0; i < n->n_children; i++) {
-                const struct conf_node *f = node_find(n->children[i], name);
-                if (f)
-                        return f;
-        }
-        return NULL;
-}
-
 int plan_check_v2_procs(const struct conf *c, char *const *names, struct conf_errors *errs) {
         int bad = 0, r;
 
@@ -1073,7 +1040,7 @@ int plan_check_v2_procs(const struct conf *c, char *const *names, struct conf_er
                 bool inner = false;
 
                 for (int s = 0; s < _CONF_SUBSYS_MAX; s++) {
-                        const struct conf_node *f = c->roots[s] ? node_find(c->roots[s], *n) : NULL;
+                        const struct conf_node *f = conf_find(c, (enum conf_subsys) s, *n);
                         if (f && f->n_children > 0)
                                 inner = true;
                 }

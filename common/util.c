@@ -116,7 +116,9 @@ int write_string_file_at(int dirfd, const char *path, const char *s) {
         size_t len = strlen(s);
         ssize_t n;
 
-        fd = openat(dirfd, path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        /* O_TRUNC like a shell redirection: cgroupfs ignores it, a regular file (a test
+         * fixture) needs it not to keep the tail of a longer old text. */
+        fd = openat(dirfd, path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return negative_errno();
         n = write(fd, s, len);

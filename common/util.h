@@ -42,7 +42,8 @@ int open_path_trusted(const char *path, int *ret_fd, struct stat *ret_st);
  * /proc/self/fd, so the same inode), same buffer rules as read_small_file_at. -EBADF: not a
  * regular file, and then it is not opened at all. */
 int read_small_file_opath(int opath_fd, char *buf, size_t size, size_t *ret_len);
-/* Writes a string to an existing file (cgroup control files): one write(2), no O_CREAT. */
+/* Writes a string to an existing file (cgroup control files): one write(2), O_TRUNC, no
+ * O_CREAT. */
 int write_string_file_at(int dirfd, const char *path, const char *s);
 /* Writes data to <path> atomically: a temp file in the same dir with a random name, created
  * O_CREAT|O_EXCL|O_NOFOLLOW (a planted file or symlink is never written through), fsync-free,

@@ -106,22 +106,6 @@ const char *zk_rc_string(int zrc) {
         return zerror(zrc);
 }
 
-const char *zk_state_name(enum zk_state s) {
-        switch (s) {
-        case ZK_STATE_CONNECTING:
-                return "connecting";
-        case ZK_STATE_CONNECTED:
-                return "connected";
-        case ZK_STATE_EXPIRED:
-                return "session expired";
-        case ZK_STATE_AUTH_FAILED:
-                return "authentication failed";
-        case ZK_STATE_CLOSED:
-                return "closed";
-        }
-        return "unknown";
-}
-
 int zk_auth_parse(const char *s, char **ret_scheme, char **ret_cred) {
         const char *colon;
         char *scheme, *cred;

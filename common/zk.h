@@ -33,7 +33,6 @@ enum zk_state {
         ZK_STATE_AUTH_FAILED, /* an auth was refused: session unusable, as EXPIRED */
         ZK_STATE_CLOSED,      /* no session (before zk_connect, after zk_disconnect) */
 };
-const char *zk_state_name(enum zk_state s);
 
 enum zk_event_type {
         ZK_EVENT_SESSION, /* .state changed */

@@ -12,7 +12,8 @@ extern "C" {
 
 /* The seed's get_cgexec_arg: for each name in `names` (n of them) the cgexec arguments, e.g.
  * "-g cpu:test_cgroup_b/test_cgroup_b_sub1 -g blkio:test_cgroup_b/test_cgroup_b_sub1", returned
- * as a JSON object {"name": "args", ...} in *ret_json. `conf_json` is the arch conf text (or the
+ * as a JSON object in the seed's json.dumps() shape, {"name": "args", "other": ""}, in
+ * *ret_json (a name asked twice appears once); `cgarch cgexec-arg` prints the same text. `conf_json` is the arch conf text (or the
  * snapshot {"version":N,"value":{...}}); `root` is the managed root ("" or NULL for none).
  * A name held by no tree maps to "" (as the seed). -EINVAL: the conf is invalid. */
 int cgarch_cgexec_arg(const char *conf_json, const char *root, const char *const *names, int n,

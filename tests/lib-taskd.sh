@@ -55,7 +55,7 @@ start_tree() {
 start_taskd() {
   local before
   before=$(grep -c "Placing processes" "$TASKD_LOG")
-  cg-taskd -c "$CFG" -d "$@" >>"$TASKD_LOG" 2>&1 &
+  cg-taskd -c "$CFG" -v "$@" >>"$TASKD_LOG" 2>&1 &
   TASKD_PID=$!; track "$TASKD_PID"
   wait_for 10 taskd_started "$before"
 }

@@ -109,7 +109,7 @@ fi
 # then passes after resetting everything (first-pass cost again, 3 runs).
 reset
 TASKD_LOG=$T_TMP/big.log
-cg-taskd -c "$CFG" -d >"$TASKD_LOG" 2>&1 &
+cg-taskd -c "$CFG" -v >"$TASKD_LOG" 2>&1 &
 TP=$!; track $TP
 wait_for 60 grep -q "Placing processes" "$TASKD_LOG" || { echo "cg-taskd did not start" >&2; tail "$TASKD_LOG" >&2; exit 1; }
 tree_mode=$(grep -q "Process events connector unavailable" "$TASKD_LOG" && echo "unavailable, /proc walk" || echo "netlink process events connector")

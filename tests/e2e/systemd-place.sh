@@ -68,7 +68,7 @@ EOF
 cat > "$SD_UNITS/taskd-test.service" <<EOF
 [Service]
 Type=notify
-ExecStart=$BUILD/cg-taskd -c $CFG -d
+ExecStart=$BUILD/cg-taskd -c $CFG -v
 ExecReload=/bin/kill -HUP \$MAINPID
 StandardOutput=append:$LOG
 StandardError=inherit

@@ -22,8 +22,10 @@ if command -v systemd-analyze >/dev/null; then
 fi
 
 why=$(sd_usable) || { t_skip "systemd v2 delegation" "$why"; t_done; exit; }
-"$BUILD/cg-syncd" --version >/dev/null 2>&1 || { t_skip "systemd v2 delegation" "cg-syncd is a placeholder"; t_done; exit; }
-"$BUILD/cgarch" --version >/dev/null 2>&1 || { t_skip "systemd v2 delegation" "cgarch is a placeholder"; t_done; exit; }
+# A program that does not run is broken: a failure, never a skip.
+for p in cg-syncd cgarch; do
+  "$BUILD/$p" --version >/dev/null 2>&1 || { t_fail "$p --version runs"; t_done; exit 1; }
+done
 U=$CG_DIR/unified
 grep -q " $U cgroup2 " /proc/self/mounts || { t_skip "systemd v2 delegation" "no cgroup2 at $U"; t_done; exit; }
 

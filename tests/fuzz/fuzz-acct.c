@@ -1,7 +1,7 @@
 /* fuzz-acct.c — libFuzzer target for cg-accountd's parsers of cgroup accounting files
  * (cpuacct.usage, cpu.stat, blkio stat files, io.stat, throttle rules, /sys/block dev) and the
  * sample writer fed with what they parsed.
- * FUZZ_SOURCES: common/acct.c
+ * FUZZ_SOURCES: common/acct.c common/strbuf.c
  * FUZZ_LIBS:
  * FUZZ_CORPUS: tests/fixtures/acct */
 #include <stdint.h>
@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         struct acct_value v = {.ok = true};
-        struct acct_buf b = {};
+        struct strbuf b = {};
         struct conf_node root = {.path = (char *) "", .weight = -1};
         struct conf c = {.version = 1};
         struct acct_value *values[_CONF_SUBSYS_MAX] = {[CONF_BLKIO] = &v};
@@ -35,9 +35,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (acct_parse_blkio_v1(s, &v.blkio) < 0)
                 v.blkio.n = 0;
         c.roots[CONF_BLKIO] = &root;
-        if (acct_sample_write(&c, values, &b) < 0 || b.len < 2 || b.p[0] != '{')
+        if (acct_sample_write(&c, values, &b) < 0 || b.len < 2 || strbuf_text(&b)[0] != '{')
                 abort();
-        acct_buf_free(&b);
+        strbuf_done(&b);
         acct_blkio_clear(&v.blkio);
         free(s);
         return 0;

@@ -6,7 +6,7 @@
  * Checks, besides the sanitizers: accepted layouts hold only absolute cgroup mounts below the
  * dir and cgfs_layout_find() finds each controller; accepted pid lists are in range; a safe path
  * has no empty, "." or ".." component.
- * FUZZ_SOURCES: common/cgfs.c common/cgfs-v1.c common/cgfs-v2.c common/cgfs-walk.c common/cgfs-file.c common/cgfs-limits.c common/cgfs-systemd.c common/sdslice.c common/sdunit.c common/plan.c common/conf.c common/acct.c common/util.c common/log.c common/cgfs-names.c
+ * FUZZ_SOURCES: common/cgfs.c common/cgfs-v1.c common/cgfs-v2.c common/cgfs-walk.c common/cgfs-file.c common/cgfs-limits.c common/cgfs-systemd.c common/sdslice.c common/sdunit.c common/plan.c common/conf.c common/acct.c common/util.c common/log.c common/cgfs-names.c common/strbuf.c
  * FUZZ_LIBS: -lcjson -lsystemd -lpthread
  * FUZZ_CORPUS: tests/fixtures/cgfs
  * FUZZ_DICT: tests/fuzz/cgfs.dict */

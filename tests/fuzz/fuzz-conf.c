@@ -1,7 +1,7 @@
 /* fuzz-conf.c — libFuzzer target for the arch conf parser (conf_parse_text, any kind).
  * Checks, besides the sanitizers: a rejected text leaves *ret alone and lists problems; an
  * accepted one round-trips through conf_to_json() unchanged and answers cgexec lookups.
- * FUZZ_SOURCES: common/conf.c common/util.c common/log.c common/cgfs-names.c
+ * FUZZ_SOURCES: common/conf.c common/util.c common/log.c common/cgfs-names.c common/strbuf.c
  * FUZZ_LIBS: -lcjson
  * FUZZ_CORPUS: tests/fixtures/conf
  * FUZZ_DICT: tests/fuzz/conf.dict */

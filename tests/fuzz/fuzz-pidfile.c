@@ -7,7 +7,7 @@
  *  - open_path_trusted (util.c) on fuzzed paths in a small tree with root's and nobody's links
  *    and directories: whatever it opens is what the kernel resolves too, and a "trap" file that
  *    is reachable only through untrusted links is never reached.
- * FUZZ_SOURCES: cg-taskd/targets.c cg-taskd/proc.c common/plan.c common/conf.c common/cgfs-names.c common/util.c common/log.c
+ * FUZZ_SOURCES: cg-taskd/targets.c cg-taskd/proc.c common/plan.c common/conf.c common/cgfs-names.c common/util.c common/log.c common/strbuf.c
  * FUZZ_LIBS: -lcjson
  * FUZZ_CORPUS: tests/fixtures/proc
  * FUZZ_DICT: tests/fuzz/pidfile.dict */

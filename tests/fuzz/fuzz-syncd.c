@@ -1,12 +1,13 @@
 /* fuzz-syncd.c — libFuzzer target for cg-syncd's pure helpers of outside input: the command
- * line (syncd_parse_args, getopt_long underneath) and the first line of a message from outside
+ * line (daemon_parse_args with cg-syncd's own options, as its main.c does; getopt_long
+ * underneath) and the first line of a message from outside
  * (syncd_first_line), plus the read-outcome table.
  * Input: the arguments, NUL-separated (argv[0] is added); the first byte also gives `max`.
  * Checks, besides the sanitizers: an accepted command line has a non-empty config path and a
  * reconcile interval of 1..86400 s, and help/version exactly when it returns 0; a refused one
  * has a message; argv is only permuted, never changed; a first line is a prefix of the text
  * without '\n' and at most `max` bytes.
- * FUZZ_SOURCES: cg-syncd/state.c common/daemon.c common/plan.c common/conf.c common/util.c common/log.c common/cgfs-names.c
+ * FUZZ_SOURCES: cg-syncd/state.c common/daemon.c common/plan.c common/conf.c common/util.c common/log.c common/cgfs-names.c common/strbuf.c
  * FUZZ_LIBS: -lcjson
  * FUZZ_CORPUS: tests/fixtures/syncd
  * FUZZ_DICT: tests/fuzz/syncd.dict */
@@ -17,6 +18,7 @@
 #include <string.h>
 
 #include "../../cg-syncd/syncd.h"
+#include "daemon.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -29,9 +31,17 @@ static void check(int cond, const char *what) {
 
 #define MAX_ARGS 16
 
+/* cg-syncd/main.c's spec, minus the --help text */
+static const struct daemon_spec spec = {
+        .name = "cg-syncd",
+        .extra = syncd_options,
+        .parse_extra = syncd_parse_option,
+};
+
 static void fuzz_args(char *buf, size_t size) {
         char *argv[MAX_ARGS + 2], *orig[MAX_ARGS + 2];
-        struct syncd_args a = {.reconcile_usec = 7};
+        struct daemon_args a = {.log_level = -7};
+        uint64_t reconcile_usec = SYNCD_RECONCILE_USEC_DEFAULT;
         char *err = NULL;
         int argc = 1, r;
 
@@ -41,16 +51,16 @@ static void fuzz_args(char *buf, size_t size) {
         argv[argc] = NULL;
         memcpy(orig, argv, sizeof(argv));
 
-        r = syncd_parse_args(argc, argv, &a, &err);
+        r = daemon_parse_args(argc, argv, &spec, &reconcile_usec, &a, &err);
         if (r < 0) {
                 check(r == -EINVAL || r == -ENOMEM, "args errors");
                 check(r == -ENOMEM || (err && *err), "a message");
-                check(a.reconcile_usec == 7, "*ret untouched on failure");
+                check(a.log_level == -7, "*ret untouched on failure");
         } else {
                 check(r == 0 || r == 1, "0 or 1");
                 check((r == 0) == (a.help || a.version), "0 exactly for --help/--version");
-                check(a.config_path && *a.config_path, "config path");
-                check(a.reconcile_usec >= 1000000ULL && a.reconcile_usec <= 86400ULL * 1000000ULL,
+                check(a.config && *a.config, "config path");
+                check(reconcile_usec >= 1000000ULL && reconcile_usec <= 86400ULL * 1000000ULL,
                       "reconcile interval");
                 check(err == NULL, "no message on success");
         }

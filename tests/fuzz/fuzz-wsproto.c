@@ -9,7 +9,7 @@
  * answers built from samples that are JSON objects are JSON, and a show_account answer is keyed
  * by the slot numbers of its range only (no start_slot/end_slot); the Prometheus text is lines of
  * "# ..." or `name{label="escaped",...} value`; a routed file is a plain name.
- * FUZZ_SOURCES: cg-wsd/wsproto.c common/util.c
+ * FUZZ_SOURCES: cg-wsd/wsproto.c common/strbuf.c common/util.c
  * FUZZ_LIBS: -lcjson -lm
  * FUZZ_CORPUS: tests/fixtures/wsproto
  * FUZZ_DICT: tests/fuzz/wsproto.dict */
@@ -50,17 +50,17 @@ static bool is_json_object(const char *s, size_t len) {
 }
 
 static void check_error_answer(const char *msg) {
-        struct wsproto_buf b = {};
+        struct strbuf b = {};
         cJSON *j, *e;
 
         if (wsproto_error_answer(msg, 16, &b) < 0)
                 return;
-        j = cJSON_Parse(wsproto_buf_text(&b));
+        j = cJSON_Parse(strbuf_text(&b));
         check(j != NULL, "error answer is JSON");
         e = cJSON_GetObjectItemCaseSensitive(j, "error");
         check(cJSON_IsString(e) && strcmp(e->valuestring, msg) == 0, "error answer gives it back");
         cJSON_Delete(j);
-        wsproto_buf_done(&b);
+        strbuf_done(&b);
 }
 
 static void fuzz_request(const char *buf, size_t len, int64_t now) {
@@ -130,15 +130,15 @@ static void fuzz_samples(const char *buf, size_t len, int64_t slot) {
         size_t lens[16], n = 0, implausible = 0;
         uint64_t rejected[_WSPROTO_REJECT_MAX] = {}, nrej = 0;
         enum wsproto_reject r;
-        struct wsproto_buf b = {};
+        struct strbuf b = {};
 
         r = wsproto_value_check(buf, len, WSPROTO_VALUE_SAMPLE, 1 << 20);
         if (r == WSPROTO_VALUE_OK) {
                 check(is_json_object(buf, len), "a passed sample is a JSON object");
                 check(wsproto_push_answer(slot, buf, len, 1 << 20, 16, &b, NULL) == 0, "push");
-                check(b.len == strlen(wsproto_buf_text(&b)), "push answer length");
-                check(is_json_object(wsproto_buf_text(&b), b.len), "push answer is JSON");
-                wsproto_buf_done(&b);
+                check(b.len == strlen(strbuf_text(&b)), "push answer length");
+                check(is_json_object(strbuf_text(&b), b.len), "push answer is JSON");
+                strbuf_done(&b);
         } else
                 check(wsproto_push_answer(slot, buf, len, 1 << 20, 16, &b, NULL) == -EINVAL,
                       "push refuses");
@@ -161,11 +161,11 @@ static void fuzz_samples(const char *buf, size_t len, int64_t slot) {
         for (int i = 0; i < _WSPROTO_REJECT_MAX; i++)
                 nrej += rejected[i];
         check(nrej == implausible, "rejected samples counted");
-        check(b.len == strlen(wsproto_buf_text(&b)), "account answer length");
+        check(b.len == strlen(strbuf_text(&b)), "account answer length");
         /* every accepted sample is strict JSON: the whole answer always is */
-        check(is_json_object(wsproto_buf_text(&b), b.len), "account answer is JSON");
-        check_account_keys(wsproto_buf_text(&b), slot, values, lens, n);
-        wsproto_buf_done(&b);
+        check(is_json_object(strbuf_text(&b), b.len), "account answer is JSON");
+        check_account_keys(strbuf_text(&b), slot, values, lens, n);
+        strbuf_done(&b);
 }
 
 /* `name{label="v",...} value` with Prometheus escapes (\\ \" \n) in label values. */
@@ -207,7 +207,7 @@ static void check_metric_line(const char *l, size_t n) {
 
 static void fuzz_metrics(const char *buf, size_t len, int64_t slot, bool with_sample) {
         struct wsproto_stats st = {.connections = 3, .redis_up = true, .requests_total = 9};
-        struct wsproto_buf b = {};
+        struct strbuf b = {};
         const char *t;
         int k;
 
@@ -218,14 +218,14 @@ static void fuzz_metrics(const char *buf, size_t len, int64_t slot, bool with_sa
                 check(with_sample, "no sample renders");
                 return;
         }
-        t = wsproto_buf_text(&b);
+        t = strbuf_text(&b);
         check(b.len == strlen(t) && b.len > 0 && t[b.len - 1] == '\n', "metrics text");
         for (const char *p = t; *p;) {
                 const char *e = strchr(p, '\n');
                 check_metric_line(p, (size_t) (e - p));
                 p = e + 1;
         }
-        wsproto_buf_done(&b);
+        strbuf_done(&b);
 }
 
 static void fuzz_http(const char *s, const char *second) {

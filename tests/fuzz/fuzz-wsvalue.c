@@ -8,7 +8,7 @@
  * snapshot shape for a conf; the show_account and push answers built from it are strict JSON too
  * (so no key can be smuggled in and no text frame can carry invalid UTF-8); every refusal names
  * a reason.
- * FUZZ_SOURCES: cg-wsd/wsproto.c common/util.c
+ * FUZZ_SOURCES: cg-wsd/wsproto.c common/strbuf.c common/util.c
  * FUZZ_LIBS: -lcjson -lm
  * FUZZ_CORPUS: tests/fixtures/wsproto
  * FUZZ_DICT: tests/fuzz/wsproto.dict */
@@ -242,7 +242,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         check(rej < _WSPROTO_REJECT_MAX, "a known reason");
         check(strcmp(wsproto_reject_name(rej), "unknown") != 0, "a named reason");
         if (rej == WSPROTO_VALUE_OK) {
-                struct wsproto_buf b = {};
+                struct strbuf b = {};
                 const char *values[3] = { v, NULL, v };
                 size_t lens[3] = { len, 0, len };
                 uint64_t rejected[_WSPROTO_REJECT_MAX] = {};
@@ -250,13 +250,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 check(len <= max, "within the cap");
                 check(strict_object(v, len), "a passed value is one strict JSON object");
                 check(wsproto_push_answer(42, v, len, max, 16, &b, NULL) == 0, "push takes it");
-                check(strict_object(wsproto_buf_text(&b), b.len), "push answer is strict JSON");
-                wsproto_buf_done(&b);
+                check(strict_object(strbuf_text(&b), b.len), "push answer is strict JSON");
+                strbuf_done(&b);
                 if (wsproto_account_answer(40, 42, values, lens, 3, max, SIZE_MAX, 16, &b,
                                            rejected) == 0) {
-                        check(strict_object(wsproto_buf_text(&b), b.len),
+                        check(strict_object(strbuf_text(&b), b.len),
                               "show_account answer is strict JSON");
-                        wsproto_buf_done(&b);
+                        strbuf_done(&b);
                 }
         } else if (rej == WSPROTO_REJECT_SIZE)
                 check(len > max, "size refusals are over the cap");

@@ -65,7 +65,9 @@ int main(void) {
         return 0;
 }
 C
-out=$(PKG_CONFIG_SYSROOT_DIR="$R" PKG_CONFIG_LIBDIR="$R/usr/lib/$ma/pkgconfig" pkg-config --cflags --libs cgrouparch)
+# cgrouparch.pc's Requires.private (libcjson, inih, ...) come from the system's -dev packages,
+# as libcgarch-dev's Depends pull them in.
+out=$(PKG_CONFIG_SYSROOT_DIR="$R" PKG_CONFIG_LIBDIR="$R/usr/lib/$ma/pkgconfig:/usr/lib/$ma/pkgconfig:/usr/share/pkgconfig" pkg-config --cflags --libs cgrouparch)
 t_check "a program builds against libcgarch-dev ($out)" cc -o "$T_TMP/use" "$T_TMP/use.c" $out
 t_eq "... and runs against libcgarch0" "$(LD_LIBRARY_PATH="$R/usr/lib/$ma" "$T_TMP/use")" "-g cpu:r/a"
 t_done

@@ -49,7 +49,7 @@ t_eq "cgarch cgexec-arg reads ZooKeeper" "$(cgarch -c "$CFG" cgexec-arg test_cgr
 t_eq "cgarch_cgexec_arg_zk()" "$("$CGEXEC" "$ZK_HOSTS" "$ZK_PREFIX" "$ZK_AUTH" "$CGROOT" 5000 test_cgroup_b_sub1 | jq -c .)" "$want"
 t_eq "cgarch_cgexec_arg_zk(): two subsystems, unknown name as \"\"" \
   "$("$CGEXEC" "$ZK_HOSTS" "$ZK_PREFIX" "$ZK_AUTH" "" 5000 test_cgroup_a nope)" \
-  '{"test_cgroup_a":"-g cpu:test_cgroup_a -g blkio:test_cgroup_a","nope":""}'
+  '{"test_cgroup_a": "-g cpu:test_cgroup_a -g blkio:test_cgroup_a", "nope": ""}'
 t_eq "cgarch_cgexec_arg_zk(): wrong password -> EACCES" \
   "$("$CGEXEC" "$ZK_HOSTS" "$ZK_PREFIX" digest:alice:wrong "" 5000 a | cut -d: -f2)" " EACCES"
 t_eq "cgarch_cgexec_arg_zk(): no node -> ENOENT" \

@@ -22,7 +22,10 @@ t_check "unknown option: usage error" bash -c "[ $rc -ne 0 ] && grep -q 'unknown
 # ---- initial apply ----
 zkctl create "$NODE" "$SEED_CONF" >/dev/null
 start_notify
-RECONCILE=1 WATCHDOG_USEC=400000 start_syncd
+# -v: the debug lines ("reconcile tick", "version N: ... handled") are the positive events the
+# "did not happen" checks below wait for.
+RECONCILE=1 WATCHDOG_USEC=400000 start_syncd -v
+log_lines() { wc -l < "$SYNCD_LOG"; }
 t_check "initial apply: snapshot version 0" wait_for 10 snap_is 0
 t_check "initial apply: cpu tree" bash -c "[ -d $CG_DIR/cpu/$CGROOT/test_cgroup_b/test_cgroup_b_sub1 ] && [ -d $CG_DIR/cpu/$CGROOT/test_cgroup_a ]"
 t_check "initial apply: cpuacct twin" test -d "$CG_DIR/cpuacct/$CGROOT/test_cgroup_b/test_cgroup_b_sub1"
@@ -47,7 +50,10 @@ zkctl set "$NODE" '{"cpu": {"sub_cgroup": {"test_cgroup_a": {"conf": {"share": 1
 t_check "invalid: rejection logged with version and JSON path" \
   wait_for 5 grep -q 'version 2: cpu.sub_cgroup.test_cgroup_a.conf.share' "$SYNCD_LOG"
 t_check "invalid: STATUS says rejected" wait_for 3 notify_has "STATUS=Applied version 1;.*rejected version 2"
-sleep 2.2 # two reconcile ticks re-read the same invalid version
+mark=$(log_lines)
+# two reconcile ticks re-read the same invalid version: wait until they did, then count
+t_check "invalid: re-read by two reconcile ticks" \
+  wait_for 5 bash -c "[ \$(tail -n +$(( mark + 1 )) '$SYNCD_LOG' | grep -c 'version 2: .* bytes handled') -ge 2 ]"
 t_eq "invalid: logged once per version" "$(log_count 'Rejected .* version 2 ')" 1
 t_eq "invalid: tree byte-for-byte unchanged" "$(tree_dump)" "$before"
 t_check "invalid: snapshot still version 1" snap_is 1
@@ -63,6 +69,26 @@ zkctl set "$NODE" "$conf1" >/dev/null
 t_check "valid again: snapshot version 6" wait_for 5 snap_is 6
 t_check "valid again: STATUS clean" wait_for 3 bash -c "grep STATUS= '$NOTIFY_LOG' | tail -1 | grep -q 'STATUS=Applied version 6; watching'"
 
+# ---- what an apply did: the log line and STATUS= carry the real counts ----
+# (version 7 creates one cgroup with a share, 8 changes its share, 9 removes it)
+conf_with() { printf '{"cpu": {"sub_cgroup": {"test_cgroup_a": {"conf": {"share": 512}}, "test_cgroup_b": {"conf": {"share": 100}, "sub_cgroup": {"test_cgroup_b_sub1": {"conf": {"share": 200}}}}%s}}, "blkio": {"sub_cgroup": {"test_cgroup_a": {"conf": {"weight": 500}}}}}' "$1"; }
+zkctl set "$NODE" "$(conf_with ', "counted": {"conf": {"share": 300}}')" >/dev/null
+t_check "create: logged with its counts" \
+  wait_for 5 log_has 'Applied version 7: 1 created, 1 weights set, 0 removed'
+t_check "create: STATUS= says what changed" \
+  wait_for 3 notify_has 'STATUS=Applied version 7; watching .*; last change: version 7, 1 created, 1 weights set, 0 removed'
+zkctl set "$NODE" "$(conf_with ', "counted": {"conf": {"share": 400}}')" >/dev/null
+t_check "weight change: logged with its counts" \
+  wait_for 5 log_has 'Applied version 8: 0 created, 1 weights set, 0 removed'
+t_check "weight change: STATUS= says what changed" \
+  wait_for 3 notify_has 'STATUS=Applied version 8; watching .*; last change: version 8, 0 created, 1 weights set, 0 removed'
+zkctl set "$NODE" "$(conf_with '')" >/dev/null
+t_check "removal: logged with its counts" \
+  wait_for 5 log_has 'Applied version 9: 0 created, 0 weights set, 1 removed'
+t_check "removal: STATUS= says what changed" \
+  wait_for 3 notify_has 'STATUS=Applied version 9; watching .*; last change: version 9, 0 created, 0 weights set, 1 removed'
+t_check "removal: the cgroup is gone" wait_for 3 bash -c "! test -d $CG_DIR/cpu/$CGROOT/counted"
+
 # ---- reconcile ----
 rmdir "$CG_DIR/cpu/$CGROOT/test_cgroup_a"
 t_check "reconcile: a cgroup removed by hand comes back" wait_for 5 cg_exists cpu test_cgroup_a
@@ -73,7 +99,9 @@ t_check "reconcile: a stray cgroup under the root is pruned" wait_for 5 bash -c 
 before=$(tree_dump)
 zkctl delete "$NODE"
 t_check "deleted: logged" wait_for 5 log_has 'does not exist; keeping the current tree'
-sleep 1.5
+mark=$(log_lines)
+t_check "deleted: two reconcile ticks since" \
+  wait_for 5 bash -c "[ \$(tail -n +$(( mark + 1 )) '$SYNCD_LOG' | grep -c 'reconcile tick') -ge 2 ]"
 t_eq "deleted: tree kept" "$(tree_dump)" "$before"
 t_check "deleted: still running" alive
 zkctl create "$NODE" '{"cpu": {"sub_cgroup": {"test_cgroup_a": {"conf": {"share": 300}}}}}'

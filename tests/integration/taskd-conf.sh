@@ -47,7 +47,8 @@ t_check "missing cgroup warned" wait_for 3 grep -q "Cgroup cpu:late for 'late' d
 for i in 1 2 3 4 5 6; do
   start_tree "$PIDS/late.pid" --rename; stop_pid "$L"; L=$TREE_PID
 done
-sleep 0.2
+# positive event first: cg-taskd has handled the last pid file (its pid in the debug line)
+t_check "the last restart seen" wait_for 3 grep -q "Pid file $PIDS/late.pid: pid $L," "$TASKD_LOG"
 t_eq "warned once despite 6 restarts" "$(log_count "does not exist yet")" 1
 t_check "no write errors logged" eval "! grep -q 'Failed to move' '$TASKD_LOG'"
 # cg-syncd creates it and writes a new snapshot: retried then.

@@ -108,7 +108,7 @@ t_eq "nobody wrote own.pid" "$(stat -c %U "$UDIR/own.pid")" "$U"
 echo "$R3" >"$PIDS/w-root.pid"
 echo "$N3" >"$PIDS/w-ok.pid"
 
-start_taskd -d
+start_taskd
 # positive signals first: the pass ran and placed what it may
 t_check "root's file naming nobody's process: placed" wait_for 15 tree_in $N2 svc_root
 MIN_TREE=5

@@ -151,7 +151,7 @@ static void test_sample(void) {
         struct conf c = {.version = 3};
         struct conf_node *cpu = mk(NULL, NULL), *b, *blk = mk(NULL, NULL);
         struct acct_value cv[4] = {}, bv[2] = {};
-        struct acct_buf buf = {};
+        struct strbuf buf = {};
         cJSON *j;
 
         mk(cpu, "test_cgroup_a");
@@ -176,7 +176,7 @@ static void test_sample(void) {
 
         struct acct_value *values[_CONF_SUBSYS_MAX] = {[CONF_CPU] = cv, [CONF_BLKIO] = bv};
         CHECK_INT(acct_sample_write(&c, values, &buf), 0);
-        CHECK_STR(buf.p, "{\"cpu\": {\"value\": {\"usage\": 1446489231295}, \"sub_cgroup\": {"
+        CHECK_STR(strbuf_text(&buf), "{\"cpu\": {\"value\": {\"usage\": 1446489231295}, \"sub_cgroup\": {"
                          "\"test_cgroup_a\": {\"value\": {\"usage\": 9007199254740993}}, "
                          "\"test_cgroup_b\": {\"value\": {\"usage\": 18446744073709551615}, "
                          "\"sub_cgroup\": {\"test_cgroup_b_sub1\": {\"value\": {}}}}}}, "
@@ -184,7 +184,7 @@ static void test_sample(void) {
                          "\"254:0\": {\"Read\": 1, \"Write\": 2}}, \"sub_cgroup\": {"
                          "\"test_cgroup_a\": {\"value\": {}}}}}");
         /* valid JSON with the seed's shape */
-        j = cJSON_Parse(buf.p);
+        j = cJSON_Parse(strbuf_text(&buf));
         CHECK(j != NULL);
         CHECK(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "cpu"), "sub_cgroup"),
                                   "test_cgroup_b") != NULL);
@@ -199,29 +199,29 @@ static void test_sample(void) {
         c.roots[CONF_BLKIO] = NULL;
         struct acct_value *none[_CONF_SUBSYS_MAX] = {};
         CHECK_INT(acct_sample_write(&c, none, &buf), 0);
-        CHECK_STR(buf.p,
+        CHECK_STR(strbuf_text(&buf),
                   "{\"cpu\": {\"value\": {}, \"sub_cgroup\": {\"test_cgroup_a\": {\"value\": "
                   "{}}, \"test_cgroup_b\": {\"value\": {}, \"sub_cgroup\": "
                   "{\"test_cgroup_b_sub1\": {\"value\": {}}}}}}}");
         c.roots[CONF_CPU] = NULL;
         CHECK_INT(acct_sample_write(&c, none, &buf), 0);
-        CHECK_STR(buf.p, "{}");
+        CHECK_STR(strbuf_text(&buf), "{}");
 
         acct_blkio_clear(&bv[0].blkio);
-        acct_buf_free(&buf);
+        strbuf_done(&buf);
         free_node(cpu);
         free_node(blk);
 }
 
 static void test_u64_writer(void) {
-        struct acct_buf b = {};
-        CHECK_INT(acct_buf_append_u64(&b, 0), 0);
-        CHECK_INT(acct_buf_append(&b, " ", 1), 0);
-        CHECK_INT(acct_buf_append_u64(&b, 1000000000000000ULL), 0); /* cJSON: 1e+15 */
-        CHECK_INT(acct_buf_append(&b, " ", 1), 0);
-        CHECK_INT(acct_buf_append_u64(&b, UINT64_MAX), 0);
-        CHECK_STR(b.p, "0 1000000000000000 18446744073709551615");
-        acct_buf_free(&b);
+        struct strbuf b = {};
+        CHECK_INT(strbuf_append_u64(&b, 0), 0);
+        CHECK_INT(strbuf_append(&b, " ", 1), 0);
+        CHECK_INT(strbuf_append_u64(&b, 1000000000000000ULL), 0); /* cJSON: 1e+15 */
+        CHECK_INT(strbuf_append(&b, " ", 1), 0);
+        CHECK_INT(strbuf_append_u64(&b, UINT64_MAX), 0);
+        CHECK_STR(strbuf_text(&b), "0 1000000000000000 18446744073709551615");
+        strbuf_done(&b);
 }
 
 int main(void) {

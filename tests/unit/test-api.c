@@ -18,9 +18,9 @@ static void test_seed_names(void) {
         char *out = NULL;
 
         CHECK_INT(cgarch_cgexec_arg(SEED, NULL, names, 4, &out), 0);
-        CHECK_STR(out, "{\"test_cgroup_a\":\"-g cpu:test_cgroup_a -g blkio:test_cgroup_a\","
-                       "\"test_cgroup_b_sub1\":\"-g cpu:test_cgroup_b/test_cgroup_b_sub1\","
-                       "\"test_cgroup_b\":\"-g cpu:test_cgroup_b\",\"nope\":\"\"}");
+        CHECK_STR(out, "{\"test_cgroup_a\": \"-g cpu:test_cgroup_a -g blkio:test_cgroup_a\", "
+                       "\"test_cgroup_b_sub1\": \"-g cpu:test_cgroup_b/test_cgroup_b_sub1\", "
+                       "\"test_cgroup_b\": \"-g cpu:test_cgroup_b\", \"nope\": \"\"}");
         free(out);
 }
 
@@ -29,11 +29,12 @@ static void test_root(void) {
         char *out = NULL;
 
         CHECK_INT(cgarch_cgexec_arg(SEED, "cgrouparch", names, 1, &out), 0);
-        CHECK_STR(out, "{\"test_cgroup_b_sub1\":\"-g cpu:cgrouparch/test_cgroup_b/test_cgroup_b_sub1\"}");
+        CHECK_STR(out, "{\"test_cgroup_b_sub1\": "
+                       "\"-g cpu:cgrouparch/test_cgroup_b/test_cgroup_b_sub1\"}");
         free(out);
         out = NULL;
         CHECK_INT(cgarch_cgexec_arg(SEED, "", names, 1, &out), 0);
-        CHECK_STR(out, "{\"test_cgroup_b_sub1\":\"-g cpu:test_cgroup_b/test_cgroup_b_sub1\"}");
+        CHECK_STR(out, "{\"test_cgroup_b_sub1\": \"-g cpu:test_cgroup_b/test_cgroup_b_sub1\"}");
         free(out);
 }
 
@@ -43,7 +44,7 @@ static void test_snapshot_text(void) {
         char *out = NULL;
 
         CHECK_INT(cgarch_cgexec_arg(snap, NULL, names, 1, &out), 0);
-        CHECK_STR(out, "{\"test_cgroup_a\":\"-g cpu:test_cgroup_a -g blkio:test_cgroup_a\"}");
+        CHECK_STR(out, "{\"test_cgroup_a\": \"-g cpu:test_cgroup_a -g blkio:test_cgroup_a\"}");
         free(out);
 }
 
@@ -56,7 +57,7 @@ static void test_no_names_and_duplicates(void) {
         free(out);
         out = NULL;
         CHECK_INT(cgarch_cgexec_arg(SEED, NULL, names, 2, &out), 0);
-        CHECK_STR(out, "{\"test_cgroup_a\":\"-g cpu:test_cgroup_a -g blkio:test_cgroup_a\"}");
+        CHECK_STR(out, "{\"test_cgroup_a\": \"-g cpu:test_cgroup_a -g blkio:test_cgroup_a\"}");
         free(out);
 }
 
@@ -66,7 +67,7 @@ static void test_odd_names_are_escaped(void) {
         char *out = NULL;
 
         CHECK_INT(cgarch_cgexec_arg(SEED, NULL, names, 2, &out), 0);
-        CHECK_STR(out, "{\"a\\\"b\":\"\",\"x\\n\":\"\"}");
+        CHECK_STR(out, "{\"a\\\"b\": \"\", \"x\\n\": \"\"}");
         free(out);
 }
 

@@ -67,6 +67,20 @@ static void test_common_options(void) {
         char **ver = ARGV("--version");
         CHECK_INT(parse(2, ver, &a, &err), 0);
         CHECK(a.version);
+        char **v2 = ARGV("-V", "--verbose");
+        CHECK_INT(parse(3, v2, &a, &err), 0);
+        CHECK(a.version && !a.help);
+        CHECK_INT(a.log_level, LOG_DEBUG);
+        char **h2 = ARGV("-h");
+        CHECK_INT(parse(2, h2, &a, &err), 0);
+        CHECK(a.help);
+        /* every daemon spells debug -v; cg-taskd's old -d/--debug stays as a hidden alias */
+        char **d = ARGV("-d");
+        CHECK_INT(parse(2, d, &a, &err), 1);
+        CHECK_INT(a.log_level, LOG_DEBUG);
+        char **dl = ARGV("--debug");
+        CHECK_INT(parse(2, dl, &a, &err), 1);
+        CHECK_INT(a.log_level, LOG_DEBUG);
 }
 
 static void test_extra_options(void) {

@@ -115,13 +115,13 @@ static void test_write(void) {
 
 static int merge(const char *a, const char *b, char **ret, size_t *rejected) {
         struct wsd_prom_input in[] = { { "a", a, strlen(a) }, { "b", b, strlen(b) } };
-        struct wsproto_buf out;
+        struct strbuf out;
         int r = wsd_metrics_merge(in, 2, &out, rejected);
 
         if (r < 0)
                 return r;
-        *ret = strdup(wsproto_buf_text(&out));
-        wsproto_buf_done(&out);
+        *ret = strdup(strbuf_text(&out));
+        strbuf_done(&out);
         return 0;
 }
 

@@ -155,6 +155,21 @@ static void test_backoff(void) {
         CHECK(rds_backoff_next(1, min, max) == 250000);
 }
 
+/* Fills a command from NUL-terminated strings (NULL-terminated list); -E2BIG when more than
+ * RDS_ARGV_MAX. */
+static int rds_cmd_set(struct rds_cmd *c, const char *const *argv) {
+        int n = 0;
+
+        for (; argv[n]; n++) {
+                if (n >= RDS_ARGV_MAX)
+                        return -E2BIG;
+                c->argv[n] = argv[n];
+                c->argvlen[n] = strlen(argv[n]);
+        }
+        c->argc = n;
+        return 0;
+}
+
 static void test_options(void) {
         struct rds *r = NULL;
         CHECK_INT(rds_new(&(struct rds_options){.host = "", .port = 1}, &r), -EINVAL);
@@ -223,30 +238,40 @@ static void test_wrong_password(void) {
         CHECK_INT(rds_pipeline(r, cmds, 3, 100000), -EAGAIN); /* in backoff */
 }
 
+/* The backoff's clock, stepped by hand: the waits are checked to the microsecond, whatever the
+ * machine's load. */
+static uint64_t fake_now_usec = 1000000;
+static uint64_t fake_now(void) {
+        return fake_now_usec;
+}
+
 static void test_refused_and_backoff(void) {
         _cleanup_(rds_freep) struct rds *r = NULL;
         struct rds_cmd cmds[3];
-        uint64_t t0;
 
         CHECK_INT(rds_new(&(struct rds_options){.host = "127.0.0.1",
                                                 .port = dead_port(),
-                                                .backoff_min_usec = 200000,
-                                                .backoff_max_usec = 400000},
+                                                .backoff_min_usec = 50000,
+                                                .backoff_max_usec = 100000,
+                                                .now = fake_now},
                           &r),
                   0);
         pipeline3(cmds, "SET");
-        t0 = now_usec(CLOCK_MONOTONIC);
-        CHECK_INT(rds_pipeline(r, cmds, 3, 100000), -ECONNREFUSED);
-        CHECK(now_usec(CLOCK_MONOTONIC) - t0 < 100000);
+        CHECK_INT(rds_pipeline(r, cmds, 3, 1000000), -ECONNREFUSED);
         CHECK(strstr(rds_last_error(r), "refused") != NULL);
-        CHECK_INT(rds_pipeline(r, cmds, 3, 100000), -EAGAIN);
-        /* 40 ms of slack around each backoff step (200 ms, then 400 ms), for loaded machines */
-        usleep(240000);
-        CHECK_INT(rds_pipeline(r, cmds, 3, 100000), -ECONNREFUSED); /* tried again: 200 ms */
-        usleep(240000);
-        CHECK_INT(rds_pipeline(r, cmds, 3, 100000), -EAGAIN); /* now 400 ms */
-        usleep(200000);
-        CHECK_INT(rds_pipeline(r, cmds, 3, 100000), -ECONNREFUSED);
+        CHECK_INT(rds_pipeline(r, cmds, 3, 1000000), -EAGAIN);
+        fake_now_usec += 49999;
+        CHECK_INT(rds_pipeline(r, cmds, 3, 1000000), -EAGAIN); /* 1 us short of 50 ms */
+        fake_now_usec += 1;
+        CHECK_INT(rds_pipeline(r, cmds, 3, 1000000), -ECONNREFUSED); /* tried again at 50 ms */
+        fake_now_usec += 99999;
+        CHECK_INT(rds_pipeline(r, cmds, 3, 1000000), -EAGAIN); /* the wait doubled: 100 ms */
+        fake_now_usec += 1;
+        CHECK_INT(rds_pipeline(r, cmds, 3, 1000000), -ECONNREFUSED);
+        fake_now_usec += 99999;
+        CHECK_INT(rds_pipeline(r, cmds, 3, 1000000), -EAGAIN); /* capped at 100 ms */
+        fake_now_usec += 1;
+        CHECK_INT(rds_pipeline(r, cmds, 3, 1000000), -ECONNREFUSED);
         CHECK(!rds_is_connected(r));
 }
 

@@ -1,67 +1,88 @@
-/* test-syncd.c — cg-syncd's pure helpers (cg-syncd/state.c, compiled in here since the daemon's
- * files are not part of libcgarch): command line, backoff, log-once keys, read outcomes, STATUS=.
- */
+/* test-syncd.c — cg-syncd's pure helpers (cg-syncd/state.c, linked from
+ * build/prog/libcg-syncd.a): its command line (the common options plus its own, through
+ * daemon_parse_args as main.c does), backoff, log-once keys, read outcomes, STATUS=. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 
-#include "../../cg-syncd/state.c"
+#include "daemon.h"
+#include "syncd.h"
+#include "util.h"
 #include "tap.h"
 
-static int parse(struct syncd_args *a, char **err, int argc, ...) {
+/* main.c's spec, minus the --help text (never printed here) */
+static const struct daemon_spec spec = {
+        .name = "cg-syncd",
+        .extra = syncd_options,
+        .parse_extra = syncd_parse_option,
+};
+
+/* cg-syncd's command line as main.c parses it, then syncd_args_from(). */
+static int parse(struct syncd_args *a, struct daemon_args *da, char **err, int argc, ...) {
+        uint64_t reconcile_usec = SYNCD_RECONCILE_USEC_DEFAULT;
         char *argv[16];
         va_list ap;
+        int r;
 
         va_start(ap, argc);
         for (int i = 0; i < argc; i++)
                 argv[i] = va_arg(ap, char *);
         va_end(ap);
         argv[argc] = NULL;
-        return syncd_parse_args(argc, argv, a, err);
+        *da = (struct daemon_args) {};
+        r = daemon_parse_args(argc, argv, &spec, &reconcile_usec, da, err);
+        if (r >= 0)
+                syncd_args_from(da, reconcile_usec, a);
+        return r;
 }
 
 static void test_args(void) {
         struct syncd_args a = {};
+        struct daemon_args da;
         char *err = NULL;
 
-        CHECK_INT(parse(&a, &err, 1, "cg-syncd"), 1);
+        CHECK_INT(parse(&a, &da, &err, 1, "cg-syncd"), 1);
         CHECK_STR(a.config_path, CFG_DEFAULT_PATH);
         CHECK_INT(a.reconcile_usec, 60 * USEC_PER_SEC);
-        CHECK(!a.check && !a.help && !a.version);
+        CHECK(!a.check && !da.help && !da.version);
         CHECK_INT(a.log_level, LOG_INFO);
 
-        CHECK_INT(parse(&a, &err, 5, "cg-syncd", "-c", "/x.conf", "--reconcile-interval", "5"), 1);
+        CHECK_INT(parse(&a, &da, &err, 5, "cg-syncd", "-c", "/x.conf", "--reconcile-interval",
+                        "5"),
+                  1);
         CHECK_STR(a.config_path, "/x.conf");
         CHECK_INT(a.reconcile_usec, 5 * USEC_PER_SEC);
-        CHECK_INT(parse(&a, &err, 4, "cg-syncd", "--config=/y", "--check", "-v"), 1);
+        CHECK_INT(parse(&a, &da, &err, 4, "cg-syncd", "--config=/y", "--check", "-v"), 1);
         CHECK_STR(a.config_path, "/y");
         CHECK(a.check);
         CHECK_INT(a.log_level, LOG_DEBUG);
-        CHECK_INT(parse(&a, &err, 2, "cg-syncd", "--help"), 0);
-        CHECK(a.help);
-        CHECK_INT(parse(&a, &err, 2, "cg-syncd", "--version"), 0);
-        CHECK(a.version);
+        CHECK_INT(parse(&a, &da, &err, 2, "cg-syncd", "--help"), 0);
+        CHECK(da.help);
+        CHECK_INT(parse(&a, &da, &err, 2, "cg-syncd", "--version"), 0);
+        CHECK(da.version);
+        CHECK_INT(parse(&a, &da, &err, 2, "cg-syncd", "-V"), 0);
+        CHECK(da.version);
         CHECK(err == NULL);
 
-        CHECK_INT(parse(&a, &err, 2, "cg-syncd", "--bogus"), -EINVAL);
+        CHECK_INT(parse(&a, &da, &err, 2, "cg-syncd", "--bogus"), -EINVAL);
         CHECK(err && strstr(err, "--bogus"));
         free(err), err = NULL;
-        CHECK_INT(parse(&a, &err, 2, "cg-syncd", "-c"), -EINVAL);
+        CHECK_INT(parse(&a, &da, &err, 2, "cg-syncd", "-c"), -EINVAL);
         CHECK(err && strstr(err, "needs an argument"));
         free(err), err = NULL;
-        CHECK_INT(parse(&a, &err, 3, "cg-syncd", "--reconcile-interval", "0"), -EINVAL);
+        CHECK_INT(parse(&a, &da, &err, 3, "cg-syncd", "--reconcile-interval", "0"), -EINVAL);
         free(err), err = NULL;
-        CHECK_INT(parse(&a, &err, 3, "cg-syncd", "--reconcile-interval", "5s"), -EINVAL);
+        CHECK_INT(parse(&a, &da, &err, 3, "cg-syncd", "--reconcile-interval", "5s"), -EINVAL);
         CHECK(err && strstr(err, "5s"));
         free(err), err = NULL;
-        CHECK_INT(parse(&a, &err, 3, "cg-syncd", "--reconcile-interval", "-1"), -EINVAL);
+        CHECK_INT(parse(&a, &da, &err, 3, "cg-syncd", "--reconcile-interval", "-1"), -EINVAL);
         free(err), err = NULL;
-        CHECK_INT(parse(&a, &err, 2, "cg-syncd", "extra"), -EINVAL);
+        CHECK_INT(parse(&a, &da, &err, 2, "cg-syncd", "extra"), -EINVAL);
         CHECK(err && strstr(err, "extra"));
         free(err), err = NULL;
-        CHECK_INT(parse(&a, &err, 3, "cg-syncd", "-c", ""), -EINVAL);
+        CHECK_INT(parse(&a, &da, &err, 3, "cg-syncd", "-c", ""), -EINVAL);
         free(err), err = NULL;
 }
 
@@ -135,6 +156,23 @@ static void test_status(void) {
                      "cpu.sub_cgroup.a.conf.share: out of range");
         free(t);
         s.problem = NULL;
+        struct syncd_change ch = {.version = -1};
+        s.change = &ch;
+        CHECK_INT(syncd_status_format(&s, &t), 0);
+        CHECK_STR(t, "Applied version 7; watching /p/arch_conf"); /* no change yet */
+        free(t);
+        ch = (struct syncd_change){.version = 6, .created = 3, .weights = 2, .removed = 1};
+        CHECK_INT(syncd_status_format(&s, &t), 0);
+        CHECK_STR(t, "Applied version 7; watching /p/arch_conf; last change: version 6, 3 created, "
+                     "2 weights set, 1 removed");
+        free(t);
+        s.problem = "failed";
+        CHECK_INT(syncd_status_format(&s, &t), 0);
+        CHECK_STR(t, "Applied version 7; watching /p/arch_conf; failed; last change: version 6, "
+                     "3 created, 2 weights set, 1 removed");
+        free(t);
+        s.problem = NULL;
+        s.change = NULL;
         s.node_missing = true;
         CHECK_INT(syncd_status_format(&s, &t), 0);
         CHECK_STR(t, "Applied version 7; /p/arch_conf does not exist, waiting for it");

@@ -1,10 +1,11 @@
-/* test-taskd.c — cg-taskd's pure logic (cg-taskd/targets.c, compiled in here): rules from
- * [pid_files] + the conf, pattern matching for inotify events, move verdicts, warn-once and
- * the STATUS line. */
-#include "../../cg-taskd/targets.c"
-#include "tmap.h"
+/* test-taskd.c — cg-taskd's pure logic (cg-taskd/targets.[ch], linked from
+ * build/prog/libcg-taskd.a): rules from [pid_files] + the conf, pattern matching for inotify
+ * events, move verdicts, warn-once and the STATUS line. */
+#include <string.h>
 
 #include "tap.h"
+#include "targets.h"
+#include "tmap.h"
 
 static const char *SEED =
         "{\"cpu\": {\"sub_cgroup\": {\"test_cgroup_a\": {\"conf\": {\"share\": 1024}}, "

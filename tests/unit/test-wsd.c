@@ -148,7 +148,7 @@ static void test_account_answer_keys(void) {
         enum { N = 3600, START = 1000000 };
         static const char *v[N];
         static size_t l[N];
-        struct wsproto_buf b = {};
+        struct strbuf b = {};
         size_t want = 0, got = 0;
         cJSON *j, *c;
 
@@ -158,7 +158,7 @@ static void test_account_answer_keys(void) {
                 want += v[i] != NULL;
         }
         CHECK_INT(wsproto_account_answer(START, START + N - 1, v, l, N, MIB, 16 * MIB, 0, &b, NULL), 0);
-        j = cJSON_Parse(wsproto_buf_text(&b));
+        j = cJSON_Parse(strbuf_text(&b));
         CHECK(cJSON_IsObject(j));
         cJSON_ArrayForEach(c, j) {
                 int64_t s = -1;
@@ -176,7 +176,7 @@ static void test_account_answer_keys(void) {
         CHECK(!cJSON_GetObjectItemCaseSensitive(j, "start_slot"));
         CHECK(!cJSON_GetObjectItemCaseSensitive(j, "end_slot"));
         cJSON_Delete(j);
-        wsproto_buf_done(&b);
+        strbuf_done(&b);
 }
 
 
@@ -184,54 +184,54 @@ static void test_account_answer_keys(void) {
 static void test_account_answer(void) {
         const char *v[] = { "{\"cpu\": {}}", NULL, " {\"a\":1} ", "garbage", "{}" };
         size_t l[5];
-        struct wsproto_buf b = {};
+        struct strbuf b = {};
         uint64_t rej[_WSPROTO_REJECT_MAX] = {};
 
         for (int i = 0; i < 5; i++)
                 l[i] = v[i] ? strlen(v[i]) : 0;
         CHECK_INT(wsproto_account_answer(10, 14, v, l, 5, MIB, MIB, 16, &b, rej), 0);
         /* keyed by slot numbers only (DESIGN.md): no start_slot/end_slot in the answer */
-        CHECK_STR(wsproto_buf_text(&b), "{\"10\": {\"cpu\": {}}, \"12\":  {\"a\":1} , \"14\": {}}");
+        CHECK_STR(strbuf_text(&b), "{\"10\": {\"cpu\": {}}, \"12\":  {\"a\":1} , \"14\": {}}");
         CHECK_INT(rej[WSPROTO_REJECT_JSON], 1);
         CHECK_INT(b.headroom, 16);
-        CHECK_INT(b.len, strlen(wsproto_buf_text(&b)));
-        wsproto_buf_done(&b);
+        CHECK_INT(b.len, strlen(strbuf_text(&b)));
+        strbuf_done(&b);
 
         CHECK_INT(wsproto_account_answer(5, 5, v + 1, l + 1, 1, MIB, MIB, 0, &b, NULL), 0);
-        CHECK_STR(wsproto_buf_text(&b), "{}");
-        wsproto_buf_done(&b);
+        CHECK_STR(strbuf_text(&b), "{}");
+        strbuf_done(&b);
         /* only rejected samples: still an empty object */
         CHECK_INT(wsproto_account_answer(7, 7, v + 3, l + 3, 1, MIB, MIB, 0, &b, rej), 0);
-        CHECK_STR(wsproto_buf_text(&b), "{}");
+        CHECK_STR(strbuf_text(&b), "{}");
         CHECK_INT(rej[WSPROTO_REJECT_JSON], 2);
-        wsproto_buf_done(&b);
+        strbuf_done(&b);
         /* first slot missing: no leading comma */
         CHECK_INT(wsproto_account_answer(20, 21, v + 1, l + 1, 2, MIB, MIB, 0, &b, NULL), 0);
-        CHECK_STR(wsproto_buf_text(&b), "{\"21\":  {\"a\":1} }");
-        wsproto_buf_done(&b);
+        CHECK_STR(strbuf_text(&b), "{\"21\":  {\"a\":1} }");
+        strbuf_done(&b);
         /* n must match the range */
         CHECK_INT(wsproto_account_answer(5, 6, v, l, 1, MIB, MIB, 0, &b, NULL), -EINVAL);
         CHECK_INT(wsproto_account_answer(6, 5, v, l, 0, MIB, MIB, 0, &b, NULL), -EINVAL);
         /* the value cap (9 bytes: {"cpu": {}} is 11) and the answer cap: refused whole */
         memset(rej, 0, sizeof rej);
         CHECK_INT(wsproto_account_answer(10, 14, v, l, 5, 9, MIB, 0, &b, rej), 0);
-        CHECK_STR(wsproto_buf_text(&b), "{\"12\":  {\"a\":1} , \"14\": {}}");
+        CHECK_STR(strbuf_text(&b), "{\"12\":  {\"a\":1} , \"14\": {}}");
         CHECK_INT(rej[WSPROTO_REJECT_SIZE], 1);
-        wsproto_buf_done(&b);
+        strbuf_done(&b);
         CHECK_INT(wsproto_account_answer(10, 14, v, l, 5, MIB, 40, 0, &b, NULL), -E2BIG);
 
         enum wsproto_reject r = WSPROTO_VALUE_OK;
         CHECK_INT(wsproto_push_answer(7, "{\"x\": 1}", 8, MIB, 0, &b, &r), 0);
-        CHECK_STR(wsproto_buf_text(&b), "{\"7\": {\"x\": 1}}");
-        wsproto_buf_done(&b);
+        CHECK_STR(strbuf_text(&b), "{\"7\": {\"x\": 1}}");
+        strbuf_done(&b);
         CHECK_INT(wsproto_push_answer(7, "[]", 2, MIB, 0, &b, &r), -EINVAL);
         CHECK_INT(r, WSPROTO_REJECT_SHAPE);
         CHECK_INT(wsproto_push_answer(7, "{}, \"x\": {}", 11, MIB, 0, &b, &r), -EINVAL);
         CHECK_INT(r, WSPROTO_REJECT_JSON);
 
         CHECK_INT(wsproto_error_answer("bad \"thing\"\n", 0, &b), 0);
-        CHECK_STR(wsproto_buf_text(&b), "{\"error\": \"bad \\\"thing\\\"\\n\"}");
-        wsproto_buf_done(&b);
+        CHECK_STR(strbuf_text(&b), "{\"error\": \"bad \\\"thing\\\"\\n\"}");
+        strbuf_done(&b);
 }
 
 /* Every malformed value of the review (issue 12 row 4) and cJSON's leniencies. */
@@ -328,13 +328,13 @@ static const char *fake_devname(unsigned major, unsigned minor, void *userdata) 
 static void test_metrics(void) {
         struct wsproto_stats st = { .connections = 3, .subscribers = 1, .redis_up = true,
                                     .requests_total = 10 };
-        struct wsproto_buf b = {};
+        struct strbuf b = {};
         const char *t;
 
         CHECK_INT(wsproto_metrics_render(SAMPLE, strlen(SAMPLE), 100, 101.5, &st, fake_devname,
                                          NULL, &b),
                   0);
-        t = wsproto_buf_text(&b);
+        t = strbuf_text(&b);
         CHECK(strstr(t, "# TYPE cgrouparch_cpu_usage_seconds_total counter\n"));
         CHECK(strstr(t, "cgrouparch_cpu_usage_seconds_total{subsystem=\"cpu\",cgroup=\"/\"} "
                         "1446.489231295\n"));
@@ -361,15 +361,15 @@ static void test_metrics(void) {
         CHECK(strstr(t, "cgrouparch_wsd_redis_up 1\n"));
         CHECK(strstr(t, "cgrouparch_wsd_requests_total 10\n"));
         CHECK(t[b.len - 1] == '\n');
-        wsproto_buf_done(&b);
+        strbuf_done(&b);
 
         /* no sample yet: the server's own figures only */
         st.redis_up = false;
         CHECK_INT(wsproto_metrics_render(NULL, 0, 0, 0, &st, NULL, NULL, &b), 0);
-        t = wsproto_buf_text(&b);
+        t = strbuf_text(&b);
         CHECK(!strstr(t, "cgrouparch_cpu"));
         CHECK(strstr(t, "cgrouparch_wsd_redis_up 0\n"));
-        wsproto_buf_done(&b);
+        strbuf_done(&b);
 
         /* bad samples are refused, never half-rendered */
         CHECK_INT(RENDER("nope"), -EINVAL);
@@ -381,8 +381,8 @@ static void test_metrics(void) {
         /* label values are escaped */
         CHECK_INT(RENDER("{\"cpu\": {\"sub_cgroup\": {\"a\\\"b\": {\"value\": {\"usage\": 1}}}}}"),
                   0);
-        CHECK(strstr(wsproto_buf_text(&b), "cgroup=\"a\\\"b\"} 0.000000001\n"));
-        wsproto_buf_done(&b);
+        CHECK(strstr(strbuf_text(&b), "cgroup=\"a\\\"b\"} 0.000000001\n"));
+        strbuf_done(&b);
 }
 
 static void test_routes(void) {
