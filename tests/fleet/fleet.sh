@@ -3,11 +3,16 @@
 # ZooKeeper ensemble and FLEET_N hosts in network namespaces. TAP lines; figures as
 # "# fig <key> <value>" lines (also appended to $FLEET_RESULTS when set, for tests/fleet/run).
 #
-# FLEET_SCENARIOS (default all, in this order): propagation failover rolling partition quorum herd
+# FLEET_SCENARIOS (default all, in this order): propagation failover rolling partition quorum
+# herd dashboard
 # FLEET_N (50), FLEET_CHANGES (100), FLEET_SESSION_MS (4000), FLEET_FULL (2),
-# FLEET_HERD_BYTES (1000000), FLEET_HERD_CGROUPS (100).
+# FLEET_HERD_BYTES (1000000), FLEET_HERD_CGROUPS (100), FLEET_PROM (1: Prometheus over the
+# fleet; 0, or prometheus not installed: none), FLEET_ALERT_FOR (2s).
 . "$(dirname "$0")/lib-fleet.sh"
-FLEET_SCENARIOS=${FLEET_SCENARIOS:-propagation failover rolling partition quorum herd}
+FLEET_SCENARIOS=${FLEET_SCENARIOS:-propagation failover rolling partition quorum herd dashboard}
+for tool in prometheus jq; do
+  command -v "$tool" >/dev/null || { [ "$FLEET_PROM" = 0 ] || t_diag "no $tool: no Prometheus over the fleet"; FLEET_PROM=0; }
+done
 FLEET_CHANGES=${FLEET_CHANGES:-100}
 FLEET_HERD_BYTES=${FLEET_HERD_BYTES:-1000000}
 FLEET_HERD_CGROUPS=${FLEET_HERD_CGROUPS:-100}
@@ -45,16 +50,21 @@ fl_end_check() {
 }
 expired_count() { cat "$FL"/h*/syncd.log | grep -c "expired" ; }
 
-t_diag "fleet: N=$FLEET_N hosts (full set on $FLEET_FULL), 3 ZooKeeper servers, session ${FLEET_SESSION_MS} ms, tickTime $FLEET_TICK; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+t_diag "fleet: N=$FLEET_N hosts (full set on $FLEET_FULL), 3 ZooKeeper servers, session ${FLEET_SESSION_MS} ms, tickTime $FLEET_TICK, Prometheus $([ "$FLEET_PROM" = 0 ] && echo no || echo "yes (alert for: $FLEET_ALERT_FOR)"); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 t0=$(now_ms)
 if ! fleet_up; then
-  t_fail "fleet up (ensemble, $FLEET_N hosts, every host on version 0)"
+  t_fail "fleet up (ensemble, $FLEET_N hosts, every host on version 0${FL_PROM_PID:+, Prometheus scraping them})"
   t_done; exit 1
 fi
-t_ok "fleet up: ensemble formed in ${FL_T_ZK} ms, $FLEET_N namespaces in ${FL_T_NET} ms, every host on version 0 in ${FL_T_HOSTS} ms"
+t_ok "fleet up: ensemble formed in ${FL_T_ZK} ms ($FLEET_N namespaces made meanwhile in ${FL_T_NET} ms), every host on version 0 in ${FL_T_HOSTS} ms${FL_PROM_PID:+, Prometheus scraping all $FLEET_N cg-wsd}"
 fig startup_s "$(awk -v m="$(ms_since "$t0")" 'BEGIN { printf "%.1f", m / 1000 }')"
-t_check "the machine's own network namespace got nothing: no 10.213. address on it" \
-  bash -c "! ip -4 addr show | grep -q '10\.213\.'"
+t_check "the machine's own network namespace got nothing: no 10.213. or 10.214. address on it" \
+  bash -c "! ip -4 addr show | grep -qE '10\.21[34]\.'"
+if [ "$FLEET_PROM" != 0 ]; then
+  n=$(grep -c -- '- alert: ' "$TOP/contrib/prometheus/cgrouparch.rules.yml")
+  t_eq "prometheus: the shipped rules loaded, all $n evaluating without error" \
+    "$(fl_prom_api rules | jq '[.data.groups[].rules[] | select(.health == "ok")] | length')" "$n"
+fi
 
 # ---------------------------------------------------------------- propagation
 sc_propagation() {
@@ -104,13 +114,21 @@ sc_failover() {
   fig failover_stall_ms "$ST_stall_max"
   fig failover_session_expiries "$(( $(expired_count) - exp0 ))"
   fl_end_check failover
+  # The killed server restarts; the next scenario goes on while its JVM starts (FL_REJOIN), and
+  # the check that it is back in the quorum comes before anything that needs all three.
   fleet_zk_start "$leader"
-  t_check "failover: server $leader restarted and back in the quorum" wait_for 90 fl_zk_serving "$leader"
+  FL_REJOIN=$leader
+}
+fl_rejoin_check() {
+  [ -n "${FL_REJOIN:-}" ] || return 0
+  t_check "failover: server $FL_REJOIN restarted and back in the quorum" wait_for 90 fl_zk_serving "$FL_REJOIN"
+  FL_REJOIN=
 }
 
 # ---------------------------------------------------------------- rolling restart
 sc_rolling() {
   local s n0 since=$EPOCHREALTIME t0=$(now_ms) t exp0
+  fl_rejoin_check
   exp0=$(expired_count)
   fl_bg_stream 0 0.05
   for s in 1 2 3; do
@@ -135,10 +153,18 @@ sc_rolling() {
 }
 
 # ---------------------------------------------------------------- partition
+# With Prometheus: the skew alert is quiet before the cut, fires during it (with the lagging host
+# named by CgrouparchConfVersionBehind) and clears after the heal, all seen through the HTTP API.
+# The cut is on the ZooKeeper network only: Prometheus still scrapes the host (mgmt network).
+fl_rel() { [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f s", b - a }' || echo never; }
 sc_partition() {
   local k=$((FLEET_N - 1)) since=$EPOCHREALTIME tc th v0 v st cut_ms=$((3 * FLEET_SESSION_MS))
+  local prom=0 fired="" tce the p f c a n h
+  [ "$FLEET_PROM" = 0 ] || prom=1
+  [ $prom = 0 ] || t_check "partition: before the cut no version-skew alert (pending or firing), through Prometheus's API" \
+    wait_for 20 fl_alert_gone CgrouparchConfVersionSkew
   read -r -a vs < "$FL/versions"; v0=${vs[$k]}
-  tc=$(now_ms)
+  tc=$(now_ms); tce=$EPOCHREALTIME
   fleet_cut "$k"
   t_diag "partition: host $k cut off (its veth down at the bridge) for $cut_ms ms"
   sleep 0.5
@@ -153,12 +179,22 @@ sc_partition() {
   fig partition_others_max_ms "$ST_max"
   read -r -a vs < "$FL/versions"
   t_eq "partition: the cut-off host still has its old version" "${vs[$k]}" "$v0"
-  while [ "$(ms_since "$tc")" -lt "$cut_ms" ]; do sleep 0.1; done
+  while [ "$(ms_since "$tc")" -lt "$cut_ms" ]; do
+    if [ $prom = 1 ] && [ -z "$fired" ] && fl_alert_is CgrouparchConfVersionSkew firing; then fired=$(ms_since "$tc"); fi
+    sleep 0.1
+  done
+  if [ $prom = 1 ]; then
+    # the two changes can take longer than the cut on a loaded machine: look once more
+    [ -n "$fired" ] || ! fl_alert_is CgrouparchConfVersionSkew firing || fired=$(ms_since "$tc")
+    t_check "partition: CgrouparchConfVersionSkew fires during the cut (seen ${fired:-never} ms after it, for: $FLEET_ALERT_FOR)" test -n "$fired"
+    t_check "partition: CgrouparchConfVersionBehind fires for the cut-off host (host h$k) before the heal" \
+      fl_alert_is CgrouparchConfVersionBehind firing "h$k"
+  fi
   st=$(fleet_status "$k")
   t_diag "partition: host $k STATUS= before the heal: $st"
   t_check "partition: the cut-off host says ZooKeeper is unreachable or its session expired" \
     grep -qE "unreachable|expired" <<<"$st"
-  th=$(now_ms)
+  th=$(now_ms); the=$EPOCHREALTIME
   fleet_heal "$k"
   if wait_for 90 fleet_all_at "$v"; then
     t=$(ms_since "$th")
@@ -168,6 +204,27 @@ sc_partition() {
     t_fail "partition: after the heal the host applied the last version ($v)"
     t_diag "versions: $(cat "$FL/versions"); status: $(fleet_status "$k")"
   fi
+  if [ $prom = 1 ]; then
+    if wait_for 30 fl_alert_gone CgrouparchConfVersionSkew; then
+      t_ok "partition: the skew alert clears after the heal (gone from /api/v1/alerts and ALERTS when looked at $(ms_since "$th") ms after it)"
+    else
+      t_fail "partition: the skew alert clears after the heal"
+    fi
+    t_check "partition: CgrouparchConfVersionBehind clears too" wait_for 10 fl_alert_gone CgrouparchConfVersionBehind
+    # the timeline, from fleet-alerts.py's log of the API (times from the cut)
+    for a in CgrouparchConfVersionSkew: CgrouparchConfVersionBehind:h$k CgrouparchZooKeeperDown:h$k; do
+      n=${a%%:*}; h=${a#*:}
+      p=$(fl_alert_log_first "$n" pending "$tce" "$h")
+      f=$(fl_alert_log_first "$n" firing "$tce" "$h")
+      c=$(fl_alert_log_first "$n" inactive "$tce" "$h")
+      t_diag "partition: alert $n${h:+ for $h}: pending $(fl_rel "$tce" "$p"), firing $(fl_rel "$tce" "$f"), inactive $(fl_rel "$tce" "$c") after the cut (heal at $(fl_rel "$tce" "$the"))"
+      if [ "$n" = CgrouparchConfVersionSkew ]; then
+        [ -z "$f" ] || fig partition_alert_firing_s "$(fl_rel "$tce" "$f" | cut -d' ' -f1)"
+        [ -z "$c" ] || fig partition_alert_cleared_s "$(fl_rel "$the" "$c" | cut -d' ' -f1)"
+      fi
+    done
+    fig partition_healed_after_s "$(fl_rel "$tce" "$the" | cut -d' ' -f1)"
+  fi
   t_check "partition: the host's cg-syncd saw its session expire and started a new one" \
     grep -q "expired" "$(fl_host_dir "$k")/syncd.log"
   fl_end_check partition
@@ -176,6 +233,7 @@ sc_partition() {
 # ---------------------------------------------------------------- quorum loss
 sc_quorum() {
   local l a b v0 share t tq ok=1 i root st out rc s
+  fl_rejoin_check
   l=$(fleet_zk_leader) || { t_fail "quorum: a leader"; return; }
   a=$l; b=$(( l % 3 + 1 ))
   v0=$(zk_version); share=$FL_SHARE
@@ -193,7 +251,14 @@ sc_quorum() {
     for ((i = 0; i < FLEET_N && i < 5; i++)); do t_diag "host $i: $(fleet_status "$i")"; done
   fi
   t_diag "quorum: host 0 STATUS= $(fleet_status 0)"
-  t_diag "quorum: /metrics is not checked: cg-wsd has no health metrics yet (another issue)"
+  t_check "quorum: host 0's cg-wsd /metrics says cgrouparch_syncd_zookeeper_connected 0" \
+    eval 'fleet_metrics 0 | grep -qx "cgrouparch_syncd_zookeeper_connected 0"'
+  if [ "$FLEET_PROM" != 0 ]; then
+    t_check "quorum: Prometheus sees every host's /metrics say ZooKeeper disconnected" \
+      wait_for 20 fl_prom_eq "count(cgrouparch_syncd_zookeeper_connected == 0)" "$FLEET_N"
+    t_check "quorum: CgrouparchZooKeeperDown fires for every host" \
+      wait_for 20 fl_prom_eq "count(ALERTS{alertname=\"CgrouparchZooKeeperDown\", alertstate=\"firing\"})" "$FLEET_N"
+  fi
   out=$(fl_hub "$BUILD/cgarch" -c "$FL/admin.conf" conf put "$FL/conf.json" 2>&1); rc=$?
   t_check "quorum: a put without quorum fails (exit $rc: $out)" test "$rc" = 1
   read -r -a vs < "$FL/versions"
@@ -217,6 +282,7 @@ sc_quorum() {
   fi
   fleet_change && wait_for 30 fleet_all_at "$FL_VERSION"
   t_check "quorum: a change after the return reaches every host (version $FL_VERSION)" test $? = 0
+  [ "$FLEET_PROM" = 0 ] || t_check "quorum: CgrouparchZooKeeperDown clears" wait_for 30 fl_alert_gone CgrouparchZooKeeperDown
   fl_end_check quorum
 }
 
@@ -292,9 +358,31 @@ sc_herd() {
   fl_end_check herd
 }
 
+# ---------------------------------------------------------------- the operators' dashboard
+# contrib/grafana/cgrouparch-fleet.json: every PromQL expression of it (and its variable's
+# label_values()) run against the fleet's Prometheus through the HTTP API must parse and return
+# data (no Grafana needed). Grafana's variables are replaced as Grafana would: $job by the fleet's
+# job, $__rate_interval by 10s (4 scrape intervals and more).
+sc_dashboard() {
+  local st title n expr bad=0 total=0
+  if [ "$FLEET_PROM" = 0 ]; then t_skip "dashboard queries" "no Prometheus"; return; fi
+  while IFS=$'\t' read -r st title n expr; do
+    total=$((total + 1))
+    if [ "$st" = ok ]; then
+      t_ok "dashboard: \"$title\" answers ($n): $expr"
+    else
+      bad=$((bad + 1)); t_fail "dashboard: \"$title\": $n: $expr"
+    fi
+  done < <(fl_mon /usr/bin/python3 "$FLEET_DIR/fleet-dashboard.py" "$FL_PROM_URL" \
+             "$TOP/contrib/grafana/cgrouparch-fleet.json" "$FL_PROM_JOB" 10s 2>&1)
+  t_check "dashboard: its queries were found and run ($total)" test "$total" -gt 10
+  fig dashboard_queries "$total"
+}
+
 for sc in $FLEET_SCENARIOS; do
   t_diag "---- $sc (load average $(cut -d' ' -f1-3 /proc/loadavg))"
   "sc_$sc"
 done
+fl_rejoin_check
 t_check "the ensemble's three servers are still running" bash -c "kill -0 ${FL_ZK_PIDS[*]}"
 t_done
