@@ -103,6 +103,8 @@ def section(res, header):
             ("quorum loss: every host's STATUS= says unreachable after", "quorum_status_ms", " ms"),
             ("quorum back: every host watching again after the restart", "quorum_reconnect_ms", " ms"),
             ("Grafana dashboard queries answered by the fleet's Prometheus", "dashboard_queries", ""),
+            ("monitoring: Prometheus CPU (every host scraped and the rules evaluated each second), % of a core", "prom_cpu_pct", " %"),
+            ("monitoring: the cg-wsd of all hosts answering the scrapes, % of a core", "wsd_cpu_pct_all_hosts", " %"),
             ("harness start (ensemble, namespaces, hosts on version 0, Prometheus scraping them)", "startup_s", " s"),
         ]
         for label, k, u in rows:

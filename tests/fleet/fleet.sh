@@ -232,13 +232,13 @@ sc_partition() {
 
 # ---------------------------------------------------------------- quorum loss
 sc_quorum() {
-  local l a b v0 share t tq ok=1 i root st out rc s
+  local l a b v0 share t tq ok=1 i root st out rc s tse tqe
   fl_rejoin_check
   l=$(fleet_zk_leader) || { t_fail "quorum: a leader"; return; }
   a=$l; b=$(( l % 3 + 1 ))
   v0=$(zk_version); share=$FL_SHARE
   wait_for 30 fleet_all_at "$v0"
-  t=$(now_ms)
+  t=$(now_ms); tse=$EPOCHREALTIME
   fleet_zk_stop "$a"; fleet_zk_stop "$b"
   t_diag "quorum: stopped servers $a (leader) and $b (SIGTERM, $(ms_since "$t") ms); one of three left"
   t=$(now_ms)
@@ -269,7 +269,7 @@ sc_quorum() {
   done
   t_check "quorum: every host kept its last tree (version $v0, web share $share) and snapshot" test $ok = 1
   t_check "quorum: no daemon exited while ZooKeeper was unreachable" fleet_alive
-  tq=$(now_ms)
+  tq=$(now_ms); tqe=$EPOCHREALTIME
   fleet_zk_start "$a"; fleet_zk_start "$b"
   t_check "quorum: quorum back" wait_for 90 fl_zk_quorum 3
   t_diag "quorum: quorum back $(ms_since "$tq") ms after the restart"
@@ -282,7 +282,14 @@ sc_quorum() {
   fi
   fleet_change && wait_for 30 fleet_all_at "$FL_VERSION"
   t_check "quorum: a change after the return reaches every host (version $FL_VERSION)" test $? = 0
-  [ "$FLEET_PROM" = 0 ] || t_check "quorum: CgrouparchZooKeeperDown clears" wait_for 30 fl_alert_gone CgrouparchZooKeeperDown
+  if [ "$FLEET_PROM" != 0 ]; then
+    t_check "quorum: CgrouparchZooKeeperDown clears" wait_for 30 fl_alert_gone CgrouparchZooKeeperDown
+    # from fleet-alerts.py's log: when the hosts' alerts fired (from the stop) and cleared (from the restart)
+    t_diag "quorum: CgrouparchZooKeeperDown $(awk -v ts="$tse" -v tq="$tqe" '
+      $2 == "CgrouparchZooKeeperDown" && $1 >= ts && $4 == "firing" && !f[$3]++ { n++; if (!a || $1 < a) a = $1; if ($1 > b) b = $1 }
+      $2 == "CgrouparchZooKeeperDown" && $1 >= tq && $4 == "inactive" && !c[$3]++ { m++; if ($1 > d) d = $1 }
+      END { printf "firing for %d hosts, the first %.1f s and the last %.1f s after the stop; inactive for %d hosts, the last %.1f s after the restart", n, a - ts, b - ts, m, d - tq }' "$FL/alerts.log")"
+  fi
   fl_end_check quorum
 }
 
@@ -377,6 +384,11 @@ sc_dashboard() {
              "$TOP/contrib/grafana/cgrouparch-fleet.json" "$FL_PROM_JOB" 10s 2>&1)
   t_check "dashboard: its queries were found and run ($total)" test "$total" -gt 10
   fig dashboard_queries "$total"
+  # what monitoring cost over the run: Prometheus (N targets every second, rules every second)
+  # and the N cg-wsd answering its scrapes, in % of one core
+  local ms=$(($(now_ms) - FL_MON_T0)) hz=$HZ
+  fig prom_cpu_pct "$(awk -v t=$(($(fl_ticks "$FL_PROM_PID") - FL_MON_PROM0)) -v ms=$ms -v hz=$hz 'BEGIN { printf "%.1f", t * 100000 / hz / ms }')"
+  fig wsd_cpu_pct_all_hosts "$(awk -v t=$(($(fl_ticks "${FL_WSD_PIDS[@]}") - FL_MON_WSD0)) -v ms=$ms -v hz=$hz 'BEGIN { printf "%.1f", t * 100000 / hz / ms }')"
 }
 
 for sc in $FLEET_SCENARIOS; do

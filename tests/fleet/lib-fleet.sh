@@ -58,6 +58,7 @@ FL_HOST_AUTH=digest:host:hostpw
 FL_ADMIN_AUTH=digest:admin:adminpw
 FL_ZK_PIDS=(0 0 0)
 FL_SYNCD_PIDS=()
+FL_WSD_PIDS=()
 FL_OTHER_PIDS=()
 FL_NETNS=()
 FL_WATCH_PID=
@@ -211,17 +212,19 @@ fl_zk_quorum() {
   done
   [ $l = 1 ] && [ $n -ge "${1:-3}" ]
 }
-# fl_zk_cpu: clock ticks (utime+stime) of the three servers, summed.
-fl_zk_cpu() {
+# fl_ticks PID...: clock ticks (utime+stime) of the processes, summed.
+fl_ticks() {
   local p s=0 f
-  for p in "${FL_ZK_PIDS[@]}"; do
-    [ "$p" -gt 0 ] && [ -r "/proc/$p/stat" ] || continue
+  for p; do
+    [ "$p" -gt 0 ] 2>/dev/null && [ -r "/proc/$p/stat" ] || continue
     read -r -a f < "/proc/$p/stat"
-    # fields 14, 15 (1-based) after a comm without spaces ("java")
+    # fields 14, 15 (1-based) after a comm without spaces (java, prometheus, cg-wsd)
     s=$((s + f[13] + f[14]))
   done
   echo $s
 }
+# fl_zk_cpu: clock ticks of the three servers.
+fl_zk_cpu() { fl_ticks "${FL_ZK_PIDS[@]}"; }
 # fl_zk_mntr KEY: sum of a mntr figure over the serving servers.
 fl_zk_mntr() {
   local s t=0 v
@@ -257,7 +260,7 @@ fleet_host_start() {
     --reconcile-interval 600 >>"$d/syncd.log" 2>&1 &
   FL_SYNCD_PIDS[$i]=$!
   nsenter --net="/run/netns/$ns" -- "$BUILD/cg-wsd" -c "$d/cgrouparch.conf" >>"$d/wsd.log" 2>&1 &
-  FL_OTHER_PIDS+=($!)
+  FL_OTHER_PIDS+=($!); FL_WSD_PIDS+=($!)
   [ "$i" -lt "$FLEET_FULL" ] || return 0
   nsenter --net="/run/netns/$ns" -- redis-server --port 6379 --bind 127.0.0.1 --save '' --appendonly no \
     --daemonize no >"$d/redis.log" 2>&1 &
@@ -339,6 +342,8 @@ fleet_prom_wait() {
   nsenter --net="/run/netns/$FL_MON" -- /usr/bin/python3 "$FLEET_DIR/fleet-alerts.py" "$FL_PROM_URL" \
     "$FL/alerts.log" 2>"$FL/alerts.err" &
   FL_ALERTS_PID=$!
+  # the monitoring's own CPU from here on (see sc_dashboard)
+  FL_MON_T0=$(now_ms); FL_MON_PROM0=$(fl_ticks "$FL_PROM_PID"); FL_MON_WSD0=$(fl_ticks "${FL_WSD_PIDS[@]}")
 }
 # fl_prom_api PATH [curl -G args]: a GET on Prometheus's HTTP API (JSON on stdout).
 fl_prom_api() { local p=$1; shift; fl_mon curl -sf -m 5 -G "$FL_PROM_URL/api/v1/$p" "$@"; }
