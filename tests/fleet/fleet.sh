@@ -5,15 +5,17 @@
 #
 # FLEET_SCENARIOS (default all, in this order): propagation failover rolling partition quorum
 # herd dashboard
-# FLEET_N (50), FLEET_CHANGES (100), FLEET_SESSION_MS (4000), FLEET_FULL (2),
+# FLEET_N (50), FLEET_CHANGES (100), FLEET_FAILOVER_CHANGES (10 before the kill, 10 after the
+# new leader), FLEET_SESSION_MS (4000), FLEET_FULL (2),
 # FLEET_HERD_BYTES (1000000), FLEET_HERD_CGROUPS (100), FLEET_PROM (1: Prometheus over the
-# fleet; 0, or prometheus not installed: none), FLEET_ALERT_FOR (2s).
+# fleet; 0, or prometheus not installed: none), FLEET_ALERT_FOR (3s).
 . "$(dirname "$0")/lib-fleet.sh"
 FLEET_SCENARIOS=${FLEET_SCENARIOS:-propagation failover rolling partition quorum herd dashboard}
 for tool in prometheus jq; do
   command -v "$tool" >/dev/null || { [ "$FLEET_PROM" = 0 ] || t_diag "no $tool: no Prometheus over the fleet"; FLEET_PROM=0; }
 done
 FLEET_CHANGES=${FLEET_CHANGES:-100}
+FLEET_FAILOVER_CHANGES=${FLEET_FAILOVER_CHANGES:-10}
 FLEET_HERD_BYTES=${FLEET_HERD_BYTES:-1000000}
 FLEET_HERD_CGROUPS=${FLEET_HERD_CGROUPS:-100}
 FLEET_RESULTS=${FLEET_RESULTS:-}
@@ -96,16 +98,16 @@ sc_failover() {
   exp0=$(expired_count)
   fl_bg_stream 0 0.05
   n0=$(fl_puts)
-  wait_for 60 fl_puts_ge $((n0 + 10))
+  wait_for 60 fl_puts_ge $((n0 + FLEET_FAILOVER_CHANGES))
   tk=$(now_ms)
   fleet_zk_kill "$leader"
-  t_diag "failover: killed leader server $leader (kill -9) after $(( $(fl_puts) - n0 )) changes of the stream"
+  t_diag "failover: killed leader server $leader (kill -9) after $(( $(fl_puts) - n0 )) changes of the stream, $FLEET_FAILOVER_CHANGES more after the new leader"
   while [ "$(ms_since "$tk")" -lt 60000 ]; do newl=$(fleet_zk_leader) && break; sleep 0.05; done
   t=$(ms_since "$tk")
   t_check "failover: a new leader (server ${newl:-none}) elected, ${t} ms after the kill" test -n "$newl"
   fig failover_election_ms "$t"
   n0=$(fl_puts)
-  wait_for 90 fl_puts_ge $((n0 + 10))
+  wait_for 90 fl_puts_ge $((n0 + FLEET_FAILOVER_CHANGES))
   touch "$FL/stop"
   wait "$FL_STREAM_PID"
   t_check "failover: the stream of changes went on (every put eventually written, each seen everywhere)" test $? = 0
@@ -391,10 +393,35 @@ sc_dashboard() {
   fig wsd_cpu_pct_all_hosts "$(awk -v t=$(($(fl_ticks "${FL_WSD_PIDS[@]}") - FL_MON_WSD0)) -v ms=$ms -v hz=$hz 'BEGIN { printf "%.1f", t * 100000 / hz / ms }')"
 }
 
+# fl_alert_summary: every alert that fired during the run, by scenario (from fleet-alerts.py's
+# log of /api/v1/alerts): which, for how many hosts, first and last firing from the scenario's
+# start.
+fl_alert_summary() {
+  [ "$FLEET_PROM" != 0 ] && [ -f "$FL/alerts.log" ] || return 0
+  awk 'FNR == NR { st[++n] = $1; nm[n] = $2; next }
+       $4 == "firing" { s = "startup"; t0 = 0
+                        for (i = 1; i <= n; i++) if ($1 >= st[i]) { s = nm[i]; t0 = st[i] }
+                        k = s " " $2; if (!(k in c)) { order[++m] = k; a[k] = $1 - t0 }
+                        if (!((k, $3) in h)) { h[k, $3] = 1; c[k]++ }
+                        b[k] = $1 - t0 }
+       END { if (!m) print "# alerts: none fired during the run"
+             for (j = 1; j <= m; j++) { k = order[j]; split(k, f, " ")
+               printf "# alerts: %s: %s firing for %d host(s)/job(s), from %.1f s to %.1f s after the scenario began\n", f[1], f[2], c[k], a[k], b[k] } }' \
+    "$FL/scenarios.log" "$FL/alerts.log"
+  # A version alert outside the partition is Prometheus itself starved: an evaluation sees the
+  # sub-second skew of a change, the process is descheduled for seconds (scrapes included), and
+  # the next evaluation, past `for:`, still sees it. Missed evaluations show such stalls.
+  t_diag "alerts: Prometheus missed $(fl_mon curl -sf -m 5 "$FL_PROM_URL/metrics" |
+    awk '/^prometheus_rule_group_iterations_missed_total/ { m += $2 } /^prometheus_rule_group_iterations_total/ { n += $2 }
+         END { printf "%d of %d", m, n + m }') rule evaluations (1 s apart) for lack of CPU"
+}
+: > "$FL/scenarios.log"
 for sc in $FLEET_SCENARIOS; do
   t_diag "---- $sc (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+  echo "$EPOCHREALTIME $sc" >> "$FL/scenarios.log"
   "sc_$sc"
 done
 fl_rejoin_check
+fl_alert_summary
 t_check "the ensemble's three servers are still running" bash -c "kill -0 ${FL_ZK_PIDS[*]}"
 t_done

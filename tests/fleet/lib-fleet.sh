@@ -45,7 +45,7 @@ FL_WSD_TOKEN=fleet-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
 # alerts the scenarios expect (version skew, the lagging host, ZooKeeper down) is FLEET_ALERT_FOR
 # instead of the shipped 5m, so that it fits in a partition of 3x the session timeout.
 FLEET_PROM=${FLEET_PROM:-1}
-FLEET_ALERT_FOR=${FLEET_ALERT_FOR:-2s}
+FLEET_ALERT_FOR=${FLEET_ALERT_FOR:-3s}
 FL_PROM_JOB=cgrouparch
 FL_PROM_PID=
 FL_ALERTS_PID=
@@ -265,11 +265,15 @@ fleet_host_start() {
   nsenter --net="/run/netns/$ns" -- redis-server --port 6379 --bind 127.0.0.1 --save '' --appendonly no \
     --daemonize no >"$d/redis.log" 2>&1 &
   FL_OTHER_PIDS+=($!)
+  # Redis first: cg-accountd started before it answers counts its first samples as dropped,
+  # and CgrouparchSamplesDropped would fire a minute later for the harness's own start.
+  wait_for 10 fl_redis_up "$i"
   nsenter --net="/run/netns/$ns" -- "$BUILD/cg-taskd" -c "$d/cgrouparch.conf" >>"$d/taskd.log" 2>&1 &
   FL_OTHER_PIDS+=($!)
   nsenter --net="/run/netns/$ns" -- "$BUILD/cg-accountd" -c "$d/cgrouparch.conf" >>"$d/accountd.log" 2>&1 &
   FL_OTHER_PIDS+=($!)
 }
+fl_redis_up() { [ "$(fl_ns "$(fl_host_ns "$1")" redis-cli -p 6379 ping 2>/dev/null)" = PONG ]; }
 # fleet_full_ok I: the full set of host I answers (redis ping, cg-wsd /healthz: 200 once it has
 # its Redis connection).
 fleet_full_ok() {
