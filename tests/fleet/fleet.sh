@@ -413,7 +413,7 @@ fl_alert_summary() {
   # the next evaluation, past `for:`, still sees it. Missed evaluations show such stalls.
   t_diag "alerts: Prometheus missed $(fl_mon curl -sf -m 5 "$FL_PROM_URL/metrics" |
     awk '/^prometheus_rule_group_iterations_missed_total/ { m += $2 } /^prometheus_rule_group_iterations_total/ { n += $2 }
-         END { printf "%d of %d", m, n + m }') rule evaluations (1 s apart) for lack of CPU"
+         END { printf "%d of %d scheduled", m, n }') rule evaluations (1 s apart) for lack of CPU"
 }
 : > "$FL/scenarios.log"
 for sc in $FLEET_SCENARIOS; do
