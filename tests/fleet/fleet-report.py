@@ -98,7 +98,7 @@ def section(res, header):
             ("partition (3× session timeout): slowest other host per change", "partition_others_max_ms", " ms"),
             ("partition: healed host on the last version after the heal", "partition_recovery_ms", " ms"),
             ("partition: the heal came after (the cut lasts until the two changes are through)", "partition_healed_after_s", " s"),
-            ("partition: CgrouparchConfVersionSkew firing after the cut (rule `for:` shortened to 3s, scrape and evaluation every 1 s)", "partition_alert_firing_s", " s"),
+            ("partition: CgrouparchConfVersionSkew firing after the cut (the rule's 3m window and `for: 2m` shortened to 3s and 1s, scrape and evaluation every 1 s)", "partition_alert_firing_s", " s"),
             ("partition: CgrouparchConfVersionSkew gone after the heal", "partition_alert_cleared_s", " s"),
             ("quorum loss: every host's STATUS= says unreachable after", "quorum_status_ms", " ms"),
             ("quorum back: every host watching again after the restart", "quorum_reconnect_ms", " ms"),

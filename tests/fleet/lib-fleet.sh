@@ -41,11 +41,14 @@ FL_MON=$FL_ID-mon
 FL_MON_ADDR=10.214.0.1
 FL_WSD_PORT=43409
 FL_WSD_TOKEN=fleet-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
-# Prometheus (FLEET_PROM=0: none): scrape and rule evaluation every second; the `for:` of the
-# alerts the scenarios expect (version skew, the lagging host, ZooKeeper down) is FLEET_ALERT_FOR
-# instead of the shipped 5m, so that it fits in a partition of 3x the session timeout.
+# Prometheus (FLEET_PROM=0: none): scrape and rule evaluation every second; the alerts the
+# scenarios expect (version skew, the lagging host, ZooKeeper down) get FLEET_ALERT_FOR as their
+# `for:` instead of the shipped 2m/5m, and the version alerts FLEET_ALERT_WINDOW as the age a
+# version must have before a host without it is "behind" (shipped: 3m), so that they fire
+# within a partition of 3x the session timeout.
 FLEET_PROM=${FLEET_PROM:-1}
-FLEET_ALERT_FOR=${FLEET_ALERT_FOR:-3s}
+FLEET_ALERT_FOR=${FLEET_ALERT_FOR:-1s}
+FLEET_ALERT_WINDOW=${FLEET_ALERT_WINDOW:-3s}
 FL_PROM_JOB=cgrouparch
 FL_PROM_PID=
 FL_ALERTS_PID=
@@ -298,12 +301,15 @@ fleet_alive() {
 # ---- Prometheus (in the management namespace) ----
 FL_PROM_URL=http://127.0.0.1:9090
 # fl_prom_rules OUT: the shipped rules with FLEET_ALERT_FOR as the `for:` of the alerts the
-# scenarios expect to fire (the others keep theirs).
+# scenarios expect to fire and FLEET_ALERT_WINDOW as the version alerts' window (the other
+# alerts keep theirs). Fails if the shipped file no longer has what it replaces.
 fl_prom_rules() {
-  awk -v f="$FLEET_ALERT_FOR" '
+  awk -v f="$FLEET_ALERT_FOR" -v w="$FLEET_ALERT_WINDOW" '
     /- alert: / { a = $NF }
-    /^ *for: / && a ~ /^Cgrouparch(ConfVersionSkew|ConfVersionBehind|ZooKeeperDown)$/ { sub(/for: .*/, "for: " f) }
-    { print }' "$TOP/contrib/prometheus/cgrouparch.rules.yml" > "$1"
+    /^ *for: / && a ~ /^Cgrouparch(ConfVersionSkew|ConfVersionBehind|ZooKeeperDown)$/ { sub(/for: .*/, "for: " f); nf++ }
+    a ~ /^CgrouparchConfVersion/ && /\[3m:\]/ { gsub(/\[3m:\]/, "[" w ":]"); nw++ }
+    { print }
+    END { exit !(nf == 3 && nw == 2) }' "$TOP/contrib/prometheus/cgrouparch.rules.yml" > "$1"
 }
 # fleet_prom_start: Prometheus scraping every host's cg-wsd (job cgrouparch, a `host` label per
 # target, the token as a Bearer credential), scrape and evaluation every second, the rules
@@ -312,7 +318,7 @@ fleet_prom_start() {
   local d=$FL/prom i
   mkdir -p "$d/data"
   printf '%s' "$FL_WSD_TOKEN" > "$d/token"
-  fl_prom_rules "$d/cgrouparch.rules.yml"
+  fl_prom_rules "$d/cgrouparch.rules.yml" || { echo "# the shipped rules changed: no for:/[3m:] to shorten"; return 1; }
   {
     echo "global:"
     echo "  scrape_interval: 1s"
@@ -387,7 +393,7 @@ fleet_up() {
     dirs+=("$(fl_host_dir "$i")/run")
   done
   FL_T_NET=$(($(now_ms) - t))
-  [ "$FLEET_PROM" = 0 ] || fleet_prom_start
+  [ "$FLEET_PROM" = 0 ] || fleet_prom_start || return 1
   wait_for 60 fl_zk_quorum 3 || { echo "# ensemble did not form"; tail -5 "$FL"/zk*/zk.log; return 1; }
   FL_T_ZK=$(($(now_ms) - t)); t=$(now_ms)
   : > "$FL/events.log"; : > "$FL/puts.log"
