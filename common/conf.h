@@ -1,4 +1,4 @@
-/* conf.h — the arch conf model (DESIGN.md "The arch conf"): parse + validate from a buffer,
+/* conf.h — the arch conf model (docs/design.md "The arch conf"): parse + validate from a buffer,
  * canonical JSON, lookups, cgexec arguments (the planner is in plan.h). No I/O; never logs.
  * Returns >= 0 or -errno. */
 #pragma once
@@ -19,7 +19,7 @@ enum conf_subsys {
         _CONF_SUBSYS_MAX,
 };
 
-/* The limits (DESIGN.md "Contract additions": Limits). A node sets the limits of its own
+/* The limits (docs/design.md "Limits"). A node sets the limits of its own
  * subsystem only; a limit the conf does not set means "no limit" on the machine. */
 enum conf_limit {
         CONF_LIMIT_CPU_QUOTA,  /* cpu.conf.quota_percent: % of one CPU, 1..102400 (1024 CPUs);
