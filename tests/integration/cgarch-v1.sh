@@ -105,12 +105,15 @@ case "$out" in *"test_cgroup_b_sub1"*"share 200"*) t_ok "show lists the tree" ;;
 
 # ---- cgexec-arg ----
 t_eq "cgexec-arg JSON" "$(cgarch -c "$CFG" cgexec-arg --conf "$T_TMP/seed.json" test_cgroup_a test_cgroup_b_sub1 nope)" \
-  "{\"test_cgroup_a\": \"-g cpu:$CGROOT/test_cgroup_a -g blkio:$CGROOT/test_cgroup_a\", \"test_cgroup_b_sub1\": \"-g cpu:$CGROOT/test_cgroup_b/test_cgroup_b_sub1\", \"nope\": \"\"}"
-t_eq "cgexec-arg -s" "$(cgarch -c "$CFG" cgexec-arg --conf "$T_TMP/seed.json" -s test_cgroup_b_sub1)" "-g cpu:$CGROOT/test_cgroup_b/test_cgroup_b_sub1"
+  "{\"test_cgroup_a\": \"$(cg_cgexec_cpu "$CGROOT/test_cgroup_a") -g blkio:$CGROOT/test_cgroup_a\", \"test_cgroup_b_sub1\": \"$(cg_cgexec_cpu "$CGROOT/test_cgroup_b/test_cgroup_b_sub1")\", \"nope\": \"\"}"
+t_eq "cgexec-arg -s" "$(cgarch -c "$CFG" cgexec-arg --conf "$T_TMP/seed.json" -s test_cgroup_b_sub1)" "$(cg_cgexec_cpu "$CGROOT/test_cgroup_b/test_cgroup_b_sub1")"
 cgarch -c "$CFG" cgexec-arg --conf "$T_TMP/seed.json" -s nope >/dev/null 2>&1; t_eq "cgexec-arg -s unknown name exits 1" "$?" 1
 if command -v cgexec >/dev/null; then
   out=$(cgexec $(cgarch -c "$CFG" cgexec-arg --conf "$T_TMP/seed.json" -s test_cgroup_b_sub1) cat /proc/self/cgroup)
   case "$out" in *":cpu:/$CGROOT/test_cgroup_b/test_cgroup_b_sub1"*) t_ok "cgexec places a command with it" ;; *) t_fail "cgexec places a command with it"; t_diag "$out" ;; esac
+  if [ -d "$CG_DIR/cpuacct" ] && ! [ "$CG_DIR/cpuacct" -ef "$CG_DIR/cpu" ]; then
+    case "$out" in *":cpuacct:/$CGROOT/test_cgroup_b/test_cgroup_b_sub1"*) t_ok "... in cpuacct too (mounted apart here)" ;; *) t_fail "... in cpuacct too (mounted apart here)"; t_diag "$out" ;; esac
+  fi
 fi
 
 # ---- an invalid conf changes nothing ----
