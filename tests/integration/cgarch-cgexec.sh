@@ -18,7 +18,13 @@ CONF='{"cpu": {"sub_cgroup": {"test_cgroup_a": {"conf": {"share": 1024}}, "test_
  "memory": {"sub_cgroup": {"test_cgroup_b": {"sub_cgroup": {"test_cgroup_b_sub1": {"conf": {"max": 1073741824}}}}}},
  "pids": {"sub_cgroup": {"test_cgroup_b_sub1": {"conf": {"max": 1000}}}}}'
 echo "$CONF" > "$T_TMP/conf.json"
-cgarch -q -c "$CFG" conf put "$T_TMP/conf.json" || { t_fail "conf put"; t_done; exit 1; }
+out=$(cgarch -q -c "$CFG" conf put "$T_TMP/conf.json" 2>&1); rc=$?
+# (issue 15: -q printed the "wrote" line and the no-admin note)
+t_eq "cgarch -q conf put prints nothing on success" "$rc:$out" "0:"
+out=$(cgarch -c "$CFG" conf put -q --dry-run "$T_TMP/conf.json" 2>&1); rc=$?
+t_eq "... nor conf put -q --dry-run (-q after the command word)" "$rc:$out" "0:"
+out=$(cgarch -q -c "$CFG" conf get 2>&1 >/dev/null); rc=$?
+t_eq "... nor conf get's version line on stderr" "$rc:$out" "0:"
 start_syncd
 t_check "cg-syncd applies the conf and writes the snapshot" wait_for 15 snap_is 0
 acctd_start
