@@ -51,7 +51,9 @@ start_redis
 t0=$(date +%s%N)
 if wait_for 3 acctd_has_slot_after "$(date +%s)"; then
   ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-  t_check "samples resume within 2 s of the restart ($ms ms)" test "$ms" -le 2000
+  # By design at most 2 s (a 1 s reconnect backoff, then the next 1 s tick); the slack is the
+  # poll's own cost (a redis-cli per probe), which grows with the machine's load.
+  t_check "samples resume within 2 s of the restart ($ms ms)" test "$ms" -le $((2000 + 300 * T_TF))
 else
   t_fail "samples resume after the restart"; tail -5 "$ACCTD_LOG"
 fi
