@@ -150,7 +150,7 @@ ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-s
 SAN_HOOK := build-asan/san-report-hook.o
 asan-build:
 	@mkdir -p build-asan
-	$(Q)$(CC) -O1 -g $(WARN) -D_GNU_SOURCE -c -o $(SAN_HOOK).tmp tests/sanitizer/report-hook.c
+	$(Q)$(CC) -O1 -g -fPIC $(WARN) -D_GNU_SOURCE -c -o $(SAN_HOOK).tmp tests/sanitizer/report-hook.c
 	$(Q)cmp -s $(SAN_HOOK).tmp $(SAN_HOOK) && rm -f $(SAN_HOOK).tmp || mv -f $(SAN_HOOK).tmp $(SAN_HOOK)
 	$(Q)CFLAGS="$(ASAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined $(CURDIR)/$(SAN_HOOK)" \
 	  $(MAKE) --no-print-directory O=build-asan tests-build
