@@ -29,8 +29,10 @@ t_eq() {
 }
 
 # wait_for SECONDS CMD...: polls CMD every 10 ms until it succeeds (0) or the deadline (1).
+# The deadline is SECONDS x T_TF: what a test waits for is the programs under test reacting, and
+# in the sanitizer pass they are slower (a deadline that passes only makes a failing test slower).
 wait_for() {
-  local deadline=$(( $(date +%s%N) + ${1%.*} * 1000000000 )); shift
+  local deadline=$(( $(date +%s%N) + ${1%.*} * T_TF * 1000000000 )); shift
   while :; do
     "$@" >/dev/null 2>&1 && return 0
     [ "$(date +%s%N)" -ge "$deadline" ] && return 1
