@@ -306,15 +306,26 @@ int acctd_reset_counters(struct acctd *d) {
         return ret;
 }
 
+/* Where Redis is, as the log names it: its unix socket when one is configured (host and port
+ * are then not used). */
+static const char *redis_where(const struct acctd *d, char *buf, size_t size) {
+        if (d->cfg->redis.socket)
+                return d->cfg->redis.socket;
+        (void) snprintf(buf, size, "%s:%u", d->cfg->redis.host, d->cfg->redis.port);
+        return buf;
+}
+
 /* Redis away or refusing: count, and say it once per outage. */
 static void note_failure(struct acctd *d, int r, uint64_t slot) {
+        char where[300];
+
         d->st.dropped++;
         if (!d->outage) {
                 d->outage = true;
                 d->outage_dropped = 0;
                 d->outage_since_slot = slot;
-                log_warning("Redis at %s:%u unavailable (%s): dropping samples until it is back",
-                            d->cfg->redis.host, d->cfg->redis.port,
+                log_warning("Redis at %s unavailable (%s): dropping samples until it is back",
+                            redis_where(d, where, sizeof where),
                             *rds_last_error(d->rds) ? rds_last_error(d->rds) : strerror(-r));
         }
         d->outage_dropped++;
@@ -385,9 +396,11 @@ int acctd_on_tick(struct acctd_tick *s, uint64_t expirations, void *userdata) {
                 if (with_conf)
                         d->arch_conf_dirty = false;
                 if (d->outage) {
-                        log_notice("Redis at %s:%u is back: %" PRIu64
+                        char where[300];
+
+                        log_notice("Redis at %s is back: %" PRIu64
                                    " sample(s) dropped since slot %" PRIu64,
-                                   d->cfg->redis.host, d->cfg->redis.port, d->outage_dropped,
+                                   redis_where(d, where, sizeof where), d->outage_dropped,
                                    d->outage_since_slot);
                         d->outage = false;
                 }
