@@ -25,7 +25,7 @@ DEV=$((16#$(stat -c %t "$LOOP"))):$((16#$(stat -c %T "$LOOP")))
 
 ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 best3() {
-  local b=999999 t i
+  local b=999999999 t i
   for i in 1 2 3; do t=$(date +%s%N); "$@" >/dev/null || return 1; t=$(( ($(date +%s%N) - t) / 1000 )); [ $t -lt $b ] && b=$t; done
   awk -v u=$b 'BEGIN{printf "%.1f", u/1000}'
 }
