@@ -6,8 +6,9 @@
 # pids max, and read_bps, write_bps, read_iops, write_iops on a loop device made here (a
 # throttle rule on the machine's own disk is never written). On v1 that is 5 mkdirs (cpu and
 # its cpuacct mirror, memory, pids, blkio) and 9 writes per cgroup. Create from nothing and
-# prune all are timed twice, cgarch and bare alternating, the best of each kept (the machine is
-# shared); the no-op re-apply is the best of 3. Every tree lies under a test root
+# prune all are timed ROUNDS (2) times, cgarch and bare alternating, the best of each kept (the
+# machine is shared), in wall clock and in CPU time (user + system); the no-op re-apply is the
+# best of 3. Every tree lies under a test root
 # (cgrouparch-test-*) removed at exit. Prints Markdown.
 . "$(dirname "$0")/../lib.sh"
 
@@ -24,6 +25,15 @@ at_exit "losetup -d $LOOP"
 DEV=$((16#$(stat -c %t "$LOOP"))):$((16#$(stat -c %T "$LOOP")))
 
 ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
+# timed CMD...: runs CMD; sets W (wall ms) and U (user + system CPU ms of CMD, its threads and
+# children: the kernel's work in mkdir and the writes is system time of the caller, so on a
+# loaded machine this is the figure that is not the scheduler's)
+timed() {
+  local t; t=$(date +%s%N)
+  /usr/bin/time -f "%U %S" -o "$T_TMP/time" "$@" || return 1
+  W=$(ms_since "$t")
+  U=$(awk '{ printf "%d", ($1 + $2) * 1000 }' "$T_TMP/time")
+}
 best3() {
   local b=999999999 t i
   for i in 1 2 3; do t=$(date +%s%N); "$@" >/dev/null || return 1; t=$(( ($(date +%s%N) - t) / 1000 )); [ $t -lt $b ] && b=$t; done
@@ -52,8 +62,7 @@ rm_roots() { local h; for h in $HIERS; do cg_rm_tree "$CG_DIR/$h/$1"; done; }
 run_cgarch() {
   cg_new_root lcga$N; CR=$CGROOT
   write_cfg "$T_TMP/c$N.conf" </dev/null
-  local t; t=$(date +%s%N)
-  cgarch -c "$T_TMP/c$N.conf" -q apply "$T_TMP/conf$N.json" || return 1; C=$(ms_since $t)
+  timed cgarch -c "$T_TMP/c$N.conf" -q apply "$T_TMP/conf$N.json" || return 1; C=$W CU=$U
   for h in $HIERS; do [ "$(count_dirs $h "$CR")" = "$N" ] || { echo "cgarch created $(count_dirs $h "$CR") of $N in $h" >&2; return 1; }; done
   [ "$(cat "$CG_DIR/blkio/$CR/g0/g0_0/blkio.throttle.write_iops_device")" = "$DEV 1000" ] || { echo "cgarch: no write_iops rule" >&2; return 1; }
   if [ -z "${NOOP:-}" ]; then
@@ -61,17 +70,16 @@ run_cgarch() {
     ! cgarch -c "$T_TMP/c$N.conf" plan "$T_TMP/conf$N.json" | grep -qE "^(set|clear|create|remove|enable)" ||
       { echo "re-apply not a no-op" >&2; return 1; }
   fi
-  t=$(date +%s%N)
-  cgarch -c "$T_TMP/c$N.conf" -q apply "$T_TMP/empty.json" || return 1; R=$(ms_since $t)
+  timed cgarch -c "$T_TMP/c$N.conf" -q apply "$T_TMP/empty.json" || return 1; R=$W RU=$U
   [ "$(count_dirs memory "$CR")" = 0 ] || { echo "cgarch prune left $(count_dirs memory "$CR")" >&2; return 1; }
   rm_roots "$CR"
 }
 run_bare() {
   cg_new_root lbare$N; BR=$CGROOT
-  local h dirs=() t
+  local h dirs=()
   for h in $HIERS; do mkdir "$CG_DIR/$h/$BR"; dirs+=("$CG_DIR/$h/$BR"); done
-  t=$(date +%s%N); "$BARE" create "$NT" "$NC" "$DEV" "${dirs[@]}" || return 1; C=$(ms_since $t)
-  t=$(date +%s%N); "$BARE" remove "$NT" "$NC" "$DEV" "${dirs[@]}" || return 1; R=$(ms_since $t)
+  timed "$BARE" create "$NT" "$NC" "$DEV" "${dirs[@]}" || return 1; C=$W CU=$U
+  timed "$BARE" remove "$NT" "$NC" "$DEV" "${dirs[@]}" || return 1; R=$W RU=$U
   rm_roots "$BR"
 }
 
@@ -81,25 +89,29 @@ echo "Trees of N cgroups, each in the cpu, memory, pids and blkio trees of the c
 echo "limit of its subsystem set (cgroup v1: per cgroup 5 mkdirs — cpu, its cpuacct mirror,"
 echo "memory, pids, blkio — and 9 writes: cpu.cfs_period_us, cpu.cfs_quota_us,"
 echo "memory.limit_in_bytes, memory.soft_limit_in_bytes, pids.max and the 4 blkio.throttle files"
-echo "for a loop device). Wall-clock milliseconds, best of 2 runs alternating cgarch and bare;"
-echo "no-op re-apply: best of 3."
+echo "for a loop device). Milliseconds of wall clock and of CPU (user + system), best of"
+echo "${ROUNDS:-2} runs alternating cgarch and bare; no-op re-apply: wall clock, best of 3."
+echo "Load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)."
 echo
-echo "| N | operation | bare syscalls | cgarch | cgarch / bare |"
+echo "| N | operation | bare: wall / CPU | cgarch: wall / CPU | cgarch / bare: wall / CPU |"
 echo "|---|---|---|---|---|"
 echo '{"cpu": {}, "memory": {}, "pids": {}, "blkio": {}}' > "$T_TMP/empty.json"
-for spec in "10 99" "100 99"; do
+# LIMITS_BENCH_SPECS: "N_TOP N_CHILD" pairs, comma-separated (default 1,000 and 10,000 cgroups)
+IFS=, read -ra SPECS <<<"${LIMITS_BENCH_SPECS:-10 99,100 99}"
+for spec in "${SPECS[@]}"; do
   set -- $spec; NT=$1; NC=$2; N=$((NT * (NC + 1)))
   gen_conf "$NT" "$NC" "$DEV" > "$T_TMP/conf$N.json"
-  NOOP= bc=999999 br=999999 ac=999999 ar=999999
-  for round in 1 2; do
-    run_cgarch || exit 1; ac=$(min $ac $C); ar=$(min $ar $R)
-    run_bare || exit 1; bc=$(min $bc $C); br=$(min $br $R)
+  NOOP= bc=999999999 br=$bc ac=$bc ar=$bc bcu=$bc bru=$bc acu=$bc aru=$bc
+  for ((round = 1; round <= ${ROUNDS:-2}; round++)); do
+    run_cgarch || exit 1; ac=$(min $ac $C); ar=$(min $ar $R); acu=$(min $acu $CU); aru=$(min $aru $RU)
+    run_bare || exit 1; bc=$(min $bc $C); br=$(min $br $R); bcu=$(min $bcu $CU); bru=$(min $bru $RU)
   done
-  echo "| $N | create from nothing | $bc | $ac | $(awk -v a=$ac -v b=$bc 'BEGIN{printf "%.2fx", a/(b?b:1)}') |"
-  echo "| $N | no-op re-apply | — | $NOOP | — |"
-  echo "| $N | prune all | $br | $ar | $(awk -v a=$ar -v b=$br 'BEGIN{printf "%.2fx", a/(b?b:1)}') |"
+  x() { awk -v a=$1 -v b=$2 'BEGIN{printf "%.2fx", a/(b?b:1)}'; }
+  echo "| $N | create from nothing | $bc / $bcu | $ac / $acu | $(x $ac $bc) / $(x $acu $bcu) |"
+  echo "| $N | no-op re-apply | — | $NOOP / — | — |"
+  echo "| $N | prune all | $br / $bru | $ar / $aru | $(x $ar $br) / $(x $aru $bru) |"
 done
 echo
 echo "Target: create <= 1.3x the bare syscalls. cgarch's figures include reading and validating"
-echo "the JSON conf ($(du -k "$T_TMP/conf10000.json" | cut -f1) KiB at 10,000), resolving the device, reading the live tree"
+echo "the JSON conf ($(du -k "$T_TMP/conf$N.json" | cut -f1) KiB at $N), resolving the device, reading the live tree"
 echo "(every limit file of every cgroup, for the plan) and planning; the bare tool only writes."
