@@ -115,7 +115,10 @@ int acctd_trees_build(struct acctd *d) {
                 r = add_targets(tr, d->conf->roots[s], &i);
                 if (r < 0)
                         return r;
-                d->n_cgroups += n;
+                /* Counted as cgarch and cg-syncd count a conf's cgroups: the nodes below the
+                 * managed root. Its root is read too (the "value" of the subsystem) but is not a
+                 * cgroup of the conf. */
+                d->n_cgroups += n - 1;
                 if (tr->mounted && tr->n_files > 0)
                         log_debug("%s: %zu cgroups, reading %s%s under %s", conf_subsys_name(tr->s),
                                   n, cgfs_file_name(d->fs, tr->s, tr->files[0]),
