@@ -305,7 +305,7 @@ static void rule_place(const struct taskd *d, size_t ri, char **ret) {
                 (void) sdunit_slice_name(d->cfg->cg.root, rule->targets[0].path, ret);
                 return;
         }
-        if (cgfs_proc_cgroup_names(d->fs, rule->targets[0].subsys, rule->targets[0].path,
+        if (d->fs && cgfs_proc_cgroup_names(d->fs, rule->targets[0].subsys, rule->targets[0].path,
                                    &names) > 0 &&
             (colon = strchr(names[0], ':')))
                 *ret = strdup(colon + 1);
@@ -333,7 +333,7 @@ static void format_rule(const struct taskd *d, size_t ri, char *place, struct st
                 json_kv_str(b, &tf, "path", t->path);
                 json_key(b, &tf, "cgroups");
                 (void) strbuf_puts(b, "[");
-                if (!d->sd && cgfs_proc_cgroup_names(d->fs, t->subsys, t->path, &names) > 0)
+                if (!d->sd && d->fs && cgfs_proc_cgroup_names(d->fs, t->subsys, t->path, &names) > 0)
                         for (size_t k = 0; names[k]; k++) {
                                 if (k)
                                         (void) strbuf_puts(b, ", ");

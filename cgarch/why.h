@@ -1,6 +1,6 @@
 /* why.h — `cgarch why PID` (cmd-why.c): a process's placement explained from cg-taskd's own
  * record, <runtime_dir>/taskd-placements.json, and from /proc. The explanation is a pure
- * function of that record and of what a lookup says about processes, so it is unit-tested on
+ * function of that record and of what a lookup says about processes (why.c), unit-tested on
  * made-up processes (test-why.c); cmd-why.c reads /proc and prints. */
 #pragma once
 
@@ -67,6 +67,11 @@ void why_result_done(struct why_result *r);
  * taskd-placements.json document. */
 int why_explain(const cJSON *state, pid_t pid, why_lookup_fn lookup, void *userdata,
                 struct why_result *ret);
+/* Fields of the record, read defensively: a string (NULL, or "" for why_jstr0, when absent or
+ * not a string) and a number (0 when absent or not a number). */
+const char *why_jstr(const cJSON *o, const char *key);
+const char *why_jstr0(const cJSON *o, const char *key);
+double why_jnum(const cJSON *o, const char *key);
 /* Exit status of a verdict: 0 placed, 1 not (any reason), 2 cannot tell. */
 int why_exit_status(enum why_verdict v);
 /* The result as JSON (owned text). */

@@ -112,6 +112,25 @@ whyj "$R1"
 t_eq "owner refusal --json" "$(jqf '[.verdict, .file.reason_key, .in_place] | join(" ")')" "refused owner false"
 t_check "the root process was not moved" eval '! grep -q "$CGROOT" /proc/$R1/cgroup'
 
+# ---- the same record through cg-wsd's get_placements (what the page shows) ----
+WSD_PORT=$(free_port)
+printf '[wsd]\nport = %s\nwww_dir = %s\n' "$WSD_PORT" "$TOP/www" | write_cfg "$T_TMP/wsd.conf"
+cg-wsd -c "$T_TMP/wsd.conf" >"$T_TMP/wsd.log" 2>&1 & WSD=$!; track $WSD
+wait_for 10 curl -s -o /dev/null "http://127.0.0.1:$WSD_PORT/healthz"
+PL=$(/usr/bin/python3 - "$WSD_PORT" <<'EOF2'
+import json, sys, websocket
+ws = websocket.create_connection('ws://127.0.0.1:%s/' % sys.argv[1], timeout=5)
+ws.send(json.dumps({'cmd': 'get_placements'}))
+print(ws.recv())
+EOF2
+)
+pl() { jq -r --arg p "$1" ".placements.files[] | select(.path == \$p) | $2" <<<"$PL" 2>/dev/null; }
+t_eq "get_placements: a.pid placed, with its pid and cgroup" "$(pl "$PIDS/a.pid" '[.state, .pid, .cgroup] | join(" ")')" "placed $A /$CGROOT/svc_a"
+t_eq "get_placements: nobody's file refused (owner)" "$(pl "$UDIR/atk-root.pid" '[.state, .reason_key] | join(" ")')" "refused owner"
+t_eq "get_placements: the pending one" "$(pl "$PIDS/late.pid" '[.state, .reason_key] | join(" ")')" "pending no_cgroup"
+t_eq "get_placements: counts (pending, refused: owner, init, stale)" "$(jq -r '[.placements.pending, .placements.refused] | join(" ")' <<<"$PL")" "1 3"
+stop_pid $WSD
+
 # ---- stale ----
 why "$S"
 t_eq "stale: exit 1" "$RC" 1
