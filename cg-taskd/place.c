@@ -821,7 +821,7 @@ int taskd_full_pass(struct taskd *d) {
         d->last = pass;
         d->last_pass_usec = now_usec(CLOCK_MONOTONIC) - t0;
         d->n_passes++;
-        taskd_placements_dirty(d);
+        taskd_placements_dirty(d, true);
         log_debug("Full pass: %zu processes in place (%zu moved) in %zu cgroups, %zu errors, "
                   "%llu us",
                   pass.n_processes, pass.n_moved, pass.n_cgroups, pass.n_errors,
@@ -834,6 +834,7 @@ int taskd_file_event(struct taskd *d, const char *dir, const char *name, bool ju
         _cleanup_free_ char *path = NULL;
         struct taskd_pass pass = {};
         struct taskd_file *f = NULL;
+        bool was_held;
         int r;
 
         for (size_t i = 0; i < d->rules.n; i++)
@@ -859,10 +860,12 @@ int taskd_file_event(struct taskd *d, const char *dir, const char *name, bool ju
                         if (f->rule != i)
                                 continue;
                         f->seen = true;
+                        was_held = f->held;
                         r = file_refresh(d, f, just_created, proc_boot_realtime_usec());
                         if (r < 0)
                                 return log_error_errno(r, "Out of memory");
-                        taskd_placements_dirty(d);
+                        /* a placement is news at once; a refusal (a flood of them) can wait */
+                        taskd_placements_dirty(d, was_held || f->held);
                         if (!f->held)
                                 return 0; /* no pid, or another rule's */
                         /* Fresh children lists: the fallback index is a snapshot of /proc. */
@@ -899,7 +902,7 @@ void taskd_file_gone(struct taskd *d, const char *dir, const char *name) {
         f = taskd_map_get_str(&d->files, path);
         if (!f)
                 return;
-        taskd_placements_dirty(d);
+        taskd_placements_dirty(d, f->held);
         if (!f->refused) {
                 /* nothing to remember: its cap slot goes back at once, so churn of files that
                  * come and go does not fill the pattern */

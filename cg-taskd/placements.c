@@ -8,11 +8,12 @@
  * like the applied snapshot: a temporary file, then rename(2), so a reader never sees half.
  *
  * Cost is bounded for the pid-file flood: a change only marks the state dirty; the file is
- * rewritten by a timer at most every TASKD_PLACEMENTS_MIN_GAP_USEC, and never more often than
- * 20 times the time the last write took (at most 5% of a CPU), up to
- * TASKD_PLACEMENTS_MAX_GAP_USEC. At most TASKD_PLACEMENTS_MAX files are listed, shared fairly
- * among the patterns (taskd_placements_quota) so that one flooded glob cannot push the others
- * out; the counts cover every file. What is published of a file not owned by root: its path,
+ * rewritten by a timer, at most every TASKD_PLACEMENTS_MIN_GAP_USEC after a placement changed
+ * and every TASKD_PLACEMENTS_SLOW_GAP_USEC when only refusals or missing files did (a flood is
+ * made of those), and never sooner than 50 times the time the last write took (at most 2% of a
+ * CPU), up to TASKD_PLACEMENTS_MAX_GAP_USEC. At most TASKD_PLACEMENTS_MAX files are listed,
+ * shared fairly among the patterns (taskd_placements_quota) so that one flooded glob cannot
+ * push the others out; the counts cover every file. What is published of a file not owned by root: its path,
  * owner and the pid it names when that is a live process; never its bytes. */
 #include <errno.h>
 #include <limits.h>
@@ -132,7 +133,19 @@ static void json_str(struct strbuf *b, const char *s) {
         _cleanup_free_ char *fixed = NULL;
         const unsigned char *p = (const unsigned char *) (s ? s : "");
         bool ok = true;
+        size_t n = 0;
 
+        /* the common case, plain ASCII with nothing to escape: one copy (this is the hot path
+         * of a big record) */
+        while (p[n] >= 0x20 && p[n] < 0x7f && p[n] != '"' && p[n] != '\\')
+                n++;
+        if (!p[n]) {
+                (void) strbuf_reserve(b, n + 2);
+                (void) strbuf_append(b, "\"", 1);
+                (void) strbuf_append(b, (const char *) p, n);
+                (void) strbuf_append(b, "\"", 1);
+                return;
+        }
         for (const unsigned char *q = p; *q;) {
                 size_t k = utf8_len(q);
                 if (k == 0) {
@@ -552,7 +565,7 @@ void taskd_placements_write(struct taskd *d) {
         d->placements_error = r < 0 ? r : 0;
         /* a flood makes a big file: the gap grows with the cost of writing it */
         spent = now_usec(CLOCK_MONOTONIC) - t0;
-        d->placements_gap_usec = MIN(MAX(TASKD_PLACEMENTS_MIN_GAP_USEC, 20 * spent),
+        d->placements_gap_usec = MIN(MAX(TASKD_PLACEMENTS_MIN_GAP_USEC, TASKD_PLACEMENTS_COST_FACTOR * spent),
                                      TASKD_PLACEMENTS_MAX_GAP_USEC);
         /* a big buffer from a flood is not kept for ever */
         if (d->placements_buf.cap > 4 * d->placements_buf.len + 65536)
@@ -569,15 +582,21 @@ static int on_placements_timer(sd_event_source *s, uint64_t usec, void *userdata
         return 0;
 }
 
-void taskd_placements_dirty(struct taskd *d) {
+void taskd_placements_dirty(struct taskd *d, bool urgent) {
         uint64_t now, due;
         int r;
 
-        if (!d->event || d->placements_dirty)
-                return; /* --check, or a write is armed already */
-        d->placements_dirty = true;
+        if (!d->event)
+                return; /* --check */
         now = now_usec(CLOCK_MONOTONIC);
-        due = d->placements_last_usec + MAX(d->placements_gap_usec, TASKD_PLACEMENTS_MIN_GAP_USEC);
+        due = d->placements_last_usec +
+              MAX(d->placements_gap_usec,
+                  urgent ? TASKD_PLACEMENTS_MIN_GAP_USEC : TASKD_PLACEMENTS_SLOW_GAP_USEC);
+        due = MAX(due, now + 1);
+        if (d->placements_dirty && d->placements_due_usec <= due)
+                return; /* a write is armed already, as early */
+        d->placements_dirty = true;
+        d->placements_due_usec = due;
         if (!d->placements_src) {
                 /* accuracy 5 ms: a reader waiting for a change should not wait 250 ms more */
                 r = event_add_timer(d->event, &d->placements_src, 0, 5 * USEC_PER_MSEC,
@@ -587,7 +606,7 @@ void taskd_placements_dirty(struct taskd *d) {
                         return;
                 }
         }
-        r = event_timer_set(d->placements_src, due > now ? due - now : 1);
+        r = event_timer_set(d->placements_src, due - now);
         if (r < 0)
                 taskd_placements_write(d);
 }

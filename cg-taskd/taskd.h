@@ -185,7 +185,7 @@ struct taskd {
          * changed, at most once per `placements_gap_usec` (CLOCK_MONOTONIC) */
         sd_event_source *placements_src;
         bool placements_dirty;
-        uint64_t placements_last_usec, placements_gap_usec;
+        uint64_t placements_last_usec, placements_gap_usec, placements_due_usec;
         int placements_error; /* the last write failure, to log each errno once */
         struct strbuf placements_buf; /* reused */
 
@@ -219,9 +219,12 @@ const struct taskd_root *taskd_root_find(const struct taskd *d, pid_t pid);
 
 /* placements.c */
 #define TASKD_PLACEMENTS_FILE "taskd-placements.json" /* in [daemon] runtime_dir */
-/* Something a reader of taskd-placements.json sees changed: it is rewritten soon (at once if the
- * last write is older than the gap, else when the gap has passed). No-op without a loop. */
-void taskd_placements_dirty(struct taskd *d);
+/* Something a reader of taskd-placements.json sees changed: it is rewritten when the gap since
+ * the last write has passed: TASKD_PLACEMENTS_MIN_GAP_USEC when `urgent` (a placement: `cgarch
+ * why` after a service restart), TASKD_PLACEMENTS_SLOW_GAP_USEC otherwise (refusals and missing
+ * files, what a flood is made of); never less than 50 times what the last write took. No-op
+ * without a loop (--check). */
+void taskd_placements_dirty(struct taskd *d, bool urgent);
 /* Writes it now (the timer's work; also at start). */
 void taskd_placements_write(struct taskd *d);
 /* Formats the whole state into b (reset first); now_realtime_usec stamps it. Pure but for
@@ -245,9 +248,12 @@ const char *taskd_why_key(enum taskd_why w);
 #define TASKD_PLACE_CLASSES 4
 size_t taskd_placements_quota(const size_t *counts, size_t n, size_t max, size_t *take);
 /* At most this many files are listed (the counts cover all). */
-#define TASKD_PLACEMENTS_MAX 1000
-/* Rewritten at most every this much, and at most 1/20 of the time spent writing. */
+#define TASKD_PLACEMENTS_MAX 512
+/* Rewritten at most every this much, and at most 1/TASKD_PLACEMENTS_COST_FACTOR of the time
+ * spent writing (2% of a CPU). */
+#define TASKD_PLACEMENTS_COST_FACTOR 50
 #define TASKD_PLACEMENTS_MIN_GAP_USEC (100 * USEC_PER_MSEC)
+#define TASKD_PLACEMENTS_SLOW_GAP_USEC (1 * USEC_PER_SEC)
 #define TASKD_PLACEMENTS_MAX_GAP_USEC (2 * USEC_PER_SEC)
 
 /* metrics.c */
