@@ -236,6 +236,12 @@ static double rate(double a, double b, double seconds) {
         return (b - a) / seconds;
 }
 
+/* A conf number as shown: -1 unknown; clamped (a validated conf is far below, a hostile one
+ * must not overflow the conversion). */
+static int64_t conf_int(double v) {
+        return isnan(v) ? -1 : v > 1e15 ? (int64_t) 1e15 : (int64_t) v;
+}
+
 void top_view_done(struct top_view *v) {
         for (size_t i = 0; i < v->n; i++)
                 free(v->rows[i].path);
@@ -302,8 +308,8 @@ int top_compute(const cJSON *prev, int64_t prev_slot, const cJSON *cur, int64_t 
                         row->pressure_kind = kind;
                 }
                 if (w) {
-                        row->share = isnan(w->v[F_SHARE]) ? -1 : (int64_t) w->v[F_SHARE];
-                        row->weight = isnan(w->v[F_WEIGHT]) ? -1 : (int64_t) w->v[F_WEIGHT];
+                        row->share = conf_int(w->v[F_SHARE]);
+                        row->weight = conf_int(w->v[F_WEIGHT]);
                 }
                 if (cmp <= 0)
                         i++;
@@ -410,21 +416,43 @@ void top_format_bytes(double v, char *buf, size_t size) {
                 v /= 1024;
                 u++;
         }
-        snprintf(buf, size, v < 10 ? "%.1f%c" : "%.0f%c", v, units[u]);
+        if (u == sizeof(units) - 2 && v >= 999.5) /* beyond exbibytes: hostile; fit a column */
+                snprintf(buf, size, ">999%c", units[u]);
+        else
+                snprintf(buf, size, v < 10 ? "%.1f%c" : "%.0f%c", v, units[u]);
 }
 
-static void fmt_pct(double v, char *buf, size_t size) {
+/* A number wider than its column (only from hostile samples) becomes ">999..." of the width. */
+static void fit(char *buf, size_t size, unsigned width) {
+        if (strlen(buf) <= width || width < 2 || width >= size)
+                return;
+        buf[0] = '>';
+        memset(buf + 1, '9', width - 1);
+        buf[width] = 0;
+}
+
+static void fmt_pct(double v, unsigned width, char *buf, size_t size) {
         if (isnan(v))
                 snprintf(buf, size, "-");
         else
                 snprintf(buf, size, v >= 999.5 ? "%.0f" : "%.1f", v);
+        fit(buf, size, width);
 }
 
-static void fmt_int(double v, char *buf, size_t size) {
+static void fmt_int(double v, unsigned width, char *buf, size_t size) {
         if (isnan(v) || v < 0)
                 snprintf(buf, size, "-");
         else
                 snprintf(buf, size, "%.0f", v);
+        fit(buf, size, width);
+}
+
+/* A cgroup name from a sample is not trusted: a control character would drive the terminal
+ * (an escape sequence) or break the table, and a multibyte one its columns. Shown as '?'. */
+static void sanitize(char *s) {
+        for (; *s; s++)
+                if ((unsigned char) *s < 0x21 || (unsigned char) *s > 0x7e)
+                        *s = '?';
 }
 
 #define TOP_MIN_PATH 12
@@ -446,25 +474,26 @@ int top_format(const struct top_view *v, unsigned width, size_t max_rows, struct
                              "IOW");
         for (size_t i = 0; i < n; i++) {
                 const struct top_row *r = &v->rows[i];
-                char cpu[16], thr[16], rd[16], wr[16], mem[16], pids[16], psi[16], sh[24], w[24];
+                char cpu[32], thr[32], rd[16], wr[16], mem[16], pids[32], psi[40], sh[32], w[32];
                 _cleanup_free_ char *path = NULL;
                 size_t len;
 
                 if (xasprintf(&path, "/%s", r->path) < 0)
                         return -ENOMEM;
+                sanitize(path);
                 len = strlen(path);
-                fmt_pct(r->cpu_pct, cpu, sizeof(cpu));
-                fmt_pct(r->throttled_pct, thr, sizeof(thr));
+                fmt_pct(r->cpu_pct, 6, cpu, sizeof(cpu));
+                fmt_pct(r->throttled_pct, 5, thr, sizeof(thr));
                 top_format_bytes(r->io_read, rd, sizeof(rd));
                 top_format_bytes(r->io_write, wr, sizeof(wr));
                 top_format_bytes(r->mem, mem, sizeof(mem));
-                fmt_int(r->pids, pids, sizeof(pids));
-                fmt_pct(r->pressure, psi, sizeof(psi));
+                fmt_int(r->pids, 5, pids, sizeof(pids));
+                fmt_pct(r->pressure, r->pressure_kind ? 5 : 6, psi, sizeof(psi));
                 if (r->pressure_kind && !isnan(r->pressure))
                         snprintf(psi + strlen(psi), sizeof(psi) - strlen(psi), "%c",
                                  r->pressure_kind);
-                fmt_int(r->share < 0 ? NAN : (double) r->share, sh, sizeof(sh));
-                fmt_int(r->weight < 0 ? NAN : (double) r->weight, w, sizeof(w));
+                fmt_int(r->share < 0 ? NAN : (double) r->share, 5, sh, sizeof(sh));
+                fmt_int(r->weight < 0 ? NAN : (double) r->weight, 4, w, sizeof(w));
                 if (len > pw) /* keep the tail, the most specific part */
                         (void) strbuf_printf(out, "...%s", path + len - (pw - 3));
                 else
