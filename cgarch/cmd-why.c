@@ -25,6 +25,7 @@
 #include "why.h"
 
 #define WHY_MAX_STATE (64 * 1024 * 1024) /* bytes of the record read at most */
+#define WHY_MAX_ALSO 5                   /* other refusals shown in text */
 
 /* ---- /proc and the state file ---- */
 
@@ -70,11 +71,30 @@ static void fmt_time(double t, char *buf, size_t size) {
                 snprintf(buf, size, "?");
 }
 
-static void print_result(const struct why_result *r) {
+/* Writes text to stdout with control characters escaped (\xNN): pid-file paths come from
+ * whoever can create a file where a pattern looks, and must not drive the operator's terminal.
+ * C0, DEL and the C1 controls (U+0080..U+009F, C2 80..C2 9F in UTF-8) are escaped. */
+static void write_safe(const char *text, size_t len) {
+        for (size_t i = 0; i < len; i++) {
+                unsigned char c = (unsigned char) text[i];
+
+                if (c == 0xc2 && i + 1 < len && (unsigned char) text[i + 1] >= 0x80 &&
+                    (unsigned char) text[i + 1] <= 0x9f) {
+                        printf("\\xc2\\x%02x", (unsigned char) text[++i]);
+                        continue;
+                }
+                if ((c < 0x20 && c != '\n') || c == 0x7f)
+                        printf("\\x%02x", c);
+                else
+                        putchar(c);
+        }
+}
+
+static void print_result(FILE *out, const struct why_result *r) {
         const cJSON *mv;
         char t[64];
 
-        printf("pid %d (%s): %s\n", (int) r->pid, r->comm,
+        fprintf(out, "pid %d (%s): %s\n", (int) r->pid, r->comm,
                r->verdict == WHY_PLACED         ? "in place"
                : r->verdict == WHY_OUT_OF_PLACE ? "not where its rule puts it"
                : r->verdict == WHY_PENDING      ? "not placed yet"
@@ -82,43 +102,49 @@ static void print_result(const struct why_result *r) {
                : r->verdict == WHY_STALE        ? "refused by cg-taskd (stale pid file)"
                : r->verdict == WHY_UNMANAGED    ? "not managed by cgrouparch"
                                                 : "cannot tell");
-        printf("  why:       %s\n", r->reason ? r->reason : "?");
+        fprintf(out, "  why:       %s\n", r->reason ? r->reason : "?");
         if (r->file) {
-                printf("  pid file:  %s (pattern %s, rule '%s', state %s", why_jstr0(r->file, "path"),
+                fprintf(out, "  pid file:  %s (pattern %s, rule '%s', state %s", why_jstr0(r->file, "path"),
                        why_jstr0(r->file, "pattern"), why_jstr0(r->file, "rule"),
                        why_jstr0(r->file, "state"));
                 if (why_jstr(r->file, "unit"))
-                        printf(", unit %s", why_jstr(r->file, "unit"));
-                printf(")\n");
+                        fprintf(out, ", unit %s", why_jstr(r->file, "unit"));
+                fprintf(out, ")\n");
         }
         if (r->n_chain > 1) {
-                printf("  %-10s ", r->file ? "through:" : "ancestors:");
+                fprintf(out, "  %-10s ", r->file ? "through:" : "ancestors:");
                 for (size_t i = 0; i < r->n_chain; i++)
-                        printf("%s%d", i ? " <- " : "", (int) r->chain[i]);
-                printf("%s\n", r->file ? " (named by the pid file)" : "");
+                        fprintf(out, "%s%d", i ? " <- " : "", (int) r->chain[i]);
+                fprintf(out, "%s\n", r->file ? " (named by the pid file)" : "");
         }
         for (size_t i = 0; i < r->n_cgroups; i++) {
                 const struct why_cgroup *c = &r->cgroups[i];
                 bool would = r->verdict == WHY_REFUSED || r->verdict == WHY_STALE;
-                printf("  %-10s %s: %s in %s, is in %s\n", i == 0 ? "cgroups:" : "",
+                fprintf(out, "  %-10s %s: %s in %s, is in %s\n", i == 0 ? "cgroups:" : "",
                        *c->hierarchy ? c->hierarchy : "unified", would ? "would be" : "should be",
                        c->expected, c->current ? c->current : "(unknown)");
         }
         mv = r->file ? cJSON_GetObjectItemCaseSensitive(r->file, "move") : NULL;
         if (cJSON_IsObject(mv)) {
                 fmt_time(why_jnum(mv, "time"), t, sizeof(t));
-                printf("  last move: %s: pid %d", t, (int) why_jnum(mv, "pid"));
+                fprintf(out, "  last move: %s: pid %d", t, (int) why_jnum(mv, "pid"));
                 if (why_jnum(mv, "processes") > 1)
-                        printf(" and %g more", why_jnum(mv, "processes") - 1);
-                printf(" from %s to %s\n", why_jstr(mv, "from") ? why_jstr(mv, "from") : "?",
+                        fprintf(out, " and %g more", why_jnum(mv, "processes") - 1);
+                fprintf(out, " from %s to %s\n", why_jstr(mv, "from") ? why_jstr(mv, "from") : "?",
                        why_jstr(mv, "to") ? why_jstr(mv, "to") : "?");
         } else if (r->file)
-                printf("  last move: none recorded since cg-taskd started\n");
-        for (size_t i = r->verdict == WHY_REFUSED || r->verdict == WHY_STALE ? 1 : 0;
-             i < r->n_refusals; i++)
-                printf("  also:      pid file %s names %d, %s: %s\n", why_jstr0(r->refusals[i], "path"),
-                       (int) why_jnum(r->refusals[i], "pid"), why_jstr0(r->refusals[i], "state"),
-                       why_jstr0(r->refusals[i], "reason"));
+                fprintf(out, "  last move: none recorded since cg-taskd started\n");
+        for (size_t i = r->verdict == WHY_REFUSED || r->verdict == WHY_STALE ? 1 : 0, k = 0;
+             i < r->n_refusals; i++, k++) {
+                if (k == WHY_MAX_ALSO) { /* a flood of files naming one pid: the first few */
+                        fprintf(out, "  also:      %zu more refused pid files (--json lists them)\n",
+                                r->n_refusals - i);
+                        break;
+                }
+                fprintf(out, "  also:      pid file %s names %d, %s: %s\n",
+                        why_jstr0(r->refusals[i], "path"), (int) why_jnum(r->refusals[i], "pid"),
+                        why_jstr0(r->refusals[i], "state"), why_jstr0(r->refusals[i], "reason"));
+        }
 }
 
 static void why_help(void) {
@@ -231,8 +257,18 @@ int cli_cmd_why(struct cli *c, int argc, char **argv) {
                         r = CLI_EXIT_USAGE;
                 } else
                         printf("%s\n", out);
-        } else
-                print_result(&res);
+        } else {
+                char *out = NULL;
+                size_t out_len = 0;
+                FILE *f = open_memstream(&out, &out_len);
+
+                if (f) {
+                        print_result(f, &res);
+                        if (fclose(f) == 0)
+                                write_safe(out, out_len);
+                }
+                free(out);
+        }
         r = why_exit_status(res.verdict);
         why_result_done(&res);
         cJSON_Delete(state);

@@ -131,6 +131,16 @@ t_eq "get_placements: the pending one" "$(pl "$PIDS/late.pid" '[.state, .reason_
 t_eq "get_placements: counts (pending, refused: owner, init, stale)" "$(jq -r '[.placements.pending, .placements.refused] | join(" ")' <<<"$PL")" "1 3"
 stop_pid $WSD
 
+# ---- a hostile file name does not reach the terminal as control bytes ----
+sleep 600 & R3=$!; track $R3
+"${AS_USER[@]}" sh -c "echo $R3 >'$UDIR/atk-'\$(printf '\\033')'[31mred.pid'"
+t_check "the record lists nobody's file with an escape in its name" \
+  wait_for 5 eval '[ "$(jq -r ".files[] | select(.pid == $R3) | .state" "$REC")" = refused ]'
+why "$R3"
+t_eq "refused: exit 1" "$RC" 1
+t_check "the name is shown escaped (\\x1b), no raw ESC byte is printed" \
+  eval 'grep -qF "atk-\\x1b[31mred.pid" <<<"$OUT" && ! grep -q $'"'"'\033'"'"' <<<"$OUT"'
+
 # ---- stale ----
 why "$S"
 t_eq "stale: exit 1" "$RC" 1

@@ -172,6 +172,15 @@ static void test_omitted(void) {
         CHECK(r.reason && strstr(r.reason, "only 3 of its 6"));
         why_result_done(&r);
         cJSON_Delete(state);
+        /* a pattern at its max_files cap: files past it are not read, and why says so */
+        state = cJSON_Duplicate(saved, true);
+        cJSON_ReplaceItemInObject(state, "patterns",
+                                  cJSON_Parse("[{\"pattern\": \"/run/w-*.pid\", \"full\": true}]"));
+        CHECK_INT(explain(100, &r), 0);
+        CHECK_INT(r.verdict, WHY_UNMANAGED);
+        CHECK(r.reason && strstr(r.reason, "pattern /run/w-*.pid is at its max_files cap"));
+        why_result_done(&r);
+        cJSON_Delete(state);
         state = saved;
 }
 
