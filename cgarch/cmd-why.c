@@ -109,6 +109,8 @@ static void print_result(FILE *out, const struct why_result *r) {
                        why_jstr0(r->file, "state"));
                 if (why_jstr(r->file, "unit"))
                         fprintf(out, ", unit %s", why_jstr(r->file, "unit"));
+                if (r->rule && why_jstr(r->rule, "user"))
+                        fprintf(out, ", user=%s", why_jstr(r->rule, "user"));
                 fprintf(out, ")\n");
         }
         if (r->n_chain > 1) {
