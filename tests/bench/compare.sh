@@ -5,7 +5,7 @@
 #
 # Builds the old commit (BASE_REV, default below) from `git archive` into a scratch directory
 # under /tmp, cached by commit hash (BASE_CACHE, default /tmp), or takes its binaries from
-# BASE_BUILD. Then, REPEATS times (default 3), runs apply.sh, taskd.sh, accountd.sh and syncd.sh
+# BASE_BUILD. Then, REPEATS times (default 4), runs apply.sh, taskd.sh, accountd.sh and syncd.sh
 # once against the old binaries and once against the new (CGARCH_BIN_DIR, see lib-bench.sh),
 # back to back, the side that goes first alternating from one repeat to the next (old new, new
 # old, old new, ...), so the load of this shared machine falls on both sides alike. The
@@ -25,7 +25,7 @@ BUILD=${CGARCH_BUILD:-$TOP/build}
 # last commit before issue 11's work began (3d758f4, the layout move, 2026-11-30); it has the
 # code BENCHMARKS.md's reference run measured plus that proc.c cleanup.
 DEFAULT_BASE=28e9b69f490188f0cfe35af0678d1758345695ee
-REPEATS=${REPEATS:-3}
+REPEATS=${REPEATS:-4} # even: each side goes first equally often
 RUN_TIMEOUT=${COMPARE_RUN_TIMEOUT:-900}
 
 if [ -n "${CGARCH_BENCH_ALL:-}" ] && [ -z "${BASE_REV:-}" ] && [ -z "${BASE_BUILD:-}" ]; then
@@ -184,7 +184,7 @@ a CPU on a loaded machine does not inflate as it does the wall-clock rows.
 |---|---:|---:|---:|---|
 EOF
 while IFS='|' read -r name label; do
-  label=${label/#  /&nbsp;&nbsp;} # an indented row belongs to the row above
+  label=${label/#  /\&nbsp;\&nbsp;} # an indented row belongs to the row above
   read -r om omin omax on < <(stats old "$name"; echo)
   read -r nm nmin nmax nn < <(stats new "$name"; echo)
   if [ -z "${om:-}" ] || [ -z "${nm:-}" ]; then
