@@ -99,7 +99,8 @@ env_of() {
 }
 
 # A TERM/INT (tests/bench/run's timeout) reaches the running bench too, so it cleans up its
-# cgroups and processes: it runs under its own timeout, in a process group of its own.
+# cgroups and processes: it runs under its own timeout (which leaves it 2 minutes to clean up
+# 10,000 processes on a loaded machine), in a process group of its own.
 child=""
 trap '[ -z "$child" ] || { kill -TERM "$child" 2>/dev/null; wait "$child"; }; exit 143' TERM INT
 failed=0
@@ -113,7 +114,7 @@ for ((rep = 1; rep <= REPEATS; rep++)); do
       t0=$(date +%s)
       mapfile -t e < <(env_of $s)
       env "${e[@]}" CGARCH_TOP="$TOP" CGARCH_BUILD="$BUILD" CGARCH_BIN_DIR="$bin" \
-        BENCH_FIGURES="$OUT/fig.$tag" timeout -k 10 "$RUN_TIMEOUT" "tests/bench/$s.sh" \
+        BENCH_FIGURES="$OUT/fig.$tag" timeout -k 120 "$RUN_TIMEOUT" "tests/bench/$s.sh" \
         >"$OUT/$tag.md" 2>"$OUT/$tag.err" &
       child=$!; wait "$child"; rc=$?; child=""
       echo "$tag rc=$rc $(( $(date +%s) - t0 )) s load $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/runs.log"
