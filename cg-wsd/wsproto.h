@@ -1,7 +1,7 @@
-/* wsproto.h — the pure side of cg-wsd (DESIGN.md "The websocket API"): request parsing, answer
- * building (stored sample JSON spliced in as is), Prometheus rendering, HTTP routing and the
- * access checks. No I/O, no logging, no global state: everything here is unit tested on strings.
- * Returns >= 0 or -errno. */
+/* wsproto.h — the pure side of cg-wsd (docs/design.md "The websocket API"): request parsing, answer
+ * building (stored sample JSON spliced in as is), Prometheus rendering, HTTP routing and the access
+ * checks. No I/O, no logging, no global state: everything here is unit tested on strings. Returns
+ * >= 0 or -errno. */
 #pragma once
 
 #include <stdbool.h>
@@ -20,6 +20,7 @@ enum wsproto_cmd {
         WSPROTO_GET_CONF,
         WSPROTO_SUBSCRIBE,
         WSPROTO_UNSUBSCRIBE,
+        WSPROTO_GET_PLACEMENTS, /* cg-taskd's <runtime_dir>/taskd-placements.json, on this host */
 };
 
 struct wsproto_request {
@@ -63,13 +64,13 @@ const char *wsproto_reject_name(enum wsproto_reject r);
 
 /* Answers are struct strbuf (common/strbuf.h) with `headroom` spare bytes before the text
  * (libwebsockets wants LWS_PRE). */
-/* show_account answer: {"<slot>": <sample>, ...}, keyed by slot numbers only (DESIGN.md; "{}" when
- * no slot has a sample), where values[i] (lens[i] bytes, NULL if missing) is the sample of slot
- * start + i, spliced in as it is once wsproto_value_check() passed it (at most max_value bytes).
- * Rejected samples are left out like missing ones and counted in rejected[reason] (added to; may be
- * NULL). n must be end - start + 1 (else -EINVAL). -E2BIG: the answer would exceed max_answer
- * bytes (the whole answer is refused, never cut: a client must not mistake a cut answer for
- * missing samples). */
+/* show_account answer: {"<slot>": <sample>, ...}, keyed by slot numbers only (docs/design.md "The
+ * websocket API"; "{}" when no slot has a sample), where values[i] (lens[i] bytes, NULL if missing)
+ * is the sample of slot start + i, spliced in as it is once wsproto_value_check() passed it (at
+ * most max_value bytes). Rejected samples are left out like missing ones and counted in
+ * rejected[reason] (added to; may be NULL). n must be end - start + 1 (else -EINVAL). -E2BIG: the
+ * answer would exceed max_answer bytes (the whole answer is refused, never cut: a client must not
+ * mistake a cut answer for missing samples). */
 int wsproto_account_answer(int64_t start, int64_t end, const char *const *values,
                            const size_t *lens, size_t n, size_t max_value, size_t max_answer,
                            size_t headroom, struct strbuf *ret, uint64_t *rejected);
@@ -93,6 +94,19 @@ int wsproto_account_end(struct wsproto_account *a, struct strbuf *ret); /* frees
  * wsproto_value_check() (*ret_reason, may be NULL, says why). */
 int wsproto_push_answer(int64_t slot, const char *v, size_t len, size_t max_value,
                         size_t headroom, struct strbuf *ret, enum wsproto_reject *ret_reason);
+/* get_placements: cg-taskd's record of its decisions (<runtime_dir>/taskd-placements.json, a
+ * file cg-wsd only reads) is checked like a Redis value (at most `max` bytes, UTF-8, strict
+ * JSON, an object with a "files" array) and rebuilt, never spliced: the answer is
+ *   {"placements": {"files": [{"path", "pattern", "rule", "pid", "state", "reason",
+ *    "reason_key", "cgroup", "last_move", "unit"?}], "pending": N, "refused": N, "placed": N,
+ *    "total": N, "omitted": N, "updated": T}}
+ * with only those keys, each of its type (a file entry without a string path, an integer pid
+ * or a known state is left out; a missing string is "", a missing count 0, a missing
+ * last_move null), at most WSPROTO_PLACEMENTS_MAX_FILES entries. -EINVAL with *ret_reason
+ * (may be NULL) when the text is refused; -ENOMEM. */
+#define WSPROTO_PLACEMENTS_MAX_FILES 1000
+int wsproto_placements_answer(const char *text, size_t len, size_t max, size_t headroom,
+                              struct strbuf *ret, enum wsproto_reject *ret_reason);
 /* {"error": "<msg>"} with msg escaped. */
 int wsproto_error_answer(const char *msg, size_t headroom, struct strbuf *ret);
 
