@@ -6,6 +6,7 @@
 # Prints a Markdown section. Bounded: ~90 s, at most 10,000 cgroups x 3 hierarchies.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/../lib-accountd.sh"
+source "$(dirname "$0")/lib-bench.sh"
 BENCH=$BUILD/bench
 SIZES=${ACCTD_BENCH_SIZES:-100 1000 10000}
 RUN_SECS=${ACCTD_BENCH_SECS:-15}
@@ -113,6 +114,9 @@ for N in $SIZES; do
     "$N" "$files" "$(awk -v v=$per_tick 'BEGIN{print v/1e6}')" "$core" \
     "$(awk -v v="$bare_open" 'BEGIN{print v/1e6}')" "$(awk -v v="$bare_pread" 'BEGIN{print v/1e6}')" \
     "$rss" "$hwm" "$size" "$p50" "$p99" "$mx"
+  bench_figure "accountd_tick_$N" "$(awk -v v=$per_tick 'BEGIN{printf "%.3f", v/1e6}')"
+  bench_figure "accountd_jitter_p50_$N" "$p50"
+  bench_figure "accountd_rss_kib_$N" "$rss"
   rcli flushall >/dev/null
   rmtree "$CGROOT"
 done
