@@ -10,7 +10,9 @@ cd "$TOP"
 for t in dpkg-buildpackage dh lintian; do
   command -v $t >/dev/null || { t_ok "deb # SKIP $t missing (scripts/deps installs it)"; t_done; exit 0; }
 done
-OUT=${CGARCH_DEB_DIR:-$T_TMP/deb}
+# build/deb, as `make deb`: scripts/make-deb keeps it when its inputs did not change, so
+# tests/e2e/vm-deb.sh (after this test in tests/run) reuses the build.
+OUT=${CGARCH_DEB_DIR:-$BUILD/deb}
 scripts/make-deb "$OUT" >"$T_TMP/make-deb.log" 2>&1; rc=$?
 sed 's/^/# /' "$T_TMP/make-deb.log" | tail -15
 t_eq "scripts/make-deb builds the packages" "$rc" 0
@@ -46,12 +48,21 @@ t_check "the packaged cgarch runs against the packaged library" \
 deps=$(dpkg-deb -f "$OUT"/cgrouparch_*.deb Depends)
 t_check "cgrouparch depends on its libraries ($deps)" \
   bash -c "grep -q libcgarch0 <<<'$deps' && grep -q libhiredis <<<'$deps' && grep -q libzookeeper-mt <<<'$deps'"
-# dh_installsystemd --no-enable --no-start: postinst only re-enables what the admin had enabled.
+# dh_installsystemd --no-enable: postinst only re-enables what the admin had enabled, and its
+# `deb-systemd-invoke start` skips disabled units, so a fresh install starts nothing;
+# prerm stops the daemons on removal; an upgrade restarts them after (no stop in preinst).
+# tests/e2e/vm-deb.sh checks the same on a real systemd host.
 postinst=$(dpkg-deb -I "$OUT"/cgrouparch_*.deb postinst 2>/dev/null)
-t_check "no unit is started at install (the config comes first)" \
-  bash -c '! grep -q "deb-systemd-invoke" <<<"$1"' _ "$postinst"
+prerm=$(dpkg-deb -I "$OUT"/cgrouparch_*.deb prerm 2>/dev/null)
+preinst=$(dpkg-deb -I "$OUT"/cgrouparch_*.deb preinst 2>/dev/null)
+t_check "no unit is started at install but through deb-systemd-invoke (skips disabled units)" \
+  bash -c '! grep -qE "systemctl .*(start|restart) " <<<"$1"' _ "$postinst"
 t_check "no unit is enabled at a fresh install (only an upgrade re-enables: was-enabled)" \
   awk '/was-enabled/ {g = NR} /deb-systemd-helper enable/ && NR - g > 2 {bad = 1} END {exit bad}' <<<"$postinst"
+t_check "prerm stops the daemons on removal" \
+  bash -c 'grep -q "deb-systemd-invoke stop .*cg-syncd.service" <<<"$1"' _ "$prerm"
+t_check "an upgrade does not stop them before (preinst) but restarts them after (postinst)" \
+  bash -c '! grep -q "deb-systemd-invoke stop" <<<"$1" && grep -q "_dh_action=restart" <<<"$2"' _ "$preinst" "$postinst"
 cat > "$T_TMP/use.c" <<'C'
 #include <cgrouparch.h>
 #include <stdio.h>

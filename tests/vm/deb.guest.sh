@@ -1,0 +1,248 @@
+# tests/vm/deb.guest.sh — runs inside the guest (systemd 252 as PID 1, cgroup v2): the Debian
+# packages built on the host (passed in as /io/files/*.deb by tests/e2e/vm-deb.sh) installed with
+# dpkg -i on this clean root, offline (every Depends is in the image), and used as an operator
+# following the README would: edit /etc/cgrouparch/cgrouparch.conf, --check it,
+# `systemctl enable --now cgrouparch.target`, `cgarch conf put`. Nothing of the build tree is
+# used: no /io/bin, no /io/units.
+#
+#   install   dpkg -i; the conffile 0640; the units known, disabled and stopped (the config
+#             comes first); ExecStart= resolves to /usr/sbin
+#   start     each daemon active with READY=1 (Type=notify) and a STATUS= text
+#   systemd   the shipped default ([cgroup] mode = auto is systemd here): the conf from
+#             ZooKeeper (the host's, through run-vm.sh --zk) becomes cgrouparch-*.slice units
+#             with CPUWeight=, a pid-file process is moved into a scope in its slice
+#   page      cg-wsd answers GET / with the dashboard, /metrics has cgrouparch_build_info of
+#             every daemon, the applied conf version, ZooKeeper and Redis up, usage from Redis
+#   upgrade   dpkg -i again over the running daemons: they run afterwards, restarted
+#   v2        [cgroup] mode = v2 with the drop-in shipped in /usr/share/doc/cgrouparch: the tree
+#             inside cg-syncd.service's delegated cgroup, the process moved there
+#   remove    dpkg -r stops the four daemons cleanly (no kill, no failure), keeps the conffiles,
+#             leaves the workload running; dpkg -P removes the conffiles and the units' state
+. /io/tests/vm/guest-lib.sh
+ZK=10.0.2.100:2181
+CFG=/etc/cgrouparch/cgrouparch.conf
+CG=/sys/fs/cgroup
+SERVICES="cg-syncd.service cg-taskd.service cg-accountd.service cg-wsd.service"
+UNITS="$SERVICES cgrouparch.target"
+WSD=127.0.0.1:43409
+section() { g_diag "[$(cut -d' ' -f1 /proc/uptime) s] $*"; }
+prop() { systemctl show -P "$1" "$2" 2>/dev/null; }
+logs() {
+  g_diag "--- journal of the daemons (last ${1:-40} lines):"
+  journalctl --no-pager -o short-monotonic -u cg-syncd -u cg-taskd -u cg-accountd -u cg-wsd 2>/dev/null |
+    tail -n "${1:-40}" | sed 's/^/#   /'
+}
+# stop_here WHY: the rest depends on what just failed; end now rather than time out check by check.
+stop_here() { g_fail "the remaining steps (not run: $1)"; g_done; exit; }
+# http PATH: the raw answer of cg-wsd to GET PATH (HTTP/1.0: the server closes after it).
+http() {
+  timeout 10 bash -c 'exec 3<>/dev/tcp/${1%:*}/${1#*:} || exit 1
+    printf "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n" "$0" "$1" >&3; cat <&3' "$1" "$WSD" | tr -d '\r'
+}
+# all_up: the four services active (with Type=notify: READY=1 received) and running.
+all_up() { local u; for u in $SERVICES; do
+  [ "$(systemctl show -P ActiveState "$u")/$(systemctl show -P SubState "$u")" = active/running ] || return 1; done; }
+mainpids() { local u; for u in $SERVICES; do echo -n "$(prop MainPID "$u") "; done; }
+pid_cg() { sed -n 's/^0:://p' "/proc/$1/cgroup" 2>/dev/null; }
+# in_slice PID SLICE: the process sits in a .scope directly inside SLICE's cgroup.
+in_slice() { local c s; c=$(pid_cg "$1") s=$(prop ControlGroup "$2"); [ -n "$s" ] || return 1
+  case $c in "$s"/*.scope) return 0 ;; esac; return 1; }
+
+# ---- install ----
+section "install"
+if ! vm_net_up >/dev/null 2>&1 || ! wait_for 10 zk_ruok 10.0.2.100 2181; then
+  g_fail "the host's ZooKeeper is reachable from the guest"; g_done; exit
+fi
+g_ok "the host's ZooKeeper is reachable from the guest"
+debs=$(ls /io/files/libcgarch0_*.deb /io/files/cgrouparch_*.deb 2>/dev/null | tr '\n' ' ')
+g_diag "packages: $(cd /io/files && ls | tr '\n' ' ')"
+g_check "a clean root: no cgrouparch package, no /etc/cgrouparch, no cg-* binary" \
+  bash -c '! dpkg-query -W cgrouparch >/dev/null 2>&1 && [ ! -e /etc/cgrouparch ] && ! command -v cg-syncd && ! command -v cgarch'
+# shellcheck disable=SC2086
+out=$(dpkg -i $debs 2>&1); rc=$?
+echo "$out" | sed 's/^/#   dpkg: /'
+g_eq "dpkg -i libcgarch0 cgrouparch (offline: every Depends in the image)" "$rc" 0
+[ "$rc" = 0 ] || stop_here "not installed"
+g_eq "both packages installed" "$(dpkg-query -W -f '${Package} ${Status};' libcgarch0 cgrouparch)" \
+  "libcgarch0 install ok installed;cgrouparch install ok installed;"
+VERSION=$(dpkg-query -W -f '${Version}' cgrouparch); VERSION=${VERSION%-*}
+g_eq "the configs are root-only (0640 root:root)" "$(stat -c '%a %U:%G' $CFG /etc/cgrouparch/cg-wsd.conf | tr '\n' ';')" \
+  "640 root:root;640 root:root;"
+g_eq "... and conffiles" "$(dpkg-query -W -f '${Conffiles}' cgrouparch | awk 'NF {print $1}' | sort | tr '\n' ' ')" \
+  "/etc/cgrouparch/cg-wsd.conf /etc/cgrouparch/cgrouparch.conf "
+got= want=
+for u in $UNITS; do
+  got="$got$u $(prop LoadState "$u") $(prop UnitFileState "$u") $(prop ActiveState "$u");"
+  want="$want$u loaded disabled inactive;"
+done
+g_eq "after a fresh install every unit is known, disabled and stopped (the config comes first)" "$got" "$want"
+g_eq "the units come from the package's directory" "$(dirname "$(prop FragmentPath cg-syncd.service)")" /lib/systemd/system
+g_check "ExecStart=cg-syncd resolves to the packaged /usr/sbin/cg-syncd" \
+  bash -c 'systemctl show -p ExecStart cg-syncd.service | grep -q "path=/usr/sbin/cg-syncd "'
+g_check "cgarch runs from the package against libcgarch0 ($(cgarch --version 2>&1 | head -1))" \
+  bash -c '[ "$(command -v cgarch)" = /usr/bin/cgarch ] && ldd /usr/bin/cgarch | grep -q "libcgarch.so.0 => /usr/lib/"'
+
+# ---- configure, as the README says: the shipped file, a few keys set ----
+section "configure"
+cp -p "$CFG" /run/cgrouparch.conf.orig
+sed -i -e '/^\[zookeeper\]/,/^\[/ { s|^#hosts = .*|hosts = '"$ZK"'|; s|^#prefix = .*|prefix = /cgrouparch/vm| }' \
+       -e '/^\[taskd\]/,/^\[/ s|^#interval = .*|interval = 5|' \
+       -e '/^\[pid_files\]$/a a = /run/cgvm/a.pid' "$CFG"
+g_eq "the edit sets 4 keys (diff against the shipped file)" \
+  "$(diff /run/cgrouparch.conf.orig "$CFG" | grep -c '^>')" 4
+g_check "cg-syncd --check and cg-taskd --check accept it" bash -c 'cg-syncd --check && cg-taskd --check'
+g_eq "the edit keeps the conffile's mode" "$(stat -c %a "$CFG")" 640
+# Redis is in the image but masked (boot speed); a host would run it as a service too.
+systemctl unmask -q redis-server.service && systemctl start redis-server.service
+g_check "redis-server runs (cg-accountd's and cg-wsd's default 127.0.0.1:6379)" wait_for 10 bash -c '[ "$(redis-cli ping)" = PONG ]'
+# The workload: a process outside any service (as a login session's), named by a pid file.
+mkdir -p /run/cgvm
+systemd-run --quiet --scope --unit=cgvm-a sleep infinity </dev/null >/dev/null 2>&1 &
+W=$!
+echo "$W" > /run/cgvm/a.pid.new && mv /run/cgvm/a.pid.new /run/cgvm/a.pid
+
+# ---- start ----
+section "start: systemctl enable --now cgrouparch.target"
+out=$(systemctl enable --now cgrouparch.target 2>&1) || g_diag "systemctl enable: $out"
+if wait_for 60 all_up; then
+  g_ok "systemctl enable --now cgrouparch.target: the four services active/running (READY=1)"
+else
+  g_fail "systemctl enable --now cgrouparch.target: the four services active/running (READY=1)"
+  for u in $SERVICES; do g_diag "$u: $(systemctl show -p ActiveState,SubState,Result,StatusText "$u" | tr '\n' ' ')"; done
+  logs; stop_here "the daemons do not run"
+fi
+missing=
+for u in $SERVICES; do
+  st=$(prop StatusText "$u"); g_diag "$u: StatusText=$st"
+  [ -n "$st" ] || missing="$missing $u"
+done
+g_eq "each daemon tells its state in STATUS= (StatusText)" "$missing" ""
+g_eq "enable: the target is enabled, pulled in by multi-user.target" "$(systemctl is-enabled cgrouparch.target)" enabled
+
+# ---- the shipped default: systemd mode here ----
+section "the conf from ZooKeeper, systemd mode (the default on a systemd host with cgroup2)"
+echo '{"cpu": {"sub_cgroup": {"a": {"conf": {"share": 512}}, "b": {"conf": {"share": 2048}}}}}' > /run/cgvm/conf.json
+out=$(cgarch conf put /run/cgvm/conf.json 2>&1); rc=$?
+g_eq "cgarch conf put (the installed cgarch, the edited config)" "$rc" 0
+[ "$rc" = 0 ] || g_diag "cgarch: $out"
+CONFV=$(cgarch conf get --version-only 2>/dev/null)
+g_diag "conf version in ZooKeeper: $CONFV"
+tree_up() { local s; for s in cgrouparch.slice cgrouparch-a.slice cgrouparch-b.slice; do
+  [ "$(systemctl is-active "$s")" = active ] || return 1; done; }
+if wait_for 30 tree_up; then g_ok "cg-syncd makes cgrouparch.slice, cgrouparch-a.slice, cgrouparch-b.slice"
+else g_fail "cg-syncd makes cgrouparch.slice, cgrouparch-a.slice, cgrouparch-b.slice"
+  systemctl list-units --all --no-pager --plain 'cgrouparch*' | sed 's/^/#   /'; logs; fi
+g_eq "CPUWeight= of the slices, property and cpu.weight (share*100/1024)" \
+  "$(for s in a b; do echo -n "$(prop CPUWeight cgrouparch-$s.slice)/$(cat "$CG$(prop ControlGroup cgrouparch-$s.slice)/cpu.weight" 2>/dev/null) "; done)" \
+  "50/50 200/200 "
+if wait_for 30 in_slice "$W" cgrouparch-a.slice; then
+  g_ok "cg-taskd moves the pid-file process into a scope in cgrouparch-a.slice ($(pid_cg "$W"))"
+else g_fail "cg-taskd moves the pid-file process into a scope in cgrouparch-a.slice (in $(pid_cg "$W"))"; logs; fi
+
+# ---- the page and one scrape ----
+section "cg-wsd: the page and /metrics"
+page=$(http /)
+g_check "GET / answers 200 with the dashboard page" \
+  bash -c 'head -1 <<<"$1" | grep -q "^HTTP/1.[01] 200" && grep -qi "<html" <<<"$1"' _ "$page"
+g_check "... the packaged /usr/share/cgrouparch/www/index.html" \
+  bash -c 'grep -qF "$(grep -m1 -i "<title" /usr/share/cgrouparch/www/index.html)" <<<"$1"' _ "$page"
+g_check "GET /app.js answers 200" bash -c 'head -1 <<<"$1" | grep -q "^HTTP/1.[01] 200"' _ "$(http /app.js)"
+# The daemons write their .prom files at start and every tick; accountd's samples reach Redis
+# each second: wait for one scrape that has it all.
+scrape_full() {
+  M=$(http /metrics)
+  local d
+  for d in cg-syncd cg-taskd cg-accountd cg-wsd; do
+    grep -q "^cgrouparch_build_info{daemon=\"$d\"" <<<"$M" || return 1
+  done
+  grep -q "^cgrouparch_syncd_conf_version $CONFV\$" <<<"$M" &&
+    grep -q '^cgrouparch_cpu_usage_seconds_total{.*cgroup="a"}' <<<"$M"
+}
+wait_for 30 scrape_full
+g_diag "/metrics: $(grep -c '^cgrouparch_' <<<"$M") samples; $(grep -E '^cgrouparch_(build_info|syncd_conf_version|syncd_zookeeper_connected|accountd_redis_up|taskd_processes_placed|cpu_usage_seconds_total\{.*cgroup="a")' <<<"$M" | tr '\n' ';')"
+g_check "/metrics answers 200 in Prometheus text" \
+  bash -c 'head -1 <<<"$1" | grep -q "^HTTP/1.[01] 200" && grep -q "^# TYPE cgrouparch_build_info gauge" <<<"$1"' _ "$M"
+g_eq "cgrouparch_build_info of every daemon, with the package's version" \
+  "$(sed -n 's/^cgrouparch_build_info{daemon="\([^"]*\)",version="\([^"]*\)"} 1$/\1=\2/p' <<<"$M" | sort | tr '\n' ' ')" \
+  "cg-accountd=$VERSION cg-syncd=$VERSION cg-taskd=$VERSION cg-wsd=$VERSION "
+g_check "cg-syncd: the applied conf version is ZooKeeper's ($CONFV), the session connected" \
+  bash -c 'grep -q "^cgrouparch_syncd_conf_version $2\$" <<<"$1" && grep -q "^cgrouparch_syncd_zookeeper_connected 1\$" <<<"$1"' _ "$M" "$CONFV"
+g_check "cg-accountd: Redis up; cg-wsd: usage of cgroup a from its samples" \
+  bash -c 'grep -q "^cgrouparch_accountd_redis_up 1\$" <<<"$1" && grep -q "^cgrouparch_cpu_usage_seconds_total{.*cgroup=\"a\"}" <<<"$1"' _ "$M"
+g_check "cg-taskd: a process placed" \
+  bash -c '[ "$(awk "/^cgrouparch_taskd_processes_placed/ {s += \$NF} END {print s + 0}" <<<"$1")" -ge 1 ]' _ "$M"
+
+# ---- an upgrade over the running daemons ----
+section "upgrade: dpkg -i again over the running daemons"
+p0=$(mainpids)
+# shellcheck disable=SC2086
+out=$(dpkg -i $debs 2>&1); rc=$?
+g_eq "dpkg -i over the installed version" "$rc" 0
+[ "$rc" = 0 ] || echo "$out" | sed 's/^/#   dpkg: /'
+if wait_for 60 all_up; then
+  p1=$(mainpids)
+  g_check "the four daemons run after the upgrade, restarted on the new files (main pids $p0-> $p1)" \
+    bash -c 'for a in $1; do case " $2" in *" $a "*) exit 1 ;; esac; done' _ "$p0" "$p1"
+else
+  g_fail "the four daemons run after the upgrade ($(for u in $SERVICES; do echo -n "$u $(prop ActiveState $u) "; done))"
+  logs 20
+fi
+g_check "the edited config survives the upgrade" grep -q "^hosts = $ZK\$" "$CFG"
+g_check "the workload stays in cgrouparch-a.slice" in_slice "$W" cgrouparch-a.slice
+
+# ---- switching the backend: mode = v2 with the shipped drop-in ----
+section "mode = v2 with /usr/share/doc/cgrouparch/cg-syncd-v2.conf"
+systemctl stop cgrouparch.target
+mkdir -p /etc/systemd/system/cg-syncd.service.d
+if cp /usr/share/doc/cgrouparch/cg-syncd-v2.conf /etc/systemd/system/cg-syncd.service.d/v2-delegate.conf; then
+  g_ok "the package ships the v2 drop-in (cg-syncd-v2.conf)"
+else g_fail "the package ships the v2 drop-in (cg-syncd-v2.conf)"; fi
+sed -i -e '/^\[cgroup\]/,/^\[/ { s|^root = .*|root = system.slice/cg-syncd.service/managed|; s|^#mode = .*|mode = v2| }' "$CFG"
+systemctl daemon-reload
+systemctl start cgrouparch.target
+M2=$CG/system.slice/cg-syncd.service/managed
+v2_tree() { [ "$(cat $M2/a/cpu.weight 2>/dev/null)" = 50 ] && [ "$(cat $M2/b/cpu.weight 2>/dev/null)" = 200 ]; }
+if wait_for 60 all_up && wait_for 30 v2_tree; then
+  g_ok "cg-syncd makes the tree in its delegated cgroup (managed/a, managed/b with cpu.weight 50, 200)"
+else
+  g_fail "cg-syncd makes the tree in its delegated cgroup (managed/a, managed/b with cpu.weight 50, 200)"
+  find "$CG/system.slice/cg-syncd.service" -maxdepth 2 | sed 's/^/#   /'; logs 30
+fi
+g_check "cg-taskd moves the pid-file process into managed/a" \
+  wait_for 30 bash -c '[ "$(sed -n "s/^0:://p" /proc/'"$W"'/cgroup)" = /system.slice/cg-syncd.service/managed/a ]'
+
+# ---- dpkg -r, dpkg -P ----
+section "dpkg -r"
+cursor=$(journalctl --show-cursor -n 0 -q 2>/dev/null | sed -n 's/^-- cursor: //p')
+out=$(dpkg -r cgrouparch 2>&1); rc=$?
+g_eq "dpkg -r cgrouparch" "$rc" 0
+[ "$rc" = 0 ] || echo "$out" | sed 's/^/#   dpkg: /'
+left=
+for d in cg-syncd cg-taskd cg-accountd cg-wsd; do pgrep -x "$d" >/dev/null && left="$left $d"; done
+g_eq "no daemon is left running from deleted binaries" "$left" ""
+j=$(journalctl --no-pager -q ${cursor:+--after-cursor="$cursor"} -o cat 2>/dev/null)
+got=
+for u in $SERVICES; do grep -q "^$u: Deactivated successfully" <<<"$j" && got="$got $u"; done
+g_eq "each daemon stopped cleanly (\"Deactivated successfully\")" "$got" " $SERVICES"
+bad=$(grep -E '^cg-[a-z]+\.service: (Failed|Main process exited|State .stop-sigterm. timed out|Killing)' <<<"$j")
+g_eq "... none failed, timed out or was killed" "$bad" ""
+g_eq "dpkg -r keeps the config (deinstall ok config-files)" "$(dpkg-query -W -f '${Status}' cgrouparch)" "deinstall ok config-files"
+g_check "... the edited config as it was" grep -q "^hosts = $ZK\$" "$CFG"
+g_check "the binaries and unit files are gone, and systemd forgot the units" bash -c \
+  '[ ! -e /usr/sbin/cg-syncd ] && [ ! -e /usr/bin/cgarch ] && [ ! -e /lib/systemd/system/cg-syncd.service ] &&
+   [ "$(systemctl show -P LoadState cg-taskd.service)" = not-found ]'
+g_check "the workload is not killed by the removal" kill -0 "$W"
+
+section "dpkg -P"
+rm -rf /etc/systemd/system/cg-syncd.service.d # the operator's own drop-in
+out=$(dpkg -P cgrouparch libcgarch0 2>&1); rc=$?
+g_eq "dpkg -P cgrouparch libcgarch0" "$rc" 0
+[ "$rc" = 0 ] || echo "$out" | sed 's/^/#   dpkg: /'
+g_check "the conffiles are gone, and /etc/cgrouparch with them" test ! -e /etc/cgrouparch
+g_eq "dpkg forgot both packages" "$(dpkg-query -W -f '${Status};' cgrouparch libcgarch0 2>/dev/null)" ""
+g_eq "no link to a cgrouparch unit left in /etc/systemd/system (the target's enable)" \
+  "$(find /etc/systemd/system -name 'cg-*' -o -name 'cgrouparch*' | tr '\n' ' ')" ""
+g_eq "no deb-systemd-helper state left for the units" \
+  "$(ls /var/lib/systemd/deb-systemd-helper-enabled 2>/dev/null | grep -E '^(cg-|cgrouparch)' | tr '\n' ' ')" ""
+kill "$W" 2>/dev/null
+g_done
