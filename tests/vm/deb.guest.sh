@@ -19,6 +19,9 @@
 #   remove    dpkg -r stops the four daemons cleanly (no kill, no failure), keeps the conffiles,
 #             leaves the workload running; dpkg -P removes the conffiles and the units' state
 . /io/tests/vm/guest-lib.sh
+# Only what the packages installed: run.sh puts the build tree's /io/bin first.
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+unset LD_LIBRARY_PATH
 ZK=10.0.2.100:2181
 CFG=/etc/cgrouparch/cgrouparch.conf
 CG=/sys/fs/cgroup
@@ -63,8 +66,8 @@ out=$(dpkg -i $debs 2>&1); rc=$?
 echo "$out" | sed 's/^/#   dpkg: /'
 g_eq "dpkg -i libcgarch0 cgrouparch (offline: every Depends in the image)" "$rc" 0
 [ "$rc" = 0 ] || stop_here "not installed"
-g_eq "both packages installed" "$(dpkg-query -W -f '${Package} ${Status};' libcgarch0 cgrouparch)" \
-  "libcgarch0 install ok installed;cgrouparch install ok installed;"
+g_eq "both packages installed" "$(dpkg-query -W -f '${Status};' libcgarch0)$(dpkg-query -W -f '${Status}' cgrouparch)" \
+  "install ok installed;install ok installed"
 VERSION=$(dpkg-query -W -f '${Version}' cgrouparch); VERSION=${VERSION%-*}
 g_eq "the configs are root-only (0640 root:root)" "$(stat -c '%a %U:%G' $CFG /etc/cgrouparch/cg-wsd.conf | tr '\n' ';')" \
   "640 root:root;640 root:root;"
@@ -77,8 +80,9 @@ for u in $UNITS; do
 done
 g_eq "after a fresh install every unit is known, disabled and stopped (the config comes first)" "$got" "$want"
 g_eq "the units come from the package's directory" "$(dirname "$(prop FragmentPath cg-syncd.service)")" /lib/systemd/system
-g_check "ExecStart=cg-syncd resolves to the packaged /usr/sbin/cg-syncd" \
-  bash -c 'systemctl show -p ExecStart cg-syncd.service | grep -q "path=/usr/sbin/cg-syncd "'
+es=$(systemctl show -p ExecStart cg-syncd.service)
+g_check "ExecStart=cg-syncd resolves to the packaged /usr/sbin/cg-syncd" grep -q "path=/usr/sbin/cg-syncd " <<<"$es"
+grep -q "path=/usr/sbin/cg-syncd " <<<"$es" || g_diag "$es"
 g_check "cgarch runs from the package against libcgarch0 ($(cgarch --version 2>&1 | head -1))" \
   bash -c '[ "$(command -v cgarch)" = /usr/bin/cgarch ] && ldd /usr/bin/cgarch | grep -q "libcgarch.so.0 => /usr/lib/"'
 
