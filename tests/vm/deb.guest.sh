@@ -42,10 +42,25 @@ http() {
   timeout 10 bash -c 'exec 3<>/dev/tcp/${1%:*}/${1#*:} || exit 1
     printf "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n" "$0" "$1" >&3; cat <&3' "$1" "$WSD" | tr -d '\r'
 }
+# poll SECONDS CMD...: CMD every 0.5 s until it succeeds or the deadline. Slower than wait_for
+# on purpose: each systemctl call costs tens of ms of the emulated guest's CPU, which the daemons
+# being waited for need too.
+poll() { local end=$((SECONDS + $1)); shift; until "$@" >/dev/null 2>&1; do
+  [ $SECONDS -ge $end ] && return 1; sleep 0.5; done; }
+# props PROPS UNITS...: "value value ...;" per unit, in one systemctl call.
+props() { local p=$1; shift
+  systemctl show -p "$p" "$@" | awk -v want="$p" 'BEGIN { n = split(want, k, ",") }
+    function out(  i, s) { if (!seen) return; s = ""
+      for (i = 1; i <= n; i++) s = s (i > 1 ? " " : "") v[k[i]]
+      printf "%s;", s; split("", v); seen = 0 }
+    NF == 0 { out(); next }
+    { i = index($0, "="); v[substr($0, 1, i - 1)] = substr($0, i + 1); seen = 1 }
+    END { out() }'; }
 # all_up: the four services active (with Type=notify: READY=1 received) and running.
-all_up() { local u; for u in $SERVICES; do
-  [ "$(systemctl show -P ActiveState "$u")/$(systemctl show -P SubState "$u")" = active/running ] || return 1; done; }
-mainpids() { local u; for u in $SERVICES; do echo -n "$(prop MainPID "$u") "; done; }
+# shellcheck disable=SC2086
+all_up() { [ "$(props ActiveState,SubState $SERVICES)" = "active running;active running;active running;active running;" ]; }
+# shellcheck disable=SC2086
+mainpids() { props MainPID $SERVICES | tr ';' ' '; }
 pid_cg() { sed -n 's/^0:://p' "/proc/$1/cgroup" 2>/dev/null; }
 # in_slice PID SLICE: the process sits in a .scope directly inside SLICE's cgroup.
 in_slice() { local c s; c=$(pid_cg "$1") s=$(prop ControlGroup "$2"); [ -n "$s" ] || return 1
@@ -73,18 +88,13 @@ g_eq "the configs are root-only (0640 root:root)" "$(stat -c '%a %U:%G' $CFG /et
   "640 root:root;640 root:root;"
 g_eq "... and conffiles" "$(dpkg-query -W -f '${Conffiles}' cgrouparch | awk 'NF {print $1}' | sort | tr '\n' ' ')" \
   "/etc/cgrouparch/cg-wsd.conf /etc/cgrouparch/cgrouparch.conf "
-got= want=
-for u in $UNITS; do
-  got="$got$u $(prop LoadState "$u") $(prop UnitFileState "$u") $(prop ActiveState "$u");"
-  want="$want$u loaded disabled inactive;"
-done
+got=$(props Id,LoadState,UnitFileState,ActiveState $UNITS) want=
+for u in $UNITS; do want="$want$u loaded disabled inactive;"; done
 g_eq "after a fresh install every unit is known, disabled and stopped (the config comes first)" "$got" "$want"
 g_eq "the units come from the package's directory" "$(dirname "$(prop FragmentPath cg-syncd.service)")" /lib/systemd/system
-es=$(systemctl show -p ExecStart cg-syncd.service)
-g_check "ExecStart=cg-syncd resolves to the packaged /usr/sbin/cg-syncd" grep -q "path=/usr/sbin/cg-syncd " <<<"$es"
-grep -q "path=/usr/sbin/cg-syncd " <<<"$es" || g_diag "$es"
-g_check "cgarch runs from the package against libcgarch0 ($(cgarch --version 2>&1 | head -1))" \
-  bash -c '[ "$(command -v cgarch)" = /usr/bin/cgarch ] && ldd /usr/bin/cgarch | grep -q "libcgarch.so.0 => /usr/lib/"'
+l=$(ldd /usr/bin/cgarch | grep libcgarch)
+g_check "cgarch runs from the package against libcgarch0 ($(cgarch --version 2>&1 | head -1); $l)" \
+  bash -c '[ "$(command -v cgarch)" = /usr/bin/cgarch ] && grep -qE "libcgarch.so.0 => /(usr/)?lib/" <<<"$1"' _ "$l"
 
 # ---- configure, as the README says: the shipped file, a few keys set ----
 section "configure"
@@ -108,7 +118,7 @@ echo "$W" > /run/cgvm/a.pid.new && mv /run/cgvm/a.pid.new /run/cgvm/a.pid
 # ---- start ----
 section "start: systemctl enable --now cgrouparch.target"
 out=$(systemctl enable --now cgrouparch.target 2>&1) || g_diag "systemctl enable: $out"
-if wait_for 60 all_up; then
+if poll 60 all_up; then
   g_ok "systemctl enable --now cgrouparch.target: the four services active/running (READY=1)"
 else
   g_fail "systemctl enable --now cgrouparch.target: the four services active/running (READY=1)"
@@ -121,6 +131,13 @@ for u in $SERVICES; do
   [ -n "$st" ] || missing="$missing $u"
 done
 g_eq "each daemon tells its state in STATUS= (StatusText)" "$missing" ""
+# The units name bare programs (ExecStart=cg-syncd, for PREFIX=/usr/local and /usr alike):
+# the running ones are the package's.
+got= want=
+for u in $SERVICES; do
+  got="$got $(readlink "/proc/$(prop MainPID "$u")/exe")"; want="$want /usr/sbin/${u%.service}"
+done
+g_eq "the daemons running are the packaged /usr/sbin ones" "$got" "$want"
 g_eq "enable: the target is enabled, pulled in by multi-user.target" "$(systemctl is-enabled cgrouparch.target)" enabled
 
 # ---- the shipped default: systemd mode here ----
@@ -133,21 +150,21 @@ CONFV=$(cgarch conf get --version-only 2>/dev/null)
 g_diag "conf version in ZooKeeper: $CONFV"
 tree_up() { local s; for s in cgrouparch.slice cgrouparch-a.slice cgrouparch-b.slice; do
   [ "$(systemctl is-active "$s")" = active ] || return 1; done; }
-if wait_for 30 tree_up; then g_ok "cg-syncd makes cgrouparch.slice, cgrouparch-a.slice, cgrouparch-b.slice"
+if poll 30 tree_up; then g_ok "cg-syncd makes cgrouparch.slice, cgrouparch-a.slice, cgrouparch-b.slice"
 else g_fail "cg-syncd makes cgrouparch.slice, cgrouparch-a.slice, cgrouparch-b.slice"
   systemctl list-units --all --no-pager --plain 'cgrouparch*' | sed 's/^/#   /'; logs; fi
 g_eq "CPUWeight= of the slices, property and cpu.weight (share*100/1024)" \
   "$(for s in a b; do echo -n "$(prop CPUWeight cgrouparch-$s.slice)/$(cat "$CG$(prop ControlGroup cgrouparch-$s.slice)/cpu.weight" 2>/dev/null) "; done)" \
   "50/50 200/200 "
-if wait_for 30 in_slice "$W" cgrouparch-a.slice; then
+if poll 30 in_slice "$W" cgrouparch-a.slice; then
   g_ok "cg-taskd moves the pid-file process into a scope in cgrouparch-a.slice ($(pid_cg "$W"))"
 else g_fail "cg-taskd moves the pid-file process into a scope in cgrouparch-a.slice (in $(pid_cg "$W"))"; logs; fi
 
 # ---- the page and one scrape ----
 section "cg-wsd: the page and /metrics"
-page=$(http /)
-g_check "GET / answers 200 with the dashboard page" \
-  bash -c 'head -1 <<<"$1" | grep -q "^HTTP/1.[01] 200" && grep -qi "<html" <<<"$1"' _ "$page"
+page_ok() { page=$(http /); head -1 <<<"$page" | grep -q "^HTTP/1.[01] 200" && grep -qi "<html" <<<"$page"; }
+if poll 30 page_ok; then g_ok "GET / answers 200 with the dashboard page"
+else g_fail "GET / answers 200 with the dashboard page"; g_diag "answer: $(head -c 300 <<<"$page" | tr '\n' '|')"; logs 10; fi
 g_check "... the packaged /usr/share/cgrouparch/www/index.html" \
   bash -c 'grep -qF "$(grep -m1 -i "<title" /usr/share/cgrouparch/www/index.html)" <<<"$1"' _ "$page"
 g_check "GET /app.js answers 200" bash -c 'head -1 <<<"$1" | grep -q "^HTTP/1.[01] 200"' _ "$(http /app.js)"
@@ -162,7 +179,7 @@ scrape_full() {
   grep -q "^cgrouparch_syncd_conf_version $CONFV\$" <<<"$M" &&
     grep -q '^cgrouparch_cpu_usage_seconds_total{.*cgroup="a"}' <<<"$M"
 }
-wait_for 30 scrape_full
+poll 30 scrape_full
 g_diag "/metrics: $(grep -c '^cgrouparch_' <<<"$M") samples; $(grep -E '^cgrouparch_(build_info|syncd_conf_version|syncd_zookeeper_connected|accountd_redis_up|taskd_processes_placed|cpu_usage_seconds_total\{.*cgroup="a")' <<<"$M" | tr '\n' ';')"
 g_check "/metrics answers 200 in Prometheus text" \
   bash -c 'head -1 <<<"$1" | grep -q "^HTTP/1.[01] 200" && grep -q "^# TYPE cgrouparch_build_info gauge" <<<"$1"' _ "$M"
@@ -183,7 +200,7 @@ p0=$(mainpids)
 out=$(dpkg -i $debs 2>&1); rc=$?
 g_eq "dpkg -i over the installed version" "$rc" 0
 [ "$rc" = 0 ] || echo "$out" | sed 's/^/#   dpkg: /'
-if wait_for 60 all_up; then
+if poll 60 all_up; then
   p1=$(mainpids)
   g_check "the four daemons run after the upgrade, restarted on the new files (main pids $p0-> $p1)" \
     bash -c 'for a in $1; do case " $2" in *" $a "*) exit 1 ;; esac; done' _ "$p0" "$p1"
@@ -206,14 +223,15 @@ systemctl daemon-reload
 systemctl start cgrouparch.target
 M2=$CG/system.slice/cg-syncd.service/managed
 v2_tree() { [ "$(cat $M2/a/cpu.weight 2>/dev/null)" = 50 ] && [ "$(cat $M2/b/cpu.weight 2>/dev/null)" = 200 ]; }
-if wait_for 60 all_up && wait_for 30 v2_tree; then
+if poll 60 all_up && poll 30 v2_tree; then
   g_ok "cg-syncd makes the tree in its delegated cgroup (managed/a, managed/b with cpu.weight 50, 200)"
 else
   g_fail "cg-syncd makes the tree in its delegated cgroup (managed/a, managed/b with cpu.weight 50, 200)"
   find "$CG/system.slice/cg-syncd.service" -maxdepth 2 | sed 's/^/#   /'; logs 30
 fi
-g_check "cg-taskd moves the pid-file process into managed/a" \
-  wait_for 30 bash -c '[ "$(sed -n "s/^0:://p" /proc/'"$W"'/cgroup)" = /system.slice/cg-syncd.service/managed/a ]'
+in_v2() { [ "$(pid_cg "$W")" = /system.slice/cg-syncd.service/managed/a ]; }
+if poll 30 in_v2; then g_ok "cg-taskd moves the pid-file process into managed/a"
+else g_fail "cg-taskd moves the pid-file process into managed/a (in $(pid_cg "$W"))"; logs 30; fi
 
 # ---- dpkg -r, dpkg -P ----
 section "dpkg -r"
