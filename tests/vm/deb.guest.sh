@@ -92,9 +92,9 @@ got=$(props Id,LoadState,UnitFileState,ActiveState $UNITS) want=
 for u in $UNITS; do want="$want$u loaded disabled inactive;"; done
 g_eq "after a fresh install every unit is known, disabled and stopped (the config comes first)" "$got" "$want"
 g_eq "the units come from the package's directory" "$(dirname "$(prop FragmentPath cg-syncd.service)")" /lib/systemd/system
-l=$(ldd /usr/bin/cgarch | grep libcgarch)
-g_check "cgarch runs from the package against libcgarch0 ($(cgarch --version 2>&1 | head -1); $l)" \
-  bash -c '[ "$(command -v cgarch)" = /usr/bin/cgarch ] && grep -qE "libcgarch.so.0 => /(usr/)?lib/" <<<"$1"' _ "$l"
+g_check "the packaged cgarch runs ($(cgarch --version 2>&1 | head -1))" \
+  bash -c '[ "$(command -v cgarch)" = /usr/bin/cgarch ] && cgarch --version'
+g_check "libcgarch0's library is known to the dynamic linker" bash -c 'ldconfig -p | grep -q "libcgarch.so.0 "'
 
 # ---- configure, as the README says: the shipped file, a few keys set ----
 section "configure"
