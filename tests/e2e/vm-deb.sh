@@ -32,6 +32,6 @@ for p in libcgarch0 cgrouparch; do
   files+=(--file "$f")
 done
 start_zk || { t_fail "ZooKeeper starts"; t_done; exit 1; }
-vm_run --zk "$ZK_PORT" --timeout "${CGARCH_VM_TIMEOUT:-480}" "${files[@]}" deb.guest.sh
+vm_run --zk "$ZK_PORT" --timeout "${CGARCH_VM_TIMEOUT:-540}" "${files[@]}" deb.guest.sh
 t_eq "the guest script exited 0" "$VM_RC" 0
 t_done

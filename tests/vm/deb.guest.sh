@@ -76,9 +76,11 @@ debs=$(ls /io/files/libcgarch0_*.deb /io/files/cgrouparch_*.deb 2>/dev/null | tr
 g_diag "packages: $(cd /io/files && ls | tr '\n' ' ')"
 g_check "a clean root: no cgrouparch package, no /etc/cgrouparch, no cg-* binary" \
   bash -c '! dpkg-query -W cgrouparch >/dev/null 2>&1 && [ ! -e /etc/cgrouparch ] && ! command -v cg-syncd && ! command -v cgarch'
+t0=$SECONDS
 # shellcheck disable=SC2086
 out=$(dpkg -i $debs 2>&1); rc=$?
 echo "$out" | sed 's/^/#   dpkg: /'
+g_diag "dpkg -i: $((SECONDS - t0)) s"
 g_eq "dpkg -i libcgarch0 cgrouparch (offline: every Depends in the image)" "$rc" 0
 [ "$rc" = 0 ] || stop_here "not installed"
 g_eq "both packages installed" "$(dpkg-query -W -f '${Status};' libcgarch0)$(dpkg-query -W -f '${Status}' cgrouparch)" \
@@ -195,10 +197,10 @@ g_check "cg-taskd: a process placed" \
 
 # ---- an upgrade over the running daemons ----
 section "upgrade: dpkg -i again over the running daemons"
-p0=$(mainpids)
-# shellcheck disable=SC2086
-out=$(dpkg -i $debs 2>&1); rc=$?
-g_eq "dpkg -i over the installed version" "$rc" 0
+p0=$(mainpids) t0=$SECONDS
+out=$(dpkg -i /io/files/cgrouparch_*.deb 2>&1); rc=$?
+g_diag "dpkg -i: $((SECONDS - t0)) s"
+g_eq "dpkg -i cgrouparch over the installed version" "$rc" 0
 [ "$rc" = 0 ] || echo "$out" | sed 's/^/#   dpkg: /'
 if poll 60 all_up; then
   p1=$(mainpids)
@@ -236,7 +238,9 @@ else g_fail "cg-taskd moves the pid-file process into managed/a (in $(pid_cg "$W
 # ---- dpkg -r, dpkg -P ----
 section "dpkg -r"
 cursor=$(journalctl --show-cursor -n 0 -q 2>/dev/null | sed -n 's/^-- cursor: //p')
+t0=$SECONDS
 out=$(dpkg -r cgrouparch 2>&1); rc=$?
+g_diag "dpkg -r: $((SECONDS - t0)) s"
 g_eq "dpkg -r cgrouparch" "$rc" 0
 [ "$rc" = 0 ] || echo "$out" | sed 's/^/#   dpkg: /'
 left=
@@ -257,7 +261,9 @@ g_check "the workload is not killed by the removal" kill -0 "$W"
 
 section "dpkg -P"
 rm -rf /etc/systemd/system/cg-syncd.service.d # the operator's own drop-in
+t0=$SECONDS
 out=$(dpkg -P cgrouparch libcgarch0 2>&1); rc=$?
+g_diag "dpkg -P: $((SECONDS - t0)) s"
 g_eq "dpkg -P cgrouparch libcgarch0" "$rc" 0
 [ "$rc" = 0 ] || echo "$out" | sed 's/^/#   dpkg: /'
 g_check "the conffiles are gone, and /etc/cgrouparch with them" test ! -e /etc/cgrouparch
