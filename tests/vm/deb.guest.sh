@@ -66,6 +66,20 @@ pid_cg() { sed -n 's/^0:://p' "/proc/$1/cgroup" 2>/dev/null; }
 in_slice() { local c s; c=$(pid_cg "$1") s=$(prop ControlGroup "$2"); [ -n "$s" ] || return 1
   case $c in "$s"/*.scope) return 0 ;; esac; return 1; }
 
+# cursor: the journal's position now. stops_since CURSOR: checks that every daemon stopped
+# cleanly after it: systemd's "Deactivated successfully", and no failure, stop timeout or kill.
+cursor() { journalctl --show-cursor -n 0 -q 2>/dev/null | sed -n 's/^-- cursor: //p'; }
+stops_since() {
+  local j u got=
+  j=$(journalctl --no-pager -q ${1:+--after-cursor="$1"} -o cat 2>/dev/null)
+  for u in $SERVICES; do grep -q "^$u: Deactivated successfully" <<<"$j" && got="$got $u"; done
+  g_eq "each daemon stopped cleanly (\"Deactivated successfully\")" "$got" " $SERVICES"
+  g_eq "... none failed, timed out or was killed" \
+    "$(grep -E '^cg-[a-z]+\.service: (Failed|Main process exited|State .stop-sigterm. timed out|Killing)' <<<"$j")" ""
+  g_diag "the units' jobs: $(journalctl --no-pager -q ${1:+--after-cursor="$1"} -o short-monotonic _PID=1 2>/dev/null |
+    grep -E '(Stopping|Stopped|Starting|Started|Reloading|Reloaded) ' | sed 's/^\[ *\([0-9.]*\)\].*systemd\[1\]: \([A-Za-z]*\) \([^ ]*\).*/\1 \2 \3/' | tr '\n' ';')"
+}
+
 # ---- install ----
 section "install"
 if ! vm_net_up >/dev/null 2>&1 || ! wait_for 10 zk_ruok 10.0.2.100 2181; then
@@ -197,7 +211,7 @@ g_check "cg-taskd: a process placed" \
 
 # ---- an upgrade over the running daemons ----
 section "upgrade: dpkg -i again over the running daemons"
-p0=$(mainpids) t0=$SECONDS
+p0=$(mainpids) t0=$SECONDS c=$(cursor)
 out=$(dpkg -i /io/files/cgrouparch_*.deb 2>&1); rc=$?
 g_diag "dpkg -i: $((SECONDS - t0)) s"
 g_eq "dpkg -i cgrouparch over the installed version" "$rc" 0
@@ -210,6 +224,7 @@ else
   g_fail "the four daemons run after the upgrade ($(for u in $SERVICES; do echo -n "$u $(prop ActiveState $u) "; done))"
   logs 20
 fi
+stops_since "$c"
 g_check "the edited config survives the upgrade" grep -q "^hosts = $ZK\$" "$CFG"
 g_check "the workload stays in cgrouparch-a.slice" in_slice "$W" cgrouparch-a.slice
 
@@ -237,8 +252,7 @@ else g_fail "cg-taskd moves the pid-file process into managed/a (in $(pid_cg "$W
 
 # ---- dpkg -r, dpkg -P ----
 section "dpkg -r"
-cursor=$(journalctl --show-cursor -n 0 -q 2>/dev/null | sed -n 's/^-- cursor: //p')
-t0=$SECONDS
+c=$(cursor) t0=$SECONDS
 out=$(dpkg -r cgrouparch 2>&1); rc=$?
 g_diag "dpkg -r: $((SECONDS - t0)) s"
 g_eq "dpkg -r cgrouparch" "$rc" 0
@@ -246,12 +260,7 @@ g_eq "dpkg -r cgrouparch" "$rc" 0
 left=
 for d in cg-syncd cg-taskd cg-accountd cg-wsd; do pgrep -x "$d" >/dev/null && left="$left $d"; done
 g_eq "no daemon is left running from deleted binaries" "$left" ""
-j=$(journalctl --no-pager -q ${cursor:+--after-cursor="$cursor"} -o cat 2>/dev/null)
-got=
-for u in $SERVICES; do grep -q "^$u: Deactivated successfully" <<<"$j" && got="$got $u"; done
-g_eq "each daemon stopped cleanly (\"Deactivated successfully\")" "$got" " $SERVICES"
-bad=$(grep -E '^cg-[a-z]+\.service: (Failed|Main process exited|State .stop-sigterm. timed out|Killing)' <<<"$j")
-g_eq "... none failed, timed out or was killed" "$bad" ""
+stops_since "$c"
 g_eq "dpkg -r keeps the config (deinstall ok config-files)" "$(dpkg-query -W -f '${Status}' cgrouparch)" "deinstall ok config-files"
 g_check "... the edited config as it was" grep -q "^hosts = $ZK\$" "$CFG"
 g_check "the binaries and unit files are gone, and systemd forgot the units" bash -c \
