@@ -77,7 +77,7 @@ stops_since() {
   g_eq "... none failed, timed out or was killed" \
     "$(grep -E '^cg-[a-z]+\.service: (Failed|Main process exited|State .stop-sigterm. timed out|Killing)' <<<"$j")" ""
   g_diag "the units' jobs: $(journalctl --no-pager -q ${1:+--after-cursor="$1"} -o short-monotonic _PID=1 2>/dev/null |
-    grep -E '(Stopping|Stopped|Starting|Started|Reloading|Reloaded) ' | sed 's/^\[ *\([0-9.]*\)\].*systemd\[1\]: \([A-Za-z]*\) \([^ ]*\).*/\1 \2 \3/' | tr '\n' ';')"
+    grep -E '(Stopping|Stopped|Starting|Started|Reloading|Reloaded) ' | sed 's/ target / /; s/^\[ *\([0-9.]*\)\].*systemd\[1\]: \([A-Za-z]*\) \([^ ]*\).*/\1 \2 \3/' | tr '\n' ';')"
 }
 
 # ---- install ----
@@ -102,6 +102,8 @@ g_eq "both packages installed" "$(dpkg-query -W -f '${Status};' libcgarch0)$(dpk
 VERSION=$(dpkg-query -W -f '${Version}' cgrouparch); VERSION=${VERSION%-*}
 g_eq "the configs are root-only (0640 root:root)" "$(stat -c '%a %U:%G' $CFG /etc/cgrouparch/cg-wsd.conf | tr '\n' ';')" \
   "640 root:root;640 root:root;"
+g_check "the config's commented www_dir is the package's (where cg-wsd serves from)" \
+  grep -qx '#www_dir = /usr/share/cgrouparch/www' "$CFG"
 g_eq "... and conffiles" "$(dpkg-query -W -f '${Conffiles}' cgrouparch | awk 'NF {print $1}' | sort | tr '\n' ' ')" \
   "/etc/cgrouparch/cg-wsd.conf /etc/cgrouparch/cgrouparch.conf "
 got=$(props Id,LoadState,UnitFileState,ActiveState $UNITS) want=
