@@ -164,6 +164,8 @@ int wsproto_request_parse(const char *buf, size_t len, int64_t now, struct wspro
                         r.cmd = WSPROTO_SUBSCRIBE;
                 else if (strcmp(cmd->valuestring, "unsubscribe_account") == 0)
                         r.cmd = WSPROTO_UNSUBSCRIBE;
+                else if (strcmp(cmd->valuestring, "get_placements") == 0)
+                        r.cmd = WSPROTO_GET_PLACEMENTS;
                 else
                         return set_err(err, "unknown cmd \"%.64s\"", cmd->valuestring);
                 if (args && args->child)
@@ -354,6 +356,120 @@ enum wsproto_reject wsproto_value_check(const char *v, size_t len, enum wsproto_
         if (kind == WSPROTO_VALUE_CONF && !conf_shape(j))
                 return WSPROTO_REJECT_SHAPE;
         return WSPROTO_VALUE_OK;
+}
+
+/* ---- get_placements ---- */
+
+static bool json_is_count(const cJSON *j) {
+        int64_t v;
+        return j && json_int(j, "", &v, NULL) == 0 && v >= 0;
+}
+
+static bool copy_str(cJSON *to, const cJSON *from, const char *key) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(from, key);
+        return cJSON_AddStringToObject(to, key, cJSON_IsString(v) ? v->valuestring : "") != NULL;
+}
+
+static bool copy_count(cJSON *to, const cJSON *from, const char *key) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(from, key);
+        return cJSON_AddNumberToObject(to, key, json_is_count(v) ? v->valuedouble : 0) != NULL;
+}
+
+/* One entry of "files", rebuilt with only the known keys; NULL when it is not usable. */
+static cJSON *placement_file(const cJSON *f, bool *oom) {
+        static const char *const states[] = {"placed", "refused", "pending", "stale", "none"};
+        const cJSON *path = cJSON_GetObjectItemCaseSensitive(f, "path"),
+                    *pid = cJSON_GetObjectItemCaseSensitive(f, "pid"),
+                    *state = cJSON_GetObjectItemCaseSensitive(f, "state"),
+                    *unit = cJSON_GetObjectItemCaseSensitive(f, "unit"),
+                    *lm = cJSON_GetObjectItemCaseSensitive(f, "last_move");
+        bool known = false;
+        cJSON *o;
+
+        if (!cJSON_IsObject(f) || !cJSON_IsString(path) || !json_is_count(pid) ||
+            pid->valuedouble > INT32_MAX || !cJSON_IsString(state))
+                return NULL;
+        for (size_t i = 0; i < ELEMENTSOF(states); i++)
+                known = known || strcmp(state->valuestring, states[i]) == 0;
+        if (!known)
+                return NULL;
+        o = cJSON_CreateObject();
+        if (!o || !cJSON_AddStringToObject(o, "path", path->valuestring) || !copy_str(o, f, "pattern") ||
+            !copy_str(o, f, "rule") || !cJSON_AddNumberToObject(o, "pid", pid->valuedouble) ||
+            !cJSON_AddStringToObject(o, "state", state->valuestring) || !copy_str(o, f, "reason") ||
+            !copy_str(o, f, "reason_key") || !copy_str(o, f, "cgroup") ||
+            (cJSON_IsString(unit) && !cJSON_AddStringToObject(o, "unit", unit->valuestring)) ||
+            !(json_is_count(lm) ? cJSON_AddNumberToObject(o, "last_move", lm->valuedouble)
+                                : cJSON_AddNullToObject(o, "last_move"))) {
+                cJSON_Delete(o);
+                *oom = true;
+                return NULL;
+        }
+        return o;
+}
+
+int wsproto_placements_answer(const char *text, size_t len, size_t max, size_t headroom,
+                              struct strbuf *ret, enum wsproto_reject *ret_reason) {
+        _cleanup_(cJSON_Deletep) cJSON *j = NULL, *out = NULL;
+        _cleanup_free_ char *printed = NULL;
+        enum wsproto_reject why;
+        const cJSON *files, *f, *updated;
+        cJSON *pl, *arr;
+        size_t n = 0;
+        bool oom = false;
+        struct strbuf b;
+
+        why = wsproto_value_check(text, len, WSPROTO_VALUE_SAMPLE, max);
+        if (why == WSPROTO_VALUE_OK) {
+                j = cJSON_ParseWithLength(text, len);
+                if (!j)
+                        return -ENOMEM; /* it parsed once already */
+                files = cJSON_GetObjectItemCaseSensitive(j, "files");
+                if (!cJSON_IsArray(files))
+                        why = WSPROTO_REJECT_SHAPE;
+        }
+        if (why != WSPROTO_VALUE_OK) {
+                if (ret_reason)
+                        *ret_reason = why;
+                return -EINVAL;
+        }
+        out = cJSON_CreateObject();
+        pl = out ? cJSON_AddObjectToObject(out, "placements") : NULL;
+        arr = pl ? cJSON_AddArrayToObject(pl, "files") : NULL;
+        if (!arr)
+                return -ENOMEM;
+        cJSON_ArrayForEach(f, files) {
+                cJSON *o;
+
+                if (n >= WSPROTO_PLACEMENTS_MAX_FILES)
+                        break;
+                o = placement_file(f, &oom);
+                if (oom)
+                        return -ENOMEM;
+                if (!o)
+                        continue;
+                cJSON_AddItemToArray(arr, o);
+                n++;
+        }
+        updated = cJSON_GetObjectItemCaseSensitive(j, "updated");
+        if (!copy_count(pl, j, "pending") || !copy_count(pl, j, "refused") ||
+            !copy_count(pl, j, "placed") || !copy_count(pl, j, "total") ||
+            !copy_count(pl, j, "omitted") ||
+            !cJSON_AddNumberToObject(pl, "updated",
+                                     cJSON_IsNumber(updated) && isfinite(updated->valuedouble) &&
+                                                     updated->valuedouble >= 0
+                                             ? updated->valuedouble
+                                             : 0))
+                return -ENOMEM;
+        printed = cJSON_PrintUnformatted(out);
+        if (!printed || strbuf_init(&b, headroom, strlen(printed)) < 0)
+                return -ENOMEM;
+        if (strbuf_append(&b, printed, strlen(printed)) < 0) {
+                strbuf_done(&b);
+                return -ENOMEM;
+        }
+        *ret = b;
+        return 0;
 }
 
 const char *wsproto_reject_name(enum wsproto_reject r) {

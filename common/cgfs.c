@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cgfs-internal.h"
+#include "strbuf.h"
 #include "util.h"
 
 #define PATH_BUF (CONF_MAX_DEPTH * (CONF_NAME_MAX + 1) + 64)
@@ -522,6 +523,74 @@ int cgfs_subsys_dirs(const struct cgfs *fs, enum conf_subsys s, const char *cons
                 return -EINVAL;
         *ret = fs->dirs[s];
         return (int) fs->n_sub[s];
+}
+
+/* Joins non-empty parts with single '/' after a leading one: ("/", "root", "a/b") -> "/root/a/b". */
+static int join_cgroup_path(const char *a, const char *b, const char *c, char **ret) {
+        const char *parts[] = {a, b, c};
+        struct strbuf sb = {};
+
+        (void) strbuf_puts(&sb, "");
+        for (size_t i = 0; i < ELEMENTSOF(parts); i++) {
+                const char *p = parts[i];
+                while (p && *p == '/')
+                        p++;
+                if (!p || !*p)
+                        continue;
+                (void) strbuf_puts(&sb, "/");
+                (void) strbuf_append(&sb, p, strlen(p) - (p[strlen(p) - 1] == '/'));
+        }
+        if (sb.len == 0)
+                (void) strbuf_puts(&sb, "/");
+        *ret = strbuf_steal(&sb);
+        return *ret ? 0 : -ENOMEM;
+}
+
+int cgfs_proc_cgroup_names(const struct cgfs *fs, enum conf_subsys s, const char *path,
+                           char ***ret) {
+        char **l = NULL;
+        int r = 0;
+
+        if ((unsigned) s >= _CONF_SUBSYS_MAX || !cgfs_path_is_safe(path, true))
+                return -EINVAL;
+        if (fs->sd)
+                return -EOPNOTSUPP; /* slices: the manager names their cgroups */
+        for (size_t k = 0; r >= 0 && k < fs->n_sub[s]; k++) {
+                const struct cgfs_hier *h = &fs->h[fs->sub[s][k]];
+                _cleanup_free_ char *cg = NULL;
+                char *line = NULL;
+
+                r = join_cgroup_path(h->mount_root, fs->root, path, &cg);
+                if (r >= 0)
+                        r = xasprintf(&line, "%s:%s", h->controllers, cg);
+                if (r >= 0)
+                        r = strv_push(&l, line);
+        }
+        if (r < 0) {
+                strv_free(l);
+                return r;
+        }
+        *ret = l;
+        return (int) fs->n_sub[s];
+}
+
+int cgfs_proc_cgroup_find(const char *text, const char *controllers, char **ret) {
+        size_t n = strlen(controllers);
+
+        for (const char *l = text; l && *l;) {
+                const char *eol = strchrnul(l, '\n'), *c = memchr(l, ':', (size_t) (eol - l));
+
+                if (c && (size_t) (eol - c) > n + 1 && strncmp(c + 1, controllers, n) == 0 &&
+                    c[n + 1] == ':') {
+                        char *p = strndup(c + n + 2, (size_t) (eol - (c + n + 2)));
+                        if (!p)
+                                return -ENOMEM;
+                        *ret = p;
+                        return 0;
+                }
+                l = *eol ? eol + 1 : eol;
+        }
+        return -ENOENT;
 }
 
 const char *cgfs_acct_dir(const struct cgfs *fs, enum conf_subsys s) {

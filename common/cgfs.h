@@ -67,6 +67,17 @@ bool cgfs_has_subsys(const struct cgfs *fs, enum conf_subsys s);
  * cgfs_open_file(). Borrowed strings, valid until cgfs_close. Returns the count (0 if not
  * mounted). */
 int cgfs_subsys_dirs(const struct cgfs *fs, enum conf_subsys s, const char *const **ret);
+/* How /proc/<pid>/cgroup names cgroup `path` ("" = the managed root) of s: one string per
+ * hierarchy of s, "<controllers>:<cgroup>" ("cpu:/cgrouparch/a" and "cpuacct:/cgrouparch/a" on
+ * v1 with separate hierarchies, ":/cgrouparch/a" on v2), the cgroup seen through the mount's
+ * root. To compare with /proc (cg-taskd's placement records, `cgarch why`), never to open.
+ * Returns the count, *ret an owned strv. -EOPNOTSUPP in systemd mode (slices). */
+int cgfs_proc_cgroup_names(const struct cgfs *fs, enum conf_subsys s, const char *path,
+                           char ***ret);
+/* Pure: the cgroup of the hierarchy with exactly these controllers ("cpu", "name=systemd", ""
+ * for v2) in the text of /proc/<pid>/cgroup ("N:<controllers>:<cgroup>" lines). *ret owned.
+ * -ENOENT: no such line. */
+int cgfs_proc_cgroup_find(const char *text, const char *controllers, char **ret);
 /* Absolute dir of the managed root where accounting files of s are read (cpuacct for cpu on
  * v1). For display only, like cgfs_subsys_dirs(). */
 const char *cgfs_acct_dir(const struct cgfs *fs, enum conf_subsys s);

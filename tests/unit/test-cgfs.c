@@ -263,6 +263,34 @@ static void check_open_refused(struct cgfs *fs, const char *tmp) {
         free(esc);
 }
 
+static void test_proc_cgroup_find(void) {
+        const char *text = "12:pids:/user.slice\n5:cpu:/cg/a\n4:cpuacct:/cg/b\n"
+                           "3:cpu,cpuacct:/co\n1:name=systemd:/init.scope\n0::/u/x.service\n";
+        char *s = NULL;
+
+        CHECK_INT(cgfs_proc_cgroup_find(text, "cpu", &s), 0);
+        CHECK_STR(s, "/cg/a");
+        free(s);
+        CHECK_INT(cgfs_proc_cgroup_find(text, "cpuacct", &s), 0);
+        CHECK_STR(s, "/cg/b");
+        free(s);
+        CHECK_INT(cgfs_proc_cgroup_find(text, "cpu,cpuacct", &s), 0);
+        CHECK_STR(s, "/co");
+        free(s);
+        CHECK_INT(cgfs_proc_cgroup_find(text, "", &s), 0); /* v2 */
+        CHECK_STR(s, "/u/x.service");
+        free(s);
+        CHECK_INT(cgfs_proc_cgroup_find(text, "name=systemd", &s), 0);
+        CHECK_STR(s, "/init.scope");
+        free(s);
+        s = NULL;
+        CHECK_INT(cgfs_proc_cgroup_find(text, "blkio", &s), -ENOENT);
+        CHECK_INT(cgfs_proc_cgroup_find(text, "cp", &s), -ENOENT); /* whole names only */
+        CHECK_INT(cgfs_proc_cgroup_find("garbage", "", &s), -ENOENT);
+        CHECK_INT(cgfs_proc_cgroup_find("", "cpu", &s), -ENOENT);
+        CHECK(s == NULL);
+}
+
 /* A layout whose mount points are temporary directories, for cgfs_open_layout(). */
 static void test_open_layout_mirroring(void) {
         char tmp[] = "/tmp/test-cgfs.XXXXXX";
@@ -304,6 +332,20 @@ static void test_open_layout_mirroring(void) {
         if (fs) {
                 CHECK(!cgfs_is_v2(fs));
                 CHECK_INT(cgfs_subsys_dirs(fs, CONF_CPU, &dirs), 2); /* mirrored */
+                {
+                        char **names = NULL;
+                        /* as /proc/<pid>/cgroup names them, one per hierarchy */
+                        CHECK_INT(cgfs_proc_cgroup_names(fs, CONF_CPU, "a/b", &names), 2);
+                        CHECK_STR(names ? names[0] : NULL, "cpu:/r/a/b");
+                        CHECK_STR(names ? names[1] : NULL, "cpuacct:/r/a/b");
+                        strv_free(names);
+                        names = NULL;
+                        CHECK_INT(cgfs_proc_cgroup_names(fs, CONF_BLKIO, "", &names), 1);
+                        CHECK_STR(names ? names[0] : NULL, "blkio:/r");
+                        strv_free(names);
+                        names = NULL;
+                        CHECK_INT(cgfs_proc_cgroup_names(fs, CONF_CPU, "../x", &names), -EINVAL);
+                }
                 CHECK_INT(cgfs_subsys_dirs(fs, CONF_BLKIO, &dirs), 1);
                 CHECK(cgfs_has_subsys(fs, CONF_BLKIO));
                 CHECK(strstr(cgfs_acct_dir(fs, CONF_CPU), "/cpuacct/r") != NULL);
@@ -409,6 +451,12 @@ static void test_open_layout_mirroring(void) {
         CHECK_INT(cgfs_open_layout(&lc, "", CGFS_MODE_V1, &fs), 0);
         if (fs) {
                 CHECK_INT(cgfs_subsys_dirs(fs, CONF_CPU, &dirs), 1); /* co-mounted: one dir */
+                {
+                        char **names = NULL;
+                        CHECK_INT(cgfs_proc_cgroup_names(fs, CONF_CPU, "a", &names), 1);
+                        CHECK_STR(names ? names[0] : NULL, "cpu,cpuacct:/a"); /* root "": / */
+                        strv_free(names);
+                }
                 put(a, "cgroup.procs", "");
                 CHECK_INT(cgfs_open_file(fs, CONF_CPU, "", CGFS_FILE_PROCS, O_RDONLY, fds, 4, &n), 0);
                 CHECK_INT(n, 1);
@@ -876,6 +924,7 @@ int main(void) {
         RUN(test_path_safety);
         RUN(test_parsers);
         RUN(test_control_names);
+        RUN(test_proc_cgroup_find);
         RUN(test_open_layout_mirroring);
         RUN(test_v2_fixture);
         RUN(test_limit_parsers);

@@ -59,7 +59,46 @@ static void test_request_defaults(void) {
         CHECK_INT(r.cmd, WSPROTO_SUBSCRIBE);
         CHECK_INT(parse("{\"cmd\": \"unsubscribe_account\"}", &r, &err), 0);
         CHECK_INT(r.cmd, WSPROTO_UNSUBSCRIBE);
+        CHECK_INT(parse("{\"cmd\": \"get_placements\"}", &r, &err), 0);
+        CHECK_INT(r.cmd, WSPROTO_GET_PLACEMENTS);
+        CHECK_INT(parse("{\"cmd\": \"get_placements\", \"args\": {\"x\": 1}}", &r, &err), -EINVAL);
+        CHECK_STR(err, "get_placements takes no args");
         free(err);
+}
+
+/* get_placements: cg-taskd's record rebuilt with only the known keys; refused when it is not
+ * the expected JSON. */
+static void test_placements_answer(void) {
+        static const char good[] =
+                "{\"secret\": 1, \"updated\": 17.5, \"pending\": 2, \"refused\": 1, "
+                "\"files\": [{\"path\": \"/a\", \"pid\": 4, \"state\": \"refused\", "
+                "\"reason\": \"r\", \"x\": [1], \"last_move\": 9}, "
+                "{\"path\": \"/b\", \"pid\": \"4\", \"state\": \"placed\"}, "
+                "{\"path\": \"/c\", \"pid\": 5, \"state\": \"weird\"}, 3]}";
+        static const char *const refused[] = {
+                "", "[]", "{\"files\": 1}", "{\"files\": []", "{\"files\": []} x",
+                "{\"files\": [], \"n\": 01}", "{\"files\": [\"\xff\"]}",
+        };
+        enum wsproto_reject why = WSPROTO_VALUE_OK;
+        struct strbuf b;
+
+        CHECK_INT(wsproto_placements_answer(good, strlen(good), 4096, 16, &b, &why), 0);
+        CHECK_INT(b.headroom, 16);
+        CHECK_STR(strbuf_text(&b),
+                  "{\"placements\":{\"files\":[{\"path\":\"/a\",\"pattern\":\"\",\"rule\":\"\","
+                  "\"pid\":4,\"state\":\"refused\",\"reason\":\"r\",\"reason_key\":\"\","
+                  "\"cgroup\":\"\",\"last_move\":9}],\"pending\":2,\"refused\":1,\"placed\":0,"
+                  "\"total\":0,\"omitted\":0,\"updated\":17.5}}");
+        strbuf_done(&b);
+        CHECK_INT(wsproto_placements_answer(good, strlen(good), 10, 0, &b, &why), -EINVAL);
+        CHECK_INT(why, WSPROTO_REJECT_SIZE);
+        for (size_t i = 0; i < ELEMENTSOF(refused); i++) {
+                why = WSPROTO_VALUE_OK;
+                CHECK_INT(wsproto_placements_answer(refused[i], strlen(refused[i]), 4096, 0, &b,
+                                                    &why),
+                          -EINVAL);
+                CHECK(why != WSPROTO_VALUE_OK);
+        }
 }
 
 static void test_request_errors(void) {
@@ -481,5 +520,6 @@ int main(void) {
         RUN(test_metrics);
         RUN(test_routes);
         RUN(test_access);
+        RUN(test_placements_answer);
         return TAP_END();
 }
