@@ -135,8 +135,6 @@ struct wsd {
         int exit_code;
 
         struct wsd_redis rcmd[WSD_REDIS_POOL], rsub;
-        char *rbuf;       /* wsd-redis.c: one read buffer for every Redis socket (one thread) */
-        size_t rbuf_size;
         char *redis_where;  /* "host:port" or the unix socket's path, for logs */
         char *channel;      /* <prefix>/account */
         int64_t last_push_slot;
