@@ -45,7 +45,19 @@ BENCH_BINS := $(BENCH_SRC:tests/bench/%.c=$(O)/bench/%)
 
 all: $(BINS) $(LIB_SO) $(O)/cgrouparch.pc
 
-$(O)/obj/%.o: %.c
+# The install paths compiled in (the page's directory) and written into cgrouparch.pc are recorded
+# in $(O)/paths.stamp: a build for another PREFIX/DATADIR/LIBDIR (e.g. `make` then `make install
+# PREFIX=/usr`) rewrites the stamp, and everything that depends on it is rebuilt, so the installed
+# cg-wsd always looks for its page where `make install` put it.
+PATHS := PREFIX=$(PREFIX) DATADIR=$(DATADIR) LIBDIR=$(LIBDIR) INCLUDEDIR=$(INCLUDEDIR)
+$(O)/paths.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@if [ "$$(cat $@ 2>/dev/null)" != "$(PATHS)" ]; then \
+	  [ -f $@ ] && echo "  PATHS   $(PATHS) (was: $$(cat $@)): rebuilding"; \
+	  echo "$(PATHS)" > $@; fi
+FORCE:
+
+$(O)/obj/%.o: %.c $(O)/paths.stamp
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) $(CPPFLAGS) -MMD -MP -c -o $@ $<
@@ -59,7 +71,7 @@ $(LIB_SO): $(COMMON_OBJ)
 	$(Q)$(CC) -shared -Wl,-soname,libcgarch.so.0 -o $@ $^ $(LDFLAGS) $(LDLIBS)
 	$(Q)ln -sf libcgarch.so.0 $(O)/libcgarch.so
 
-$(O)/cgrouparch.pc: cgrouparch.pc.in Makefile
+$(O)/cgrouparch.pc: cgrouparch.pc.in Makefile $(O)/paths.stamp
 	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' $< > $@
 
 # Each program: its main.c + a static library of the rest of its directory (build/prog/lib<prog>.a,
@@ -98,20 +110,30 @@ deps:
 	$(Q)scripts/deps
 
 # One command for a new user: installs what is missing, builds, runs every test.
+# `make test` runs the whole suite, then the unit and integration tests again against a build
+# with AddressSanitizer and UndefinedBehaviorSanitizer (build-asan/); one summary line counts
+# both. ASAN=0 skips the second pass.
+ASAN ?= 1
 test:
 	$(Q)scripts/deps --if-missing
 	$(Q)$(MAKE) --no-print-directory tests-build
+	$(Q)tests/vm/ensure-image.sh --retry >/dev/null || true # the VM tests' guest (once, 10-15 min)
+ifeq ($(ASAN),1)
+	$(Q)$(MAKE) --no-print-directory asan-build
+	$(Q)CGARCH_ASAN_BUILD=$(CURDIR)/build-asan tests/run
+else
 	$(Q)tests/run
+endif
 
-# The same suite with AddressSanitizer and UndefinedBehaviorSanitizer in every program and test
-# (a separate build tree, build-asan/): any report fails the test that caused it.
+# The sanitizer build alone, and the whole suite against it (`make test-asan TESTS=substring`).
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
-test-asan:
-	$(Q)scripts/deps --if-missing
+asan-build:
 	$(Q)CFLAGS="$(ASAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" \
 	  $(MAKE) --no-print-directory O=build-asan tests-build
+test-asan: asan-build
 	$(Q)CGARCH_BUILD=$(CURDIR)/build-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:$(ASAN_OPTIONS) \
-	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run $(TESTS)
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 CGARCH_TIME_FACTOR=3 tests/run $(TESTS)
+
 # Debian packages (debian/): cgrouparch, libcgarch0, libcgarch-dev into build/deb/, lintian-checked.
 deb:
 	$(Q)scripts/deps --if-missing
@@ -121,6 +143,13 @@ bench:
 	$(Q)scripts/deps --if-missing
 	$(Q)$(MAKE) --no-print-directory all $(BENCH_BINS) $(TOOL_BINS)
 	$(Q)tests/bench/run
+
+# The fleet of issue 17: a 3-server ZooKeeper ensemble and FLEET_N (50) hosts in network
+# namespaces; figures into BENCHMARKS.md and docs/fleet.md (tests/fleet/run).
+fleet:
+	$(Q)scripts/deps --if-missing
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)FLEET_N=$(or $(FLEET_N),50) tests/fleet/run
 
 fuzz:
 	$(Q)scripts/deps --if-missing
@@ -173,5 +202,5 @@ clean:
 # Header dependencies of every object, written by the compiler (-MMD -MP).
 -include $(shell find $(O)/obj -name '*.d' 2>/dev/null)
 
-.PHONY: all deps deb test test-asan tests-build bench fuzz run install uninstall clean
+.PHONY: FORCE all deps deb test test-asan asan-build tests-build bench fleet fuzz run install uninstall clean
 .SUFFIXES:

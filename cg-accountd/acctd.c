@@ -4,7 +4,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/resource.h>
 
 #include "acctd.h"
@@ -47,7 +46,8 @@ static int env_load(const char *path, struct acctd_env *e) {
         /* A tick is the natural retry rate: at most one connect per second, each bounded by the
          * tick's budget. A cap just under 1 s keeps the retry on every tick (a 1 s cap would skip
          * every other one, and a restarted Redis would wait up to 2 s). */
-        r = rds_new(&(struct rds_options){.host = e->cfg->redis.host,
+        r = rds_new(&(struct rds_options){.host = e->cfg->redis.socket ? e->cfg->redis.socket
+                                                                       : e->cfg->redis.host,
                                           .port = e->cfg->redis.port,
                                           .password = e->cfg->redis.password,
                                           .backoff_min_usec = 250 * USEC_PER_MSEC,
@@ -119,7 +119,7 @@ static int load_snapshot(struct acctd *d) {
         return 0;
 }
 
-static int on_snapshot(struct loop_source *s, int fd, uint32_t revents, void *userdata) {
+static int on_snapshot(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         struct acctd *d = userdata;
         int r;
 
@@ -132,18 +132,18 @@ static int on_snapshot(struct loop_source *s, int fd, uint32_t revents, void *us
 
 /* Installs env into d (taking ownership of all of it) and re-registers the watch. */
 static int env_install(struct acctd *d, struct acctd_env *e) {
-        struct loop_source *src = NULL;
+        sd_event_source *src = NULL;
         int r;
 
         r = snapshot_watch_new(e->snapshot_path, &e->watch);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch %s: %m", e->snapshot_path);
-        r = loop_add_io(d->loop, snapshot_watch_fd(e->watch), EPOLLIN, on_snapshot, d, &src);
+        r = event_add_io(d->event, &src, snapshot_watch_fd(e->watch), on_snapshot, d);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch %s: %m", e->snapshot_path);
 
         acctd_trees_clear(d); /* the cached fds belong to the old layout */
-        loop_source_free(d->watch_src);
+        sd_event_source_disable_unref(d->watch_src);
         d->watch_src = src;
 #define SWAP_IN(field, from)                                                                       \
         do {                                                                                       \
@@ -192,21 +192,14 @@ static int reload(struct acctd *d) {
         return 0;
 }
 
-static int on_signal(struct loop_source *s, int signo, void *userdata) {
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         struct acctd *d = userdata;
 
         (void) s;
-        if (signo == SIGHUP)
+        if (si->ssi_signo == SIGHUP)
                 return reload(d);
-        log_info("Got %s, stopping", strsignal(signo));
-        loop_exit(d->loop, 0);
-        return 0;
-}
-
-static int on_watchdog(struct loop_source *s, uint64_t expirations, void *userdata) {
-        (void) s, (void) expirations, (void) userdata;
-        (void) notify_watchdog();
-        return 0;
+        log_info("Got %s, stopping", strsignal((int) si->ssi_signo));
+        return sd_event_exit(d->event, 0);
 }
 
 /* Keeping one fd per stat file open saves an open+close per file per second. Use what the hard
@@ -229,11 +222,10 @@ struct acctd *acctd_free(struct acctd *d) {
         if (!d)
                 return NULL;
         acctd_trees_clear(d);
-        loop_source_free(d->watch_src);
-        loop_source_free(d->tick_src);
-        loop_source_free(d->wd_src);
-        loop_source_free(d->sig_src);
-        d->loop = loop_free(d->loop);
+        /* our sources first: each holds a reference on the loop (the signals are the loop's) */
+        d->watch_src = sd_event_source_disable_unref(d->watch_src);
+        d->tick = acctd_tick_free(d->tick);
+        d->event = sd_event_unref(d->event);
         struct acctd_env e = {.cfg = d->cfg,
                               .fs = d->fs,
                               .rds = d->rds,
@@ -247,7 +239,7 @@ struct acctd *acctd_free(struct acctd *d) {
         free(d->snapshot_text);
         free(d->cfg_path);
         acct_buf_free(&d->sample);
-        free(d->readbuf);
+        cgfs_buf_free(&d->readbuf);
         free(d);
         return NULL;
 }
@@ -256,18 +248,15 @@ int acctd_new(const char *cfg_path, struct acctd **ret) {
         _cleanup_(acctd_freep) struct acctd *d = NULL;
         struct acctd_env e = {};
         static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, 0};
-        uint64_t wd;
         int r;
 
         d = calloc(1, sizeof(*d));
         if (!d || !(d->cfg_path = strdup(cfg_path)))
                 return log_error_errno(-ENOMEM, "Out of memory");
-        r = loop_new(&d->loop);
+        /* signals go through the loop; it also sends WATCHDOG=1 when systemd asks for it */
+        r = event_new(sigs, on_signal, d, &d->event);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the event loop: %m");
-        r = loop_add_signals(d->loop, sigs, on_signal, d, &d->sig_src);
-        if (r < 0)
-                return log_error_errno(r, "Failed to set up signals: %m");
         d->fd_budget = raise_fd_budget();
 
         r = env_load(cfg_path, &e);
@@ -279,17 +268,16 @@ int acctd_new(const char *cfg_path, struct acctd **ret) {
         if (r < 0)
                 return r;
 
-        r = loop_add_wallclock_timer(d->loop, USEC_PER_SEC, 0, acctd_on_tick, d, &d->tick_src);
+        r = acctd_tick_new(d->event, USEC_PER_SEC, 0, acctd_on_tick, d, &d->tick);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the per-second timer: %m");
-        wd = notify_watchdog_interval_usec();
-        if (wd > 0) {
-                r = loop_add_timer(d->loop, wd, wd, on_watchdog, d, &d->wd_src);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to set up the watchdog timer: %m");
-        }
-        log_info("cg-accountd %s: sampling into Redis %s:%u prefix %s every second", CGARCH_VERSION,
-                 d->cfg->redis.host, d->cfg->redis.port, d->cfg->redis.prefix);
+        if (d->cfg->redis.socket)
+                log_info("cg-accountd %s: sampling into Redis at %s prefix %s every second",
+                         CGARCH_VERSION, d->cfg->redis.socket, d->cfg->redis.prefix);
+        else
+                log_info("cg-accountd %s: sampling into Redis %s:%u prefix %s every second",
+                         CGARCH_VERSION, d->cfg->redis.host, d->cfg->redis.port,
+                         d->cfg->redis.prefix);
         *ret = TAKE_PTR(d);
         return 0;
 }

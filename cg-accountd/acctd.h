@@ -9,42 +9,44 @@
 #include "cgfs.h"
 #include "conf.h"
 #include "ini.h"
-#include "loop.h"
+#include "event.h"
 #include "rds.h"
 #include "snapshot.h"
+#include "tick.h"
 
 /* How long a tick may wait for Redis, connect and AUTH included (issue 5: ~100 ms). */
 #define ACCTD_REDIS_BUDGET_USEC (100 * USEC_PER_MSEC)
 
 /* One cgroup of one subsystem tree, in pre-order (index 0 is the managed root). */
 struct acctd_target {
-        char *file; /* absolute path of the stat file; owned */
+        char *path; /* the cgroup, relative to the managed root ("" for it); owned */
         int fd;     /* kept open between ticks (pread at 0 re-generates it), -1 when not */
 };
 
 /* What is read for one subsystem tree, chosen once per layout. */
 struct acctd_tree {
         enum conf_subsys s;
-        char *dir;        /* accounting dir of the managed root (cpuacct for cpu on v1); owned */
-        const char *stat; /* file name read in each cgroup (static string) */
-        bool v2;
+        bool mounted; /* false: s is in the conf but not here, every value is {} */
         struct acctd_target *t;    /* owned, n entries */
         struct acct_value *values; /* owned, n entries, reused every tick */
         size_t n;
 };
 
 struct acctd_stats {
+        /* ticks run; samples sent; samples dropped (Redis away); seconds without a tick (the
+         * machine stalled); stat files that could not be read */
         uint64_t ticks, sent, dropped, missed, read_errors;
 };
 
 struct acctd {
         char *cfg_path;
         struct cfg *cfg;
-        struct loop *loop;
+        sd_event *event;
         struct cgfs *fs;
         struct rds *rds;
         struct snapshot_watch *watch;
-        struct loop_source *watch_src, *tick_src, *wd_src, *sig_src;
+        sd_event_source *watch_src;
+        struct acctd_tick *tick;
 
         char *snapshot_path;
         char *snapshot_text; /* raw text of the applied snapshot, SET as <prefix>/arch_conf */
@@ -60,14 +62,14 @@ struct acctd {
         char *key_prefix; /* "<prefix>/account/" */
         char *arch_conf_key, *channel;
         struct acct_buf sample; /* reused */
-        char *readbuf;          /* reused */
-        size_t readbuf_cap;
+        struct cgfs_buf readbuf; /* reused: every cgroup file read goes through it */
 
         uint64_t last_slot;
         uint64_t last_tick_usec; /* CPU-independent wall time of the last tick, read + send */
         bool outage;
         uint64_t outage_dropped, outage_since_slot;
         struct acctd_stats st;
+        int metrics_error; /* the last metrics write failure, to log each errno once */
 };
 
 /* acctd.c: life cycle */
@@ -77,6 +79,11 @@ DEFINE_CLEANUP_FUNC(struct acctd, acctd_free)
 /* --check: the config, the cgroup layout, the snapshot (if any). Prints what it found. */
 int acctd_check(const char *cfg_path);
 
+/* metrics.c: <runtime_dir>/metrics/cg-accountd.prom, written after every tick */
+struct metrics;
+int acctd_metrics_format(const struct acctd *d, struct metrics *m);
+void acctd_metrics_write(struct acctd *d);
+
 /* sample.c: the per-second work */
 void acctd_trees_clear(struct acctd *d);
 /* Rebuilds the targets from d->conf and d->fs (closing every cached fd). */
@@ -85,7 +92,8 @@ int acctd_trees_build(struct acctd *d);
 size_t acctd_read_all(struct acctd *d);
 /* Turns on per-cgroup IO counters for every disk (see README "Block IO"). Logs what it did. */
 int acctd_blkio_enable(struct acctd *d);
-/* [accountd] reset_on_start: cpuacct.usage = 0 and blkio.reset_stats = 1 under the managed root. */
+/* [accountd] reset_on_start: resets the v1 counters of every cgroup of the conf (cgfs's
+ * CGFS_FILE_RESET: cpuacct.usage, blkio.reset_stats). */
 int acctd_reset_counters(struct acctd *d);
 /* The tick: read, write the sample, send it. */
-int acctd_on_tick(struct loop_source *s, uint64_t expirations, void *userdata);
+int acctd_on_tick(struct acctd_tick *t, uint64_t expirations, void *userdata);

@@ -41,7 +41,7 @@ static int run(int argc, char **argv) {
         if (r < 0)
                 return r;
         (void) notify_ready("%zu cgroups, first tick at the next second", d->n_cgroups);
-        r = loop_run(d->loop);
+        r = sd_event_loop(d->event); /* returns after SIGTERM/SIGINT */
         (void) notify_stopping();
         if (r < 0)
                 return log_error_errno(r, "Stopped on an error: %m");

@@ -173,7 +173,10 @@ static int connect_now(struct rds *r, uint64_t deadline) {
         if (remaining(deadline, &left) < 0)
                 return -ETIMEDOUT;
         errno = 0;
-        r->c = redisConnectWithTimeout(r->host, (int) r->port, tv_from_usec(left));
+        /* A host that is a path is a unix socket ([redis] socket): one only the cgrouparch
+         * users can open is how Redis is kept from other local users. */
+        r->c = r->host[0] == '/' ? redisConnectUnixWithTimeout(r->host, tv_from_usec(left))
+                                 : redisConnectWithTimeout(r->host, (int) r->port, tv_from_usec(left));
         e = errno;
         if (!r->c) {
                 snprintf(r->err, sizeof(r->err), "connect: out of memory");

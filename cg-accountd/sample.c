@@ -31,36 +31,19 @@ void acctd_trees_clear(struct acctd *d) {
                 struct acctd_tree *tr = &d->trees[s];
                 for (size_t i = 0; i < tr->n; i++) {
                         target_close(d, &tr->t[i]);
-                        free(tr->t[i].file);
+                        free(tr->t[i].path);
                         acct_blkio_clear(&tr->values[i].blkio);
                 }
                 tr->t = mfree(tr->t);
                 tr->values = mfree(tr->values);
-                tr->dir = mfree(tr->dir);
                 tr->n = 0;
         }
         d->n_cgroups = 0;
 }
 
-/* The file read in each cgroup of s: cumulative and hierarchical like cpuacct.usage. The
- * classic (CFQ) blkio file where the kernel has it, else the throttle layer's, which counts
- * once throttling is active on the disk (acctd_blkio_enable). */
-static const char *stat_file(const char *dir, enum conf_subsys s, bool v2) {
-        static const char *const blkio_v1[] = {
-                "blkio.io_service_bytes_recursive",
-                "blkio.throttle.io_service_bytes_recursive",
-                "blkio.throttle.io_service_bytes",
-        };
-        if (s == CONF_CPU)
-                return v2 ? "cpu.stat" : "cpuacct.usage";
-        if (v2)
-                return "io.stat";
-        for (size_t i = 0; i < ELEMENTSOF(blkio_v1); i++) {
-                _cleanup_free_ char *p = NULL;
-                if (xasprintf(&p, "%s/%s", dir, blkio_v1[i]) >= 0 && access(p, F_OK) == 0)
-                        return blkio_v1[i];
-        }
-        return blkio_v1[1];
+/* The file read in each cgroup of s (cgfs picks its name: cpuacct.usage, cpu.stat, ...). */
+static enum cgfs_file stat_file(enum conf_subsys s) {
+        return s == CONF_CPU ? CGFS_FILE_CPU_USAGE : CGFS_FILE_IO_STAT;
 }
 
 static int add_targets(struct cgfs *fs, struct acctd_tree *tr, const struct conf_node *n,
@@ -68,14 +51,9 @@ static int add_targets(struct cgfs *fs, struct acctd_tree *tr, const struct conf
         _cleanup_free_ char *dir = NULL;
         int r;
 
-        /* The node's cgroup as cgfs maps it (systemd mode: the slice's own cgroup). */
-        if (cgfs_cgroup_dir(fs, tr->s, n->path, &dir) < 0)
-                dir = NULL;
-        r = dir ? xasprintf(&tr->t[*i].file, "%s/%s", dir, tr->stat)
-                : *n->path ? xasprintf(&tr->t[*i].file, "%s/%s/%s", tr->dir, n->path, tr->stat)
-                           : xasprintf(&tr->t[*i].file, "%s/%s", tr->dir, tr->stat);
-        if (r < 0)
-                return r;
+        tr->t[*i].path = strdup(n->path); /* relative to the managed root, "" for it */
+        if (!tr->t[*i].path)
+                return -ENOMEM;
         tr->t[*i].fd = -1;
         (*i)++;
         for (size_t k = 0; k < n->n_children; k++) {
@@ -93,24 +71,16 @@ int acctd_trees_build(struct acctd *d) {
         for (size_t s = 0; s < _CONF_SUBSYS_MAX; s++) {
                 struct acctd_tree *tr = &d->trees[s];
                 size_t n = acct_tree_size(d->conf, (enum conf_subsys) s), i = 0;
-                const char *dir;
                 int r;
 
                 tr->s = (enum conf_subsys) s;
-                if (n == 0)
+                if (n == 0 || (s != CONF_CPU && s != CONF_BLKIO)) /* no samples of limits yet */
                         continue;
-                dir = cgfs_has_subsys(d->fs, tr->s) ? cgfs_acct_dir(d->fs, tr->s) : NULL;
-                if (!dir) {
+                tr->mounted = cgfs_has_subsys(d->fs, tr->s) && cgfs_acct_dir(d->fs, tr->s);
+                if (!tr->mounted)
                         log_warning("Subsystem %s is in the conf but not mounted here: its values "
                                     "will be {}",
                                     conf_subsys_name(tr->s));
-                        dir = "/nonexistent";
-                }
-                tr->dir = strdup(dir);
-                if (!tr->dir)
-                        return -ENOMEM;
-                tr->v2 = cgfs_is_v2(d->fs);
-                tr->stat = stat_file(tr->dir, tr->s, tr->v2);
                 tr->t = calloc(n, sizeof(*tr->t));
                 tr->values = calloc(n, sizeof(*tr->values));
                 if (!tr->t || !tr->values)
@@ -122,57 +92,31 @@ int acctd_trees_build(struct acctd *d) {
                 if (r < 0)
                         return r;
                 d->n_cgroups += n;
-                log_debug("%s: %zu cgroups, reading %s under %s", conf_subsys_name(tr->s), n,
-                          tr->stat, tr->dir);
+                if (tr->mounted)
+                        log_debug("%s: %zu cgroups, reading %s under %s", conf_subsys_name(tr->s),
+                                  n, cgfs_file_name(d->fs, tr->s, stat_file(tr->s)),
+                                  cgfs_acct_dir(d->fs, tr->s));
         }
         return 0;
 }
 
-/* Reads the whole file at fd from offset 0 into d->readbuf. */
-static int pread_all(struct acctd *d, int fd) {
-        size_t len = 0;
-
-        for (;;) {
-                size_t want;
-                ssize_t k;
-                if (d->readbuf_cap - len < 2) {
-                        size_t cap = d->readbuf_cap ? d->readbuf_cap * 2 : 4096;
-                        char *p = realloc(d->readbuf, cap);
-                        if (!p)
-                                return -ENOMEM;
-                        d->readbuf = p;
-                        d->readbuf_cap = cap;
-                }
-                want = d->readbuf_cap - len - 1;
-                k = pread(fd, d->readbuf + len, want, (off_t) len);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                len += (size_t) k;
-                /* A short read is the end: seq_file fills the buffer while it has records, and a
-                 * regular file (fixtures) has no more. Saves a second pread per file and tick. */
-                if ((size_t) k < want)
-                        break;
-        }
-        d->readbuf[len] = '\0';
-        return 0;
-}
-
-/* Reads one target's file, keeping its fd open while the budget allows. A cached fd of a
- * removed (and maybe re-created) cgroup fails with ENODEV: reopen once. */
-static int read_target(struct acctd *d, struct acctd_target *t) {
+/* Reads one target's file into d->readbuf, keeping its fd open while the budget allows. A
+ * cached fd of a removed (and maybe re-created) cgroup fails with ENODEV: reopen once. */
+static int read_target(struct acctd *d, const struct acctd_tree *tr, struct acctd_target *t) {
+        if (!tr->mounted)
+                return -ENOENT;
         for (int attempt = 0; attempt < 2; attempt++) {
                 bool cached = t->fd >= 0;
                 int fd = t->fd, r;
 
                 if (!cached) {
-                        fd = open(t->file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-                        if (fd < 0)
-                                return negative_errno();
+                        size_t n;
+                        r = cgfs_open_file(d->fs, tr->s, t->path, stat_file(tr->s), O_RDONLY, &fd,
+                                           1, &n);
+                        if (r < 0)
+                                return r;
                 }
-                r = pread_all(d, fd);
+                r = cgfs_read_fd(fd, &d->readbuf);
                 if (r >= 0 && !cached && d->fds_open < d->fd_budget) {
                         t->fd = fd; /* ownership: kept by the target until trees_clear */
                         d->fds_open++;
@@ -185,11 +129,20 @@ static int read_target(struct acctd *d, struct acctd_target *t) {
         return -EIO;
 }
 
-static int parse_value(const struct acctd_tree *tr, const char *text, struct acct_value *v) {
+static int parse_value(struct acctd *d, const struct acctd_tree *tr, struct acct_value *v) {
         if (tr->s == CONF_CPU)
-                return tr->v2 ? acct_parse_cpu_stat(text, &v->usage)
-                              : acct_parse_cpuacct_usage(text, &v->usage);
-        return tr->v2 ? acct_parse_io_stat(text, &v->blkio) : acct_parse_blkio_v1(text, &v->blkio);
+                return cgfs_parse_cpu_usage(d->fs, d->readbuf.p, &v->usage);
+        return cgfs_parse_io(d->fs, d->readbuf.p, &v->blkio);
+}
+
+/* Logs a failure about a target's file, naming it as cgfs would find it. */
+static void log_target(struct acctd *d, const struct acctd_tree *tr, const struct acctd_target *t,
+                       int r, const char *what) {
+        _cleanup_free_ char *desc = NULL;
+
+        if (cgfs_describe_file(d->fs, tr->s, t->path, stat_file(tr->s), &desc) < 0)
+                desc = NULL;
+        log_warning_errno(r, "%s %s: %m", what, desc ? desc : t->path);
 }
 
 size_t acctd_read_all(struct acctd *d) {
@@ -200,15 +153,14 @@ size_t acctd_read_all(struct acctd *d) {
                 struct acctd_tree *tr = &d->trees[s];
                 for (size_t i = 0; i < tr->n; i++) {
                         struct acct_value *v = &tr->values[i];
-                        int r = read_target(d, &tr->t[i]);
+                        int r = read_target(d, tr, &tr->t[i]);
 
                         if (r >= 0) {
-                                r = parse_value(tr, d->readbuf, v);
+                                r = parse_value(d, tr, v);
                                 if (r < 0 && ratelimit_below(&rl))
-                                        log_warning_errno(r, "Unexpected contents in %s: %m",
-                                                          tr->t[i].file);
+                                        log_target(d, tr, &tr->t[i], r, "Unexpected contents in");
                         } else if (r != -ENOENT && r != -ENODEV && ratelimit_below(&rl))
-                                log_warning_errno(r, "Failed to read %s: %m", tr->t[i].file);
+                                log_target(d, tr, &tr->t[i], r, "Failed to read");
                         /* Missing (not created yet, or gone): {} in the sample, no noise. */
                         v->ok = r >= 0;
                         if (r < 0)
@@ -218,30 +170,36 @@ size_t acctd_read_all(struct acctd *d) {
         return bad;
 }
 
-/* Block IO on kernels without CFQ: the blkio.throttle.* counters only count on a disk where
- * throttling is active. Writing "MAJ:MIN 0" ("no limit") to a throttle file activates it for
+/* Block IO on kernels without CFQ: the throttle layer's counters only count on a disk where
+ * throttling is active. Writing "MAJ:MIN 0" ("no limit") as a throttle rule activates it for
  * the disk without setting any limit — nothing is ever throttled, every bio is only counted.
  * We write it in the managed root only, and never where a rule for that disk already exists
  * (writing 0 there would remove an operator's limit). */
 int acctd_blkio_enable(struct acctd *d) {
         struct acctd_tree *tr = &d->trees[CONF_BLKIO];
-        _cleanup_free_ char *rules_path = NULL, *rules = NULL;
+        _cleanup_free_ char *rules = NULL, *where = NULL;
         _cleanup_(closedirp) DIR *dir = NULL;
         struct dirent *de;
-        int r, n_enabled = 0, first_err = 0;
+        int r, fd, n_enabled = 0, first_err = 0;
+        size_t n;
 
-        if (d->blkio_enabled || tr->n == 0 || tr->v2)
+        if (d->blkio_enabled || tr->n == 0 || !tr->mounted || cgfs_is_v2(d->fs))
                 return 0;
-        if (strncmp(tr->stat, "blkio.throttle.", 15) != 0) {
+        if (!cgfs_io_needs_throttle_rule(d->fs)) {
                 d->blkio_enabled = true; /* classic per-cgroup counters: nothing to switch on */
                 return 0;
         }
-        r = xasprintf(&rules_path, "%s/blkio.throttle.read_bps_device", tr->dir);
-        if (r < 0)
-                return r;
-        r = read_full_file(rules_path, &rules, NULL);
+        (void) cgfs_describe_file(d->fs, CONF_BLKIO, "", CGFS_FILE_THROTTLE_RULE, &where);
+        r = cgfs_open_file(d->fs, CONF_BLKIO, "", CGFS_FILE_THROTTLE_RULE, O_RDONLY, &fd, 1, &n);
         if (r < 0)
                 return r; /* the managed root is not there yet: try again on the next conf */
+        r = cgfs_read_fd(fd, &d->readbuf);
+        (void) close(fd);
+        if (r < 0)
+                return r;
+        rules = strdup(d->readbuf.p);
+        if (!rules)
+                return -ENOMEM;
         dir = opendir("/sys/block");
         if (!dir)
                 return negative_errno();
@@ -276,19 +234,25 @@ int acctd_blkio_enable(struct acctd *d) {
                         continue;
                 }
                 snprintf(line, sizeof(line), "%u:%u 0", maj, min);
-                r = write_string_file_at(AT_FDCWD, rules_path, line);
+                /* one open per rule, truncating, like a shell's echo > file */
+                r = cgfs_open_file(d->fs, CONF_BLKIO, "", CGFS_FILE_THROTTLE_RULE,
+                                   O_WRONLY | O_TRUNC, &fd, 1, &n);
+                if (r >= 0) {
+                        r = cgfs_write_fd(fd, line);
+                        (void) close(fd);
+                }
                 if (r < 0) {
                         log_warning_errno(r,
                                           "Failed to switch on IO accounting of %s (%u:%u) "
                                           "in %s: %m",
-                                          de->d_name, maj, min, rules_path);
+                                          de->d_name, maj, min, where ? where : "the managed root");
                         if (!first_err)
                                 first_err = r;
                         continue;
                 }
                 log_info("Per-cgroup IO accounting on for %s (%u:%u) (no-limit throttle entry in "
                          "%s)",
-                         de->d_name, maj, min, rules_path);
+                         de->d_name, maj, min, where ? where : "the managed root");
                 n_enabled++;
         }
         if (first_err)
@@ -306,31 +270,35 @@ int acctd_reset_counters(struct acctd *d) {
         }
         for (size_t s = 0; s < _CONF_SUBSYS_MAX; s++) {
                 struct acctd_tree *tr = &d->trees[s];
-                const char *file = s == CONF_CPU ? "cpuacct.usage" : "blkio.reset_stats";
-                const char *value = s == CONF_CPU ? "0" : "1";
+                const char *file = cgfs_file_name(d->fs, tr->s, CGFS_FILE_RESET);
+                const char *value = cgfs_reset_value(d->fs, tr->s);
                 size_t n_done = 0;
 
+                if (!tr->mounted)
+                        continue;
                 for (size_t i = 0; i < tr->n; i++) {
-                        /* tr->t[i].file is <dir>/<path>/<stat>: reuse its directory part */
-                        _cleanup_free_ char *p = strdup(tr->t[i].file);
-                        char *slash;
-                        if (!p)
-                                return -ENOMEM;
-                        slash = strrchr(p, '/');
-                        *slash = '\0';
-                        _cleanup_free_ char *f = NULL;
-                        if (xasprintf(&f, "%s/%s", p, file) < 0)
-                                return -ENOMEM;
-                        r = write_string_file_at(AT_FDCWD, f, value);
+                        size_t n;
+                        int fd;
+
+                        r = cgfs_open_file(d->fs, tr->s, tr->t[i].path, CGFS_FILE_RESET,
+                                           O_WRONLY | O_TRUNC, &fd, 1, &n);
+                        if (r >= 0) {
+                                r = cgfs_write_fd(fd, value);
+                                (void) close(fd);
+                        }
                         if (r < 0 && r != -ENOENT) {
-                                log_warning_errno(r, "reset_on_start: failed to write %s: %m", f);
+                                _cleanup_free_ char *f = NULL;
+                                (void) cgfs_describe_file(d->fs, tr->s, tr->t[i].path,
+                                                          CGFS_FILE_RESET, &f);
+                                log_warning_errno(r, "reset_on_start: failed to write %s: %m",
+                                                  f ? f : tr->t[i].path);
                                 ret = ret ?: r;
                         } else if (r >= 0)
                                 n_done++;
                 }
                 if (tr->n)
-                        log_notice("reset_on_start: reset %s in %zu cgroups under %s", file, n_done,
-                                   tr->dir);
+                        log_notice("reset_on_start: reset %s in %zu cgroups under %s", file ? file : "?",
+                                   n_done, cgfs_acct_dir(d->fs, tr->s));
         }
         return ret;
 }
@@ -349,7 +317,7 @@ static void note_failure(struct acctd *d, int r, uint64_t slot) {
         d->outage_dropped++;
 }
 
-int acctd_on_tick(struct loop_source *s, uint64_t expirations, void *userdata) {
+int acctd_on_tick(struct acctd_tick *s, uint64_t expirations, void *userdata) {
         struct acctd *d = userdata;
         uint64_t t0 = now_usec(CLOCK_MONOTONIC), now = now_usec(CLOCK_REALTIME);
         /* slot = round(now) for a tick on time (it runs a few ms after the boundary). A tick a
@@ -377,10 +345,11 @@ int acctd_on_tick(struct loop_source *s, uint64_t expirations, void *userdata) {
         d->last_slot = slot;
         if (!d->conf) {
                 (void) notify_status("Waiting for the snapshot %s", d->snapshot_path);
+                acctd_metrics_write(d);
                 return 0;
         }
 
-        (void) acctd_read_all(d);
+        d->st.read_errors += acctd_read_all(d);
         struct acct_value *values[_CONF_SUBSYS_MAX];
         for (size_t i = 0; i < _CONF_SUBSYS_MAX; i++)
                 values[i] = d->trees[i].values;
@@ -426,5 +395,6 @@ int acctd_on_tick(struct loop_source *s, uint64_t expirations, void *userdata) {
         d->last_tick_usec = now_usec(CLOCK_MONOTONIC) - t0;
         (void) notify_status("%zu cgroups, last tick %" PRIu64 " µs%s", d->n_cgroups,
                              d->last_tick_usec, d->outage ? ", Redis unavailable" : "");
+        acctd_metrics_write(d);
         return 0;
 }

@@ -7,7 +7,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sys/epoll.h>
 #include <systemd/sd-bus.h>
 
 #include "log.h"
@@ -26,6 +25,7 @@ static int syncd_reject(struct syncd *d, const struct conf_errors *errs, int64_t
         if (r < 0)
                 text = NULL;
         if (syncd_once(&d->once, SYNCD_ONCE_INVALID, key)) {
+                d->m.rejected++; /* once per version, as logged */
                 if (d->applied)
                         log_error("Rejected %s version %" PRId64 " (%zu problems), keeping "
                                   "version %" PRId64 " applied",
@@ -102,46 +102,31 @@ static int syncd_write_snapshot(struct syncd *d, const struct conf *c, uint64_t 
         return 1;
 }
 
-/* The manager's messages nobody waits for (unit signals on a private socket, late replies):
- * read and dropped. A synchronous call made by an apply reads its own reply itself.
- * TODO(sd-event): once the loop is sd-event, sd_bus_attach_event() replaces this source. */
-static int syncd_on_bus(struct loop_source *s, int fd, uint32_t revents, void *userdata) {
-        struct syncd *d = userdata;
-        sd_bus *bus = cgfs_systemd_bus(d->fs);
-        int r;
-
-        (void) s, (void) fd;
-        if (!bus || (revents & (EPOLLHUP | EPOLLERR))) {
-                syncd_bus_detach(d); /* the next apply reconnects and follows the new one */
-                return 0;
-        }
-        while ((r = sd_bus_process(bus, NULL)) > 0)
-                ;
-        if (r < 0)
-                syncd_bus_detach(d);
-        return 0;
-}
-
+/* The manager connection is attached to the daemon's sd-event loop, which reads and dispatches
+ * what nobody waits for (unit signals on a private manager socket, late replies); a synchronous
+ * call made by an apply reads its own reply itself. We hold our own reference, so a reconnect
+ * inside cgfs (a new sd_bus) never leaves us detaching a freed one. */
 void syncd_bus_detach(struct syncd *d) {
-        loop_source_free(d->bus_source);
-        d->bus_source = NULL;
-        d->bus_followed = NULL;
+        if (!d->bus_followed)
+                return;
+        (void) sd_bus_detach_event(d->bus_followed);
+        d->bus_followed = sd_bus_unref(d->bus_followed);
 }
 
 void syncd_bus_follow(struct syncd *d) {
         sd_bus *bus = d->fs ? cgfs_systemd_bus(d->fs) : NULL;
-        int fd;
+        int r;
 
-        if (!bus || (void *) bus == d->bus_followed)
+        if (!bus || bus == d->bus_followed)
                 return;
         syncd_bus_detach(d);
-        fd = sd_bus_get_fd(bus);
-        if (fd < 0 || loop_add_io(d->loop, fd, EPOLLIN, syncd_on_bus, d, &d->bus_source) < 0) {
-                log_debug("Cannot watch the systemd connection from the loop; it is read at "
-                          "each apply");
+        r = sd_bus_attach_event(bus, d->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0) {
+                log_debug_errno(r, "Cannot attach the systemd connection to the loop; it is read "
+                                   "at each apply: %m");
                 return;
         }
-        d->bus_followed = bus;
+        d->bus_followed = sd_bus_ref(bus);
 }
 
 int syncd_apply_conf(struct syncd *d, struct conf *c, enum syncd_source src, bool full) {
@@ -170,6 +155,12 @@ int syncd_apply_conf(struct syncd *d, struct conf *c, enum syncd_source src, boo
                 }
         }
         t1 = now_usec(CLOCK_MONOTONIC);
+        r = cgfs_resolve_devices(c, live); /* the devices of this conf's limits, as they are now */
+        if (r < 0) {
+                log_error_errno(r, "Failed to resolve the block devices of version %" PRId64 ": %m",
+                                c->version);
+                goto fail;
+        }
         r = conf_plan(c, live, d->cfg->cg.protected_names, &plan);
         if (r < 0) {
                 log_error_errno(r, "Failed to plan version %" PRId64 ": %m", c->version);
@@ -229,9 +220,10 @@ int syncd_apply_conf(struct syncd *d, struct conf *c, enum syncd_source src, boo
         cgfs_apply_result_clear(&res);
         if (n_ops > 0)
                 log_info("Applied %sversion %" PRId64 ": %zu created, %zu weights set, %zu removed"
-                         " (%zu processes moved) in %" PRIu64 " ms",
+                         " (%zu processes moved), %zu limits set or cleared in %" PRIu64 " ms",
                          src == SYNCD_SOURCE_SNAPSHOT ? "snapshot " : "", c->version,
                          counts.n_created, counts.n_weights, counts.n_removed, counts.n_moved,
+                         counts.n_limits,
                          (uint64_t) ((now_usec(CLOCK_MONOTONIC) - t0) / USEC_PER_MSEC));
         else if (!d->applied || d->applied->version != c->version)
                 log_info("Version %" PRId64 " matches the tree: nothing to change", c->version);
@@ -251,6 +243,8 @@ int syncd_apply_conf(struct syncd *d, struct conf *c, enum syncd_source src, boo
                 d->applied = c;
         }
         d->applied_source = src;
+        d->m.last_apply_usec = now_usec(CLOCK_REALTIME);
+        d->m.apply_failing = false;
         syncd_set_problem(d, NULL);
         if (res_refused > 0) {
                 _cleanup_free_ char *p = NULL;
@@ -265,6 +259,8 @@ int syncd_apply_conf(struct syncd *d, struct conf *c, enum syncd_source src, boo
         return 0;
 fail:
         d->live_valid = false;
+        d->m.apply_errors++;
+        d->m.apply_failing = true;
         syncd_bus_follow(d);
         {
                 _cleanup_free_ char *p = NULL;

@@ -17,7 +17,7 @@ static int run(int argc, char **argv) {
         r = syncd_start(d); /* READY comes from the first apply (or the startup grace timer) */
         if (r < 0)
                 return r;
-        r = loop_run(d->loop); /* returns after SIGTERM/SIGINT */
+        r = sd_event_loop(d->event); /* returns after SIGTERM/SIGINT */
         (void) notify_stopping();
         if (r < 0)
                 log_error_errno(r, "Event loop failed: %m");

@@ -226,6 +226,23 @@ int syncd_live_update(struct live_tree *t, const struct plan *p) {
                                 removed = true;
                         }
                         break;
+                case PLAN_SET_LIMIT:
+                case PLAN_CLEAR_LIMIT: {
+                        int64_t v = o->type == PLAN_SET_LIMIT ? o->value : LIVE_LIMIT_NONE;
+                        if (!e)
+                                return -ENOENT;
+                        if (!e->limits && !(e->limits = live_limits_new()))
+                                return -ENOMEM;
+                        if (conf_limit_is_device(o->limit)) {
+                                struct live_dev_limit *dl;
+                                r = live_limits_dev(e->limits, o->major, o->minor, &dl);
+                                if (r < 0)
+                                        return r;
+                                dl->v[o->limit - CONF_LIMIT_FIRST_DEVICE] = v;
+                        } else
+                                e->limits->v[o->limit] = v;
+                        break;
+                }
                 default:
                         return -EOPNOTSUPP;
                 }
@@ -234,13 +251,14 @@ int syncd_live_update(struct live_tree *t, const struct plan *p) {
                 return 0;
         /* Rebuild without the removed entries (through live_tree_add, which owns growth). */
         {
-                struct live_tree n = {.v2 = t->v2};
+                struct live_tree n = {.v2 = t->v2, .ncpus = t->ncpus, .page_size = t->page_size};
 
+                memcpy(n.limit_unsupported, t->limit_unsupported, sizeof(n.limit_unsupported));
                 for (int s = 0; s < _CONF_SUBSYS_MAX; s++) {
                         n.present[s] = t->present[s];
                         n.weight_unavailable[s] = t->weight_unavailable[s];
                         for (size_t i = 0; i < t->n[s]; i++) {
-                                const struct live_entry *e = &t->v[s][i];
+                                struct live_entry *e = &t->v[s][i];
                                 if (!e->path)
                                         continue;
                                 r = live_tree_add(&n, s, e->path, e->weight);
@@ -249,6 +267,7 @@ int syncd_live_update(struct live_tree *t, const struct plan *p) {
                                         return r;
                                 }
                                 n.v[s][n.n[s] - 1].partial = e->partial;
+                                n.v[s][n.n[s] - 1].limits = TAKE_PTR(e->limits);
                         }
                 }
                 live_tree_clear(t);

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <syslog.h>
 
@@ -73,6 +72,7 @@ static int syncd_status_text(const struct syncd *d, char **ret) {
 void syncd_update_status(struct syncd *d) {
         _cleanup_free_ char *s = NULL;
 
+        syncd_metrics_write(d); /* every state change passes here */
         if (syncd_status_text(d, &s) < 0)
                 return;
         if (d->last_status && strcmp(d->last_status, s) == 0)
@@ -89,7 +89,7 @@ static void syncd_ready(struct syncd *d) {
         if (d->ready)
                 return syncd_update_status(d);
         d->ready = true;
-        loop_timer_set(d->startup_timer, 0, 0);
+        (void) event_timer_set(d->startup_timer, 0);
         if (syncd_status_text(d, &s) < 0)
                 return;
         log_info("Ready: %s", s);
@@ -103,7 +103,7 @@ static void syncd_ready(struct syncd *d) {
 static void syncd_schedule_retry(struct syncd *d) {
         d->backoff_usec = syncd_backoff_next(d->backoff_usec);
         log_debug("retry in %" PRIu64 " ms", (uint64_t) (d->backoff_usec / USEC_PER_MSEC));
-        (void) loop_timer_set(d->retry_timer, d->backoff_usec, 0);
+        (void) event_timer_set(d->retry_timer, d->backoff_usec);
 }
 
 static void syncd_read(struct syncd *d) {
@@ -250,6 +250,8 @@ static void syncd_on_session(struct syncd *d, enum zk_state state) {
         switch (state) {
         case ZK_STATE_CONNECTED:
                 syncd_once_reset(&d->once, SYNCD_ONCE_CONNECT);
+                if (old != ZK_STATE_CONNECTED && d->was_connected)
+                        d->m.reconnects++;
                 if (old != ZK_STATE_CONNECTED)
                         log_info("%s ZooKeeper %s (session 0x%" PRIx64 ", timeout %d ms)",
                                  d->was_connected ? "Reconnected to" : "Connected to",
@@ -286,7 +288,7 @@ static void syncd_on_session(struct syncd *d, enum zk_state state) {
         syncd_update_status(d);
 }
 
-static int syncd_on_zk(struct loop_source *s, int fd, uint32_t revents, void *userdata) {
+static int syncd_on_zk(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         struct syncd *d = userdata;
 
         (void) s;
@@ -320,11 +322,11 @@ static int syncd_on_zk(struct loop_source *s, int fd, uint32_t revents, void *us
 
 /* ---- timers ---- */
 
-static int syncd_on_retry(struct loop_source *s, uint64_t n, void *userdata) {
+static int syncd_on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
         struct syncd *d = userdata;
 
         (void) s;
-        (void) n;
+        (void) usec;
         if (d->need_connect)
                 syncd_connect(d);
         else if (d->zk_state == ZK_STATE_CONNECTED)
@@ -334,11 +336,14 @@ static int syncd_on_retry(struct loop_source *s, uint64_t n, void *userdata) {
         return 0;
 }
 
-static int syncd_on_reconcile(struct loop_source *s, uint64_t n, void *userdata) {
+static int syncd_on_reconcile(sd_event_source *s, uint64_t usec, void *userdata) {
         struct syncd *d = userdata;
+        int r;
 
-        (void) s;
-        (void) n;
+        (void) usec;
+        r = event_timer_set(s, d->args.reconcile_usec);
+        if (r < 0)
+                return r;
         /* A cgroup removed by hand comes back: re-apply the last good conf against the tree
          * read afresh. When connected, also read the node, to catch a change whose watch might
          * have been missed. */
@@ -350,22 +355,14 @@ static int syncd_on_reconcile(struct loop_source *s, uint64_t n, void *userdata)
         return 0;
 }
 
-static int syncd_on_watchdog(struct loop_source *s, uint64_t n, void *userdata) {
-        (void) s;
-        (void) n;
-        (void) userdata;
-        (void) notify_watchdog();
-        return 0;
-}
-
 /* ZooKeeper did not answer in time at start: apply the last snapshot and say READY; the session
  * keeps trying and catches up when it comes. */
-static int syncd_on_startup(struct loop_source *s, uint64_t n, void *userdata) {
+static int syncd_on_startup(sd_event_source *s, uint64_t usec, void *userdata) {
         struct syncd *d = userdata;
         int r;
 
         (void) s;
-        (void) n;
+        (void) usec;
         if (d->ready)
                 return 0;
         log_warning("ZooKeeper %s not reachable yet; applying the last snapshot %s and retrying",
@@ -416,7 +413,8 @@ static int syncd_prepare(struct syncd *n, const struct cfg *cfg, const char *cfg
 }
 
 static int syncd_attach_zk(struct syncd *d) {
-        return loop_add_io(d->loop, zk_fd(d->zk), EPOLLIN, syncd_on_zk, d, &d->zk_source);
+        /* zk.c's queue: its client threads write the eventfd, we pop events on the loop */
+        return event_add_io(d->event, &d->zk_source, zk_fd(d->zk), syncd_on_zk, d);
 }
 
 static void syncd_reload(struct syncd *d) {
@@ -466,8 +464,7 @@ static void syncd_reload(struct syncd *d) {
         if (zk_changed) {
                 log_info("ZooKeeper settings changed: new session to %s for %s", d->cfg->zk.hosts,
                          d->node_path);
-                loop_source_free(d->zk_source);
-                d->zk_source = NULL;
+                d->zk_source = sd_event_source_disable_unref(d->zk_source);
                 zk_free(d->zk);
                 d->zk = TAKE_PTR(n.zk);
                 r = syncd_attach_zk(d);
@@ -491,17 +488,17 @@ done:
         syncd_update_status(d);
 }
 
-static int syncd_on_signal(struct loop_source *s, int signo, void *userdata) {
+static int syncd_on_signal(sd_event_source *s, const struct signalfd_siginfo *si,
+                           void *userdata) {
         struct syncd *d = userdata;
 
         (void) s;
-        if (signo == SIGHUP) {
+        if (si->ssi_signo == SIGHUP) {
                 syncd_reload(d);
                 return 0;
         }
-        log_info("Received %s, stopping", signo == SIGTERM ? "SIGTERM" : "SIGINT");
-        loop_exit(d->loop, 0);
-        return 0;
+        log_info("Received %s, stopping", si->ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+        return sd_event_exit(d->event, 0);
 }
 
 /* ---- lifetime ---- */
@@ -509,9 +506,13 @@ static int syncd_on_signal(struct loop_source *s, int signo, void *userdata) {
 struct syncd *syncd_free(struct syncd *d) {
         if (!d)
                 return NULL;
-        /* close the session before the loop: its threads must be gone first */
+        /* the source before the eventfd it watches, the session (its threads) before the loop */
+        sd_event_source_disable_unref(d->zk_source);
         zk_free(d->zk);
-        loop_free(d->loop);
+        sd_event_source_disable_unref(d->retry_timer);
+        sd_event_source_disable_unref(d->reconcile_timer);
+        sd_event_source_disable_unref(d->startup_timer);
+        sd_event_unref(d->event);
         cgfs_close(d->fs);
         cfg_free(d->cfg);
         conf_free(d->applied);
@@ -529,7 +530,7 @@ struct syncd *syncd_free(struct syncd *d) {
 int syncd_new(int argc, char **argv, struct syncd **ret) {
         _cleanup_(syncd_freep) struct syncd *d = NULL;
         static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, 0};
-        uint64_t reconcile_usec = SYNCD_RECONCILE_USEC_DEFAULT, wd, grace;
+        uint64_t reconcile_usec = SYNCD_RECONCILE_USEC_DEFAULT, grace;
         struct daemon_args a;
         int r;
 
@@ -570,33 +571,29 @@ int syncd_new(int argc, char **argv, struct syncd **ret) {
         }
         zk_set_log_handler(syncd_zk_log, d->args.log_level >= LOG_DEBUG ? LOG_INFO : LOG_WARNING);
 
-        r = loop_new(&d->loop);
+        /* Before the ZooKeeper client's threads start (syncd_start): they inherit the blocked
+         * signals. The loop also sends WATCHDOG=1 when systemd asks for it. */
+        r = event_new(sigs, syncd_on_signal, d, &d->event);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the event loop: %m");
-        r = loop_add_signals(d->loop, sigs, syncd_on_signal, d, NULL);
-        if (r < 0)
-                return log_error_errno(r, "Failed to set up signals: %m");
         r = syncd_attach_zk(d);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch the ZooKeeper queue: %m");
-        r = loop_add_timer(d->loop, 0, 0, syncd_on_retry, d, &d->retry_timer);
+        /* 1 ms accuracy for the short ones (backoff from 100 ms, the start grace); the default
+         * (250 ms) is fine for the reconcile period */
+        r = event_add_timer(d->event, &d->retry_timer, 0, USEC_PER_MSEC, syncd_on_retry, d);
         if (r < 0)
                 return log_error_errno(r, "Failed to add a timer: %m");
-        r = loop_add_timer(d->loop, d->args.reconcile_usec, d->args.reconcile_usec,
-                           syncd_on_reconcile, d, &d->reconcile_timer);
+        r = event_add_timer(d->event, &d->reconcile_timer, d->args.reconcile_usec, 0,
+                            syncd_on_reconcile, d);
         if (r < 0)
                 return log_error_errno(r, "Failed to add a timer: %m");
         grace = CLAMP((uint64_t) d->cfg->zk.session_timeout_ms * USEC_PER_MSEC / 2,
                       500 * USEC_PER_MSEC, 3 * USEC_PER_SEC);
-        r = loop_add_timer(d->loop, grace, 0, syncd_on_startup, d, &d->startup_timer);
+        r = event_add_timer(d->event, &d->startup_timer, grace, USEC_PER_MSEC, syncd_on_startup,
+                            d);
         if (r < 0)
                 return log_error_errno(r, "Failed to add a timer: %m");
-        wd = notify_watchdog_interval_usec();
-        if (wd > 0) {
-                r = loop_add_timer(d->loop, wd, wd, syncd_on_watchdog, d, &d->watchdog_timer);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to add the watchdog timer: %m");
-        }
         *ret = TAKE_PTR(d);
         return 1;
 }

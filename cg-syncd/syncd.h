@@ -6,13 +6,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <systemd/sd-bus.h>
+
 #include "cgfs.h"
 #include "conf.h"
 #include "daemon.h"
 #include "ini.h"
-#include "loop.h"
+#include "event.h"
 #include "plan.h"
 #include "macro.h"
+#include "metrics.h"
 #include "zk.h"
 
 #define SYNCD_RECONCILE_USEC_DEFAULT (60 * 1000000ULL)
@@ -116,6 +119,21 @@ struct syncd_deleg {
 int syncd_deleg_plan(const char *own, const char *root, struct syncd_deleg *ret, char **err);
 void syncd_deleg_clear(struct syncd_deleg *d);
 
+/* ---- health metrics (metrics.c) ---- */
+struct syncd_metrics {
+        uint64_t apply_errors;    /* applies that failed (the conf was valid) */
+        uint64_t rejected;        /* versions refused as invalid */
+        uint64_t reconnects;      /* ZooKeeper connections after the first one */
+        uint64_t last_apply_usec; /* CLOCK_REALTIME of the last successful apply, 0: none */
+        bool apply_failing;       /* the last apply attempt failed */
+        int write_error;          /* last metrics_write() failure, to log each errno once */
+};
+struct syncd;
+/* The Prometheus text of the daemon's state (pure; into m). */
+int syncd_metrics_format(const struct syncd *d, struct metrics *m);
+/* Writes <runtime_dir>/metrics/cg-syncd.prom; logs a failure once per errno. */
+void syncd_metrics_write(struct syncd *d);
+
 /* ---- the daemon ---- */
 struct syncd {
         struct syncd_args args;
@@ -123,9 +141,8 @@ struct syncd {
         struct cfg *cfg;
         struct cgfs *fs;
         struct zk *zk;
-        struct loop *loop;
-        struct loop_source *zk_source, *retry_timer, *reconcile_timer, *watchdog_timer,
-                *startup_timer;
+        sd_event *event; /* signals are its own sources; it sends WATCHDOG=1 itself */
+        sd_event_source *zk_source, *retry_timer, *reconcile_timer, *startup_timer;
         char *node_path;     /* <prefix>/arch_conf */
         char *snapshot_path; /* <runtime_dir>/arch_conf.json */
 
@@ -151,10 +168,10 @@ struct syncd {
          * succeeded (cleared on a failure, reload; replaced by each full read). */
         struct live_tree live;
         bool live_valid;
-        /* systemd mode: the manager connection (owned by d->fs) drained from the loop, since a
-         * private manager socket sends every unit signal whether it is read or not. */
-        struct loop_source *bus_source;
-        void *bus_followed; /* the sd_bus the source watches, to notice a reconnect */
+        /* systemd mode: the manager connection of d->fs, attached to d->event (a private manager
+         * socket sends every unit signal whether it is read or not); our own reference. */
+        sd_bus *bus_followed;
+        struct syncd_metrics m; /* health counters for <runtime_dir>/metrics/cg-syncd.prom */
 };
 
 int syncd_new(int argc, char **argv, struct syncd **ret); /* 0: --help/--version/--check done */

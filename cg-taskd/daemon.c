@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -43,6 +42,7 @@ static int taskd_sd_setup(struct taskd *d, const struct cfg *c) {
                                        c->systemd.bus);
         sdplace_free(d->sd);
         d->sd = s;
+        sdplace_set_event(s, d->event); /* NULL at start: taskd_new() sets it */
         return 0;
 }
 
@@ -89,6 +89,9 @@ static int rules_refresh(struct taskd *d) {
 done:
         taskd_rules_clear(&d->rules);
         d->rules = rules;
+        r = taskd_caps_sync(d);
+        if (r < 0)
+                return log_error_errno(r, "Out of memory");
         warn_unknown_names(d);
         return 0;
 }
@@ -132,7 +135,7 @@ static int snapshot_load(struct taskd *d) {
         return 1;
 }
 
-static int on_snapshot(struct loop_source *s, int fd, uint32_t revents, void *userdata) {
+static int on_snapshot(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         struct taskd *d = userdata;
         int r;
 
@@ -155,19 +158,20 @@ static int on_snapshot(struct loop_source *s, int fd, uint32_t revents, void *us
         return taskd_full_pass(d) == -ENOMEM ? -ENOMEM : 0;
 }
 
-static int on_interval(struct loop_source *s, uint64_t expirations, void *userdata) {
-        (void) s;
-        (void) expirations;
-        /* catches processes moved away by others, and any event we could not see */
-        return taskd_full_pass(userdata) == -ENOMEM ? -ENOMEM : 0;
-}
+static int on_interval(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct taskd *d = userdata;
+        int r;
 
-static int on_watchdog(struct loop_source *s, uint64_t expirations, void *userdata) {
-        (void) s;
-        (void) expirations;
-        (void) userdata;
-        (void) notify_watchdog();
-        return 0;
+        (void) usec;
+        r = event_timer_set(s, (uint64_t) d->cfg->taskd.interval_sec * USEC_PER_SEC);
+        if (r < 0)
+                return r;
+        /* catches processes moved away by others, and any event we could not see (also a
+         * directory below a glob's first level, which no event of ours announces) */
+        r = taskd_watch_sync(d);
+        if (r < 0)
+                return log_error_errno(r, "Failed to update the pid-file watches: %m");
+        return taskd_full_pass(d) == -ENOMEM ? -ENOMEM : 0;
 }
 
 static bool same_str(const char *a, const char *b) {
@@ -213,13 +217,13 @@ static int reload(struct taskd *d) {
                         log_error_errno(r, "Cannot follow %s, keeping %s: %m", snap_path,
                                         d->snapshot_path);
                 else {
-                        loop_source_free(d->snap_src);
+                        d->snap_src = sd_event_source_disable_unref(d->snap_src);
                         snapshot_watch_free(d->snap);
                         d->snap = w;
                         free(d->snapshot_path);
                         d->snapshot_path = TAKE_PTR(snap_path);
-                        r = loop_add_io(d->loop, snapshot_watch_fd(w), EPOLLIN, on_snapshot, d,
-                                        &d->snap_src);
+                        r = event_add_io(d->event, &d->snap_src, snapshot_watch_fd(w),
+                                         on_snapshot, d);
                         if (r < 0)
                                 return log_error_errno(r, "Failed to watch the snapshot: %m");
                         conf_free(d->conf);
@@ -229,7 +233,7 @@ static int reload(struct taskd *d) {
         }
         if (c->taskd.interval_sec != d->cfg->taskd.interval_sec) {
                 uint64_t iv = (uint64_t) c->taskd.interval_sec * USEC_PER_SEC;
-                r = loop_timer_set(d->interval_src, iv, iv);
+                r = event_timer_set(d->interval_src, iv);
                 if (r < 0)
                         return log_error_errno(r, "Failed to reset the interval timer: %m");
         }
@@ -240,8 +244,10 @@ static int reload(struct taskd *d) {
         }
         cfg_free(d->cfg);
         d->cfg = TAKE_PTR(c);
-        /* the rules may have new indices: per-file state starts over */
+        /* the rules may have new indices: per-file state starts over, and the caps warn again */
         taskd_files_clear(d);
+        for (size_t i = 0; i < d->n_caps; i++)
+                d->dir_caps[i].warned = false;
         r = rules_refresh(d);
         if (r < 0)
                 return r;
@@ -254,11 +260,11 @@ static int reload(struct taskd *d) {
         return r == -ENOMEM ? r : 0;
 }
 
-static int on_signal(struct loop_source *s, int signo, void *userdata) {
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         struct taskd *d = userdata;
 
         (void) s;
-        if (signo == SIGHUP) {
+        if (si->ssi_signo == SIGHUP) {
                 _cleanup_free_ char *st = NULL;
                 int r = reload(d);
                 /* RELOADING=1 was sent: a Type=notify unit stays "reloading" until READY=1 */
@@ -268,14 +274,14 @@ static int on_signal(struct loop_source *s, int signo, void *userdata) {
                         (void) notify_ready("%s", st);
                 return r;
         }
-        log_info("Received %s, stopping", signo == SIGTERM ? "SIGTERM" : "SIGINT");
-        loop_exit(d->loop, 0);
-        return 0;
+        log_info("Received %s, stopping", si->ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+        return sd_event_exit(d->event, 0);
 }
 
 void taskd_update_status(struct taskd *d) {
         _cleanup_free_ char *s = NULL;
 
+        taskd_metrics_write(d);
         if (d->sd) {
                 if (sdplace_status(d, &s) >= 0)
                         (void) notify_status("%s", s);
@@ -288,12 +294,19 @@ void taskd_update_status(struct taskd *d) {
 struct taskd *taskd_free(struct taskd *d) {
         if (!d)
                 return NULL;
-        /* sources first (the loop owns them), then what they pointed at */
-        loop_free(d->loop);
+        /* sources first (each holds a reference on the loop), then what they pointed at */
+        sd_event_source_disable_unref(d->tree_src);
+        sd_event_source_disable_unref(d->snap_src);
+        sd_event_source_disable_unref(d->inotify_src);
+        sd_event_source_disable_unref(d->interval_src);
+        sd_event_source_disable_unref(d->resync_src);
+        sd_event_unref(d->event);
         taskd_watch_done(d);
         if (d->inotify_fd >= 0)
                 close(d->inotify_fd);
         taskd_files_clear(d);
+        free(d->file_caps);
+        free(d->dir_caps);
         taskd_rules_clear(&d->rules);
         pidvec_clear(&d->queue);
         snapshot_watch_free(d->snap);
@@ -349,7 +362,7 @@ static int taskd_load(const char *config_path, struct taskd **ret) {
         return 0;
 }
 
-static int on_tree(struct loop_source *s, int fd, uint32_t revents, void *userdata) {
+static int on_tree(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         struct taskd *d = userdata;
         int r;
 
@@ -360,8 +373,7 @@ static int on_tree(struct loop_source *s, int fd, uint32_t revents, void *userda
         if (r < 0) {
                 log_warning_errno(r, "Lost the process events connector (%m); walking /proc "
                                      "from now on");
-                loop_source_free(d->tree_src);
-                d->tree_src = NULL;
+                d->tree_src = sd_event_source_disable_unref(d->tree_src);
                 d->tree = proc_tree_free(d->tree);
         }
         return 0;
@@ -378,7 +390,7 @@ static int tree_setup(struct taskd *d) {
                                "/proc/<pid>/task/*/children instead");
                 return 0;
         }
-        r = loop_add_io(d->loop, proc_tree_fd(d->tree), EPOLLIN, on_tree, d, &d->tree_src);
+        r = event_add_io(d->event, &d->tree_src, proc_tree_fd(d->tree), on_tree, d);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch the process events: %m");
         log_debug("Process tree: %zu processes", proc_tree_size(d->tree));
@@ -393,19 +405,17 @@ int taskd_new(const char *config_path, struct taskd **ret) {
         r = taskd_load(config_path, &d);
         if (r < 0)
                 return r;
-        r = loop_new(&d->loop);
+        r = event_new(sigs, on_signal, d, &d->event);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the event loop: %m");
-        r = loop_add_signals(d->loop, sigs, on_signal, d, &d->signal_src);
-        if (r < 0)
-                return log_error_errno(r, "Failed to set up signals: %m");
+        sdplace_set_event(d->sd, d->event);
         r = tree_setup(d);
         if (r < 0)
                 return r;
         r = snapshot_watch_new(d->snapshot_path, &d->snap);
         if (r < 0)
                 return log_error_errno(r, "Cannot follow %s: %m", d->snapshot_path);
-        r = loop_add_io(d->loop, snapshot_watch_fd(d->snap), EPOLLIN, on_snapshot, d, &d->snap_src);
+        r = event_add_io(d->event, &d->snap_src, snapshot_watch_fd(d->snap), on_snapshot, d);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch the snapshot: %m");
         /* the snapshot may have changed between the first read and the watch */
@@ -419,7 +429,7 @@ int taskd_new(const char *config_path, struct taskd **ret) {
 }
 
 int taskd_start(struct taskd *d) {
-        uint64_t iv = (uint64_t) d->cfg->taskd.interval_sec * USEC_PER_SEC, wd;
+        uint64_t iv = (uint64_t) d->cfg->taskd.interval_sec * USEC_PER_SEC;
         int r;
 
         r = taskd_watch_init(d);
@@ -428,15 +438,10 @@ int taskd_start(struct taskd *d) {
         r = taskd_full_pass(d);
         if (r < 0)
                 return r;
-        r = loop_add_timer(d->loop, iv, iv, on_interval, d, &d->interval_src);
+        /* default accuracy: a full pass may come up to 250 ms late, in step with other wake-ups */
+        r = event_add_timer(d->event, &d->interval_src, iv, 0, on_interval, d);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the interval timer: %m");
-        wd = notify_watchdog_interval_usec();
-        if (wd > 0) {
-                r = loop_add_timer(d->loop, wd, wd, on_watchdog, d, &d->watchdog_src);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to set up the watchdog timer: %m");
-        }
         log_info(
                 "Placing processes of %zu pid-file rules; full pass every %u s, first took %llu us",
                 d->rules.n, d->cfg->taskd.interval_sec, (unsigned long long) d->last_pass_usec);

@@ -44,7 +44,7 @@ static int run(int argc, char **argv) {
                 return r;
         (void) notify_ready("following %zu pid-file rules", d->rules.n);
         taskd_update_status(d); /* "placed N processes in M cgroups, last pass X ms" */
-        r = loop_run(d->loop);  /* returns after SIGTERM/SIGINT */
+        r = sd_event_loop(d->event); /* returns after SIGTERM/SIGINT */
         (void) notify_stopping();
         if (r < 0)
                 log_error_errno(r, "Stopping on error: %m");

@@ -5,9 +5,9 @@
  * children: a child forked after the move inherits the new cgroup, one forked before shows up
  * in the children list, so none slips through. A descendant that is itself named by another
  * rule's pid file belongs to that rule: its subtree is left to it (no ping-pong between two
- * names). What is in place is read from the target cgroups' cgroup.procs once per pass (a few
- * files, not one /proc read per process), and only processes missing there are written, through
- * cgroup.procs fds kept open per target. */
+ * names). What is in place is read from the target cgroups' processes files once per pass (a
+ * few files, not one /proc read per process), and only processes missing there are written,
+ * through fds of those files that cgfs opened, kept open per target. */
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
@@ -26,102 +26,172 @@
 /* A tree bigger than this is walked no further (a runaway fork bomb must not pin us). */
 #define TASKD_MAX_TREE 1000000
 
-/* ---- pid-file states ---- */
+/* ---- pid-file states ----
+ *
+ * Files live in d->files (path -> file) and the processes they name in d->roots (pid -> root),
+ * both kept up to date one file at a time: an event costs a lookup, not a scan of every file. */
 
-static void file_done(struct taskd_file *f) {
+static struct taskd_file *file_free(struct taskd_file *f) {
+        if (!f)
+                return NULL;
         free(f->path);
         free(f->warned);
         free(f->refused);
-        *f = (struct taskd_file){};
+        free(f);
+        return NULL;
+}
+DEFINE_CLEANUP_FUNC(struct taskd_file, file_free)
+
+const struct taskd_root *taskd_root_find(const struct taskd *d, pid_t pid) {
+        return taskd_map_get_int(&d->roots, pid);
+}
+
+/* Gives up f's claim on f->pid: the root goes when the last file of its rule naming it does. A
+ * file of another rule naming the same pid (a dup, not held) takes it over at its next read. */
+static void root_release(struct taskd *d, struct taskd_file *f) {
+        struct taskd_root *root;
+
+        if (!f->held)
+                return;
+        f->held = false;
+        root = taskd_map_get_int(&d->roots, f->pid);
+        if (root && --root->n_files == 0)
+                free(taskd_map_remove_int(&d->roots, f->pid));
+}
+
+/* f names pid now (0: none). A pid named by files of two different rules is placed by the
+ * first only: warned once on the later file. */
+static int file_set_pid(struct taskd *d, struct taskd_file *f, pid_t pid) {
+        struct taskd_root *root;
+        int r;
+
+        if (f->held && f->pid == pid)
+                return 0;
+        root_release(d, f);
+        f->pid = pid;
+        if (pid <= 0)
+                return 0;
+        root = taskd_map_get_int(&d->roots, pid);
+        if (!root) {
+                root = malloc(sizeof(*root));
+                if (!root)
+                        return -ENOMEM;
+                *root = (struct taskd_root){.pid = pid, .rule = f->rule};
+                r = taskd_map_put_int(&d->roots, pid, root); /* owned by d->roots now */
+                if (r < 0) {
+                        free(root);
+                        return r;
+                }
+        }
+        if (root->rule != f->rule) {
+                _cleanup_free_ char *key = NULL;
+                if (xasprintf(&key, "dup:%d:%zu", (int) pid, root->rule) >= 0 &&
+                    taskd_warn_once(&f->warned, key))
+                        log_warning("Pid file %s names pid %d, which a pid file of '%s' names too; "
+                                    "leaving it in '%s'",
+                                    f->path, (int) pid, d->rules.v[root->rule].name,
+                                    d->rules.v[root->rule].name);
+                return 0;
+        }
+        root->n_files++;
+        f->held = true;
+        return 0;
+}
+
+/* Drops a file's state: its root claim, its cap slot, its entry. */
+static void file_forget(struct taskd *d, struct taskd_file *f) {
+        root_release(d, f);
+        if (f->pattern < d->n_caps)
+                taskd_cap_release(&d->file_caps[f->pattern]);
+        (void) taskd_map_remove_str(&d->files, f->path);
+        file_free(f);
 }
 
 void taskd_files_clear(struct taskd *d) {
-        for (size_t i = 0; i < d->n_files; i++)
-                file_done(&d->files[i]);
-        d->files = mfree(d->files);
-        d->n_files = 0;
-        d->roots = mfree(d->roots);
-        d->n_roots = 0;
+        struct taskd_map_iter it = {};
+        void *v;
+
+        while (taskd_map_next(&d->files, &it, &v))
+                file_free(v);
+        taskd_map_clear(&d->files);
+        it = (struct taskd_map_iter){};
+        while (taskd_map_next(&d->roots, &it, &v))
+                free(v);
+        taskd_map_clear(&d->roots);
+        for (size_t i = 0; i < d->n_caps; i++)
+                d->file_caps[i] = (struct taskd_cap){.max = d->file_caps[i].max};
 }
 
-static struct taskd_file *file_find(struct taskd *d, const char *path) {
-        for (size_t i = 0; i < d->n_files; i++)
-                if (strcmp(d->files[i].path, path) == 0)
-                        return &d->files[i];
-        return NULL;
-}
+int taskd_caps_sync(struct taskd *d) {
+        size_t n = taskd_rules_n_patterns(&d->rules);
 
-/* The state for a path, created on first sight. A path matched by two rules stays with the
- * first (the same pid file cannot feed two names). */
-static int file_get(struct taskd *d, const char *path, size_t rule, struct taskd_file **ret) {
-        struct taskd_file *f = file_find(d, path), *nv;
-
-        if (f) {
-                *ret = f;
-                return 0;
+        if (n != d->n_caps) {
+                struct taskd_cap *fc = calloc(MAX(n, (size_t) 1), sizeof(*fc)),
+                                 *dc = calloc(MAX(n, (size_t) 1), sizeof(*dc));
+                if (!fc || !dc) {
+                        free(fc);
+                        free(dc);
+                        return -ENOMEM;
+                }
+                /* pattern ids have changed meaning: the per-file state starts over (the
+                 * watches recount theirs at the resync that follows a reload) */
+                taskd_files_clear(d);
+                free(d->file_caps);
+                free(d->dir_caps);
+                d->file_caps = fc;
+                d->dir_caps = dc;
+                d->n_caps = n;
         }
-        nv = realloc(d->files, (d->n_files + 1) * sizeof(*nv));
-        if (!nv)
-                return -ENOMEM;
-        d->files = nv;
-        f = &d->files[d->n_files];
-        *f = (struct taskd_file){.path = strdup(path), .rule = rule};
-        if (!f->path)
-                return -ENOMEM;
-        d->n_files++;
-        *ret = f;
+        for (size_t i = 0; i < n; i++) {
+                d->file_caps[i].max = d->cfg->taskd.max_files;
+                d->dir_caps[i].max = d->cfg->taskd.max_dirs;
+        }
         return 0;
 }
 
-static int root_cmp(const void *a, const void *b) {
-        const struct taskd_root *x = a, *y = b;
-        return (x->pid > y->pid) - (x->pid < y->pid);
-}
-
-/* Rebuilds the sorted pid -> rule index from the files. A pid named by files of two different
- * rules is placed by neither after the first: warned once on the later file. */
-static int roots_rebuild(struct taskd *d) {
-        struct taskd_root *v;
-        size_t n = 0;
-
-        v = d->n_files ? calloc(d->n_files, sizeof(*v)) : NULL;
-        if (d->n_files && !v)
-                return -ENOMEM;
-        for (size_t i = 0; i < d->n_files; i++) {
-                struct taskd_file *f = &d->files[i];
-                bool dup = false;
-
-                if (f->pid <= 0)
-                        continue;
-                for (size_t j = 0; j < n; j++)
-                        if (v[j].pid == f->pid && v[j].rule != f->rule) {
-                                _cleanup_free_ char *key = NULL;
-                                dup = true;
-                                if (xasprintf(&key, "dup:%d:%zu", (int) f->pid, v[j].rule) >= 0 &&
-                                    taskd_warn_once(&f->warned, key))
-                                        log_warning("Pid file %s names pid %d, which a pid file of "
-                                                    "'%s' names too; leaving it in '%s'",
-                                                    f->path, (int) f->pid,
-                                                    d->rules.v[v[j].rule].name,
-                                                    d->rules.v[v[j].rule].name);
-                                break;
-                        }
-                if (!dup)
-                        v[n++] = (struct taskd_root){.pid = f->pid, .rule = f->rule};
+/* The pattern of id `pattern` (for messages). */
+const char *taskd_pattern_name(const struct taskd *d, size_t pattern) {
+        for (size_t i = 0; i < d->rules.n; i++) {
+                size_t n = strv_length(d->rules.v[i].patterns);
+                if (pattern >= d->rules.v[i].pattern_base &&
+                    pattern < d->rules.v[i].pattern_base + n)
+                        return d->rules.v[i].patterns[pattern - d->rules.v[i].pattern_base];
         }
-        if (n > 1)
-                qsort(v, n, sizeof(*v), root_cmp);
-        free(d->roots);
-        d->roots = v;
-        d->n_roots = n;
-        return 0;
+        return "?";
 }
 
-static const struct taskd_root *root_find(const struct taskd *d, pid_t pid) {
-        struct taskd_root key = {.pid = pid};
-        if (d->n_roots == 0)
-                return NULL;
-        return bsearch(&key, d->roots, d->n_roots, sizeof(key), root_cmp);
+/* A new file state for path, counted against its pattern's max_files. -ENOSPC: the pattern has
+ * all it may hold (warned once), the file is ignored. */
+static int file_new(struct taskd *d, const char *path, size_t rule, size_t pattern,
+                    struct taskd_file **ret) {
+        _cleanup_(file_freep) struct taskd_file *f = NULL;
+        int r;
+
+        if (pattern < d->n_caps) {
+                enum taskd_cap_result c = taskd_cap_take(&d->file_caps[pattern]);
+                if (c == TASKD_CAP_FULL_WARN)
+                        log_warning("Pattern %s of '%s' matches more than %zu files ([taskd] "
+                                    "max_files); ignoring the rest until some go away",
+                                    taskd_pattern_name(d, pattern), d->rules.v[rule].name,
+                                    d->file_caps[pattern].max);
+                if (c != TASKD_CAP_TAKEN)
+                        return -ENOSPC;
+        }
+        f = calloc(1, sizeof(*f));
+        if (!f || !(f->path = strdup(path)))
+                r = -ENOMEM;
+        else {
+                f->rule = rule;
+                f->pattern = pattern;
+                r = taskd_map_put_str(&d->files, f->path, f); /* owned by d->files now */
+        }
+        if (r < 0) {
+                if (pattern < d->n_caps)
+                        taskd_cap_release(&d->file_caps[pattern]);
+                return r;
+        }
+        *ret = TAKE_PTR(f);
+        return 0;
 }
 
 /* Printable, bounded rendering of a bad pid file's content for a warning. Only for a file
@@ -160,24 +230,25 @@ static int rule_user_uid(const struct taskd_rule *rule, uid_t *ret) {
 
 /* A trust refusal: warned once per file and reason (the key holds no pid, mtime or content, so
  * whoever controls the file cannot make us repeat it). */
-_printf_(3, 4) static void file_refuse(struct taskd_file *f, const char *reason_key,
-                                       const char *fmt, ...) {
+_printf_(4, 5) static void file_refuse(struct taskd *d, struct taskd_file *f,
+                                       const char *reason_key, const char *fmt, ...) {
         char msg[PATH_MAX + 512];
         va_list ap;
 
         if (!taskd_warn_once(&f->refused, reason_key))
                 return;
+        taskd_metrics_refused(d, reason_key);
         va_start(ap, fmt);
         (void) vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
         log_warning("%s", msg);
 }
 
-/* Reads a pid file and decides which process (if any) it names now; sets f->pid. Complaints
+/* Reads a pid file and decides which process (if any) it names now (0: none). Complaints
  * are warned once per distinct problem (content, or pid + mtime), not at every pass; trust
  * refusals once per reason (file_refuse). */
-static void file_refresh(struct taskd *d, struct taskd_file *f, bool just_created,
-                         uint64_t boot_rt) {
+static pid_t file_read_pid(struct taskd *d, struct taskd_file *f, bool just_created,
+                           uint64_t boot_rt) {
         const struct taskd_rule *rule = &d->rules.v[f->rule];
         struct proc_pidfile pf;
         struct proc_stat st;
@@ -187,17 +258,16 @@ static void file_refresh(struct taskd *d, struct taskd_file *f, bool just_create
         pid_t pid;
         int r;
 
-        f->pid = 0;
         r = proc_pidfile_load(f->path, &pf);
         if (r == -ENOENT || r == -ENOTDIR) {
                 /* the service is not running (or not yet): nothing to say */
                 (void) taskd_warn_once(&f->warned, NULL);
-                return;
+                return 0;
         }
         if (r == -ENOLINK || r == -EBADF || r == -ELOOP) {
-                file_refuse(f, r == -EBADF ? "type" : "link", "Ignoring pid file %s: %s", f->path,
+                file_refuse(d, f, r == -EBADF ? "type" : "link", "Ignoring pid file %s: %s", f->path,
                             proc_pidfile_strerror(r));
-                return;
+                return 0;
         }
         if (r < 0) {
                 snprintf(key, sizeof(key), "load:%d", r);
@@ -208,26 +278,26 @@ static void file_refresh(struct taskd *d, struct taskd_file *f, bool just_create
                         else
                                 log_warning_errno(r, "Ignoring pid file %s: %m", f->path);
                 }
-                return;
+                return 0;
         }
         r = proc_pidfile_parse(pf.data, pf.len, &pid);
         if (r < 0) {
                 if (r == -ENODATA && just_created)
-                        return; /* created, not written yet: the close-write event follows */
+                        return 0; /* created, not written yet: the close-write event follows */
                 if (!taskd_may_show_content(pf.uid)) {
                         snprintf(key, sizeof(key), "parse:%d", r);
                         if (taskd_warn_once(&f->warned, key))
                                 log_warning("Ignoring pid file %s: %s (owned by uid %u; content "
                                             "not shown)",
                                             f->path, proc_pidfile_strerror(r), (unsigned) pf.uid);
-                        return;
+                        return 0;
                 }
                 escape_content(&pf, shown, sizeof(shown));
                 snprintf(key, sizeof(key), "parse:%d:%s", r, shown);
                 if (taskd_warn_once(&f->warned, key))
                         log_warning("Ignoring pid file %s: %s (content \"%s\")", f->path,
                                     proc_pidfile_strerror(r), shown);
-                return;
+                return 0;
         }
         r = proc_stat_read_owner("/proc", pid, &st, &proc_uid);
         if (r < 0) {
@@ -235,32 +305,32 @@ static void file_refresh(struct taskd *d, struct taskd_file *f, bool just_create
                 if (r != -ESRCH)
                         log_debug_errno(r, "Cannot read /proc/%d for %s: %m", (int) pid, f->path);
                 (void) taskd_warn_once(&f->warned, NULL);
-                return;
+                return 0;
         }
         if (rule->user) {
                 r = rule_user_uid(rule, &want_uid);
                 if (r < 0) {
-                        file_refuse(f, "nouser", "Not moving pid %d named by %s: user=%s of '%s' %s",
+                        file_refuse(d, f, "nouser", "Not moving pid %d named by %s: user=%s of '%s' %s",
                                     (int) pid, f->path, rule->user, rule->name,
                                     r == -ESRCH ? "does not exist" : "cannot be looked up");
-                        return;
+                        return 0;
                 }
         }
         v = taskd_judge_owner(pf.uid, proc_uid, rule->user ? &want_uid : NULL);
         if (v == TASKD_REFUSE_OWNER) {
-                file_refuse(f, "owner",
+                file_refuse(d, f, "owner",
                             "Not moving pid %d named by %s: the file is owned by uid %u, which is "
                             "neither root nor the process's owner (uid %u)",
                             (int) pid, f->path, (unsigned) pf.uid, (unsigned) proc_uid);
-                return;
+                return 0;
         }
         if (v == TASKD_REFUSE_USER) {
-                file_refuse(f, "user",
+                file_refuse(d, f, "user",
                             "Not moving pid %d named by %s: it runs as uid %u, not as user=%s "
                             "(uid %u) that '%s' requires",
                             (int) pid, f->path, (unsigned) proc_uid, rule->user,
                             (unsigned) want_uid, rule->name);
-                return;
+                return 0;
         }
         v = taskd_judge(&st, pf.mtime_usec,
                         proc_starttime_to_realtime_usec(st.starttime, d->hz, boot_rt));
@@ -271,74 +341,70 @@ static void file_refresh(struct taskd *d, struct taskd_file *f, bool just_create
                                  (unsigned long long) pf.mtime_usec);
                 else
                         snprintf(key, sizeof(key), "verdict:%d", (int) v);
-                if (taskd_warn_once(&f->warned, key))
+                if (taskd_warn_once(&f->warned, key)) {
+                        taskd_metrics_refused(d, taskd_verdict_reason(v));
                         log_warning("Not moving pid %d named by %s: %s", (int) pid, f->path,
                                     taskd_verdict_to_string(v));
-                return;
+                }
+                return 0;
         }
         (void) taskd_warn_once(&f->warned, NULL);
         (void) taskd_warn_once(&f->refused, NULL);
-        f->pid = pid;
+        return pid;
+}
+
+/* Reads f again and updates the pid -> rule index. */
+static int file_refresh(struct taskd *d, struct taskd_file *f, bool just_created, uint64_t boot_rt) {
+        return file_set_pid(d, f, file_read_pid(d, f, just_created, boot_rt));
 }
 
 /* ---- placement ---- */
 
-/* Opens (once) the target's cgroup.procs in each hierarchy of its subsystem. -ENOENT: the
- * cgroup does not exist (yet). */
+/* Opens (once) the target's processes file in each hierarchy of its subsystem, through cgfs.
+ * -ENOENT: the cgroup does not exist (yet). */
 static int target_open(struct taskd *d, struct taskd_target *t) {
-        const char *const *dirs;
-        int n, r;
+        size_t n;
+        int r;
 
         if (t->n_fds > 0)
                 return 0;
-        n = cgfs_subsys_dirs(d->fs, t->subsys, &dirs);
-        if (n <= 0)
-                return n < 0 ? n : -ENOMEDIUM;
-        for (int k = 0; k < n && k < TASKD_MAX_HIER; k++) {
-                _cleanup_free_ char *path = NULL;
-
-                r = xasprintf(&path, "%s/%s/cgroup.procs", dirs[k], t->path);
-                if (r < 0) {
-                        taskd_target_close(t);
-                        return r;
-                }
-                t->fds[k] = open(path, O_WRONLY | O_CLOEXEC);
-                if (t->fds[k] < 0) {
-                        r = negative_errno();
-                        taskd_target_close(t);
-                        return r;
-                }
-                t->n_fds++;
-        }
+        r = cgfs_open_file(d->fs, t->subsys, t->path, CGFS_FILE_PROCS, O_WRONLY, t->fds,
+                           TASKD_MAX_HIER, &n);
+        if (r < 0)
+                return r;
+        t->n_fds = n; /* ownership: the target's until taskd_target_close() */
         return 0;
 }
 
-/* Reads which pids are in the target's cgroup in every hierarchy into t->in_place. */
+/* Reads which pids are in the target's cgroup in every hierarchy into t->in_place. The fds
+ * are fresh each time: a v1 cgroup.procs fd keeps its pid list for a while. */
 static int target_read_members(struct taskd *d, struct taskd_target *t) {
-        const char *const *dirs;
-        int n, r;
+        struct cgfs_buf buf = {};
+        int fds[TASKD_MAX_HIER];
+        size_t n = 0;
+        int r;
 
         t->in_place.n = 0;
-        n = cgfs_subsys_dirs(d->fs, t->subsys, &dirs);
-        for (int k = 0; k < n; k++) {
-                _cleanup_free_ char *path = NULL, *text = NULL;
+        r = cgfs_open_file(d->fs, t->subsys, t->path, CGFS_FILE_PROCS, O_RDONLY, fds,
+                           TASKD_MAX_HIER, &n);
+        if (r == -ENOMEDIUM)
+                return 0;
+        if (r < 0)
+                return r;
+        for (size_t k = 0; k < n; k++) {
                 _cleanup_free_ pid_t *pids = NULL;
                 size_t np = 0, o = 0;
 
-                r = xasprintf(&path, "%s/%s/cgroup.procs", dirs[k], t->path);
-                if (r < 0)
-                        return r;
-                r = read_full_file(path, &text, NULL);
-                if (r >= 0)
-                        r = cgfs_parse_pids(text, &pids, &np);
+                r = cgfs_read_pids_fd(fds[k], &buf, &pids, &np);
                 if (r < 0) {
                         t->in_place.n = 0;
-                        return r;
+                        break;
                 }
                 if (k == 0) {
-                        for (size_t i = 0; i < np; i++)
-                                if ((r = pidvec_push(&t->in_place, pids[i])) < 0)
-                                        return r;
+                        for (size_t i = 0; i < np && r >= 0; i++)
+                                r = pidvec_push(&t->in_place, pids[i]);
+                        if (r < 0)
+                                break;
                         pidvec_sort(&t->in_place);
                         continue;
                 }
@@ -351,7 +417,10 @@ static int target_read_members(struct taskd *d, struct taskd_target *t) {
                 t->in_place.n = o;
                 pids = here.v; /* freed by the cleanup */
         }
-        return 0;
+        for (size_t k = 0; k < n; k++)
+                (void) close(fds[k]);
+        cgfs_buf_free(&buf);
+        return r < 0 ? r : 0;
 }
 
 /* Refreshes the in-place sets of a rule's targets; a missing cgroup leaves its set empty. */
@@ -365,25 +434,23 @@ static void rule_read_members(struct taskd *d, struct taskd_rule *rule) {
         }
 }
 
-/* Writes pid to the target's cgroup.procs in each hierarchy. */
+/* Writes pid to the target's processes file in each hierarchy. */
 static int target_write(struct taskd *d, struct taskd_target *t, pid_t pid) {
-        char num[16];
-        int len, r;
+        int r;
 
         r = target_open(d, t);
         if (r < 0)
                 return r;
-        len = snprintf(num, sizeof(num), "%d", (int) pid);
-        for (size_t k = 0; k < t->n_fds; k++)
-                if (write(t->fds[k], num, (size_t) len) != len) {
-                        r = negative_errno();
-                        if (r == -ENODEV || r == -ENOENT) {
-                                /* the cgroup was removed under our cached fd */
-                                taskd_target_close(t);
-                                return -ENOENT;
-                        }
-                        return r;
+        for (size_t k = 0; k < t->n_fds; k++) {
+                r = cgfs_write_pid(t->fds[k], pid);
+                if (r == -ENOENT) {
+                        /* the cgroup was removed under our cached fd */
+                        taskd_target_close(t);
+                        return -ENOENT;
                 }
+                if (r < 0)
+                        return r;
+        }
         return 0;
 }
 
@@ -457,8 +524,7 @@ static void tree_sync(struct taskd *d) {
         if (r < 0) {
                 log_warning_errno(r, "Lost the process events connector (%m); walking /proc "
                                      "from now on");
-                loop_source_free(d->tree_src);
-                d->tree_src = NULL;
+                d->tree_src = sd_event_source_disable_unref(d->tree_src);
                 d->tree = proc_tree_free(d->tree);
         }
 }
@@ -480,7 +546,7 @@ static int place_tree(struct taskd *d, size_t ri, pid_t root, bool retry_missing
                 pid_t pid = d->queue.v[i];
 
                 if (i > 0) {
-                        const struct taskd_root *owner = root_find(d, pid);
+                        const struct taskd_root *owner = taskd_root_find(d, pid);
                         if (owner && owner->rule != ri)
                                 continue; /* another name's process: its subtree is its own */
                 }
@@ -503,6 +569,7 @@ static int place_tree(struct taskd *d, size_t ri, pid_t root, bool retry_missing
                          (int) root, rule->name);
         pass->n_processes += n_in;
         pass->n_moved += n_moved;
+        d->m.moves += n_moved;
         return (int) MIN(n_in, (size_t) INT32_MAX);
 }
 
@@ -517,73 +584,140 @@ static int pattern_paths(const char *pattern, glob_t *g, bool *is_glob) {
         return r == 0 ? 0 : (r == GLOB_NOSPACE ? -ENOMEM : -EIO);
 }
 
+/* One pattern's expansion during a full pass. */
+struct pass_pattern {
+        size_t rule, id;
+        const char *pattern;
+        glob_t g;
+        bool is_glob, ok;
+};
+
+static size_t pp_n(const struct pass_pattern *pp) {
+        return !pp->ok ? 0 : pp->is_glob ? pp->g.gl_pathc : 1;
+}
+static const char *pp_path(const struct pass_pattern *pp, size_t j) {
+        return pp->is_glob ? pp->g.gl_pathv[j] : pp->pattern;
+}
+
+static void pass_patterns_free(struct pass_pattern *v, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (v[i].ok && v[i].is_glob)
+                        globfree(&v[i].g);
+        free(v);
+}
+
+/* The files of d->files grouped by rule (counting sort), for placement in rule order. *ret is
+ * owned; (*ret_start)[i] .. (*ret_start)[i + 1] are rule i's. */
+static int files_by_rule(struct taskd *d, struct taskd_file ***ret, size_t **ret_start) {
+        _cleanup_free_ struct taskd_file **v = NULL;
+        _cleanup_free_ size_t *start = NULL, *pos = NULL;
+        struct taskd_map_iter it = {};
+        void *f;
+
+        v = calloc(MAX(taskd_map_size(&d->files), (size_t) 1), sizeof(*v));
+        start = calloc(d->rules.n + 1, sizeof(*start));
+        pos = calloc(d->rules.n + 1, sizeof(*pos));
+        if (!v || !start || !pos)
+                return -ENOMEM;
+        while (taskd_map_next(&d->files, &it, &f))
+                start[((struct taskd_file *) f)->rule + 1]++;
+        for (size_t i = 0; i < d->rules.n; i++)
+                start[i + 1] += start[i];
+        memcpy(pos, start, (d->rules.n + 1) * sizeof(*pos));
+        it = (struct taskd_map_iter){};
+        while (taskd_map_next(&d->files, &it, &f))
+                v[pos[((struct taskd_file *) f)->rule]++] = f;
+        *ret = TAKE_PTR(v);
+        *ret_start = TAKE_PTR(start);
+        return 0;
+}
+
 int taskd_full_pass(struct taskd *d) {
         struct taskd_pass pass = {};
         uint64_t t0 = now_usec(CLOCK_MONOTONIC), boot_rt = proc_boot_realtime_usec();
-        size_t i, k;
+        struct pass_pattern *pats = NULL;
+        _cleanup_free_ struct taskd_file **byrule = NULL;
+        _cleanup_free_ size_t *start = NULL;
+        size_t n_pats = taskd_rules_n_patterns(&d->rules), k = 0;
+        struct taskd_map_iter it = {};
+        void *v;
         int r;
 
         proc_walk_invalidate(d->walk);
         tree_sync(d);
-        for (i = 0; i < d->n_files; i++)
-                d->files[i].seen = false;
+        while (taskd_map_next(&d->files, &it, &v))
+                ((struct taskd_file *) v)->seen = false;
 
-        for (i = 0; i < d->rules.n; i++)
-                for (char **p = d->rules.v[i].patterns; p && *p; p++) {
-                        glob_t g = {};
-                        bool is_glob;
-                        struct taskd_file *f;
+        /* 1. expand every pattern; the files known already are marked */
+        pats = calloc(MAX(n_pats, (size_t) 1), sizeof(*pats));
+        if (!pats)
+                return log_error_errno(-ENOMEM, "Out of memory");
+        for (size_t i = 0; i < d->rules.n; i++)
+                for (char **p = d->rules.v[i].patterns; p && *p && k < n_pats; p++, k++) {
+                        struct pass_pattern *pp = &pats[k];
 
-                        r = pattern_paths(*p, &g, &is_glob);
+                        *pp = (struct pass_pattern){.rule = i, .id = k, .pattern = *p};
+                        r = pattern_paths(*p, &pp->g, &pp->is_glob);
                         if (r < 0) {
                                 log_warning_errno(r, "Cannot expand %s: %m", *p);
                                 continue;
                         }
-                        for (size_t j = 0; j < (is_glob ? g.gl_pathc : 1); j++) {
-                                r = file_get(d, is_glob ? g.gl_pathv[j] : *p, i, &f);
-                                if (r < 0) {
-                                        if (is_glob)
-                                                globfree(&g);
-                                        return log_error_errno(r, "Out of memory");
-                                }
-                                if (f->seen || f->rule != i)
-                                        continue; /* already read in this pass, maybe for a rule
-                                                     listed earlier */
-                                f->seen = true;
-                                file_refresh(d, f, false, boot_rt);
+                        pp->ok = true;
+                        for (size_t j = 0; j < pp_n(pp); j++) {
+                                struct taskd_file *f = taskd_map_get_str(&d->files, pp_path(pp, j));
+                                if (f && f->rule == i)
+                                        f->seen = true;
                         }
-                        if (is_glob)
-                                globfree(&g);
                 }
-        /* forget files no pattern matches any more */
-        for (i = 0, k = 0; i < d->n_files; i++) {
-                if (d->files[i].seen)
-                        d->files[k++] = d->files[i];
-                else
-                        file_done(&d->files[i]);
+        /* 2. forget files no pattern matches any more, which frees their cap slots */
+        it = (struct taskd_map_iter){};
+        while (taskd_map_next(&d->files, &it, &v))
+                if (!((struct taskd_file *) v)->seen)
+                        file_forget(d, v);
+        /* 3. new files, as long as their pattern's cap allows (a path matched by two rules
+         * stays with the first) */
+        for (k = 0; k < n_pats; k++) {
+                struct pass_pattern *pp = &pats[k];
+
+                for (size_t j = 0; j < pp_n(pp); j++) {
+                        struct taskd_file *f;
+
+                        if (taskd_map_get_str(&d->files, pp_path(pp, j)))
+                                continue;
+                        r = file_new(d, pp_path(pp, j), pp->rule, pp->id, &f);
+                        if (r == -ENOSPC)
+                                break; /* this pattern is full */
+                        if (r < 0) {
+                                pass_patterns_free(pats, n_pats);
+                                return log_error_errno(r, "Out of memory");
+                        }
+                        f->seen = true;
+                }
         }
-        d->n_files = k;
-        r = roots_rebuild(d);
+        pass_patterns_free(pats, n_pats);
+        /* 4. read every file, in rule order (the first rule keeps a pid two rules name) */
+        r = files_by_rule(d, &byrule, &start);
         if (r < 0)
                 return log_error_errno(r, "Out of memory");
+        for (size_t j = 0; j < start[d->rules.n]; j++)
+                if (file_refresh(d, byrule[j], false, boot_rt) < 0)
+                        return log_error_errno(-ENOMEM, "Out of memory");
 
+        /* 5. place */
         if (d->sd)
                 sdplace_begin(d, true);
-        for (i = 0; i < d->rules.n; i++) {
+        for (size_t i = 0; i < d->rules.n; i++) {
                 size_t before = pass.n_processes;
 
                 if (!d->sd)
                         rule_read_members(d, &d->rules.v[i]);
-                for (size_t j = 0; j < d->n_files; j++) {
-                        const struct taskd_root *owner;
+                for (size_t j = start[i]; j < start[i + 1]; j++) {
+                        struct taskd_file *f = byrule[j];
 
-                        if (d->files[j].rule != i || d->files[j].pid <= 0)
-                                continue;
-                        owner = root_find(d, d->files[j].pid);
-                        if (!owner || owner->rule != i)
-                                continue;
-                        r = d->sd ? sdplace_root(d, i, &d->files[j], &pass)
-                                  : place_tree(d, i, d->files[j].pid, true, &pass);
+                        if (!f->held)
+                                continue; /* no pid, or another rule's */
+                        r = d->sd ? sdplace_root(d, i, f, &pass)
+                                  : place_tree(d, i, f->pid, true, &pass);
                         if (r == -ENOMEM)
                                 return log_error_errno(r, "Out of memory");
                 }
@@ -606,12 +740,12 @@ int taskd_full_pass(struct taskd *d) {
 int taskd_file_event(struct taskd *d, const char *dir, const char *name, bool just_created) {
         _cleanup_free_ char *path = NULL;
         struct taskd_pass pass = {};
-        struct taskd_file *f;
+        struct taskd_file *f = NULL;
         int r;
 
         for (size_t i = 0; i < d->rules.n; i++)
                 for (char **p = d->rules.v[i].patterns; p && *p; p++) {
-                        const struct taskd_root *owner;
+                        size_t id = d->rules.v[i].pattern_base + (size_t) (p - d->rules.v[i].patterns);
 
                         if (!taskd_pattern_matches(*p, dir, name))
                                 continue;
@@ -620,22 +754,23 @@ int taskd_file_event(struct taskd *d, const char *dir, const char *name, bool ju
                                               strcmp(dir, "/") == 0 ? "" : "/", name);
                                 if (r < 0)
                                         return log_error_errno(r, "Out of memory");
+                                f = taskd_map_get_str(&d->files, path);
                         }
-                        r = file_get(d, path, i, &f);
-                        if (r < 0)
-                                return log_error_errno(r, "Out of memory");
+                        if (!f) {
+                                r = file_new(d, path, i, id, &f);
+                                if (r == -ENOSPC)
+                                        continue; /* this pattern is full; maybe another's */
+                                if (r < 0)
+                                        return log_error_errno(r, "Out of memory");
+                        }
                         if (f->rule != i)
                                 continue;
                         f->seen = true;
-                        file_refresh(d, f, just_created, proc_boot_realtime_usec());
-                        r = roots_rebuild(d);
+                        r = file_refresh(d, f, just_created, proc_boot_realtime_usec());
                         if (r < 0)
                                 return log_error_errno(r, "Out of memory");
-                        if (f->pid <= 0)
-                                return 0;
-                        owner = root_find(d, f->pid);
-                        if (!owner || owner->rule != i)
-                                return 0;
+                        if (!f->held)
+                                return 0; /* no pid, or another rule's */
                         /* Fresh children lists: the fallback index is a snapshot of /proc. */
                         proc_walk_invalidate(d->walk);
                         tree_sync(d);
@@ -655,6 +790,7 @@ int taskd_file_event(struct taskd *d, const char *dir, const char *name, bool ju
                                 return log_error_errno(r, "Out of memory");
                         log_debug("Pid file %s: pid %d, %zu processes in place", path, (int) f->pid,
                                   pass.n_processes);
+                        taskd_metrics_write(d);
                         return 0;
                 }
         return 0;
@@ -666,10 +802,17 @@ void taskd_file_gone(struct taskd *d, const char *dir, const char *name) {
 
         if (xasprintf(&path, "%s%s%s", dir, strcmp(dir, "/") == 0 ? "" : "/", name) < 0)
                 return;
-        f = file_find(d, path);
+        f = taskd_map_get_str(&d->files, path);
         if (!f)
                 return;
-        f->pid = 0;
+        if (!f->refused) {
+                /* nothing to remember: its cap slot goes back at once, so churn of files that
+                 * come and go does not fill the pattern */
+                file_forget(d, f);
+                return;
+        }
+        /* a refused file keeps its state (and slot) until the next full pass, so that its
+         * owner cannot repeat the refusal by recreating it */
+        (void) file_set_pid(d, f, 0);
         (void) taskd_warn_once(&f->warned, NULL);
-        (void) roots_rebuild(d);
 }

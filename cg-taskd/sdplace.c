@@ -11,9 +11,9 @@
  *
  * Synchronous method calls on the loop thread: the manager answers in well under a
  * millisecond, and a call is made only for pid-file processes (a handful), not for their trees.
- * TODO(sd-event): attach the bus to the loop (sd_bus_attach_event) once cg-taskd runs on
- * sd-event, and wait for the restart jobs' JobRemoved signals instead of the next pid-file
- * event. */
+ * The bus is attached to cg-taskd's sd-event loop (sdplace_set_event), which reads what no call
+ * waits for. Not done: waiting for the restart jobs' JobRemoved signals on the loop instead of
+ * judging a restart at the next pid-file event. */
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
@@ -62,6 +62,7 @@ struct sdplace {
         char *state_path;  /* <runtime_dir>/taskd-state.json */
         bool restart;      /* [systemd] restart_services */
         sd_bus *bus;
+        sd_event *event; /* the daemon's loop the bus is attached to (borrowed), or NULL */
 
         struct sdplace_unit *units; /* what the last passes saw */
         size_t n_units;
@@ -206,6 +207,10 @@ static int bus_get(struct sdplace *s, sd_bus **ret) {
                         return r;
                 }
                 (void) sd_bus_set_method_call_timeout(s->bus, SD_CALL_TIMEOUT_USEC);
+                /* On the daemon's loop, which reads what no call waits for (the unit signals a
+                 * private manager socket sends); calls still read their own replies. */
+                if (s->event)
+                        (void) sd_bus_attach_event(s->bus, s->event, SD_EVENT_PRIORITY_NORMAL);
                 (void) warn_once(s, "", NULL);
                 log_debug("Connected to the systemd manager at '%s'", s->bus_spec);
         }
@@ -482,6 +487,17 @@ static int scope_start_unique(struct sdplace *s, char **name, const char *slice,
 
 DEFINE_CLEANUP_FUNC(struct sdplace, sdplace_free)
 
+void sdplace_set_event(struct sdplace *s, sd_event *e) {
+        if (!s || s->event == e)
+                return;
+        if (s->bus) {
+                (void) sd_bus_detach_event(s->bus);
+                if (e)
+                        (void) sd_bus_attach_event(s->bus, e, SD_EVENT_PRIORITY_NORMAL);
+        }
+        s->event = e;
+}
+
 int sdplace_new(const struct cfg *c, struct sdplace **ret) {
         _cleanup_(sdplace_freep) struct sdplace *s = NULL;
         int r;
@@ -563,10 +579,8 @@ static int live_slices(const struct taskd *d, char ***ret) {
 }
 
 static bool is_other_root(const struct taskd *d, size_t ri, pid_t pid) {
-        for (size_t i = 0; i < d->n_roots; i++)
-                if (d->roots[i].pid == pid)
-                        return d->roots[i].rule != ri;
-        return false;
+        const struct taskd_root *root = taskd_root_find(d, pid);
+        return root && root->rule != ri;
 }
 
 static int children_of(struct taskd *d, pid_t pid, struct pidvec *out) {
@@ -815,6 +829,7 @@ int sdplace_root(struct taskd *d, size_t ri, const struct taskd_file *f, struct 
                 }
                 pass->n_processes++;
                 pass->n_moved++;
+                d->m.moves++;
                 return units_put(s, scope, target, target, UNIT_PLACED);
         default:
                 return 0;
@@ -1106,4 +1121,12 @@ int sdplace_status(const struct taskd *d, char **ret) {
                         n_slices++;
         }
         return sdplan_status_format(n_placed, n_slices, n_pending, d->last_pass_usec, ret);
+}
+
+size_t sdplace_pending(const struct taskd *d) {
+        size_t n = 0;
+
+        for (size_t i = 0; d->sd && i < d->sd->n_units; i++)
+                n += d->sd->units[i].state != UNIT_PLACED;
+        return n;
 }

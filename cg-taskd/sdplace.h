@@ -8,6 +8,8 @@
  * <runtime_dir>/taskd-state.json for other tools. */
 #pragma once
 
+#include <systemd/sd-event.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -20,6 +22,8 @@ struct sdplace;
 /* From the [systemd] and [cgroup] settings; opens no bus yet (that happens at first use and
  * again after a lost connection). */
 int sdplace_new(const struct cfg *c, struct sdplace **ret);
+/* Attaches the manager connection (now and after each reconnect) to the daemon's loop. */
+void sdplace_set_event(struct sdplace *s, sd_event *e);
 struct sdplace *sdplace_free(struct sdplace *s);
 
 void sdplace_begin(struct taskd *d, bool full);
@@ -30,3 +34,6 @@ int sdplace_root(struct taskd *d, size_t ri, const struct taskd_file *f, struct 
 int sdplace_finish(struct taskd *d, bool full);
 /* STATUS= text (owned). */
 int sdplace_status(const struct taskd *d, char **ret);
+/* Units not (yet) in their slice: waiting for a restart, or on their way back. 0 when d->sd
+ * is NULL. */
+size_t sdplace_pending(const struct taskd *d);

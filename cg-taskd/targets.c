@@ -1,6 +1,7 @@
 /* targets.c — see targets.h. Pure: no I/O, no logging. */
 #include <errno.h>
 #include <fnmatch.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,9 +46,11 @@ int taskd_rules_build(const struct cfg_pid_files *pf, size_t n_pf, const struct 
                 if (!rules.v)
                         return -ENOMEM;
         }
-        for (size_t i = 0; i < n_pf; i++) {
+        for (size_t i = 0, base = 0; i < n_pf; i++) {
                 struct taskd_rule *rule = &rules.v[rules.n++];
 
+                rule->pattern_base = base;
+                base += strv_length(pf[i].patterns);
                 rule->name = strdup(pf[i].name);
                 if (!rule->name)
                         goto oom;
@@ -182,6 +185,91 @@ bool taskd_pattern_matches(const char *pattern, const char *dir, const char *nam
                                  : strcmp(pdir, dir) != 0)
                 return false;
         return fnmatch(pbase, name, FNM_PATHNAME | FNM_PERIOD) == 0;
+}
+
+size_t taskd_rules_n_patterns(const struct taskd_rules *r) {
+        return r->n == 0 ? 0
+                         : r->v[r->n - 1].pattern_base + strv_length(r->v[r->n - 1].patterns);
+}
+
+/* The next component of a path at *p ("" at the end), advancing *p; len in *ret_len. */
+static const char *next_component(const char **p, size_t *ret_len) {
+        const char *s = *p, *e;
+
+        while (*s == '/')
+                s++;
+        e = strchrnul(s, '/');
+        *ret_len = (size_t) (e - s);
+        *p = e;
+        return s;
+}
+
+enum taskd_dir_match taskd_dir_match(const char *pattern, const char *path) {
+        _cleanup_free_ char *pdir = NULL, *pbase = NULL;
+        const char *pp, *qp;
+        bool glob_seen = false;
+
+        if (taskd_pattern_split(pattern, &pdir, &pbase) < 0 || path[0] != '/')
+                return TASKD_DIR_NONE;
+        pp = pdir;
+        qp = path;
+        for (;;) {
+                size_t pl, ql;
+                const char *pc = next_component(&pp, &pl), *qc = next_component(&qp, &ql);
+                char pcomp[NAME_MAX + 1], qcomp[NAME_MAX + 1];
+
+                if (ql == 0) {
+                        if (pl == 0) /* path is the pattern's directory */
+                                return taskd_has_glob(pdir) ? TASKD_DIR_GLOB : TASKD_DIR_RESYNC;
+                        /* path is an ancestor of it: within the fixed part, the watch that stands
+                         * in for a missing directory moves down; within a glob, an intermediate
+                         * level that the interval's resync picks up */
+                        return glob_seen ? TASKD_DIR_NONE : TASKD_DIR_RESYNC;
+                }
+                if (pl == 0 || pl > NAME_MAX || ql > NAME_MAX)
+                        return TASKD_DIR_NONE; /* deeper than the pattern's directory */
+                memcpy(pcomp, pc, pl);
+                pcomp[pl] = 0;
+                memcpy(qcomp, qc, ql);
+                qcomp[ql] = 0;
+                if (taskd_has_glob(pcomp)) {
+                        glob_seen = true;
+                        if (fnmatch(pcomp, qcomp, FNM_PERIOD) != 0)
+                                return TASKD_DIR_NONE;
+                } else if (strcmp(pcomp, qcomp) != 0)
+                        return TASKD_DIR_NONE;
+        }
+}
+
+enum taskd_cap_result taskd_cap_take(struct taskd_cap *c) {
+        if (c->n < c->max) {
+                c->n++;
+                return TASKD_CAP_TAKEN;
+        }
+        if (c->warned)
+                return TASKD_CAP_FULL;
+        c->warned = true;
+        return TASKD_CAP_FULL_WARN;
+}
+
+void taskd_cap_release(struct taskd_cap *c) {
+        if (c->n > 0)
+                c->n--;
+}
+
+uint64_t taskd_coalesce_ask(struct taskd_coalesce *c, uint64_t now, uint64_t window) {
+        if (c->pending)
+                return 0;
+        c->pending = true;
+        if (!c->ran || now >= c->last_usec + window)
+                return now;
+        return c->last_usec + window;
+}
+
+void taskd_coalesce_ran(struct taskd_coalesce *c, uint64_t now) {
+        c->pending = false;
+        c->ran = true;
+        c->last_usec = now;
 }
 
 enum taskd_verdict taskd_judge(const struct proc_stat *st, uint64_t pidfile_mtime_usec,

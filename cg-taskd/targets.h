@@ -23,8 +23,8 @@ struct taskd_target {
         char *path; /* owned; relative to the managed root, e.g. "test_cgroup_b/test_cgroup_b_sub1"
                      */
         bool missing; /* the cgroup did not exist (-ENOENT) since the last snapshot change */
-        /* Cached O_WRONLY fds of <dir>/<path>/cgroup.procs, one per hierarchy of the subsystem
-         * (cgfs_subsys_dirs order); n_fds 0 until opened. Closed by taskd_rules_clear(). */
+        /* Cached O_WRONLY fds of its processes file (cgfs_open_file, CGFS_FILE_PROCS), one per
+         * hierarchy of the subsystem; n_fds 0 until opened. Closed by taskd_rules_clear(). */
         int fds[TASKD_MAX_HIER];
         size_t n_fds;
         /* Pids in this cgroup in every hierarchy, read from cgroup.procs at the start of a pass
@@ -36,6 +36,9 @@ struct taskd_target {
 struct taskd_rule {
         char *name;      /* owned */
         char **patterns; /* owned strv: absolute paths or globs */
+        /* id of patterns[0] among all rules' patterns, in order (caps are per pattern: pattern
+         * j of this rule is pattern_base + j) */
+        size_t pattern_base;
         char *user;      /* owned; `user=` of the rule: the process must run as it (NULL: any) */
         struct taskd_target targets[_CONF_SUBSYS_MAX];
         size_t n_targets; /* 0: no tree of the conf holds the name (yet), or v2_inner */
@@ -63,6 +66,9 @@ int taskd_rules_refuse_v2_inner(struct taskd_rules *r, const struct conf *c, cha
 /* Names in rules that no tree of the conf holds (v2_inner rules left out), as one "a, b" string (owned; NULL if none). */
 int taskd_rules_unknown_names(const struct taskd_rules *r, char **ret);
 
+/* How many patterns all rules have together (pattern ids are 0 .. n-1). */
+size_t taskd_rules_n_patterns(const struct taskd_rules *r);
+
 /* Contains one of the glob(7) metacharacters * ? [ */
 bool taskd_has_glob(const char *s);
 /* Splits an absolute pattern "/run/x/a*.pid" into dir "/run/x" and basename pattern "a*.pid"
@@ -71,6 +77,46 @@ int taskd_pattern_split(const char *pattern, char **ret_dir, char **ret_base);
 /* Does the file `name` appearing in directory `dir` match `pattern`? Globs are allowed in
  * the basename and in the directory components (fnmatch, FNM_PATHNAME | FNM_PERIOD). */
 bool taskd_pattern_matches(const char *pattern, const char *dir, const char *name);
+
+/* What a directory that just appeared means for one pattern (paths without "." or ".."
+ * components, as inotify and glob give them). */
+enum taskd_dir_match {
+        TASKD_DIR_NONE,
+        /* it matches the pattern's directory part, which has a glob: it is watched (counted
+         * against the pattern's max_dirs) and scanned for pid files */
+        TASKD_DIR_GLOB,
+        /* it is the pattern's fixed directory, or an ancestor within the fixed part: the watch
+         * that stood in for it (its nearest existing ancestor) must move down: a full resync */
+        TASKD_DIR_RESYNC,
+};
+enum taskd_dir_match taskd_dir_match(const char *pattern, const char *path);
+
+/* A per-pattern cap ([taskd] max_files, max_dirs): n things held of at most max. Past it, the
+ * rest is ignored and warned about once per config (a reload re-arms it): a flood that comes in
+ * waves, or a count hovering at the cap, must not make a warning per wave or per file. */
+struct taskd_cap {
+        size_t n, max;
+        bool warned;
+};
+enum taskd_cap_result {
+        TASKD_CAP_TAKEN,     /* n was below max: one more is held */
+        TASKD_CAP_FULL,      /* full, warned already: ignore it quietly */
+        TASKD_CAP_FULL_WARN, /* full, first time: ignore it and warn (naming pattern and cap) */
+};
+enum taskd_cap_result taskd_cap_take(struct taskd_cap *c);
+void taskd_cap_release(struct taskd_cap *c);
+
+/* Coalescing of directory rescans: a burst of mkdirs or queue overflows asks for many; they run
+ * as one, at once when the last one ran at least `window` ago, else `window` after it. Times in
+ * CLOCK_MONOTONIC usec. */
+struct taskd_coalesce {
+        uint64_t last_usec; /* when the last rescan ran */
+        bool ran, pending;
+};
+/* A rescan is asked for at `now`: 0 if one is pending already (nothing to arm), else when to run
+ * it (>= now; now: on the next loop iteration). */
+uint64_t taskd_coalesce_ask(struct taskd_coalesce *c, uint64_t now, uint64_t window);
+void taskd_coalesce_ran(struct taskd_coalesce *c, uint64_t now);
 
 /* Whether the process of a pid file may be moved. */
 enum taskd_verdict {

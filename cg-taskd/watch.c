@@ -2,17 +2,21 @@
  *
  * Each pattern's directory is watched; a directory that does not exist yet is covered by
  * watching its nearest existing ancestor, so its creation is seen and the watch moves down.
- * A glob in the directory part ("/run/<glob>/main.pid") watches every matching directory plus the
- * fixed prefix. Events: close-write and moved-to of a file place its tree at once; create
- * (without content yet) is tried quietly; delete/moved-from forget it; a created directory,
- * a watched directory going away or a queue overflow resynchronise the watches and run a full
- * pass. */
+ * A glob in the directory part ("/run/<glob>/main.pid") watches every matching directory, up to
+ * [taskd] max_dirs per pattern, plus the fixed prefix. Events: close-write and moved-to of a file
+ * place its tree at once; create (without content yet) is tried quietly; delete/moved-from forget
+ * it. Directories cost work in proportion to what changed: a created directory that matches a
+ * glob is watched and scanned by itself; a watched one that goes away is dropped by itself (its
+ * IN_IGNORED). Only a queue overflow, a moved directory or a change on the way to a fixed
+ * directory resynchronise all watches (every glob expanded again) and run a full pass. Rescans
+ * are coalesced (taskd_coalesce): a burst of mkdirs costs one rescan per window, each new
+ * directory looked at once. */
+#include <dirent.h>
 #include <errno.h>
 #include <glob.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -23,6 +27,19 @@
 #define WATCH_MASK                                                                                 \
         (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_DELETE_SELF |   \
          IN_MOVE_SELF | IN_ONLYDIR)
+
+/* A burst of directory events is handled at most once per this window (the first at once). */
+#define RESYNC_WINDOW_USEC (50 * USEC_PER_MSEC)
+/* At most this many inotify wake-ups per window (see taskd_watch_init). */
+#define INOTIFY_WINDOW_USEC (5 * USEC_PER_MSEC)
+#define INOTIFY_BURST 2
+/* New directories remembered for one rescan; past it, the rescan is a full resync instead. */
+#define MAX_DIRTY_DIRS 4096
+
+static inline void closedirp(DIR **dir) {
+        if (*dir)
+                (void) closedir(*dir);
+}
 
 static bool is_dir(const char *p) {
         struct stat st;
@@ -44,141 +61,418 @@ static char *nearest_existing(const char *dir) {
         return p;
 }
 
-/* Adds an owned string unless present (then frees it). */
-static int add_dir(char ***dirs, char *owned) {
-        if (!owned)
-                return -ENOMEM;
-        if (strv_contains(*dirs, owned)) {
-                free(owned);
-                return 0;
-        }
-        return strv_push(dirs, owned);
+static struct taskd_watch *watch_free(struct taskd_watch *w) {
+        if (!w)
+                return NULL;
+        strv_free(w->dirs);
+        free(w->patterns);
+        free(w);
+        return NULL;
 }
 
-/* The directories the rules need watched now (deduplicated strv, owned). */
-static int wanted_dirs(struct taskd *d, char ***ret) {
-        _cleanup_strv_free_ char **dirs = NULL;
+static void watches_free(struct taskd_map *watches, struct taskd_map *dirs) {
+        struct taskd_map_iter it = {};
+        void *v;
+
+        while (taskd_map_next(watches, &it, &v))
+                watch_free(v);
+        taskd_map_clear(watches);
+        taskd_map_clear(dirs);
+}
+
+static void dirty_clear(struct taskd *d) {
+        struct taskd_map_iter it = {};
+        void *v;
+
+        while (taskd_map_next(&d->dirty_dirs, &it, &v))
+                free(v);
+        taskd_map_clear(&d->dirty_dirs);
+}
+
+void taskd_watch_done(struct taskd *d) {
+        watches_free(&d->watches, &d->watch_dirs);
+        dirty_clear(d);
+}
+
+/* Records that wd watches path (for pattern id `pattern` or TASKD_WATCH_FIXED). */
+static int watch_attach(struct taskd_map *watches, struct taskd_map *dirs, int wd, const char *path,
+                        size_t pattern) {
+        struct taskd_watch *w = taskd_map_get_int(watches, wd);
+        size_t n, *pv;
         int r;
 
-        for (size_t i = 0; i < d->rules.n; i++)
-                for (char **p = d->rules.v[i].patterns; p && *p; p++) {
-                        _cleanup_free_ char *dir = NULL, *base = NULL;
+        if (!w) {
+                w = calloc(1, sizeof(*w));
+                if (!w)
+                        return -ENOMEM;
+                w->wd = wd;
+                r = taskd_map_put_int(watches, wd, w); /* owned by the map now */
+                if (r < 0) {
+                        free(w);
+                        return r;
+                }
+        }
+        n = strv_length(w->dirs);
+        pv = realloc(w->patterns, (n + 1) * sizeof(*pv));
+        if (!pv)
+                return -ENOMEM;
+        w->patterns = pv;
+        pv[n] = pattern;
+        r = strv_extend(&w->dirs, path);
+        if (r < 0)
+                return r;
+        return taskd_map_put_str(dirs, w->dirs[n], w);
+}
+
+static void warn_dirs_full(struct taskd *d, size_t rule, size_t pattern) {
+        log_warning("Pattern %s of '%s' matches more than %zu directories ([taskd] max_dirs); not "
+                    "watching the rest (the full pass still reads their pid files)",
+                    taskd_pattern_name(d, pattern), d->rules.v[rule].name,
+                    d->dir_caps[pattern].max);
+}
+
+/* ---- full resync ---- */
+
+struct sync_ctx {
+        struct taskd *d;
+        struct taskd_map watches, dirs; /* the new set */
+        bool changed;
+};
+
+/* Watches path in the new set, counted against the dir cap of `pattern` (unless FIXED). */
+static int sync_add(struct sync_ctx *c, const char *path, size_t rule, size_t pattern) {
+        struct taskd *d = c->d;
+        const struct taskd_watch *old;
+        bool counted = pattern != TASKD_WATCH_FIXED && pattern < d->n_caps;
+        int wd;
+
+        if (taskd_map_get_str(&c->dirs, path))
+                return 0;
+        if (counted) {
+                enum taskd_cap_result cr = taskd_cap_take(&d->dir_caps[pattern]);
+                if (cr == TASKD_CAP_FULL_WARN)
+                        warn_dirs_full(d, rule, pattern);
+                if (cr != TASKD_CAP_TAKEN)
+                        return 0;
+        }
+        wd = inotify_add_watch(d->inotify_fd, path, WATCH_MASK);
+        if (wd < 0) {
+                /* gone meanwhile, or not ours to read: the next sync retries */
+                log_debug_errno(negative_errno(), "Cannot watch %s: %m", path);
+                if (counted)
+                        taskd_cap_release(&d->dir_caps[pattern]);
+                else
+                        c->changed = true;
+                return 0;
+        }
+        old = taskd_map_get_str(&d->watch_dirs, path);
+        if (!old || old->wd != wd)
+                c->changed = true;
+        return watch_attach(&c->watches, &c->dirs, wd, path, pattern);
+}
+
+/* The fixed part of a glob directory ("/run/x/a*" -> "/run/x", "/a*" -> "/"). Owned. */
+static char *glob_prefix(const char *dir) {
+        char *prefix = strdup(dir), *meta, *slash;
+
+        if (!prefix)
+                return NULL;
+        meta = strpbrk(prefix, "*?[");
+        *meta = 0;
+        slash = strrchr(prefix, '/');
+        if (slash == prefix)
+                slash[1] = 0;
+        else
+                *slash = 0;
+        return prefix;
+}
+
+int taskd_watch_sync(struct taskd *d) {
+        struct sync_ctx c = {.d = d};
+        struct taskd_map_iter it = {};
+        void *v;
+        int r = 0;
+
+        for (size_t k = 0; k < d->n_caps; k++)
+                d->dir_caps[k].n = 0; /* recounted below; `warned` kept */
+        /* fixed directories first: a path both fixed and glob-matched costs no cap */
+        for (size_t i = 0; r >= 0 && i < d->rules.n; i++)
+                for (char **p = d->rules.v[i].patterns; r >= 0 && p && *p; p++) {
+                        _cleanup_free_ char *dir = NULL, *base = NULL, *near = NULL;
 
                         if (taskd_pattern_split(*p, &dir, &base) < 0)
                                 continue; /* ini refuses relative patterns already */
                         if (taskd_has_glob(dir)) {
-                                /* the fixed prefix, to see new matching dirs appear */
-                                _cleanup_free_ char *prefix = strdup(dir);
-                                glob_t g = {};
-                                char *meta, *slash;
-
-                                if (!prefix)
-                                        return -ENOMEM;
-                                meta = strpbrk(prefix, "*?[");
-                                *meta = 0;
-                                slash = strrchr(prefix, '/');
-                                if (slash == prefix)
-                                        slash[1] = 0;
-                                else
-                                        *slash = 0;
-                                r = add_dir(&dirs, nearest_existing(prefix));
-                                if (r < 0)
-                                        return r;
-                                if (glob(dir, GLOB_ONLYDIR | GLOB_NOSORT, NULL, &g) == 0) {
-                                        for (size_t j = 0; j < g.gl_pathc; j++)
-                                                if (is_dir(g.gl_pathv[j]) &&
-                                                    (r = add_dir(&dirs, strdup(g.gl_pathv[j]))) <
-                                                            0) {
-                                                        globfree(&g);
-                                                        return r;
-                                                }
-                                        globfree(&g);
-                                }
-                                continue;
-                        }
-                        r = add_dir(&dirs, nearest_existing(dir));
-                        if (r < 0)
-                                return r;
+                                _cleanup_free_ char *prefix = glob_prefix(dir);
+                                near = prefix ? nearest_existing(prefix) : NULL;
+                        } else
+                                near = nearest_existing(dir);
+                        r = near ? sync_add(&c, near, i, TASKD_WATCH_FIXED) : -ENOMEM;
                 }
-        *ret = TAKE_PTR(dirs);
+        /* then each glob's directories, the ones watched already first (they keep their
+         * place under the cap), up to max_dirs */
+        for (size_t i = 0; r >= 0 && i < d->rules.n; i++)
+                for (char **p = d->rules.v[i].patterns; r >= 0 && p && *p; p++) {
+                        _cleanup_free_ char *dir = NULL, *base = NULL;
+                        size_t id = d->rules.v[i].pattern_base + (size_t) (p - d->rules.v[i].patterns);
+                        glob_t g = {};
+
+                        if (taskd_pattern_split(*p, &dir, &base) < 0 || !taskd_has_glob(dir))
+                                continue;
+                        if (glob(dir, GLOB_ONLYDIR | GLOB_NOSORT, NULL, &g) != 0)
+                                continue;
+                        for (int pass = 0; r >= 0 && pass < 2; pass++)
+                                for (size_t j = 0; r >= 0 && j < g.gl_pathc; j++) {
+                                        bool known = taskd_map_get_str(&d->watch_dirs,
+                                                                       g.gl_pathv[j]) != NULL;
+                                        if (known == (pass == 0))
+                                                r = sync_add(&c, g.gl_pathv[j], i, id);
+                                }
+                        globfree(&g);
+                }
+        if (r < 0) {
+                /* keep the old set; the new watches are in the kernel but harmless (events on an
+                 * unknown wd are ignored) */
+                watches_free(&c.watches, &c.dirs);
+                return r;
+        }
+        /* drop watches no longer wanted */
+        while (taskd_map_next(&d->watches, &it, &v)) {
+                const struct taskd_watch *w = v;
+                if (!taskd_map_get_int(&c.watches, w->wd)) {
+                        (void) inotify_rm_watch(d->inotify_fd, w->wd);
+                        c.changed = true;
+                }
+        }
+        watches_free(&d->watches, &d->watch_dirs);
+        d->watches = c.watches; /* ownership moves to d */
+        d->watch_dirs = c.dirs;
+        return c.changed ? 1 : 0;
+}
+
+/* ---- incremental changes ---- */
+
+/* A watched directory is gone (IN_IGNORED: the kernel dropped the watch). A glob's directory
+ * just leaves (its cap slot freed); a fixed one needs the watch moved up: a full resync. */
+static void watch_gone(struct taskd *d, int wd) {
+        struct taskd_watch *w = taskd_map_remove_int(&d->watches, wd);
+
+        if (!w)
+                return; /* ours, removed by taskd_watch_sync */
+        for (size_t k = 0; w->dirs && w->dirs[k]; k++) {
+                if (taskd_map_get_str(&d->watch_dirs, w->dirs[k]) == w)
+                        (void) taskd_map_remove_str(&d->watch_dirs, w->dirs[k]);
+                if (w->patterns[k] == TASKD_WATCH_FIXED)
+                        d->resync_full = true;
+                else if (w->patterns[k] < d->n_caps)
+                        taskd_cap_release(&d->dir_caps[w->patterns[k]]);
+        }
+        watch_free(w);
+}
+
+/* Reads a newly watched directory for pid files written before its watch was in place. */
+static int dir_scan(struct taskd *d, const char *path) {
+        _cleanup_(closedirp) DIR *dir = opendir(path);
+        struct dirent *de;
+        int r;
+
+        if (!dir)
+                return 0; /* gone again */
+        while ((de = readdir(dir)))
+                if (de->d_type != DT_DIR && (r = taskd_file_event(d, path, de->d_name, false)) ==
+                                                    -ENOMEM)
+                        return r;
         return 0;
 }
 
-static void watches_free(struct taskd_watch *w, size_t n) {
-        for (size_t i = 0; i < n; i++)
-                strv_free(w[i].dirs);
-        free(w);
-}
-
-void taskd_watch_done(struct taskd *d) {
-        watches_free(d->watches, d->n_watches);
-        d->watches = NULL;
-        d->n_watches = 0;
-}
-
-static struct taskd_watch *watch_by_wd(struct taskd_watch *v, size_t n, int wd) {
-        for (size_t i = 0; i < n; i++)
-                if (v[i].wd == wd)
-                        return &v[i];
-        return NULL;
-}
-
-int taskd_watch_sync(struct taskd *d) {
-        _cleanup_strv_free_ char **dirs = NULL;
-        struct taskd_watch *nv = NULL;
-        size_t nn = 0;
-        bool changed = false;
+/* A directory appeared at path: watched and scanned if it matches a glob directory (within its
+ * pattern's cap); a full resync if it is on the way to a fixed one. */
+static int dir_appeared(struct taskd *d, const char *path) {
         int r;
 
-        r = wanted_dirs(d, &dirs);
-        if (r < 0)
-                return r;
-        for (char **p = dirs; p && *p; p++) {
-                struct taskd_watch *w, *t;
-                int wd = inotify_add_watch(d->inotify_fd, *p, WATCH_MASK);
+        if (taskd_map_get_str(&d->watch_dirs, path))
+                return 0;
+        for (size_t i = 0; i < d->rules.n; i++)
+                for (char **p = d->rules.v[i].patterns; p && *p; p++) {
+                        size_t id = d->rules.v[i].pattern_base + (size_t) (p - d->rules.v[i].patterns);
+                        enum taskd_cap_result cr;
+                        int wd;
 
-                if (wd < 0) {
-                        /* gone meanwhile, or not ours to read: the next sync retries */
-                        log_debug_errno(negative_errno(), "Cannot watch %s: %m", *p);
-                        changed = true;
-                        continue;
-                }
-                w = watch_by_wd(nv, nn, wd);
-                if (!w) {
-                        t = realloc(nv, (nn + 1) * sizeof(*t));
-                        if (!t) {
-                                watches_free(nv, nn);
-                                return -ENOMEM;
+                        switch (taskd_dir_match(*p, path)) {
+                        case TASKD_DIR_NONE:
+                                continue;
+                        case TASKD_DIR_RESYNC:
+                                d->resync_full = true;
+                                return 0;
+                        case TASKD_DIR_GLOB:
+                                break;
                         }
-                        nv = t;
-                        w = &nv[nn++];
-                        *w = (struct taskd_watch){.wd = wd};
+                        if (id >= d->n_caps)
+                                continue;
+                        cr = taskd_cap_take(&d->dir_caps[id]);
+                        if (cr == TASKD_CAP_FULL_WARN)
+                                warn_dirs_full(d, i, id);
+                        if (cr != TASKD_CAP_TAKEN)
+                                continue; /* maybe another pattern has room */
+                        wd = inotify_add_watch(d->inotify_fd, path, WATCH_MASK);
+                        if (wd < 0) {
+                                taskd_cap_release(&d->dir_caps[id]);
+                                return 0; /* gone again, or not a directory */
+                        }
+                        r = watch_attach(&d->watches, &d->watch_dirs, wd, path, id);
+                        if (r < 0)
+                                return r;
+                        return dir_scan(d, path);
                 }
-                r = strv_extend(&w->dirs, *p);
-                if (r < 0) {
-                        watches_free(nv, nn);
-                        return r;
-                }
-                struct taskd_watch *old = watch_by_wd(d->watches, d->n_watches, wd);
-                if (!old || !strv_contains(old->dirs, *p))
-                        changed = true;
-        }
-        /* drop watches no longer wanted */
-        for (size_t i = 0; i < d->n_watches; i++)
-                if (!watch_by_wd(nv, nn, d->watches[i].wd)) {
-                        (void) inotify_rm_watch(d->inotify_fd, d->watches[i].wd);
-                        changed = true;
-                }
-        taskd_watch_done(d);
-        d->watches = nv; /* ownership moves to d */
-        d->n_watches = nn;
-        return changed ? 1 : 0;
+        return 0;
 }
 
-static int on_inotify(struct loop_source *s, int fd, uint32_t revents, void *userdata) {
+static int on_resync(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct taskd *d = userdata;
+        struct taskd_map_iter it = {};
+        void *v;
+        int r = 0;
+
+        (void) s;
+        (void) usec;
+        taskd_coalesce_ran(&d->resync, now_usec(CLOCK_MONOTONIC));
+        while (r >= 0 && !d->resync_full && taskd_map_next(&d->dirty_dirs, &it, &v)) {
+                r = dir_appeared(d, v);
+                free(taskd_map_remove_str(&d->dirty_dirs, v));
+        }
+        dirty_clear(d);
+        if (r < 0)
+                return log_error_errno(r, "Out of memory");
+        if (d->resync_full) {
+                d->resync_full = false;
+                r = taskd_watch_sync(d);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to update the pid-file watches: %m");
+                if (r > 0)
+                        d->resync_pass = true; /* a new directory may already hold a pid file */
+        }
+        if (d->resync_pass) {
+                d->resync_pass = false;
+                return taskd_full_pass(d) == -ENOMEM ? -ENOMEM : 0;
+        }
+        return 0;
+}
+
+/* Asks for a rescan: at once if none ran within the window, else at its end. */
+static int resync_ask(struct taskd *d) {
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        uint64_t due = taskd_coalesce_ask(&d->resync, now, RESYNC_WINDOW_USEC);
+
+        if (due == 0)
+                return 0; /* one is pending */
+        return event_timer_set(d->resync_src, MAX(due - now, (uint64_t) 1));
+}
+
+/* A directory was created in (or moved into) a watched one, seen as dir/name. */
+static int dir_dirty(struct taskd *d, const char *dir, const char *name) {
+        char *path = NULL;
+        int r;
+
+        if (d->resync_full)
+                return 0; /* the full resync sees it */
+        if (taskd_map_size(&d->dirty_dirs) >= MAX_DIRTY_DIRS) {
+                dirty_clear(d);
+                d->resync_full = true;
+                return 0;
+        }
+        r = xasprintf(&path, "%s%s%s", dir, strcmp(dir, "/") == 0 ? "" : "/", name);
+        if (r < 0)
+                return r;
+        r = taskd_map_put_str(&d->dirty_dirs, path, path); /* owned by the map now */
+        if (r < 0)
+                free(path);
+        return r == -EEXIST ? 0 : r;
+}
+
+/* File events of one read of the inotify fd, each path once: a writer's create + close-write (or
+ * a flood's create, write, delete) costs one read of the file, not one per event. Order kept. */
+struct pending {
+        char *path;     /* owned; key of batch.idx */
+        size_t dir_len; /* path[0 .. dir_len) is the directory ("/" for the root) */
+        bool just_created, dead;
+};
+struct batch {
+        struct pending *v;
+        size_t n, allocated;
+        struct taskd_map idx; /* path -> index + 1 into v, as a pointer-sized integer */
+};
+
+static void batch_clear(struct batch *b) {
+        for (size_t i = 0; i < b->n; i++)
+                free(b->v[i].path);
+        b->n = 0;
+        taskd_map_clear(&b->idx);
+}
+
+static struct pending *batch_find(struct batch *b, const char *path) {
+        uintptr_t i = (uintptr_t) taskd_map_get_str(&b->idx, path);
+        return i ? &b->v[i - 1] : NULL;
+}
+
+static int batch_add(struct batch *b, const char *dir, const char *name, bool just_created) {
+        _cleanup_free_ char *path = NULL;
+        struct pending *p;
+        int r;
+
+        r = xasprintf(&path, "%s%s%s", dir, strcmp(dir, "/") == 0 ? "" : "/", name);
+        if (r < 0)
+                return r;
+        p = batch_find(b, path);
+        if (p && !p->dead) {
+                p->just_created = p->just_created && just_created;
+                return 0;
+        }
+        if (p) /* gone and back within the batch: read where it now stands in the order */
+                (void) taskd_map_remove_str(&b->idx, p->path);
+        if (b->n == b->allocated) {
+                size_t na = b->allocated ? b->allocated * 2 : 64;
+                struct pending *nv = realloc(b->v, na * sizeof(*nv));
+                if (!nv)
+                        return -ENOMEM;
+                b->v = nv;
+                b->allocated = na;
+        }
+        p = &b->v[b->n];
+        *p = (struct pending){.path = path, .dir_len = strlen(dir), .just_created = just_created};
+        r = taskd_map_put_str(&b->idx, p->path, (void *) (uintptr_t) (b->n + 1));
+        if (r < 0)
+                return r;
+        b->n++;
+        path = NULL; /* owned by b->v now */
+        return 0;
+}
+
+static int batch_run(struct taskd *d, struct batch *b) {
+        int r = 0;
+
+        for (size_t i = 0; i < b->n && r != -ENOMEM; i++) {
+                struct pending *p = &b->v[i];
+                _cleanup_free_ char *dir = NULL;
+
+                if (p->dead)
+                        continue;
+                dir = strndup(p->path, p->dir_len);
+                if (!dir) {
+                        r = -ENOMEM;
+                        break;
+                }
+                r = taskd_file_event(d, dir, p->path + p->dir_len + (p->dir_len > 1 ? 1 : 0),
+                                     p->just_created);
+        }
+        batch_clear(b);
+        return r == -ENOMEM ? r : 0;
+}
+
+static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
         struct taskd *d = userdata;
-        bool resync = false, full = false;
+        static struct batch b; /* kept between calls for its allocation; empty between them */
+        bool ask = false;
         int r;
 
         (void) s;
@@ -190,6 +484,7 @@ static int on_inotify(struct loop_source *s, int fd, uint32_t revents, void *use
                                 continue;
                         if (errno == EAGAIN)
                                 break;
+                        batch_clear(&b);
                         return log_error_errno(negative_errno(),
                                                "Failed to read inotify events: %m");
                 }
@@ -199,43 +494,66 @@ static int on_inotify(struct loop_source *s, int fd, uint32_t revents, void *use
 
                         p += sizeof(*e) + e->len;
                         if (e->mask & IN_Q_OVERFLOW) {
-                                full = resync = true;
+                                d->resync_full = d->resync_pass = ask = true;
+                                dirty_clear(d);
                                 continue;
                         }
-                        if (e->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF)) {
-                                resync = true;
+                        if (e->mask & IN_IGNORED) {
+                                watch_gone(d, e->wd);
+                                ask = ask || d->resync_full;
                                 continue;
                         }
-                        w = watch_by_wd(d->watches, d->n_watches, e->wd);
+                        if (e->mask & IN_DELETE_SELF)
+                                continue; /* its IN_IGNORED follows */
+                        if (e->mask & IN_MOVE_SELF) {
+                                d->resync_full = ask = true; /* our paths for it are wrong */
+                                continue;
+                        }
+                        w = taskd_map_get_int(&d->watches, e->wd);
                         if (!w || e->len == 0)
                                 continue;
                         if (e->mask & IN_ISDIR) {
-                                if (e->mask & (IN_CREATE | IN_MOVED_TO))
-                                        resync = true;
+                                if (e->mask & (IN_CREATE | IN_MOVED_TO)) {
+                                        for (char **dir = w->dirs; dir && *dir; dir++)
+                                                if (dir_dirty(d, *dir, e->name) == -ENOMEM)
+                                                        return log_error_errno(-ENOMEM,
+                                                                               "Out of memory");
+                                        ask = true;
+                                }
                                 continue;
                         }
                         for (char **dir = w->dirs; dir && *dir; dir++) {
-                                if (e->mask & (IN_DELETE | IN_MOVED_FROM))
+                                if (e->mask & (IN_DELETE | IN_MOVED_FROM)) {
+                                        _cleanup_free_ char *path = NULL;
+                                        struct pending *pe;
+
+                                        if (xasprintf(&path, "%s%s%s", *dir,
+                                                      strcmp(*dir, "/") == 0 ? "" : "/",
+                                                      e->name) >= 0 &&
+                                            (pe = batch_find(&b, path)))
+                                                pe->dead = true;
                                         taskd_file_gone(d, *dir, e->name);
-                                else if (e->mask & (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE)) {
-                                        r = taskd_file_event(
-                                                d, *dir, e->name,
-                                                !(e->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)));
-                                        if (r == -ENOMEM)
-                                                return r;
+                                } else if (e->mask & (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE)) {
+                                        r = batch_add(&b, *dir, e->name,
+                                                      !(e->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)));
+                                        if (r < 0) {
+                                                batch_clear(&b);
+                                                return log_error_errno(r, "Out of memory");
+                                        }
                                 }
                         }
                 }
-        }
-        if (resync) {
-                r = taskd_watch_sync(d);
+                /* act on this read's files before reading more: a real pid file waits for
+                 * at most one buffer of other events */
+                r = batch_run(d, &b);
                 if (r < 0)
-                        return log_error_errno(r, "Failed to update the pid-file watches: %m");
-                if (r > 0)
-                        full = true; /* a new directory may already hold a pid file */
+                        return log_error_errno(r, "Out of memory");
         }
-        if (full)
-                return taskd_full_pass(d) == -ENOMEM ? -ENOMEM : 0;
+        if (ask) {
+                r = resync_ask(d);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to arm the resync timer: %m");
+        }
         return 0;
 }
 
@@ -246,9 +564,20 @@ int taskd_watch_init(struct taskd *d) {
         if (d->inotify_fd < 0)
                 return log_error_errno(negative_errno(),
                                        "Failed to create an inotify instance: %m");
-        r = loop_add_io(d->loop, d->inotify_fd, EPOLLIN, on_inotify, d, &d->inotify_src);
+        r = event_add_io(d->event, &d->inotify_src, d->inotify_fd, on_inotify, d);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch the inotify fd: %m");
+        /* Under a flood, a wake-up per event is most of the cost (each one a context switch):
+         * past INOTIFY_BURST reads within INOTIFY_WINDOW_USEC, the source sleeps out the rest of
+         * the window and the next read takes what piled up (batched, see struct batch). A lone
+         * pid-file change is never delayed; under a flood it waits at most the window. */
+        r = sd_event_source_set_ratelimit(d->inotify_src, INOTIFY_WINDOW_USEC, INOTIFY_BURST);
+        if (r < 0)
+                return log_error_errno(r, "Failed to rate-limit the inotify source: %m");
+        /* off until asked; 1 ms accuracy: a rescan is not put off to coalesce wake-ups */
+        r = event_add_timer(d->event, &d->resync_src, 0, USEC_PER_MSEC, on_resync, d);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the resync timer: %m");
         r = taskd_watch_sync(d);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch the pid-file directories: %m");

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "util.h"
 #include "wsd.h"
+#include "wsd-metrics.h"
 
 static struct ratelimit rl_session = RATELIMIT_INIT(10 * USEC_PER_SEC, 10);
 
@@ -430,14 +431,17 @@ static int http_metrics(struct wsd *d, struct wsd_session *s, struct lws *wsi) {
         d->stats.redis_up = wsd_redis_up(d);
         d->stats.pending = d->n_pending;
         if (wsproto_metrics_render(d->latest, d->latest_len, d->latest_slot, now, &d->stats,
-                                   &tmp) < 0) {
+                                   wsd_devname, NULL, &tmp) < 0) {
                 /* a sample we cannot read still leaves the server's own figures */
                 if (ratelimit_below(&rl_session))
                         log_warning("The latest sample (slot %" PRId64 ") is malformed",
                                     d->latest_slot);
-                if (wsproto_metrics_render(NULL, 0, 0, now, &d->stats, &tmp) < 0)
+                if (wsproto_metrics_render(NULL, 0, 0, now, &d->stats, NULL, NULL, &tmp) < 0)
                         return -1;
         }
+        /* then the daemons' health files, so one scrape sees the host */
+        if (wsd_metrics_append_files(d, &tmp) < 0 && ratelimit_below(&rl_session))
+                log_warning("Failed to add the daemons' .prom files to /metrics");
         /* lws_write wants LWS_PRE headroom */
         if (wsproto_buf_init(&b, LWS_PRE, tmp.len) < 0 ||
             wsproto_buf_append(&b, wsproto_buf_text(&tmp), tmp.len) < 0) {

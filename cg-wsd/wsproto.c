@@ -684,7 +684,49 @@ static bool counter_value(const cJSON *j, uint64_t *ret) {
 
 struct metric_out {
         struct wsproto_buf cpu, blkio;
+        wsproto_devname_fn devname;
+        void *userdata;
 };
+
+int wsproto_parse_devt(const char *s, unsigned *ret_major, unsigned *ret_minor) {
+        unsigned long ma, mi;
+        char *end;
+
+        if (!s || !isdigit((unsigned char) s[0]))
+                return -EINVAL;
+        errno = 0;
+        ma = strtoul(s, &end, 10);
+        if (errno || *end != ':' || !isdigit((unsigned char) end[1]) || ma > UINT32_MAX)
+                return -EINVAL;
+        mi = strtoul(end + 1, &end, 10);
+        if (errno || *end || mi > UINT32_MAX)
+                return -EINVAL;
+        *ret_major = (unsigned) ma;
+        *ret_minor = (unsigned) mi;
+        return 0;
+}
+
+/* Closes the label before and writes `",device="vda",major="254",minor="0` (the caller closes
+ * the last quote): the name as node_exporter gives disks, the "MAJ:MIN" key itself when no name
+ * is known, and no major/minor when the key is not of that form (a future sample format). */
+static int append_device(struct metric_out *o, const char *key) {
+        const char *name = NULL;
+        unsigned ma, mi;
+        int k;
+
+        if (wsproto_parse_devt(key, &ma, &mi) < 0) {
+                k = wsproto_buf_printf(&o->blkio, "\",device=\"");
+                return k < 0 ? k : append_label_value(&o->blkio, key);
+        }
+        if (o->devname)
+                name = o->devname(ma, mi, o->userdata);
+        k = wsproto_buf_printf(&o->blkio, "\",device=\"");
+        if (k >= 0)
+                k = append_label_value(&o->blkio, name && name[0] ? name : key);
+        if (k >= 0)
+                k = wsproto_buf_printf(&o->blkio, "\",major=\"%u\",minor=\"%u", ma, mi);
+        return k;
+}
 
 static int lower_op(char *dst, size_t n, const char *src) {
         size_t i;
@@ -739,9 +781,7 @@ static int render_node(struct metric_out *o, const char *subsys, const char *pat
                                         if (k >= 0)
                                                 k = append_label_value(&o->blkio, label);
                                         if (k >= 0)
-                                                k = wsproto_buf_printf(&o->blkio, "\",device=\"");
-                                        if (k >= 0)
-                                                k = append_label_value(&o->blkio, dev->string);
+                                                k = append_device(o, dev->string);
                                         if (k >= 0)
                                                 k = wsproto_buf_printf(&o->blkio, "\",op=\"");
                                         if (k >= 0)
@@ -838,9 +878,10 @@ static int render_server(struct wsproto_buf *b, const struct wsproto_stats *st) 
 }
 
 int wsproto_metrics_render(const char *sample, size_t len, int64_t slot, double now_sec,
-                           const struct wsproto_stats *st, struct wsproto_buf *ret) {
+                           const struct wsproto_stats *st, wsproto_devname_fn devname,
+                           void *userdata, struct wsproto_buf *ret) {
         _cleanup_(cJSON_Deletep) cJSON *j = NULL;
-        struct metric_out o = {};
+        struct metric_out o = { .devname = devname, .userdata = userdata };
         struct wsproto_buf b;
         int k;
 
@@ -861,14 +902,17 @@ int wsproto_metrics_render(const char *sample, size_t len, int64_t slot, double 
                 if (k >= 0)
                         k = wsproto_buf_printf(
                                 &b, "# HELP cgrouparch_cpu_usage_seconds_total Cumulative CPU "
-                                    "time of the cgroup, from the latest sample.\n"
+                                    "time of the cgroup and all its descendants (so sum() over "
+                                    "nested cgroups counts twice), from the latest sample.\n"
                                     "# TYPE cgrouparch_cpu_usage_seconds_total counter\n");
                 if (k >= 0)
                         k = wsproto_buf_append(&b, wsproto_buf_text(&o.cpu), o.cpu.len);
                 if (k >= 0)
                         k = wsproto_buf_printf(
                                 &b, "# HELP cgrouparch_blkio_bytes_total Cumulative bytes of "
-                                    "IO per device and operation, from the latest sample.\n"
+                                    "IO per device and operation of the cgroup and all its "
+                                    "descendants (so sum() over nested cgroups counts twice), "
+                                    "from the latest sample.\n"
                                     "# TYPE cgrouparch_blkio_bytes_total counter\n");
                 if (k >= 0)
                         k = wsproto_buf_append(&b, wsproto_buf_text(&o.blkio), o.blkio.len);
@@ -878,10 +922,10 @@ int wsproto_metrics_render(const char *sample, size_t len, int64_t slot, double 
                                 "# HELP cgrouparch_sample_age_seconds Age of the latest sample.\n"
                                 "# TYPE cgrouparch_sample_age_seconds gauge\n"
                                 "cgrouparch_sample_age_seconds %.3f\n"
-                                "# HELP cgrouparch_sample_slot_seconds Wall-clock second of the "
-                                "latest sample.\n"
-                                "# TYPE cgrouparch_sample_slot_seconds gauge\n"
-                                "cgrouparch_sample_slot_seconds %" PRId64 "\n",
+                                "# HELP cgrouparch_sample_timestamp_seconds Unix time (the "
+                                "second) of the latest sample.\n"
+                                "# TYPE cgrouparch_sample_timestamp_seconds gauge\n"
+                                "cgrouparch_sample_timestamp_seconds %" PRId64 "\n",
                                 MAX(now_sec - (double) slot, 0.0), slot);
                 wsproto_buf_done(&o.cpu);
                 wsproto_buf_done(&o.blkio);

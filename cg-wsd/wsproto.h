@@ -128,8 +128,16 @@ struct wsproto_stats {
  * `sample` may be NULL (no sample seen yet): then only the server's figures. `now_sec` is the
  * wall clock in seconds, for the sample's age. -EINVAL if the sample is not valid JSON of the
  * sample shape (the server figures are then still worth serving: see wsd). */
+/* Names a block device for the `device` label as node_exporter does ("vda"); NULL: unknown,
+ * and then the label holds "MAJ:MIN". The string need live only until the next call. */
+typedef const char *(*wsproto_devname_fn)(unsigned major, unsigned minor, void *userdata);
+/* blkio series carry device="<name>", major="<MAJ>", minor="<MIN>" from the sample's "MAJ:MIN"
+ * keys; devname may be NULL. */
 int wsproto_metrics_render(const char *sample, size_t len, int64_t slot, double now_sec,
-                           const struct wsproto_stats *st, struct wsproto_buf *ret);
+                           const struct wsproto_stats *st, wsproto_devname_fn devname,
+                           void *userdata, struct wsproto_buf *ret);
+/* "254:0" -> 254, 0 (pure). -EINVAL for anything else. */
+int wsproto_parse_devt(const char *s, unsigned *ret_major, unsigned *ret_minor);
 
 enum wsproto_route {
         WSPROTO_ROUTE_NOT_FOUND,

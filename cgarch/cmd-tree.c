@@ -167,8 +167,34 @@ static const char *op_verb(enum plan_op_type t) {
                 return "remove";
         case PLAN_ENABLE:
                 return "enable the controller for";
+        case PLAN_SET_LIMIT:
+                return "set a limit of";
+        case PLAN_CLEAR_LIMIT:
+                return "clear a limit of";
         }
         return "?";
+}
+
+/* " quota_percent 50", " max 67108864", " read_bps 7:0=2097152" for what is set on e. */
+static void print_limits(const struct live_entry *e, enum conf_subsys s) {
+        const struct live_limits *l = e->limits;
+
+        if (!l)
+                return;
+        for (int k = 0; k < _CONF_LIMIT_MAX; k++) {
+                if (conf_limit_subsys(k) != s || conf_limit_is_device(k) || l->v[k] == LIVE_LIMIT_NONE)
+                        continue;
+                if (l->v[k] == LIVE_LIMIT_OTHER)
+                        printf(" %s (not a conf value)", conf_limit_name(k));
+                else
+                        printf(" %s %" PRId64, conf_limit_name(k), l->v[k]);
+        }
+        for (size_t d = 0; d < l->n_devs; d++)
+                for (int j = 0; j < CONF_LIMIT_N_DEVICE; j++)
+                        if (l->devs[d].v[j] >= 0)
+                                printf(" %s %u:%u=%" PRId64,
+                                       conf_limit_name(CONF_LIMIT_FIRST_DEVICE + j),
+                                       l->devs[d].major, l->devs[d].minor, l->devs[d].v[j]);
 }
 
 int cli_cmd_plan(struct cli *c, int argc, char **argv, bool apply) {
@@ -242,7 +268,7 @@ int cli_cmd_plan(struct cli *c, int argc, char **argv, bool apply) {
                 if (cgfs_is_v2(fs) && !c->quiet)
                         printf("# cgroup v2: one tree; weights converted (cpu.weight = "
                                "share*100/1024, io.weight = weight*100/500)\n");
-                fputs(p.n ? text : c->quiet ? "" : "nothing to do\n", stdout);
+                fputs(p.n || p.notes ? text : c->quiet ? "" : "nothing to do\n", stdout);
                 ret = CLI_EXIT_OK;
                 goto out;
         }
@@ -281,6 +307,10 @@ int cli_cmd_plan(struct cli *c, int argc, char **argv, bool apply) {
                                res.n_created, res.n_weights, res.n_removed, res.n_moved);
                         if (cgfs_is_v2(fs))
                                 printf(", %zu controllers enabled", res.n_enabled);
+                        if (res.n_limits || res.n_limits_failed)
+                                printf(", %zu limits set or cleared", res.n_limits);
+                        if (res.n_limits_failed)
+                                printf(" (%zu refused, see above)", res.n_limits_failed);
                         printf("\n");
                 }
         }
@@ -382,8 +412,15 @@ int cli_cmd_show(struct cli *c, int argc, char **argv) {
                                         printf(" cpu.weight %" PRId64, e->weight);
                                 if (live.v[CONF_BLKIO][i].weight >= 0)
                                         printf(" io.weight %" PRId64, live.v[CONF_BLKIO][i].weight);
-                        } else if (e->weight >= 0)
-                                printf(" %s %" PRId64, s == CONF_CPU ? "share" : "weight", e->weight);
+                                for (int t = 0; t < _CONF_SUBSYS_MAX; t++)
+                                        if (i < live.n[t])
+                                                print_limits(&live.v[t][i], t);
+                        } else {
+                                if (e->weight >= 0 && (s == CONF_CPU || s == CONF_BLKIO))
+                                        printf(" %s %" PRId64, s == CONF_CPU ? "share" : "weight",
+                                               e->weight);
+                                print_limits(e, s);
+                        }
                         if (e->partial)
                                 printf(" (not in every %s hierarchy)", conf_subsys_name(s));
                         if (s == CONF_CPU && cgfs_read_cpu_usage(fs, e->path, &usage) >= 0)

@@ -448,7 +448,7 @@ int acct_sample_write(const struct conf *c, struct acct_value *const values[_CON
         r = buf_puts(b, "{");
         for (int s = 0; r >= 0 && s < _CONF_SUBSYS_MAX; s++) {
                 size_t idx = 0;
-                if (!c->roots[s])
+                if (!c->roots[s] || !subsys_names[s]) /* memory, pids: not sampled (yet) */
                         continue;
                 r = buf_puts(b, first ? "\"" : ", \"");
                 if (r >= 0)

@@ -4,13 +4,15 @@
  * Safety is structural: each hierarchy keeps an O_DIRECTORY fd of its managed root, and every
  * create/write/remove goes through openat/mkdirat/unlinkat relative to that fd with a path that
  * passed cgfs_path_is_safe(); cgroupfs has no symlinks, so nothing outside can be reached. The
- * only writes outside are cgfs_ensure_root()'s mkdir of the root itself and
- * cgfs_remove_root()'s moves to the root's parent. */
+ * only writes outside are cgfs_ensure_root()'s mkdir of the root itself,
+ * cgfs_remove_root()'s moves to the root's parent, and cgfs_deleg_*() in the cgroup delegated
+ * to cg-syncd (cgfs-file.c, resolved beneath the unified mount). */
 #pragma once
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "acct.h"
 #include "cgfs.h"
 #include "plan.h"
 
@@ -36,13 +38,17 @@ struct cgfs_ops {
         int (*set_weight)(struct cgfs *fs, enum conf_subsys s, const char *path, int64_t w);
         /* v2: enables the controller of s for path. -EOPNOTSUPP on v1 or when unavailable. */
         int (*enable)(struct cgfs *fs, enum conf_subsys s, const char *path, size_t *n_written);
-        int (*read_cpu_usage)(struct cgfs *fs, const char *path, uint64_t *ret);
         /* Optional (systemd mode: the manager does these, not the cgroupfs). NULL: the common
          * code in cgfs.c does the filesystem work. */
         int (*ensure_root)(struct cgfs *fs);
         int (*apply_plan)(struct cgfs *fs, const struct plan *p, struct cgfs_apply_result *res);
         /* Absolute cgroup directory of conf path `path` ("" = managed root), owned. */
         int (*cgroup_dir)(struct cgfs *fs, enum conf_subsys s, const char *path, char **ret);
+        /* The name of file f of subsystem s in every cgroup (v1 IO: probed once in the managed
+         * root); NULL when this backend has none. */
+        const char *(*file_name)(struct cgfs *fs, enum conf_subsys s, enum cgfs_file f);
+        int (*parse_cpu_usage)(const char *text, uint64_t *ret); /* ns */
+        int (*parse_io)(const char *text, struct acct_blkio *b);
 };
 
 extern const struct cgfs_ops cgfs_ops_v1;
@@ -72,6 +78,7 @@ struct cgfs {
         const char *blkio_weight_file;
         const char *io_weight_file; /* v2: "io.weight" or "io.bfq.weight", same idea */
         struct cgfs_sd *sd; /* systemd mode only (owned), else NULL */
+        const char *io_stat_file;   /* v1: the blkio stat file found in the managed root */
 };
 
 /* Refreshes h->root_fd if the managed root appeared since; 0 and fd >= 0, or -ENOENT. */
@@ -82,6 +89,11 @@ int cgfs_hier_root_fd(struct cgfs *fs, struct cgfs_hier *h);
  * "<name>/<file>" relative to parent_fd, valid during the call), and its relative path. */
 typedef int (*cgfs_walk_cb)(void *userdata, int parent_fd, const char *name, const char *path);
 int cgfs_walk(int root_fd, cgfs_walk_cb cb, void *userdata);
+
+/* openat() of a path below dirfd that cannot leave it: openat2(RESOLVE_BENEATH |
+ * RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV) where the kernel has it, else openat(O_NOFOLLOW).
+ * O_CLOEXEC | O_NOCTTY are added. -errno. */
+int cgfs_open_beneath(int dirfd, const char *path, int flags);
 
 /* Small file read relative to a dir fd, into buf (NUL-terminated); -errno. */
 int cgfs_read_small_at(int dirfd, const char *path, char *buf, size_t size);
@@ -122,6 +134,14 @@ void cgfs_wtree_clear(struct cgfs_wtree *t);
 extern unsigned cgfs_walk_max_threads; /* default 4, clamped to the CPUs (see cgfs-walk.c); tests compare 1 and 4 */
 /* Does planning c need the current weight of subsystem s at <path> (last component name)?
  * True without a conf, or without its name index (no O(1) lookup: read everything). */
+/* ---- limits (cgfs-limits.c) ---- */
+/* Fills the limits of t's entries (those c wants; all when c is NULL), ncpus, page_size,
+ * limit_unsupported and the conf's device paths resolved here. After the backend's read_live. */
+int cgfs_limits_read(struct cgfs *fs, const struct conf *c, struct live_tree *t);
+/* Executes a PLAN_SET_LIMIT / PLAN_CLEAR_LIMIT op (v1 or v2 files). -ENOENT: no such file (the
+ * kernel lacks the feature) or cgroup; -ENODEV: no such device; -EOPNOTSUPP: none on v1. */
+int cgfs_limits_write(struct cgfs *fs, const struct plan_op *o);
+
 /* qsort comparator of struct live_entry by path. */
 int cgfs_cmp_live_entry(const void *a, const void *b);
 bool cgfs_conf_wants(const struct conf *c, enum conf_subsys s, const char *name, const char *path,

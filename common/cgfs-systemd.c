@@ -258,21 +258,6 @@ static int sd_cgroup_dir(struct cgfs *fs, enum conf_subsys s, const char *path, 
         return 0;
 }
 
-static int sd_read_cpu_usage(struct cgfs *fs, const char *path, uint64_t *ret) {
-        _cleanup_free_ char *dir = NULL, *file = NULL, *buf = NULL;
-        int r;
-
-        r = sd_cgroup_dir(fs, CONF_CPU, path, &dir);
-        if (r < 0)
-                return r;
-        if (xasprintf(&file, "%s/cpu.stat", dir) < 0)
-                return -ENOMEM;
-        r = read_full_file(file, &buf, NULL);
-        if (r < 0)
-                return r;
-        return acct_parse_cpu_stat(buf, ret);
-}
-
 static int sd_set_weight(struct cgfs *fs, enum conf_subsys s, const char *path, int64_t w) {
         (void) fs, (void) s, (void) path, (void) w;
         return -EOPNOTSUPP; /* weights are unit properties: sd_apply_plan() */
@@ -288,7 +273,6 @@ const struct cgfs_ops cgfs_ops_systemd = {
         .read_live = sd_read_live,
         .set_weight = sd_set_weight,
         .enable = sd_enable,
-        .read_cpu_usage = sd_read_cpu_usage,
         .ensure_root = sd_ensure_root,
         .apply_plan = sd_apply_plan,
         .cgroup_dir = sd_cgroup_dir,

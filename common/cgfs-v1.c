@@ -116,7 +116,7 @@ static int v1_read_live(struct cgfs *fs, const struct conf *conf, struct live_tr
                                 if (s == CONF_CPU)
                                         t->weight_unavailable[s] =
                                                 faccessat(h->root_fd, "cpu.shares", F_OK, 0) < 0;
-                                else if (*fs->root) /* bfq has no weight file at the root */
+                                else if (s == CONF_BLKIO && *fs->root) /* bfq: none at the root */
                                         t->weight_unavailable[s] = !blkio_file(fs, h->root_fd, "");
                         }
                         if (conf && !conf->roots[s])
@@ -125,7 +125,10 @@ static int v1_read_live(struct cgfs *fs, const struct conf *conf, struct live_tr
                         trees[nt++] = (struct cgfs_wtree){
                                 .root_fd = h->root_fd,
                                 /* weights live in the first hierarchy only (cpu, not cpuacct) */
-                                .read = k == 0 && !t->weight_unavailable[s] ? rl_read : NULL,
+                                .read = k == 0 && !t->weight_unavailable[s] &&
+                                                (s == CONF_CPU || s == CONF_BLKIO)
+                                        ? rl_read
+                                        : NULL,
                                 .userdata = &rl[s],
                         };
                 }
@@ -189,22 +192,46 @@ static int v1_enable(struct cgfs *fs, enum conf_subsys s, const char *path, size
         return -EOPNOTSUPP; /* v1 has no subtree_control: every controller is always there */
 }
 
-static int v1_read_cpu_usage(struct cgfs *fs, const char *path, uint64_t *ret) {
-        char file[CGFS_PATH_BUF + 32], buf[64];
+/* The accounting file read in each cgroup: cumulative and hierarchical like cpuacct.usage. The
+ * classic (CFQ) blkio file where the kernel has it, else the throttle layer's, which counts once
+ * throttling is active on the disk (cgfs_io_needs_throttle_rule). Probed in the managed root
+ * and remembered once found there. */
+static const char *v1_io_stat_file(struct cgfs *fs) {
+        static const char *const files[] = {
+                "blkio.io_service_bytes_recursive",
+                "blkio.throttle.io_service_bytes_recursive",
+                "blkio.throttle.io_service_bytes",
+        };
         struct cgfs_hier *h;
-        int r;
 
-        if (fs->acct[CONF_CPU] < 0)
-                return -ENOMEDIUM;
-        h = &fs->h[fs->acct[CONF_CPU]];
-        r = cgfs_hier_root_fd(fs, h);
-        if (r < 0)
-                return r;
-        snprintf(file, sizeof(file), "%s%scpuacct.usage", path, *path ? "/" : "");
-        r = cgfs_read_small_at(h->root_fd, file, buf, sizeof(buf));
-        if (r < 0)
-                return r;
-        return acct_parse_cpuacct_usage(buf, ret);
+        if (fs->io_stat_file)
+                return fs->io_stat_file;
+        if (fs->acct[CONF_BLKIO] < 0)
+                return files[1];
+        h = &fs->h[fs->acct[CONF_BLKIO]];
+        if (cgfs_hier_root_fd(fs, h) < 0)
+                return files[1]; /* no managed root yet: probed again once it exists */
+        for (size_t i = 0; i < ELEMENTSOF(files); i++)
+                if (faccessat(h->root_fd, files[i], F_OK, 0) == 0)
+                        return (fs->io_stat_file = files[i]);
+        return files[1];
+}
+
+static const char *v1_file_name(struct cgfs *fs, enum conf_subsys s, enum cgfs_file f) {
+        switch (f) {
+        case CGFS_FILE_PROCS:
+                return "cgroup.procs";
+        case CGFS_FILE_CPU_USAGE:
+                return "cpuacct.usage";
+        case CGFS_FILE_IO_STAT:
+                return v1_io_stat_file(fs);
+        case CGFS_FILE_THROTTLE_RULE:
+                return "blkio.throttle.read_bps_device";
+        case CGFS_FILE_RESET:
+                return s == CONF_CPU ? "cpuacct.usage" : "blkio.reset_stats";
+        default:
+                return NULL;
+        }
 }
 
 const struct cgfs_ops cgfs_ops_v1 = {
@@ -212,5 +239,7 @@ const struct cgfs_ops cgfs_ops_v1 = {
         .read_live = v1_read_live,
         .set_weight = v1_set_weight,
         .enable = v1_enable,
-        .read_cpu_usage = v1_read_cpu_usage,
+        .file_name = v1_file_name,
+        .parse_cpu_usage = acct_parse_cpuacct_usage,
+        .parse_io = acct_parse_blkio_v1,
 };

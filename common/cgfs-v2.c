@@ -18,7 +18,16 @@
 #include "util.h"
 
 static const char *v2_controller(enum conf_subsys s) {
-        return s == CONF_CPU ? "cpu" : "io";
+        static const char *const c[_CONF_SUBSYS_MAX] = {
+                [CONF_CPU] = "cpu", [CONF_BLKIO] = "io", [CONF_MEMORY] = "memory",
+                [CONF_PIDS] = "pids"};
+        return c[s];
+}
+
+/* memory and pids have no weight: a file every cgroup has once its parent enables the
+ * controller tells whether it is enabled (the live "weight" is then 0, else -1). */
+static const char *v2_presence_file(enum conf_subsys s) {
+        return s == CONF_MEMORY ? "memory.max" : s == CONF_PIDS ? "pids.max" : NULL;
 }
 
 static struct cgfs_hier *v2_hier(struct cgfs *fs) {
@@ -28,7 +37,7 @@ static struct cgfs_hier *v2_hier(struct cgfs *fs) {
 /* io.weight, else io.bfq.weight, in <dirfd>/<name> (name "" = dirfd itself); remembered
  * (atomically: the walk's threads call this). */
 static const char *io_file(struct cgfs *fs, int dirfd, const char *name) {
-        static const char *const files[] = { "io.weight", "io.bfq.weight" };
+        const char *const files[] = { cgfs_v2_weight_file(CONF_BLKIO), "io.bfq.weight" };
         const char *f = __atomic_load_n(&fs->io_weight_file, __ATOMIC_ACQUIRE);
         char p[CONF_NAME_MAX + 32];
 
@@ -74,7 +83,12 @@ static void rl_read(const struct cgfs_wtree *wt, int dirfd, const char *name, st
                 /* -1 also means "not enabled" (PLAN_ENABLE), so a conf node is always read */
                 if (c->unavailable[s] || !cgfs_conf_wants(c->conf, s, name, e->path, false))
                         continue;
-                f = s == CONF_CPU ? "cpu.weight" : io_file(c->fs, dirfd, name);
+                if (v2_presence_file(s)) {
+                        snprintf(p, sizeof(p), "%s/%s", name, v2_presence_file(s));
+                        e->w[s] = faccessat(dirfd, p, F_OK, 0) == 0 ? 0 : -1;
+                        continue;
+                }
+                f = s == CONF_CPU ? cgfs_v2_weight_file(s) : io_file(c->fs, dirfd, name);
                 if (f) {
                         snprintf(p, sizeof(p), "%s/%s", name, f);
                         e->w[s] = read_weight_at(dirfd, p);
@@ -132,7 +146,9 @@ static int v2_set_weight(struct cgfs *fs, enum conf_subsys s, const char *path, 
         dfd = openat(h->root_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (dfd < 0)
                 return negative_errno();
-        f = s == CONF_CPU ? "cpu.weight" : io_file(fs, dfd, "");
+        if (s != CONF_CPU && s != CONF_BLKIO)
+                return -EINVAL; /* no weight (the planner plans none) */
+        f = s == CONF_CPU ? cgfs_v2_weight_file(s) : io_file(fs, dfd, "");
         if (!f)
                 return -ENOENT;
         snprintf(num, sizeof(num), "%" PRId64, plan_v2_weight(s, w));
@@ -201,22 +217,19 @@ static int v2_enable(struct cgfs *fs, enum conf_subsys s, const char *path, size
         return make_available(h, path, v2_controller(s), n);
 }
 
-static int v2_read_cpu_usage(struct cgfs *fs, const char *path, uint64_t *ret) {
-        char file[CGFS_PATH_BUF + 32];
-        _cleanup_free_ char *buf = NULL;
-        struct cgfs_hier *h = v2_hier(fs);
-        int r;
-
-        if (!h)
-                return -ENOMEDIUM;
-        r = cgfs_hier_root_fd(fs, h);
-        if (r < 0)
-                return r;
-        snprintf(file, sizeof(file), "%s%scpu.stat", path, *path ? "/" : "");
-        r = read_full_file_at(h->root_fd, file, &buf, NULL);
-        if (r < 0)
-                return r;
-        return acct_parse_cpu_stat(buf, ret); /* usage_usec * 1000: ns */
+static const char *v2_file_name(struct cgfs *fs, enum conf_subsys s, enum cgfs_file f) {
+        (void) fs;
+        (void) s;
+        switch (f) {
+        case CGFS_FILE_PROCS:
+                return "cgroup.procs";
+        case CGFS_FILE_CPU_USAGE:
+                return "cpu.stat";
+        case CGFS_FILE_IO_STAT:
+                return "io.stat";
+        default:
+                return NULL; /* v2 counters cannot be reset, and count without a throttle rule */
+        }
 }
 
 const struct cgfs_ops cgfs_ops_v2 = {
@@ -224,5 +237,7 @@ const struct cgfs_ops cgfs_ops_v2 = {
         .read_live = v2_read_live,
         .set_weight = v2_set_weight,
         .enable = v2_enable,
-        .read_cpu_usage = v2_read_cpu_usage,
+        .file_name = v2_file_name,
+        .parse_cpu_usage = acct_parse_cpu_stat, /* usage_usec * 1000: ns */
+        .parse_io = acct_parse_io_stat,
 };

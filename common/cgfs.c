@@ -1,6 +1,6 @@
 /* cgfs.c — cgroup filesystem access, the part common to both backends (see cgfs.h and
- * cgfs-internal.h): layout discovery, the handle, the managed root, executing a plan, attach,
- * membership checks and the pure helpers. Returns >= 0 or -errno; never logs. */
+ * cgfs-internal.h): layout discovery, the handle, the managed root, executing a plan and the
+ * pure helpers. The cgroup file API (cgfs_open_file and its readers) is in cgfs-file.c. Returns >= 0 or -errno; never logs. */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -395,7 +395,7 @@ static int sub_add(struct cgfs *fs, enum conf_subsys s, const struct cgfs_mount 
 int cgfs_open_layout(const struct cgfs_layout *l, const char *root, enum cgfs_mode mode,
                      struct cgfs **ret) {
         _cleanup_(cgfs_closep) struct cgfs *fs = NULL;
-        const struct cgfs_mount *v2m, *cpu, *cpuacct, *blkio;
+        const struct cgfs_mount *v2m, *cpu, *cpuacct, *blkio, *memory, *pids;
         int r;
 
         if (!l || !root || !cgfs_path_is_safe(root, true))
@@ -413,6 +413,8 @@ int cgfs_open_layout(const struct cgfs_layout *l, const char *root, enum cgfs_mo
         cpu = cgfs_layout_find(l, "cpu");
         cpuacct = cgfs_layout_find(l, "cpuacct");
         blkio = cgfs_layout_find(l, "blkio");
+        memory = cgfs_layout_find(l, "memory");
+        pids = cgfs_layout_find(l, "pids");
         if (mode == CGFS_MODE_AUTO)
                 mode = (cpu || cpuacct || blkio) ? CGFS_MODE_V1 : CGFS_MODE_V2;
         if (mode == CGFS_MODE_V1) {
@@ -425,8 +427,16 @@ int cgfs_open_layout(const struct cgfs_layout *l, const char *root, enum cgfs_mo
                         r = sub_add(fs, CONF_CPU, cpuacct);
                 if (r >= 0)
                         r = sub_add(fs, CONF_BLKIO, blkio);
+                if (r >= 0)
+                        r = sub_add(fs, CONF_MEMORY, memory);
+                if (r >= 0)
+                        r = sub_add(fs, CONF_PIDS, pids);
                 if (r < 0)
                         return r;
+                if (fs->n_sub[CONF_MEMORY])
+                        fs->acct[CONF_MEMORY] = (int) fs->sub[CONF_MEMORY][0];
+                if (fs->n_sub[CONF_PIDS])
+                        fs->acct[CONF_PIDS] = (int) fs->sub[CONF_PIDS][0];
                 if (cpuacct)
                         for (size_t i = 0; i < fs->n_h; i++)
                                 if (strcmp(fs->h[i].mount, cpuacct->path) == 0)
@@ -843,6 +853,8 @@ int cgfs_read_live_for(struct cgfs *fs, const struct conf *c, struct live_tree *
         int r;
 
         r = fs->ops->read_live(fs, c, &t);
+        if (r >= 0)
+                r = cgfs_limits_read(fs, c, &t);
         if (r < 0) {
                 live_tree_clear(&t);
                 return r;
@@ -872,11 +884,61 @@ static int warn_once(struct cgfs_apply_result *res, bool *done, const char *fmt,
         return strv_push(&res->warnings, w);
 }
 
+/* Executes a limit op; a write the kernel refuses is a warning, never the end of the apply
+ * (a cap below the usage, a device gone, a kernel without the feature): the rest of the tree
+ * is still made right, and the next apply tries again. */
+#define MAX_LIMIT_WARNINGS 20
+static int apply_limit(struct cgfs *fs, const struct plan_op *o, struct cgfs_apply_result *res,
+                       bool warned_missing[_CONF_LIMIT_MAX]) {
+        const char *sn = conf_subsys_name(o->subsys), *ln = conf_limit_name(o->limit);
+        const char *file = cgfs_limit_file(fs, o->limit);
+        char dev[32] = "", *w = NULL;
+        int r;
+
+        r = cgfs_limits_write(fs, o);
+        if (r >= 0) {
+                res->n_limits++;
+                return 0;
+        }
+        if (r == -ENOMEM)
+                return r;
+        res->n_limits_failed++;
+        if (conf_limit_is_device(o->limit))
+                snprintf(dev, sizeof(dev), " of device %u:%u", o->major, o->minor);
+        if (r == -ENOENT || r == -EOPNOTSUPP) {
+                if (warned_missing[o->limit])
+                        return 0;
+                warned_missing[o->limit] = true;
+                r = xasprintf(&w, "%s %s limit not applied: no %s file here (first at %s:%s)", sn,
+                              ln, file ? file : "such", sn, o->path);
+        } else if (r == -ENODEV)
+                r = xasprintf(&w, "%s %s limit%s of %s not applied: no such device here", sn, ln,
+                              dev, o->path);
+        else if (res->n_limits_failed > MAX_LIMIT_WARNINGS)
+                return 0;
+        else
+                r = xasprintf(&w, "%s %s limit%s of %s: writing %s failed: %s%s", sn, ln, dev,
+                              o->path, file ? file : "it", strerror(-r),
+                              res->n_limits_failed == MAX_LIMIT_WARNINGS ? " (further failures "
+                                                                           "not listed)"
+                                                                         : "");
+        if (r < 0)
+                return r;
+        return strv_push(&res->warnings, w);
+}
+
 int cgfs_apply_plan(struct cgfs *fs, const struct plan *p, struct cgfs_apply_result *res) {
         bool warned_weight[_CONF_SUBSYS_MAX] = {}, warned_enable[_CONF_SUBSYS_MAX] = {};
+        bool warned_limit[_CONF_LIMIT_MAX] = {};
         int r;
 
         *res = (struct cgfs_apply_result){};
+        /* what the planner left out, said where the apply is reported */
+        for (char **n = p->notes; n && *n; n++) {
+                r = strv_extend(&res->warnings, *n);
+                if (r < 0)
+                        return r;
+        }
         if (fs->ops->apply_plan)
                 return fs->ops->apply_plan(fs, p, res);
         if (p->n == 0)
@@ -931,6 +993,10 @@ int cgfs_apply_plan(struct cgfs *fs, const struct plan *p, struct cgfs_apply_res
                         res->n_enabled += n;
                         break;
                 }
+                case PLAN_SET_LIMIT:
+                case PLAN_CLEAR_LIMIT:
+                        r = apply_limit(fs, o, res, warned_limit);
+                        break;
                 case PLAN_RMDIR:
                         for (size_t k = 0; k < fs->n_sub[o->subsys] && r >= 0; k++) {
                                 struct cgfs_hier *h = &fs->h[fs->sub[o->subsys][k]];
@@ -953,146 +1019,6 @@ int cgfs_apply_plan(struct cgfs *fs, const struct plan *p, struct cgfs_apply_res
                 res->n_done++;
         }
         return 0;
-}
-
-int cgfs_attach(struct cgfs *fs, enum conf_subsys s, const char *path, pid_t pid) {
-        char file[PATH_BUF + 32], num[16];
-        int r;
-
-        if ((unsigned) s >= _CONF_SUBSYS_MAX || !cgfs_path_is_safe(path, true) || pid <= 0)
-                return -EINVAL;
-        if (fs->sd)
-                return -EOPNOTSUPP; /* systemd mode: never behind the manager's back */
-        if (fs->n_sub[s] == 0)
-                return -ENOMEDIUM;
-        snprintf(file, sizeof(file), "%s%scgroup.procs", path, *path ? "/" : "");
-        snprintf(num, sizeof(num), "%d", (int) pid);
-        for (size_t k = 0; k < fs->n_sub[s]; k++) {
-                struct cgfs_hier *h = &fs->h[fs->sub[s][k]];
-                r = cgfs_hier_root_fd(fs, h);
-                if (r < 0)
-                        return r;
-                r = cgfs_write_at(h->root_fd, file, num);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
-
-int cgfs_expected_membership(const struct cgfs *fs, enum conf_subsys s, const char *path,
-                             struct cgfs_membership **ret, size_t *n) {
-        struct cgfs_membership *m;
-        int r;
-
-        if ((unsigned) s >= _CONF_SUBSYS_MAX || !cgfs_path_is_safe(path, true))
-                return -EINVAL;
-        m = calloc(fs->n_sub[s] ? fs->n_sub[s] : 1, sizeof(*m));
-        if (!m)
-                return -ENOMEM;
-        for (size_t k = 0; k < fs->n_sub[s]; k++) {
-                const struct cgfs_hier *h = &fs->h[fs->sub[s][k]];
-                const char *mr = strcmp(h->mount_root, "/") == 0 ? "" : h->mount_root;
-                char *joined = NULL;
-
-                r = xasprintf(&joined, "%s/%s%s%s", mr, fs->root,
-                              (*fs->root && *path) ? "/" : "", path);
-                if (r < 0) {
-                        cgfs_membership_free(m, k);
-                        return r;
-                }
-                /* "/" for the hierarchy root; no trailing slash otherwise */
-                size_t l = strlen(joined);
-                if (l > 1 && joined[l - 1] == '/')
-                        joined[l - 1] = 0;
-                m[k].cgpath = joined;
-                m[k].controllers = strdup(h->controllers);
-                if (!m[k].controllers) {
-                        cgfs_membership_free(m, k + 1);
-                        return -ENOMEM;
-                }
-        }
-        *ret = m;
-        *n = fs->n_sub[s];
-        return 0;
-}
-
-void cgfs_membership_free(struct cgfs_membership *m, size_t n) {
-        if (!m)
-                return;
-        for (size_t i = 0; i < n; i++) {
-                free(m[i].controllers);
-                free(m[i].cgpath);
-        }
-        free(m);
-}
-
-/* Whether the comma-separated list (list, llen) has the entry (item, ilen); empty entries never
- * match. */
-static bool controller_list_has(const char *list, size_t llen, const char *item, size_t ilen) {
-        for (const char *q = list, *e = list + llen; q < e;) {
-                const char *c = memchr(q, ',', (size_t) (e - q));
-                size_t m = c ? (size_t) (c - q) : (size_t) (e - q);
-
-                if (m && m == ilen && memcmp(q, item, ilen) == 0)
-                        return true;
-                q += m + 1;
-        }
-        return false;
-}
-
-/* Whether every non-empty entry of list a is in list b. */
-static bool controller_list_subset(const char *a, size_t alen, const char *b, size_t blen) {
-        for (const char *p = a, *e = a + alen; p < e;) {
-                const char *c = memchr(p, ',', (size_t) (e - p));
-                size_t l = c ? (size_t) (c - p) : (size_t) (e - p);
-
-                if (l && !controller_list_has(b, blen, p, l))
-                        return false;
-                p += l + 1;
-        }
-        return true;
-}
-
-/* Same comma-separated controller set, in any order: compared as sets both ways, so a repeated
- * entry cannot stand in for a missing one ("cpu,cpu" is not "cpu,cpuacct"). */
-static bool same_controller_set(const char *a, size_t alen, const char *b) {
-        size_t blen = strlen(b);
-
-        return controller_list_subset(a, alen, b, blen) && controller_list_subset(b, blen, a, alen);
-}
-
-bool cgfs_proc_cgroup_matches(const char *proc_cgroup, const struct cgfs_membership *m, size_t n) {
-        for (size_t i = 0; i < n; i++) {
-                bool ok = false;
-
-                for (const char *p = proc_cgroup; p && *p && !ok;) {
-                        size_t l = strcspn(p, "\n");
-                        const char *c1 = memchr(p, ':', l);
-                        const char *c2 = c1 ? memchr(c1 + 1, ':', (size_t) (p + l - c1 - 1)) : NULL;
-
-                        if (c2) {
-                                const char *path = c2 + 1;
-                                size_t pl = (size_t) (p + l - path);
-                                if (same_controller_set(c1 + 1, (size_t) (c2 - c1 - 1),
-                                                        m[i].controllers) &&
-                                    strlen(m[i].cgpath) == pl &&
-                                    strncmp(path, m[i].cgpath, pl) == 0)
-                                        ok = true;
-                        }
-                        p += l;
-                        if (*p == '\n')
-                                p++;
-                }
-                if (!ok)
-                        return false;
-        }
-        return true;
-}
-
-int cgfs_read_cpu_usage(struct cgfs *fs, const char *path, uint64_t *ret) {
-        if (!cgfs_path_is_safe(path, true))
-                return -EINVAL;
-        return fs->ops->read_cpu_usage(fs, path, ret);
 }
 
 int cgfs_cgroup_dir(struct cgfs *fs, enum conf_subsys s, const char *path, char **ret) {

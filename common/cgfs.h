@@ -4,7 +4,10 @@
  * and a v2 backend sit behind one ops table chosen once at cgfs_open(). Everything this module
  * creates, writes or removes lies under the managed root `[cgroup] root` of each hierarchy:
  * every path argument is relative to that root and is refused (-EINVAL) if it is absolute or has
- * a ".." or empty component. */
+ * a ".." or empty component (the one exception, cg-syncd's v2 delegation, is cgfs_deleg_*).
+ * It is the only door to the cgroup filesystem: the daemons get fds of named files
+ * (cgfs_open_file) and the values parsed from them, never a path or a v1/v2 file name;
+ * tests/integration/cgfs-gate.sh fails the build when code outside common/cgfs* names one. */
 #pragma once
 
 #include <stdbool.h>
@@ -60,14 +63,16 @@ bool cgfs_has_subsys(const struct cgfs *fs, enum conf_subsys s);
 
 /* The directories a subsystem's tree lives in, as absolute paths of the managed root
  * (v1 cpu on this machine: ".../cpu/<root>" and ".../cpuacct/<root>"; v2: one unified dir).
- * Borrowed strings, valid until cgfs_close. Returns the count (0 if not mounted). */
+ * For display only (`cgarch tree`, --check): never build a path from them, use
+ * cgfs_open_file(). Borrowed strings, valid until cgfs_close. Returns the count (0 if not
+ * mounted). */
 int cgfs_subsys_dirs(const struct cgfs *fs, enum conf_subsys s, const char *const **ret);
-/* Absolute dir of the managed root where accounting files of s are read (cpuacct for cpu on v1). */
+/* Absolute dir of the managed root where accounting files of s are read (cpuacct for cpu on
+ * v1). For display only, like cgfs_subsys_dirs(). */
 const char *cgfs_acct_dir(const struct cgfs *fs, enum conf_subsys s);
-/* Absolute cgroup directory where the accounting files of s for conf path `path` ("" = the
- * managed root) live: <acct dir>/<path> on v1/v2; in systemd mode the slice's cgroup (its
- * ControlGroup under the unified mount, e.g. .../cgrouparch.slice/cgrouparch-a.slice/
- * cgrouparch-a-b.slice for "a/b"). Owned. */
+/* The absolute cgroup directory of conf path `path` ("" = the managed root) for s: <acct dir>/
+ * <path> on v1/v2; in systemd mode the slice's own cgroup (its ControlGroup under the unified
+ * mount). For display only (`cgarch show`): files are opened with cgfs_open_file(). Owned. */
 int cgfs_cgroup_dir(struct cgfs *fs, enum conf_subsys s, const char *path, char **ret);
 /* As cgfs_open() with [cgroup] dir/root/mode and, in systemd mode, [systemd] bus of cfg (a plain
  * cgfs_open() talks to the system bus). */
@@ -98,8 +103,15 @@ int cgfs_read_live(struct cgfs *fs, struct live_tree *ret);
  * absent from the subsystem's tree of `c` are not read. c == NULL: as cgfs_read_live(). */
 int cgfs_read_live_for(struct cgfs *fs, const struct conf *c, struct live_tree *ret);
 
+/* Resolves the block device paths the conf's blkio limits name (stat(2) st_rdev) into t->devs,
+ * afresh (devices come and go); cgfs_read_live_for() does it for its conf. A daemon that keeps
+ * a live tree calls it before each conf_plan(). */
+int cgfs_resolve_devices(const struct conf *c, struct live_tree *t);
+
 struct cgfs_apply_result {
         size_t n_created, n_weights, n_removed, n_moved; /* n_moved: pids moved out of removed */
+        size_t n_limits;        /* limits set or cleared */
+        size_t n_limits_failed; /* limit writes the kernel refused (each is a warning) */
         char **warnings; /* owned strv, e.g. "blkio weight file missing in blkio:a" (once each) */
         size_t n_enabled;  /* v2: controllers enabled in cgroup.subtree_control files */
         size_t n_done;     /* ops executed successfully (all of them unless an error stopped it) */
@@ -110,30 +122,103 @@ void cgfs_apply_result_clear(struct cgfs_apply_result *r);
 /* Executes a plan from conf_plan(). Stops at the first hard error and returns it. */
 int cgfs_apply_plan(struct cgfs *fs, const struct plan *p, struct cgfs_apply_result *res);
 
-/* Moves the whole process (cgroup.procs) into <root>/<path> of every hierarchy of s.
- * -ENOENT: no such group; -ESRCH: the process is gone. `path` "" means the managed root.
- * -EOPNOTSUPP in systemd mode: processes move through the manager there. */
-int cgfs_attach(struct cgfs *fs, enum conf_subsys s, const char *path, pid_t pid);
-
-/* For taskd's "write only what changes": the line a process would show in /proc/<pid>/cgroup
- * for each hierarchy of s once it is in <path>. ret[i].controllers is the 2nd field
- * ("cpu", "cpuacct", "" for v2), ret[i].cgpath the 3rd ("/<root>/<path>"). Owned by caller. */
-struct cgfs_membership {
-        char *controllers;
-        char *cgpath;
+/* ---- cgroup files: the only way a daemon reads or writes one ----
+ * The backend picks the file's name; a caller never knows it. */
+enum cgfs_file {
+        CGFS_FILE_PROCS,         /* the processes: cgroup.procs (one fd per hierarchy of s) */
+        CGFS_FILE_CPU_USAGE,     /* cumulative CPU time of CONF_CPU: cpuacct.usage (v1), cpu.stat
+                                    (v2); parsed by cgfs_parse_cpu_usage() */
+        CGFS_FILE_IO_STAT,       /* per-device bytes of CONF_BLKIO: the first of
+                                    blkio.io_service_bytes_recursive (CFQ),
+                                    blkio.throttle.io_service_bytes_recursive and
+                                    blkio.throttle.io_service_bytes that exists (v1), io.stat
+                                    (v2); parsed by cgfs_parse_io() */
+        CGFS_FILE_THROTTLE_RULE, /* v1 CONF_BLKIO: blkio.throttle.read_bps_device ("MAJ:MIN bps"
+                                    lines); v2: -EOPNOTSUPP */
+        CGFS_FILE_RESET,         /* v1: writing cgfs_reset_value() resets the counters of s
+                                    (cpuacct.usage, blkio.reset_stats); v2: -EOPNOTSUPP */
+        _CGFS_FILE_MAX,
 };
-int cgfs_expected_membership(const struct cgfs *fs, enum conf_subsys s, const char *path,
-                             struct cgfs_membership **ret, size_t *n);
-void cgfs_membership_free(struct cgfs_membership *m, size_t n);
-/* Pure: does the text of /proc/<pid>/cgroup place it in every expected membership? */
-bool cgfs_proc_cgroup_matches(const char *proc_cgroup, const struct cgfs_membership *m, size_t n);
 
-/* ---- accounting reads ---- */
-/* Cumulative CPU ns of <root>/<path> ("" = managed root): cpuacct.usage (v1) or
- * cpu.stat usage_usec * 1000 (v2). */
+/* Opens file f of cgroup <root>/<path> ("" = the managed root) relative to the managed root's
+ * fd, with a path that passed cgfs_path_is_safe() and is resolved beneath that fd without
+ * following symlinks. CGFS_FILE_PROCS opens one fd per hierarchy of s (v1 cpu here: cpu and
+ * cpuacct), every other file one fd in the accounting hierarchy of s. flags: O_RDONLY,
+ * O_WRONLY or O_RDWR, maybe O_TRUNC (O_CLOEXEC is added); no O_CREAT: cgroup files exist or
+ * the cgroup does not. -ENOENT: no such cgroup (or file); -ENOMEDIUM: s is not mounted;
+ * -EOPNOTSUPP: the backend has no such file; -ENOBUFS: more than max fds needed; -EINVAL: a
+ * bad path, flag, or a file that does not belong to s. The fds are the caller's (written only
+ * on success: all or none). */
+int cgfs_open_file(struct cgfs *fs, enum conf_subsys s, const char *path, enum cgfs_file f,
+                   int flags, int *ret_fds, size_t max, size_t *ret_n);
+/* For messages only (never to open): the name file f of s has here ("cpuacct.usage"), NULL if
+ * none; and, owned in *ret, its absolute path in cgroup <path> of the accounting hierarchy. */
+const char *cgfs_file_name(struct cgfs *fs, enum conf_subsys s, enum cgfs_file f);
+int cgfs_describe_file(struct cgfs *fs, enum conf_subsys s, const char *path, enum cgfs_file f,
+                       char **ret);
+/* The text written to CGFS_FILE_RESET of s ("0" for cpuacct.usage, "1" for blkio.reset_stats). */
+const char *cgfs_reset_value(const struct cgfs *fs, enum conf_subsys s);
+/* v1: the IO counters of CGFS_FILE_IO_STAT are the throttle layer's, which count on a disk
+ * only once a throttle rule exists there (see cg-accountd's acctd_blkio_enable). */
+bool cgfs_io_needs_throttle_rule(struct cgfs *fs);
+
+/* A read buffer reused across reads (cg-accountd reads every cgroup every second). */
+struct cgfs_buf {
+        char *p; /* owned, NUL-terminated after a read */
+        size_t cap, len;
+};
+void cgfs_buf_free(struct cgfs_buf *b);
+/* Reads the whole file at fd from offset 0 (pread: a cached fd of a cgroup file re-generates
+ * its text) into b. Returns the length. */
+int cgfs_read_fd(int fd, struct cgfs_buf *b);
+/* What a CGFS_FILE_CPU_USAGE file holds (text from cgfs_read_fd), in cumulative ns. */
+int cgfs_parse_cpu_usage(const struct cgfs *fs, const char *text, uint64_t *ret);
+/* What a CGFS_FILE_IO_STAT file holds: per-device read/write bytes (ret's array is reused). */
+struct acct_blkio;
+int cgfs_parse_io(const struct cgfs *fs, const char *text, struct acct_blkio *ret);
+/* The pids a CGFS_FILE_PROCS fd lists (open it afresh for each read: a v1 cgroup.procs fd
+ * keeps its pid list for a while). *ret owned. */
+int cgfs_read_pids_fd(int fd, struct cgfs_buf *b, pid_t **ret, size_t *n);
+/* Moves the whole process into the cgroup of a CGFS_FILE_PROCS fd (O_WRONLY). -ESRCH: the
+ * process is gone; -ENOENT: the cgroup was removed under the fd. */
+int cgfs_write_pid(int fd, pid_t pid);
+/* Writes text to a writable fd from cgfs_open_file() in one write (a throttle rule, a reset). */
+int cgfs_write_fd(int fd, const char *text);
+
+/* The same, for a one-off read: opens, reads and closes CGFS_FILE_CPU_USAGE of <path>. */
 int cgfs_read_cpu_usage(struct cgfs *fs, const char *path, uint64_t *ret);
 
+/* ---- v2 delegation (cg-syncd under Delegate=yes, cg-syncd/deleg.c) ----
+ * The only writes above the managed root. `base` is the cgroup delegated to this process,
+ * relative to the unified hierarchy's root (from /proc/self/cgroup); `dir` is relative to
+ * base ("" = base itself); both must pass cgfs_path_is_safe(). -ENOMEDIUM on v1. */
+/* 1 if <base>/<dir> lists pid among its processes, else 0. */
+int cgfs_deleg_holds(const struct cgfs *fs, const char *base, const char *dir, pid_t pid);
+/* Creates <base>/<dir> (an existing one is fine). */
+int cgfs_deleg_mkdir(const struct cgfs *fs, const char *base, const char *dir);
+/* Moves pid into <base>/<dir>. */
+int cgfs_deleg_attach(const struct cgfs *fs, const char *base, const char *dir, pid_t pid);
+/* Enables controller ctl for the children of <base>/<dir> if <base>/<dir> has it: 1 when it
+ * was written now, 0 when already on or not available there. */
+int cgfs_deleg_enable(const struct cgfs *fs, const char *base, const char *dir, const char *ctl);
+
 /* ---- pure helpers (unit-tested) ---- */
+/* Limits as read back (cgfs-limits.c): a CFS quota over a period as quota_percent
+ * (LIVE_LIMIT_NONE for quota < 0, LIVE_LIMIT_OTHER when no whole percent gives it); v2 cpu.max
+ * text ("max 100000", "50000 100000"); device rule lines into l: v1 "M:m N" lines of the file
+ * of limit `which`, v2 io.max lines ("M:m rbps=N wbps=max riops=max wiops=max"). */
+int cgfs_quota_percent(int64_t quota_us, int64_t period_us, int64_t *ret);
+int cgfs_parse_cpu_max(const char *text, int64_t *ret);
+int cgfs_parse_dev_rules(const char *text, bool v2, enum conf_limit which, struct live_limits *l);
+/* The file limit l is written to here, for messages ("cpu.cfs_quota_us", "io.max"); NULL: none. */
+const char *cgfs_limit_file(const struct cgfs *fs, enum conf_limit l);
+/* Is `name` reserved because it is (or could be) a cgroup control file: "tasks",
+ * "notify_on_release", "release_agent", or "<controller>.<x>" ("cgroup.procs", "cpu.shares")? */
+bool cgfs_name_is_control_file(const char *name);
+/* The v2 weight file of s, as shown in plans ("cpu.weight", "io.weight"). */
+const char *cgfs_v2_weight_file(enum conf_subsys s);
+/* The default [cgroup] dir. */
+#define CGFS_DEFAULT_DIR "/sys/fs/cgroup"
 /* A path relative to the managed root: no leading '/', no "." or ".." or empty component.
  * "" is accepted only when allow_empty. */
 bool cgfs_path_is_safe(const char *path, bool allow_empty);

@@ -19,20 +19,120 @@
 #include <cjson/cJSON.h>
 
 #include "conf.h"
+#include "plan.h" /* cgfs.h needs its types declared first */
+#include "cgfs.h"
 #include "util.h"
 
 static const char *const subsys_names[_CONF_SUBSYS_MAX] = {
         [CONF_CPU] = "cpu",
         [CONF_BLKIO] = "blkio",
+        [CONF_MEMORY] = "memory",
+        [CONF_PIDS] = "pids",
 };
+/* The weight key of a subsystem; NULL: it has none (memory, pids). */
 static const char *const subsys_keys[_CONF_SUBSYS_MAX] = {
         [CONF_CPU] = "share",
         [CONF_BLKIO] = "weight",
 };
+/* What each subsystem's "conf" takes, for messages. */
+static const char *const subsys_all_keys[_CONF_SUBSYS_MAX] = {
+        [CONF_CPU] = "share, quota_percent",
+        [CONF_BLKIO] = "weight, read_bps, write_bps, read_iops, write_iops",
+        [CONF_MEMORY] = "max, high, low",
+        [CONF_PIDS] = "max",
+};
 static const int64_t weight_min[_CONF_SUBSYS_MAX] = {[CONF_CPU] = 2, [CONF_BLKIO] = 10};
 static const int64_t weight_max[_CONF_SUBSYS_MAX] = {[CONF_CPU] = 262144, [CONF_BLKIO] = 1000};
 /* The weight a node gets when it has a "conf" object without the key; -1: not written. */
-static const int64_t weight_default[_CONF_SUBSYS_MAX] = {[CONF_CPU] = 1024, [CONF_BLKIO] = -1};
+static const int64_t weight_default[_CONF_SUBSYS_MAX] = {
+        [CONF_CPU] = 1024, [CONF_BLKIO] = -1, [CONF_MEMORY] = -1, [CONF_PIDS] = -1};
+
+static const struct {
+        const char *name;
+        enum conf_subsys subsys;
+        int64_t min, max;
+} limit_keys[_CONF_LIMIT_MAX] = {
+        [CONF_LIMIT_CPU_QUOTA] = {"quota_percent", CONF_CPU, 1, CONF_QUOTA_PERCENT_MAX},
+        [CONF_LIMIT_MEM_MAX] = {"max", CONF_MEMORY, CONF_MEMORY_MIN, CONF_MEMORY_MAX},
+        [CONF_LIMIT_MEM_HIGH] = {"high", CONF_MEMORY, CONF_MEMORY_MIN, CONF_MEMORY_MAX},
+        [CONF_LIMIT_MEM_LOW] = {"low", CONF_MEMORY, CONF_MEMORY_MIN, CONF_MEMORY_MAX},
+        [CONF_LIMIT_PIDS_MAX] = {"max", CONF_PIDS, 1, CONF_PIDS_MAX},
+        [CONF_LIMIT_READ_BPS] = {"read_bps", CONF_BLKIO, 1, CONF_BPS_MAX},
+        [CONF_LIMIT_WRITE_BPS] = {"write_bps", CONF_BLKIO, 1, CONF_BPS_MAX},
+        [CONF_LIMIT_READ_IOPS] = {"read_iops", CONF_BLKIO, 1, CONF_IOPS_MAX},
+        [CONF_LIMIT_WRITE_IOPS] = {"write_iops", CONF_BLKIO, 1, CONF_IOPS_MAX},
+};
+
+const char *conf_limit_name(enum conf_limit l) {
+        if ((unsigned) l >= _CONF_LIMIT_MAX)
+                return NULL;
+        return limit_keys[l].name;
+}
+
+enum conf_subsys conf_limit_subsys(enum conf_limit l) {
+        if ((unsigned) l >= _CONF_LIMIT_MAX)
+                return _CONF_SUBSYS_MAX;
+        return limit_keys[l].subsys;
+}
+
+/* The limit called `key` in subsystem s, or -1. */
+static int limit_from_key(enum conf_subsys s, const char *key) {
+        for (int l = 0; l < _CONF_LIMIT_MAX; l++)
+                if (limit_keys[l].subsys == s && strcmp(limit_keys[l].name, key) == 0)
+                        return l;
+        return -1;
+}
+
+static bool parse_decimal(const char *s, size_t len, unsigned long max, unsigned *ret) {
+        unsigned long v = 0;
+
+        if (len == 0 || len > 7 || (len > 1 && s[0] == '0'))
+                return false;
+        for (size_t i = 0; i < len; i++) {
+                if (s[i] < '0' || s[i] > '9')
+                        return false;
+                v = v * 10 + (unsigned long) (s[i] - '0');
+        }
+        if (v > max)
+                return false;
+        *ret = (unsigned) v;
+        return true;
+}
+
+int conf_device_parse(const char *key, unsigned *ret_major, unsigned *ret_minor) {
+        const char *colon;
+        size_t l;
+
+        if (!key)
+                return -EINVAL;
+        l = strlen(key);
+        if (l == 0 || l > CONF_DEVICE_MAX)
+                return -EINVAL;
+        colon = strchr(key, ':');
+        if (key[0] != '/') {
+                unsigned ma, mi;
+                /* dev_t's split on Linux: 12 bits of major, 20 of minor */
+                if (!colon || !parse_decimal(key, (size_t) (colon - key), 4095, &ma) ||
+                    !parse_decimal(colon + 1, strlen(colon + 1), (1ul << 20) - 1, &mi))
+                        return -EINVAL;
+                if (ret_major)
+                        *ret_major = ma;
+                if (ret_minor)
+                        *ret_minor = mi;
+                return 1;
+        }
+        if (strncmp(key, "/dev/", 5) != 0 || l == 5 || key[l - 1] == '/')
+                return -EINVAL;
+        for (size_t i = 0; i < l; i++) {
+                unsigned char c = (unsigned char) key[i];
+                if (c <= 0x20 || c >= 0x7f || c == '\\' || c == '"')
+                        return -EINVAL;
+        }
+        if (strstr(key, "//") || strstr(key, "/../") || strstr(key, "/./") ||
+            (l >= 3 && strcmp(key + l - 3, "/..") == 0) || (l >= 2 && strcmp(key + l - 2, "/.") == 0))
+                return -EINVAL;
+        return 0;
+}
 
 const char *conf_subsys_name(enum conf_subsys s) {
         if ((unsigned) s >= _CONF_SUBSYS_MAX)
@@ -51,35 +151,8 @@ int conf_subsys_from_name(const char *name) {
 
 /* ---- names ---- */
 
-/* Controllers whose control files are "<controller>.<x>" (v1 and v2), plus "cgroup." itself. */
-static const char *const control_prefixes[] = {
-        "cgroup",   "cpu",    "cpuacct",  "blkio",   "io",         "memory",  "pids",
-        "cpuset",   "devices", "freezer", "net_cls", "net_prio",   "perf_event",
-        "hugetlb",  "rdma",   "misc",     "irq", /* v2's irq.pressure */
-};
-static const char *const control_files[] = {
-        "tasks",
-        "notify_on_release",
-        "release_agent",
-};
-
 bool conf_name_is_control_file(const char *name) {
-        const char *dot;
-
-        if (!name)
-                return false;
-        for (size_t i = 0; i < ELEMENTSOF(control_files); i++)
-                if (strcmp(name, control_files[i]) == 0)
-                        return true;
-        dot = strchr(name, '.');
-        if (!dot)
-                return false;
-        for (size_t i = 0; i < ELEMENTSOF(control_prefixes); i++) {
-                size_t l = strlen(control_prefixes[i]);
-                if ((size_t) (dot - name) == l && memcmp(name, control_prefixes[i], l) == 0)
-                        return true;
-        }
-        return false;
+        return cgfs_name_is_control_file(name); /* cgfs knows the cgroup file names */
 }
 
 static bool name_char_ok(char c, bool first) {
@@ -553,6 +626,12 @@ static struct conf_node *node_free(struct conf_node *n) {
         free(n->children);
         free(n->name);
         free(n->path);
+        if (n->limits) {
+                for (size_t i = 0; i < n->limits->n_devs; i++)
+                        free(n->limits->devs[i].dev);
+                free(n->limits->devs);
+                free(n->limits);
+        }
         return mfree(n);
 }
 
@@ -570,9 +649,68 @@ struct conf *conf_free(struct conf *c) {
 static void parse_children(struct parser *p, enum conf_subsys s, struct conf_node *parent,
                            cJSON *obj, const struct jpath *jp, unsigned depth);
 
+/* The node's limits, made on first use; NULL after an allocation failure (p->oom set). */
+static struct conf_limits *node_limits(struct parser *p, struct conf_node *node) {
+        if (node->limits)
+                return node->limits;
+        node->limits = calloc(1, sizeof(*node->limits));
+        if (!node->limits) {
+                p->oom = -ENOMEM;
+                return NULL;
+        }
+        for (int l = 0; l < _CONF_LIMIT_MAX; l++)
+                node->limits->v[l] = -1;
+        return node->limits;
+}
+
+/* {"<device>": N, ...} of a blkio limit; entries go to node (if any) in conf order. */
+static void parse_device_map(struct parser *p, enum conf_limit l, struct conf_node *node,
+                             const cJSON *obj, const struct jpath *jp) {
+        if (!cJSON_IsObject(obj)) {
+                problem(p, jp, "must be an object {\"<device>\": N}, not %s", json_type_name(obj));
+                return;
+        }
+        for (const cJSON *c = obj->child; c; c = c->next) {
+                struct jpath kp = {jp, c->string};
+                struct conf_limits *lim;
+                struct conf_dev_limit *nv;
+                int64_t v = 0;
+                bool dup = false;
+
+                if (conf_device_parse(c->string, NULL, NULL) < 0) {
+                        problem(p, &kp, "not a block device: a path /dev/... or MAJ:MIN "
+                                        "(e.g. \"/dev/sda\", \"8:0\")");
+                        continue;
+                }
+                for (const cJSON *d = obj->child; d != c && !dup; d = d->next)
+                        dup = strcmp(d->string, c->string) == 0;
+                if (dup) {
+                        problem(p, &kp, "duplicate key");
+                        continue;
+                }
+                if (!integer_in_range(p, &kp, c, limit_keys[l].min, limit_keys[l].max, &v))
+                        continue;
+                if (!node || !(lim = node_limits(p, node)))
+                        continue;
+                nv = realloc(lim->devs, (lim->n_devs + 1) * sizeof(*nv));
+                if (!nv) {
+                        p->oom = -ENOMEM;
+                        return;
+                }
+                lim->devs = nv;
+                nv[lim->n_devs] = (struct conf_dev_limit){.limit = l, .value = v,
+                                                          .dev = strdup(c->string)};
+                if (!nv[lim->n_devs].dev) {
+                        p->oom = -ENOMEM;
+                        return;
+                }
+                lim->n_devs++;
+        }
+}
+
 static void parse_node_conf(struct parser *p, enum conf_subsys s, struct conf_node *node,
                             const cJSON *obj, const struct jpath *jp) {
-        bool seen = false;
+        bool seen_weight = false, seen[_CONF_LIMIT_MAX] = {};
 
         if (!cJSON_IsObject(obj)) {
                 problem(p, jp, "must be an object, not %s", json_type_name(obj));
@@ -582,22 +720,41 @@ static void parse_node_conf(struct parser *p, enum conf_subsys s, struct conf_no
                 node->weight = weight_default[s];
         for (const cJSON *c = obj->child; c; c = c->next) {
                 struct jpath kp = {jp, c->string};
+                struct conf_limits *lim;
                 int64_t v = 0;
+                int l;
 
-                if (strcmp(c->string, subsys_keys[s]) != 0) {
-                        problem(p, &kp, "unknown key (%s takes: %s)", subsys_names[s],
-                                subsys_keys[s]);
+                if (subsys_keys[s] && strcmp(c->string, subsys_keys[s]) == 0) {
+                        if (seen_weight) {
+                                problem(p, &kp, "duplicate key");
+                                continue;
+                        }
+                        seen_weight = true;
+                        if (!integer_in_range(p, &kp, c, weight_min[s], weight_max[s], &v))
+                                continue;
+                        if (node)
+                                node->weight = v;
                         continue;
                 }
-                if (seen) {
+                l = limit_from_key(s, c->string);
+                if (l < 0) {
+                        problem(p, &kp, "unknown key (%s takes: %s)", subsys_names[s],
+                                subsys_all_keys[s]);
+                        continue;
+                }
+                if (seen[l]) {
                         problem(p, &kp, "duplicate key");
                         continue;
                 }
-                seen = true;
-                if (!integer_in_range(p, &kp, c, weight_min[s], weight_max[s], &v))
+                seen[l] = true;
+                if (conf_limit_is_device(l)) {
+                        parse_device_map(p, l, node, c, &kp);
                         continue;
-                if (node)
-                        node->weight = v;
+                }
+                if (!integer_in_range(p, &kp, c, limit_keys[l].min, limit_keys[l].max, &v))
+                        continue;
+                if (node && (lim = node_limits(p, node)))
+                        lim->v[l] = v;
         }
 }
 
@@ -796,7 +953,7 @@ static void parse_conf_object(struct parser *p, cJSON *root) {
                 int s = conf_subsys_from_name(c->string);
 
                 if (s < 0) {
-                        problem(p, &kp, "unknown subsystem (known: cpu, blkio)");
+                        problem(p, &kp, "unknown subsystem (known: cpu, blkio, memory, pids)");
                         continue;
                 }
                 if (seen[s]) {
@@ -1081,17 +1238,76 @@ static void jbuf_int(struct jbuf *b, int64_t v) {
 
 /* {"conf":{"<key>":W},"sub_cgroup":{"<name>":{...},...}}; a root has no "conf" but always a
  * "sub_cgroup". Depth is bounded by the parser (CONF_MAX_DEPTH). */
-static void node_to_json(struct jbuf *b, const struct conf_node *n, enum conf_subsys s) {
-        bool conf = n->parent && n->weight >= 0;
+/* True when the node has anything to put in "conf". */
+static bool node_has_conf(const struct conf_node *n) {
+        if (!n->parent)
+                return false;
+        if (n->weight >= 0)
+                return true;
+        if (!n->limits)
+                return false;
+        for (int l = 0; l < _CONF_LIMIT_MAX; l++)
+                if (n->limits->v[l] >= 0)
+                        return true;
+        return n->limits->n_devs > 0;
+}
 
-        jbuf_puts(b, "{");
-        if (conf) {
-                jbuf_puts(b, "\"conf\":{");
+/* "conf":{"<weight key>":W,"<limit>":N,"<device limit>":{"<dev>":N,...},...}, limits in enum
+ * order, device entries in conf order. */
+static void conf_to_json_limits(struct jbuf *b, const struct conf_node *n, enum conf_subsys s) {
+        bool first = true;
+
+        jbuf_puts(b, "\"conf\":{");
+        if (n->weight >= 0 && subsys_keys[s]) {
                 jbuf_string(b, subsys_keys[s]);
                 jbuf_puts(b, ":");
                 jbuf_int(b, n->weight);
-                jbuf_puts(b, "}");
+                first = false;
         }
+        for (int l = 0; n->limits && l < _CONF_LIMIT_MAX; l++) {
+                bool any = false;
+                if (!conf_limit_is_device(l)) {
+                        if (n->limits->v[l] < 0)
+                                continue;
+                        if (!first)
+                                jbuf_puts(b, ",");
+                        first = false;
+                        jbuf_string(b, limit_keys[l].name);
+                        jbuf_puts(b, ":");
+                        jbuf_int(b, n->limits->v[l]);
+                        continue;
+                }
+                for (size_t i = 0; i < n->limits->n_devs; i++) {
+                        const struct conf_dev_limit *d = &n->limits->devs[i];
+                        if (d->limit != (enum conf_limit) l)
+                                continue;
+                        if (!any) {
+                                if (!first)
+                                        jbuf_puts(b, ",");
+                                first = false;
+                                jbuf_string(b, limit_keys[l].name);
+                                jbuf_puts(b, ":{");
+                        } else
+                                jbuf_puts(b, ",");
+                        any = true;
+                        jbuf_string(b, d->dev);
+                        jbuf_puts(b, ":");
+                        jbuf_int(b, d->value);
+                }
+                if (any)
+                        jbuf_puts(b, "}");
+        }
+        jbuf_puts(b, "}");
+}
+
+/* {"conf":{...},"sub_cgroup":{"<name>":{...},...}}; a root has no "conf" but always a
+ * "sub_cgroup". Depth is bounded by the parser (CONF_MAX_DEPTH). */
+static void node_to_json(struct jbuf *b, const struct conf_node *n, enum conf_subsys s) {
+        bool conf = node_has_conf(n);
+
+        jbuf_puts(b, "{");
+        if (conf)
+                conf_to_json_limits(b, n, s);
         if (n->n_children > 0 || !n->parent) {
                 if (conf)
                         jbuf_puts(b, ",");

@@ -10,9 +10,60 @@
 #include "macro.h"
 
 enum conf_subsys {
-        CONF_CPU,   /* conf key "share" (2..262144, default 1024); covers cpu + cpuacct */
-        CONF_BLKIO, /* conf key "weight" (10..1000, no default: unset means not written) */
+        CONF_CPU,    /* conf key "share" (2..262144, default 1024); covers cpu + cpuacct;
+                        limit quota_percent */
+        CONF_BLKIO,  /* conf key "weight" (10..1000, no default: unset means not written);
+                        limits read_bps, write_bps, read_iops, write_iops ({"<device>": N}) */
+        CONF_MEMORY, /* no weight; limits max, high, low (bytes) */
+        CONF_PIDS,   /* no weight; limit max (tasks) */
         _CONF_SUBSYS_MAX,
+};
+
+/* The limits (DESIGN.md "Contract additions": Limits). A node sets the limits of its own
+ * subsystem only; a limit the conf does not set means "no limit" on the machine. */
+enum conf_limit {
+        CONF_LIMIT_CPU_QUOTA,  /* cpu.conf.quota_percent: % of one CPU, 1..102400 (1024 CPUs);
+                                  clamped to 100 x online CPUs when planned */
+        CONF_LIMIT_MEM_MAX,    /* memory.conf.max, bytes */
+        CONF_LIMIT_MEM_HIGH,   /* memory.conf.high, bytes (cgroup v1 has none) */
+        CONF_LIMIT_MEM_LOW,    /* memory.conf.low, bytes (v1: the soft limit) */
+        CONF_LIMIT_PIDS_MAX,   /* pids.conf.max, tasks */
+        CONF_LIMIT_READ_BPS,   /* blkio.conf.read_bps: {"<device>": bytes/s} */
+        CONF_LIMIT_WRITE_BPS,  /* blkio.conf.write_bps */
+        CONF_LIMIT_READ_IOPS,  /* blkio.conf.read_iops: {"<device>": IO/s} */
+        CONF_LIMIT_WRITE_IOPS, /* blkio.conf.write_iops */
+        _CONF_LIMIT_MAX,
+};
+#define CONF_LIMIT_FIRST_DEVICE CONF_LIMIT_READ_BPS
+#define CONF_LIMIT_N_DEVICE (_CONF_LIMIT_MAX - CONF_LIMIT_FIRST_DEVICE)
+static inline bool conf_limit_is_device(enum conf_limit l) {
+        return l >= CONF_LIMIT_FIRST_DEVICE && l < _CONF_LIMIT_MAX;
+}
+#define CONF_QUOTA_PERCENT_MAX (100 * 1024)
+#define CONF_MEMORY_MIN 4096               /* one page */
+#define CONF_MEMORY_MAX (INT64_C(1) << 52) /* 4 PiB */
+#define CONF_PIDS_MAX 4194304              /* PID_MAX_LIMIT */
+#define CONF_BPS_MAX (INT64_C(1) << 50)    /* 1 PiB/s */
+#define CONF_IOPS_MAX INT64_C(4294967294)  /* below v1's "unlimited" UINT_MAX */
+#define CONF_DEVICE_MAX 255                /* bytes of a device key */
+
+/* The conf key ("quota_percent", "max", "high", "low", "max", "read_bps", ...). */
+const char *conf_limit_name(enum conf_limit l);
+enum conf_subsys conf_limit_subsys(enum conf_limit l);
+/* A device key of a blkio limit: "MAJ:MIN" (decimal, major < 4096, minor < 2^20) -> 1 and the
+ * numbers; a block device path "/dev/..." (printable, no "..", no "//") -> 0; else -EINVAL. */
+int conf_device_parse(const char *key, unsigned *ret_major, unsigned *ret_minor);
+
+/* One device entry of a blkio limit map, in conf order per key. */
+struct conf_dev_limit {
+        enum conf_limit limit; /* one of the device limits */
+        char *dev;             /* owned: the key as written, "/dev/sda" or "8:0" */
+        int64_t value;
+};
+struct conf_limits {
+        int64_t v[_CONF_LIMIT_MAX]; /* scalar limits; -1: not set (device entries: unused) */
+        struct conf_dev_limit *devs; /* owned */
+        size_t n_devs;
 };
 
 #define CONF_MAX_DEPTH 32
@@ -26,7 +77,7 @@ enum conf_subsys {
 /* At most this many problems are listed; one more entry then says how many were left out. */
 #define CONF_MAX_ERRORS 100
 
-const char *conf_subsys_name(enum conf_subsys s); /* "cpu", "blkio" */
+const char *conf_subsys_name(enum conf_subsys s); /* "cpu", "blkio", "memory", "pids" */
 int conf_subsys_from_name(const char *name);      /* enum value or -EINVAL */
 
 struct conf_node {
@@ -36,7 +87,8 @@ struct conf_node {
         struct conf_node *parent; /* NULL for the subsystem root; not owned */
         struct conf_node **children; /* owned, in conf (JSON) order */
         size_t n_children;
-        int64_t weight; /* share (cpu) or weight (blkio); -1 when not set */
+        int64_t weight; /* share (cpu) or weight (blkio); -1 when not set (memory, pids: always) */
+        struct conf_limits *limits; /* owned; NULL when the node sets no limit */
 };
 
 struct conf_index; /* private to conf.c */

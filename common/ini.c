@@ -18,7 +18,7 @@
 #include <ini.h>
 
 #include "plan.h" /* cgfs.h needs its types declared first */
-#include "cgfs.h" /* enum cgfs_mode only */
+#include "cgfs.h" /* enum cgfs_mode, CGFS_DEFAULT_DIR */
 #include "ini.h"
 #include "util.h"
 
@@ -76,6 +76,7 @@ struct cfg *cfg_free(struct cfg *c) {
         free(c->wsd.token);
         free(c->wsd.www_dir);
         strv_free(c->wsd.server_names);
+        free(c->wsd.metrics_dir);
         free(c->daemon.runtime_dir);
         free(c->systemd.bus);
         free(c);
@@ -91,6 +92,8 @@ int cfg_new_default(struct cfg **ret) {
         c->zk.session_timeout_ms = 10000;
         c->cg.mode = CGFS_MODE_AUTO;
         c->taskd.interval_sec = 30;
+        c->taskd.max_files = 4096;
+        c->taskd.max_dirs = 1024;
         c->redis.port = 6379;
         c->redis.expire_sec = 300;
         c->wsd.port = 43409;
@@ -101,7 +104,7 @@ int cfg_new_default(struct cfg **ret) {
 
         /* Vectors start empty (not NULL) so users can iterate without checks. */
         c->zk.hosts = strdup("127.0.0.1:2181");
-        c->cg.dir = strdup("/sys/fs/cgroup");
+        c->cg.dir = strdup(CGFS_DEFAULT_DIR);
         /* Never the hierarchy roots by default: that needs `root = /`, written out. */
         c->cg.root = strdup(CFG_DEFAULT_ROOT);
         c->zk.auth = calloc(1, sizeof(char *));
@@ -266,6 +269,8 @@ static const struct cfg_key cfg_keys[] = {
         {"cgroup", "protected", K_NAMES, F(cg.protected_names), 0, 0},
         {"cgroup", "mode", K_MODE, F(cg.mode), 0, 0},
         {"taskd", "interval", K_UINT, F(taskd.interval_sec), 1, UINT_MAX},
+        {"taskd", "max_files", K_UINT, F(taskd.max_files), 1, UINT_MAX},
+        {"taskd", "max_dirs", K_UINT, F(taskd.max_dirs), 1, UINT_MAX},
         {"redis", "host", K_STRING, F(redis.host), 0, 0},
         {"redis", "port", K_UINT, F(redis.port), 1, 65535},
         {"redis", "password", K_TEXT, F(redis.password), 0, 0},
@@ -281,6 +286,7 @@ static const struct cfg_key cfg_keys[] = {
         {"wsd", "server_names", K_WORDS, F(wsd.server_names), 0, 0},
         {"wsd", "max_value_size", K_UINT, F(wsd.max_value_size), 64, 256 * 1024 * 1024},
         {"wsd", "max_answer_size", K_UINT, F(wsd.max_answer_size), 4096, UINT_MAX},
+        {"wsd", "metrics_dir", K_ABSPATH, F(wsd.metrics_dir), 0, 0},
         {"daemon", "runtime_dir", K_ABSPATH, F(daemon.runtime_dir), 0, 0},
         {"accountd", "reset_on_start", K_BOOL, F(accountd.reset_on_start), 0, 0},
         {"systemd", "bus", K_STRING, F(systemd.bus), 0, 0},

@@ -39,6 +39,8 @@ struct cfg {
         } cg;
         struct {
                 unsigned interval_sec; /* 30 */
+                unsigned max_files;    /* 4096: pid files one pattern may match */
+                unsigned max_dirs;     /* 1024: directories one pattern's glob may watch */
         } taskd;
         struct cfg_pid_files *pid_files;
         size_t n_pid_files;
@@ -60,6 +62,9 @@ struct cfg {
                 char **server_names;     /* strv or NULL: Host names accepted besides IPs, localhost */
                 unsigned max_value_size;  /* bytes of one Redis value served; 1 MiB */
                 unsigned max_answer_size; /* bytes of one show_account answer; 16 MiB */
+                /* the daemons' .prom files served after cg-wsd's own /metrics; NULL (unset):
+                 * <runtime_dir>/metrics, where the daemons write them */
+                char *metrics_dir;
         } wsd;
         struct {
                 char *runtime_dir; /* "/run/cgrouparch" */

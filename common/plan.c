@@ -9,17 +9,83 @@
 #include <string.h>
 
 #include "plan.h"
+#include "cgfs.h" /* cgfs_v2_weight_file */
 #include "util.h"
+
+struct live_limits *live_limits_new(void) {
+        struct live_limits *l = calloc(1, sizeof(*l));
+
+        if (!l)
+                return NULL;
+        for (int i = 0; i < _CONF_LIMIT_MAX; i++)
+                l->v[i] = LIVE_LIMIT_NONE;
+        return l;
+}
+
+struct live_limits *live_limits_free(struct live_limits *l) {
+        if (!l)
+                return NULL;
+        free(l->devs);
+        return mfree(l);
+}
+
+int live_limits_dev(struct live_limits *l, unsigned major, unsigned minor,
+                    struct live_dev_limit **ret) {
+        struct live_dev_limit *nv;
+
+        for (size_t i = 0; i < l->n_devs; i++)
+                if (l->devs[i].major == major && l->devs[i].minor == minor) {
+                        *ret = &l->devs[i];
+                        return 0;
+                }
+        nv = realloc(l->devs, (l->n_devs + 1) * sizeof(*nv));
+        if (!nv)
+                return -ENOMEM;
+        l->devs = nv;
+        nv[l->n_devs] = (struct live_dev_limit){ .major = major, .minor = minor };
+        for (int k = 0; k < CONF_LIMIT_N_DEVICE; k++)
+                nv[l->n_devs].v[k] = LIVE_LIMIT_NONE;
+        *ret = &nv[l->n_devs++];
+        return 0;
+}
 
 void live_tree_clear(struct live_tree *t) {
         if (!t)
                 return;
         for (int s = 0; s < _CONF_SUBSYS_MAX; s++) {
-                for (size_t i = 0; i < t->n[s]; i++)
+                for (size_t i = 0; i < t->n[s]; i++) {
                         free(t->v[s][i].path);
+                        live_limits_free(t->v[s][i].limits);
+                }
                 free(t->v[s]);
         }
+        for (size_t i = 0; i < t->n_devs; i++)
+                free(t->devs[i].key);
+        free(t->devs);
         *t = (struct live_tree){};
+}
+
+int live_tree_add_dev(struct live_tree *t, const char *key, int err, unsigned major,
+                      unsigned minor) {
+        struct live_dev *nv;
+        char *k;
+
+        if (!key)
+                return -EINVAL;
+        for (size_t i = 0; i < t->n_devs; i++)
+                if (strcmp(t->devs[i].key, key) == 0)
+                        return 0;
+        k = strdup(key);
+        if (!k)
+                return -ENOMEM;
+        nv = realloc(t->devs, (t->n_devs + 1) * sizeof(*nv));
+        if (!nv) {
+                free(k);
+                return -ENOMEM;
+        }
+        t->devs = nv;
+        nv[t->n_devs++] = (struct live_dev){ .key = k, .err = err, .major = major, .minor = minor };
+        return 0;
 }
 
 int live_tree_add_take(struct live_tree *t, enum conf_subsys s, char *path, int64_t weight) {
@@ -64,6 +130,7 @@ void plan_clear(struct plan *p) {
         for (size_t i = 0; i < p->n; i++)
                 free(p->ops[i].path);
         free(p->ops);
+        strv_free(p->notes);
         *p = (struct plan){};
 }
 
@@ -180,7 +247,236 @@ static int pb_push(struct pbuild *b, enum plan_op_type t, enum conf_subsys s, co
         char *p = strdup(path);
         if (!p)
                 return -ENOMEM;
-        b->p.ops[b->p.n++] = (struct plan_op){ .type = t, .subsys = s, .path = p, .value = value };
+        b->p.ops[b->p.n++] = (struct plan_op){ .type = t, .subsys = s, .path = p, .value = value,
+                                               .asked = value, .was = LIVE_LIMIT_NONE };
+        return 0;
+}
+
+static int pb_push_limit(struct pbuild *b, enum plan_op_type t, const char *path,
+                         enum conf_limit l, unsigned major, unsigned minor, int64_t value,
+                         int64_t asked, int64_t was) {
+        struct plan_op *o;
+        int r;
+
+        r = pb_push(b, t, conf_limit_subsys(l), path, value);
+        if (r < 0)
+                return r;
+        o = &b->p.ops[b->p.n - 1];
+        o->limit = l;
+        o->major = major;
+        o->minor = minor;
+        o->asked = asked;
+        o->was = was;
+        return 0;
+}
+
+/* A note once (notes are few: a set of distinct lines). Takes msg. */
+static int pb_note(struct pbuild *b, char *msg) {
+        if (!msg)
+                return -ENOMEM;
+        if (strv_contains(b->p.notes, msg)) {
+                free(msg);
+                return 0;
+        }
+        return strv_push(&b->p.notes, msg);
+}
+
+static bool node_sets_limits(const struct conf_node *n) {
+        if (!n->limits)
+                return false;
+        for (int l = 0; l < _CONF_LIMIT_MAX; l++)
+                if (n->limits->v[l] >= 0)
+                        return true;
+        return n->limits->n_devs > 0;
+}
+
+/* A device key of the conf as major:minor here: parsed ("8:0") or resolved by the live reader
+ * ("/dev/sda"). 0, or -errno (with a note made once per key). */
+static int plan_resolve_dev(struct pbuild *b, const struct live_tree *live, const char *key,
+                            unsigned *ma, unsigned *mi) {
+        char *msg = NULL;
+        int r = conf_device_parse(key, ma, mi);
+
+        if (r == 1)
+                return 0;
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < live->n_devs; i++) {
+                const struct live_dev *d = &live->devs[i];
+                if (strcmp(d->key, key) != 0)
+                        continue;
+                if (d->err == 0) {
+                        *ma = d->major;
+                        *mi = d->minor;
+                        return 0;
+                }
+                r = d->err;
+                break;
+        }
+        if (r == 0)
+                r = -ENOENT; /* not resolved at all (a hand-built tree) */
+        if (xasprintf(&msg, "blkio device %s: %s on this host; its limits are not applied", key,
+                      r == -ENOTBLK ? "not a block device" : "no such device") < 0)
+                return -ENOMEM;
+        r = pb_note(b, msg);
+        return r < 0 ? r : -ENODEV;
+}
+
+/* The value of limit l the machine should have for node n (conf units; -1: none), clamped or
+ * rounded as this layout needs; notes what it changed. */
+static int want_scalar(struct pbuild *b, const struct live_tree *live, const struct conf_node *n,
+                       enum conf_limit l, int64_t *ret) {
+        int64_t v = n->limits ? n->limits->v[l] : -1;
+        char *msg = NULL;
+
+        if (v >= 0 && l == CONF_LIMIT_CPU_QUOTA && live->ncpus > 0 &&
+            v > (int64_t) live->ncpus * 100) {
+                if (xasprintf(&msg, "cpu quota_percent %" PRId64 " of %s clamped to %u (%u CPUs "
+                                    "online)",
+                              v, n->path, live->ncpus * 100, live->ncpus) < 0 ||
+                    pb_note(b, msg) < 0)
+                        return -ENOMEM;
+                v = (int64_t) live->ncpus * 100;
+        }
+        if (v >= 0 && (l == CONF_LIMIT_MEM_MAX || l == CONF_LIMIT_MEM_HIGH ||
+                       l == CONF_LIMIT_MEM_LOW)) {
+                int64_t ps = live->page_size ? live->page_size : 4096;
+                /* the kernel keeps pages: what it reads back is the value rounded down */
+                v = MAX(v / ps * ps, ps);
+        }
+        *ret = v;
+        return 0;
+}
+
+/* Limits of node n of subsystem s against live entry e (NULL: a fresh cgroup, no limits). */
+static int plan_node_limits(struct pbuild *b, const struct live_tree *live, enum conf_subsys s,
+                            const struct conf_node *n, const struct live_entry *e) {
+        const struct live_limits *have = e ? e->limits : NULL;
+        int r;
+
+        if (!have && !node_sets_limits(n))
+                return 0;
+        for (int l = 0; l < _CONF_LIMIT_MAX; l++) {
+                int64_t want, was;
+
+                if (conf_limit_subsys(l) != s || conf_limit_is_device(l))
+                        continue;
+                r = want_scalar(b, live, n, l, &want);
+                if (r < 0)
+                        return r;
+                if (live->limit_unsupported[l]) {
+                        char *msg = NULL;
+                        if (want < 0)
+                                continue;
+                        if (xasprintf(&msg, "%s %s: this cgroup layout has no such limit; not "
+                                            "applied (first at %s)",
+                                      conf_subsys_name(s), conf_limit_name(l), n->path) < 0)
+                                return -ENOMEM;
+                        /* one note per limit, not per cgroup */
+                        for (char **x = b->p.notes; x && *x; x++)
+                                if (strncmp(*x, msg, strcspn(msg, "(")) == 0) {
+                                        msg = mfree(msg);
+                                        break;
+                                }
+                        if (msg && (r = pb_note(b, msg)) < 0)
+                                return r;
+                        continue;
+                }
+                was = have ? have->v[l] : LIVE_LIMIT_NONE;
+                if (want == was || (want < 0 && was == LIVE_LIMIT_NONE))
+                        continue;
+                r = pb_push_limit(b, want >= 0 ? PLAN_SET_LIMIT : PLAN_CLEAR_LIMIT, n->path, l, 0,
+                                  0, want, n->limits ? n->limits->v[l] : -1, was);
+                if (r < 0)
+                        return r;
+        }
+        if (s != CONF_BLKIO)
+                return 0;
+        /* devices: every rule the conf sets, then every rule the machine has that it does not */
+        struct { unsigned ma, mi; enum conf_limit l; } *wanted = NULL;
+        size_t nw = 0;
+        if (n->limits && n->limits->n_devs) {
+                wanted = calloc(n->limits->n_devs, sizeof(*wanted));
+                if (!wanted)
+                        return -ENOMEM;
+        }
+        for (size_t i = 0; n->limits && i < n->limits->n_devs; i++) {
+                const struct conf_dev_limit *d = &n->limits->devs[i];
+                struct live_dev_limit *hd = NULL;
+                unsigned ma, mi;
+                int64_t was = LIVE_LIMIT_NONE;
+
+                r = plan_resolve_dev(b, live, d->dev, &ma, &mi);
+                if (r == -ENODEV)
+                        continue;
+                if (r < 0)
+                        goto out;
+                wanted[nw++] = (typeof(*wanted)){ ma, mi, d->limit };
+                for (size_t k = 0; have && k < have->n_devs; k++)
+                        if (have->devs[k].major == ma && have->devs[k].minor == mi)
+                                hd = &have->devs[k];
+                if (hd)
+                        was = hd->v[d->limit - CONF_LIMIT_FIRST_DEVICE];
+                if (was == d->value)
+                        continue;
+                r = pb_push_limit(b, PLAN_SET_LIMIT, n->path, d->limit, ma, mi, d->value, d->value,
+                                  was);
+                if (r < 0)
+                        goto out;
+        }
+        for (size_t k = 0; have && k < have->n_devs; k++) {
+                const struct live_dev_limit *hd = &have->devs[k];
+                for (int j = 0; j < CONF_LIMIT_N_DEVICE; j++) {
+                        enum conf_limit l = CONF_LIMIT_FIRST_DEVICE + j;
+                        bool kept = false;
+                        if (hd->v[j] == LIVE_LIMIT_NONE)
+                                continue;
+                        for (size_t w = 0; w < nw && !kept; w++)
+                                kept = wanted[w].ma == hd->major && wanted[w].mi == hd->minor &&
+                                       wanted[w].l == l;
+                        if (kept)
+                                continue;
+                        r = pb_push_limit(b, PLAN_CLEAR_LIMIT, n->path, l, hd->major, hd->minor,
+                                          -1, -1, hd->v[j]);
+                        if (r < 0)
+                                goto out;
+                }
+        }
+        r = 0;
+out:
+        free(wanted);
+        return r;
+}
+
+/* Limits of every node of s, parents first (a child's cap may not exceed its parent's on v1).
+ * found: the live entry of each node (NULL: fresh). */
+static int plan_limits(struct pbuild *b, const struct live_tree *live, enum conf_subsys s,
+                       const struct conf_node *const *nodes, size_t nn,
+                       const struct live_entry *const *found) {
+        int r;
+
+        for (size_t i = 0; i < nn; i++) {
+                r = plan_node_limits(b, live, s, nodes[i], found[i]);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* A subsystem whose controller is not available here (v2: not delegated to the managed root):
+ * no limit is planned; say so once if the conf sets any. */
+static int note_unavailable(struct pbuild *b, enum conf_subsys s, const struct conf_node *const *nodes,
+                            size_t nn) {
+        char *msg = NULL;
+
+        for (size_t i = 0; i < nn; i++)
+                if (node_sets_limits(nodes[i])) {
+                        if (xasprintf(&msg, "%s controller not available at the managed root: "
+                                            "the limits of the %s tree are not applied",
+                                      conf_subsys_name(s), conf_subsys_name(s)) < 0)
+                                return -ENOMEM;
+                        return pb_note(b, msg);
+                }
         return 0;
 }
 
@@ -384,6 +680,12 @@ static int plan_v1(const struct conf *c, const struct live_tree *live,
                         }
                 }
         }
+        /* 2b. limits, parents first; set where they differ, cleared where the conf has none */
+        for (int s = 0; s < _CONF_SUBSYS_MAX; s++) {
+                r = plan_limits(&b, live, s, nodes[s], nn[s], found[s]);
+                if (r < 0)
+                        goto out;
+        }
         /* 3. removals, children first; a subsystem absent from the conf is left alone */
         for (int s = 0; s < _CONF_SUBSYS_MAX; s++) {
                 struct want want;
@@ -494,6 +796,27 @@ static int plan_v2(const struct conf *c, const struct live_tree *live,
                                 }
                         }
                 }
+        /* 3b. limits, parents first, where the controller is available */
+        for (int s = 0; s < _CONF_SUBSYS_MAX; s++) {
+                const struct live_entry **f = NULL;
+
+                if (live->weight_unavailable[s]) {
+                        r = note_unavailable(&b, s, nodes[s], nn[s]);
+                        if (r < 0)
+                                goto out;
+                        continue;
+                }
+                if (nn[s] && !(f = malloc(nn[s] * sizeof(*f)))) {
+                        r = -ENOMEM;
+                        goto out;
+                }
+                for (size_t i = 0; i < nn[s]; i++)
+                        f[i] = lidx_find(&idx[s], nodes[s][i]->path);
+                r = plan_limits(&b, live, s, nodes[s], nn[s], f);
+                free(f);
+                if (r < 0)
+                        goto out;
+        }
         /* 4. removals from the union tree; an empty conf manages nothing */
         if (any) {
                 struct want w;
@@ -527,9 +850,9 @@ int conf_plan(const struct conf *c, const struct live_tree *live, char *const *p
                         : plan_v1(c, live, protected_names, ret);
 }
 
-static const char *v2_file(enum conf_subsys s) {
-        return s == CONF_CPU ? "cpu.weight" : "io.weight";
-}
+/* The v2 controller of each subsystem, as `enable` shows it. */
+static const char *const v2_controllers[_CONF_SUBSYS_MAX] = {
+        [CONF_CPU] = "cpu", [CONF_BLKIO] = "io", [CONF_MEMORY] = "memory", [CONF_PIDS] = "pids"};
 
 int plan_format(const struct plan *p, const struct live_tree *live, char **ret) {
         struct lidx idx[_CONF_SUBSYS_MAX] = {};
@@ -564,13 +887,31 @@ int plan_format(const struct plan *p, const struct live_tree *live, char **ret) 
                                 fprintf(f, "create %s:%s\n", sn, o->path);
                         break;
                 case PLAN_ENABLE:
-                        fprintf(f, "enable %s controller for %s\n",
-                                o->subsys == CONF_CPU ? "cpu" : "io", o->path);
+                        fprintf(f, "enable %s controller for %s\n", v2_controllers[o->subsys],
+                                o->path);
+                        break;
+                case PLAN_SET_LIMIT:
+                case PLAN_CLEAR_LIMIT:
+                        fprintf(f, "%s %s:%s %s", o->type == PLAN_SET_LIMIT ? "set-limit" : "clear-limit",
+                                sn, o->path, conf_limit_name(o->limit));
+                        if (conf_limit_is_device(o->limit))
+                                fprintf(f, " %u:%u", o->major, o->minor);
+                        if (o->type == PLAN_SET_LIMIT)
+                                fprintf(f, " %" PRId64, o->value);
+                        fputs(" (", f);
+                        if (o->type == PLAN_SET_LIMIT && o->asked != o->value)
+                                fprintf(f, "conf %" PRId64 ", ", o->asked);
+                        if (o->was == LIVE_LIMIT_NONE)
+                                fputs("was none)\n", f);
+                        else if (o->was == LIVE_LIMIT_OTHER)
+                                fputs("was another value)\n", f);
+                        else
+                                fprintf(f, "was %" PRId64 ")\n", o->was);
                         break;
                 case PLAN_SET_WEIGHT:
                         if (v2) {
                                 fprintf(f, "set %s %s %" PRId64 " (%s %" PRId64, o->path,
-                                        v2_file(o->subsys), plan_v2_weight(o->subsys, o->value),
+                                        cgfs_v2_weight_file(o->subsys), plan_v2_weight(o->subsys, o->value),
                                         key, o->value);
                                 if (e && e->weight >= 0)
                                         fprintf(f, ", was %" PRId64, e->weight);
@@ -590,6 +931,8 @@ int plan_format(const struct plan *p, const struct live_tree *live, char **ret) 
                         break;
                 }
         }
+        for (char **n = p->notes; n && *n; n++)
+                fprintf(f, "note: %s\n", *n);
         if (fclose(f) != 0 || !buf) {
                 free(buf);
                 r = -ENOMEM;
@@ -667,40 +1010,44 @@ int plan_check_v2(const struct conf *c, struct conf_errors *errs) {
                 if (nn[s])
                         qsort(nodes[s], nn[s], sizeof(*nodes[s]), cmp_node_name);
         }
-        /* Names are unique within a tree: merge the two sorted name lists. */
-        for (size_t i = 0, j = 0; i < nn[CONF_CPU] && j < nn[CONF_BLKIO];) {
-                const struct conf_node *a = nodes[CONF_CPU][i], *b = nodes[CONF_BLKIO][j];
-                int k = strcmp(a->name, b->name);
+        /* Names are unique within a tree: merge the sorted name lists of every pair. */
+        for (int s = 0; s < _CONF_SUBSYS_MAX; s++)
+                for (int t = s + 1; t < _CONF_SUBSYS_MAX; t++)
+                        for (size_t i = 0, j = 0; i < nn[s] && j < nn[t];) {
+                                const struct conf_node *a = nodes[s][i], *b = nodes[t][j];
+                                int k = strcmp(a->name, b->name);
 
-                if (k < 0) {
-                        i++;
-                        continue;
-                }
-                if (k > 0) {
-                        j++;
-                        continue;
-                }
-                if (strcmp(a->path, b->path) != 0) {
-                        char *jp = NULL, *msg = NULL;
-                        r = json_path(CONF_BLKIO, b->path, &jp);
-                        if (r < 0)
-                                goto out;
-                        r = xasprintf(&msg,
-                                      "cgroup v2 has one tree: \"%s\" is cpu:%s but blkio:%s "
-                                      "(the same name must have the same parents in both trees)",
-                                      a->name, a->path, b->path);
-                        if (r < 0) {
-                                free(jp);
-                                goto out;
+                                if (k < 0) {
+                                        i++;
+                                        continue;
+                                }
+                                if (k > 0) {
+                                        j++;
+                                        continue;
+                                }
+                                if (strcmp(a->path, b->path) != 0) {
+                                        char *jp = NULL, *msg = NULL;
+                                        r = json_path(t, b->path, &jp);
+                                        if (r < 0)
+                                                goto out;
+                                        r = xasprintf(&msg,
+                                                      "cgroup v2 has one tree: \"%s\" is %s:%s but "
+                                                      "%s:%s (the same name must have the same "
+                                                      "parents in every tree)",
+                                                      a->name, conf_subsys_name(s), a->path,
+                                                      conf_subsys_name(t), b->path);
+                                        if (r < 0) {
+                                                free(jp);
+                                                goto out;
+                                        }
+                                        r = errs_add(errs, jp, msg);
+                                        if (r < 0)
+                                                goto out;
+                                        bad++;
+                                }
+                                i++;
+                                j++;
                         }
-                        r = errs_add(errs, jp, msg);
-                        if (r < 0)
-                                goto out;
-                        bad++;
-                }
-                i++;
-                j++;
-        }
         r = bad ? -EINVAL : 0;
 out:
         for (int s = 0; s < _CONF_SUBSYS_MAX; s++)

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "sdslice.h"
 #include "sdunit.h"
@@ -44,6 +46,12 @@ int sdslice_live_add(struct live_tree *t, const char *root, const char *unit, ui
         if (r < 0)
                 return r;
         r = live_tree_add(t, CONF_BLKIO, path, weight_of(io_weight));
+        if (r < 0)
+                return r;
+        /* one union tree: memory and pids list the same paths (no weights) */
+        r = live_tree_add(t, CONF_MEMORY, path, -1);
+        if (r >= 0)
+                r = live_tree_add(t, CONF_PIDS, path, -1);
         return r < 0 ? r : 1;
 }
 
@@ -63,6 +71,7 @@ void sdslice_plan_clear(struct sdslice_plan *p) {
         for (size_t i = 0; i < p->n; i++) {
                 free(p->ops[i].unit);
                 free(p->ops[i].path);
+                free(p->ops[i].limits);
         }
         free(p->ops);
         *p = (struct sdslice_plan){};
@@ -172,6 +181,27 @@ int sdslice_plan_from(const char *root, const struct plan *p, const struct live_
                         break;
                 case PLAN_ENABLE:
                         break; /* the manager enables controllers along the slice chain */
+                case PLAN_SET_LIMIT:
+                case PLAN_CLEAR_LIMIT: {
+                        struct sdslice_limit *nv;
+                        o = find_op(&out, SDSLICE_CREATE, po->path);
+                        if (!o)
+                                o = find_op(&out, SDSLICE_SET, po->path);
+                        if (!o)
+                                r = push_op(&out, &cap, root, SDSLICE_SET, po, live, &o);
+                        if (r < 0)
+                                break;
+                        nv = realloc(o->limits, (o->n_limits + 1) * sizeof(*nv));
+                        if (!nv) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        o->limits = nv;
+                        nv[o->n_limits++] = (struct sdslice_limit){
+                                .limit = po->limit, .major = po->major, .minor = po->minor,
+                                .value = po->type == PLAN_SET_LIMIT ? po->value : -1};
+                        break;
+                }
                 default:
                         r = -EINVAL;
                 }
@@ -182,6 +212,52 @@ int sdslice_plan_from(const char *root, const struct plan *p, const struct live_
         }
         *ret = out;
         return 0;
+}
+
+static const char *const limit_props[_CONF_LIMIT_MAX] = {
+        [CONF_LIMIT_CPU_QUOTA] = "CPUQuotaPerSecUSec",
+        [CONF_LIMIT_MEM_MAX] = "MemoryMax",
+        [CONF_LIMIT_MEM_HIGH] = "MemoryHigh",
+        [CONF_LIMIT_MEM_LOW] = "MemoryLow",
+        [CONF_LIMIT_PIDS_MAX] = "TasksMax",
+        [CONF_LIMIT_READ_BPS] = "IOReadBandwidthMax",
+        [CONF_LIMIT_WRITE_BPS] = "IOWriteBandwidthMax",
+        [CONF_LIMIT_READ_IOPS] = "IOReadIOPSMax",
+        [CONF_LIMIT_WRITE_IOPS] = "IOWriteIOPSMax",
+};
+
+/* The property's value for a limit: quota percent -> usec per second; "no limit" is
+ * UINT64_MAX ("infinity") everywhere but MemoryLow (0). */
+static uint64_t limit_prop_value(const struct sdslice_limit *l) {
+        if (l->value < 0)
+                return l->limit == CONF_LIMIT_MEM_LOW ? 0 : UINT64_MAX;
+        if (l->limit == CONF_LIMIT_CPU_QUOTA)
+                return (uint64_t) l->value * 10000; /* 1% of a CPU = 10 ms per second */
+        return (uint64_t) l->value;
+}
+
+int64_t sdslice_limit_from_prop(enum conf_limit l, uint64_t v) {
+        if (v == UINT64_MAX || (l == CONF_LIMIT_MEM_LOW && v == 0))
+                return LIVE_LIMIT_NONE;
+        if (l == CONF_LIMIT_CPU_QUOTA)
+                return v % 10000 == 0 && v > 0 ? (int64_t) (v / 10000) : LIVE_LIMIT_OTHER;
+        return v > INT64_MAX ? LIVE_LIMIT_OTHER : (int64_t) v;
+}
+
+int sdslice_limit_format(const struct sdslice_limit *l, char **ret) {
+        uint64_t v = limit_prop_value(l);
+        char val[32];
+
+        if ((unsigned) l->limit >= _CONF_LIMIT_MAX)
+                return -EINVAL;
+        if (v == UINT64_MAX)
+                snprintf(val, sizeof(val), "infinity");
+        else
+                snprintf(val, sizeof(val), "%" PRIu64, v);
+        if (conf_limit_is_device(l->limit))
+                return xasprintf(ret, "%s=/dev/block/%u:%u %s", limit_props[l->limit], l->major,
+                                 l->minor, val);
+        return xasprintf(ret, "%s=%s", limit_props[l->limit], val);
 }
 
 int sdslice_props_format(int64_t cpu_weight, int64_t io_weight, char **ret) {
@@ -218,7 +294,7 @@ int sdslice_plan_format(const struct sdslice_plan *p, char **ret) {
                         fprintf(f, "create %s%s%s\n", o->unit, *props ? " " : "", props);
                         break;
                 case SDSLICE_SET:
-                        fprintf(f, "set %s %s", o->unit, props);
+                        fprintf(f, "set %s%s%s", o->unit, *props ? " " : "", props);
                         if (o->cpu_weight >= 0 || o->io_weight >= 0) {
                                 fputs(" (was", f);
                                 if (o->cpu_weight >= 0) {
@@ -240,6 +316,15 @@ int sdslice_plan_format(const struct sdslice_plan *p, char **ret) {
                 case SDSLICE_STOP:
                         fprintf(f, "remove %s\n", o->unit);
                         break;
+                }
+                for (size_t k = 0; k < o->n_limits; k++) {
+                        _cleanup_free_ char *lp = NULL;
+                        if (sdslice_limit_format(&o->limits[k], &lp) < 0) {
+                                fclose(f);
+                                free(buf);
+                                return -ENOMEM;
+                        }
+                        fprintf(f, "  %s\n", lp);
                 }
         }
         if (fclose(f) != 0 || !buf) {
@@ -276,6 +361,81 @@ static int get_weight(sd_bus *bus, const char *objpath, const char *prop, uint64
         int r = sd_bus_get_property_trivial(bus, SD_DEST, objpath, SD_SLICE, prop, &e, 't', ret);
         sd_bus_error_free(&e);
         return r;
+}
+
+/* The live entry of `path` in list s (just added: the last one). */
+static struct live_entry *last_entry(struct live_tree *t, enum conf_subsys s, const char *path) {
+        if (t->n[s] == 0 || strcmp(t->v[s][t->n[s] - 1].path, path) != 0)
+                return NULL;
+        return &t->v[s][t->n[s] - 1];
+}
+
+/* The limit properties of a slice into the entries of `path` (one round trip each; a property
+ * this manager lacks is no limit). Device paths are resolved here (stat(2) st_rdev). */
+static int read_limits(sd_bus *bus, const char *objpath, struct live_tree *t, const char *path) {
+        for (int l = 0; l < _CONF_LIMIT_MAX; l++) {
+                enum conf_subsys s = conf_limit_subsys(l);
+                struct live_entry *e = last_entry(t, s, path);
+                int64_t v = LIVE_LIMIT_NONE;
+                int r;
+
+                if (!e)
+                        continue;
+                if (!conf_limit_is_device(l)) {
+                        uint64_t u;
+                        if (get_weight(bus, objpath, limit_props[l], &u) < 0)
+                                continue;
+                        v = sdslice_limit_from_prop(l, u);
+                        if (v == LIVE_LIMIT_NONE)
+                                continue;
+                        if (!e->limits && !(e->limits = live_limits_new()))
+                                return -ENOMEM;
+                        e->limits->v[l] = v;
+                        continue;
+                }
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+                sd_bus_error err = SD_BUS_ERROR_NULL;
+                r = sd_bus_get_property(bus, SD_DEST, objpath, SD_SLICE, limit_props[l], &err,
+                                        &reply, "a(st)");
+                sd_bus_error_free(&err);
+                if (r < 0)
+                        continue;
+                r = sd_bus_message_enter_container(reply, 'a', "(st)");
+                if (r < 0)
+                        return r;
+                for (;;) {
+                        const char *dev;
+                        uint64_t u;
+                        struct stat st;
+                        struct live_dev_limit *d;
+
+                        r = sd_bus_message_read(reply, "(st)", &dev, &u);
+                        if (r < 0)
+                                return r;
+                        if (r == 0)
+                                break;
+                        unsigned ma, mi;
+                        v = sdslice_limit_from_prop(l, u);
+                        if (v == LIVE_LIMIT_NONE)
+                                continue;
+                        /* ours are /dev/block/M:m (which a host without udev may lack) */
+                        if (strncmp(dev, "/dev/block/", 11) == 0 &&
+                            conf_device_parse(dev + 11, &ma, &mi) == 1)
+                                ;
+                        else if (stat(dev, &st) == 0 && S_ISBLK(st.st_mode)) {
+                                ma = major(st.st_rdev);
+                                mi = minor(st.st_rdev);
+                        } else
+                                continue;
+                        if (!e->limits && !(e->limits = live_limits_new()))
+                                return -ENOMEM;
+                        r = live_limits_dev(e->limits, ma, mi, &d);
+                        if (r < 0)
+                                return r;
+                        d->v[l - CONF_LIMIT_FIRST_DEVICE] = v;
+                }
+        }
+        return 0;
 }
 
 int sdslice_read_live(sd_bus *bus, const char *root, struct live_tree *ret, bool *ret_root_active) {
@@ -342,6 +502,11 @@ int sdslice_read_live(sd_bus *bus, const char *root, struct live_tree *ret, bool
                 r = sdslice_live_add(&t, root, name, cpu, io);
                 if (r < 0)
                         goto fail;
+                if (r > 0) {
+                        r = read_limits(bus, objpath, &t, path);
+                        if (r < 0)
+                                goto fail;
+                }
         }
         sdslice_live_sort(&t);
         *ret = t;
@@ -442,6 +607,33 @@ static int append_props(sd_bus_message *m, const struct sdslice_op *o, bool with
         }
         if (o->io_weight >= 0) {
                 r = sd_bus_message_append(m, "(sv)", "IOWeight", "t", (uint64_t) o->io_weight);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t k = 0; k < o->n_limits; k++) {
+                const struct sdslice_limit *l = &o->limits[k];
+                const char *name = limit_props[l->limit];
+                char dev[48];
+
+                if (!conf_limit_is_device(l->limit)) {
+                        r = sd_bus_message_append(m, "(sv)", name, "t", limit_prop_value(l));
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                /* one device entry; the manager updates that device's entry, others stay */
+                snprintf(dev, sizeof(dev), "/dev/block/%u:%u", l->major, l->minor);
+                r = sd_bus_message_open_container(m, 'r', "sv");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "s", name);
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'v', "a(st)");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "a(st)", 1, dev, limit_prop_value(l));
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
                 if (r < 0)
                         return r;
         }

@@ -47,8 +47,16 @@ enum sdslice_op_type {
         SDSLICE_SET,    /* SetUnitProperties(runtime=true) */
         SDSLICE_STOP,   /* StopUnit, if nothing else is in the slice */
 };
+/* A limit as a unit property (issue 16): folded from PLAN_SET_LIMIT / PLAN_CLEAR_LIMIT. */
+struct sdslice_limit {
+        enum conf_limit limit;
+        unsigned major, minor; /* device limits: the device, given as /dev/block/M:m */
+        int64_t value;         /* conf units; -1: back to the property's "no limit" */
+};
 struct sdslice_op {
         enum sdslice_op_type type;
+        struct sdslice_limit *limits; /* owned */
+        size_t n_limits;
         char *unit;                 /* owned, e.g. "cgrouparch-b-b_sub1.slice" */
         char *path;                 /* owned, the conf path "b/b_sub1" */
         const struct plan_op *from; /* the first plan op folded in (borrowed from the plan) */
@@ -71,6 +79,12 @@ int sdslice_plan_from(const char *root, const struct plan *p, const struct live_
 int sdslice_plan_format(const struct sdslice_plan *p, char **ret);
 /* "CPUWeight=19 IOWeight=100" for the weights an op sets ("" when none; owned). */
 int sdslice_props_format(int64_t cpu_weight, int64_t io_weight, char **ret);
+/* The property of a limit and its value as systemctl shows them: "CPUQuotaPerSecUSec=500000",
+ * "MemoryMax=infinity", "IOReadBandwidthMax=/dev/block/7:0 2097152" (owned). */
+int sdslice_limit_format(const struct sdslice_limit *l, char **ret);
+/* Limit l of the manager's view: a property value -> conf units in *ret (LIVE_LIMIT_NONE for
+ * its "no limit", LIVE_LIMIT_OTHER for a quota no whole percent gives). */
+int64_t sdslice_limit_from_prop(enum conf_limit l, uint64_t v);
 
 /* ---- through the bus ---- */
 

@@ -86,7 +86,9 @@ DEFINE_CLEANUP_FUNC(struct zk, zk_free)
 int zk_connect(struct zk *z);
 /* Closes the current session (if any); later events of it are dropped. */
 void zk_disconnect(struct zk *z);
-/* The eventfd to poll (EPOLLIN); owned by z. */
+/* The eventfd to poll (EPOLLIN): the daemon attaches it to its sd-event loop as an io source
+ * (event_add_io) and drains zk_next_event() on each wake-up. Owned by z: remove the source
+ * before zk_free(). */
 int zk_fd(const struct zk *z);
 /* Pops the next event of the current session: 1 and *ret (owned) if there was one, 0 if none.
  * Also clears the eventfd once the queue is empty. */

@@ -8,6 +8,8 @@ set -u
 TOP=${CGARCH_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 BUILD=${CGARCH_BUILD:-$TOP/build}
 PATH=$BUILD:$PATH
+# Latency bounds are multiplied by this (3 in the ASan pass of tests/run, where programs run slower).
+T_TF=${CGARCH_TIME_FACTOR:-1}
 T_N=0
 T_FAILED=0
 T_TMP=$(mktemp -d /tmp/cgarch-test.XXXXXX)

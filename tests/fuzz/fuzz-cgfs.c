@@ -1,13 +1,12 @@
 /* fuzz-cgfs.c — libFuzzer target for the pure parsers of common/cgfs.h: /proc/self/mountinfo
  * (cgfs_layout_parse, cgfs_layout_find), weight files, cgroup.procs, controller lists, relative
- * paths, /proc/<pid>/cgroup against expected memberships, the mode word.
+ * paths, the mode word.
  * Input: byte 0 picks the cgroup dir; the rest up to the first NUL is the text given to every
- * parser; after the NUL, lines "controllers:cgpath" are the expected memberships.
+ * parser (anything after the NUL is ignored: it fed the membership check, removed with the API).
  * Checks, besides the sanitizers: accepted layouts hold only absolute cgroup mounts below the
  * dir and cgfs_layout_find() finds each controller; accepted pid lists are in range; a safe path
- * has no empty, "." or ".." component; the memberships, written out as /proc/<pid>/cgroup text,
- * match themselves.
- * FUZZ_SOURCES: common/cgfs.c common/cgfs-v1.c common/cgfs-v2.c common/cgfs-walk.c common/plan.c common/conf.c common/acct.c common/util.c common/log.c
+ * has no empty, "." or ".." component.
+ * FUZZ_SOURCES: common/cgfs.c common/cgfs-v1.c common/cgfs-v2.c common/cgfs-walk.c common/plan.c common/conf.c common/acct.c common/util.c common/log.c common/cgfs-names.c
  * FUZZ_LIBS: -lcjson -lpthread
  * FUZZ_CORPUS: tests/fixtures/cgfs
  * FUZZ_DICT: tests/fuzz/cgfs.dict */
@@ -116,52 +115,9 @@ static void fuzz_small(const char *text) {
         (void) cgfs_controllers_have(text, "cpu");
 }
 
-static void fuzz_membership(const char *proc_cgroup, const char *spec, size_t len) {
-        struct cgfs_membership *m = NULL;
-        size_t n = 0;
-        char *own = NULL;
-        size_t own_len = 0;
-        FILE *f;
-
-        m = calloc(len / 2 + 1, sizeof(*m));
-        if (!m)
-                return;
-        for (const char *p = spec; p < spec + len;) {
-                const char *e = memchr(p, '\n', (size_t) (spec + len - p));
-                size_t l = e ? (size_t) (e - p) : (size_t) (spec + len - p);
-                const char *colon = memchr(p, ':', l);
-
-                if (colon) {
-                        m[n].controllers = strndup(p, (size_t) (colon - p));
-                        m[n].cgpath = strndup(colon + 1, (size_t) (p + l - colon - 1));
-                        n++;
-                }
-                p += l + 1;
-        }
-        for (size_t i = 0; i < n; i++)
-                if (!m[i].controllers || !m[i].cgpath)
-                        goto out;
-        (void) cgfs_proc_cgroup_matches(proc_cgroup, m, n);
-        check(cgfs_proc_cgroup_matches(proc_cgroup, m, 0), "no membership always matches");
-
-        /* The memberships as the kernel would write them match themselves (the fields hold
-         * no '\n', the controllers no ':'; strndup() already cut them at any NUL). */
-        f = open_memstream(&own, &own_len);
-        if (!f)
-                goto out;
-        for (size_t i = 0; i < n; i++)
-                fprintf(f, "%zu:%s:%s\n", i + 1, m[i].controllers, m[i].cgpath);
-        if (fclose(f) == 0 && own)
-                check(cgfs_proc_cgroup_matches(own, m, n), "memberships match their own text");
-out:
-        free(own);
-        cgfs_membership_free(m, n);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         const char *dir;
         char *s;
-        size_t tlen;
 
         if (size < 1)
                 return 0;
@@ -171,14 +127,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 return 0;
         memcpy(s, data + 1, size - 1);
         s[size - 1] = '\0';
-        tlen = strlen(s);
 
         fuzz_layout(s, dir);
         fuzz_small(s);
-        if (tlen + 1 < size)
-                fuzz_membership(s, s + tlen + 1, size - 1 - tlen - 1);
-        else
-                fuzz_membership(s, "", 0);
         free(s);
         return 0;
 }

@@ -1,7 +1,7 @@
 /* fuzz-conf.c — libFuzzer target for the arch conf parser (conf_parse_text, any kind).
  * Checks, besides the sanitizers: a rejected text leaves *ret alone and lists problems; an
  * accepted one round-trips through conf_to_json() unchanged and answers cgexec lookups.
- * FUZZ_SOURCES: common/conf.c common/util.c common/log.c
+ * FUZZ_SOURCES: common/conf.c common/util.c common/log.c common/cgfs-names.c
  * FUZZ_LIBS: -lcjson
  * FUZZ_CORPUS: tests/fixtures/conf
  * FUZZ_DICT: tests/fuzz/conf.dict */
@@ -31,6 +31,18 @@ static void check_node(const struct conf *c, enum conf_subsys s, const struct co
                 check(conf_find(c, s, k->name) == k, "conf_find finds every node");
                 check(strlen(k->path) <= CONF_PATH_MAX, "path length");
                 check(conf_cgexec_arg(c, "root", k->name, &arg) == 0 && arg, "cgexec arg");
+                for (size_t d = 0; k->limits && d < k->limits->n_devs; d++) {
+                        check(conf_device_parse(k->limits->devs[d].dev, NULL, NULL) >= 0,
+                              "only device keys accepted");
+                        check(conf_limit_is_device(k->limits->devs[d].limit) &&
+                                      conf_limit_subsys(k->limits->devs[d].limit) == s,
+                              "device limits of blkio only");
+                        check(k->limits->devs[d].value >= 1, "device limit in range");
+                }
+                for (int l = 0; k->limits && l < _CONF_LIMIT_MAX; l++)
+                        check(k->limits->v[l] == -1 || (k->limits->v[l] >= 1 &&
+                                                         conf_limit_subsys(l) == s),
+                              "scalar limits of the node's subsystem, in range");
                 free(arg);
                 check_node(c, s, k);
         }

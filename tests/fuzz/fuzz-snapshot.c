@@ -1,5 +1,5 @@
 /* fuzz-snapshot.c — libFuzzer target for snapshot_parse (what cg-taskd and cg-accountd read).
- * FUZZ_SOURCES: common/conf.c common/snapshot.c common/util.c common/log.c
+ * FUZZ_SOURCES: common/conf.c common/snapshot.c common/util.c common/log.c common/cgfs-names.c
  * FUZZ_LIBS: -lcjson
  * FUZZ_CORPUS: tests/fixtures/conf
  * FUZZ_DICT: tests/fuzz/conf.dict */

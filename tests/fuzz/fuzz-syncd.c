@@ -6,7 +6,7 @@
  * reconcile interval of 1..86400 s, and help/version exactly when it returns 0; a refused one
  * has a message; argv is only permuted, never changed; a first line is a prefix of the text
  * without '\n' and at most `max` bytes.
- * FUZZ_SOURCES: cg-syncd/state.c common/daemon.c common/plan.c common/conf.c common/util.c common/log.c
+ * FUZZ_SOURCES: cg-syncd/state.c common/daemon.c common/plan.c common/conf.c common/util.c common/log.c common/cgfs-names.c
  * FUZZ_LIBS: -lcjson
  * FUZZ_CORPUS: tests/fixtures/syncd
  * FUZZ_DICT: tests/fuzz/syncd.dict */

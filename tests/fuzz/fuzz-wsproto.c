@@ -212,7 +212,7 @@ static void fuzz_metrics(const char *buf, size_t len, int64_t slot, bool with_sa
         int k;
 
         k = wsproto_metrics_render(with_sample ? buf : NULL, len, slot, (double) slot + 0.5, &st,
-                                   &b);
+                                   NULL, NULL, &b);
         if (k < 0) {
                 check(k == -EINVAL || k == -ENOMEM, "metrics errors");
                 check(with_sample, "no sample renders");

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# tests/run: no asan pass
 # The Debian packages (issue 15): `scripts/make-deb` builds cgrouparch, libcgarch0 and
 # libcgarch-dev from this checkout with debhelper, lintian-clean; the layout is what an operator
 # expects of a Debian daemon (binaries in /usr, units in /lib/systemd/system, the configs as

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# tests/run: no asan pass
 # fuzz.sh — a bounded libFuzzer run of every target tests/fuzz/fuzz-*.c (CGARCH_FUZZ_SECONDS,
 # default 3 s each, from the seed corpora only) as part of `make test`; `make fuzz` runs them
 # longer. Targets are shared round-robin between one worker per CPU (at most 4), each with its

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# tests/run: no asan pass
 # make install / uninstall into a DESTDIR: every file in its place, the public C API usable from
 # the installed header, library and pkg-config file, man pages that render, the config kept.
 . "$(dirname "$0")/../lib.sh"

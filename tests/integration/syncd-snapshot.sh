@@ -51,7 +51,8 @@ t_check "reader polled many times ($reads)" test "$reads" -ge 1000
 t_eq "never a half-written or invalid snapshot" "$bad" 0
 t_eq "never a missing snapshot" "$missing" 0
 t_eq "versions never go backwards" "$backwards" 0
-t_eq "no temporary files left" "$(ls "$RUNTIME_DIR")" "arch_conf.json"
+t_eq "no temporary files left" "$(ls "$RUNTIME_DIR" | tr '\n' ' ')" "arch_conf.json metrics "
+t_eq "no temporary files left by the health file either" "$(ls "$RUNTIME_DIR/metrics")" "cg-syncd.prom"
 t_eq "final tree matches the last change" "$(cg_share churn_a)" "$((2 + 999 % 1000))"
 # A change is planned against the tree as cg-syncd left it; a cgroup removed by hand meanwhile
 # (the reconcile timer is 60 s away) makes that apply fail, and cg-syncd re-reads the real tree.

@@ -61,7 +61,9 @@ for i in 1 2 3 4 5; do
   stop_pid "$B1"; B1=$B2
 done
 t_diag "restart to placed (incl. process start and shell polling): worst ${worst} ms of 5"
-t_check "each restart placed within 1 s (interval is 30 s)" test "$worst" -lt 1000
+# The bound proves the inotify path (not the 30 s full pass); it includes process start and the
+# shell polling of tree_in, so it is loose: the bench measures the event-to-write latency itself.
+t_check "each restart placed within $((2 * T_TF)) s (interval is 30 s)" test "$worst" -lt $((2000 * T_TF))
 start_tree "$PIDS/b.pid" --rename --later-child-ms 30; B3=$TREE_PID
 t_check "a child forked after the pid file is placed too" eval 'MIN_TREE=2 wait_for 5 tree_in $B3 par1/svc_b "cpu cpuacct"'
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# tests/run: no asan pass
 # units-verify.sh — the systemd units in units/: `systemd-analyze verify` is clean (no output at
 # all, with ExecStart= pointed at build/ so the binaries resolve), the man pages they cite exist,
 # DESIGN.md's contract holds for each (Type=notify, watchdog, restart, target membership,
@@ -57,6 +58,8 @@ for s in $SERVICES; do
     rw=$(key $u ReadWritePaths)
     case $s in
       cg-accountd) [ "$rw" = "-/sys/fs/cgroup/blkio" ] || bad+=("ReadWritePaths= only the blkio hierarchy") ;;
+      # systemd mode: cg-taskd writes a unit's Slice= drop-in, nothing else under /run/systemd
+      cg-taskd) [ "$rw" = "/sys/fs/cgroup -/run/systemd/system" ] || bad+=("ReadWritePaths=/sys/fs/cgroup -/run/systemd/system only") ;;
       *) [ "$rw" = /sys/fs/cgroup ] || bad+=("ReadWritePaths=/sys/fs/cgroup only") ;;
     esac
   fi

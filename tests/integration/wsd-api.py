@@ -20,8 +20,33 @@ spec.loader.exec_module(L)
 
 t = L.Tap()
 r = L.Redis().start()
-w = L.Wsd(r.port).start()
+# The daemons' health files cg-wsd serves after its own metrics: a good one, and one with lines
+# that must not pass (another prefix, a timestamp, cg-wsd's own family, garbage).
+MDIR = os.path.join(L.TMP, 'metrics')
+os.makedirs(MDIR, exist_ok=True)
+with open(os.path.join(MDIR, 'cg-syncd.prom'), 'w') as f:
+    f.write('# HELP cgrouparch_build_info Always 1.\n# TYPE cgrouparch_build_info gauge\n'
+            'cgrouparch_build_info{daemon="cg-syncd",version="0"} 1\n'
+            '# HELP cgrouparch_syncd_conf_version Applied.\n# TYPE cgrouparch_syncd_conf_version gauge\n'
+            'cgrouparch_syncd_conf_version 42\n')
+with open(os.path.join(MDIR, 'zz-bad.prom'), 'w') as f:
+    f.write('node_load1 3\ncgrouparch_wsd_connections 99\ncgrouparch_ts 1 1700000000000\n'
+            '# HELP cgrouparch_ok_total OK.\n# TYPE cgrouparch_ok_total counter\n'
+            'cgrouparch_ok_total{a="1"} 2\ncgrouparch_nohelp 1\n}{ garbage\n')
+with open(os.path.join(MDIR, 'huge.prom'), 'w') as f:
+    f.write('cgrouparch_huge 1\n' * 10000)  # > 64 KiB: refused whole
+w = L.Wsd(r.port, extra='metrics_dir = %s' % MDIR).start()
 P = w.prefix
+# The disk the samples name: the one under /, so /sys/dev/block knows its name as node_exporter
+# would show it (vda, sda, ...).
+DEV_MAJ, DEV_MIN = os.major(os.stat('/').st_dev), os.minor(os.stat('/').st_dev)
+DEV = '%d:%d' % (DEV_MAJ, DEV_MIN)
+try:
+    DEVNAME = [ln[8:] for ln in open('/sys/dev/block/%s/uevent' % DEV).read().splitlines()
+               if ln.startswith('DEVNAME=')][0]
+except (OSError, IndexError):
+    DEVNAME = DEV
+DEVLABELS = 'device="%s",major="%d",minor="%d"' % (DEVNAME, DEV_MAJ, DEV_MIN)
 
 now = L.now_slot()
 # samples at now-20 .. now+20 except a few holes
@@ -30,7 +55,7 @@ for s in range(now - 20, now + 21):
     if s % 4 == 1:
         continue
     stored[s] = L.sample({'': 10**12 + s, 'test_cgroup_a': s, 'test_cgroup_b/test_cgroup_b_sub1': 2 * s},
-                         {'': {'8:0': (s, 2 * s)}})
+                         {'': {DEV: (s, 2 * s)}})
     L.put_sample(r, P, s, stored[s], publish=False)
 conf = '{"version": 7, "value": {"cpu": {"sub_cgroup": {"test_cgroup_a": {"conf": {"share": 1024}}}}}}'
 r.cmd('SET', P + '/arch_conf', conf)
@@ -251,7 +276,7 @@ def parse_metrics(text):
     return series, errors
 
 
-ok = L.wait_for(5, lambda: 'cgrouparch_sample_slot_seconds %d\n' % latest in w.http('/metrics')[2])
+ok = L.wait_for(5, lambda: 'cgrouparch_sample_timestamp_seconds %d\n' % latest in w.http('/metrics')[2])
 st, hdr, body = w.http('/metrics')
 series, errors = parse_metrics(body)
 t.ok('/metrics: 200, text/plain version 0.0.4', st == 200 and 'version=0.0.4' in hdr.get('content-type', ''), (st, hdr))
@@ -262,19 +287,37 @@ t.eq('/metrics: CPU seconds of test_cgroup_b/test_cgroup_b_sub1',
      2 * latest / 1e9)
 t.eq('/metrics: CPU seconds of the managed root, exact to the ns',
      series.get('cgrouparch_cpu_usage_seconds_total{subsystem="cpu",cgroup="/"}'), (10**12 + latest) / 1e9)
-t.eq('/metrics: blkio read bytes', series.get('cgrouparch_blkio_bytes_total{cgroup="/",device="8:0",op="read"}'), float(latest))
-t.eq('/metrics: blkio write bytes', series.get('cgrouparch_blkio_bytes_total{cgroup="/",device="8:0",op="write"}'), float(2 * latest))
+t.eq('/metrics: blkio read bytes, the disk named as node_exporter does',
+     series.get('cgrouparch_blkio_bytes_total{cgroup="/",%s,op="read"}' % DEVLABELS), float(latest))
+t.eq('/metrics: blkio write bytes', series.get('cgrouparch_blkio_bytes_total{cgroup="/",%s,op="write"}' % DEVLABELS), float(2 * latest))
+t.ok('/metrics: no slot_seconds any more', 'slot_seconds' not in body)
+t.ok('/metrics: HELP says usage counters include descendants',
+     re.search(r'^# HELP cgrouparch_cpu_usage_seconds_total .*descendants', body, re.M) is not None, body[:400])
+# the daemons' files, merged: one build_info family for every daemon
+t.eq('/metrics: build_info of cg-wsd and of the cg-syncd file, one family',
+     (series.get('cgrouparch_build_info{daemon="cg-syncd",version="0"}'),
+      len([k for k in series if k.startswith('cgrouparch_build_info{daemon="cg-wsd"')]),
+      body.count('# TYPE cgrouparch_build_info ')), (1.0, 1, 1))
+t.eq('/metrics: the applied version from cg-syncd.prom', series.get('cgrouparch_syncd_conf_version'), 42.0)
+t.eq('/metrics: a good line of another file passes', series.get('cgrouparch_ok_total{a="1"}'), 2.0)
+t.ok('/metrics: bad lines are left out (other prefix, own family, timestamp, garbage, a file > 64 KiB)',
+     'node_load1' not in body and series.get('cgrouparch_wsd_connections') != 99.0
+     and 'cgrouparch_ts' not in body and 'garbage' not in body and 'nohelp' not in body and 'cgrouparch_huge' not in body, body[-1500:])
+t.ok('/metrics: each file served has its mtime',
+     'cgrouparch_metrics_file_timestamp_seconds{file="cg-syncd.prom"}' in series
+     and 'cgrouparch_metrics_file_timestamp_seconds{file="huge.prom"}' not in series, body[-800:])
 t.ok('/metrics: sample age, connections, redis_up',
      'cgrouparch_sample_age_seconds' in series and series.get('cgrouparch_wsd_connections', 0) >= 2
      and series.get('cgrouparch_wsd_redis_up') == 1.0, body[-800:])
 exact_line = 'cgrouparch_cpu_usage_seconds_total{subsystem="cpu",cgroup="/"} %d.%09d\n' % divmod(10**12 + latest, 10**9)
 t.ok('/metrics: counters printed exactly', exact_line in body, exact_line)
+# Debian 12's prometheus package ships promtool (scripts/deps installs it): the real checker.
 prom = subprocess.run(['sh', '-c', 'command -v promtool'], capture_output=True)
 if prom.returncode == 0:
     p = subprocess.run(['promtool', 'check', 'metrics'], input=body, capture_output=True, text=True)
     t.ok('promtool check metrics', p.returncode == 0, p.stdout + p.stderr)
 else:
-    print('ok %d - promtool check metrics # SKIP promtool not installed' % (t.n + 1))
+    print('ok %d - promtool check metrics # SKIP promtool not installed (apt-get install prometheus)' % (t.n + 1))
     t.n += 1
 
 t.ok('cg-wsd logged no error', '<3>' not in w.logtext(), w.logtext()[-2000:])

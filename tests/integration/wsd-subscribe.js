@@ -56,7 +56,7 @@ const next = (ws, ms = 3000) => new Promise((resolve) => {
     last = slot;
   }
   report('a push each second, one slot each, in order', pushes.length === 4 && pushes.every((p, i) => p.length === 1 && (i === 0 || p[0] === pushes[i - 1][0] + 1)), pushes);
-  report('pushes arrive promptly (max ' + Math.max(...lat) + ' ms)', lat.length === 4 && Math.max(...lat) < 500, lat);
+  report('pushes arrive promptly (max ' + Math.max(...lat) + ' ms)', lat.length === 4 && Math.max(...lat) < 500 * (Number(process.env.CGARCH_TIME_FACTOR) || 1), lat);
 
   // a duplicate publish of an old slot is not pushed again
   redis('publish', `${prefix}/account`, String(last));

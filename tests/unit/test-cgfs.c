@@ -1,6 +1,7 @@
 /* test-cgfs.c — cgfs pure parts: mountinfo layouts (fixtures of v1, hybrid, v2, container),
- * path safety, weight/pid/controller parsers, membership checks; and the v2 backend on a
- * temporary directory that imitates a unified cgroup (no root needed). */
+ * path safety, weight/pid/controller parsers; the cgroup file API (cgfs_open_file: names per
+ * backend, path safety, mirrored hierarchies) and the v2 backend on temporary directories that
+ * imitate cgroup hierarchies (no root needed). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -179,105 +180,6 @@ static void test_parsers(void) {
         CHECK(!cgfs_controllers_have(NULL, "cpu"));
 }
 
-static void test_membership(void) {
-        struct cgfs_membership m[] = {
-                { .controllers = "cpu", .cgpath = "/r/a/b" },
-                { .controllers = "cpuacct", .cgpath = "/r/a/b" },
-        };
-        struct cgfs_membership co[] = { { .controllers = "cpu,cpuacct", .cgpath = "/r/a" } };
-        struct cgfs_membership v2[] = { { .controllers = "", .cgpath = "/r/a" } };
-        const char *hybrid = "12:pids:/\n11:cpuacct:/r/a/b\n3:cpu:/r/a/b\n1:name=systemd:/\n0::/\n";
-
-        CHECK(cgfs_proc_cgroup_matches(hybrid, m, 2));
-        CHECK(!cgfs_proc_cgroup_matches("11:cpuacct:/r/a/b\n3:cpu:/r/a\n", m, 2));
-        CHECK(!cgfs_proc_cgroup_matches("11:cpuacct:/r/a/b\n", m, 2));
-        CHECK(!cgfs_proc_cgroup_matches("3:cpu:/r/a/b/c\n11:cpuacct:/r/a/b\n", m, 2));
-        CHECK(cgfs_proc_cgroup_matches("4:cpu,cpuacct:/r/a\n", co, 1));
-        CHECK(cgfs_proc_cgroup_matches("4:cpuacct,cpu:/r/a", co, 1)); /* any order, no '\n' */
-        CHECK(!cgfs_proc_cgroup_matches("4:cpu:/r/a\n", co, 1));
-        /* a repeated entry does not stand in for a missing one, either way round */
-        CHECK(!cgfs_proc_cgroup_matches("4:cpu,cpu:/r/a\n", co, 1));
-        CHECK(!cgfs_proc_cgroup_matches("4:cpuacct,cpuacct:/r/a\n", co, 1));
-        CHECK(!cgfs_proc_cgroup_matches("4:cpu,cpu,cpuacct,pids:/r/a\n", co, 1));
-        CHECK(!cgfs_proc_cgroup_matches("4:cpu,cpuacct,pids:/r/a\n", co, 1));
-        CHECK(!cgfs_proc_cgroup_matches("4:cpu,cpuacct:/r/a\n", m, 1));
-        CHECK(!cgfs_proc_cgroup_matches("4:cpuac,cpu:/r/a\n", co, 1)); /* no prefix match */
-        CHECK(!cgfs_proc_cgroup_matches("0::/r/a\n", co, 1));
-        CHECK(cgfs_proc_cgroup_matches("0::/r/a\n", v2, 1));
-        CHECK(!cgfs_proc_cgroup_matches("3:cpu:/r/a\n", v2, 1));
-        CHECK(cgfs_proc_cgroup_matches("", NULL, 0));
-}
-
-/* A layout whose mount points are temporary directories, for cgfs_open_layout(). */
-static void test_open_layout_mirroring(void) {
-        char tmp[] = "/tmp/test-cgfs.XXXXXX";
-        char *a = NULL, *b = NULL;
-        char *cpu_only[] = { "cpu", NULL }, *acct_only[] = { "cpuacct", NULL },
-             *both[] = { "cpu", "cpuacct", NULL };
-        struct cgfs_mount sep[] = {
-                { .controllers = cpu_only, .mount_root = "/" },
-                { .controllers = acct_only, .mount_root = "/" },
-        };
-        struct cgfs_mount co[] = { { .controllers = both, .mount_root = "/" } };
-        struct cgfs *fs = NULL;
-        struct cgfs_membership *m = NULL;
-        const char *const *dirs;
-        size_t n = 0;
-
-        CHECK(mkdtemp(tmp));
-        xasprintf(&a, "%s/cpu", tmp);
-        xasprintf(&b, "%s/cpuacct", tmp);
-        mkdir(a, 0755);
-        mkdir(b, 0755);
-        sep[0].path = a;
-        sep[1].path = b;
-        co[0].path = a;
-        struct cgfs_layout ls = { .mounts = sep, .n_mounts = 2 }, lc = { .mounts = co, .n_mounts = 1 };
-
-        CHECK_INT(cgfs_open_layout(&ls, "../x", CGFS_MODE_AUTO, &fs), -EINVAL);
-        CHECK_INT(cgfs_open_layout(&ls, "/x", CGFS_MODE_AUTO, &fs), -EINVAL);
-        CHECK_INT(cgfs_open_layout(&ls, "r", CGFS_MODE_V2, &fs), -ENOMEDIUM);
-        CHECK_INT(cgfs_open_layout(&ls, "r", CGFS_MODE_AUTO, &fs), 0);
-        if (fs) {
-                CHECK(!cgfs_is_v2(fs));
-                CHECK_INT(cgfs_subsys_dirs(fs, CONF_CPU, &dirs), 2); /* mirrored */
-                CHECK_INT(cgfs_subsys_dirs(fs, CONF_BLKIO, &dirs), 0);
-                CHECK(!cgfs_has_subsys(fs, CONF_BLKIO));
-                CHECK(strstr(cgfs_acct_dir(fs, CONF_CPU), "/cpuacct/r") != NULL);
-                CHECK_INT(cgfs_expected_membership(fs, CONF_CPU, "a/b", &m, &n), 0);
-                CHECK_INT(n, 2);
-                if (n == 2) {
-                        CHECK_STR(m[0].controllers, "cpu");
-                        CHECK_STR(m[0].cgpath, "/r/a/b");
-                        CHECK_STR(m[1].controllers, "cpuacct");
-                }
-                cgfs_membership_free(m, n);
-                CHECK_INT(cgfs_expected_membership(fs, CONF_CPU, "", &m, &n), 0);
-                if (n)
-                        CHECK_STR(m[0].cgpath, "/r");
-                cgfs_membership_free(m, n);
-                CHECK_INT(cgfs_expected_membership(fs, CONF_CPU, "../a", &m, &n), -EINVAL);
-                fs = cgfs_close(fs);
-        }
-        CHECK_INT(cgfs_open_layout(&lc, "", CGFS_MODE_V1, &fs), 0);
-        if (fs) {
-                CHECK_INT(cgfs_subsys_dirs(fs, CONF_CPU, &dirs), 1); /* co-mounted: one dir */
-                CHECK_INT(cgfs_expected_membership(fs, CONF_CPU, "a", &m, &n), 0);
-                if (n == 1) {
-                        CHECK_STR(m[0].controllers, "cpu,cpuacct");
-                        CHECK_STR(m[0].cgpath, "/a");
-                }
-                cgfs_membership_free(m, n);
-                CHECK_INT(cgfs_remove_root(fs), -EPERM); /* never the hierarchy root */
-                fs = cgfs_close(fs);
-        }
-        rmdir(a);
-        rmdir(b);
-        rmdir(tmp);
-        free(a);
-        free(b);
-}
-
 static int put(const char *dir, const char *file, const char *text) {
         char *p = NULL;
         FILE *f;
@@ -300,6 +202,238 @@ static char *get(const char *dir, const char *file) {
                 t = NULL;
         free(p);
         return t;
+}
+
+static void test_control_names(void) {
+        CHECK(cgfs_name_is_control_file("tasks"));
+        CHECK(cgfs_name_is_control_file("cgroup.procs"));
+        CHECK(cgfs_name_is_control_file("cpu.shares"));
+        CHECK(cgfs_name_is_control_file("io.weight"));
+        CHECK(!cgfs_name_is_control_file("web.app"));
+        CHECK(!cgfs_name_is_control_file("cpu"));
+        CHECK(!cgfs_name_is_control_file(NULL));
+        CHECK_STR(cgfs_v2_weight_file(CONF_CPU), "cpu.weight");
+        CHECK_STR(cgfs_v2_weight_file(CONF_BLKIO), "io.weight");
+}
+
+/* Every way out of the managed root that a path could try is refused by cgfs_open_file(). */
+static void check_open_refused(struct cgfs *fs, const char *tmp) {
+        static const char *const bad[] = { "../x", "/x", "a//b", "a/", ".", "a/../a", "a/.",
+                                           "..", "a\nb" };
+        int fds[4];
+        size_t n = 99;
+        char *esc = NULL, *link = NULL;
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                CHECK_INT(cgfs_open_file(fs, CONF_CPU, bad[i], CGFS_FILE_PROCS, O_WRONLY, fds, 4, &n),
+                          -EINVAL);
+        CHECK_INT(cgfs_open_file(fs, CONF_CPU, NULL, CGFS_FILE_PROCS, O_WRONLY, fds, 4, &n), -EINVAL);
+        CHECK_INT(cgfs_open_file(fs, CONF_CPU, "a", CGFS_FILE_PROCS, O_WRONLY | O_CREAT, fds, 4, &n),
+                  -EINVAL);
+        CHECK_INT(cgfs_open_file(fs, CONF_CPU, "a", CGFS_FILE_PROCS, O_WRONLY | O_APPEND, fds, 4,
+                                 &n),
+                  -EINVAL);
+        CHECK_INT(cgfs_open_file(fs, CONF_CPU, "a", _CGFS_FILE_MAX, O_RDONLY, fds, 4, &n), -EINVAL);
+        CHECK_INT(cgfs_open_file(fs, CONF_CPU, "a", CGFS_FILE_IO_STAT, O_RDONLY, fds, 4, &n), -EINVAL);
+        CHECK_INT(cgfs_open_file(fs, CONF_BLKIO, "a", CGFS_FILE_CPU_USAGE, O_RDONLY, fds, 4, &n),
+                  -EINVAL);
+        CHECK_INT(cgfs_open_file(fs, CONF_CPU, "zz", CGFS_FILE_PROCS, O_WRONLY, fds, 4, &n), -ENOENT);
+        CHECK_INT(n, 99); /* nothing written on failure */
+        /* a symlink planted in a hierarchy (cgroupfs has none) is not followed, wherever it is */
+        xasprintf(&esc, "%s/outside", tmp);
+        mkdir(esc, 0755);
+        put(esc, "cgroup.procs", "");
+        put(esc, "cpu.stat", "usage_usec 1\n");
+        put(esc, "cpuacct.usage", "1\n");
+        for (int k = 0; k < 2; k++) {
+                const char *const *dirs;
+                int nd = cgfs_subsys_dirs(fs, CONF_CPU, &dirs);
+                for (int i = 0; i < nd; i++) {
+                        xasprintf(&link, "%s/%s", dirs[i], k ? "a/esc" : "esc");
+                        CHECK_INT(symlink(esc, link), 0);
+                        free(link);
+                        link = NULL;
+                }
+                CHECK(cgfs_open_file(fs, CONF_CPU, k ? "a/esc" : "esc", CGFS_FILE_PROCS, O_WRONLY,
+                                     fds, 4, &n) < 0);
+                CHECK(cgfs_open_file(fs, CONF_CPU, k ? "a/esc" : "esc", CGFS_FILE_CPU_USAGE,
+                                     O_RDONLY, fds, 4, &n) < 0);
+        }
+        CHECK_INT(n, 99);
+        free(esc);
+}
+
+/* A layout whose mount points are temporary directories, for cgfs_open_layout(). */
+static void test_open_layout_mirroring(void) {
+        char tmp[] = "/tmp/test-cgfs.XXXXXX";
+        char *a = NULL, *b = NULL, *c = NULL, *p = NULL, *q = NULL;
+        char *cpu_only[] = { "cpu", NULL }, *acct_only[] = { "cpuacct", NULL },
+             *both[] = { "cpu", "cpuacct", NULL }, *blkio_only[] = { "blkio", NULL };
+        struct cgfs_mount sep[] = {
+                { .controllers = cpu_only, .mount_root = "/" },
+                { .controllers = acct_only, .mount_root = "/" },
+                { .controllers = blkio_only, .mount_root = "/" },
+        };
+        struct cgfs_mount co[] = { { .controllers = both, .mount_root = "/" } };
+        struct cgfs *fs = NULL;
+        struct cgfs_buf buf = {};
+        struct acct_blkio io = {};
+        const char *const *dirs;
+        char *desc = NULL, *text;
+        uint64_t usage = 0;
+        int fds[4];
+        size_t n = 0;
+
+        CHECK(mkdtemp(tmp));
+        xasprintf(&a, "%s/cpu", tmp);
+        xasprintf(&b, "%s/cpuacct", tmp);
+        xasprintf(&c, "%s/blkio", tmp);
+        mkdir(a, 0755);
+        mkdir(b, 0755);
+        mkdir(c, 0755);
+        sep[0].path = a;
+        sep[1].path = b;
+        sep[2].path = c;
+        co[0].path = a;
+        struct cgfs_layout ls = { .mounts = sep, .n_mounts = 3 }, lc = { .mounts = co, .n_mounts = 1 };
+
+        CHECK_INT(cgfs_open_layout(&ls, "../x", CGFS_MODE_AUTO, &fs), -EINVAL);
+        CHECK_INT(cgfs_open_layout(&ls, "/x", CGFS_MODE_AUTO, &fs), -EINVAL);
+        CHECK_INT(cgfs_open_layout(&ls, "r", CGFS_MODE_V2, &fs), -ENOMEDIUM);
+        CHECK_INT(cgfs_open_layout(&ls, "r", CGFS_MODE_AUTO, &fs), 0);
+        if (fs) {
+                CHECK(!cgfs_is_v2(fs));
+                CHECK_INT(cgfs_subsys_dirs(fs, CONF_CPU, &dirs), 2); /* mirrored */
+                CHECK_INT(cgfs_subsys_dirs(fs, CONF_BLKIO, &dirs), 1);
+                CHECK(cgfs_has_subsys(fs, CONF_BLKIO));
+                CHECK(strstr(cgfs_acct_dir(fs, CONF_CPU), "/cpuacct/r") != NULL);
+                /* no managed root yet: no cgroup */
+                CHECK_INT(cgfs_open_file(fs, CONF_CPU, "", CGFS_FILE_PROCS, O_RDONLY, fds, 4, &n),
+                          -ENOENT);
+                CHECK_INT(cgfs_ensure_root(fs), 0);
+                for (int k = 0; k < 3; k++) {
+                        const char *m = k == 0 ? a : k == 1 ? b : c;
+                        xasprintf(&p, "%s/r/a", m);
+                        mkdir(p, 0755);
+                        put(p, "cgroup.procs", "");
+                        free(p);
+                }
+                xasprintf(&p, "%s/r", b);
+                put(p, "cpuacct.usage", "123456789\n");
+                xasprintf(&q, "%s/r/a", b);
+                put(q, "cpuacct.usage", "x\n");
+                /* the processes file: one fd per hierarchy of cpu (cpu and cpuacct) */
+                CHECK_INT(cgfs_open_file(fs, CONF_CPU, "a", CGFS_FILE_PROCS, O_WRONLY, fds, 1, &n),
+                          -ENOBUFS);
+                CHECK_INT(cgfs_open_file(fs, CONF_CPU, "a", CGFS_FILE_PROCS, O_WRONLY, fds, 4, &n), 0);
+                CHECK_INT(n, 2);
+                for (size_t k = 0; k < n && n == 2; k++) {
+                        CHECK_INT(cgfs_write_pid(fds[k], 4242), 0);
+                        close(fds[k]);
+                }
+                CHECK_INT(cgfs_write_pid(-1, 0), -EINVAL);
+                for (int k = 0; k < 2; k++) {
+                        char *d = NULL;
+                        xasprintf(&d, "%s/r/a", k ? b : a);
+                        text = get(d, "cgroup.procs");
+                        CHECK_STR(text, "4242");
+                        free(text);
+                        free(d);
+                }
+                CHECK_INT(cgfs_open_file(fs, CONF_CPU, "a", CGFS_FILE_PROCS, O_RDONLY, fds, 4, &n), 0);
+                for (size_t k = 0; k < n; k++) {
+                        pid_t *pids = NULL;
+                        size_t np = 0;
+                        CHECK_INT(cgfs_read_pids_fd(fds[k], &buf, &pids, &np), 0);
+                        CHECK_INT(np, 1);
+                        if (np == 1)
+                                CHECK_INT(pids[0], 4242);
+                        free(pids);
+                        close(fds[k]);
+                }
+                /* accounting files: one fd, in the cpuacct hierarchy, named by the backend */
+                CHECK_STR(cgfs_file_name(fs, CONF_CPU, CGFS_FILE_CPU_USAGE), "cpuacct.usage");
+                CHECK_STR(cgfs_file_name(fs, CONF_CPU, CGFS_FILE_RESET), "cpuacct.usage");
+                CHECK_STR(cgfs_file_name(fs, CONF_BLKIO, CGFS_FILE_RESET), "blkio.reset_stats");
+                CHECK_STR(cgfs_reset_value(fs, CONF_CPU), "0");
+                CHECK_STR(cgfs_reset_value(fs, CONF_BLKIO), "1");
+                CHECK_INT(cgfs_open_file(fs, CONF_CPU, "", CGFS_FILE_CPU_USAGE, O_RDONLY, fds, 1, &n), 0);
+                CHECK_INT(n, 1);
+                if (n == 1) {
+                        CHECK_INT(cgfs_read_fd(fds[0], &buf), 10);
+                        CHECK_INT(cgfs_parse_cpu_usage(fs, buf.p, &usage), 0);
+                        CHECK_INT(usage, 123456789);
+                        /* pread: a kept fd reads the file anew */
+                        put(p, "cpuacct.usage", "223456789\n");
+                        CHECK_INT(cgfs_read_fd(fds[0], &buf), 10);
+                        CHECK_STR(buf.p, "223456789\n");
+                        close(fds[0]);
+                }
+                CHECK_INT(cgfs_read_cpu_usage(fs, "", &usage), 0);
+                CHECK_INT(usage, 223456789);
+                CHECK_INT(cgfs_read_cpu_usage(fs, "a", &usage), -EINVAL); /* "x" */
+                CHECK_INT(cgfs_read_cpu_usage(fs, "../r", &usage), -EINVAL);
+                CHECK_INT(cgfs_describe_file(fs, CONF_CPU, "a", CGFS_FILE_CPU_USAGE, &desc), 0);
+                CHECK(desc && strstr(desc, "/cpuacct/r/a/cpuacct.usage"));
+                free(desc);
+                /* v1 IO: the throttle layer's file where the classic one is missing */
+                xasprintf(&desc, "%s/r", c);
+                put(desc, "blkio.throttle.io_service_bytes", "8:0 Read 4096\n8:0 Write 512\nTotal 4608\n");
+                put(desc, "blkio.throttle.read_bps_device", "");
+                CHECK_STR(cgfs_file_name(fs, CONF_BLKIO, CGFS_FILE_IO_STAT),
+                          "blkio.throttle.io_service_bytes");
+                CHECK(cgfs_io_needs_throttle_rule(fs));
+                CHECK_INT(cgfs_open_file(fs, CONF_BLKIO, "", CGFS_FILE_IO_STAT, O_RDONLY, fds, 4, &n), 0);
+                if (n == 1) {
+                        CHECK_INT(cgfs_read_fd(fds[0], &buf) > 0, 1);
+                        CHECK_INT(cgfs_parse_io(fs, buf.p, &io), 0);
+                        CHECK_INT(io.n, 1);
+                        if (io.n == 1)
+                                CHECK(io.v[0].major == 8 && io.v[0].read == 4096 && io.v[0].write == 512);
+                        close(fds[0]);
+                }
+                CHECK_INT(cgfs_open_file(fs, CONF_BLKIO, "", CGFS_FILE_THROTTLE_RULE,
+                                         O_WRONLY | O_TRUNC, fds, 4, &n), 0);
+                if (n == 1) {
+                        CHECK_INT(cgfs_write_fd(fds[0], "8:0 0"), 0);
+                        close(fds[0]);
+                }
+                text = get(desc, "blkio.throttle.read_bps_device");
+                CHECK_STR(text, "8:0 0");
+                free(text);
+                free(desc);
+                desc = NULL;
+                check_open_refused(fs, tmp);
+                fs = cgfs_close(fs);
+        }
+        CHECK_INT(cgfs_open_layout(&lc, "", CGFS_MODE_V1, &fs), 0);
+        if (fs) {
+                CHECK_INT(cgfs_subsys_dirs(fs, CONF_CPU, &dirs), 1); /* co-mounted: one dir */
+                put(a, "cgroup.procs", "");
+                CHECK_INT(cgfs_open_file(fs, CONF_CPU, "", CGFS_FILE_PROCS, O_RDONLY, fds, 4, &n), 0);
+                CHECK_INT(n, 1);
+                if (n == 1)
+                        close(fds[0]);
+                CHECK_INT(cgfs_open_file(fs, CONF_BLKIO, "", CGFS_FILE_IO_STAT, O_RDONLY, fds, 4, &n),
+                          -ENOMEDIUM);
+                CHECK(!cgfs_io_needs_throttle_rule(fs));
+                CHECK_INT(cgfs_remove_root(fs), -EPERM); /* never the hierarchy root */
+                fs = cgfs_close(fs);
+        }
+        {
+                char *cmd = NULL;
+                xasprintf(&cmd, "rm -rf '%s'", tmp);
+                if (system(cmd) != 0)
+                        printf("# could not remove %s\n", tmp);
+                free(cmd);
+        }
+        cgfs_buf_free(&buf);
+        acct_blkio_clear(&io);
+        free(a);
+        free(b);
+        free(c);
+        free(p);
+        free(q);
 }
 
 /* The v2 backend on a directory that imitates a delegated unified cgroup. */
@@ -398,13 +532,69 @@ static void test_v2_fixture(void) {
         CHECK_INT(cgfs_read_cpu_usage(fs, "", &usage), 0);
         CHECK_INT(usage, 1500000);
         CHECK_INT(cgfs_read_cpu_usage(fs, "nope", &usage), -ENOENT);
-        /* attach writes the pid into cgroup.procs */
-        CHECK_INT(cgfs_attach(fs, CONF_CPU, "a", 4242), 0);
-        s = get(ra, "cgroup.procs");
-        CHECK_STR(s, "4242");
+        /* the processes file: one fd in the one tree */
+        {
+                int fds[4];
+                size_t n = 0;
+                struct cgfs_buf buf = {};
+                struct acct_blkio io = {};
+
+                CHECK_INT(cgfs_open_file(fs, CONF_BLKIO, "a", CGFS_FILE_PROCS, O_WRONLY, fds, 4, &n), 0);
+                CHECK_INT(n, 1);
+                if (n == 1) {
+                        CHECK_INT(cgfs_write_pid(fds[0], 4242), 0);
+                        close(fds[0]);
+                }
+                s = get(ra, "cgroup.procs");
+                CHECK_STR(s, "4242");
+                free(s);
+                check_open_refused(fs, tmp);
+                /* v2 names; no reset, no throttle rule */
+                CHECK_STR(cgfs_file_name(fs, CONF_CPU, CGFS_FILE_CPU_USAGE), "cpu.stat");
+                CHECK_STR(cgfs_file_name(fs, CONF_BLKIO, CGFS_FILE_IO_STAT), "io.stat");
+                CHECK_INT(cgfs_open_file(fs, CONF_CPU, "a", CGFS_FILE_RESET, O_WRONLY, fds, 4, &n),
+                          -EOPNOTSUPP);
+                CHECK_INT(cgfs_open_file(fs, CONF_BLKIO, "", CGFS_FILE_THROTTLE_RULE, O_RDONLY, fds,
+                                         4, &n),
+                          -EOPNOTSUPP);
+                CHECK(!cgfs_io_needs_throttle_rule(fs));
+                put(ra, "io.stat", "8:0 rbytes=100 wbytes=200 rios=1 wios=2\n");
+                CHECK_INT(cgfs_open_file(fs, CONF_BLKIO, "a", CGFS_FILE_IO_STAT, O_RDONLY, fds, 4, &n),
+                          0);
+                if (n == 1) {
+                        CHECK_INT(cgfs_read_fd(fds[0], &buf) > 0, 1);
+                        CHECK_INT(cgfs_parse_io(fs, buf.p, &io), 0);
+                        CHECK(io.n == 1 && io.v[0].read == 100 && io.v[0].write == 200);
+                        close(fds[0]);
+                }
+                cgfs_buf_free(&buf);
+                acct_blkio_clear(&io);
+        }
+        /* delegation: the few writes cgfs makes above the managed root (base "r" here) */
+        CHECK_INT(cgfs_deleg_holds(fs, "r", "", 4242), 0);
+        CHECK_INT(cgfs_deleg_holds(fs, "r", "a", 4242), 1);
+        CHECK_INT(cgfs_deleg_mkdir(fs, "r", "leaf"), 0);
+        CHECK_INT(cgfs_deleg_mkdir(fs, "r", "leaf"), 0); /* exists: fine */
+        s = NULL;
+        xasprintf(&s, "%s/leaf", r);
+        put(s, "cgroup.procs", ""); /* what the kernel would provide */
+        CHECK_INT(cgfs_deleg_attach(fs, "r", "leaf", 77), 0);
+        CHECK_INT(cgfs_deleg_holds(fs, "r", "leaf", 77), 1);
         free(s);
-        CHECK_INT(cgfs_attach(fs, CONF_CPU, "zz", 4242), -ENOENT);
-        CHECK_INT(cgfs_attach(fs, CONF_CPU, "../a", 4242), -EINVAL);
+        put(r, "cgroup.subtree_control", "cpu\n");
+        CHECK_INT(cgfs_deleg_enable(fs, "r", "", "io"), 1);
+        s = get(r, "cgroup.subtree_control");
+        CHECK_STR(s, "+io");
+        free(s);
+        put(r, "cgroup.subtree_control", "cpu io\n");
+        CHECK_INT(cgfs_deleg_enable(fs, "r", "", "cpu"), 0);   /* on already */
+        CHECK_INT(cgfs_deleg_enable(fs, "r", "", "rdma"), 0);  /* not available */
+        CHECK_INT(cgfs_deleg_enable(fs, "r", "", "cpu io"), -EINVAL);
+        CHECK_INT(cgfs_deleg_holds(fs, "../r", "", 1), -EINVAL);
+        CHECK_INT(cgfs_deleg_holds(fs, "", "", 1), -EINVAL);
+        CHECK_INT(cgfs_deleg_mkdir(fs, "r", "../x"), -EINVAL);
+        CHECK_INT(cgfs_deleg_attach(fs, "r", "/x", 1), -EINVAL);
+        CHECK_INT(cgfs_deleg_attach(fs, "r", "nope", 1), -ENOENT);
 out:
         conf_free(c);
         cgfs_close(fs);
@@ -512,6 +702,171 @@ out:
         }
 }
 
+/* ---- limits (issue 16) ---- */
+
+static void test_limit_parsers(void) {
+        struct live_limits *l = live_limits_new();
+        int64_t v = 0;
+
+        CHECK_INT(cgfs_quota_percent(-1, 100000, &v), 0);
+        CHECK_INT(v, LIVE_LIMIT_NONE);
+        CHECK_INT(cgfs_quota_percent(50000, 100000, &v), 0);
+        CHECK_INT(v, 50);
+        CHECK_INT(cgfs_quota_percent(25000, 50000, &v), 0); /* another period, same share */
+        CHECK_INT(v, 50);
+        CHECK_INT(cgfs_quota_percent(33333, 100000, &v), 0);
+        CHECK_INT(v, LIVE_LIMIT_OTHER);
+        CHECK_INT(cgfs_quota_percent(100, 0, &v), -EINVAL);
+        CHECK_INT(cgfs_parse_cpu_max("max 100000\n", &v), 0);
+        CHECK_INT(v, LIVE_LIMIT_NONE);
+        CHECK_INT(cgfs_parse_cpu_max("150000 100000\n", &v), 0);
+        CHECK_INT(v, 150);
+        CHECK_INT(cgfs_parse_cpu_max("junk", &v), -EINVAL);
+        /* v1 throttle files: one limit per file */
+        CHECK_INT(cgfs_parse_dev_rules("8:0 1048576\n7:3 5\n", false, CONF_LIMIT_READ_BPS, l), 0);
+        CHECK_INT(cgfs_parse_dev_rules("8:0 100\n", false, CONF_LIMIT_WRITE_IOPS, l), 0);
+        CHECK_INT(l->n_devs, 2);
+        if (l->n_devs == 2) {
+                CHECK_INT(l->devs[0].major * 1000 + l->devs[0].minor, 8000);
+                CHECK_INT(l->devs[0].v[0], 1048576);
+                CHECK_INT(l->devs[0].v[CONF_LIMIT_WRITE_IOPS - CONF_LIMIT_FIRST_DEVICE], 100);
+                CHECK_INT(l->devs[1].v[0], 5);
+                CHECK_INT(l->devs[1].v[1], LIVE_LIMIT_NONE);
+        }
+        l = live_limits_free(l);
+        /* v2 io.max: all four keys on one line; a device with only "max" is no rule */
+        l = live_limits_new();
+        CHECK_INT(cgfs_parse_dev_rules("8:16 rbps=2097152 wbps=max riops=max wiops=120\n"
+                                       "7:0 rbps=max wbps=max riops=max wiops=max\n",
+                                       true, CONF_LIMIT_READ_BPS, l),
+                  0);
+        CHECK_INT(l->n_devs, 1);
+        if (l->n_devs == 1) {
+                CHECK_INT(l->devs[0].minor, 16);
+                CHECK_INT(l->devs[0].v[0], 2097152);
+                CHECK_INT(l->devs[0].v[1], LIVE_LIMIT_NONE);
+                CHECK_INT(l->devs[0].v[3], 120);
+        }
+        CHECK_INT(cgfs_parse_dev_rules("8:x 1\n", false, CONF_LIMIT_READ_BPS, l), -EINVAL);
+        CHECK_INT(cgfs_parse_dev_rules("8:0 rbps\n", true, CONF_LIMIT_READ_BPS, l), -EINVAL);
+        live_limits_free(l);
+}
+
+/* v2 limits on a fixture directory: planned from the files, written, read back as a no-op,
+ * and cleared when the keys go. */
+static void test_v2_fixture_limits(void) {
+        char tmp[] = "/tmp/test-cgfs-v2l.XXXXXX";
+        _cleanup_free_ char *r = NULL, *ra = NULL;
+        struct cgfs *fs = NULL;
+        struct live_tree t = {};
+        struct plan p = {};
+        struct cgfs_apply_result res = {};
+        struct conf *c = NULL, *bare = NULL;
+        const char *conf = "{\"cpu\": {\"sub_cgroup\": {\"a\": {\"conf\": {\"quota_percent\": 50}}}}, "
+                           "\"memory\": {\"sub_cgroup\": {\"a\": {\"conf\": {\"max\": 67108864, "
+                           "\"high\": 33554432, \"low\": 4096}}}}, \"pids\": {\"sub_cgroup\": "
+                           "{\"a\": {\"conf\": {\"max\": 10}}}}, \"blkio\": {\"sub_cgroup\": {\"a\": "
+                           "{\"conf\": {\"read_bps\": {\"7:0\": 2097152}}}}}}";
+        const char *bare_text = "{\"cpu\": {\"sub_cgroup\": {\"a\": {}}}, \"memory\": {\"sub_cgroup\": "
+                                "{\"a\": {}}}, \"pids\": {\"sub_cgroup\": {\"a\": {}}}, \"blkio\": "
+                                "{\"sub_cgroup\": {\"a\": {}}}}";
+        char *s;
+
+        CHECK(mkdtemp(tmp));
+        xasprintf(&r, "%s/r", tmp);
+        xasprintf(&ra, "%s/r/a", tmp);
+        mkdir(r, 0755);
+        mkdir(ra, 0755);
+        put(r, "cgroup.controllers", "cpu io memory pids\n");
+        put(r, "cgroup.subtree_control", "cpu io memory pids\n");
+        put(r, "cgroup.procs", "");
+        put(ra, "cgroup.controllers", "\n");
+        put(ra, "cgroup.procs", "");
+        put(ra, "cpu.weight", "100\n");
+        put(ra, "cpu.max", "max 100000\n");
+        put(ra, "io.weight", "default 100\n");
+        put(ra, "io.max", "");
+        put(ra, "memory.max", "max\n");
+        put(ra, "memory.high", "max\n");
+        put(ra, "memory.low", "0\n");
+        put(ra, "pids.max", "max\n");
+
+        CHECK_INT(cgfs_open(tmp, "r", CGFS_MODE_V2, &fs), 0);
+        CHECK_INT(conf_parse(conf, strlen(conf), &c, NULL), 0);
+        CHECK_INT(conf_parse(bare_text, strlen(bare_text), &bare, NULL), 0);
+        if (!fs || !c || !bare)
+                goto out;
+        CHECK_INT(cgfs_read_live_for(fs, c, &t), 0);
+        t.ncpus = 4; /* not this machine's count */
+        CHECK_INT(conf_plan(c, &t, NULL, &p), 0);
+        CHECK_INT(plan_format(&p, &t, &s), 0);
+        CHECK_STR(s, "set-limit cpu:a quota_percent 50 (was none)\n"
+                     "set-limit blkio:a read_bps 7:0 2097152 (was none)\n"
+                     "set-limit memory:a max 67108864 (was none)\n"
+                     "set-limit memory:a high 33554432 (was none)\n"
+                     "set-limit memory:a low 4096 (was none)\n"
+                     "set-limit pids:a max 10 (was none)\n");
+        free(s);
+        CHECK_INT(cgfs_apply_plan(fs, &p, &res), 0);
+        CHECK_INT(res.n_limits, 6);
+        s = get(ra, "cpu.max");
+        CHECK_STR(s, "50000 100000");
+        free(s);
+        s = get(ra, "io.max");
+        CHECK_STR(s, "7:0 rbps=2097152");
+        free(s);
+        s = get(ra, "memory.high");
+        CHECK_STR(s, "33554432");
+        free(s);
+        s = get(ra, "pids.max");
+        CHECK_STR(s, "10");
+        free(s);
+        cgfs_apply_result_clear(&res);
+        plan_clear(&p);
+        live_tree_clear(&t);
+        /* read back: nothing to do */
+        CHECK_INT(cgfs_read_live_for(fs, c, &t), 0);
+        CHECK_INT(conf_plan(c, &t, NULL, &p), 0);
+        CHECK_INT(p.n, 0);
+        plan_clear(&p);
+        /* the keys removed: every file back to "no limit" */
+        CHECK_INT(conf_plan(bare, &t, NULL, &p), 0);
+        CHECK_INT(p.n, 6);
+        CHECK_INT(cgfs_apply_plan(fs, &p, &res), 0);
+        s = get(ra, "cpu.max");
+        CHECK_STR(s, "max 100000");
+        free(s);
+        s = get(ra, "io.max");
+        CHECK_STR(s, "7:0 rbps=max");
+        free(s);
+        s = get(ra, "memory.max");
+        CHECK_STR(s, "max");
+        free(s);
+        s = get(ra, "memory.low");
+        CHECK_STR(s, "0");
+        free(s);
+        s = get(ra, "pids.max");
+        CHECK_STR(s, "max");
+        free(s);
+        cgfs_apply_result_clear(&res);
+        plan_clear(&p);
+        live_tree_clear(&t);
+        CHECK_INT(cgfs_read_live_for(fs, bare, &t), 0);
+        CHECK_INT(conf_plan(bare, &t, NULL, &p), 0);
+        CHECK_INT(p.n, 0);
+out:
+        plan_clear(&p);
+        live_tree_clear(&t);
+        conf_free(c);
+        conf_free(bare);
+        cgfs_close(fs);
+        {
+                _cleanup_free_ char *cmd = NULL;
+                xasprintf(&cmd, "rm -rf '%s'", tmp);
+                (void) !system(cmd);
+        }
+}
+
 int main(void) {
         RUN(test_layout_hybrid);
         RUN(test_layout_v1_comount);
@@ -520,9 +875,11 @@ int main(void) {
         RUN(test_mode);
         RUN(test_path_safety);
         RUN(test_parsers);
-        RUN(test_membership);
+        RUN(test_control_names);
         RUN(test_open_layout_mirroring);
         RUN(test_v2_fixture);
+        RUN(test_limit_parsers);
+        RUN(test_v2_fixture_limits);
         RUN(test_parallel_read);
         return TAP_END();
 }

@@ -286,7 +286,7 @@ static void test_not_json(void) {
         expect_problem("{\"cpu\": {\"sub_cgroup\": {\"a\\u0000/../x\": {}}}}",
                        "a string holds \\u0000 (NUL), which no key or name may hold");
         /* an escaped backslash before u0000 is no NUL */
-        expect_problem("{\"\\\\u0000\": {}}", "\\x5cu0000: unknown subsystem (known: cpu, blkio)");
+        expect_problem("{\"\\\\u0000\": {}}", "\\x5cu0000: unknown subsystem (known: cpu, blkio, memory, pids)");
         expect_valid("\xef\xbb\xbf{}"); /* a UTF-8 byte-order mark (some editors) is skipped */
         {
                 int rc = 0;
@@ -316,10 +316,10 @@ static void test_buffer_not_nul_terminated(void) {
 }
 
 static void test_unknown_subsystem(void) {
-        expect_problem("{\"memory\": {}}", "memory: unknown subsystem (known: cpu, blkio)");
-        expect_problem("{\"cpuacct\": {}}", "cpuacct: unknown subsystem (known: cpu, blkio)");
-        expect_problem("{\"io\": {}}", "io: unknown subsystem (known: cpu, blkio)");
-        expect_problem("{\"CPU\": {}}", "CPU: unknown subsystem (known: cpu, blkio)");
+        expect_problem("{\"swap\": {}}", "swap: unknown subsystem (known: cpu, blkio, memory, pids)");
+        expect_problem("{\"cpuacct\": {}}", "cpuacct: unknown subsystem (known: cpu, blkio, memory, pids)");
+        expect_problem("{\"io\": {}}", "io: unknown subsystem (known: cpu, blkio, memory, pids)");
+        expect_problem("{\"CPU\": {}}", "CPU: unknown subsystem (known: cpu, blkio, memory, pids)");
         expect_problem("{\"cpu\": {}, \"cpu\": {}}", "cpu: duplicate key");
 }
 
@@ -330,11 +330,11 @@ static void test_unknown_keys(void) {
         expect_problem("{\"cpu\": {\"sub_cgroup\": {\"a\": {\"confs\": {}}}}}",
                        "cpu.sub_cgroup.a.confs: unknown key (allowed: conf, sub_cgroup)");
         expect_problem("{\"cpu\": {\"sub_cgroup\": {\"a\": {\"conf\": {\"foo\": 1}}}}}",
-                       "cpu.sub_cgroup.a.conf.foo: unknown key (cpu takes: share)");
+                       "cpu.sub_cgroup.a.conf.foo: unknown key (cpu takes: share, quota_percent)");
         expect_problem("{\"cpu\": {\"sub_cgroup\": {\"a\": {\"conf\": {\"weight\": 100}}}}}",
-                       "cpu.sub_cgroup.a.conf.weight: unknown key (cpu takes: share)");
+                       "cpu.sub_cgroup.a.conf.weight: unknown key (cpu takes: share, quota_percent)");
         expect_problem("{\"blkio\": {\"sub_cgroup\": {\"a\": {\"conf\": {\"share\": 100}}}}}",
-                       "blkio.sub_cgroup.a.conf.share: unknown key (blkio takes: weight)");
+                       "blkio.sub_cgroup.a.conf.share: unknown key (blkio takes: weight, read_bps, write_bps, read_iops, write_iops)");
         expect_problem("{\"cpu\": {\"sub_cgroup\": {\"a\": {\"conf\": {\"share\": 3, \"share\": 4}}}}}",
                        "cpu.sub_cgroup.a.conf.share: duplicate key");
         expect_problem("{\"cpu\": {\"sub_cgroup\": {\"a\": {\"conf\": {}, \"conf\": {}}}}}",
@@ -574,7 +574,7 @@ static void test_deep_json_no_crash(void) {
                 memcpy(s, "{\"cpu\": {\"sub_cgroup\": {\"a\": {\"conf\": {\"x", 40);
                 memset(s + 40, '[', 3000);
                 strcpy(s + 3040, "\": 1}}}}}");
-                expect_problem_sub(s, "unknown key (cpu takes: share)");
+                expect_problem_sub(s, "unknown key (cpu takes: share, quota_percent)");
         }
 }
 
@@ -648,7 +648,7 @@ static void test_path_bytes_limit(void) {
 }
 
 static void test_all_problems_collected(void) {
-        const char *t = "{\"memory\": {}, \"cpu\": {\"conf\": {}, \"sub_cgroup\": {\"a/b\": {}, "
+        const char *t = "{\"swap\": {}, \"cpu\": {\"conf\": {}, \"sub_cgroup\": {\"a/b\": {}, "
                         "\"c\": {\"conf\": {\"share\": 1}}, \"d\": {\"x\": 1}}}, \"blkio\": "
                         "{\"sub_cgroup\": {\"e\": {\"conf\": {\"weight\": \"5\"}, \"sub_cgroup\": "
                         "{\"tasks\": {}}}}}}";
@@ -660,7 +660,7 @@ static void test_all_problems_collected(void) {
         CHECK(c == (struct conf *) 0x1); /* untouched on failure */
         CHECK_INT(e.n, 7);
         CHECK_INT(conf_errors_format(&e, 42, &s), 0);
-        CHECK_STR(s, "version 42: memory: unknown subsystem (known: cpu, blkio)\n"
+        CHECK_STR(s, "version 42: swap: unknown subsystem (known: cpu, blkio, memory, pids)\n"
                      "version 42: cpu.conf: the subsystem root takes no conf\n"
                      "version 42: cpu.sub_cgroup.a/b: invalid cgroup name (allowed: "
                      "[A-Za-z0-9_][A-Za-z0-9_.-]*)\n"
@@ -671,8 +671,8 @@ static void test_all_problems_collected(void) {
                      "version 42: blkio.sub_cgroup.e.sub_cgroup.tasks: invalid cgroup name: it "
                      "is a cgroup control-file name");
         if (e.n > 0) {
-                CHECK_STR(e.v[0].path, "memory");
-                CHECK_STR(e.v[0].msg, "unknown subsystem (known: cpu, blkio)");
+                CHECK_STR(e.v[0].path, "swap");
+                CHECK_STR(e.v[0].msg, "unknown subsystem (known: cpu, blkio, memory, pids)");
         }
         conf_errors_clear(&e);
         CHECK_INT(e.n, 0);
@@ -797,6 +797,7 @@ static void test_fixtures(void) {
                 {"bounds.json", true, 5},        {"wide-200.json", true, 267},
                 {"invalid-many.json", false, 11}, {"snapshot-invalid.json", false, 3},
                 {"truncated.json", false, 1},    {"depth-33.json", false, 1},
+                {"limits.json", true, 10},       {"limits-invalid.json", false, 13},
         };
         const char *top = getenv("CGARCH_TOP");
 
@@ -831,6 +832,174 @@ static void test_fixtures(void) {
                 }
                 conf_errors_clear(&e);
         }
+}
+
+/* ---- limits (issue 16) ---- */
+
+static void test_limits_model(void) {
+        const char *t = "{\"cpu\": {\"sub_cgroup\": {\"a\": {\"conf\": {\"quota_percent\": 50}}}},"
+                        " \"memory\": {\"sub_cgroup\": {\"a\": {\"conf\": {\"max\": 67108864, "
+                        "\"low\": 4096}}}}, \"pids\": {\"sub_cgroup\": {\"a\": {\"conf\": {\"max\": "
+                        "10}}}}, \"blkio\": {\"sub_cgroup\": {\"a\": {\"conf\": {\"write_bps\": "
+                        "{\"8:0\": 7}, \"read_bps\": {\"/dev/loop0\": 2097152, \"7:1\": 5}}}}}}";
+        _cleanup_(conf_freep) struct conf *c = NULL;
+        _cleanup_free_ char *j = NULL, *arg = NULL;
+        const struct conf_node *n;
+
+        expect_valid(t);
+        CHECK_INT(conf_parse(t, strlen(t), &c, NULL), 0);
+        if (!c)
+                return;
+        n = conf_find(c, CONF_CPU, "a");
+        CHECK(n && n->limits && n->limits->v[CONF_LIMIT_CPU_QUOTA] == 50);
+        CHECK(n && n->weight == 1024); /* a "conf" without share: the seed's default, as before */
+        n = conf_find(c, CONF_MEMORY, "a");
+        CHECK(n && n->weight == -1 && n->limits);
+        if (n && n->limits) {
+                CHECK_INT(n->limits->v[CONF_LIMIT_MEM_MAX], 67108864);
+                CHECK_INT(n->limits->v[CONF_LIMIT_MEM_HIGH], -1);
+                CHECK_INT(n->limits->v[CONF_LIMIT_MEM_LOW], 4096);
+        }
+        n = conf_find(c, CONF_PIDS, "a");
+        CHECK(n && n->limits && n->limits->v[CONF_LIMIT_PIDS_MAX] == 10);
+        n = conf_find(c, CONF_BLKIO, "a");
+        CHECK(n && n->weight == -1 && n->limits && n->limits->n_devs == 3);
+        if (n && n->limits && n->limits->n_devs == 3) {
+                CHECK_INT(n->limits->devs[0].limit, CONF_LIMIT_WRITE_BPS);
+                CHECK_STR(n->limits->devs[1].dev, "/dev/loop0");
+                CHECK_INT(n->limits->devs[1].value, 2097152);
+        }
+        /* canonical: weight key first, then limits in model order, devices in conf order */
+        CHECK_INT(conf_to_json(c, &j), 0);
+        CHECK_STR(j, "{\"cpu\":{\"sub_cgroup\":{\"a\":{\"conf\":{\"share\":1024,\"quota_percent\":50}}}},"
+                     "\"blkio\":{\"sub_cgroup\":{\"a\":{\"conf\":{\"read_bps\":{\"/dev/loop0\":2097152,"
+                     "\"7:1\":5},\"write_bps\":{\"8:0\":7}}}}},\"memory\":{\"sub_cgroup\":{\"a\":"
+                     "{\"conf\":{\"max\":67108864,\"low\":4096}}}},\"pids\":{\"sub_cgroup\":{\"a\":"
+                     "{\"conf\":{\"max\":10}}}}}");
+        /* cgexec covers the new trees */
+        CHECK_INT(conf_cgexec_arg(c, "r", "a", &arg), 0);
+        CHECK_STR(arg, "-g cpu:r/a -g blkio:r/a -g memory:r/a -g pids:r/a");
+}
+
+static void test_limits_round_trip_fixture(void) {
+        const char *top = getenv("CGARCH_TOP");
+        _cleanup_free_ char *path = NULL, *text = NULL, *j = NULL, *j2 = NULL;
+        _cleanup_(conf_freep) struct conf *c = NULL, *c2 = NULL;
+        size_t len = 0;
+
+        CHECK(xasprintf(&path, "%s/tests/fixtures/conf/limits.json", top ? top : ".") >= 0);
+        CHECK_INT(read_full_file(path, &text, &len), 0);
+        if (!text)
+                return;
+        CHECK_INT(conf_parse(text, len, &c, NULL), 0);
+        if (!c)
+                return;
+        CHECK_INT(conf_to_json(c, &j), 0);
+        CHECK_INT(conf_parse(j, strlen(j), &c2, NULL), 0);
+        if (!c2)
+                return;
+        CHECK_INT(conf_to_json(c2, &j2), 0);
+        CHECK_STR(j2, j);
+}
+
+static void test_limits_seed_unchanged(void) {
+        /* a seed conf means the same: no node gets a limit */
+        _cleanup_(conf_freep) struct conf *c = NULL;
+
+        CHECK_INT(conf_parse(SEED, strlen(SEED), &c, NULL), 0);
+        for (int s = 0; c && s < _CONF_SUBSYS_MAX; s++)
+                for (size_t i = 0; c->roots[s] && i < c->roots[s]->n_children; i++)
+                        CHECK(c->roots[s]->children[i]->limits == NULL);
+        CHECK(c && !c->roots[CONF_MEMORY] && !c->roots[CONF_PIDS]);
+}
+
+static void test_limits_problems(void) {
+#define Q(x) "{\"cpu\": {\"sub_cgroup\": {\"a\": {\"conf\": {\"quota_percent\": " x "}}}}}"
+        expect_problem(Q("0"), "cpu.sub_cgroup.a.conf.quota_percent: 0 out of range 1..102400");
+        expect_problem(Q("102401"),
+                       "cpu.sub_cgroup.a.conf.quota_percent: 102401 out of range 1..102400");
+        expect_valid(Q("102400"));
+        expect_valid(Q("1"));
+        expect_problem(Q("50.0"), "cpu.sub_cgroup.a.conf.quota_percent: 50.0 is not an integer");
+        expect_problem(Q("5e1"), "cpu.sub_cgroup.a.conf.quota_percent: 5e1 is not an integer");
+        expect_problem(Q("\"50\""),
+                       "cpu.sub_cgroup.a.conf.quota_percent: must be an integer, not a string");
+        expect_problem(Q("99999999999999999999"), "cpu.sub_cgroup.a.conf.quota_percent: "
+                                                  "99999999999999999999 out of range 1..102400");
+        expect_problem("{\"cpu\": {\"sub_cgroup\": {\"a\": {\"conf\": {\"quota_percent\": 5, "
+                       "\"quota_percent\": 6}}}}}",
+                       "cpu.sub_cgroup.a.conf.quota_percent: duplicate key");
+#undef Q
+#define M(x) "{\"memory\": {\"sub_cgroup\": {\"m\": {\"conf\": " x "}}}}"
+        expect_problem(M("{\"max\": 4095}"),
+                       "memory.sub_cgroup.m.conf.max: 4095 out of range 4096..4503599627370496");
+        expect_problem(M("{\"high\": 4503599627370497}"),
+                       "memory.sub_cgroup.m.conf.high: 4503599627370497 out of range "
+                       "4096..4503599627370496");
+        expect_problem(M("{\"low\": -1}"),
+                       "memory.sub_cgroup.m.conf.low: -1 out of range 4096..4503599627370496");
+        expect_problem(M("{\"share\": 10}"),
+                       "memory.sub_cgroup.m.conf.share: unknown key (memory takes: max, high, low)");
+        expect_problem(M("{\"limit_in_bytes\": 10}"), "memory.sub_cgroup.m.conf.limit_in_bytes: "
+                                                      "unknown key (memory takes: max, high, low)");
+        expect_valid(M("{}"));
+        expect_valid(M("{\"max\": 4096, \"high\": 4503599627370496, \"low\": 1048576}"));
+#undef M
+        expect_problem("{\"memory\": {\"conf\": {\"max\": 4096}}}",
+                       "memory.conf: the subsystem root takes no conf");
+        expect_problem("{\"pids\": {\"sub_cgroup\": {\"p\": {\"conf\": {\"max\": 0}}}}}",
+                       "pids.sub_cgroup.p.conf.max: 0 out of range 1..4194304");
+        expect_problem("{\"pids\": {\"sub_cgroup\": {\"p\": {\"conf\": {\"max\": \"max\"}}}}}",
+                       "pids.sub_cgroup.p.conf.max: must be an integer, not a string");
+        expect_problem("{\"pids\": {\"sub_cgroup\": {\"p\": {\"conf\": {\"weight\": 1}}}}}",
+                       "pids.sub_cgroup.p.conf.weight: unknown key (pids takes: max)");
+        expect_problem("{\"pids\": []}", "pids: must be an object, not an array");
+#define B(x) "{\"blkio\": {\"sub_cgroup\": {\"b\": {\"conf\": " x "}}}}"
+        expect_problem(B("{\"read_bps\": 5}"),
+                       "blkio.sub_cgroup.b.conf.read_bps: must be an object {\"<device>\": N}, not a "
+                       "number");
+        expect_problem(B("{\"read_bps\": {\"sda\": 5}}"),
+                       "blkio.sub_cgroup.b.conf.read_bps.sda: not a block device: a path /dev/... "
+                       "or MAJ:MIN (e.g. \"/dev/sda\", \"8:0\")");
+        expect_problem_sub(B("{\"read_bps\": {\"/dev/../etc/passwd\": 5}}"), "not a block device");
+        expect_problem_sub(B("{\"read_bps\": {\"/dev/\": 5}}"), "not a block device");
+        expect_problem_sub(B("{\"read_bps\": {\"/dev//sda\": 5}}"), "not a block device");
+        expect_problem_sub(B("{\"read_bps\": {\"/dev/sd a\": 5}}"), "not a block device");
+        expect_problem_sub(B("{\"read_bps\": {\"4096:0\": 5}}"), "not a block device");
+        expect_problem_sub(B("{\"read_bps\": {\"8:1048576\": 5}}"), "not a block device");
+        expect_problem_sub(B("{\"read_bps\": {\"08:0\": 5}}"), "not a block device");
+        expect_problem_sub(B("{\"read_bps\": {\"8:\": 5}}"), "not a block device");
+        expect_problem_sub(B("{\"read_bps\": {\"\": 5}}"), "not a block device");
+        expect_problem(B("{\"read_bps\": {\"8:0\": 1, \"8:0\": 2}}"),
+                       "blkio.sub_cgroup.b.conf.read_bps.8:0: duplicate key");
+        expect_problem(B("{\"write_iops\": {\"8:0\": 4294967295}}"),
+                       "blkio.sub_cgroup.b.conf.write_iops.8:0: 4294967295 out of range "
+                       "1..4294967294");
+        expect_problem(B("{\"write_bps\": {\"/dev/sda\": 0}}"),
+                       "blkio.sub_cgroup.b.conf.write_bps./dev/sda: 0 out of range "
+                       "1..1125899906842624");
+        expect_problem(B("{\"read_bps\": {\"8:0\": 1.5}}"),
+                       "blkio.sub_cgroup.b.conf.read_bps.8:0: 1.5 is not an integer");
+        expect_valid(B("{\"read_bps\": {}}"));
+        expect_valid(B("{\"read_bps\": {\"/dev/mapper/vg-root\": 1, \"4095:1048575\": 2, \"0:0\": 3}}"));
+#undef B
+        /* every problem, by path, at once (the fixture) */
+}
+
+static void test_device_parse(void) {
+        unsigned ma = 99, mi = 99;
+
+        CHECK_INT(conf_device_parse("8:16", &ma, &mi), 1);
+        CHECK_INT(ma, 8);
+        CHECK_INT(mi, 16);
+        CHECK_INT(conf_device_parse("/dev/sda", &ma, &mi), 0);
+        CHECK_INT(conf_device_parse("/dev/disk/by-id/x-y_z", NULL, NULL), 0);
+        CHECK_INT(conf_device_parse("/dev/.", NULL, NULL), -EINVAL);
+        CHECK_INT(conf_device_parse("/dev/a/..", NULL, NULL), -EINVAL);
+        CHECK_INT(conf_device_parse("/sys/sda", NULL, NULL), -EINVAL);
+        CHECK_INT(conf_device_parse("8:0:0", NULL, NULL), -EINVAL);
+        CHECK_INT(conf_device_parse("-8:0", NULL, NULL), -EINVAL);
+        CHECK_INT(conf_device_parse(NULL, NULL, NULL), -EINVAL);
 }
 
 int main(void) {
@@ -868,5 +1037,10 @@ int main(void) {
         RUN(test_bad_arguments);
         RUN(test_fixtures);
         RUN(test_parse_speed);
+        RUN(test_limits_model);
+        RUN(test_limits_round_trip_fixture);
+        RUN(test_limits_seed_unchanged);
+        RUN(test_limits_problems);
+        RUN(test_device_parse);
         return TAP_END();
 }

@@ -330,6 +330,181 @@ static void test_index_and_sorted_set_agree(void) {
         }
 }
 
+/* ---- limits (issue 16) ---- */
+
+static const char *LIMITS =
+        "{\"cpu\": {\"sub_cgroup\": {\"a\": {\"conf\": {\"quota_percent\": 50}, \"sub_cgroup\": "
+        "{\"a1\": {\"conf\": {\"quota_percent\": 800}}}}}}, "
+        "\"memory\": {\"sub_cgroup\": {\"a\": {\"conf\": {\"max\": 67108865, \"high\": 33554432, "
+        "\"low\": 4096}}}}, "
+        "\"pids\": {\"sub_cgroup\": {\"a\": {\"conf\": {\"max\": 10}}}}, "
+        "\"blkio\": {\"sub_cgroup\": {\"a\": {\"conf\": {\"read_bps\": {\"/dev/loop9\": 2097152, "
+        "\"/dev/nope\": 1}, \"write_iops\": {\"8:0\": 100}}}}}}";
+
+static void all_present(struct live_tree *t) {
+        for (int s = 0; s < _CONF_SUBSYS_MAX; s++)
+                t->present[s] = true;
+        t->ncpus = 2;
+        t->page_size = 4096;
+}
+
+static void test_limits_v1_from_nothing(void) {
+        _cleanup_(conf_freep) struct conf *c = parse(LIMITS);
+        struct live_tree t = {};
+        struct plan p = {};
+        char *s;
+
+        CHECK(c);
+        if (!c)
+                return;
+        all_present(&t);
+        t.limit_unsupported[CONF_LIMIT_MEM_HIGH] = true; /* v1 */
+        CHECK_INT(live_tree_add_dev(&t, "/dev/loop9", 0, 7, 9), 0);
+        CHECK_INT(live_tree_add_dev(&t, "/dev/nope", -ENOENT, 0, 0), 0);
+        s = plan_text(c, &t, NULL);
+        /* parents first; share 1024 (the default of a "conf" without it) is not written on a
+         * fresh cgroup; the quota clamped to 2 CPUs; memory rounded down to pages; v1 has no
+         * high limit; a device missing here is left out with a note */
+        CHECK_STR(s, "create cpu:a\n"
+                     "create cpu:a/a1\n"
+                     "create blkio:a\n"
+                     "create memory:a\n"
+                     "create pids:a\n"
+                     "set-limit cpu:a quota_percent 50 (was none)\n"
+                     "set-limit cpu:a/a1 quota_percent 200 (conf 800, was none)\n"
+                     "set-limit blkio:a read_bps 7:9 2097152 (was none)\n"
+                     "set-limit blkio:a write_iops 8:0 100 (was none)\n"
+                     "set-limit memory:a max 67108864 (conf 67108865, was none)\n"
+                     "set-limit memory:a low 4096 (was none)\n"
+                     "set-limit pids:a max 10 (was none)\n"
+                     "note: cpu quota_percent 800 of a/a1 clamped to 200 (2 CPUs online)\n"
+                     "note: blkio device /dev/nope: no such device on this host; its limits are "
+                     "not applied\n"
+                     "note: memory high: this cgroup layout has no such limit; not applied "
+                     "(first at a)\n");
+        free(s);
+        /* ops carry what the executor needs */
+        CHECK_INT(conf_plan(c, &t, NULL, &p), 0);
+        for (size_t i = 0; i < p.n; i++)
+                if (p.ops[i].type == PLAN_SET_LIMIT && p.ops[i].limit == CONF_LIMIT_READ_BPS) {
+                        CHECK_INT(p.ops[i].major, 7);
+                        CHECK_INT(p.ops[i].minor, 9);
+                        CHECK_INT(p.ops[i].subsys, CONF_BLKIO);
+                        CHECK_INT(p.ops[i].value, 2097152);
+                }
+        plan_clear(&p);
+        live_tree_clear(&t);
+}
+
+/* The machine as the conf wants it: nothing to do; a removed key is cleared, never kept. */
+static void test_limits_noop_and_removal(void) {
+        _cleanup_(conf_freep) struct conf *c = parse(LIMITS);
+        _cleanup_(conf_freep) struct conf *bare = parse(
+                "{\"cpu\": {\"sub_cgroup\": {\"a\": {\"sub_cgroup\": {\"a1\": {}}}}}, "
+                "\"memory\": {\"sub_cgroup\": {\"a\": {}}}, \"pids\": {\"sub_cgroup\": {\"a\": "
+                "{\"conf\": {}}}}, \"blkio\": {\"sub_cgroup\": {\"a\": {\"conf\": {\"read_bps\": "
+                "{\"/dev/loop9\": 2097152}}}}}}");
+        struct live_tree t = {};
+        struct live_limits *l;
+        struct live_dev_limit *d;
+        char *s;
+
+        CHECK(c && bare);
+        if (!c || !bare)
+                return;
+        all_present(&t);
+        t.limit_unsupported[CONF_LIMIT_MEM_HIGH] = true;
+        live_tree_add_dev(&t, "/dev/loop9", 0, 7, 9);
+        live_tree_add_dev(&t, "/dev/nope", -ENOENT, 0, 0);
+        live_tree_add(&t, CONF_CPU, "a", 1024);
+        l = t.v[CONF_CPU][0].limits = live_limits_new();
+        l->v[CONF_LIMIT_CPU_QUOTA] = 50;
+        live_tree_add(&t, CONF_CPU, "a/a1", 1024);
+        t.v[CONF_CPU][1].limits = live_limits_new();
+        t.v[CONF_CPU][1].limits->v[CONF_LIMIT_CPU_QUOTA] = 200;
+        live_tree_add(&t, CONF_MEMORY, "a", -1);
+        l = t.v[CONF_MEMORY][0].limits = live_limits_new();
+        l->v[CONF_LIMIT_MEM_MAX] = 67108864;
+        l->v[CONF_LIMIT_MEM_LOW] = 4096;
+        live_tree_add(&t, CONF_PIDS, "a", -1);
+        t.v[CONF_PIDS][0].limits = live_limits_new();
+        t.v[CONF_PIDS][0].limits->v[CONF_LIMIT_PIDS_MAX] = 10;
+        live_tree_add(&t, CONF_BLKIO, "a", -1);
+        l = t.v[CONF_BLKIO][0].limits = live_limits_new();
+        CHECK_INT(live_limits_dev(l, 7, 9, &d), 0);
+        d->v[CONF_LIMIT_READ_BPS - CONF_LIMIT_FIRST_DEVICE] = 2097152;
+        CHECK_INT(live_limits_dev(l, 8, 0, &d), 0);
+        d->v[CONF_LIMIT_WRITE_IOPS - CONF_LIMIT_FIRST_DEVICE] = 100;
+        s = plan_text(c, &t, NULL);
+        /* nothing changes; the notes stay (they are about this host, not a change) */
+        CHECK_STR(s, "note: cpu quota_percent 800 of a/a1 clamped to 200 (2 CPUs online)\n"
+                     "note: blkio device /dev/nope: no such device on this host; its limits are "
+                     "not applied\n"
+                     "note: memory high: this cgroup layout has no such limit; not applied "
+                     "(first at a)\n");
+        free(s);
+        /* keys removed: every file back to "no limit"; a rule kept stays */
+        s = plan_text(bare, &t, NULL);
+        CHECK_STR(s, "clear-limit cpu:a quota_percent (was 50)\n"
+                     "clear-limit cpu:a/a1 quota_percent (was 200)\n"
+                     "clear-limit blkio:a write_iops 8:0 (was 100)\n"
+                     "clear-limit memory:a max (was 67108864)\n"
+                     "clear-limit memory:a low (was 4096)\n"
+                     "clear-limit pids:a max (was 10)\n");
+        free(s);
+        /* a limit set by someone else in a way no conf value gives is rewritten or cleared */
+        t.v[CONF_CPU][0].limits->v[CONF_LIMIT_CPU_QUOTA] = LIVE_LIMIT_OTHER;
+        s = plan_text(c, &t, NULL);
+        CHECK(s && strstr(s, "set-limit cpu:a quota_percent 50 (was another value)\n"));
+        free(s);
+        live_tree_clear(&t);
+}
+
+static void test_limits_v2(void) {
+        _cleanup_(conf_freep) struct conf *c = parse(
+                "{\"cpu\": {\"sub_cgroup\": {\"a\": {\"conf\": {\"quota_percent\": 50}}}}, "
+                "\"memory\": {\"sub_cgroup\": {\"a\": {\"conf\": {\"high\": 8192}}}}, "
+                "\"pids\": {\"sub_cgroup\": {\"a\": {\"conf\": {\"max\": 10}}}}}");
+        _cleanup_(conf_freep) struct conf *split = parse(
+                "{\"cpu\": {\"sub_cgroup\": {\"a\": {\"sub_cgroup\": {\"x\": {}}}}}, "
+                "\"pids\": {\"sub_cgroup\": {\"x\": {\"conf\": {\"max\": 10}}}}}");
+        struct conf_errors e = {};
+        struct live_tree t = {};
+        char *s;
+
+        CHECK(c && split);
+        if (!c || !split)
+                return;
+        all_present(&t);
+        t.v2 = true;
+        s = plan_text(c, &t, NULL);
+        /* one cgroup; each controller enabled for it; memory high exists on v2 */
+        CHECK_STR(s, "create a\n"
+                     "enable cpu controller for a\n"
+                     "enable memory controller for a\n"
+                     "enable pids controller for a\n"
+                     "set-limit cpu:a quota_percent 50 (was none)\n"
+                     "set-limit memory:a high 8192 (was none)\n"
+                     "set-limit pids:a max 10 (was none)\n");
+        free(s);
+        /* pids not delegated to the managed root: no pids op, one note */
+        t.weight_unavailable[CONF_PIDS] = true;
+        s = plan_text(c, &t, NULL);
+        CHECK(s && !strstr(s, "pids:a") && !strstr(s, "enable pids"));
+        CHECK(s && strstr(s, "note: pids controller not available at the managed root: the "
+                             "limits of the pids tree are not applied\n"));
+        free(s);
+        live_tree_clear(&t);
+        /* the union-tree rule covers the new trees */
+        CHECK_INT(plan_check_v2(split, &e), -EINVAL);
+        CHECK_INT(e.n, 1);
+        if (e.n == 1) {
+                CHECK_STR(e.v[0].path, "pids.sub_cgroup.x");
+                CHECK(strstr(e.v[0].msg, "cpu:a/x but pids:x") != NULL);
+        }
+        conf_errors_clear(&e);
+}
+
 int main(void) {
         RUN(test_seed_from_nothing);
         RUN(test_seed_noop_and_changes);
@@ -341,5 +516,8 @@ int main(void) {
         RUN(test_v2_checks);
         RUN(test_scale);
         RUN(test_index_and_sorted_set_agree);
+        RUN(test_limits_v1_from_nothing);
+        RUN(test_limits_noop_and_removal);
+        RUN(test_limits_v2);
         return TAP_END();
 }

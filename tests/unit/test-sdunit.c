@@ -223,6 +223,59 @@ static void props_format(void) {
         CHECK_INT(plan_v2_weight(CONF_BLKIO, 1000), 200);
 }
 
+/* Limits as unit properties: folded into the creation, then set / cleared against the view. */
+static void plan_limits_as_properties(void) {
+        const char *conf =
+                "{\"cpu\": {\"sub_cgroup\": {\"a\": {\"conf\": {\"quota_percent\": 50}}}},"
+                " \"memory\": {\"sub_cgroup\": {\"a\": {\"conf\": {\"max\": 67108864, "
+                "\"low\": 8192}}}}, \"pids\": {\"sub_cgroup\": {\"a\": {\"conf\": {\"max\": 10}}}},"
+                " \"blkio\": {\"sub_cgroup\": {\"a\": {\"conf\": {\"read_bps\": {\"7:0\": 2097152}}}}}}";
+        const char *bare = "{\"cpu\": {\"sub_cgroup\": {\"a\": {}}}, \"memory\": {\"sub_cgroup\": "
+                           "{\"a\": {}}}, \"pids\": {\"sub_cgroup\": {\"a\": {}}}, \"blkio\": "
+                           "{\"sub_cgroup\": {\"a\": {}}}}";
+        struct live_tree live;
+        struct live_dev_limit *d;
+        char *t;
+
+        sdslice_live_init(&live);
+        live.ncpus = 4;
+        t = plan_text(conf, &live);
+        CHECK_STR(t, "create cgrouparch-a.slice CPUWeight=100\n"
+                     "  CPUQuotaPerSecUSec=500000\n"
+                     "  IOReadBandwidthMax=/dev/block/7:0 2097152\n"
+                     "  MemoryMax=67108864\n"
+                     "  MemoryLow=8192\n"
+                     "  TasksMax=10\n");
+        free(t);
+        /* the manager has them all: nothing; then the keys removed: back to no limit */
+        CHECK_INT(sdslice_live_add(&live, "cgrouparch", "cgrouparch-a.slice", 100, UINT64_MAX), 1);
+        for (int s = 0; s < _CONF_SUBSYS_MAX; s++)
+                live.v[s][0].limits = live_limits_new();
+        live.v[CONF_CPU][0].limits->v[CONF_LIMIT_CPU_QUOTA] =
+                sdslice_limit_from_prop(CONF_LIMIT_CPU_QUOTA, 500000);
+        live.v[CONF_MEMORY][0].limits->v[CONF_LIMIT_MEM_MAX] = 67108864;
+        live.v[CONF_MEMORY][0].limits->v[CONF_LIMIT_MEM_LOW] = 8192;
+        live.v[CONF_PIDS][0].limits->v[CONF_LIMIT_PIDS_MAX] = 10;
+        CHECK_INT(live_limits_dev(live.v[CONF_BLKIO][0].limits, 7, 0, &d), 0);
+        d->v[0] = 2097152;
+        t = plan_text(conf, &live);
+        CHECK_STR(t, "");
+        free(t);
+        t = plan_text(bare, &live);
+        CHECK_STR(t, "set cgrouparch-a.slice\n"
+                     "  CPUQuotaPerSecUSec=infinity\n"
+                     "  IOReadBandwidthMax=/dev/block/7:0 infinity\n"
+                     "  MemoryMax=infinity\n"
+                     "  MemoryLow=0\n"
+                     "  TasksMax=infinity\n");
+        free(t);
+        CHECK_INT(sdslice_limit_from_prop(CONF_LIMIT_CPU_QUOTA, UINT64_MAX), LIVE_LIMIT_NONE);
+        CHECK_INT(sdslice_limit_from_prop(CONF_LIMIT_CPU_QUOTA, 333333), LIVE_LIMIT_OTHER);
+        CHECK_INT(sdslice_limit_from_prop(CONF_LIMIT_MEM_LOW, 0), LIVE_LIMIT_NONE);
+        CHECK_INT(sdslice_limit_from_prop(CONF_LIMIT_PIDS_MAX, 10), 10);
+        live_tree_clear(&live);
+}
+
 int main(void) {
         RUN(slice_names);
         RUN(slice_paths);
@@ -231,6 +284,7 @@ int main(void) {
         RUN(plan_diff_against_manager);
         RUN(plan_noop_when_manager_matches);
         RUN(props_format);
+        RUN(plan_limits_as_properties);
         RUN(slice_names_refused);
         RUN(escape_like_systemd_escape);
         return TAP_END();

@@ -170,10 +170,14 @@ static const struct live_entry *find(const struct live_tree *t, enum conf_subsys
 static void test_live_update(void) {
         struct live_tree t = {};
         struct plan_op ops[] = {
-                {PLAN_MKDIR, CONF_CPU, "n", 0},        {PLAN_MKDIR, CONF_CPU, "n/m", 0},
-                {PLAN_MKDIR, CONF_CPU, "half", 0},     {PLAN_SET_WEIGHT, CONF_CPU, "n/m", 300},
-                {PLAN_SET_WEIGHT, CONF_CPU, "a", 512}, {PLAN_MKDIR, CONF_BLKIO, "b", 0},
-                {PLAN_RMDIR, CONF_CPU, "old/x", 0},    {PLAN_RMDIR, CONF_CPU, "old", 0},
+                {.type = PLAN_MKDIR, .subsys = CONF_CPU, .path = "n", .value = 0},
+                {.type = PLAN_MKDIR, .subsys = CONF_CPU, .path = "n/m", .value = 0},
+                {.type = PLAN_MKDIR, .subsys = CONF_CPU, .path = "half", .value = 0},
+                {.type = PLAN_SET_WEIGHT, .subsys = CONF_CPU, .path = "n/m", .value = 300},
+                {.type = PLAN_SET_WEIGHT, .subsys = CONF_CPU, .path = "a", .value = 512},
+                {.type = PLAN_MKDIR, .subsys = CONF_BLKIO, .path = "b", .value = 0},
+                {.type = PLAN_RMDIR, .subsys = CONF_CPU, .path = "old/x", .value = 0},
+                {.type = PLAN_RMDIR, .subsys = CONF_CPU, .path = "old", .value = 0},
         };
         struct plan p = {.ops = ops, .n = ELEMENTSOF(ops)};
         const struct live_entry *e;
@@ -204,7 +208,7 @@ static void test_live_update(void) {
 
         /* set-weight of something not in the tree: the cache is wrong, refuse */
         {
-                struct plan_op bad[] = {{PLAN_SET_WEIGHT, CONF_CPU, "ghost", 2}};
+                struct plan_op bad[] = {{.type = PLAN_SET_WEIGHT, .subsys = CONF_CPU, .path = "ghost", .value = 2}};
                 struct plan pb = {.ops = bad, .n = 1};
                 CHECK_INT(syncd_live_update(&t, &pb), -ENOENT);
         }

@@ -2,6 +2,7 @@
  * [pid_files] + the conf, pattern matching for inotify events, move verdicts, warn-once and
  * the STATUS line. */
 #include "../../cg-taskd/targets.c"
+#include "tmap.h"
 
 #include "tap.h"
 
@@ -262,6 +263,161 @@ static void test_status(void) {
         free(s);
 }
 
+/* ---- issue 12 row 2/3: the structures that keep an event's cost in proportion ---- */
+
+static void test_map_str(void) {
+        struct taskd_map m = {};
+        char keys[3000][24];
+        size_t seen = 0;
+        struct taskd_map_iter it = {};
+        void *v;
+
+        CHECK(taskd_map_get_str(&m, "/run/a.pid") == NULL); /* empty, no buckets yet */
+        CHECK(taskd_map_remove_str(&m, "/run/a.pid") == NULL);
+        for (int i = 0; i < 3000; i++) {
+                snprintf(keys[i], sizeof(keys[i]), "/run/x/atk-%d.pid", i);
+                CHECK_INT(taskd_map_put_str(&m, keys[i], keys[i]), 0);
+        }
+        CHECK_INT((int) taskd_map_size(&m), 3000);
+        CHECK_INT(taskd_map_put_str(&m, keys[7], keys[8]), -EEXIST); /* unchanged */
+        CHECK(taskd_map_get_str(&m, "/run/x/atk-7.pid") == keys[7]);  /* by content */
+        CHECK(taskd_map_get_str(&m, "/run/x/atk-3000.pid") == NULL);
+        CHECK(m.n_buckets >= 4000); /* grown: load at most 3/4 */
+        /* iteration sees each once and tolerates removing the current entry */
+        while (taskd_map_next(&m, &it, &v)) {
+                seen++;
+                if (strtol((char *) v + strlen("/run/x/atk-"), NULL, 10) % 2 == 0)
+                        CHECK(taskd_map_remove_str(&m, v) == v);
+        }
+        CHECK_INT((int) seen, 3000);
+        CHECK_INT((int) taskd_map_size(&m), 1500);
+        CHECK(taskd_map_get_str(&m, keys[2]) == NULL);
+        CHECK(taskd_map_get_str(&m, keys[3]) == keys[3]);
+        for (int i = 1; i < 3000; i += 2)
+                CHECK(taskd_map_remove_str(&m, keys[i]) == keys[i]);
+        CHECK_INT((int) taskd_map_size(&m), 0);
+        /* after a flood, the table shrinks again at the next put */
+        CHECK_INT(taskd_map_put_str(&m, keys[0], keys[0]), 0);
+        CHECK(m.n_buckets <= 32);
+        taskd_map_clear(&m);
+        CHECK(m.buckets == NULL && m.n == 0);
+}
+
+static void test_map_int(void) {
+        struct taskd_map m = {};
+        int vals[5];
+
+        for (int i = 0; i < 5; i++)
+                CHECK_INT(taskd_map_put_int(&m, 1000 + i, &vals[i]), 0);
+        CHECK(taskd_map_get_int(&m, 1003) == &vals[3]);
+        CHECK(taskd_map_get_int(&m, 3) == NULL);
+        CHECK_INT(taskd_map_put_int(&m, 1003, &vals[0]), -EEXIST);
+        CHECK(taskd_map_remove_int(&m, 1003) == &vals[3]);
+        CHECK(taskd_map_get_int(&m, 1003) == NULL);
+        CHECK(taskd_map_remove_int(&m, 1003) == NULL);
+        CHECK_INT(taskd_map_put_int(&m, 1003, &vals[4]), 0); /* a wd or pid used again */
+        CHECK(taskd_map_get_int(&m, 1003) == &vals[4]);
+        CHECK_INT((int) taskd_map_size(&m), 5);
+        taskd_map_clear(&m);
+}
+
+static void test_siphash(void) {
+        /* the reference vector of SipHash-1-3 is not published; check the properties we rely
+         * on: determinism, key dependence, every byte counts */
+        const uint64_t k1[2] = {1, 2}, k2[2] = {1, 3};
+        const char *a = "/run/x/atk-1.pid", *b = "/run/x/atk-2.pid";
+
+        CHECK(taskd_siphash13(a, strlen(a), k1) == taskd_siphash13(a, strlen(a), k1));
+        CHECK(taskd_siphash13(a, strlen(a), k1) != taskd_siphash13(a, strlen(a), k2));
+        CHECK(taskd_siphash13(a, strlen(a), k1) != taskd_siphash13(b, strlen(b), k1));
+        CHECK(taskd_siphash13(a, 8, k1) != taskd_siphash13(a, 9, k1));
+        CHECK(taskd_siphash13("", 0, k1) != taskd_siphash13("", 0, k2));
+}
+
+static void test_cap(void) {
+        struct taskd_cap c = {.max = 4};
+
+        for (int i = 0; i < 4; i++)
+                CHECK_INT(taskd_cap_take(&c), TASKD_CAP_TAKEN);
+        CHECK_INT(taskd_cap_take(&c), TASKD_CAP_FULL_WARN); /* the 5th: warned once */
+        CHECK_INT(taskd_cap_take(&c), TASKD_CAP_FULL);
+        CHECK_INT(taskd_cap_take(&c), TASKD_CAP_FULL);
+        CHECK_INT((int) c.n, 4);
+        /* hovering at the cap: one goes, one comes, one too many: no new warning */
+        taskd_cap_release(&c);
+        CHECK_INT(taskd_cap_take(&c), TASKD_CAP_TAKEN);
+        CHECK_INT(taskd_cap_take(&c), TASKD_CAP_FULL);
+        /* a flood in waves: emptied and filled again, still no new warning */
+        for (int i = 0; i < 4; i++)
+                taskd_cap_release(&c);
+        CHECK_INT((int) c.n, 0);
+        for (int i = 0; i < 4; i++)
+                CHECK_INT(taskd_cap_take(&c), TASKD_CAP_TAKEN);
+        CHECK_INT(taskd_cap_take(&c), TASKD_CAP_FULL);
+        /* never below zero */
+        c = (struct taskd_cap){.max = 1};
+        taskd_cap_release(&c);
+        CHECK_INT((int) c.n, 0);
+        CHECK_INT(taskd_cap_take(&c), TASKD_CAP_TAKEN);
+}
+
+static void test_coalesce(void) {
+        struct taskd_coalesce c = {};
+        const uint64_t W = 50000;
+
+        /* the first ask runs at once (a lone mkdir is not delayed) */
+        CHECK(taskd_coalesce_ask(&c, 1000000, W) == 1000000);
+        /* more asks while pending: nothing to arm */
+        CHECK(taskd_coalesce_ask(&c, 1000100, W) == 0);
+        CHECK(taskd_coalesce_ask(&c, 1000200, W) == 0);
+        taskd_coalesce_ran(&c, 1000300);
+        /* a burst right after: one run at the end of the window */
+        CHECK(taskd_coalesce_ask(&c, 1000400, W) == 1050300);
+        for (int i = 0; i < 1000; i++)
+                CHECK(taskd_coalesce_ask(&c, 1000500 + (uint64_t) i, W) == 0);
+        taskd_coalesce_ran(&c, 1050300);
+        /* quiet for longer than the window: at once again */
+        CHECK(taskd_coalesce_ask(&c, 2000000, W) == 2000000);
+}
+
+static void test_dir_match(void) {
+        CHECK_INT(taskd_dir_match("/x/*/main.pid", "/x/d1"), TASKD_DIR_GLOB);
+        CHECK_INT(taskd_dir_match("/x/*/main.pid", "/x/.hidden"), TASKD_DIR_NONE);
+        CHECK_INT(taskd_dir_match("/x/*/main.pid", "/x/d1/sub"), TASKD_DIR_NONE);
+        CHECK_INT(taskd_dir_match("/x/*/main.pid", "/y/d1"), TASKD_DIR_NONE);
+        CHECK_INT(taskd_dir_match("/x/*/main.pid", "/x"), TASKD_DIR_RESYNC); /* fixed prefix */
+        CHECK_INT(taskd_dir_match("/a/b/svc-*/main.pid", "/a"), TASKD_DIR_RESYNC);
+        CHECK_INT(taskd_dir_match("/a/b/svc-*/main.pid", "/a/b/svc-1"), TASKD_DIR_GLOB);
+        CHECK_INT(taskd_dir_match("/a/b/svc-*/main.pid", "/a/b/other"), TASKD_DIR_NONE);
+        /* an intermediate level of a two-level glob: left to the interval's resync */
+        CHECK_INT(taskd_dir_match("/x/*/y/*/main.pid", "/x/a"), TASKD_DIR_NONE);
+        CHECK_INT(taskd_dir_match("/x/*/y/*/main.pid", "/x/a/y/b"), TASKD_DIR_GLOB);
+        /* a fixed directory that appears: the stand-in watch moves down */
+        CHECK_INT(taskd_dir_match("/run/svc/main.pid", "/run/svc"), TASKD_DIR_RESYNC);
+        CHECK_INT(taskd_dir_match("/run/svc/main.pid", "/run/other"), TASKD_DIR_NONE);
+        CHECK_INT(taskd_dir_match("/run/*.pid", "/run/sub"), TASKD_DIR_NONE);
+        CHECK_INT(taskd_dir_match("/main.pid", "/x"), TASKD_DIR_NONE);
+        CHECK_INT(taskd_dir_match("relative/*.pid", "/x"), TASKD_DIR_NONE);
+}
+
+static void test_pattern_ids(void) {
+        char *pa[] = {"/run/a.pid", "/run/a-*.pid", NULL};
+        char *pb[] = {"/run/b/*/main.pid", NULL};
+        char *pc[] = {"/run/c1.pid", "/run/c2.pid", "/run/c3.pid", NULL};
+        struct cfg_pid_files pf[] = {
+                {.name = "a", .patterns = pa}, {.name = "b", .patterns = pb},
+                {.name = "c", .patterns = pc}};
+        struct taskd_rules rules = {};
+
+        CHECK_INT(taskd_rules_build(pf, 3, NULL, &rules), 0);
+        CHECK_INT((int) rules.v[0].pattern_base, 0);
+        CHECK_INT((int) rules.v[1].pattern_base, 2);
+        CHECK_INT((int) rules.v[2].pattern_base, 3);
+        CHECK_INT((int) taskd_rules_n_patterns(&rules), 6);
+        taskd_rules_clear(&rules);
+        CHECK_INT((int) taskd_rules_n_patterns(&rules), 0);
+}
+
 int main(void) {
         RUN(test_rules_build);
         RUN(test_rules_conf_change);
@@ -273,5 +429,12 @@ int main(void) {
         RUN(test_rules_keep_user);
         RUN(test_warn_once);
         RUN(test_status);
+        RUN(test_map_str);
+        RUN(test_map_int);
+        RUN(test_siphash);
+        RUN(test_cap);
+        RUN(test_coalesce);
+        RUN(test_dir_match);
+        RUN(test_pattern_ids);
         return TAP_END();
 }

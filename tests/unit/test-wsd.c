@@ -317,7 +317,13 @@ static const char SAMPLE[] =
         " \"blkio\": {\"value\": {\"8:0\": {\"Read\": 4096, \"Write\": 1048576}}, \"sub_cgroup\": "
         "{\"test_cgroup_a\": {\"value\": {\"8:16\": {\"Read\": 0, \"Write\": 7}}}}}}";
 
-#define RENDER(s) wsproto_metrics_render((s), strlen(s), 0, 0, &st, &b)
+#define RENDER(s) wsproto_metrics_render((s), strlen(s), 0, 0, &st, NULL, NULL, &b)
+
+/* A fake /sys/dev/block: 8:0 is "sda", nothing else is known. */
+static const char *fake_devname(unsigned major, unsigned minor, void *userdata) {
+        (void) userdata;
+        return major == 8 && minor == 0 ? "sda" : NULL;
+}
 
 static void test_metrics(void) {
         struct wsproto_stats st = { .connections = 3, .subscribers = 1, .redis_up = true,
@@ -325,7 +331,9 @@ static void test_metrics(void) {
         struct wsproto_buf b = {};
         const char *t;
 
-        CHECK_INT(wsproto_metrics_render(SAMPLE, strlen(SAMPLE), 100, 101.5, &st, &b), 0);
+        CHECK_INT(wsproto_metrics_render(SAMPLE, strlen(SAMPLE), 100, 101.5, &st, fake_devname,
+                                         NULL, &b),
+                  0);
         t = wsproto_buf_text(&b);
         CHECK(strstr(t, "# TYPE cgrouparch_cpu_usage_seconds_total counter\n"));
         CHECK(strstr(t, "cgrouparch_cpu_usage_seconds_total{subsystem=\"cpu\",cgroup=\"/\"} "
@@ -334,13 +342,21 @@ static void test_metrics(void) {
                         "b/test_cgroup_b_sub1\"} 1.000000000\n"));
         CHECK(strstr(t, "cgrouparch_cpu_usage_seconds_total{subsystem=\"cpu\",cgroup=\"test_cgroup_"
                         "b\"} 0.000000005\n"));
-        CHECK(strstr(t, "cgrouparch_blkio_bytes_total{cgroup=\"/\",device=\"8:0\",op=\"read\"} "
-                        "4096\n"));
-        CHECK(strstr(t, "cgrouparch_blkio_bytes_total{cgroup=\"/\",device=\"8:0\",op=\"write\"} "
-                        "1048576\n"));
+        /* devices named as node_exporter does, with major/minor; an unknown one keeps MAJ:MIN */
+        CHECK(strstr(t, "cgrouparch_blkio_bytes_total{cgroup=\"/\",device=\"sda\",major=\"8\","
+                        "minor=\"0\",op=\"read\"} 4096\n"));
+        CHECK(strstr(t, "cgrouparch_blkio_bytes_total{cgroup=\"/\",device=\"sda\",major=\"8\","
+                        "minor=\"0\",op=\"write\"} 1048576\n"));
         CHECK(strstr(t, "cgrouparch_blkio_bytes_total{cgroup=\"test_cgroup_a\",device=\"8:16\","
-                        "op=\"write\"} 7\n"));
+                        "major=\"8\",minor=\"16\",op=\"write\"} 7\n"));
         CHECK(strstr(t, "cgrouparch_sample_age_seconds 1.500\n"));
+        CHECK(strstr(t, "cgrouparch_sample_timestamp_seconds 100\n"));
+        CHECK(!strstr(t, "slot_seconds"));
+        /* HELP warns that a parent's counter includes its descendants */
+        CHECK(strstr(t, "# HELP cgrouparch_cpu_usage_seconds_total ") &&
+              strstr(strstr(t, "# HELP cgrouparch_cpu_usage_seconds_total "), "descendants"));
+        CHECK(strstr(t, "# HELP cgrouparch_blkio_bytes_total ") &&
+              strstr(strstr(t, "# HELP cgrouparch_blkio_bytes_total "), "descendants"));
         CHECK(strstr(t, "cgrouparch_wsd_connections 3\n"));
         CHECK(strstr(t, "cgrouparch_wsd_redis_up 1\n"));
         CHECK(strstr(t, "cgrouparch_wsd_requests_total 10\n"));
@@ -349,7 +365,7 @@ static void test_metrics(void) {
 
         /* no sample yet: the server's own figures only */
         st.redis_up = false;
-        CHECK_INT(wsproto_metrics_render(NULL, 0, 0, 0, &st, &b), 0);
+        CHECK_INT(wsproto_metrics_render(NULL, 0, 0, 0, &st, NULL, NULL, &b), 0);
         t = wsproto_buf_text(&b);
         CHECK(!strstr(t, "cgrouparch_cpu"));
         CHECK(strstr(t, "cgrouparch_wsd_redis_up 0\n"));

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# cg-taskd under a flood (issue 12, rows 2 and 3): an unprivileged user (nobody) who can write in
+# a directory matched by [pid_files] churns 5,000 hostile pid files (naming a root process)
+# through one glob and 1,500 directories under a glob directory part (/x/*/main.pid), with a
+# cap of 1,000 files and 200 directories per pattern. Checked: each cap is enforced with one
+# warning naming the pattern and the cap; cg-taskd's inotify watches stay bounded (counted from
+# /proc/PID/fdinfo); a real root-owned pid file in the same directory, rewritten 20 times during
+# the churn, is placed each time within a bound (latency printed); no hostile file moved
+# anything; cg-taskd's CPU time over the churn is printed (and must stay well below a core).
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib-taskd.sh"
+FLOOD=$BUILD/tests/tools/taskd-flood
+N_FILES=${N_FILES:-5000} N_DIRS=${N_DIRS:-1500} CHURN_S=${CHURN_S:-10}
+MAX_FILES=1000 MAX_DIRS=200
+LAT_BOUND_MS=${LAT_BOUND_MS:-1000}
+
+[ "$(id -u)" = 0 ] || { t_skip "taskd flood" "needs root"; t_done; exit; }
+[ -d "$CG_DIR/cpu" ] && [ -d "$CG_DIR/cpuacct" ] && [ -d "$CG_DIR/blkio" ] ||
+  { t_skip "taskd flood" "needs v1 cpu, cpuacct, blkio"; t_done; exit; }
+command -v setpriv >/dev/null || { t_skip "taskd flood" "needs setpriv"; t_done; exit; }
+U=nobody
+UID_U=$(id -u "$U") && GID_U=$(id -g "$U") || { t_skip "taskd flood" "no user nobody"; t_done; exit; }
+AS_USER=(setpriv --reuid="$UID_U" --regid="$GID_U" --clear-groups)
+
+chmod 0755 "$T_TMP"
+UDIR=$T_TMP/flood GDIR=$T_TMP/gdirs
+mkdir -p "$UDIR" "$GDIR" && chown "$U" "$UDIR" "$GDIR" && chmod 0755 "$UDIR" "$GDIR"
+cp "$FLOOD" "$T_TMP/taskd-flood" && chmod 0755 "$T_TMP/taskd-flood"
+
+cg_new_root
+SVC='{"svc_real": {}, "svc_atk": {}}'
+taskd_mkcg svc_real svc_atk
+taskd_snapshot 1 "{\"cpu\": {\"sub_cgroup\": $SVC}, \"blkio\": {\"sub_cgroup\": $SVC}}"
+CFG=$T_TMP/taskd.conf
+printf '[taskd]\ninterval = 30\nmax_files = %s\nmax_dirs = %s\n[pid_files]\nsvc_atk = %s %s\nsvc_real = %s\n' \
+  "$MAX_FILES" "$MAX_DIRS" "$UDIR/atk-*.pid" "$GDIR/*/main.pid" "$UDIR/real.pid" | write_cfg "$CFG"
+t_check "--check accepts max_files and max_dirs" cg-taskd -c "$CFG" --check
+
+sleep 600 & VICTIM=$!; track $VICTIM   # the root process the hostile files name
+start_taskd
+t_check "cg-taskd started" kill -0 "$TASKD_PID"
+
+# watches: "inotify wd:" lines of every inotify fd of cg-taskd (pid files and the snapshot)
+watches() {
+  local fd n=0
+  for fd in /proc/"$TASKD_PID"/fd/*; do
+    [ "$(readlink "$fd" 2>/dev/null)" = "anon_inode:inotify" ] || continue
+    n=$((n + $(grep -c '^inotify wd:' /proc/"$TASKD_PID"/fdinfo/"${fd##*/}")))
+  done
+  echo $n
+}
+cpu_ticks() { awk '{ print $14 + $15 }' /proc/"$TASKD_PID"/stat; }
+HZ=$(getconf CLK_TCK)
+w0=$(watches)
+t_diag "watches before the churn: $w0"
+
+max_w=$w0
+c0=$(cpu_ticks); t0=$(ms_now)
+"${AS_USER[@]}" "$T_TMP/taskd-flood" churn "$UDIR" "$N_FILES" "$GDIR" "$N_DIRS" "$CHURN_S" "$VICTIM" \
+  >"$T_TMP/churn.out" 2>&1 &
+CH=$!; track $CH
+# watch the watch count while the flood ramps up
+for i in 1 2 3 4 5 6 7 8 9 10; do w=$(watches); [ "$w" -gt "$max_w" ] && max_w=$w; sleep 0.1; done
+lat=$("$FLOOD" latency "$UDIR/real.pid" "/$CGROOT/svc_real" 20 10000)
+lat_rc=$?
+while kill -0 $CH 2>/dev/null; do w=$(watches); [ "$w" -gt "$max_w" ] && max_w=$w; sleep 0.2; done
+wait $CH
+c1=$(cpu_ticks); t1=$(ms_now)
+v() { sed -n "s/.*\b$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
+ms() { awk -v u="$1" 'BEGIN { printf "%.1f", u / 1000 }'; }
+
+t_diag "churn: $(cat "$T_TMP/churn.out") in $(( t1 - t0 )) ms; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+t_diag "real pid file during the churn: $lat (p50 $(ms "$(v p50_us "$lat")") ms, p99 $(ms "$(v p99_us "$lat")") ms, max $(ms "$(v max_us "$lat")") ms)"
+cpu_ms=$(( (c1 - c0) * 1000 / HZ ))
+t_diag "cg-taskd CPU over the churn: $cpu_ms ms in $(( t1 - t0 )) ms wall ($(awk -v c="$cpu_ms" -v w="$(( t1 - t0 ))" 'BEGIN { printf "%.1f", 100 * c / w }')% of a core)"
+t_diag "inotify watches: $w0 before, at most $max_w during, $(watches) after (cap $MAX_DIRS dirs per pattern)"
+
+t_check "the real pid file was placed at each of 20 rewrites" test "$lat_rc" = 0 -a "$(v n "$lat")" = 20
+t_check "each within $LAT_BOUND_MS ms (max $(ms "$(v max_us "$lat")") ms)" \
+  awk -v u="$(v max_us "$lat")" -v b="$LAT_BOUND_MS" 'BEGIN { exit !(u != "" && u / 1000 < b) }'
+t_check "inotify watches stayed bounded (at most $max_w <= $MAX_DIRS + 10)" test "$max_w" -le $((MAX_DIRS + 10))
+t_check "cg-taskd used less than half a core over the churn ($cpu_ms ms CPU)" \
+  test $(( cpu_ms * 2 )) -lt $(( t1 - t0 ))
+nf=$(log_count "Pattern $UDIR/atk-\\*\\.pid of 'svc_atk' matches more than $MAX_FILES files \\(\\[taskd\\] max_files\\)")
+nd=$(log_count "Pattern $GDIR/\\*/main\\.pid of 'svc_atk' matches more than $MAX_DIRS directories \\(\\[taskd\\] max_dirs\\)")
+nall=$(log_count "matches more than")
+t_check "max_files warned once, naming the pattern and the cap ($nf)" test "$nf" = 1
+t_check "max_dirs warned once, naming the pattern and the cap ($nd)" test "$nd" = 1
+t_check "no more cap warnings than one per pattern and cap ($nall)" test "$nall" -le 3
+nref=$(log_count "Not moving pid $VICTIM named by .*neither root nor the process's owner")
+t_check "hostile files were read and refused, at most once per file within the caps ($nref)" \
+  test "$nref" -ge 1 -a "$nref" -le $((2 * MAX_FILES))
+t_check "the root process the hostile files name was not moved" \
+  eval "[ \"\$(cg_of $VICTIM cpu)\" != /$CGROOT/svc_atk ]"
+t_check "cg-taskd still runs" kill -0 "$TASKD_PID"
+# after the flood: a fresh real placement is still immediate, and the watches came back down
+t_check "watches back near the start after the flood ($(watches))" wait_for 10 eval "[ \$(watches) -le $((w0 + 2)) ]"
+lat2=$("$FLOOD" latency "$UDIR/real.pid" "/$CGROOT/svc_real" 5 5000)
+t_diag "real pid file after the churn: $lat2"
+t_check "placed after the churn too" test "$(v n "$lat2")" = 5
+stop_taskd
+t_done
