@@ -1,6 +1,5 @@
-/* wsd.c — cg-wsd's server object: config, the lws context (a listening vhost for HTTP and
- * websockets, an internal one for the adopted Redis sockets and the signalfd), timers, signals,
- * systemd notifications. */
+/* wsd.c — cg-wsd's server object: config, the libev loop and the lws context on it (a listening
+ * vhost for HTTP and websockets), timers, signals, systemd notifications. */
 #include <errno.h>
 #include <malloc.h>
 #include <signal.h>
@@ -17,19 +16,10 @@
 
 #define TICK_USEC (1000 * 1000)
 
-static int signal_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
-                           void *in, size_t len);
-
 static const struct lws_protocols public_protocols[] = {
         /* [0] serves HTTP and websockets without a subprotocol */
         { "http", wsd_session_callback, sizeof(struct wsd_session), 0, 0, NULL, 0 },
         { "cgrouparch", wsd_session_callback, sizeof(struct wsd_session), 0, 0, NULL, 0 },
-        { NULL, NULL, 0, 0, 0, NULL, 0 }
-};
-
-static const struct lws_protocols internal_protocols[] = {
-        { "cgarch-redis", wsd_redis_callback, 0, 0, 0, NULL, 0 },
-        { "cgarch-signal", signal_callback, 0, 0, 0, NULL, 0 },
         { NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
@@ -116,26 +106,29 @@ static void reload(struct wsd *d) {
         wsd_update_status(d);
 }
 
-static int signal_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
-                           void *in, size_t len) {
-        struct wsd *d = lws_context_user(lws_get_context(wsi));
+static void on_signal(struct ev_loop *loop, ev_io *w, int revents) {
+        struct wsd *d = lws_container_of(w, struct wsd, signal_io);
         struct signalfd_siginfo si;
 
-        (void) user, (void) in, (void) len;
-        if (reason == LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION)
-                return 1;
-        if (reason != LWS_CALLBACK_RAW_RX_FILE)
-                return 0;
+        (void) revents;
         while (read(d->signal_fd, &si, sizeof si) == (ssize_t) sizeof si) {
                 if (si.ssi_signo == SIGHUP)
                         reload(d);
                 else {
                         log_info("Got %s, stopping", strsignal((int) si.ssi_signo));
                         d->quit = true;
-                        lws_cancel_service(d->ctx);
+                        ev_break(loop, EVBREAK_ALL);
                 }
         }
-        return 0;
+}
+
+/* After every loop turn: lws 4.1 reports a failed accept() only through its log (lws_log()). */
+static void on_check(struct ev_loop *loop, ev_check *w, int revents) {
+        struct wsd *d = lws_container_of(w, struct wsd, check);
+
+        (void) loop, (void) revents;
+        if (d->accept_failed)
+                wsd_conn_accept_failed(d);
 }
 
 static void tick(lws_sorted_usec_list_t *sul) {
@@ -144,6 +137,7 @@ static void tick(lws_sorted_usec_list_t *sul) {
 
         wsd_redis_tick(d);
         wsd_conn_tick(d);
+        (void) malloc_trim(1024 * 1024);
         if (d->watchdog_usec && now - d->last_watchdog_usec >= d->watchdog_usec) {
                 (void) notify_watchdog();
                 d->last_watchdog_usec = now;
@@ -154,7 +148,6 @@ static void tick(lws_sorted_usec_list_t *sul) {
 }
 
 static int setup_signals(struct wsd *d) {
-        lws_adopt_desc_t info = {};
         sigset_t ss;
 
         sigemptyset(&ss);
@@ -167,14 +160,8 @@ static int setup_signals(struct wsd *d) {
         d->signal_fd = signalfd(-1, &ss, SFD_NONBLOCK | SFD_CLOEXEC);
         if (d->signal_fd < 0)
                 return -errno;
-        info.vh = lws_get_vhost_by_name(d->ctx, "internal");
-        info.type = LWS_ADOPT_RAW_FILE_DESC;
-        info.fd.filefd = d->signal_fd; /* lws owns it from now on */
-        info.vh_prot_name = "cgarch-signal";
-        if (!lws_adopt_descriptor_vhost_via_info(&info)) {
-                d->signal_fd = -1;
-                return -EIO;
-        }
+        ev_io_init(&d->signal_io, on_signal, d->signal_fd, EV_READ);
+        ev_io_start(d->loop, &d->signal_io);
         return 0;
 }
 
@@ -195,6 +182,7 @@ int wsd_check_cfg(const struct cfg *c, char **ret_err) {
 int wsd_new(const char *cfg_path, struct wsd **ret) {
         _cleanup_(wsd_freep) struct wsd *d = NULL;
         struct lws_context_creation_info info = {};
+        void *foreign_loops[1];
         int r;
 
         d = calloc(1, sizeof *d);
@@ -237,15 +225,31 @@ int wsd_new(const char *cfg_path, struct wsd **ret) {
                             d->cfg->wsd.max_clients, d->budget.soft, d->budget.max_clients);
         d->cfg->wsd.max_clients = d->budget.max_clients;
         d->max_pending = d->budget.max_pending;
-        /* Large buffers (a value at the size cap, an answer) go back to the kernel when freed,
-         * instead of glibc's dynamic threshold keeping them in the heap after the first one. */
-        (void) mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+        /* Answers (up to max_answer_size) and values are built in the heap and reused, not
+         * mmap()ed per request: a fresh 1 MB mapping costs 256 page faults, which made those
+         * the largest part of a 60-slot answer's cost. The 1 s tick gives free memory back to
+         * the kernel (malloc_trim), so a burst does not stay in RSS. */
+        (void) mallopt(M_MMAP_THRESHOLD, 64 * 1024 * 1024);
         if (access(d->cfg->wsd.www_dir, R_OK | X_OK) < 0)
                 log_warning("[wsd] www_dir %s is not readable: the dashboard will be 404",
                             d->cfg->wsd.www_dir);
 
+        /* epoll, explicitly: libev would settle for poll/select if asked for "any" on an odd
+         * kernel, and then idle connections would tax every request again. */
+        d->loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOENV);
+        if (!d->loop)
+                return log_error_errno(-EIO, "Failed to create the epoll event loop");
+        ev_check_init(&d->check, on_check);
+        ev_check_start(d->loop, &d->check);
+
         lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
-        info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_VALIDATE_UTF8;
+        /* lws 4.1 loads its libev support from the libwebsockets-evlib_ev.so plugin (package
+         * libwebsockets-evlib-ev) when this option is set; our loop is given as a foreign one,
+         * so lws neither creates it nor installs a SIGINT watcher on it. */
+        info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_VALIDATE_UTF8 |
+                       LWS_SERVER_OPTION_LIBEV;
+        foreign_loops[0] = d->loop;
+        info.foreign_loops = foreign_loops;
         info.user = d;
         /* max_clients websockets, the pending connections and lws's own (wsd-conn.c) */
         info.fd_limit_per_thread = d->budget.fd_limit;
@@ -253,14 +257,8 @@ int wsd_new(const char *cfg_path, struct wsd **ret) {
         info.pt_serv_buf_size = 64 * 1024;
         d->ctx = lws_create_context(&info);
         if (!d->ctx)
-                return log_error_errno(-EIO, "Failed to create the libwebsockets context");
-
-        info = (struct lws_context_creation_info){};
-        info.vhost_name = "internal";
-        info.port = CONTEXT_PORT_NO_LISTEN;
-        info.protocols = internal_protocols;
-        if (!lws_create_vhost(d->ctx, &info))
-                return log_error_errno(-EIO, "Failed to create the internal vhost");
+                return log_error_errno(-EIO, "Failed to create the libwebsockets context on "
+                                             "libev (is libwebsockets-evlib-ev installed?)");
 
         info = (struct lws_context_creation_info){};
         info.vhost_name = "cgrouparch";
@@ -315,12 +313,8 @@ int wsd_run(struct wsd *d) {
                  "Redis %s prefix %s",
                  CGARCH_VERSION, d->cfg->wsd.bind, d->cfg->wsd.port, d->cfg->wsd.www_dir,
                  d->cfg->wsd.max_clients, d->budget.soft, d->redis_where, d->cfg->redis.prefix);
-        while (!d->quit) {
-                if (lws_service(d->ctx, 0) < 0)
-                        return log_error_errno(-EIO, "The libwebsockets loop failed");
-                if (d->accept_failed)
-                        wsd_conn_accept_failed(d);
-        }
+        if (!d->quit)
+                (void) ev_run(d->loop, 0); /* until a signal's ev_break() */
         return d->exit_code;
 }
 
@@ -332,9 +326,15 @@ struct wsd *wsd_free(struct wsd *d) {
                 lws_sul_cancel(&d->sul_tick);
                 lws_sul_cancel(&d->sul_accept);
                 wsd_redis_stop(d);
-                lws_context_destroy(d->ctx); /* closes every wsi, also the adopted fds */
+                lws_context_destroy(d->ctx); /* closes every wsi */
                 wsd_conn_free_all(d);
-        } else if (d->signal_fd >= 0)
+        }
+        if (d->loop) {
+                ev_io_stop(d->loop, &d->signal_io);
+                ev_check_stop(d->loop, &d->check);
+                ev_loop_destroy(d->loop);
+        }
+        if (d->signal_fd >= 0)
                 close(d->signal_fd);
         cfg_free(d->cfg);
         free(d->cfg_path);

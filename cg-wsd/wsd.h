@@ -1,11 +1,14 @@
-/* wsd.h — cg-wsd's private model: the server, its sessions and its two Redis connections.
+/* wsd.h — cg-wsd's private model: the server, its sessions and its Redis connections.
  *
- * One thread, one loop: libwebsockets' own poll loop. Debian's lws 4.1.6 is built without
- * LWS_WITH_EXTERNAL_POLL, so it cannot be driven from common/loop; instead everything else is
- * brought into lws: the hiredis async sockets and the signalfd are adopted as lws "raw file"
- * descriptors (wsd-redis.c, wsd.c) and the timers are lws_sul timers. Nothing ever blocks. */
+ * One thread, one loop: a libev loop on epoll (wsd.c). lws runs on it through Debian's
+ * libwebsockets-evlib-ev plugin (LWS_SERVER_OPTION_LIBEV + foreign_loops), hiredis through its
+ * libev adapter, and the signalfd is an ev_io. lws's own default loop would poll() every
+ * connection on each wake-up, so 10,000 idle websockets would tax every request; on epoll a
+ * wake-up costs the same whatever the number of idle connections. Timers are lws_sul timers
+ * (lws drives them from an ev_timer). Nothing ever blocks. */
 #pragma once
 
+#include <ev.h>
 #include <hiredis/async.h>
 #include <libwebsockets.h>
 #include <stdbool.h>
@@ -27,6 +30,10 @@
 #define WSD_ACCEPT_PAUSE_MSEC 250      /* no accepts after accept() failed with EMFILE */
 #define WSD_PEER_BUCKETS 256
 #define WSD_MAX_FILE (8 * 1024 * 1024)  /* bytes of one static file from www_dir */
+/* Redis command connections: a request's replies all come back on one of them, so with one
+ * connection Redis buffers every client's answers for that one socket (16 MB for 16 readers of
+ * 60 slots) and writes it 64 KB per event-loop turn. A few connections spread that. */
+#define WSD_REDIS_POOL 4
 
 /* A message to send: refcounted so one pushed sample is shared by every subscriber. */
 struct wsd_msg {
@@ -101,15 +108,12 @@ struct wsd_fd_budget {
         unsigned fd_limit;      /* lws's fd_limit_per_thread */
 };
 
-/* One hiredis async connection driven by the lws loop. */
+/* One hiredis async connection on the loop (hiredis's libev adapter). */
 struct wsd_redis {
         struct wsd *d;
         const char *name; /* "commands" / "subscription", for logs */
         redisAsyncContext *ac;
-        struct lws *wsi;  /* raw-file wsi over a dup() of ac's fd; NULL when none */
         bool connected;
-        bool in_io;       /* inside redisAsyncHandleRead/Write from the wsi's callback */
-        bool close_wsi;   /* detached while in_io: the callback returns -1 */
         unsigned backoff_ms;
         unsigned pending;          /* commands in flight */
         uint64_t last_progress_usec;
@@ -121,13 +125,16 @@ struct wsd_redis {
 struct wsd {
         struct cfg *cfg;
         char *cfg_path;
+        struct ev_loop *loop;
         struct lws_context *ctx;
         struct lws_vhost *vhost;
         int signal_fd;
+        ev_io signal_io;
+        ev_check check;  /* after each loop turn: accept() failures */
         bool quit;
         int exit_code;
 
-        struct wsd_redis rcmd, rsub;
+        struct wsd_redis rcmd[WSD_REDIS_POOL], rsub;
         char *redis_where;  /* "host:port" or the unix socket's path, for logs */
         char *channel;      /* <prefix>/account */
         int64_t last_push_slot;
@@ -194,8 +201,6 @@ void wsd_conn_free_all(struct wsd *d);
 int wsd_check_cfg(const struct cfg *c, char **ret_err);
 
 /* wsd-redis.c */
-int wsd_redis_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-                       size_t len);
 void wsd_redis_start(struct wsd *d);
 void wsd_redis_stop(struct wsd *d);
 void wsd_redis_tick(struct wsd *d);
