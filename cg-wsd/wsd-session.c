@@ -63,6 +63,8 @@ static bool over_bounds(const struct wsd_session *s) {
 static void update_rx_flow(struct wsd_session *s) {
         bool over = over_bounds(s);
 
+        if (s->closing)
+                return; /* lws's close handshake reads on */
         if (over != s->rx_paused) {
                 s->rx_paused = over;
                 (void) lws_rx_flow_control(s->wsi, over ? 0 : 1);
@@ -206,6 +208,8 @@ static int on_writeable(struct wsd_session *s) {
         size_t len, chunk;
         int flags;
 
+        if (s->closing)
+                return 0; /* lws sends the close frame */
         if (!q || !q->msg)
                 return 0;
         m = q->msg;
@@ -281,11 +285,26 @@ static int on_receive(struct wsd_session *s, const char *in, size_t len) {
                 s->rx_len = 0;
                 s->rx_binary = lws_frame_is_binary(wsi);
         }
+        if (s->closing)
+                return 0; /* lws no longer calls back once closing; belt and braces */
         if (s->rx_len + len > WSPROTO_MAX_MESSAGE) {
                 static const char reason[] = "message over 64 KiB";
                 lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
                                  (unsigned char *) reason, sizeof reason - 1);
-                return -1;
+                /* Not `return -1`: lws 4.1 then drops the rest of its read buffer, which may end
+                 * inside the next frame, and goes on reading the socket until the close frame is
+                 * sent; the libev plugin can deliver that POLLIN before the POLLOUT, the parser
+                 * takes the frame's tail for a header, fails, and lws closes the socket without
+                 * any close frame ("connection lost" instead of 1009, whenever a frame straddled
+                 * the read that crossed the limit). Starting lws's own close here instead keeps
+                 * its parser in step: it reads on (no more RECEIVE callbacks), sends the close
+                 * frame and waits for the client's. lws_close_free_wsi() is exported for event
+                 * library plugins; with a close reason set it only starts the close handshake
+                 * and frees nothing. */
+                s->closing = true;
+                strbuf_done(&s->rx);
+                lws_close_free_wsi(wsi, LWS_CLOSE_STATUS_NOSTATUS, "cg-wsd: message over 64 KiB");
+                return 0;
         }
         if (first && final && !s->rx_binary) { /* the common case: no copy */
                 handle_request(s, in, len);

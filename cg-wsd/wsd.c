@@ -251,7 +251,8 @@ int wsd_new(const char *cfg_path, struct wsd **ret) {
         foreign_loops[0] = d->loop;
         info.foreign_loops = foreign_loops;
         info.user = d;
-        /* max_clients websockets, the pending connections and lws's own (wsd-conn.c) */
+        /* the whole RLIMIT_NOFILE: a lower limit makes lws look fds up by a linear scan
+         * (wsd-conn.c); admission (max_clients, pending caps) keeps the count in budget */
         info.fd_limit_per_thread = d->budget.fd_limit;
         /* one per-thread service buffer: reads and file sends in 64 KiB steps, not 4 KiB */
         info.pt_serv_buf_size = 64 * 1024;

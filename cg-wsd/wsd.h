@@ -70,6 +70,7 @@ struct wsd_session {
         unsigned drops_in_row;
         bool subscribed;
         bool rx_paused;
+        bool closing; /* a close frame is on its way: input is ignored */
         /* input: one message being reassembled */
         struct strbuf rx;
         size_t rx_len;
