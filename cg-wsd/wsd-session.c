@@ -176,9 +176,9 @@ static void queue_free(struct wsd_session *s) {
 }
 
 void wsd_push_sample(struct wsd *d, struct wsd_msg *m) {
-        for (struct wsd_session *s = d->sessions; s; s = s->next) {
-                if (!s->subscribed)
-                        continue;
+        lws_start_foreach_dll_safe(struct lws_dll2 *, p, p1, lws_dll2_get_head(&d->subscribers)) {
+                struct wsd_session *s = lws_container_of(p, struct wsd_session, sub);
+
                 if (s->q_len >= WSD_QUEUE_MAX_ENTRIES ||
                     (s->q_len > 0 && s->q_bytes + m->buf.len > WSD_QUEUE_MAX_BYTES)) {
                         d->stats.pushes_dropped_total++;
@@ -195,6 +195,42 @@ void wsd_push_sample(struct wsd *d, struct wsd_msg *m) {
                 s->drops_in_row = 0;
                 if (wsd_session_enqueue(s, m) >= 0)
                         d->stats.pushes_total++;
+        } lws_end_foreach_dll_safe(p, p1);
+}
+
+/* ---- liveness: lws 4.1's own (retry_and_idle_policy) keeps one timer per connection in a
+ * sorted list, and re-inserting one walks the list: every ping, pong and handshake cost a walk
+ * over every connection (with 10,000 idle websockets, 28% of a core while pings were due). Here a
+ * frame moves its session to the tail of d->live, and the tick pops the heads that are due. */
+
+static void seen(struct wsd_session *s) {
+        s->seen_usec = now_usec(CLOCK_MONOTONIC);
+        lws_dll2_remove(&s->live);
+        lws_dll2_add_tail(&s->live, &s->d->live);
+}
+
+void wsd_session_tick(struct wsd *d) {
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        struct lws_dll2 *p;
+
+        while ((p = lws_dll2_get_head(&d->pinged))) {
+                struct wsd_session *s = lws_container_of(p, struct wsd_session, live);
+
+                if (now - s->seen_usec < d->hangup_usec)
+                        break;
+                lws_dll2_remove(p);
+                s->closing = true;
+                lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        }
+        while ((p = lws_dll2_get_head(&d->live))) {
+                struct wsd_session *s = lws_container_of(p, struct wsd_session, live);
+
+                if (now - s->seen_usec < d->ping_usec)
+                        break;
+                lws_dll2_remove(p);
+                lws_dll2_add_tail(p, &d->pinged);
+                s->ping_due = true;
+                lws_callback_on_writable(s->wsi);
         }
 }
 
@@ -210,6 +246,16 @@ static int on_writeable(struct wsd_session *s) {
 
         if (s->closing)
                 return 0; /* lws sends the close frame */
+        if (s->ping_due && (!q || q->off == 0)) { /* never inside a fragmented answer */
+                /* a payload, since lws 4.1 does not report an empty pong (RECEIVE_PONG) */
+                unsigned char ping[LWS_PRE + 1] = { [LWS_PRE] = 'p' };
+
+                s->ping_due = false;
+                if (lws_write(s->wsi, ping + LWS_PRE, 1, LWS_WRITE_PING) < 0)
+                        return -1;
+                kick(s);
+                return 0;
+        }
         if (!q || !q->msg)
                 return 0;
         m = q->msg;
@@ -252,14 +298,18 @@ static void handle_request(struct wsd_session *s, const char *buf, size_t len) {
                 return answer_error(s, err ? err : "out of memory");
         switch (req.cmd) {
         case WSPROTO_SUBSCRIBE:
-                if (!s->subscribed)
+                if (!s->subscribed) {
                         d->stats.subscribers++;
+                        lws_dll2_add_tail(&s->sub, &d->subscribers);
+                }
                 s->subscribed = true;
                 s->drops_in_row = 0;
                 return answer_text(s, "{\"subscribed\": true}");
         case WSPROTO_UNSUBSCRIBE:
-                if (s->subscribed)
+                if (s->subscribed) {
                         d->stats.subscribers--;
+                        lws_dll2_remove(&s->sub);
+                }
                 s->subscribed = false;
                 return answer_text(s, "{\"subscribed\": false}");
         case WSPROTO_SHOW_ACCOUNT:
@@ -575,10 +625,7 @@ int wsd_session_callback(struct lws *wsi, enum lws_callback_reasons reason, void
                 wsd_conn_established(d, wsi);
                 strbuf_done(&s->body);
                 *s = (struct wsd_session){ .kind = WSD_SESSION_WS, .d = d, .wsi = wsi };
-                s->next = d->sessions;
-                if (d->sessions)
-                        d->sessions->prev = s;
-                d->sessions = s;
+                seen(s);
                 d->stats.connections++;
                 wsd_update_status(d);
                 return 0;
@@ -586,12 +633,8 @@ int wsd_session_callback(struct lws *wsi, enum lws_callback_reasons reason, void
         case LWS_CALLBACK_CLOSED:
                 if (!s || s->kind != WSD_SESSION_WS)
                         return 0;
-                if (s->prev)
-                        s->prev->next = s->next;
-                else
-                        d->sessions = s->next;
-                if (s->next)
-                        s->next->prev = s->prev;
+                lws_dll2_remove(&s->live);
+                lws_dll2_remove(&s->sub);
                 d->stats.connections--;
                 if (s->subscribed)
                         d->stats.subscribers--;
@@ -604,7 +647,14 @@ int wsd_session_callback(struct lws *wsi, enum lws_callback_reasons reason, void
         case LWS_CALLBACK_RECEIVE:
                 if (!s || s->kind != WSD_SESSION_WS)
                         return -1;
+                if (!s->closing)
+                        seen(s);
                 return on_receive(s, in, len);
+
+        case LWS_CALLBACK_RECEIVE_PONG:
+                if (s && s->kind == WSD_SESSION_WS && !s->closing)
+                        seen(s);
+                return 0;
 
         case LWS_CALLBACK_SERVER_WRITEABLE:
                 if (!s || s->kind != WSD_SESSION_WS)

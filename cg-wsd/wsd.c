@@ -4,6 +4,7 @@
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -23,12 +24,11 @@ static const struct lws_protocols public_protocols[] = {
         { NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
-/* Idle websockets are pinged after 30 s without traffic and closed after 75 s without any
- * sign of life (a pong counts). */
-static const lws_retry_bo_t idle_policy = {
-        .secs_since_valid_ping = 30,
-        .secs_since_valid_hangup = 75,
-};
+/* No lws validity timers (secs_since_valid_hangup 0): lws 4.1 keeps them in one sorted list and
+ * each re-arm walks it, O(connections) per ping, pong and handshake. wsd_session_tick() pings
+ * and hangs up idle websockets instead; wsd-conn.c bounds the connections that are not
+ * websockets. (NULL would mean lws's default, 300/310 s.) */
+static const lws_retry_bo_t no_validity = { .secs_since_valid_ping = 0 };
 
 static struct ratelimit rl_lws = RATELIMIT_INIT(10 * USEC_PER_SEC, 10);
 static struct wsd *log_wsd; /* lws's log callback has no user pointer */
@@ -137,6 +137,7 @@ static void tick(lws_sorted_usec_list_t *sul) {
 
         wsd_redis_tick(d);
         wsd_conn_tick(d);
+        wsd_session_tick(d);
         (void) malloc_trim(1024 * 1024);
         if (d->watchdog_usec && now - d->last_watchdog_usec >= d->watchdog_usec) {
                 (void) notify_watchdog();
@@ -189,6 +190,16 @@ int wsd_new(const char *cfg_path, struct wsd **ret) {
         if (!d)
                 return log_error_errno(-ENOMEM, "Out of memory");
         d->signal_fd = -1;
+        d->ping_usec = WSD_PING_SEC * USEC_PER_SEC;
+        d->hangup_usec = WSD_HANGUP_SEC * USEC_PER_SEC;
+        {
+                const char *e = getenv("CGARCH_WSD_PING_SEC"); /* a test hook (wsd-idle.py) */
+                unsigned long v = e ? strtoul(e, NULL, 10) : 0;
+                if (v > 0 && v <= WSD_PING_SEC) {
+                        d->ping_usec = v * USEC_PER_SEC;
+                        d->hangup_usec = v * USEC_PER_SEC * 5 / 2;
+                }
+        }
         d->cfg_path = strdup(cfg_path);
         if (!d->cfg_path)
                 return log_error_errno(-ENOMEM, "Out of memory");
@@ -266,7 +277,7 @@ int wsd_new(const char *cfg_path, struct wsd **ret) {
         info.port = (int) d->cfg->wsd.port;
         info.iface = d->cfg->wsd.bind;
         info.protocols = public_protocols;
-        info.retry_and_idle_policy = &idle_policy;
+        info.retry_and_idle_policy = &no_validity;
         info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
         if (strchr(d->cfg->wsd.bind, ':') == NULL)
                 info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;

@@ -21,6 +21,10 @@
 #define WSD_QUEUE_MAX_ENTRIES 64          /* ...and reading the client's requests pauses */
 #define WSD_MAX_DROPS_IN_ROW 30           /* consecutive dropped pushes before closing (1008) */
 #define WSD_WRITE_CHUNK (64 * 1024)       /* answers go out in frames of this size */
+/* A websocket silent for WSD_PING_SEC is pinged; silent for WSD_HANGUP_SEC it is closed. The
+ * tests shorten both with CGARCH_WSD_PING_SEC=N (hangup at 2.5 N). */
+#define WSD_PING_SEC 30
+#define WSD_HANGUP_SEC 75
 #define WSD_REDIS_TIMEOUT_USEC (5 * 1000000ULL) /* no reply for this long: connection is dead */
 /* Connections that are not websockets yet (wsd-conn.c) */
 #define WSD_MAX_PENDING 256            /* at once, all sources (less if RLIMIT_NOFILE is small) */
@@ -63,7 +67,12 @@ struct wsd_session {
         enum wsd_session_kind kind;
         struct wsd *d;
         struct lws *wsi;
-        struct wsd_session *prev, *next; /* d->sessions, websocket sessions only */
+        /* websocket sessions only: in d->live, or in d->pinged once pinged; both in the order
+         * of seen_usec, so the 1 s tick looks only at the ones due (wsd_session_tick) */
+        lws_dll2_t live;
+        lws_dll2_t sub;     /* in d->subscribers while subscribed */
+        uint64_t seen_usec; /* CLOCK_MONOTONIC of the client's last frame (a pong counts) */
+        bool ping_due;
         /* output */
         struct wsd_qent *q_head, *q_tail;
         size_t q_bytes, q_len, q_slots;
@@ -143,7 +152,9 @@ struct wsd {
         size_t latest_len;
         int64_t latest_slot;
 
-        struct wsd_session *sessions; /* websocket sessions */
+        lws_dll2_owner_t live, pinged; /* websocket sessions (wsd_session.live) */
+        lws_dll2_owner_t subscribers;  /* wsd_session.sub */
+        uint64_t ping_usec, hangup_usec;
         /* admission (wsd-conn.c) */
         struct wsd_fd_budget budget;
         struct wsd_peer *peers[WSD_PEER_BUCKETS];
@@ -180,6 +191,9 @@ int wsd_session_enqueue(struct wsd_session *s, struct wsd_msg *m);
  * its turn comes. */
 void wsd_session_fill(struct wsd_session *s, struct wsd_qent *q, struct strbuf *buf);
 void wsd_session_fill_error(struct wsd_session *s, struct wsd_qent *q, const char *msg);
+/* Once a second: pings the websockets silent for WSD_PING_SEC, closes those silent for
+ * WSD_HANGUP_SEC. */
+void wsd_session_tick(struct wsd *d);
 /* Fans a sample out to every subscriber (drops it for slow readers). */
 void wsd_push_sample(struct wsd *d, struct wsd_msg *m);
 int64_t wsd_now_slot(void);

@@ -62,6 +62,8 @@ struct conn {
         bool msg_error;   /* the message being received starts with {"error" */
         unsigned char first[9];
         size_t first_len;
+        unsigned char ping[125]; /* a ping's payload, echoed in the pong */
+        size_t ping_len;
         uint64_t sent_usec;
 };
 
@@ -313,15 +315,18 @@ static int header_done(struct conn *c) {
         c->opcode = c->hdr[0] & 0x0f;
         c->fin = c->hdr[0] & 0x80;
         c->payload_left = len;
+        c->ping_len = 0;
         c->hdr_len = 0;
         c->hdr_need = 0;
         return 1;
 }
 
 static void frame_done(struct conn *c) {
-        if (c->opcode == 0x9) { /* ping: pong with the (empty, for lws) payload */
-                static const unsigned char pong[6] = { 0x8a, 0x80, 0, 0, 0, 0 };
-                (void) send_all(c, pong, sizeof pong);
+        if (c->opcode == 0x9) { /* ping: pong with its payload (mask 0: the bytes as they are) */
+                unsigned char pong[6 + sizeof c->ping] = { 0x8a, (unsigned char) (0x80 | c->ping_len) };
+
+                memcpy(pong + 6, c->ping, c->ping_len);
+                (void) send_all(c, pong, 6 + c->ping_len);
         } else if (c->opcode == 0x8)
                 conn_dead(c, "closed by the server");
         else if (c->opcode <= 0x2 && c->fin) {
@@ -373,6 +378,10 @@ static void feed(struct conn *c, const unsigned char *p, size_t n) {
                         c->first_len += m < k ? m : k;
                         c->first[c->first_len] = 0;
                         c->msg_error = strncmp((char *) c->first, "{\"error\"", c->first_len) == 0;
+                }
+                if (c->opcode == 0x9 && c->ping_len + k <= sizeof c->ping) {
+                        memcpy(c->ping + c->ping_len, p, k);
+                        c->ping_len += k;
                 }
                 if (c->opcode <= 0x2)
                         c->msg_start = false;
