@@ -176,9 +176,13 @@ static void queue_free(struct wsd_session *s) {
 }
 
 void wsd_push_sample(struct wsd *d, struct wsd_msg *m) {
-        lws_start_foreach_dll_safe(struct lws_dll2 *, p, p1, lws_dll2_get_head(&d->subscribers)) {
+        struct lws_dll2 *p, *next;
+
+        /* not lws_start_foreach_dll_safe(): a `continue` in its body would skip its step */
+        for (p = lws_dll2_get_head(&d->subscribers); p; p = next) {
                 struct wsd_session *s = lws_container_of(p, struct wsd_session, sub);
 
+                next = p->next;
                 if (s->q_len >= WSD_QUEUE_MAX_ENTRIES ||
                     (s->q_len > 0 && s->q_bytes + m->buf.len > WSD_QUEUE_MAX_BYTES)) {
                         d->stats.pushes_dropped_total++;
@@ -195,7 +199,7 @@ void wsd_push_sample(struct wsd *d, struct wsd_msg *m) {
                 s->drops_in_row = 0;
                 if (wsd_session_enqueue(s, m) >= 0)
                         d->stats.pushes_total++;
-        } lws_end_foreach_dll_safe(p, p1);
+        }
 }
 
 /* ---- liveness: lws 4.1's own (retry_and_idle_policy) keeps one timer per connection in a
