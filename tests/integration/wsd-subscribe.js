@@ -40,13 +40,14 @@ const next = (ws, ms = 3000) => new Promise((resolve) => {
   const ackA = await next(a), ackB = await next(b);
   report('subscribe_account acknowledged', ackA && ackA.data.subscribed === true && ackB && ackB.data.subscribed === true, [ackA, ackB]);
 
-  const pushes = [], lat = [];
+  const pushes = [], lat = [], published = [];
   let last = 0;
   for (let i = 0; i < 4; i++) {
     // publish right after each wall-clock second, like cg-accountd
     await sleep(1000 - (Date.now() % 1000) + 5);
     const slot = Math.round(Date.now() / 1000);
     redis('set', `${prefix}/account/${slot}`, sample(slot), 'ex', '60');
+    published.push([slot]);
     const t0 = Date.now();
     redis('publish', `${prefix}/account`, String(slot));
     const m = await next(a, 2000);
@@ -55,7 +56,8 @@ const next = (ws, ms = 3000) => new Promise((resolve) => {
     if (!mb || JSON.stringify(Object.keys(mb.data)) !== JSON.stringify([String(slot)])) report('second subscriber got slot ' + slot, false, mb);
     last = slot;
   }
-  report('a push each second, one slot each, in order', pushes.length === 4 && pushes.every((p, i) => p.length === 1 && (i === 0 || p[0] === pushes[i - 1][0] + 1)), pushes);
+  // (the published slots, not "+1 each": on a loaded machine this loop itself can skip a second)
+  report('a push each second, one slot each, in order', JSON.stringify(pushes) === JSON.stringify(published), [pushes, published]);
   report('pushes arrive promptly (max ' + Math.max(...lat) + ' ms)', lat.length === 4 && Math.max(...lat) < 500 * (Number(process.env.CGARCH_TIME_FACTOR) || 1), lat);
 
   // a duplicate publish of an old slot is not pushed again
