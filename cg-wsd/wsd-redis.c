@@ -322,6 +322,9 @@ static void reply_push(struct wsd_pending *p, redisReply *rep) {
 
         if (!getrange_value(rep))
                 return; /* expired already, or never set */
+        /* checked (and kept checked) here, so that show_account of this slot will not again */
+        (void) wsproto_vcache_check(&d->vcache, p->start, rep->str, rep->len,
+                                    d->cfg->wsd.max_value_size);
         k = wsproto_push_answer(p->start, rep->str, rep->len, d->cfg->wsd.max_value_size, LWS_PRE,
                                 &b, &r);
         if (k == -EINVAL) {
@@ -349,8 +352,8 @@ static void range_part(struct wsd_pending *p, redisReply *rep) {
         if (!rep && !p->error)
                 p->error = "redis unavailable";
         if (p->kind == P_SEED) {
-                if (value && wsproto_value_check(rep->str, rep->len, WSPROTO_VALUE_SAMPLE,
-                                                 p->d->cfg->wsd.max_value_size) == WSPROTO_VALUE_OK)
+                if (value && wsproto_vcache_check(&p->d->vcache, slot, rep->str, rep->len,
+                                                  p->d->cfg->wsd.max_value_size) == WSPROTO_VALUE_OK)
                         cache_latest(p->d, slot, rep->str, rep->len);
                 return;
         }
@@ -452,13 +455,22 @@ bool wsd_redis_up(const struct wsd *d) {
         return false;
 }
 
-/* The command connection with the fewest values in flight (each command reads one value). */
-static struct wsd_redis *pick(struct wsd *d) {
+/* The command connection for a request of `values` values (one command each): one that already
+ * has commands waiting for this loop turn's write (on_prepare), while its values in flight stay
+ * few, so that many small requests share one write and one Redis read; otherwise the one with
+ * the fewest values in flight, so that big answers spread over the pool. */
+static struct wsd_redis *pick(struct wsd *d, size_t values) {
         struct wsd_redis *best = NULL;
 
         for (size_t i = 0; i < WSD_REDIS_POOL; i++) {
                 struct wsd_redis *r = &d->rcmd[i];
-                if (r->connected && r->ac && (!best || r->pending < best->pending))
+                redisLibevEvents *e = r->ac ? r->ac->ev.data : NULL;
+
+                if (!r->connected || !r->ac)
+                        continue;
+                if (e && e->writing && r->pending + values <= WSD_REDIS_BATCH)
+                        return r;
+                if (!best || r->pending < best->pending)
                         best = r;
         }
         return best;
@@ -466,7 +478,9 @@ static struct wsd_redis *pick(struct wsd *d) {
 
 void wsd_redis_request(struct wsd_session *s, struct wsd_qent *q, const struct wsproto_request *req) {
         struct wsd *d = s->d;
-        struct wsd_redis *rc = pick(d);
+        struct wsd_redis *rc = pick(d, req->cmd == WSPROTO_SHOW_ACCOUNT
+                                                ? (size_t) (req->end_slot - req->start_slot + 1)
+                                                : 1);
         struct wsd_pending *p;
         int k;
 
@@ -488,6 +502,7 @@ void wsd_redis_request(struct wsd_session *s, struct wsd_qent *q, const struct w
                 p->kind = P_ACCOUNT;
                 k = wsproto_account_begin(&p->acc, d->cfg->wsd.max_value_size,
                                           d->cfg->wsd.max_answer_size, LWS_PRE);
+                p->acc.vcache = &d->vcache;
                 if (k >= 0)
                         k = send_range(rc, p, req->start_slot, req->end_slot);
                 if (k < 0)
@@ -512,7 +527,7 @@ void wsd_redis_request(struct wsd_session *s, struct wsd_qent *q, const struct w
 
 static void fetch_push(struct wsd *d, int64_t slot) {
         _cleanup_free_ char *key = slot_key(d, slot);
-        struct wsd_redis *rc = pick(d);
+        struct wsd_redis *rc = pick(d, 1);
         struct wsd_pending *p;
 
         if (!key || !rc)
@@ -570,6 +585,23 @@ static void cmd_on_connect(struct wsd_redis *r) {
                 free(p);
 }
 
+/* Before the loop waits: the commands queued on each connection go out now, in one write per
+ * connection for everything this loop turn queued. hiredis would wait for POLLOUT instead: an
+ * epoll_ctl() to ask for it, a loop turn, another epoll_ctl() to drop it, per write. Started
+ * and stopped within one turn, its write watcher never reaches epoll at all. */
+static void on_prepare(struct ev_loop *loop, ev_prepare *w, int revents) {
+        struct wsd *d = lws_container_of(w, struct wsd, prepare);
+
+        (void) loop, (void) revents;
+        for (size_t i = 0; i < WSD_REDIS_POOL; i++) {
+                struct wsd_redis *r = &d->rcmd[i];
+                redisLibevEvents *e = r->ac ? r->ac->ev.data : NULL;
+
+                if (r->connected && e && e->writing)
+                        redisAsyncHandleWrite(r->ac); /* may disconnect: on_disconnect() */
+        }
+}
+
 void wsd_redis_start(struct wsd *d) {
         static const char *const names[] = { "commands #1", "commands #2", "commands #3",
                                              "commands #4", "commands #5", "commands #6",
@@ -584,9 +616,12 @@ void wsd_redis_start(struct wsd *d) {
         for (size_t i = 0; i < WSD_REDIS_POOL; i++)
                 redis_connect(&d->rcmd[i]);
         redis_connect(&d->rsub);
+        ev_prepare_init(&d->prepare, on_prepare);
+        ev_prepare_start(d->loop, &d->prepare);
 }
 
 void wsd_redis_stop(struct wsd *d) {
+        ev_prepare_stop(d->loop, &d->prepare);
         for (size_t i = 0; i < WSD_REDIS_POOL; i++) {
                 lws_sul_cancel(&d->rcmd[i].sul_reconnect);
                 kill_connection(&d->rcmd[i]);

@@ -107,6 +107,25 @@ int wsd_session_enqueue(struct wsd_session *s, struct wsd_msg *m) {
         return 0;
 }
 
+static int on_writeable(struct wsd_session *s);
+
+/* An answer came from Redis: written at once when it is next in the queue and the socket has
+ * nothing buffered, instead of asking lws for POLLOUT (an epoll_ctl() each way and a loop turn
+ * per answer). lws 4.1 allows it outside the writeable callback: a short send leaves the rest in
+ * its buflist_out, flushed on POLLOUT before anything else is written, so frames stay whole and
+ * in order. Never from inside an lws callback of this connection. */
+static void write_now(struct wsd_session *s) {
+        struct wsd_qent *q = s->q_head;
+
+        if (!q || !q->msg || q->off > 0 || s->closing || s->ping_due ||
+            lws_partial_buffered(s->wsi)) {
+                kick(s);
+                return;
+        }
+        if (on_writeable(s) < 0)
+                lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
 void wsd_session_fill(struct wsd_session *s, struct wsd_qent *q, struct strbuf *buf) {
         struct wsd_msg *m = wsd_msg_new(buf);
 
@@ -115,7 +134,11 @@ void wsd_session_fill(struct wsd_session *s, struct wsd_qent *q, struct strbuf *
                 return;
         }
         q->pending = NULL;
-        qent_set(s, q, m);
+        q->msg = m;
+        s->q_bytes += m->buf.len;
+        s->q_slots -= q->slots;
+        q->slots = 0;
+        write_now(s);
         update_rx_flow(s);
 }
 

@@ -190,6 +190,7 @@ int wsd_new(const char *cfg_path, struct wsd **ret) {
         if (!d)
                 return log_error_errno(-ENOMEM, "Out of memory");
         d->signal_fd = -1;
+        d->vcache.max_bytes = WSD_VCACHE_MAX_BYTES;
         d->ping_usec = WSD_PING_SEC * USEC_PER_SEC;
         d->hangup_usec = WSD_HANGUP_SEC * USEC_PER_SEC;
         {
@@ -353,6 +354,7 @@ struct wsd *wsd_free(struct wsd *d) {
         free(d->channel);
         free(d->redis_where);
         free(d->latest);
+        wsproto_vcache_clear(&d->vcache);
         if (log_wsd == d)
                 log_wsd = NULL;
         free(d);

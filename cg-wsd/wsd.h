@@ -38,6 +38,8 @@
  * connection Redis buffers every client's answers for that one socket (16 MB for 16 readers of
  * 60 slots) and writes it 64 KB per event-loop turn. A few connections spread that. */
 #define WSD_REDIS_POOL 4
+#define WSD_REDIS_BATCH 32 /* values in flight up to which small requests share a connection */
+#define WSD_VCACHE_MAX_BYTES (16 * 1024 * 1024) /* checked sample values kept (wsproto_vcache) */
 
 /* A message to send: refcounted so one pushed sample is shared by every subscriber. */
 struct wsd_msg {
@@ -141,6 +143,7 @@ struct wsd {
         int signal_fd;
         ev_io signal_io;
         ev_check check;  /* after each loop turn: accept() failures */
+        ev_prepare prepare; /* before the loop waits: commands queued for Redis are written */
         bool quit;
         int exit_code;
 
@@ -148,6 +151,7 @@ struct wsd {
         char *redis_where;  /* "host:port" or the unix socket's path, for logs */
         char *channel;      /* <prefix>/account */
         int64_t last_push_slot;
+        struct wsproto_vcache vcache; /* sample values already checked, by slot */
         char *latest;       /* the latest sample seen (owned), for /metrics */
         size_t latest_len;
         int64_t latest_slot;

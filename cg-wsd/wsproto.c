@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -481,6 +482,44 @@ const char *wsproto_reject_name(enum wsproto_reject r) {
         return (unsigned) r < _WSPROTO_REJECT_MAX ? names[r] : "unknown";
 }
 
+enum wsproto_reject wsproto_vcache_check(struct wsproto_vcache *c, int64_t slot, const char *v,
+                                         size_t len, size_t max) {
+        struct wsproto_vcache_entry *e;
+        enum wsproto_reject r;
+
+        if (!c || !v || slot < 0)
+                return wsproto_value_check(v, len, WSPROTO_VALUE_SAMPLE, max);
+        e = &c->e[slot % WSPROTO_VCACHE_SLOTS];
+        if (e->v && e->slot == slot && e->len == len && len <= max && memcmp(e->v, v, len) == 0) {
+                c->hits++;
+                return WSPROTO_VALUE_OK;
+        }
+        c->misses++;
+        r = wsproto_value_check(v, len, WSPROTO_VALUE_SAMPLE, max);
+        if (r != WSPROTO_VALUE_OK)
+                return r;
+        if (e->v) { /* this slot's older value, or another slot's: replaced */
+                c->bytes -= e->len;
+                free(e->v);
+                e->v = NULL;
+        }
+        if (len <= c->max_bytes - MIN(c->bytes, c->max_bytes) && (e->v = malloc(len ? len : 1))) {
+                memcpy(e->v, v, len);
+                e->slot = slot;
+                e->len = len;
+                c->bytes += len;
+        }
+        return WSPROTO_VALUE_OK;
+}
+
+void wsproto_vcache_clear(struct wsproto_vcache *c) {
+        for (size_t i = 0; i < WSPROTO_VCACHE_SLOTS; i++) {
+                free(c->e[i].v);
+                c->e[i].v = NULL;
+        }
+        c->bytes = 0;
+}
+
 int wsproto_account_begin(struct wsproto_account *a, size_t max_value, size_t max_answer,
                           size_t headroom) {
         *a = (struct wsproto_account){ .max_value = max_value, .max_answer = max_answer };
@@ -497,7 +536,7 @@ enum wsproto_reject wsproto_account_add(struct wsproto_account *a, int64_t slot,
 
         if (a->err < 0 || !v)
                 return WSPROTO_VALUE_OK;
-        r = wsproto_value_check(v, len, WSPROTO_VALUE_SAMPLE, a->max_value);
+        r = wsproto_vcache_check(a->vcache, slot, v, len, a->max_value);
         if (r != WSPROTO_VALUE_OK) {
                 if (rejected)
                         rejected[r]++;
@@ -508,7 +547,16 @@ enum wsproto_reject wsproto_account_add(struct wsproto_account *a, int64_t slot,
                 a->err = -E2BIG;
                 return WSPROTO_VALUE_OK;
         }
-        k = strbuf_printf(&a->buf, "%s\"%" PRId64 "\": ", a->any ? ", " : "", slot);
+        /* room for this slot and the closing brace at once: one realloc, not two */
+        k = strbuf_reserve(&a->buf, len + 27);
+        if (k >= 0 && a->any)
+                k = strbuf_append(&a->buf, ", ", 2);
+        if (k >= 0)
+                k = strbuf_append(&a->buf, "\"", 1);
+        if (k >= 0)
+                k = strbuf_append_i64(&a->buf, slot);
+        if (k >= 0)
+                k = strbuf_append(&a->buf, "\": ", 3);
         if (k >= 0)
                 k = strbuf_append(&a->buf, v, len);
         a->any = true;
