@@ -503,6 +503,7 @@ void wsd_redis_request(struct wsd_session *s, struct wsd_qent *q, const struct w
                 k = wsproto_account_begin(&p->acc, d->cfg->wsd.max_value_size,
                                           d->cfg->wsd.max_answer_size, LWS_PRE);
                 p->acc.vcache = &d->vcache;
+                p->acc.slots_hint = (size_t) (req->end_slot - req->start_slot + 1);
                 if (k >= 0)
                         k = send_range(rc, p, req->start_slot, req->end_slot);
                 if (k < 0)

@@ -242,6 +242,10 @@ int wsd_new(const char *cfg_path, struct wsd **ret) {
          * the largest part of a 60-slot answer's cost. The 1 s tick gives free memory back to
          * the kernel (malloc_trim), so a burst does not stay in RSS. */
         (void) mallopt(M_MMAP_THRESHOLD, 64 * 1024 * 1024);
+        /* and not given back by free() either: glibc trims the heap's top above 128 KiB, so each
+         * 1 MB answer freed was faulted in afresh by the next one (a third of a 60-slot
+         * answer's CPU). The tick's malloc_trim() still returns what a burst left. */
+        (void) mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
         if (access(d->cfg->wsd.www_dir, R_OK | X_OK) < 0)
                 log_warning("[wsd] www_dir %s is not readable: the dashboard will be 404",
                             d->cfg->wsd.www_dir);

@@ -547,8 +547,13 @@ enum wsproto_reject wsproto_account_add(struct wsproto_account *a, int64_t slot,
                 a->err = -E2BIG;
                 return WSPROTO_VALUE_OK;
         }
-        /* room for this slot and the closing brace at once: one realloc, not two */
-        k = strbuf_reserve(&a->buf, len + 27);
+        /* room for this slot and the closing brace at once: one realloc, not two; with the
+         * first value, for the whole range if its other samples are that size */
+        if (!a->any && a->slots_hint > 1)
+                k = strbuf_reserve(&a->buf, MIN((len + 27) * a->slots_hint,
+                                                a->max_answer - MIN(a->buf.len, a->max_answer)));
+        else
+                k = strbuf_reserve(&a->buf, len + 27);
         if (k >= 0 && a->any)
                 k = strbuf_append(&a->buf, ", ", 2);
         if (k >= 0)

@@ -105,6 +105,9 @@ struct wsproto_account {
         bool any;
         int err;
         struct wsproto_vcache *vcache; /* values are checked through it when set (after begin) */
+        size_t slots_hint; /* slots the range has (set after begin): with the first value, room
+                            * for that many of its size is reserved at once, since growing a
+                            * megabyte answer by doubling copied it again and again */
 };
 int wsproto_account_begin(struct wsproto_account *a, size_t max_value, size_t max_answer,
                           size_t headroom);
