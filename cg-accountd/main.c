@@ -1,4 +1,5 @@
-/* cg-accountd — every cgroup's usage, every wall-clock second, into Redis (DESIGN.md "Redis").
+/* cg-accountd — every cgroup's usage, every wall-clock second, into Redis (docs/design.md
+ * "Redis").
  * Follows the applied snapshot with inotify, reads cpuacct/blkio (or v2 cpu.stat/io.stat) of
  * each cgroup of each subsystem tree and its root, and sends SET <prefix>/account/<slot> EX,
  * SET <prefix>/arch_conf (when changed) and PUBLISH <prefix>/account in one round trip.

@@ -29,7 +29,9 @@ int acctd_metrics_format(const struct acctd *d, struct metrics *m) {
         (void) metrics_gauge(m, "cgrouparch_accountd_redis_up",
                              "1 when the last sample reached Redis, else 0.",
                              d->conf && !d->outage && d->st.sent > 0 ? 1 : 0);
-        (void) metrics_gauge(m, "cgrouparch_accountd_cgroups", "Cgroups read at each tick.",
+        (void) metrics_gauge(m, "cgrouparch_accountd_cgroups",
+                             "Cgroups of the conf's cpu and blkio trees read at each tick (the "
+                             "managed root, also read, not counted).",
                              (double) d->n_cgroups);
         return metrics_gauge(m, "cgrouparch_accountd_snapshot_loaded",
                              "1 once the applied snapshot of cg-syncd has been read, else 0.",

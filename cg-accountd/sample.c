@@ -91,7 +91,10 @@ int acctd_trees_build(struct acctd *d) {
                 r = add_targets(d->fs, tr, d->conf->roots[s], &i);
                 if (r < 0)
                         return r;
-                d->n_cgroups += n;
+                /* Counted as cgarch and cg-syncd count a conf's cgroups: the nodes below the
+                 * managed root. Its root is read too (the "value" of the subsystem) but is not a
+                 * cgroup of the conf. */
+                d->n_cgroups += n - 1;
                 if (tr->mounted)
                         log_debug("%s: %zu cgroups, reading %s under %s", conf_subsys_name(tr->s),
                                   n, cgfs_file_name(d->fs, tr->s, stat_file(tr->s)),

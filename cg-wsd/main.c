@@ -1,5 +1,5 @@
 /* cg-wsd — cgrouparch's websocket and HTTP face: show_account / get_conf / subscribe_account over
- * websockets, a live dashboard, /metrics and /healthz, reading Redis only (DESIGN.md).
+ * websockets, a live dashboard, /metrics and /healthz, reading Redis only (docs/design.md).
  * main.c: the process frame only (the shape of every daemon's main.c); the server is wsd.c. */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,6 @@
 /* wsd.c — cg-wsd's server object: config, the libev loop and the lws context on it (a listening
  * vhost for HTTP and websockets), timers, signals, systemd notifications. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <malloc.h>
 #include <signal.h>
@@ -168,7 +169,30 @@ static int setup_signals(struct wsd *d) {
 
 int wsd_check_cfg(const struct cfg *c, char **ret_err) {
         bool open_api = !c->wsd.token && strv_length(c->wsd.allowed_origins) == 0;
+        struct in6_addr a6;
 
+        /* "0.0.0.0:80" is an address and a port in one key: libwebsockets would take it for an
+         * interface name and fail only at start. */
+        if (strchr(c->wsd.bind, ':') && inet_pton(AF_INET6, c->wsd.bind, &a6) != 1) {
+                if (xasprintf(ret_err,
+                              "%s: [wsd] bind = %s is not an address: give the address alone "
+                              "(e.g. 0.0.0.0 or 127.0.0.1) and the port in [wsd] port",
+                              c->path ? c->path : "config", c->wsd.bind) < 0)
+                        *ret_err = NULL;
+                return -EINVAL;
+        }
+        /* The unit runs cg-wsd as a dynamic user without capabilities: it could not listen on a
+         * privileged port, and giving the network-facing daemon CAP_NET_BIND_SERVICE is not
+         * worth a port number. */
+        if (c->wsd.port < 1024) {
+                if (xasprintf(ret_err,
+                              "%s: [wsd] port = %u is a privileged port (below 1024): cg-wsd runs "
+                              "unprivileged and could not listen there; use a port from 1024 up "
+                              "(a reverse proxy can serve 80 or 443)",
+                              c->path ? c->path : "config", c->wsd.port) < 0)
+                        *ret_err = NULL;
+                return -EINVAL;
+        }
         if (!wsproto_bind_is_loopback(c->wsd.bind) && open_api) {
                 if (xasprintf(ret_err,
                               "%s: [wsd] bind = %s is not loopback: set [wsd] token or "

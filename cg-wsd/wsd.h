@@ -215,8 +215,9 @@ void wsd_conn_destroy(struct wsd *d, struct lws *wsi);
 void wsd_conn_tick(struct wsd *d);                         /* closes the late ones */
 void wsd_conn_accept_failed(struct wsd *d);
 void wsd_conn_free_all(struct wsd *d);
-/* Config checks cg-wsd adds to cfg_load's: a non-loopback bind needs a token or
- * allowed_origins. -EINVAL with *ret_err (owned) saying why. */
+/* Config checks cg-wsd adds to cfg_load's: bind is an address without a port, the port is not
+ * privileged (below 1024), and a non-loopback bind needs a token or allowed_origins. -EINVAL with
+ * *ret_err (owned) saying why. */
 int wsd_check_cfg(const struct cfg *c, char **ret_err);
 
 /* wsd-redis.c */

@@ -1,7 +1,7 @@
-/* wsproto.h — the pure side of cg-wsd (DESIGN.md "The websocket API"): request parsing, answer
- * building (stored sample JSON spliced in as is), Prometheus rendering, HTTP routing and the
- * access checks. No I/O, no logging, no global state: everything here is unit tested on strings.
- * Returns >= 0 or -errno. */
+/* wsproto.h — the pure side of cg-wsd (docs/design.md "The websocket API"): request parsing, answer
+ * building (stored sample JSON spliced in as is), Prometheus rendering, HTTP routing and the access
+ * checks. No I/O, no logging, no global state: everything here is unit tested on strings. Returns
+ * >= 0 or -errno. */
 #pragma once
 
 #include <stdbool.h>
@@ -84,13 +84,13 @@ void wsproto_vcache_clear(struct wsproto_vcache *c);
 
 /* Answers are struct strbuf (common/strbuf.h) with `headroom` spare bytes before the text
  * (libwebsockets wants LWS_PRE). */
-/* show_account answer: {"<slot>": <sample>, ...}, keyed by slot numbers only (DESIGN.md; "{}" when
- * no slot has a sample), where values[i] (lens[i] bytes, NULL if missing) is the sample of slot
- * start + i, spliced in as it is once wsproto_value_check() passed it (at most max_value bytes).
- * Rejected samples are left out like missing ones and counted in rejected[reason] (added to; may be
- * NULL). n must be end - start + 1 (else -EINVAL). -E2BIG: the answer would exceed max_answer
- * bytes (the whole answer is refused, never cut: a client must not mistake a cut answer for
- * missing samples). */
+/* show_account answer: {"<slot>": <sample>, ...}, keyed by slot numbers only (docs/design.md "The
+ * websocket API"; "{}" when no slot has a sample), where values[i] (lens[i] bytes, NULL if missing)
+ * is the sample of slot start + i, spliced in as it is once wsproto_value_check() passed it (at
+ * most max_value bytes). Rejected samples are left out like missing ones and counted in
+ * rejected[reason] (added to; may be NULL). n must be end - start + 1 (else -EINVAL). -E2BIG: the
+ * answer would exceed max_answer bytes (the whole answer is refused, never cut: a client must not
+ * mistake a cut answer for missing samples). */
 int wsproto_account_answer(int64_t start, int64_t end, const char *const *values,
                            const size_t *lens, size_t n, size_t max_value, size_t max_answer,
                            size_t headroom, struct strbuf *ret, uint64_t *rejected);

@@ -9,8 +9,9 @@
 #include "conf.h"
 #include "ini.h"
 
-/* `cgarch conf get|put ...`: argv[0] is "conf". `cfg` is the loaded config file. */
-int cgarch_cmd_conf(int argc, char **argv, const struct cfg *cfg);
+/* `cgarch conf get|put ...`: argv[0] is "conf". `cfg` is the loaded config file. quiet (-q):
+ * print only errors and warnings; the data asked for still goes to stdout. */
+int cgarch_cmd_conf(int argc, char **argv, const struct cfg *cfg, bool quiet);
 
 /* Reads the arch conf text from ZooKeeper per cfg ([zookeeper] hosts, prefix, auth); the
  * returned text is owned by the caller. Prints its own error message on failure; returns

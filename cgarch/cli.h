@@ -22,9 +22,18 @@ struct cli {
  * Prints the problem itself; returns NULL on failure. */
 const struct cfg *cli_cfg(struct cli *c);
 
+/* Prints each problem as "WHAT: JSON-PATH: message", or "WHAT: message" for a problem of the
+ * whole text (not JSON, empty), whose path is empty. */
+void cli_print_conf_errors(const char *what, const struct conf_errors *errs);
+
 /* Reads FILE ("-" = stdin) and parses it as an arch conf (or a snapshot of one); prints every
  * problem, prefixed by the file name. Returns NULL on failure. */
 struct conf *cli_read_conf(const char *path);
+
+/* "1 process", "2 processes": counts in messages agree with their noun. */
+static inline const char *cli_plural(size_t n, const char *one, const char *many) {
+        return n == 1 ? one : many;
+}
 
 int cli_cmd_validate(struct cli *c, int argc, char **argv);
 int cli_cmd_plan(struct cli *c, int argc, char **argv, bool apply);

@@ -1,7 +1,9 @@
-/* cmd-cgexec.c — `cgarch cgexec-arg`: the seed's get_cgexec_arg from a conf file or from
- * ZooKeeper, as JSON ({"name": "-g cpu:a -g blkio:a"}) or, with -s, one bare argument for
- * `cgexec $(cgarch cgexec-arg -s NAME) cmd`. The cgexec form comes from the public API
- * (cgarch_cgexec_arg), so the CLI and a program linking libcgarch print the same text.
+/* cmd-cgexec.c — `cgarch cgexec-arg`: the seed's get_cgexec_arg, as JSON ({"name": "-g cpu:a
+ * -g blkio:a"}) or, with -s, one bare argument for `cgexec $(cgarch cgexec-arg -s NAME) cmd`.
+ * The conf comes from the applied snapshot by default (the file cg-taskd and cg-accountd follow),
+ * so a service start never waits for ZooKeeper; --zk reads ZooKeeper, --conf a file. The cgexec
+ * form comes from the public API (cgarch_cgexec_arg), so the CLI and a program linking libcgarch
+ * print the same text, both following this host's mounts (cpuacct named where it is apart).
  * In systemd mode (or with --systemd) the argument is the one `systemd-run` takes:
  * `systemd-run $(cgarch cgexec-arg -s NAME) cmd` with "--slice=cgrouparch-a-b.slice", in the
  * same JSON shape; --cgexec keeps the seed's form there. */
@@ -27,8 +29,7 @@ static void report_invalid(const char *what, const char *text) {
 
         r = conf_parse_text(text, strlen(text), CONF_TEXT_ANY, &conf, &errs);
         conf_free(conf);
-        for (size_t i = 0; i < errs.n; i++)
-                log_error("%s: %s: %s", what, errs.v[i].path, errs.v[i].msg);
+        cli_print_conf_errors(what, &errs);
         if (errs.n == 0)
                 log_error_errno(r < 0 ? r : -EINVAL, "%s: invalid arch conf: %m", what);
         conf_errors_clear(&errs);
@@ -81,6 +82,7 @@ static int sd_form(const char *text, const char *root, char **names, int n, bool
 int cli_cmd_cgexec_arg(struct cli *c, int argc, char **argv) {
         static const struct option opts[] = {
                 { "conf", required_argument, NULL, 'f' },
+                { "zk", no_argument, NULL, 'Z' },
                 { "config", required_argument, NULL, 'c' },
                 { "single", no_argument, NULL, 's' },
                 { "systemd", no_argument, NULL, 'S' },
@@ -89,7 +91,7 @@ int cli_cmd_cgexec_arg(struct cli *c, int argc, char **argv) {
                 {},
         };
         const char *conf_file = NULL;
-        bool single = false;
+        bool single = false, zk = false;
         int form = -1; /* 1: systemd-run's, 0: cgexec's, -1: from the mode */
         int o, r;
 
@@ -97,6 +99,9 @@ int cli_cmd_cgexec_arg(struct cli *c, int argc, char **argv) {
                 switch (o) {
                 case 'f':
                         conf_file = optarg;
+                        break;
+                case 'Z':
+                        zk = true;
                         break;
                 case 'c':
                         c->cfg_path = optarg;
@@ -111,21 +116,31 @@ int cli_cmd_cgexec_arg(struct cli *c, int argc, char **argv) {
                         form = 0;
                         break;
                 case 'h':
-                        printf("Usage: cgarch cgexec-arg [-c CONFIG] [--conf FILE] [-s] NAME...\n"
+                        printf("Usage: cgarch cgexec-arg [-c CONFIG] [--conf FILE | --zk] [-s]\n"
+                               "                         [--systemd | --cgexec] NAME...\n"
                                "Prints {\"NAME\": \"-g cpu:PATH -g blkio:PATH\", ...} (a name in "
-                               "no tree maps to \"\").\n"
-                               "  --conf FILE  read the arch conf (or snapshot) from FILE instead "
-                               "of ZooKeeper\n"
-                               "  -s           one NAME: print only its argument (error if no "
-                               "tree holds it)\n"
-                               "  --systemd    the systemd-run form, --slice=UNIT (the default "
-                               "in systemd mode)\n"
-                               "  --cgexec     the cgexec form, -g cpu:PATH ... (the default "
-                               "elsewhere)\n");
+                               "no tree maps to \"\"),\nfor this host's mounts: -g cpuacct:PATH "
+                               "too where cpuacct is a hierarchy of its own.\nThe conf is the "
+                               "applied snapshot (<[daemon] runtime_dir>/arch_conf.json).\n"
+                               "  -c, --config PATH  config file\n"
+                               "  --conf FILE        read the arch conf (or a snapshot) from FILE "
+                               "(\"-\": stdin)\n"
+                               "  --zk               read the arch conf from ZooKeeper "
+                               "(<[zookeeper] prefix>/arch_conf)\n"
+                               "  -s, --single       one NAME: print only its argument (error if "
+                               "no tree holds it)\n"
+                               "  --systemd          the systemd-run form, --slice=UNIT (the "
+                               "default in systemd mode)\n"
+                               "  --cgexec           the cgexec form, -g cpu:PATH ... (the "
+                               "default elsewhere)\n");
                         return CLI_EXIT_OK;
                 default:
                         return CLI_EXIT_USAGE;
                 }
+        if (conf_file && zk) {
+                fprintf(stderr, "cgarch: cgexec-arg takes --conf FILE or --zk, not both\n");
+                return CLI_EXIT_USAGE;
+        }
         if (optind >= argc || (single && argc - optind != 1)) {
                 fprintf(stderr, "cgarch: cgexec-arg takes %s\n",
                         single ? "exactly one NAME with -s" : "at least one NAME");
@@ -145,13 +160,30 @@ int cli_cmd_cgexec_arg(struct cli *c, int argc, char **argv) {
                         return CLI_EXIT_FAIL;
                 }
                 what = strdup(conf_file);
-        } else {
+        } else if (zk) {
                 int64_t version = -1;
 
                 r = cgarch_zk_read_conf(cfg, &text, &version);
                 if (r < 0)
                         return CLI_EXIT_FAIL; /* the message is printed there */
                 (void) xasprintf(&what, "ZooKeeper conf version %lld", (long long) version);
+        } else {
+                r = cfg_snapshot_path(cfg, &what);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to build the snapshot path: %m");
+                        return CLI_EXIT_FAIL;
+                }
+                r = read_full_file(what, &text, NULL);
+                if (r == -ENOENT) {
+                        log_error("no applied snapshot at %s: cg-syncd has not applied a conf on "
+                                  "this host yet (--zk reads ZooKeeper instead)",
+                                  what);
+                        return CLI_EXIT_FAIL;
+                }
+                if (r < 0) {
+                        log_error_errno(r, "Failed to read %s: %m", what);
+                        return CLI_EXIT_FAIL;
+                }
         }
         if (form)
                 r = sd_form(text, cfg->cg.root, argv + optind, argc - optind, single, &out);
@@ -166,7 +198,7 @@ int cli_cmd_cgexec_arg(struct cli *c, int argc, char **argv) {
                 return CLI_EXIT_FAIL;
         }
         if (r == -ENOENT && single) {
-                log_error("No cgroup named \"%s\" in the conf", argv[optind]);
+                log_error("no cgroup named \"%s\" in %s", argv[optind], what ?: "the conf");
                 return CLI_EXIT_FAIL;
         }
         if (r < 0) {

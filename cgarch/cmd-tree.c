@@ -32,11 +32,6 @@ static int open_fs(const struct cfg *cfg, struct cgfs **ret) {
         return 0;
 }
 
-static void print_errors(const char *file, struct conf_errors *errs) {
-        for (size_t i = 0; i < errs->n; i++)
-                log_error("%s: %s: %s", file, errs->v[i].path, errs->v[i].msg);
-}
-
 /* The rules cgroup v2 adds, checked before anything is touched. In systemd mode processes live
  * in scopes and services inside the slices, never in a slice itself: "no internal processes"
  * does not constrain the pid files there. */
@@ -59,7 +54,7 @@ static int check_v2(const char *file, const struct conf *conf, const struct cfg 
                 bad++;
         else if (r < 0)
                 return log_error_errno(r, "Failed to check the conf for cgroup v2: %m");
-        print_errors(file, &errs);
+        cli_print_conf_errors(file, &errs);
         conf_errors_clear(&errs);
         return bad ? -EINVAL : 0;
 }
@@ -89,6 +84,7 @@ static int cli_file_conf(struct cli *c, int argc, char **argv, const char **ret_
 int cli_cmd_validate(struct cli *c, int argc, char **argv) {
         static const struct option opts[] = {
                 { "config", required_argument, NULL, 'c' },
+                { "quiet", no_argument, NULL, 'q' },
                 { "v2", no_argument, NULL, '2' },
                 { "help", no_argument, NULL, 'h' },
                 {},
@@ -99,19 +95,25 @@ int cli_cmd_validate(struct cli *c, int argc, char **argv) {
         bool v2 = false;
         int o, r;
 
-        while ((o = getopt_long(argc, argv, "c:h", opts, NULL)) >= 0)
+        while ((o = getopt_long(argc, argv, "c:qh", opts, NULL)) >= 0)
                 switch (o) {
                 case 'c':
                         c->cfg_path = optarg;
+                        break;
+                case 'q':
+                        c->quiet = true;
                         break;
                 case '2':
                         v2 = true;
                         break;
                 case 'h':
-                        printf("Usage: cgarch validate [-c CONFIG] [--v2] FILE\n"
+                        printf("Usage: cgarch validate [-c CONFIG] [-q] [--v2] FILE\n"
                                "Checks an arch conf and lists every problem. The cgroup v2 rules\n"
                                "are checked too with --v2, or when the config selects v2 (or\n"
-                               "the machine is v2-only).\n");
+                               "the machine is v2-only).\n"
+                               "  -c, --config PATH  config file\n"
+                               "  -q, --quiet        print nothing when the conf is valid\n"
+                               "  --v2               check the cgroup v2 rules too\n");
                         return CLI_EXIT_OK;
                 default:
                         return CLI_EXIT_USAGE;
@@ -122,7 +124,8 @@ int cli_cmd_validate(struct cli *c, int argc, char **argv) {
         if (cgarch_check_v2_rules(file, conf, cfg, &v2) < 0)
                 return CLI_EXIT_FAIL;
         if (!c->quiet)
-                printf("%s: valid (%zu cgroups%s)\n", file, conf->n_nodes,
+                printf("%s: valid (%zu %s%s)\n", file, conf->n_nodes,
+                       cli_plural(conf->n_nodes, "cgroup", "cgroups"),
                        v2 ? ", cgroup v2 rules checked" : "");
         return CLI_EXIT_OK;
 }
@@ -223,7 +226,10 @@ int cli_cmd_plan(struct cli *c, int argc, char **argv, bool apply) {
                         c->quiet = true;
                         break;
                 case 'h':
-                        printf("Usage: cgarch %s [-c CONFIG] [-q] FILE\n%s", argv[0],
+                        printf("Usage: cgarch %s [-c CONFIG] [-q] FILE\n%s"
+                               "  -c, --config PATH  config file\n"
+                               "  -q, --quiet        print only errors and warnings\n",
+                               argv[0],
                                apply ? "Validates FILE, then makes the tree under the managed root "
                                        "match it: creates,\nsets weights, removes what the conf "
                                        "lacks (except [cgroup] protected names).\n"
@@ -290,25 +296,30 @@ int cli_cmd_plan(struct cli *c, int argc, char **argv, bool apply) {
                 if (!c->quiet && p.n == 0)
                         printf("nothing to do\n");
                 else if (!c->quiet)
-                        printf("applied: %zu slices created, %zu weights set, %zu slices removed%s\n",
-                               res.n_created, res.n_weights, res.n_removed,
+                        printf("applied: %zu %s created, %zu %s set, %zu %s removed%s\n",
+                               res.n_created, cli_plural(res.n_created, "slice", "slices"),
+                               res.n_weights, cli_plural(res.n_weights, "weight", "weights"),
+                               res.n_removed, cli_plural(res.n_removed, "slice", "slices"),
                                res.n_refused ? " (some removals refused, see above)" : "");
                 if (res.n_refused) {
-                        log_error("%zu removals refused: the tree does not match the conf yet",
-                                  res.n_refused);
+                        log_error("%zu %s refused: the tree does not match the conf yet",
+                                  res.n_refused, cli_plural(res.n_refused, "removal", "removals"));
                         goto out;
                 }
         } else if (!c->quiet) {
                 if (p.n == 0)
                         printf("nothing to do\n");
                 else {
-                        printf("applied: %zu created, %zu weights set, %zu removed (%zu "
-                               "processes moved)",
-                               res.n_created, res.n_weights, res.n_removed, res.n_moved);
+                        printf("applied: %zu created, %zu %s set, %zu removed (%zu %s moved)",
+                               res.n_created, res.n_weights,
+                               cli_plural(res.n_weights, "weight", "weights"), res.n_removed,
+                               res.n_moved, cli_plural(res.n_moved, "process", "processes"));
                         if (cgfs_is_v2(fs))
-                                printf(", %zu controllers enabled", res.n_enabled);
+                                printf(", %zu %s enabled", res.n_enabled,
+                                       cli_plural(res.n_enabled, "controller", "controllers"));
                         if (res.n_limits || res.n_limits_failed)
-                                printf(", %zu limits set or cleared", res.n_limits);
+                                printf(", %zu %s set or cleared", res.n_limits,
+                                       cli_plural(res.n_limits, "limit", "limits"));
                         if (res.n_limits_failed)
                                 printf(" (%zu refused, see above)", res.n_limits_failed);
                         printf("\n");
@@ -346,7 +357,8 @@ int cli_cmd_show(struct cli *c, int argc, char **argv) {
                 case 'h':
                         printf("Usage: cgarch show [-c CONFIG]\n"
                                "Prints the applied snapshot's version and the live tree under "
-                               "the managed root\n(weights, cumulative CPU usage).\n");
+                               "the managed root\n(weights, limits, cumulative CPU usage).\n"
+                               "  -c, --config PATH  config file\n");
                         return CLI_EXIT_OK;
                 default:
                         return CLI_EXIT_USAGE;
@@ -361,8 +373,9 @@ int cli_cmd_show(struct cli *c, int argc, char **argv) {
         if (cfg_snapshot_path(cfg, &spath) >= 0) {
                 r = snapshot_read(spath, &snap, NULL);
                 if (r >= 0)
-                        printf("applied snapshot: %s (version %" PRId64 ", %zu cgroups)\n", spath,
-                               snap->version, snap->n_nodes);
+                        printf("applied snapshot: %s (version %" PRId64 ", %zu %s)\n", spath,
+                               snap->version, snap->n_nodes,
+                               cli_plural(snap->n_nodes, "cgroup", "cgroups"));
                 else if (r == -ENOENT)
                         printf("applied snapshot: none at %s\n", spath);
                 else

@@ -101,9 +101,9 @@ int cgarch_zk_read_conf(const struct cfg *cfg, char **ret_text, int64_t *ret_ver
 
 static void conf_usage(FILE *f) {
         fprintf(f,
-                "Usage: cgarch conf get [--json | --version-only]\n"
-                "       cgarch conf put FILE|- [--expect-version N] [--dry-run]\n"
-                "                               [--admin-auth digest:USER:PASSWORD]\n"
+                "Usage: cgarch conf get [-q] [--json | --version-only]\n"
+                "       cgarch conf put [-q] [--expect-version N] [--dry-run]\n"
+                "                       [--admin-auth digest:USER:PASSWORD] FILE|-\n"
                 "get prints the arch conf held in ZooKeeper (<prefix>/arch_conf) as stored on\n"
                 "stdout and its version on stderr; --json prints {\"version\": N, \"value\": "
                 "conf},\n"
@@ -113,13 +113,15 @@ static void conf_usage(FILE *f) {
                 "creates gets the ACL: admin all rights, the hosts' [zookeeper] auth read only.\n"
                 "Without an admin identity the writer is [zookeeper] auth, which then owns the\n"
                 "node. --expect-version N writes only if the node is still at version N\n"
-                "(compare-and-set).\n");
+                "(compare-and-set); --dry-run validates and writes nothing. -q, --quiet: print\n"
+                "only errors and warnings (get still prints the conf).\n");
 }
 
-static int conf_get(int argc, char **argv, const struct cfg *cfg) {
+static int conf_get(int argc, char **argv, const struct cfg *cfg, bool quiet) {
         static const struct option options[] = {
                 {"json", no_argument, NULL, 'j'},
                 {"version-only", no_argument, NULL, 'V'},
+                {"quiet", no_argument, NULL, 'q'},
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
@@ -130,10 +132,13 @@ static int conf_get(int argc, char **argv, const struct cfg *cfg) {
 
         optind = 0;
         opterr = 0;
-        while ((c = getopt_long(argc, argv, "+:h", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "+:hq", options, NULL)) >= 0) {
                 switch (c) {
                 case 'j':
                         json = true;
+                        break;
+                case 'q':
+                        quiet = true;
                         break;
                 case 'V':
                         version_only = true;
@@ -187,7 +192,8 @@ static int conf_get(int argc, char **argv, const struct cfg *cfg) {
         fputs(text, stdout);
         if (!*text || text[strlen(text) - 1] != '\n')
                 putchar('\n');
-        fprintf(stderr, "version %" PRId64 "\n", version);
+        if (!quiet)
+                fprintf(stderr, "version %" PRId64 "\n", version);
         return 0;
 }
 
@@ -244,10 +250,11 @@ static int conf_write(struct zk *z, const struct ACL_vector *acl, const char *pa
         return -EAGAIN;
 }
 
-static int conf_put(int argc, char **argv, const struct cfg *cfg) {
+static int conf_put(int argc, char **argv, const struct cfg *cfg, bool quiet) {
         static const struct option options[] = {
                 {"expect-version", required_argument, NULL, 'e'},
                 {"dry-run", no_argument, NULL, 'n'},
+                {"quiet", no_argument, NULL, 'q'},
                 {"admin-auth", required_argument, NULL, 'a'},
                 {"help", no_argument, NULL, 'h'},
                 {},
@@ -268,8 +275,11 @@ static int conf_put(int argc, char **argv, const struct cfg *cfg) {
 
         optind = 0;
         opterr = 0;
-        while ((c = getopt_long(argc, argv, "+:hn", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "+:hnq", options, NULL)) >= 0) {
                 switch (c) {
+                case 'q':
+                        quiet = true;
+                        break;
                 case 'e':
                         if (safe_atoi64(optarg, &expect) < 0 || expect < 0 || expect > INT_MAX) {
                                 fprintf(stderr,
@@ -339,10 +349,11 @@ static int conf_put(int argc, char **argv, const struct cfg *cfg) {
                 return 1;
         }
         if (dry_run) {
-                fprintf(stderr,
-                        "cgarch: conf put: %s is valid (%zu cgroups); not written "
-                        "(--dry-run)\n",
-                        file, conf->n_nodes);
+                if (!quiet)
+                        fprintf(stderr,
+                                "cgarch: conf put: %s is valid (%zu %s); not written "
+                                "(--dry-run)\n",
+                                file, conf->n_nodes, conf->n_nodes == 1 ? "cgroup" : "cgroups");
                 return 0;
         }
 
@@ -366,9 +377,10 @@ static int conf_put(int argc, char **argv, const struct cfg *cfg) {
                 writers = admin;
         } else if (strv_length(cfg->zk.auth) > 0) {
                 acl = zk_acl_creator();
-                fprintf(stderr, "cgarch: conf put: note: no admin identity ([zookeeper] "
-                                "admin_auth or --admin-auth): a node created now is "
-                                "writable by every host holding [zookeeper] auth\n");
+                if (!quiet)
+                        fprintf(stderr, "cgarch: conf put: note: no admin identity ([zookeeper] "
+                                        "admin_auth or --admin-auth): a node created now is "
+                                        "writable by every host holding [zookeeper] auth\n");
         }
         r = conf_zk_open(cfg, writers, &z, &path);
         if (r < 0)
@@ -401,20 +413,21 @@ static int conf_put(int argc, char **argv, const struct cfg *cfg) {
                 conf_zk_error(cfg, path, "writing", r);
                 return 1;
         }
-        fprintf(stderr, "cgarch: wrote %s version %" PRId64 " (%zu cgroups)\n", path, version,
-                conf->n_nodes);
+        if (!quiet)
+                fprintf(stderr, "cgarch: wrote %s version %" PRId64 " (%zu %s)\n", path, version,
+                        conf->n_nodes, conf->n_nodes == 1 ? "cgroup" : "cgroups");
         return 0;
 }
 
-int cgarch_cmd_conf(int argc, char **argv, const struct cfg *cfg) {
+int cgarch_cmd_conf(int argc, char **argv, const struct cfg *cfg, bool quiet) {
         if (argc < 2) {
                 conf_usage(stderr);
                 return 2;
         }
         if (strcmp(argv[1], "get") == 0)
-                return conf_get(argc - 1, argv + 1, cfg);
+                return conf_get(argc - 1, argv + 1, cfg, quiet);
         if (strcmp(argv[1], "put") == 0)
-                return conf_put(argc - 1, argv + 1, cfg);
+                return conf_put(argc - 1, argv + 1, cfg, quiet);
         if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
                 conf_usage(stdout);
                 return 0;

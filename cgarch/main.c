@@ -19,22 +19,22 @@ static void help(void) {
                "\n"
                "Apply and inspect cgrouparch arch confs on this machine.\n"
                "\n"
-               "Commands:\n"
-               "  validate FILE [--v2]          check an arch conf; lists every problem\n"
+               "Commands (COMMAND --help describes each):\n"
+               "  validate [--v2] FILE          check an arch conf; lists every problem\n"
                "  plan FILE                     print what apply would change (changes nothing)\n"
-               "  apply FILE [-q]               validate, then create/set/remove cgroups under\n"
+               "  apply FILE                    validate, then create/set/remove cgroups under\n"
                "                                the managed root; idempotent\n"
                "  show                          the applied snapshot and the live tree\n"
-               "  cgexec-arg [--conf FILE] [-s] [--systemd|--cgexec] NAME...\n"
+               "  cgexec-arg [--conf FILE | --zk] [-s] [--systemd | --cgexec] NAME...\n"
                "                                cgexec arguments per name, as JSON; -s: the bare\n"
-               "                                argument of one name; without --conf the conf is\n"
-               "                                read from ZooKeeper\n"
-               "  conf ...                      the conf in ZooKeeper (cgarch conf --help)\n"
+               "                                argument of one name; the conf is the applied\n"
+               "                                snapshot unless --conf or --zk (ZooKeeper)\n"
+               "  conf get|put ...              the conf in ZooKeeper (cgarch conf --help)\n"
                "\n"
                "Options:\n"
                "  -c, --config PATH   config file (default %s;\n"
                "                      a missing default means built-in defaults)\n"
-               "  -q, --quiet         print only errors and warnings\n"
+               "  -q, --quiet         print only errors and warnings (nothing on success)\n"
                "  -h, --help          this help\n"
                "  -V, --version       print the version\n"
                "\n"
@@ -69,6 +69,17 @@ const struct cfg *cli_cfg(struct cli *c) {
         return c->cfg;
 }
 
+void cli_print_conf_errors(const char *what, const struct conf_errors *errs) {
+        for (size_t i = 0; errs && i < errs->n; i++) {
+                const char *p = errs->v[i].path;
+
+                if (p && *p)
+                        log_error("%s: %s: %s", what, p, errs->v[i].msg);
+                else
+                        log_error("%s: %s", what, errs->v[i].msg);
+        }
+}
+
 struct conf *cli_read_conf(const char *path) {
         _cleanup_free_ char *text = NULL;
         struct conf_errors errs = {};
@@ -85,8 +96,7 @@ struct conf *cli_read_conf(const char *path) {
         if (r < 0) {
                 if (errs.n == 0)
                         log_error_errno(r, "%s: invalid arch conf: %m", path);
-                for (size_t i = 0; i < errs.n; i++)
-                        log_error("%s: %s: %s", path, errs.v[i].path, errs.v[i].msg);
+                cli_print_conf_errors(path, &errs);
                 conf_errors_clear(&errs);
                 return NULL;
         }
@@ -147,7 +157,7 @@ static int run(int argc, char **argv) {
                 bool need = !(argc > 1 && (strcmp(argv[1], "--help") == 0 ||
                                            strcmp(argv[1], "-h") == 0));
                 const struct cfg *cfg = need ? cli_cfg(&c) : NULL;
-                r = need && !cfg ? CLI_EXIT_FAIL : cgarch_cmd_conf(argc, argv, cfg);
+                r = need && !cfg ? CLI_EXIT_FAIL : cgarch_cmd_conf(argc, argv, cfg, c.quiet);
         } else if (strcmp(cmd, "help") == 0) {
                 help();
                 r = CLI_EXIT_OK;

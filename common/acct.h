@@ -1,5 +1,5 @@
 /* acct.h — accounting: pure parsers of the cgroup files cg-accountd reads, and the writer of the
- * sample JSON (DESIGN.md "Redis"). No I/O here; never logs. Returns >= 0 or -errno.
+ * sample JSON (docs/design.md "Redis"). No I/O here; never logs. Returns >= 0 or -errno.
  *
  * Every counter is a uint64_t from the file to the JSON text: nothing goes through a double
  * (cJSON would print 2^53+1 wrong and anything >= 1e15 with an exponent). */

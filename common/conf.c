@@ -1272,7 +1272,8 @@ const struct conf_node *conf_find(const struct conf *c, enum conf_subsys s, cons
         return node_find(c->roots[s], name);
 }
 
-int conf_cgexec_arg(const struct conf *c, const char *root, const char *name, char **ret) {
+int conf_cgexec_arg(const struct conf *c, const char *root, const char *name, unsigned flags,
+                    char **ret) {
         char *buf = NULL;
         size_t size = 0, rl;
         bool any = false;
@@ -1297,6 +1298,9 @@ int conf_cgexec_arg(const struct conf *c, const char *root, const char *name, ch
                         continue;
                 fprintf(f, "%s-g %s:%.*s%s%s", any ? " " : "", subsys_names[s], (int) rl, root,
                         rl > 0 ? "/" : "", n->path);
+                if (s == CONF_CPU && (flags & CONF_CGEXEC_CPUACCT))
+                        fprintf(f, " -g cpuacct:%.*s%s%s", (int) rl, root, rl > 0 ? "/" : "",
+                                n->path);
                 any = true;
         }
         if (fclose(f) != 0 || !buf) {

@@ -1,4 +1,4 @@
-/* conf.h — the arch conf model (DESIGN.md "The arch conf"): parse + validate from a buffer,
+/* conf.h — the arch conf model (docs/design.md "The arch conf"): parse + validate from a buffer,
  * canonical JSON, lookups, cgexec arguments (the planner is in plan.h). No I/O; never logs.
  * Returns >= 0 or -errno. */
 #pragma once
@@ -19,7 +19,7 @@ enum conf_subsys {
         _CONF_SUBSYS_MAX,
 };
 
-/* The limits (DESIGN.md "Contract additions": Limits). A node sets the limits of its own
+/* The limits (docs/design.md "Limits"). A node sets the limits of its own
  * subsystem only; a limit the conf does not set means "no limit" on the machine. */
 enum conf_limit {
         CONF_LIMIT_CPU_QUOTA,  /* cpu.conf.quota_percent: % of one CPU, 1..102400 (1024 CPUs);
@@ -138,8 +138,13 @@ int conf_to_json(const struct conf *c, char **ret);
 const struct conf_node *conf_find(const struct conf *c, enum conf_subsys s, const char *name);
 
 /* The seed's get_cgexec_arg for one name: "-g cpu:a/b -g blkio:a/b" (paths relative to the
- * hierarchy root, i.e. prefixed with `root` when non-empty). -ENOENT when no tree holds it. */
-int conf_cgexec_arg(const struct conf *c, const char *root, const char *name, char **ret);
+ * hierarchy root, i.e. prefixed with `root` when non-empty), one flag per tree that holds it.
+ * With CONF_CGEXEC_CPUACCT the cpu tree also names cpuacct ("-g cpu:a/b -g cpuacct:a/b"): where
+ * cpuacct is a v1 hierarchy of its own, cgexec must be told both, or the process is not counted.
+ * -ENOENT when no tree holds it. */
+#define CONF_CGEXEC_CPUACCT (1u << 0)
+int conf_cgexec_arg(const struct conf *c, const char *root, const char *name, unsigned flags,
+                    char **ret);
 
 /* Names reserved because they are cgroup control files: "tasks", "cgroup.procs", "cpu.shares",
  * "notify_on_release", anything "<controller>.<x>" for known controllers, ... */

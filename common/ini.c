@@ -1,4 +1,4 @@
-/* ini.c — the local config file, parsed with libinih (see ini.h and DESIGN.md).
+/* ini.c — the local config file, parsed with libinih (see ini.h and docs/design.md).
  *
  * inih does the lexing (sections, `key = value`, `#`/`;` comments); everything else is ours and
  * strict: an unknown section or key, a key given twice, an empty or malformed value is an error
@@ -131,9 +131,9 @@ int cfg_new_default(struct cfg **ret) {
 
 /* ---- value checks (pure) ---- */
 
-/* A cgroup name as in DESIGN.md: [A-Za-z0-9_][A-Za-z0-9_.-]*, at most 255 bytes. Kept here
- * rather than calling conf_name_is_valid() so this module links without conf.c; control-file
- * names are refused by the arch conf, not by the local config. */
+/* A cgroup name as in docs/design.md "The arch conf": [A-Za-z0-9_][A-Za-z0-9_.-]*, at most 255
+ * bytes. Kept here rather than calling conf_name_is_valid() so this module links without conf.c;
+ * control-file names are refused by the arch conf, not by the local config. */
 static bool cfg_name_ok(const char *s) {
         size_t n = strlen(s);
 

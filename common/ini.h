@@ -1,5 +1,5 @@
-/* ini.h — the local config file /etc/cgrouparch/cgrouparch.conf (DESIGN.md "The local config").
- * Parsed with libinih; strict: unknown sections/keys and bad values are errors naming
+/* ini.h — the local config file /etc/cgrouparch/cgrouparch.conf (docs/design.md "The local
+ * config"). Parsed with libinih; strict: unknown sections/keys and bad values are errors naming
  * "file:line: [section] key: problem". Never logs. Returns >= 0 or -errno. */
 #pragma once
 

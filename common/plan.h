@@ -125,8 +125,9 @@ int plan_check_v2(const struct conf *c, struct conf_errors *errs);
  * union tree are reported as "pid_files.<name>: ..." problems; returns -EINVAL if any. */
 int plan_check_v2_procs(const struct conf *c, char *const *names, struct conf_errors *errs);
 
-/* v2 linear mapping (DESIGN.md): share -> cpu.weight = clamp(share*100/1024, 1, 10000),
- * weight -> io.weight = clamp(weight*100/500, 1, 10000). Sibling ratios are kept. */
+/* v2 linear mapping (docs/design.md "The tree on the machine"): share -> cpu.weight =
+ * clamp(share*100/1024, 1, 10000), weight -> io.weight = clamp(weight*100/500, 1, 10000).
+ * Sibling ratios are kept. */
 int64_t plan_v2_weight(enum conf_subsys s, int64_t conf_weight);
 /* Default machine weight of a fresh cgroup, for "write only where it differs" (v1 cpu.shares
  * 1024, v2 cpu.weight 100, io.weight 100); -1 where not known (v1 blkio: depends on the

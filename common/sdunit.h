@@ -1,5 +1,5 @@
 /* sdunit.h — naming and bus access shared by the systemd mode of cg-syncd, cg-taskd, cg-accountd
- * and cgarch ([cgroup] mode = systemd; DESIGN.md "Contract additions").
+ * and cgarch ([cgroup] mode = systemd; docs/design.md "systemd mode").
  *
  * The managed root `[cgroup] root` (e.g. "cgrouparch") is the slice "cgrouparch.slice"; a conf
  * node at path "a/b" is "cgrouparch-a-b.slice", following systemd's rule that a slice's name

@@ -1,5 +1,5 @@
 /* snapshot.h — the applied snapshot <runtime_dir>/arch_conf.json, {"version": N, "value": conf}
- * (DESIGN.md). Written by cg-syncd via a temp file + rename(2); followed by cg-taskd and
+ * (docs/design.md). Written by cg-syncd via a temp file + rename(2); followed by cg-taskd and
  * cg-accountd with inotify on the directory. Returns >= 0 or -errno; never logs. */
 #pragma once
 

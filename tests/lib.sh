@@ -85,6 +85,19 @@ cg_rm_tree() {
   rmdir "$d" 2>/dev/null
   [ ! -d "$d" ]
 }
+# cg_cgexec_cpu PATH: the cgexec flags of the cpu tree on this host, as cgarch_cgexec_arg()
+# prints them: "-g cpu:PATH", plus "-g cpuacct:PATH" where cpuacct is a v1 hierarchy apart from
+# cpu (this machine kind).
+cg_cgexec_cpu() {
+  if awk '/ - cgroup cgroup / { n = split($NF, o, ","); c = a = 0
+           for (i = 1; i <= n; i++) { c += o[i] == "cpu"; a += o[i] == "cpuacct" }
+           if (c && a) co = 1; if (c) cpu = 1; if (a) acct = 1 }
+         END { exit !(cpu && acct && !co) }' /proc/self/mountinfo; then
+    echo "-g cpu:$1 -g cpuacct:$1"
+  else
+    echo "-g cpu:$1"
+  fi
+}
 cg_cleanup_roots() {
   local r h
   for r in "${T_CGROOTS[@]}"; do

@@ -79,7 +79,7 @@ t_eq "cgexec-arg prints the systemd-run form in systemd mode" \
   "$(ca cgexec-arg --conf "$SEED" -s test_cgroup_b_sub1)" "--slice=$S_B1"
 t_eq "cgexec-arg --cgexec keeps the seed's form" \
   "$(ca cgexec-arg --conf "$SEED" --cgexec -s test_cgroup_b_sub1)" \
-  "-g cpu:cgrouparch/test_cgroup_b/test_cgroup_b_sub1"
+  "$(cg_cgexec_cpu cgrouparch/test_cgroup_b/test_cgroup_b_sub1)"
 t_eq "cgexec-arg JSON in systemd mode" "$(ca cgexec-arg --conf "$SEED" test_cgroup_a nope)" \
   "{\"test_cgroup_a\": \"--slice=$S_A\", \"nope\": \"\"}"
 

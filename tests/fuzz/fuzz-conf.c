@@ -30,7 +30,7 @@ static void check_node(const struct conf *c, enum conf_subsys s, const struct co
                 check(conf_name_is_valid(k->name), "only valid names accepted");
                 check(conf_find(c, s, k->name) == k, "conf_find finds every node");
                 check(strlen(k->path) <= CONF_PATH_MAX, "path length");
-                check(conf_cgexec_arg(c, "root", k->name, &arg) == 0 && arg, "cgexec arg");
+                check(conf_cgexec_arg(c, "root", k->name, 0, &arg) == 0 && arg, "cgexec arg");
                 for (size_t d = 0; k->limits && d < k->limits->n_devs; d++) {
                         check(conf_device_parse(k->limits->devs[d].dev, NULL, NULL) >= 0,
                               "only device keys accepted");

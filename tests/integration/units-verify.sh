@@ -2,7 +2,7 @@
 # tests/run: no asan pass
 # units-verify.sh — the systemd units in units/: `systemd-analyze verify` is clean (no output at
 # all, with ExecStart= pointed at build/ so the binaries resolve), the man pages they cite exist,
-# DESIGN.md's contract holds for each (Type=notify, watchdog, restart, target membership,
+# docs/design.md's contract ("systemd units") holds for each (Type=notify, watchdog, restart, target membership,
 # runtime directory, hardening), and the offline security score stays low. No manager is
 # started; nothing on the machine changes.
 . "$(dirname "$0")/../lib.sh"

@@ -75,7 +75,7 @@ p = subprocess.run([wsd, '--check', '-c', w.cfg], capture_output=True, text=True
 t.ok('--check of a bad config: exit 1 naming the key', p.returncode == 1 and 'max_clients' in p.stderr, p.stderr)
 good = os.path.join(L.TMP, 'good.conf')
 with open(good, 'w') as f:
-    f.write('[wsd]\nport = 1\n')
+    f.write('[wsd]\nport = 1024\n')
 p = subprocess.run([wsd, '--check', '-c', good], capture_output=True, text=True)
 t.ok('--check of a good config: exit 0', p.returncode == 0, p.stdout + p.stderr)
 p = subprocess.run([wsd, '-c', os.path.join(L.TMP, 'missing.conf')], capture_output=True, text=True, timeout=10)

@@ -159,22 +159,45 @@ static void test_cgexec_arg_seed(void) {
         CHECK_INT(conf_parse(SEED, strlen(SEED), &c, NULL), 0);
         if (!c)
                 return;
-        CHECK_INT(conf_cgexec_arg(c, "", "test_cgroup_b_sub1", &s), 0);
+        CHECK_INT(conf_cgexec_arg(c, "", "test_cgroup_b_sub1", 0, &s), 0);
         CHECK_STR(s, "-g cpu:test_cgroup_b/test_cgroup_b_sub1");
         s = mfree(s);
-        CHECK_INT(conf_cgexec_arg(c, NULL, "test_cgroup_a", &s), 0);
+        CHECK_INT(conf_cgexec_arg(c, NULL, "test_cgroup_a", 0, &s), 0);
         CHECK_STR(s, "-g cpu:test_cgroup_a -g blkio:test_cgroup_a");
         s = mfree(s);
-        CHECK_INT(conf_cgexec_arg(c, "cgrouparch", "test_cgroup_a", &s), 0);
+        CHECK_INT(conf_cgexec_arg(c, "cgrouparch", "test_cgroup_a", 0, &s), 0);
         CHECK_STR(s, "-g cpu:cgrouparch/test_cgroup_a -g blkio:cgrouparch/test_cgroup_a");
         s = mfree(s);
-        CHECK_INT(conf_cgexec_arg(c, "/top/mid/", "test_cgroup_b", &s), 0);
+        CHECK_INT(conf_cgexec_arg(c, "/top/mid/", "test_cgroup_b", 0, &s), 0);
         CHECK_STR(s, "-g cpu:top/mid/test_cgroup_b");
         s = mfree(s);
-        CHECK_INT(conf_cgexec_arg(c, "", "nope", &s), -ENOENT);
+        CHECK_INT(conf_cgexec_arg(c, "", "nope", 0, &s), -ENOENT);
         CHECK(s == NULL);
-        CHECK_INT(conf_cgexec_arg(c, "", "", &s), -ENOENT);
-        CHECK_INT(conf_cgexec_arg(c, "", NULL, &s), -EINVAL);
+        CHECK_INT(conf_cgexec_arg(c, "", "", 0, &s), -ENOENT);
+        CHECK_INT(conf_cgexec_arg(c, "", NULL, 0, &s), -EINVAL);
+        /* cpu and cpuacct mounted apart: the cpu tree names both, right after cpu. */
+        CHECK_INT(conf_cgexec_arg(c, "r", "test_cgroup_a", CONF_CGEXEC_CPUACCT, &s), 0);
+        CHECK_STR(s, "-g cpu:r/test_cgroup_a -g cpuacct:r/test_cgroup_a -g blkio:r/test_cgroup_a");
+        s = mfree(s);
+        CHECK_INT(conf_cgexec_arg(c, "", "test_cgroup_b_sub1", CONF_CGEXEC_CPUACCT, &s), 0);
+        CHECK_STR(s, "-g cpu:test_cgroup_b/test_cgroup_b_sub1 "
+                     "-g cpuacct:test_cgroup_b/test_cgroup_b_sub1");
+        s = mfree(s);
+}
+
+/* memory and pids trees are named too, in subsystem order, each with its own path. */
+static void test_cgexec_arg_limits_trees(void) {
+        const char *t = "{\"pids\": {\"sub_cgroup\": {\"w\": {\"conf\": {\"max\": 10}}}},"
+                        " \"memory\": {\"sub_cgroup\": {\"m\": {\"sub_cgroup\": {\"w\": {}}}}},"
+                        " \"cpu\": {\"sub_cgroup\": {\"w\": {}}}}";
+        _cleanup_(conf_freep) struct conf *c = NULL;
+        _cleanup_free_ char *s = NULL;
+
+        CHECK_INT(conf_parse(t, strlen(t), &c, NULL), 0);
+        if (!c)
+                return;
+        CHECK_INT(conf_cgexec_arg(c, "r", "w", CONF_CGEXEC_CPUACCT, &s), 0);
+        CHECK_STR(s, "-g cpu:r/w -g cpuacct:r/w -g memory:r/m/w -g pids:r/w");
 }
 
 static void test_cgexec_arg_both_paths(void) {
@@ -187,7 +210,7 @@ static void test_cgexec_arg_both_paths(void) {
         if (!c)
                 return;
         /* cpu first, then blkio, whatever the JSON order; each with its own path. */
-        CHECK_INT(conf_cgexec_arg(c, "r", "x", &s), 0);
+        CHECK_INT(conf_cgexec_arg(c, "r", "x", 0, &s), 0);
         CHECK_STR(s, "-g cpu:r/q/x -g blkio:r/p/x");
 }
 
@@ -751,7 +774,7 @@ static void test_conf_find_hand_built(void) {
         CHECK(conf_find(c, CONF_CPU, "b") == b);
         CHECK(conf_find(c, CONF_CPU, "c") == NULL);
         CHECK(conf_find(c, CONF_BLKIO, "b") == NULL);
-        CHECK_INT(conf_cgexec_arg(c, "", "b", &arg), 0);
+        CHECK_INT(conf_cgexec_arg(c, "", "b", 0, &arg), 0);
         CHECK_STR(arg, "-g cpu:a/b");
         conf_free(c);
         CHECK(conf_free(NULL) == NULL);
@@ -877,7 +900,7 @@ static void test_limits_model(void) {
                      "{\"conf\":{\"max\":67108864,\"low\":4096}}}},\"pids\":{\"sub_cgroup\":{\"a\":"
                      "{\"conf\":{\"max\":10}}}}}");
         /* cgexec covers the new trees */
-        CHECK_INT(conf_cgexec_arg(c, "r", "a", &arg), 0);
+        CHECK_INT(conf_cgexec_arg(c, "r", "a", 0, &arg), 0);
         CHECK_STR(arg, "-g cpu:r/a -g blkio:r/a -g memory:r/a -g pids:r/a");
 }
 
@@ -1007,6 +1030,7 @@ int main(void) {
         RUN(test_subsys_names);
         RUN(test_cgexec_arg_seed);
         RUN(test_cgexec_arg_both_paths);
+        RUN(test_cgexec_arg_limits_trees);
         RUN(test_round_trip);
         RUN(test_round_trip_canonical_forms);
         RUN(test_defaults);

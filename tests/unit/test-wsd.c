@@ -190,7 +190,7 @@ static void test_account_answer(void) {
         for (int i = 0; i < 5; i++)
                 l[i] = v[i] ? strlen(v[i]) : 0;
         CHECK_INT(wsproto_account_answer(10, 14, v, l, 5, MIB, MIB, 16, &b, rej), 0);
-        /* keyed by slot numbers only (DESIGN.md): no start_slot/end_slot in the answer */
+        /* keyed by slot numbers only (docs/design.md): no start_slot/end_slot in the answer */
         CHECK_STR(strbuf_text(&b), "{\"10\": {\"cpu\": {}}, \"12\":  {\"a\":1} , \"14\": {}}");
         CHECK_INT(rej[WSPROTO_REJECT_JSON], 1);
         CHECK_INT(b.headroom, 16);
