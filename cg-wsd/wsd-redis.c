@@ -25,10 +25,12 @@
 
 enum pending_kind { P_ACCOUNT, P_CONF, P_PUSH, P_SEED };
 
-/* A request in flight on the commands connection: one command, or for a range one GETRANGE per
+/* A request in flight on a commands connection: one command, or for a range one GETRANGE per
  * slot (replies come in order). Owned by hiredis's callbacks: freed when the last of its
- * `waiting` replies is in. s/q are cleared when the session goes away first. */
+ * `waiting` replies is in. Or, while every connection has its share in flight, waiting in
+ * d->waiting (then owned by that list). s/q are cleared when the session goes away first. */
 struct wsd_pending {
+        lws_dll2_t wait;   /* in d->waiting */
         struct wsd *d;
         struct wsd_session *s;
         struct wsd_qent *q;
@@ -67,6 +69,7 @@ _printf_(1, 2) static void warn_value(const char *fmt, ...) {
 }
 
 static void redis_connect(struct wsd_redis *r);
+static void dispatch(struct wsd *d);
 
 /* ---- connections ---- */
 
@@ -102,6 +105,7 @@ static void kill_connection(struct wsd_redis *r) {
         detach(r);
         redisAsyncFree(ac);
         schedule(r);
+        dispatch(r->d);
         wsd_update_status(r->d);
 }
 
@@ -137,6 +141,7 @@ static void on_connect(const redisAsyncContext *ac, int status) {
         log_info("Redis %s connection to %s is up", r->name, r->d->redis_where);
         if (r->on_connect)
                 r->on_connect(r);
+        dispatch(r->d);
         wsd_update_status(r->d);
 }
 
@@ -150,6 +155,7 @@ static void on_disconnect(const redisAsyncContext *ac, int status) {
                             ac->errstr[0] ? ac->errstr : "closed");
         detach(r); /* hiredis frees ac after this callback */
         schedule(r);
+        dispatch(r->d);
         wsd_update_status(r->d);
 }
 
@@ -441,6 +447,8 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata) {
         if (p->q)
                 p->q->pending = NULL;
         free(p);
+        if (r->d->waiting.count > 0)
+                dispatch(r->d);
 }
 
 void wsd_pending_orphan(struct wsd_pending *p) {
@@ -455,40 +463,101 @@ bool wsd_redis_up(const struct wsd *d) {
         return false;
 }
 
-/* The command connection for a request of `values` values (one command each): one that already
- * has commands waiting for this loop turn's write (on_prepare), while its values in flight stay
- * few, so that many small requests share one write and one Redis read; otherwise the one with
- * the fewest values in flight, so that big answers spread over the pool. */
-static struct wsd_redis *pick(struct wsd *d, size_t values) {
+/* The command connection for a request of `values` values (one command each), or NULL when
+ * every one has its share in flight (*ret_any: some connection is up at all):
+ * - one that already has commands waiting for this loop turn's write, while it has at most
+ *   WSD_REDIS_BATCH values in flight: many small requests share one write and one Redis read;
+ * - else the one with the fewest values in flight, if that leaves it at most WSD_REDIS_INFLIGHT
+ *   (an idle one takes any request). Redis's CPU per value rises steeply with the replies queued
+ *   for one client: 16 readers of 60-slot ranges over 4 connections (4 MB queued on each) cost
+ *   Redis 3.5 ms per range, against 0.7 ms with about one range per connection, as
+ *   redis-benchmark's MGET has. So a request waits in cg-wsd rather than in Redis's buffers.
+ * `bounded` false (pushes, a second's one value): the least busy connection regardless. */
+static struct wsd_redis *pick(struct wsd *d, size_t values, bool bounded, bool *ret_any) {
         struct wsd_redis *best = NULL;
 
+        *ret_any = false;
         for (size_t i = 0; i < WSD_REDIS_POOL; i++) {
                 struct wsd_redis *r = &d->rcmd[i];
                 redisLibevEvents *e = r->ac ? r->ac->ev.data : NULL;
 
                 if (!r->connected || !r->ac)
                         continue;
+                *ret_any = true;
                 if (e && e->writing && r->pending + values <= WSD_REDIS_BATCH)
                         return r;
                 if (!best || r->pending < best->pending)
                         best = r;
         }
+        if (best && bounded && best->pending > 0 && best->pending + values > WSD_REDIS_INFLIGHT)
+                return NULL;
         return best;
+}
+
+static size_t request_values(const struct wsd_pending *p) {
+        return p->kind == P_ACCOUNT ? (size_t) (p->end - p->start + 1) : 1;
+}
+
+/* A request that will not reach Redis: its answer is the error, then it is freed. */
+static void request_failed(struct wsd_pending *p, int k) {
+        if (p->q) {
+                p->q->pending = NULL;
+                p->d->stats.errors_total++;
+                wsd_session_fill_error(p->s, p->q,
+                                       k == -ENOMEM ? "out of memory" : "redis unavailable");
+        }
+        strbuf_done(&p->acc.buf);
+        free(p);
+}
+
+static void request_send(struct wsd_redis *rc, struct wsd_pending *p) {
+        _cleanup_free_ char *key = NULL;
+        int k;
+
+        if (p->kind == P_ACCOUNT)
+                k = send_range(rc, p, p->start, p->end);
+        else {
+                k = xasprintf(&key, "%s/arch_conf", p->d->cfg->redis.prefix);
+                if (k >= 0)
+                        k = send_getrange(rc, p, key);
+        }
+        if (k < 0)
+                request_failed(p, k);
+}
+
+/* The waiting requests, in order, as connections have room; all of them answered "redis
+ * unavailable" once no connection is up. */
+static void dispatch(struct wsd *d) {
+        struct lws_dll2 *h;
+
+        while ((h = lws_dll2_get_head(&d->waiting))) {
+                struct wsd_pending *p = lws_container_of(h, struct wsd_pending, wait);
+                struct wsd_redis *rc;
+                bool any = false;
+
+                if (!p->q) { /* its session went away while it waited */
+                        lws_dll2_remove(h);
+                        strbuf_done(&p->acc.buf);
+                        free(p);
+                        continue;
+                }
+                rc = d->quit ? NULL : pick(d, request_values(p), true, &any);
+                if (!rc && any && !d->quit)
+                        return;
+                lws_dll2_remove(h);
+                if (rc)
+                        request_send(rc, p);
+                else
+                        request_failed(p, -ENOTCONN);
+        }
 }
 
 void wsd_redis_request(struct wsd_session *s, struct wsd_qent *q, const struct wsproto_request *req) {
         struct wsd *d = s->d;
-        struct wsd_redis *rc = pick(d, req->cmd == WSPROTO_SHOW_ACCOUNT
-                                                ? (size_t) (req->end_slot - req->start_slot + 1)
-                                                : 1);
+        struct wsd_redis *rc;
         struct wsd_pending *p;
-        int k;
+        bool any = false;
 
-        if (!rc) {
-                d->stats.errors_total++;
-                wsd_session_fill_error(s, q, "redis unavailable");
-                return;
-        }
         p = calloc(1, sizeof *p);
         if (!p) {
                 d->stats.errors_total++;
@@ -496,39 +565,33 @@ void wsd_redis_request(struct wsd_session *s, struct wsd_qent *q, const struct w
                 return;
         }
         *p = (struct wsd_pending){ .d = d, .s = s, .q = q, .start = req->start_slot,
-                                   .end = req->end_slot };
+                                   .end = req->end_slot,
+                                   .kind = req->cmd == WSPROTO_SHOW_ACCOUNT ? P_ACCOUNT : P_CONF };
         q->pending = p;
-        if (req->cmd == WSPROTO_SHOW_ACCOUNT) {
-                p->kind = P_ACCOUNT;
-                k = wsproto_account_begin(&p->acc, d->cfg->wsd.max_value_size,
-                                          d->cfg->wsd.max_answer_size, LWS_PRE);
-                p->acc.vcache = &d->vcache;
-                p->acc.slots_hint = (size_t) (req->end_slot - req->start_slot + 1);
-                if (k >= 0)
-                        k = send_range(rc, p, req->start_slot, req->end_slot);
+        if (p->kind == P_ACCOUNT) {
+                int k = wsproto_account_begin(&p->acc, d->cfg->wsd.max_value_size,
+                                              d->cfg->wsd.max_answer_size, LWS_PRE);
                 if (k < 0)
-                        strbuf_done(&p->acc.buf);
-        } else {
-                _cleanup_free_ char *key = NULL;
-
-                p->kind = P_CONF;
-                k = xasprintf(&key, "%s/arch_conf", d->cfg->redis.prefix);
-                if (k >= 0)
-                        k = send_getrange(rc, p, key);
+                        return request_failed(p, k);
+                p->acc.vcache = &d->vcache;
+                p->acc.slots_hint = request_values(p);
         }
-        if (k < 0) {
-                q->pending = NULL;
-                free(p);
-                d->stats.errors_total++;
-                wsd_session_fill_error(s, q, k == -ENOMEM ? "out of memory" : "redis unavailable");
-        }
+        /* behind the ones already waiting, so that a big request is not starved by small ones */
+        rc = d->waiting.count > 0 ? NULL : pick(d, request_values(p), true, &any);
+        if (rc)
+                request_send(rc, p);
+        else if (d->waiting.count > 0 || any)
+                lws_dll2_add_tail(&p->wait, &d->waiting);
+        else
+                request_failed(p, -ENOTCONN); /* no connection up: at once, not after a wait */
 }
 
 /* ---- the subscription ---- */
 
 static void fetch_push(struct wsd *d, int64_t slot) {
         _cleanup_free_ char *key = slot_key(d, slot);
-        struct wsd_redis *rc = pick(d, 1);
+        bool any;
+        struct wsd_redis *rc = pick(d, 1, false, &any);
         struct wsd_pending *p;
 
         if (!key || !rc)
@@ -604,11 +667,14 @@ static void on_prepare(struct ev_loop *loop, ev_prepare *w, int revents) {
 }
 
 void wsd_redis_start(struct wsd *d) {
-        static const char *const names[] = { "commands #1", "commands #2", "commands #3",
-                                             "commands #4", "commands #5", "commands #6",
-                                             "commands #7", "commands #8" };
+        static const char *const names[] = {
+                "commands #1",  "commands #2",  "commands #3",  "commands #4",
+                "commands #5",  "commands #6",  "commands #7",  "commands #8",
+                "commands #9",  "commands #10", "commands #11", "commands #12",
+                "commands #13", "commands #14", "commands #15", "commands #16",
+        };
 
-        _Static_assert(WSD_REDIS_POOL <= 8, "name the connections");
+        _Static_assert(WSD_REDIS_POOL <= 16, "name the connections");
         for (size_t i = 0; i < WSD_REDIS_POOL; i++)
                 d->rcmd[i] = (struct wsd_redis){ .d = d, .name = names[i],
                                                  .on_connect = cmd_on_connect };
@@ -623,6 +689,7 @@ void wsd_redis_start(struct wsd *d) {
 
 void wsd_redis_stop(struct wsd *d) {
         ev_prepare_stop(d->loop, &d->prepare);
+        dispatch(d); /* d->quit: the waiting requests are answered and freed */
         for (size_t i = 0; i < WSD_REDIS_POOL; i++) {
                 lws_sul_cancel(&d->rcmd[i].sul_reconnect);
                 kill_connection(&d->rcmd[i]);

@@ -37,8 +37,10 @@
 /* Redis command connections: a request's replies all come back on one of them, so with one
  * connection Redis buffers every client's answers for that one socket (16 MB for 16 readers of
  * 60 slots) and writes it 64 KB per event-loop turn. A few connections spread that. */
-#define WSD_REDIS_POOL 4
-#define WSD_REDIS_BATCH 32 /* values in flight up to which small requests share a connection */
+#define WSD_REDIS_POOL 8
+#define WSD_REDIS_BATCH 32    /* values in flight up to which small requests share a connection */
+#define WSD_REDIS_INFLIGHT 64 /* values in flight on one connection, above which requests wait
+                               * (an idle connection takes a bigger range whole) */
 #define WSD_VCACHE_MAX_BYTES (16 * 1024 * 1024) /* checked sample values kept (wsproto_vcache) */
 
 /* A message to send: refcounted so one pushed sample is shared by every subscriber. */
@@ -148,6 +150,7 @@ struct wsd {
         int exit_code;
 
         struct wsd_redis rcmd[WSD_REDIS_POOL], rsub;
+        lws_dll2_owner_t waiting; /* requests for which no connection had room (wsd-redis.c) */
         char *redis_where;  /* "host:port" or the unix socket's path, for logs */
         char *channel;      /* <prefix>/account */
         int64_t last_push_slot;
