@@ -79,10 +79,25 @@ redis_base() {
       $2, $5, $7, (b - a) / 1e3 / n, (u[1] + u[2]) * 1e6 / n }'
 }
 
-# median LINES-FILE: the line with the median rps
+# med FILE FIELD: the median over the rounds (the lines of FILE) of one field
+med() {
+  field_all "$2" < "$1" | sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'
+}
+field_all() { sed -n "s/\(^\|.* \)$1=\([0-9.-]*\).*/\2/p"; }
+# median FILE: one line of key=value, each the median of its field over the rounds
 median() {
-  awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^rps=/) print substr($i, 5), $0 }' "$1" | sort -n |
-    awk '{ l[NR] = $0 } END { m = l[int((NR + 1) / 2)]; sub(/^[^ ]* /, "", m); print m }'
+  local f out=""
+  for f in rps p50_ms p99_ms max_ms wsd_cpu_us_per_req redis_cpu_us_per_req cpu_us_per_req wsd_rss_kb; do
+    grep -q "$f=" "$1" && out="$out $f=$(med "$1" "$f")"
+  done
+  echo "${out# }"
+}
+# rounds FILE: "rps / cg-wsd µs / Redis µs" of each round, for the table of all rounds
+rounds() {
+  awk '{ r = w = x = "-"; for (i = 1; i <= NF; i++) { split($i, a, "=")
+           if (a[1] == "rps") r = a[2]; else if (a[1] == "wsd_cpu_us_per_req") w = a[2]
+           else if (a[1] == "redis_cpu_us_per_req") x = a[2] }
+         sep = (NR > 1) ? " · " : ""; printf "%s%s / %s / %s", sep, r, w, x }' "$1"
 }
 
 bench() { # bench OUT: one ws-bench run of both messages, appended to OUT.1 and OUT.60
@@ -128,7 +143,7 @@ echo "## cg-wsd: cost per request on the server side"
 echo
 echo "Sample: $NCG cgroups, $SAMPLE_BYTES bytes of JSON per slot. $CONNS connections, one request in"
 echo "flight each, ${DUR} s per cell after a 0.5 s warm-up; each cell ran $ROUNDS times, interleaved with"
-echo "the baselines, and the round with the median req/s is shown. CPU per request from"
+echo "the baselines, and each figure is its median over the rounds (all rounds below). CPU per request from"
 echo "\`/proc/PID/task/*/schedstat\` over the measuring window (every thread). Load average"
 echo "before / after: $LOAD0 / $LOAD1 ($(nproc) cores, shared)."
 echo
@@ -142,13 +157,24 @@ row 1 "$n_idle" "$i1"
 row 60 0 "$b60"
 row 60 "$n_idle" "$i60"
 echo
-echo "Baselines, same Redis, same run, $CONNS connections (\`redis-benchmark\`, median round):"
+echo "Baselines, same Redis, same run, $CONNS connections (\`redis-benchmark\`, medians):"
 echo
 echo "| command | req/s | p50 ms | p99 ms | Redis CPU µs/command | redis-benchmark CPU µs/command |"
 echo "|---|---:|---:|---:|---:|---:|"
 brow() { echo "| $1 | $(echo "$2" | field rps) | $(echo "$2" | field p50_ms) | $(echo "$2" | field p99_ms) | $(echo "$2" | field redis_cpu_us_per_req) | $(echo "$2" | field cpu_us_per_req) |"; }
 brow "GET of the nr_slot=1 key" "$get"
 brow "MGET of the nr_slot=60 keys" "$mget"
+echo
+echo "Every round, req/s / cg-wsd µs / Redis µs per request (the baselines: req/s / - / Redis µs):"
+echo
+echo "| cell | rounds |"
+echo "|---|---|"
+echo "| nr_slot=1 | $(rounds "$T_TMP/busy.1") |"
+echo "| nr_slot=1, $n_idle idle | $(rounds "$T_TMP/idle.1") |"
+echo "| nr_slot=60 | $(rounds "$T_TMP/busy.60") |"
+echo "| nr_slot=60, $n_idle idle | $(rounds "$T_TMP/idle.60") |"
+echo "| GET | $(rounds "$T_TMP/get") |"
+echo "| MGET | $(rounds "$T_TMP/mget") |"
 echo
 echo "$n_idle idle websockets (median round): cg-wsd spent $(awk -v a="$acc_us" -v n="$n_idle" 'BEGIN { printf "%.0f", a / n }') µs of CPU to accept each"
 echo "(handshake included), and $(awk -v r="$rest_us" 'BEGIN { printf "%.1f", r / 2 / 1000 }') ms per second with all of them open and none sending."
