@@ -135,6 +135,7 @@ void wsd_session_fill(struct wsd_session *s, struct wsd_qent *q, struct strbuf *
         }
         q->pending = NULL;
         q->msg = m;
+        s->d->answer_bytes += m->buf.len;
         s->q_bytes += m->buf.len;
         s->q_slots -= q->slots;
         q->slots = 0;

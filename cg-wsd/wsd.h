@@ -42,6 +42,7 @@
 #define WSD_REDIS_INFLIGHT 64 /* values in flight on one connection, above which requests wait
                                * (an idle connection takes a bigger range whole) */
 #define WSD_VCACHE_MAX_BYTES (16 * 1024 * 1024) /* checked sample values kept (wsproto_vcache) */
+#define WSD_QUIET_BYTES (1024 * 1024) /* answers built in a second below which the heap is trimmed */
 
 /* A message to send: refcounted so one pushed sample is shared by every subscriber. */
 struct wsd_msg {
@@ -155,6 +156,7 @@ struct wsd {
         char *channel;      /* <prefix>/account */
         int64_t last_push_slot;
         struct wsproto_vcache vcache; /* sample values already checked, by slot */
+        uint64_t answer_bytes, answer_bytes_at_tick; /* of answers built from Redis replies */
         char *latest;       /* the latest sample seen (owned), for /metrics */
         size_t latest_len;
         int64_t latest_slot;
