@@ -20,7 +20,7 @@ CFLAGS   += -std=gnu11 $(WARN) -fPIC -D_GNU_SOURCE -DTHREADED -iquote common -Ii
             -DCGARCH_VERSION=\"$(VERSION)\" -DCGARCH_WWW_DIR=\"$(DATADIR)/cgrouparch/www\" \
             $(shell pkg-config --cflags libcjson hiredis libwebsockets libsystemd inih libcrypto 2>/dev/null)
 LDLIBS   := -Wl,--as-needed $(shell pkg-config --libs libcjson hiredis libwebsockets libsystemd inih libcrypto 2>/dev/null) \
-            -lzookeeper_mt -lpthread -lm
+            -lzookeeper_mt -lev -lpthread -lm
 
 ifeq ($(V),1)
 Q :=

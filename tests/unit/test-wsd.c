@@ -273,6 +273,64 @@ static void test_account_answer(void) {
         strbuf_done(&b);
 }
 
+/* The cache of checked sample values: the same bytes of the same slot skip the check, other
+ * bytes are checked afresh (a rejected value is never served from it), the byte cap holds. */
+static void test_vcache(void) {
+        struct wsproto_vcache c = { .max_bytes = 32 };
+        const char *good = "{\"a\": 1}", *good2 = "{\"a\": 2}";
+
+        CHECK_INT(wsproto_vcache_check(&c, 5, good, strlen(good), MIB), WSPROTO_VALUE_OK);
+        CHECK_INT(c.misses, 1);
+        CHECK_INT(wsproto_vcache_check(&c, 5, good, strlen(good), MIB), WSPROTO_VALUE_OK);
+        CHECK_INT(c.hits, 1);
+        CHECK_INT(c.bytes, strlen(good));
+        /* the slot rewritten with garbage: checked, refused, and the good bytes still hit */
+        CHECK_INT(wsproto_vcache_check(&c, 5, "{\"a\": 1]", 8, MIB), WSPROTO_REJECT_JSON);
+        CHECK_INT(wsproto_vcache_check(&c, 5, "[1, 2, 3]", 9, MIB), WSPROTO_REJECT_SHAPE);
+        CHECK_INT(wsproto_vcache_check(&c, 5, good, strlen(good), MIB), WSPROTO_VALUE_OK);
+        CHECK_INT(c.hits, 2);
+        /* a good value of the same length under the same slot replaces the kept one */
+        CHECK_INT(wsproto_vcache_check(&c, 5, good2, strlen(good2), MIB), WSPROTO_VALUE_OK);
+        CHECK_INT(wsproto_vcache_check(&c, 5, good2, strlen(good2), MIB), WSPROTO_VALUE_OK);
+        CHECK_INT(c.hits, 3);
+        CHECK_INT(c.bytes, strlen(good2));
+        /* another slot of the same bucket: its own entry, no hit for slot 5 afterwards */
+        CHECK_INT(wsproto_vcache_check(&c, 5 + WSPROTO_VCACHE_SLOTS, good2, strlen(good2), MIB),
+                  WSPROTO_VALUE_OK);
+        CHECK_INT(wsproto_vcache_check(&c, 5, good2, strlen(good2), MIB), WSPROTO_VALUE_OK);
+        CHECK_INT(c.hits, 3);
+        /* the size cap still applies to a kept value (max_value_size lowered by SIGHUP) */
+        CHECK_INT(wsproto_vcache_check(&c, 5, good2, strlen(good2), 4), WSPROTO_REJECT_SIZE);
+        /* over max_bytes: checked every time, not kept */
+        {
+                const char *big = "{\"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\": 1}";
+                uint64_t m = c.misses;
+
+                CHECK_INT(wsproto_vcache_check(&c, 9, big, strlen(big), MIB), WSPROTO_VALUE_OK);
+                CHECK_INT(wsproto_vcache_check(&c, 9, big, strlen(big), MIB), WSPROTO_VALUE_OK);
+                CHECK_INT(c.misses, m + 2);
+                CHECK(c.bytes <= c.max_bytes);
+        }
+        /* through the answer builder */
+        {
+                struct wsproto_account a;
+                struct strbuf b;
+                uint64_t rej[_WSPROTO_REJECT_MAX] = {}, h = c.hits;
+
+                CHECK_INT(wsproto_account_begin(&a, MIB, MIB, 0), 0);
+                a.vcache = &c;
+                CHECK_INT(wsproto_account_add(&a, 5, good2, strlen(good2), rej), WSPROTO_VALUE_OK);
+                CHECK_INT(wsproto_account_add(&a, 6, "nope", 4, rej), WSPROTO_REJECT_JSON);
+                CHECK_INT(wsproto_account_end(&a, &b), 0);
+                CHECK_STR(strbuf_text(&b), "{\"5\": {\"a\": 2}}");
+                CHECK_INT(c.hits, h + 1);
+                CHECK_INT(rej[WSPROTO_REJECT_JSON], 1);
+                strbuf_done(&b);
+        }
+        wsproto_vcache_clear(&c);
+        CHECK_INT(c.bytes, 0);
+}
+
 /* Every malformed value of the review (issue 12 row 4) and cJSON's leniencies. */
 static void test_value_check(void) {
         static const struct {
@@ -585,6 +643,7 @@ int main(void) {
         RUN(test_slot_parse);
         RUN(test_account_answer);
         RUN(test_account_answer_keys);
+        RUN(test_vcache);
         RUN(test_value_check);
         RUN(test_metrics);
         RUN(test_metrics_limits);
