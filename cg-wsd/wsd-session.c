@@ -19,6 +19,8 @@
 #include "wsd.h"
 #include "wsd-metrics.h"
 
+#define WSD_MAX_PLACEMENTS (8 * 1024 * 1024) /* bytes of cg-taskd's taskd-placements.json */
+
 static struct ratelimit rl_session = RATELIMIT_INIT(10 * USEC_PER_SEC, 10);
 
 int64_t wsd_now_slot(void) {
@@ -315,6 +317,66 @@ static int on_writeable(struct wsd_session *s) {
 
 /* ---- requests ---- */
 
+/* get_placements: cg-taskd's record on this host, read (not followed through a symlink, without
+ * blocking, at most WSD_MAX_PLACEMENTS bytes) and rebuilt by wsproto_placements_answer(). A
+ * local file of a few hundred KiB at most: read on the loop, as the page files are. */
+static void answer_placements(struct wsd_session *s) {
+        static struct ratelimit rl = RATELIMIT_INIT(60 * USEC_PER_SEC, 3);
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        _cleanup_close_ int fd = -1;
+        enum wsproto_reject why = WSPROTO_VALUE_OK;
+        struct stat st;
+        struct strbuf b;
+        size_t len = 0;
+        struct wsd_qent *q;
+        struct wsd_msg *m;
+        int r;
+
+        if (xasprintf(&path, "%s/taskd-placements.json", s->d->cfg->daemon.runtime_dir) < 0)
+                return answer_error(s, "out of memory");
+        fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return answer_error(s, errno == ENOENT
+                                               ? "no placements here: cg-taskd has not written "
+                                                 "taskd-placements.json in this host's "
+                                                 "runtime_dir"
+                                               : "cannot read cg-taskd's placements");
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+                return answer_error(s, "cannot read cg-taskd's placements");
+        if ((uint64_t) st.st_size > WSD_MAX_PLACEMENTS) {
+                why = WSPROTO_REJECT_SIZE;
+                goto refused;
+        }
+        text = malloc((size_t) st.st_size + 1);
+        if (!text)
+                return answer_error(s, "out of memory");
+        while (len < (size_t) st.st_size) {
+                ssize_t n = read(fd, text + len, (size_t) st.st_size - len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        break; /* shorter than fstat said: a rename replaced it, parse what is */
+                len += (size_t) n;
+        }
+        r = wsproto_placements_answer(text, len, WSD_MAX_PLACEMENTS, LWS_PRE, &b, &why);
+        if (r == -ENOMEM)
+                return answer_error(s, "out of memory");
+        if (r < 0)
+                goto refused;
+        m = wsd_msg_new(&b);
+        q = m ? qent_append(s) : NULL;
+        if (!q) {
+                wsd_msg_unref(m);
+                return answer_error(s, "out of memory");
+        }
+        qent_set(s, q, m);
+        return;
+refused:
+        if (ratelimit_below(&rl))
+                log_warning("Refusing to serve %s: %s", path, wsproto_reject_name(why));
+        answer_error(s, "cg-taskd's placements are not valid");
+}
+
 static void handle_request(struct wsd_session *s, const char *buf, size_t len) {
         struct wsd *d = s->d;
         _cleanup_free_ char *err = NULL;
@@ -340,6 +402,8 @@ static void handle_request(struct wsd_session *s, const char *buf, size_t len) {
                 }
                 s->subscribed = false;
                 return answer_text(s, "{\"subscribed\": false}");
+        case WSPROTO_GET_PLACEMENTS:
+                return answer_placements(s);
         case WSPROTO_SHOW_ACCOUNT:
         case WSPROTO_GET_CONF:
                 q = qent_append(s);

@@ -20,6 +20,7 @@ enum wsproto_cmd {
         WSPROTO_GET_CONF,
         WSPROTO_SUBSCRIBE,
         WSPROTO_UNSUBSCRIBE,
+        WSPROTO_GET_PLACEMENTS, /* cg-taskd's <runtime_dir>/taskd-placements.json, on this host */
 };
 
 struct wsproto_request {
@@ -118,6 +119,19 @@ int wsproto_account_end(struct wsproto_account *a, struct strbuf *ret); /* frees
  * wsproto_value_check() (*ret_reason, may be NULL, says why). */
 int wsproto_push_answer(int64_t slot, const char *v, size_t len, size_t max_value,
                         size_t headroom, struct strbuf *ret, enum wsproto_reject *ret_reason);
+/* get_placements: cg-taskd's record of its decisions (<runtime_dir>/taskd-placements.json, a
+ * file cg-wsd only reads) is checked like a Redis value (at most `max` bytes, UTF-8, strict
+ * JSON, an object with a "files" array) and rebuilt, never spliced: the answer is
+ *   {"placements": {"files": [{"path", "pattern", "rule", "pid", "state", "reason",
+ *    "reason_key", "cgroup", "last_move", "unit"?}], "pending": N, "refused": N, "placed": N,
+ *    "total": N, "omitted": N, "updated": T}}
+ * with only those keys, each of its type (a file entry without a string path, an integer pid
+ * or a known state is left out; a missing string is "", a missing count 0, a missing
+ * last_move null), at most WSPROTO_PLACEMENTS_MAX_FILES entries. -EINVAL with *ret_reason
+ * (may be NULL) when the text is refused; -ENOMEM. */
+#define WSPROTO_PLACEMENTS_MAX_FILES 1000
+int wsproto_placements_answer(const char *text, size_t len, size_t max, size_t headroom,
+                              struct strbuf *ret, enum wsproto_reject *ret_reason);
 /* {"error": "<msg>"} with msg escaped. */
 int wsproto_error_answer(const char *msg, size_t headroom, struct strbuf *ret);
 

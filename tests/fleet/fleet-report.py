@@ -83,7 +83,7 @@ def section(res, header):
                        if f3 else ""))
     big = max(ns)
     d = res[big]
-    if any(k.startswith(("failover", "rolling", "partition", "quorum")) for k in d):
+    if any(k.startswith(("failover", "rolling", "partition", "quorum", "dashboard")) for k in d):
         out.append("")
         out.append("**Faults at %d hosts** (session timeout as in the header):" % big)
         out.append("")
@@ -97,9 +97,15 @@ def section(res, header):
             ("rolling restart: changes made during it", "rolling_changes", ""),
             ("partition (3× session timeout): slowest other host per change", "partition_others_max_ms", " ms"),
             ("partition: healed host on the last version after the heal", "partition_recovery_ms", " ms"),
+            ("partition: the heal came after (the cut lasts until the two changes are through)", "partition_healed_after_s", " s"),
+            ("partition: CgrouparchConfVersionSkew firing after the cut (the rule's 3m window and `for: 2m` shortened to 3s and 1s, scrape and evaluation every 1 s)", "partition_alert_firing_s", " s"),
+            ("partition: CgrouparchConfVersionSkew gone after the heal", "partition_alert_cleared_s", " s"),
             ("quorum loss: every host's STATUS= says unreachable after", "quorum_status_ms", " ms"),
             ("quorum back: every host watching again after the restart", "quorum_reconnect_ms", " ms"),
-            ("harness start (ensemble, namespaces, hosts on version 0)", "startup_s", " s"),
+            ("Grafana dashboard queries answered by the fleet's Prometheus", "dashboard_queries", ""),
+            ("monitoring: Prometheus CPU (every host scraped and the rules evaluated each second), % of a core", "prom_cpu_pct", " %"),
+            ("monitoring: the cg-wsd of all hosts answering the scrapes, % of a core", "wsd_cpu_pct_all_hosts", " %"),
+            ("harness start (ensemble, namespaces, hosts on version 0, Prometheus scraping them)", "startup_s", " s"),
         ]
         for label, k, u in rows:
             if k in d:

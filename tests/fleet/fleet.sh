@@ -3,12 +3,19 @@
 # ZooKeeper ensemble and FLEET_N hosts in network namespaces. TAP lines; figures as
 # "# fig <key> <value>" lines (also appended to $FLEET_RESULTS when set, for tests/fleet/run).
 #
-# FLEET_SCENARIOS (default all, in this order): propagation failover rolling partition quorum herd
-# FLEET_N (50), FLEET_CHANGES (100), FLEET_SESSION_MS (4000), FLEET_FULL (2),
-# FLEET_HERD_BYTES (1000000), FLEET_HERD_CGROUPS (100).
+# FLEET_SCENARIOS (default all, in this order): propagation failover rolling partition quorum
+# herd dashboard
+# FLEET_N (50), FLEET_CHANGES (100), FLEET_FAILOVER_CHANGES (10 before the kill, 10 after the
+# new leader), FLEET_SESSION_MS (4000), FLEET_FULL (2),
+# FLEET_HERD_BYTES (1000000), FLEET_HERD_CGROUPS (100), FLEET_PROM (1: Prometheus over the
+# fleet; 0, or prometheus not installed: none), FLEET_ALERT_FOR (1s), FLEET_ALERT_WINDOW (3s).
 . "$(dirname "$0")/lib-fleet.sh"
-FLEET_SCENARIOS=${FLEET_SCENARIOS:-propagation failover rolling partition quorum herd}
+FLEET_SCENARIOS=${FLEET_SCENARIOS:-propagation failover rolling partition quorum herd dashboard}
+for tool in prometheus jq; do
+  command -v "$tool" >/dev/null || { [ "$FLEET_PROM" = 0 ] || t_diag "no $tool: no Prometheus over the fleet"; FLEET_PROM=0; }
+done
 FLEET_CHANGES=${FLEET_CHANGES:-100}
+FLEET_FAILOVER_CHANGES=${FLEET_FAILOVER_CHANGES:-10}
 FLEET_HERD_BYTES=${FLEET_HERD_BYTES:-1000000}
 FLEET_HERD_CGROUPS=${FLEET_HERD_CGROUPS:-100}
 FLEET_RESULTS=${FLEET_RESULTS:-}
@@ -45,16 +52,30 @@ fl_end_check() {
 }
 expired_count() { cat "$FL"/h*/syncd.log | grep -c "expired" ; }
 
-t_diag "fleet: N=$FLEET_N hosts (full set on $FLEET_FULL), 3 ZooKeeper servers, session ${FLEET_SESSION_MS} ms, tickTime $FLEET_TICK; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+# fl_no_version_alert SINCE_EPOCH: Prometheus's ALERTS series has no version alert firing since
+# then (max_over_time over the span, through the query API).
+fl_no_version_alert() {
+  local span
+  span=$(awk -v s="$1" -v n="$EPOCHREALTIME" 'BEGIN { printf "%d", n - s + 2 }')
+  fl_prom_query "count(max_over_time(ALERTS{alertname=~\"CgrouparchConfVersion(Skew|Behind)\", alertstate=\"firing\"}[${span}s]))" |
+    jq -e '.status == "success" and (.data.result | length == 0)' >/dev/null
+}
+
+t_diag "fleet: N=$FLEET_N hosts (full set on $FLEET_FULL), 3 ZooKeeper servers, session ${FLEET_SESSION_MS} ms, tickTime $FLEET_TICK, Prometheus $([ "$FLEET_PROM" = 0 ] && echo no || echo "yes (version alerts: window $FLEET_ALERT_WINDOW, for: $FLEET_ALERT_FOR)"); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 t0=$(now_ms)
 if ! fleet_up; then
-  t_fail "fleet up (ensemble, $FLEET_N hosts, every host on version 0)"
+  t_fail "fleet up (ensemble, $FLEET_N hosts, every host on version 0${FL_PROM_PID:+, Prometheus scraping them})"
   t_done; exit 1
 fi
-t_ok "fleet up: ensemble formed in ${FL_T_ZK} ms, $FLEET_N namespaces in ${FL_T_NET} ms, every host on version 0 in ${FL_T_HOSTS} ms"
+t_ok "fleet up: ensemble formed in ${FL_T_ZK} ms ($FLEET_N namespaces made meanwhile in ${FL_T_NET} ms), every host on version 0 in ${FL_T_HOSTS} ms${FL_PROM_PID:+, Prometheus scraping all $FLEET_N cg-wsd}"
 fig startup_s "$(awk -v m="$(ms_since "$t0")" 'BEGIN { printf "%.1f", m / 1000 }')"
-t_check "the machine's own network namespace got nothing: no 10.213. address on it" \
-  bash -c "! ip -4 addr show | grep -q '10\.213\.'"
+t_check "the machine's own network namespace got nothing: no 10.213. or 10.214. address on it" \
+  bash -c "! ip -4 addr show | grep -qE '10\.21[34]\.'"
+if [ "$FLEET_PROM" != 0 ]; then
+  n=$(grep -c -- '- alert: ' "$TOP/contrib/prometheus/cgrouparch.rules.yml")
+  t_eq "prometheus: the shipped rules loaded, all $n evaluating without error" \
+    "$(fl_prom_api rules | jq '[.data.groups[].rules[] | select(.health == "ok")] | length')" "$n"
+fi
 
 # ---------------------------------------------------------------- propagation
 sc_propagation() {
@@ -70,6 +91,10 @@ sc_propagation() {
   t_check "propagation: cg-syncd logs 'Applied version N' in increasing order on every host${FL_ORDER_BAD:+ (not:$FL_ORDER_BAD)}" fleet_applied_in_order
   t_check "propagation: p99 from the acknowledged write to the last host < 1 s (p99 $ST_p99 ms)" \
     awk -v p="$ST_p99" 'BEGIN { exit !(p < 1000) }'
+  # Two versions are in use at nearly every scrape while changes come faster than the scrape
+  # interval; the skew alerts must still stay quiet, no host being behind for long.
+  [ "$FLEET_PROM" = 0 ] || t_check "propagation: no version alert fired during the stream of changes (ALERTS over its span, through the query API)" \
+    fl_no_version_alert "$since"
   t_diag "propagation over $FLEET_CHANGES changes in $(ms_since "$t") ms"
   fig prop_p50_ms "$ST_p50"; fig prop_p99_ms "$ST_p99"; fig prop_max_ms "$ST_max"
   fig prop_mean_ms "$ST_mean"
@@ -86,16 +111,16 @@ sc_failover() {
   exp0=$(expired_count)
   fl_bg_stream 0 0.05
   n0=$(fl_puts)
-  wait_for 60 fl_puts_ge $((n0 + 10))
+  wait_for 60 fl_puts_ge $((n0 + FLEET_FAILOVER_CHANGES))
   tk=$(now_ms)
   fleet_zk_kill "$leader"
-  t_diag "failover: killed leader server $leader (kill -9) after $(( $(fl_puts) - n0 )) changes of the stream"
+  t_diag "failover: killed leader server $leader (kill -9) after $(( $(fl_puts) - n0 )) changes of the stream, $FLEET_FAILOVER_CHANGES more after the new leader"
   while [ "$(ms_since "$tk")" -lt 60000 ]; do newl=$(fleet_zk_leader) && break; sleep 0.05; done
   t=$(ms_since "$tk")
   t_check "failover: a new leader (server ${newl:-none}) elected, ${t} ms after the kill" test -n "$newl"
   fig failover_election_ms "$t"
   n0=$(fl_puts)
-  wait_for 90 fl_puts_ge $((n0 + 10))
+  wait_for 90 fl_puts_ge $((n0 + FLEET_FAILOVER_CHANGES))
   touch "$FL/stop"
   wait "$FL_STREAM_PID"
   t_check "failover: the stream of changes went on (every put eventually written, each seen everywhere)" test $? = 0
@@ -104,13 +129,21 @@ sc_failover() {
   fig failover_stall_ms "$ST_stall_max"
   fig failover_session_expiries "$(( $(expired_count) - exp0 ))"
   fl_end_check failover
+  # The killed server restarts; the next scenario goes on while its JVM starts (FL_REJOIN), and
+  # the check that it is back in the quorum comes before anything that needs all three.
   fleet_zk_start "$leader"
-  t_check "failover: server $leader restarted and back in the quorum" wait_for 90 fl_zk_serving "$leader"
+  FL_REJOIN=$leader
+}
+fl_rejoin_check() {
+  [ -n "${FL_REJOIN:-}" ] || return 0
+  t_check "failover: server $FL_REJOIN restarted and back in the quorum" wait_for 90 fl_zk_serving "$FL_REJOIN"
+  FL_REJOIN=
 }
 
 # ---------------------------------------------------------------- rolling restart
 sc_rolling() {
   local s n0 since=$EPOCHREALTIME t0=$(now_ms) t exp0
+  fl_rejoin_check
   exp0=$(expired_count)
   fl_bg_stream 0 0.05
   for s in 1 2 3; do
@@ -135,10 +168,18 @@ sc_rolling() {
 }
 
 # ---------------------------------------------------------------- partition
+# With Prometheus: the skew alert is quiet before the cut, fires during it (with the lagging host
+# named by CgrouparchConfVersionBehind) and clears after the heal, all seen through the HTTP API.
+# The cut is on the ZooKeeper network only: Prometheus still scrapes the host (mgmt network).
+fl_rel() { [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f s", b - a }' || echo never; }
 sc_partition() {
   local k=$((FLEET_N - 1)) since=$EPOCHREALTIME tc th v0 v st cut_ms=$((3 * FLEET_SESSION_MS))
+  local prom=0 fired="" tce the p f c a n h
+  [ "$FLEET_PROM" = 0 ] || prom=1
+  [ $prom = 0 ] || t_check "partition: before the cut no version-skew alert (pending or firing), through Prometheus's API" \
+    wait_for 20 fl_alert_gone CgrouparchConfVersionSkew
   read -r -a vs < "$FL/versions"; v0=${vs[$k]}
-  tc=$(now_ms)
+  tc=$(now_ms); tce=$EPOCHREALTIME
   fleet_cut "$k"
   t_diag "partition: host $k cut off (its veth down at the bridge) for $cut_ms ms"
   sleep 0.5
@@ -153,12 +194,22 @@ sc_partition() {
   fig partition_others_max_ms "$ST_max"
   read -r -a vs < "$FL/versions"
   t_eq "partition: the cut-off host still has its old version" "${vs[$k]}" "$v0"
-  while [ "$(ms_since "$tc")" -lt "$cut_ms" ]; do sleep 0.1; done
+  while [ "$(ms_since "$tc")" -lt "$cut_ms" ]; do
+    if [ $prom = 1 ] && [ -z "$fired" ] && fl_alert_is CgrouparchConfVersionSkew firing; then fired=$(ms_since "$tc"); fi
+    sleep 0.1
+  done
+  if [ $prom = 1 ]; then
+    # the two changes can take longer than the cut on a loaded machine: look once more
+    [ -n "$fired" ] || ! fl_alert_is CgrouparchConfVersionSkew firing || fired=$(ms_since "$tc")
+    t_check "partition: CgrouparchConfVersionSkew fires during the cut (seen ${fired:-never} ms after it; window $FLEET_ALERT_WINDOW, for: $FLEET_ALERT_FOR)" test -n "$fired"
+    t_check "partition: CgrouparchConfVersionBehind fires for the cut-off host (host h$k) before the heal" \
+      fl_alert_is CgrouparchConfVersionBehind firing "h$k"
+  fi
   st=$(fleet_status "$k")
   t_diag "partition: host $k STATUS= before the heal: $st"
   t_check "partition: the cut-off host says ZooKeeper is unreachable or its session expired" \
     grep -qE "unreachable|expired" <<<"$st"
-  th=$(now_ms)
+  th=$(now_ms); the=$EPOCHREALTIME
   fleet_heal "$k"
   if wait_for 90 fleet_all_at "$v"; then
     t=$(ms_since "$th")
@@ -168,6 +219,27 @@ sc_partition() {
     t_fail "partition: after the heal the host applied the last version ($v)"
     t_diag "versions: $(cat "$FL/versions"); status: $(fleet_status "$k")"
   fi
+  if [ $prom = 1 ]; then
+    if wait_for 30 fl_alert_gone CgrouparchConfVersionSkew; then
+      t_ok "partition: the skew alert clears after the heal (gone from /api/v1/alerts and ALERTS when looked at $(ms_since "$th") ms after it)"
+    else
+      t_fail "partition: the skew alert clears after the heal"
+    fi
+    t_check "partition: CgrouparchConfVersionBehind clears too" wait_for 10 fl_alert_gone CgrouparchConfVersionBehind
+    # the timeline, from fleet-alerts.py's log of the API (times from the cut)
+    for a in CgrouparchConfVersionSkew: CgrouparchConfVersionBehind:h$k CgrouparchZooKeeperDown:h$k; do
+      n=${a%%:*}; h=${a#*:}
+      p=$(fl_alert_log_first "$n" pending "$tce" "$h")
+      f=$(fl_alert_log_first "$n" firing "$tce" "$h")
+      c=$(fl_alert_log_first "$n" inactive "$tce" "$h")
+      t_diag "partition: alert $n${h:+ for $h}: pending $(fl_rel "$tce" "$p"), firing $(fl_rel "$tce" "$f"), inactive $(fl_rel "$tce" "$c") after the cut (heal at $(fl_rel "$tce" "$the"))"
+      if [ "$n" = CgrouparchConfVersionSkew ]; then
+        [ -z "$f" ] || fig partition_alert_firing_s "$(fl_rel "$tce" "$f" | cut -d' ' -f1)"
+        [ -z "$c" ] || fig partition_alert_cleared_s "$(fl_rel "$the" "$c" | cut -d' ' -f1)"
+      fi
+    done
+    fig partition_healed_after_s "$(fl_rel "$tce" "$the" | cut -d' ' -f1)"
+  fi
   t_check "partition: the host's cg-syncd saw its session expire and started a new one" \
     grep -q "expired" "$(fl_host_dir "$k")/syncd.log"
   fl_end_check partition
@@ -175,12 +247,13 @@ sc_partition() {
 
 # ---------------------------------------------------------------- quorum loss
 sc_quorum() {
-  local l a b v0 share t tq ok=1 i root st out rc s
+  local l a b v0 share t tq ok=1 i root st out rc s tse tqe
+  fl_rejoin_check
   l=$(fleet_zk_leader) || { t_fail "quorum: a leader"; return; }
   a=$l; b=$(( l % 3 + 1 ))
   v0=$(zk_version); share=$FL_SHARE
   wait_for 30 fleet_all_at "$v0"
-  t=$(now_ms)
+  t=$(now_ms); tse=$EPOCHREALTIME
   fleet_zk_stop "$a"; fleet_zk_stop "$b"
   t_diag "quorum: stopped servers $a (leader) and $b (SIGTERM, $(ms_since "$t") ms); one of three left"
   t=$(now_ms)
@@ -193,7 +266,14 @@ sc_quorum() {
     for ((i = 0; i < FLEET_N && i < 5; i++)); do t_diag "host $i: $(fleet_status "$i")"; done
   fi
   t_diag "quorum: host 0 STATUS= $(fleet_status 0)"
-  t_diag "quorum: /metrics is not checked: cg-wsd has no health metrics yet (another issue)"
+  t_check "quorum: host 0's cg-wsd /metrics says cgrouparch_syncd_zookeeper_connected 0" \
+    eval 'fleet_metrics 0 | grep -qx "cgrouparch_syncd_zookeeper_connected 0"'
+  if [ "$FLEET_PROM" != 0 ]; then
+    t_check "quorum: Prometheus sees every host's /metrics say ZooKeeper disconnected" \
+      wait_for 20 fl_prom_eq "count(cgrouparch_syncd_zookeeper_connected == 0)" "$FLEET_N"
+    t_check "quorum: CgrouparchZooKeeperDown fires for every host" \
+      wait_for 20 fl_prom_eq "count(ALERTS{alertname=\"CgrouparchZooKeeperDown\", alertstate=\"firing\"})" "$FLEET_N"
+  fi
   out=$(fl_hub "$BUILD/cgarch" -c "$FL/admin.conf" conf put "$FL/conf.json" 2>&1); rc=$?
   t_check "quorum: a put without quorum fails (exit $rc: $out)" test "$rc" = 1
   read -r -a vs < "$FL/versions"
@@ -204,7 +284,7 @@ sc_quorum() {
   done
   t_check "quorum: every host kept its last tree (version $v0, web share $share) and snapshot" test $ok = 1
   t_check "quorum: no daemon exited while ZooKeeper was unreachable" fleet_alive
-  tq=$(now_ms)
+  tq=$(now_ms); tqe=$EPOCHREALTIME
   fleet_zk_start "$a"; fleet_zk_start "$b"
   t_check "quorum: quorum back" wait_for 90 fl_zk_quorum 3
   t_diag "quorum: quorum back $(ms_since "$tq") ms after the restart"
@@ -217,6 +297,14 @@ sc_quorum() {
   fi
   fleet_change && wait_for 30 fleet_all_at "$FL_VERSION"
   t_check "quorum: a change after the return reaches every host (version $FL_VERSION)" test $? = 0
+  if [ "$FLEET_PROM" != 0 ]; then
+    t_check "quorum: CgrouparchZooKeeperDown clears" wait_for 30 fl_alert_gone CgrouparchZooKeeperDown
+    # from fleet-alerts.py's log: when the hosts' alerts fired (from the stop) and cleared (from the restart)
+    t_diag "quorum: CgrouparchZooKeeperDown $(awk -v ts="$tse" -v tq="$tqe" '
+      $2 == "CgrouparchZooKeeperDown" && $1 >= ts && $4 == "firing" && !f[$3]++ { n++; if (!a || $1 < a) a = $1; if ($1 > b) b = $1 }
+      $2 == "CgrouparchZooKeeperDown" && $1 >= tq && $4 == "inactive" && !c[$3]++ { m++; if ($1 > d) d = $1 }
+      END { printf "firing for %d hosts, the first %.1f s and the last %.1f s after the stop; inactive for %d hosts, the last %.1f s after the restart", n, a - ts, b - ts, m, d - tq }' "$FL/alerts.log")"
+  fi
   fl_end_check quorum
 }
 
@@ -292,9 +380,61 @@ sc_herd() {
   fl_end_check herd
 }
 
+# ---------------------------------------------------------------- the operators' dashboard
+# contrib/grafana/cgrouparch-fleet.json: every PromQL expression of it (and its variable's
+# label_values()) run against the fleet's Prometheus through the HTTP API must parse and return
+# data (no Grafana needed). Grafana's variables are replaced as Grafana would: $job by the fleet's
+# job, $__rate_interval by 10s (4 scrape intervals and more).
+sc_dashboard() {
+  local st title n expr bad=0 total=0
+  if [ "$FLEET_PROM" = 0 ]; then t_skip "dashboard queries" "no Prometheus"; return; fi
+  while IFS=$'\t' read -r st title n expr; do
+    total=$((total + 1))
+    if [ "$st" = ok ]; then
+      t_ok "dashboard: \"$title\" answers ($n): $expr"
+    else
+      bad=$((bad + 1)); t_fail "dashboard: \"$title\": $n: $expr"
+    fi
+  done < <(fl_mon /usr/bin/python3 "$FLEET_DIR/fleet-dashboard.py" "$FL_PROM_URL" \
+             "$TOP/contrib/grafana/cgrouparch-fleet.json" "$FL_PROM_JOB" 10s 2>&1)
+  t_check "dashboard: its queries were found and run ($total)" test "$total" -gt 10
+  fig dashboard_queries "$total"
+  # what monitoring cost over the run: Prometheus (N targets every second, rules every second)
+  # and the N cg-wsd answering its scrapes, in % of one core
+  local ms=$(($(now_ms) - FL_MON_T0)) hz=$HZ
+  fig prom_cpu_pct "$(awk -v t=$(($(fl_ticks "$FL_PROM_PID") - FL_MON_PROM0)) -v ms=$ms -v hz=$hz 'BEGIN { printf "%.1f", t * 100000 / hz / ms }')"
+  fig wsd_cpu_pct_all_hosts "$(awk -v t=$(($(fl_ticks "${FL_WSD_PIDS[@]}") - FL_MON_WSD0)) -v ms=$ms -v hz=$hz 'BEGIN { printf "%.1f", t * 100000 / hz / ms }')"
+}
+
+# fl_alert_summary: every alert that fired during the run, by scenario (from fleet-alerts.py's
+# log of /api/v1/alerts): which, for how many hosts, first and last firing from the scenario's
+# start.
+fl_alert_summary() {
+  [ "$FLEET_PROM" != 0 ] && [ -f "$FL/alerts.log" ] || return 0
+  awk 'FNR == NR { st[++n] = $1; nm[n] = $2; next }
+       $4 == "firing" { s = "startup"; t0 = 0
+                        for (i = 1; i <= n; i++) if ($1 >= st[i]) { s = nm[i]; t0 = st[i] }
+                        k = s " " $2; if (!(k in c)) { order[++m] = k; a[k] = $1 - t0 }
+                        if (!((k, $3) in h)) { h[k, $3] = 1; c[k]++ }
+                        b[k] = $1 - t0 }
+       END { if (!m) print "# alerts: none fired during the run"
+             for (j = 1; j <= m; j++) { k = order[j]; split(k, f, " ")
+               printf "# alerts: %s: %s firing for %d host(s)/job(s), from %.1f s to %.1f s after the scenario began\n", f[1], f[2], c[k], a[k], b[k] } }' \
+    "$FL/scenarios.log" "$FL/alerts.log"
+  # A version alert outside the partition is Prometheus itself starved: an evaluation sees the
+  # sub-second skew of a change, the process is descheduled for seconds (scrapes included), and
+  # the next evaluation, past `for:`, still sees it. Missed evaluations show such stalls.
+  t_diag "alerts: Prometheus missed $(fl_mon curl -sf -m 5 "$FL_PROM_URL/metrics" |
+    awk '/^prometheus_rule_group_iterations_missed_total/ { m += $2 } /^prometheus_rule_group_iterations_total/ { n += $2 }
+         END { printf "%d of %d scheduled", m, n }') rule evaluations (1 s apart) for lack of CPU"
+}
+: > "$FL/scenarios.log"
 for sc in $FLEET_SCENARIOS; do
   t_diag "---- $sc (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+  echo "$EPOCHREALTIME $sc" >> "$FL/scenarios.log"
   "sc_$sc"
 done
+fl_rejoin_check
+fl_alert_summary
 t_check "the ensemble's three servers are still running" bash -c "kill -0 ${FL_ZK_PIDS[*]}"
 t_done

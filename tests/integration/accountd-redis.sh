@@ -69,8 +69,9 @@ kill -CONT "$REDIS_PID"
 ticks=$(grep -oE "last tick [0-9]+" "$T_TMP/notify.out" | awk '{print $3}' | sort -n | tr '\n' ' ')
 worst=$(echo "$ticks" | tr ' ' '\n' | grep . | tail -1)
 t_diag "tick durations while Redis was stalled (µs): $ticks"
+# the 100 ms Redis timeout, plus 50 ms for the tick's own work (which the time factor scales)
 t_check "a tick never waits more than ~100 ms on a stalled Redis (worst ${worst:-?} µs)" \
-  bash -c "[ -n '$worst' ] && [ '$worst' -le 150000 ]"
+  bash -c "[ -n '$worst' ] && [ '$worst' -le $((100000 + 50000 * T_TF)) ]"
 t_check "samples resume after the stall" wait_for 3 acctd_has_slot_after "$(date +%s)"
 
 # ---- the machine stalls (the daemon is stopped for ~2.5 s): logged, not made up ----

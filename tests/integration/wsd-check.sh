@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
-# tests/run: no asan pass
 # `cg-wsd --check` refuses a listen address it could not or should not use, with a message that
 # says what to write (issue 15: `[wsd] bind = 0.0.0.0:80` passed --check): an address with a port
 # in it, a privileged port (the unit runs cg-wsd unprivileged), a non-loopback bind without a

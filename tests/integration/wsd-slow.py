@@ -15,6 +15,7 @@ spec.loader.exec_module(L)
 
 t = L.Tap()
 r = L.Redis().start()
+L.asan_small_quarantine()
 w = L.Wsd(r.port).start()
 P = w.prefix
 
