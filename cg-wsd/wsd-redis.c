@@ -444,8 +444,9 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata) {
                 default:
                         break;
                 }
-        if (p->q)
-                p->q->pending = NULL;
+        /* p->q is not touched here: every path above with a q filled it, which cleared
+         * q->pending, and an answer filled may already be written and its entry freed
+         * (write_now) */
         free(p);
         if (r->d->waiting.count > 0)
                 dispatch(r->d);

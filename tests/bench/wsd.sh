@@ -11,13 +11,14 @@
 # a baseline and the cell it is compared with are measured seconds apart, not a minute.
 # Also: cg-wsd's CPU to accept one idle websocket, and at rest with them all open.
 # Ends with the issue-14 targets, each checked against this run's baseline. Prints Markdown.
-# Bounded: about two minutes, loopback only, everything stopped at exit.
+# Bounded: about three minutes, loopback only, everything stopped at exit.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../lib-wsd.sh"
 BENCH=$BUILD/tests/tools/ws-bench
 [ -x "$BENCH" ] || { echo "build ws-bench first: make tests-build" >&2; exit 1; }
 DUR=${WSD_BENCH_SECONDS:-3}
 ROUNDS=${WSD_BENCH_ROUNDS:-3}
+SETTLE=2 # seconds of quiet before each measured cell
 IDLE=${WSD_BENCH_IDLE:-10000}
 CONNS=16
 S=1700000000
@@ -100,22 +101,27 @@ rounds() {
          sep = (NR > 1) ? " · " : ""; printf "%s%s / %s / %s", sep, r, w, x }' "$1"
 }
 
-bench() { # bench OUT: one ws-bench run of both messages, appended to OUT.1 and OUT.60
-  "$BENCH" -p "$WSD_PORT" -c "$CONNS" -d "$DUR" -m "$(msg 1)" -m "$(msg 60)" \
+bench() { # bench OUT NR_SLOT: one ws-bench run, its line appended to OUT.NR_SLOT
+  sleep "$SETTLE"
+  "$BENCH" -p "$WSD_PORT" -c "$CONNS" -d "$DUR" -m "$(msg "$2")" \
     -P wsd="$WSD_PID" -P redis="$REDIS_PID" > "$T_TMP/run" 2>"$T_TMP/run.err"
-  grep -q 'msg=2' "$T_TMP/run" || { echo "ws-bench failed:" >&2; cat "$T_TMP/run" "$T_TMP/run.err" >&2; exit 1; }
+  grep -q 'msg=1' "$T_TMP/run" || { echo "ws-bench failed:" >&2; cat "$T_TMP/run" "$T_TMP/run.err" >&2; exit 1; }
   if grep -q 'error_answers=[1-9]' "$T_TMP/run"; then echo "# warning: error answers: $(cat "$T_TMP/run")" >&2; fi
-  grep 'msg=1 ' "$T_TMP/run" >> "$1.1"
-  grep 'msg=2 ' "$T_TMP/run" >> "$1.60"
+  cat "$T_TMP/run" >> "$1.$2"
 }
 
 LOAD0=$(loadavg)
 : > "$T_TMP/accept"
 for ((r = 1; r <= ROUNDS; r++)); do
+  # a 16 KB workload before each 16 KB one, a megabyte one before each megabyte one: Redis's CPU
+  # per megabyte answer was seen 3-5x higher for seconds after a burst of small ones
+  sleep "$SETTLE"
   redis_base GET "cgroup_arch/account/$S" >> "$T_TMP/get"
-  bench "$T_TMP/busy"
+  bench "$T_TMP/busy" 1
+  sleep "$SETTLE"
   # shellcheck disable=SC2046
   redis_base MGET $(keys 60) >> "$T_TMP/mget"
+  bench "$T_TMP/busy" 60
   # the idle websockets: held by a second ws-bench (it answers pings) while the same cells run
   c0=$(cpu_ns "$WSD_PID")
   "$BENCH" -p "$WSD_PORT" -i "$IDLE" -H 600 > "$T_TMP/hold" 2>"$T_TMP/hold.err" &
@@ -128,7 +134,8 @@ for ((r = 1; r <= ROUNDS; r++)); do
   sleep 2
   c3=$(cpu_ns "$WSD_PID")
   echo "$n_idle $(( (c1 - c0) / 1000 )) $(( (c3 - c2) / 1000 ))" >> "$T_TMP/accept"
-  bench "$T_TMP/idle"
+  bench "$T_TMP/idle" 1
+  bench "$T_TMP/idle" 60
   kill "$HOLD"; wait "$HOLD" 2>/dev/null
   wait_for 30 few_connections || echo "# warning: cg-wsd still has $(connections) websockets" >&2
 done
@@ -142,8 +149,9 @@ read -r n_idle acc_us rest_us <<<"$(sort -n -k2 "$T_TMP/accept" | awk '{ l[NR] =
 echo "## cg-wsd: cost per request on the server side"
 echo
 echo "Sample: $NCG cgroups, $SAMPLE_BYTES bytes of JSON per slot. $CONNS connections, one request in"
-echo "flight each, ${DUR} s per cell after a 0.5 s warm-up; each cell ran $ROUNDS times, interleaved with"
-echo "the baselines, and each figure is its median over the rounds (all rounds below). CPU per request from"
+echo "flight each, ${DUR} s per cell after ${SETTLE} s of quiet and a 0.5 s warm-up; each cell ran $ROUNDS times,"
+echo "interleaved with the baselines (GET, nr_slot=1, MGET, nr_slot=60, then with the idle websockets"
+echo "nr_slot=1 and 60), and each figure is its median over the rounds (all rounds below). CPU per request from"
 echo "\`/proc/PID/task/*/schedstat\` over the measuring window (every thread). Load average"
 echo "before / after: $LOAD0 / $LOAD1 ($(nproc) cores, shared)."
 echo
