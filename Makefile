@@ -20,7 +20,7 @@ CFLAGS   += -std=gnu11 $(WARN) -fPIC -D_GNU_SOURCE -DTHREADED -iquote common -Ii
             -DCGARCH_VERSION=\"$(VERSION)\" -DCGARCH_WWW_DIR=\"$(DATADIR)/cgrouparch/www\" \
             $(shell pkg-config --cflags libcjson hiredis libwebsockets libsystemd inih libcrypto 2>/dev/null)
 LDLIBS   := -Wl,--as-needed $(shell pkg-config --libs libcjson hiredis libwebsockets libsystemd inih libcrypto 2>/dev/null) \
-            -lzookeeper_mt -lpthread -lm
+            -lzookeeper_mt -lev -lpthread -lm
 
 ifeq ($(V),1)
 Q :=
@@ -93,12 +93,15 @@ $(O)/$(1): $(O)/obj/$(1)/main.o $(O)/prog/lib$(1).a $(LIB_A) $(LINK_OBJS)
 endef
 $(foreach p,$(PROGS),$(eval $(call prog_rule,$(p))))
 DAEMON_LIBS := $(DAEMONS:%=$(O)/prog/lib%.a)
+# The CLI's pure modules (why.c, top.c) are unit-tested too: its library (not main.c) is linked
+# after the daemons'.
+CLI_LIB := $(O)/prog/libcgarch.a
 
 # Unit tests link the daemons' static libraries (each test pulls only the objects it uses).
-$(O)/tests/%: tests/unit/%.c tests/unit/tap.h $(DAEMON_LIBS) $(LIB_A) $(LINK_OBJS) $(wildcard cg-*/*.c cg-*/*.h)
+$(O)/tests/%: tests/unit/%.c tests/unit/tap.h $(DAEMON_LIBS) $(CLI_LIB) $(LIB_A) $(LINK_OBJS) $(wildcard cg-*/*.c cg-*/*.h cgarch/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $@")
-	$(Q)$(CC) $(CFLAGS) $(DAEMON_INC) -Itests/unit -o $@ $< $(DAEMON_LIBS) $(LIB_A) $(LDFLAGS) $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(DAEMON_INC) -iquote cgarch -Itests/unit -o $@ $< $(DAEMON_LIBS) $(CLI_LIB) $(LIB_A) $(LDFLAGS) $(LDLIBS)
 
 $(O)/tests/tools/%: tests/tools/%.c $(DAEMON_LIBS) $(LIB_A) $(LINK_OBJS)
 	@mkdir -p $(dir $@)

@@ -17,16 +17,30 @@
 /* How long a tick may wait for Redis, connect and AUTH included (issue 5: ~100 ms). */
 #define ACCTD_REDIS_BUDGET_USEC (100 * USEC_PER_MSEC)
 
+/* Files read per cgroup of a subsystem: its counter, then the limits' counters and pressure. */
+#define ACCTD_FILES_MAX 4
+/* A file found missing in a cgroup (the kernel or the hierarchy has none, e.g. PSI on v1) is
+ * skipped for this many ticks, then tried again (a mirror hierarchy created late). */
+#define ACCTD_ABSENT_RETRY_TICKS 30
+
 /* One cgroup of one subsystem tree, in pre-order (index 0 is the managed root). */
 struct acctd_target {
         char *path; /* the cgroup, relative to the managed root ("" for it); owned */
-        int fd;     /* kept open between ticks (pread at 0 re-generates it), -1 when not */
+        /* per file of the tree: kept open between ticks (pread at 0 re-generates it), -1 when
+         * not */
+        int fd[ACCTD_FILES_MAX];
+        unsigned absent; /* bit i: file i was missing here (files[0] never is: its value is {}) */
 };
 
 /* What is read for one subsystem tree, chosen once per layout. */
 struct acctd_tree {
         enum conf_subsys s;
         bool mounted; /* false: s is in the conf but not here, every value is {} */
+        /* files[0] is the main counter (a cgroup without it is {}); the others add the optional
+         * keys. from[i] = j < i: file i's values are in file j's text (v2 cpu.stat), not read */
+        enum cgfs_file files[ACCTD_FILES_MAX];
+        size_t from[ACCTD_FILES_MAX];
+        size_t n_files;
         struct acctd_target *t;    /* owned, n entries */
         struct acct_value *values; /* owned, n entries, reused every tick */
         size_t n;

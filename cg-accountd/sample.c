@@ -18,10 +18,10 @@ static void closedirp(DIR **p) {
                 (void) closedir(*p);
 }
 
-static void target_close(struct acctd *d, struct acctd_target *t) {
-        if (t->fd >= 0) {
-                (void) close(t->fd);
-                t->fd = -1;
+static void target_close(struct acctd *d, struct acctd_target *t, size_t i) {
+        if (t->fd[i] >= 0) {
+                (void) close(t->fd[i]);
+                t->fd[i] = -1;
                 d->fds_open--;
         }
 }
@@ -30,34 +30,56 @@ void acctd_trees_clear(struct acctd *d) {
         for (size_t s = 0; s < _CONF_SUBSYS_MAX; s++) {
                 struct acctd_tree *tr = &d->trees[s];
                 for (size_t i = 0; i < tr->n; i++) {
-                        target_close(d, &tr->t[i]);
+                        for (size_t k = 0; k < ACCTD_FILES_MAX; k++)
+                                target_close(d, &tr->t[i], k);
                         free(tr->t[i].path);
                         acct_blkio_clear(&tr->values[i].blkio);
                 }
                 tr->t = mfree(tr->t);
                 tr->values = mfree(tr->values);
-                tr->n = 0;
+                tr->n = tr->n_files = 0;
         }
         d->n_cgroups = 0;
 }
 
-/* The file read in each cgroup of s (cgfs picks its name: cpuacct.usage, cpu.stat, ...). */
-static enum cgfs_file stat_file(enum conf_subsys s) {
-        return s == CONF_CPU ? CGFS_FILE_CPU_USAGE : CGFS_FILE_IO_STAT;
+/* The files read in each cgroup of s, the main counter first (cgfs picks their names:
+ * cpuacct.usage, cpu.stat, memory.current, ...). */
+static const enum cgfs_file subsys_files[_CONF_SUBSYS_MAX][ACCTD_FILES_MAX + 1] = {
+        [CONF_CPU] = {CGFS_FILE_CPU_USAGE, CGFS_FILE_CPU_THROTTLE, CGFS_FILE_PRESSURE,
+                      _CGFS_FILE_MAX},
+        [CONF_BLKIO] = {CGFS_FILE_IO_STAT, CGFS_FILE_PRESSURE, _CGFS_FILE_MAX},
+        [CONF_MEMORY] = {CGFS_FILE_MEM_USAGE, CGFS_FILE_MEM_PEAK, CGFS_FILE_MEM_EVENTS,
+                         CGFS_FILE_PRESSURE, _CGFS_FILE_MAX},
+        [CONF_PIDS] = {CGFS_FILE_PIDS_CURRENT, _CGFS_FILE_MAX},
+};
+
+/* Chooses tr's files for this layout: those the backend has, each read once. */
+static void tree_files(struct cgfs *fs, struct acctd_tree *tr) {
+        tr->n_files = 0;
+        for (const enum cgfs_file *f = subsys_files[tr->s]; *f != _CGFS_FILE_MAX; f++) {
+                enum cgfs_file a = cgfs_file_alias(fs, tr->s, *f);
+                size_t i = tr->n_files, from = i;
+
+                if (!cgfs_file_name(fs, tr->s, *f))
+                        continue; /* none here (no PSI for pids): the key stays out */
+                for (size_t j = 0; a != *f && j < i; j++)
+                        if (tr->files[j] == a)
+                                from = j;
+                tr->files[i] = *f;
+                tr->from[i] = from;
+                tr->n_files++;
+        }
 }
 
-static int add_targets(struct cgfs *fs, struct acctd_tree *tr, const struct conf_node *n,
-                       size_t *i) {
-        _cleanup_free_ char *dir = NULL;
+static int add_targets(struct acctd_tree *tr, const struct conf_node *n, size_t *i) {
         int r;
 
         tr->t[*i].path = strdup(n->path); /* relative to the managed root, "" for it */
         if (!tr->t[*i].path)
                 return -ENOMEM;
-        tr->t[*i].fd = -1;
         (*i)++;
         for (size_t k = 0; k < n->n_children; k++) {
-                r = add_targets(fs, tr, n->children[k], i);
+                r = add_targets(tr, n->children[k], i);
                 if (r < 0)
                         return r;
         }
@@ -74,100 +96,145 @@ int acctd_trees_build(struct acctd *d) {
                 int r;
 
                 tr->s = (enum conf_subsys) s;
-                if (n == 0 || (s != CONF_CPU && s != CONF_BLKIO)) /* no samples of limits yet */
+                if (n == 0)
                         continue;
                 tr->mounted = cgfs_has_subsys(d->fs, tr->s) && cgfs_acct_dir(d->fs, tr->s);
                 if (!tr->mounted)
                         log_warning("Subsystem %s is in the conf but not mounted here: its values "
                                     "will be {}",
                                     conf_subsys_name(tr->s));
+                tree_files(d->fs, tr);
                 tr->t = calloc(n, sizeof(*tr->t));
                 tr->values = calloc(n, sizeof(*tr->values));
                 if (!tr->t || !tr->values)
                         return -ENOMEM;
                 for (size_t k = 0; k < n; k++)
-                        tr->t[k].fd = -1;
+                        for (size_t f = 0; f < ACCTD_FILES_MAX; f++)
+                                tr->t[k].fd[f] = -1;
                 tr->n = n;
-                r = add_targets(d->fs, tr, d->conf->roots[s], &i);
+                r = add_targets(tr, d->conf->roots[s], &i);
                 if (r < 0)
                         return r;
                 /* Counted as cgarch and cg-syncd count a conf's cgroups: the nodes below the
                  * managed root. Its root is read too (the "value" of the subsystem) but is not a
                  * cgroup of the conf. */
                 d->n_cgroups += n - 1;
-                if (tr->mounted)
-                        log_debug("%s: %zu cgroups, reading %s under %s", conf_subsys_name(tr->s),
-                                  n, cgfs_file_name(d->fs, tr->s, stat_file(tr->s)),
+                if (tr->mounted && tr->n_files > 0)
+                        log_debug("%s: %zu cgroups, reading %s%s under %s", conf_subsys_name(tr->s),
+                                  n, cgfs_file_name(d->fs, tr->s, tr->files[0]),
+                                  tr->n_files > 1 ? " and the limits' counters" : "",
                                   cgfs_acct_dir(d->fs, tr->s));
         }
         return 0;
 }
 
-/* Reads one target's file into d->readbuf, keeping its fd open while the budget allows. A
+/* Reads file k of one target into d->readbuf, keeping its fd open while the budget allows. A
  * cached fd of a removed (and maybe re-created) cgroup fails with ENODEV: reopen once. */
-static int read_target(struct acctd *d, const struct acctd_tree *tr, struct acctd_target *t) {
-        if (!tr->mounted)
+static int read_target(struct acctd *d, const struct acctd_tree *tr, struct acctd_target *t,
+                       size_t k) {
+        if (!tr->mounted || tr->n_files == 0)
                 return -ENOENT;
         for (int attempt = 0; attempt < 2; attempt++) {
-                bool cached = t->fd >= 0;
-                int fd = t->fd, r;
+                bool cached = t->fd[k] >= 0;
+                int fd = t->fd[k], r;
 
                 if (!cached) {
                         size_t n;
-                        r = cgfs_open_file(d->fs, tr->s, t->path, stat_file(tr->s), O_RDONLY, &fd,
-                                           1, &n);
+                        r = cgfs_open_file(d->fs, tr->s, t->path, tr->files[k], O_RDONLY, &fd, 1,
+                                           &n);
                         if (r < 0)
                                 return r;
                 }
                 r = cgfs_read_fd(fd, &d->readbuf);
                 if (r >= 0 && !cached && d->fds_open < d->fd_budget) {
-                        t->fd = fd; /* ownership: kept by the target until trees_clear */
+                        t->fd[k] = fd; /* ownership: kept by the target until trees_clear */
                         d->fds_open++;
                 } else if (!cached)
                         (void) close(fd);
                 if (r >= 0 || !cached)
                         return r;
-                target_close(d, t); /* stale cached fd: retry with a fresh open */
+                target_close(d, t, k); /* stale cached fd: retry with a fresh open */
         }
         return -EIO;
 }
 
-static int parse_value(struct acctd *d, const struct acctd_tree *tr, struct acct_value *v) {
-        if (tr->s == CONF_CPU)
-                return cgfs_parse_cpu_usage(d->fs, d->readbuf.p, &v->usage);
-        return cgfs_parse_io(d->fs, d->readbuf.p, &v->blkio);
-}
-
-/* Logs a failure about a target's file, naming it as cgfs would find it. */
+/* Logs a failure about a target's file k, naming it as cgfs would find it. */
 static void log_target(struct acctd *d, const struct acctd_tree *tr, const struct acctd_target *t,
-                       int r, const char *what) {
+                       size_t k, int r, const char *what) {
         _cleanup_free_ char *desc = NULL;
 
-        if (cgfs_describe_file(d->fs, tr->s, t->path, stat_file(tr->s), &desc) < 0)
+        if (cgfs_describe_file(d->fs, tr->s, t->path, tr->files[k], &desc) < 0)
                 desc = NULL;
         log_warning_errno(r, "%s %s: %m", what, desc ? desc : t->path);
 }
 
+/* Parses the text just read for file k into v, with the files whose values it holds too. */
+static int parse_files(struct acctd *d, const struct acctd_tree *tr, size_t k,
+                       struct acct_value *v) {
+        int r = cgfs_parse_file(d->fs, tr->s, tr->files[k], d->readbuf.p, v);
+
+        for (size_t j = k + 1; j < tr->n_files; j++)
+                if (tr->from[j] == k) {
+                        int q = cgfs_parse_file(d->fs, tr->s, tr->files[j], d->readbuf.p, v);
+                        /* a missing key of an extra file (v2 cpu.stat without the cpu controller:
+                         * no nr_throttled) leaves that key out, it is no error */
+                        if (r >= 0 && q < 0 && q != -ENODATA)
+                                r = q;
+                }
+        return r;
+}
+
+/* One cgroup: the main counter, then the others. Returns 0 when the main one was read (the
+ * value is then written), else its error. *bad counts the files that could not be read. */
+static int read_one(struct acctd *d, struct acctd_tree *tr, size_t i, struct ratelimit *rl,
+                    size_t *bad) {
+        struct acctd_target *t = &tr->t[i];
+        struct acct_value *v = &tr->values[i];
+
+        v->has = 0;
+        v->pressure = (struct acct_pressure){};
+        for (size_t k = 0; k < MAX(tr->n_files, (size_t) 1); k++) {
+                int r;
+
+                if (k > 0 && (tr->from[k] != k || (t->absent & (1u << k))))
+                        continue;
+                r = read_target(d, tr, t, k);
+                if (r >= 0) {
+                        r = parse_files(d, tr, k, v);
+                        /* a key missing in an extra file (-ENODATA) only leaves its keys out */
+                        if (r < 0 && (k == 0 || r != -ENODATA) && ratelimit_below(rl))
+                                log_target(d, tr, t, k, r, "Unexpected contents in");
+                } else if (k > 0 && (r == -ENOENT || r == -EOPNOTSUPP)) {
+                        /* the cgroup is there (file 0 was read) but this file is not: the
+                         * kernel has none (PSI on v1, memory.peak before 5.19) */
+                        t->absent |= 1u << k;
+                        continue;
+                } else if (r != -ENOENT && r != -ENODEV && ratelimit_below(rl))
+                        log_target(d, tr, t, k, r, "Failed to read");
+                if (k == 0 && r < 0) {
+                        /* Missing (not created yet, or gone): {} in the sample, no noise; its
+                         * other files are tried afresh once it is there */
+                        t->absent = 0;
+                        (*bad)++;
+                        return r;
+                }
+                if (r < 0 && r != -ENODATA)
+                        (*bad)++;
+        }
+        return 0;
+}
+
 size_t acctd_read_all(struct acctd *d) {
         static struct ratelimit rl = RATELIMIT_INIT(60 * USEC_PER_SEC, 5);
+        bool retry_absent = d->st.ticks % ACCTD_ABSENT_RETRY_TICKS == 0;
         size_t bad = 0;
 
         for (size_t s = 0; s < _CONF_SUBSYS_MAX; s++) {
                 struct acctd_tree *tr = &d->trees[s];
                 for (size_t i = 0; i < tr->n; i++) {
-                        struct acct_value *v = &tr->values[i];
-                        int r = read_target(d, tr, &tr->t[i]);
-
-                        if (r >= 0) {
-                                r = parse_value(d, tr, v);
-                                if (r < 0 && ratelimit_below(&rl))
-                                        log_target(d, tr, &tr->t[i], r, "Unexpected contents in");
-                        } else if (r != -ENOENT && r != -ENODEV && ratelimit_below(&rl))
-                                log_target(d, tr, &tr->t[i], r, "Failed to read");
-                        /* Missing (not created yet, or gone): {} in the sample, no noise. */
-                        v->ok = r >= 0;
-                        if (r < 0)
-                                bad++;
+                        if (retry_absent)
+                                tr->t[i].absent = 0;
+                        tr->values[i].ok = read_one(d, tr, i, &rl, &bad) >= 0;
                 }
         }
         return bad;
@@ -277,8 +344,8 @@ int acctd_reset_counters(struct acctd *d) {
                 const char *value = cgfs_reset_value(d->fs, tr->s);
                 size_t n_done = 0;
 
-                if (!tr->mounted)
-                        continue;
+                if (!tr->mounted || !file)
+                        continue; /* memory, pids: nothing of theirs was ever reset */
                 for (size_t i = 0; i < tr->n; i++) {
                         size_t n;
                         int fd;

@@ -26,12 +26,14 @@ static void warn_unknown_names(struct taskd *d) {
 }
 
 /* [cgroup] mode = systemd: (re)creates the placement through the manager from c; anything else
- * drops it. */
+ * drops it. d->fs is already opened from c: its backend, not c's mode, says which, since the
+ * default mode = auto is systemd on a systemd host with cgroup2 (the .deb's shipped config:
+ * tests/e2e/vm-deb.sh). */
 static int taskd_sd_setup(struct taskd *d, const struct cfg *c) {
         struct sdplace *s = NULL;
         int r;
 
-        if (c->cg.mode != CGFS_MODE_SYSTEMD) {
+        if (!cgfs_is_systemd(d->fs)) {
                 d->sd = sdplace_free(d->sd);
                 return 0;
         }
@@ -300,6 +302,7 @@ struct taskd *taskd_free(struct taskd *d) {
         sd_event_source_disable_unref(d->inotify_src);
         sd_event_source_disable_unref(d->interval_src);
         sd_event_source_disable_unref(d->resync_src);
+        taskd_placements_done(d);
         sd_event_unref(d->event);
         taskd_watch_done(d);
         if (d->inotify_fd >= 0)
@@ -475,6 +478,7 @@ int taskd_check(const char *config_path) {
         else
                 printf("no applied conf yet (%s)", d->snapshot_path);
         printf(", full pass every %u s, cgroup root '%s' (%s)\n", d->cfg->taskd.interval_sec,
-               cgfs_root(d->fs), cgfs_is_v2(d->fs) ? "v2" : "v1");
+               cgfs_root(d->fs),
+               cgfs_is_systemd(d->fs) ? "systemd" : cgfs_is_v2(d->fs) ? "v2" : "v1");
         return 0;
 }

@@ -37,6 +37,7 @@ static struct taskd_file *file_free(struct taskd_file *f) {
         free(f->path);
         free(f->warned);
         free(f->refused);
+        taskd_file_record_done(f);
         free(f);
         return NULL;
 }
@@ -85,6 +86,9 @@ static int file_set_pid(struct taskd *d, struct taskd_file *f, pid_t pid) {
         }
         if (root->rule != f->rule) {
                 _cleanup_free_ char *key = NULL;
+
+                taskd_file_judged(f, TASKD_FSTATE_REFUSED, TASKD_WHY_DUP, pid);
+                f->aux = (int) root->rule;
                 if (xasprintf(&key, "dup:%d:%zu", (int) pid, root->rule) >= 0 &&
                     taskd_warn_once(&f->warned, key))
                         log_warning("Pid file %s names pid %d, which a pid file of '%s' names too; "
@@ -262,7 +266,16 @@ static pid_t file_read_pid(struct taskd *d, struct taskd_file *f, bool just_crea
         if (r == -ENOENT || r == -ENOTDIR) {
                 /* the service is not running (or not yet): nothing to say */
                 (void) taskd_warn_once(&f->warned, NULL);
+                taskd_file_judged(f, TASKD_FSTATE_NONE, TASKD_WHY_MISSING, 0);
                 return 0;
+        }
+        if (r < 0) {
+                taskd_file_judged(f, TASKD_FSTATE_REFUSED,
+                                  r == -EBADF ? TASKD_WHY_TYPE
+                                  : r == -ENOLINK || r == -ELOOP ? TASKD_WHY_LINK
+                                                                 : TASKD_WHY_LOAD,
+                                  0);
+                f->aux = r;
         }
         if (r == -ENOLINK || r == -EBADF || r == -ELOOP) {
                 file_refuse(d, f, r == -EBADF ? "type" : "link", "Ignoring pid file %s: %s", f->path,
@@ -280,10 +293,15 @@ static pid_t file_read_pid(struct taskd *d, struct taskd_file *f, bool just_crea
                 }
                 return 0;
         }
+        f->file_uid = pf.uid;
         r = proc_pidfile_parse(pf.data, pf.len, &pid);
         if (r < 0) {
-                if (r == -ENODATA && just_created)
+                if (r == -ENODATA && just_created) {
+                        taskd_file_judged(f, TASKD_FSTATE_NONE, TASKD_WHY_EMPTY, 0);
                         return 0; /* created, not written yet: the close-write event follows */
+                }
+                taskd_file_judged(f, TASKD_FSTATE_REFUSED, TASKD_WHY_CONTENT, 0);
+                f->aux = r;
                 if (!taskd_may_show_content(pf.uid)) {
                         snprintf(key, sizeof(key), "parse:%d", r);
                         if (taskd_warn_once(&f->warned, key))
@@ -305,11 +323,16 @@ static pid_t file_read_pid(struct taskd *d, struct taskd_file *f, bool just_crea
                 if (r != -ESRCH)
                         log_debug_errno(r, "Cannot read /proc/%d for %s: %m", (int) pid, f->path);
                 (void) taskd_warn_once(&f->warned, NULL);
+                taskd_file_judged(f, TASKD_FSTATE_NONE, TASKD_WHY_GONE, 0);
                 return 0;
         }
+        /* Only a pid that names a live process leaves the file (never its bytes): a pid is no
+         * secret, and `cgarch why` needs it to explain a refusal. */
+        f->proc_uid = proc_uid;
         if (rule->user) {
                 r = rule_user_uid(rule, &want_uid);
                 if (r < 0) {
+                        taskd_file_judged(f, TASKD_FSTATE_REFUSED, TASKD_WHY_NOUSER, pid);
                         file_refuse(d, f, "nouser", "Not moving pid %d named by %s: user=%s of '%s' %s",
                                     (int) pid, f->path, rule->user, rule->name,
                                     r == -ESRCH ? "does not exist" : "cannot be looked up");
@@ -318,6 +341,7 @@ static pid_t file_read_pid(struct taskd *d, struct taskd_file *f, bool just_crea
         }
         v = taskd_judge_owner(pf.uid, proc_uid, rule->user ? &want_uid : NULL);
         if (v == TASKD_REFUSE_OWNER) {
+                taskd_file_judged(f, TASKD_FSTATE_REFUSED, TASKD_WHY_OWNER, pid);
                 file_refuse(d, f, "owner",
                             "Not moving pid %d named by %s: the file is owned by uid %u, which is "
                             "neither root nor the process's owner (uid %u)",
@@ -325,6 +349,8 @@ static pid_t file_read_pid(struct taskd *d, struct taskd_file *f, bool just_crea
                 return 0;
         }
         if (v == TASKD_REFUSE_USER) {
+                f->aux = (int) want_uid;
+                taskd_file_judged(f, TASKD_FSTATE_REFUSED, TASKD_WHY_USER, pid);
                 file_refuse(d, f, "user",
                             "Not moving pid %d named by %s: it runs as uid %u, not as user=%s "
                             "(uid %u) that '%s' requires",
@@ -335,6 +361,12 @@ static pid_t file_read_pid(struct taskd *d, struct taskd_file *f, bool just_crea
         v = taskd_judge(&st, pf.mtime_usec,
                         proc_starttime_to_realtime_usec(st.starttime, d->hz, boot_rt));
         if (v != TASKD_MOVE) {
+                taskd_file_judged(f, v == TASKD_REFUSE_STALE ? TASKD_FSTATE_STALE
+                                                             : TASKD_FSTATE_REFUSED,
+                                  v == TASKD_REFUSE_STALE  ? TASKD_WHY_STALE
+                                  : v == TASKD_REFUSE_INIT ? TASKD_WHY_INIT
+                                                           : TASKD_WHY_KTHREAD,
+                                  pid);
                 /* root's file: once per pid and write; anyone else's: once per reason */
                 if (taskd_may_show_content(pf.uid))
                         snprintf(key, sizeof(key), "verdict:%d:%d:%llu", (int) v, (int) pid,
@@ -350,6 +382,8 @@ static pid_t file_read_pid(struct taskd *d, struct taskd_file *f, bool just_crea
         }
         (void) taskd_warn_once(&f->warned, NULL);
         (void) taskd_warn_once(&f->refused, NULL);
+        /* held and placed next; the placement says how it went */
+        taskd_file_judged(f, TASKD_FSTATE_PENDING, TASKD_WHY_NONE, pid);
         return pid;
 }
 
@@ -457,7 +491,8 @@ static int target_write(struct taskd *d, struct taskd_target *t, pid_t pid) {
 /* Puts one process where the rule says, writing only where the in-place sets say it is not.
  * Returns 1 if written, 0 if already in place, -ESRCH if gone, -EAGAIN if some target
  * failed. */
-static int place_pid(struct taskd *d, struct taskd_rule *rule, pid_t pid, bool retry_missing) {
+static int place_pid(struct taskd *d, struct taskd_rule *rule, pid_t pid, bool retry_missing,
+                     int *ret_err) {
         bool moved = false, failed = false;
         int r;
 
@@ -487,6 +522,7 @@ static int place_pid(struct taskd *d, struct taskd_rule *rule, pid_t pid, bool r
                         if (ratelimit_below(&rl))
                                 log_warning_errno(r, "Failed to move pid %d into %s:%s: %m",
                                                   (int) pid, conf_subsys_name(t->subsys), t->path);
+                        *ret_err = r;
                         failed = true;
                         continue;
                 }
@@ -529,15 +565,50 @@ static void tree_sync(struct taskd *d) {
         }
 }
 
-/* Places the tree under `root` for rule `ri` (its in-place sets read beforehand). */
-static int place_tree(struct taskd *d, size_t ri, pid_t root, bool retry_missing,
+/* Would place_pid() write pid anywhere? */
+static bool pid_needs_move(const struct taskd_rule *rule, pid_t pid, bool retry_missing) {
+        for (size_t i = 0; i < rule->n_targets; i++)
+                if ((!rule->targets[i].missing || retry_missing) &&
+                    !pidvec_contains_sorted(&rule->targets[i].in_place, pid))
+                        return true;
+        return false;
+}
+
+/* Where pid is now in the hierarchy of the rule's first target, and where it goes there, for
+ * the move record: one read of /proc/<pid>/cgroup per placement that moves anything. */
+static void move_ends(struct taskd *d, const struct taskd_rule *rule, pid_t pid, char **ret_from,
+                      char **ret_to) {
+        _cleanup_strv_free_ char **names = NULL;
+        _cleanup_free_ char *text = NULL;
+        const char *colon;
+
+        if (cgfs_proc_cgroup_names(d->fs, rule->targets[0].subsys, rule->targets[0].path,
+                                   &names) <= 0 ||
+            !(colon = strchr(names[0], ':')))
+                return;
+        *ret_to = strdup(colon + 1);
+        if (proc_cgroup_read_at(proc_walk_dirfd(d->walk), pid, &text) >= 0) {
+                _cleanup_free_ char *ctl = strndup(names[0], (size_t) (colon - names[0]));
+                if (ctl)
+                        (void) cgfs_proc_cgroup_find(text, ctl, ret_from);
+        }
+}
+
+/* Places the tree under `root` for rule `ri` (its in-place sets read beforehand), for pid file
+ * f, whose state it sets. */
+static int place_tree(struct taskd *d, size_t ri, struct taskd_file *f, bool retry_missing,
                       struct taskd_pass *pass) {
         struct taskd_rule *rule = &d->rules.v[ri];
-        size_t n_in = 0, n_moved = 0;
-        int r;
+        _cleanup_free_ char *from = NULL, *to = NULL;
+        size_t n_in = 0, n_moved = 0, n_failed = 0;
+        pid_t root = f->pid, first_moved = 0;
+        int r, err = 0;
 
-        if (rule->n_targets == 0)
+        if (rule->n_targets == 0) {
+                taskd_file_judged(f, rule->v2_inner ? TASKD_FSTATE_REFUSED : TASKD_FSTATE_PENDING,
+                                  rule->v2_inner ? TASKD_WHY_V2_INNER : TASKD_WHY_NO_TARGET, root);
                 return 0;
+        }
         d->queue.n = 0;
         r = pidvec_push(&d->queue, root);
         if (r < 0)
@@ -550,15 +621,21 @@ static int place_tree(struct taskd *d, size_t ri, pid_t root, bool retry_missing
                         if (owner && owner->rule != ri)
                                 continue; /* another name's process: its subtree is its own */
                 }
-                r = place_pid(d, rule, pid, retry_missing);
+                if (first_moved == 0 && pid_needs_move(rule, pid, retry_missing)) {
+                        first_moved = pid;
+                        move_ends(d, rule, pid, &from, &to);
+                }
+                r = place_pid(d, rule, pid, retry_missing, &err);
                 if (r == -ESRCH)
                         continue; /* gone meanwhile */
                 if (r == 1)
                         n_moved++;
                 if (r >= 0)
                         n_in++;
-                else
+                else {
                         pass->n_errors++;
+                        n_failed++;
+                }
                 /* children after the move: one forked from now on inherits the new cgroup */
                 r = taskd_children(d, pid, &d->queue);
                 if (r == -ENOMEM)
@@ -567,6 +644,21 @@ static int place_tree(struct taskd *d, size_t ri, pid_t root, bool retry_missing
         if (n_moved > 0)
                 log_info("Moved %zu of %zu processes of pid %d's tree into '%s'", n_moved, n_in,
                          (int) root, rule->name);
+        if (n_moved > 0)
+                taskd_file_moved(f, first_moved, (unsigned) MIN(n_moved, (size_t) UINT32_MAX),
+                                 from, to);
+        f->n_procs = (unsigned) MIN(n_in, (size_t) UINT32_MAX);
+        taskd_file_judged(f, TASKD_FSTATE_PLACED, TASKD_WHY_NONE, root);
+        for (size_t i = 0; i < rule->n_targets; i++)
+                if (rule->targets[i].missing) {
+                        taskd_file_judged(f, TASKD_FSTATE_PENDING, TASKD_WHY_NO_CGROUP, root);
+                        f->aux = (int) i;
+                        break;
+                }
+        if (f->why == TASKD_WHY_NONE && n_failed > 0) {
+                taskd_file_judged(f, TASKD_FSTATE_PENDING, TASKD_WHY_MOVE_FAILED, root);
+                f->aux = err ? err : -EAGAIN;
+        }
         pass->n_processes += n_in;
         pass->n_moved += n_moved;
         d->m.moves += n_moved;
@@ -717,7 +809,7 @@ int taskd_full_pass(struct taskd *d) {
                         if (!f->held)
                                 continue; /* no pid, or another rule's */
                         r = d->sd ? sdplace_root(d, i, f, &pass)
-                                  : place_tree(d, i, f->pid, true, &pass);
+                                  : place_tree(d, i, f, true, &pass);
                         if (r == -ENOMEM)
                                 return log_error_errno(r, "Out of memory");
                 }
@@ -729,6 +821,7 @@ int taskd_full_pass(struct taskd *d) {
         d->last = pass;
         d->last_pass_usec = now_usec(CLOCK_MONOTONIC) - t0;
         d->n_passes++;
+        taskd_placements_dirty(d, true);
         log_debug("Full pass: %zu processes in place (%zu moved) in %zu cgroups, %zu errors, "
                   "%llu us",
                   pass.n_processes, pass.n_moved, pass.n_cgroups, pass.n_errors,
@@ -741,6 +834,7 @@ int taskd_file_event(struct taskd *d, const char *dir, const char *name, bool ju
         _cleanup_free_ char *path = NULL;
         struct taskd_pass pass = {};
         struct taskd_file *f = NULL;
+        bool was_held;
         int r;
 
         for (size_t i = 0; i < d->rules.n; i++)
@@ -766,9 +860,12 @@ int taskd_file_event(struct taskd *d, const char *dir, const char *name, bool ju
                         if (f->rule != i)
                                 continue;
                         f->seen = true;
+                        was_held = f->held;
                         r = file_refresh(d, f, just_created, proc_boot_realtime_usec());
                         if (r < 0)
                                 return log_error_errno(r, "Out of memory");
+                        /* a placement is news at once; a refusal (a flood of them) can wait */
+                        taskd_placements_dirty(d, was_held || f->held);
                         if (!f->held)
                                 return 0; /* no pid, or another rule's */
                         /* Fresh children lists: the fallback index is a snapshot of /proc. */
@@ -785,7 +882,7 @@ int taskd_file_event(struct taskd *d, const char *dir, const char *name, bool ju
                                 return 0;
                         }
                         rule_read_members(d, &d->rules.v[i]);
-                        r = place_tree(d, i, f->pid, false, &pass);
+                        r = place_tree(d, i, f, false, &pass);
                         if (r == -ENOMEM)
                                 return log_error_errno(r, "Out of memory");
                         log_debug("Pid file %s: pid %d, %zu processes in place", path, (int) f->pid,
@@ -805,6 +902,7 @@ void taskd_file_gone(struct taskd *d, const char *dir, const char *name) {
         f = taskd_map_get_str(&d->files, path);
         if (!f)
                 return;
+        taskd_placements_dirty(d, f->held);
         if (!f->refused) {
                 /* nothing to remember: its cap slot goes back at once, so churn of files that
                  * come and go does not fill the pattern */
@@ -815,4 +913,5 @@ void taskd_file_gone(struct taskd *d, const char *dir, const char *name) {
          * owner cannot repeat the refusal by recreating it */
         (void) file_set_pid(d, f, 0);
         (void) taskd_warn_once(&f->warned, NULL);
+        taskd_file_judged(f, TASKD_FSTATE_NONE, TASKD_WHY_MISSING, 0);
 }

@@ -656,7 +656,7 @@ static int scope_stragglers(struct taskd *d, size_t ri, pid_t pid, const char *s
 
 /* A process outside any service: systemd moves it, with the processes of its tree in the same
  * cgroup, into a new transient scope in the target slice. */
-static int place_in_scope(struct taskd *d, size_t ri, const struct taskd_file *f, const char *unit,
+static int place_in_scope(struct taskd *d, size_t ri, struct taskd_file *f, const char *unit,
                           const char *target, char **ret_scope) {
         struct sdplace *s = d->sd;
         const struct taskd_rule *rule = &d->rules.v[ri];
@@ -687,6 +687,11 @@ static int place_in_scope(struct taskd *d, size_t ri, const struct taskd_file *f
         }
         log_info("Moved pid %d named by %s (%zu process%s) from %s into %s in %s", (int) f->pid,
                  f->path, pids.n, pids.n == 1 ? "" : "es", unit, name, target);
+        {
+                _cleanup_free_ char *to = NULL;
+                if (xasprintf(&to, "%s/%s", target, name) >= 0)
+                        taskd_file_moved(f, f->pid, (unsigned) pids.n, unit, to);
+        }
         *ret_scope = TAKE_PTR(name);
 out:
         sd_bus_error_free(&err);
@@ -703,7 +708,22 @@ void sdplace_begin(struct taskd *d, bool full) {
                 units_clear(d->sd);
 }
 
-int sdplace_root(struct taskd *d, size_t ri, const struct taskd_file *f, struct taskd_pass *pass) {
+/* Records what the manager's side decided for f (for taskd-placements.json). f->where keeps
+ * the slice a pending service ran in: seen in another slice later, it has moved (at its
+ * restart), which is recorded as its move. */
+static void sd_judged(struct taskd_file *f, enum taskd_fstate st, enum taskd_why why,
+                      const char *detail, const char *unit, const char *now, const char *target) {
+        if (st == TASKD_FSTATE_PLACED && f->where && now && strcmp(f->where, now) != 0)
+                taskd_file_moved(f, f->pid, 0, f->where, target);
+        taskd_file_judged(f, st, why, f->pid);
+        f->detail = detail;
+        free(f->unit);
+        f->unit = unit ? strdup(unit) : NULL;
+        free(f->where);
+        f->where = st == TASKD_FSTATE_PENDING && now ? strdup(now) : NULL;
+}
+
+int sdplace_root(struct taskd *d, size_t ri, struct taskd_file *f, struct taskd_pass *pass) {
         struct sdplace *s = d->sd;
         _cleanup_free_ char *target = NULL, *unit = NULL, *upath = NULL, *now = NULL,
                             *dropin = NULL, *scope = NULL;
@@ -714,12 +734,18 @@ int sdplace_root(struct taskd *d, size_t ri, const struct taskd_file *f, struct 
         char key[512];
         int r;
 
-        if (d->rules.v[ri].n_targets == 0 || f->pid <= 0)
+        if (f->pid <= 0)
                 return 0;
+        if (d->rules.v[ri].n_targets == 0) {
+                taskd_file_judged(f, TASKD_FSTATE_PENDING, TASKD_WHY_NO_TARGET, f->pid);
+                return 0;
+        }
         r = rule_slice(d, ri, &target);
         if (r < 0) {
                 if (r == -ENOMEM)
                         return r;
+                sd_judged(f, TASKD_FSTATE_PENDING, TASKD_WHY_SD_ERROR, "no slice name for the node",
+                          NULL, NULL, NULL);
                 if (warn_once(s, f->path, "slice"))
                         log_warning_errno(r, "No slice name for '%s' (%s): %m",
                                           d->rules.v[ri].name, d->rules.v[ri].targets[0].path);
@@ -727,8 +753,10 @@ int sdplace_root(struct taskd *d, size_t ri, const struct taskd_file *f, struct 
                 return 0;
         }
         r = proc_stat_read("/proc", f->pid, &st);
-        if (r < 0)
+        if (r < 0) {
+                taskd_file_judged(f, TASKD_FSTATE_NONE, TASKD_WHY_GONE, 0);
                 return 0; /* gone meanwhile */
+        }
         facts.kthread = proc_stat_is_kthread(&st);
         facts.target = target;
         if (f->pid != 1 && !facts.kthread) {
@@ -741,6 +769,9 @@ int sdplace_root(struct taskd *d, size_t ri, const struct taskd_file *f, struct 
                                 log_warning_errno(r, "Cannot ask the systemd manager which unit "
                                                      "holds pid %d named by %s: %m",
                                                   (int) f->pid, f->path);
+                        sd_judged(f, TASKD_FSTATE_PENDING, TASKD_WHY_SD_ERROR,
+                                  "the systemd manager cannot be asked which unit holds it", NULL,
+                                  NULL, target);
                         pass->n_errors++;
                         return 0;
                 }
@@ -753,6 +784,9 @@ int sdplace_root(struct taskd *d, size_t ri, const struct taskd_file *f, struct 
                 if (r < 0) {
                         if (r == -ENOMEM)
                                 return r;
+                        sd_judged(f, TASKD_FSTATE_PENDING, TASKD_WHY_SD_ERROR,
+                                  "the systemd manager cannot be asked about its unit", unit, NULL,
+                                  target);
                         pass->n_errors++;
                         return 0;
                 }
@@ -765,6 +799,8 @@ int sdplace_root(struct taskd *d, size_t ri, const struct taskd_file *f, struct 
         a = sdplan_decide(&facts);
 
         if (sdplan_action_refuses(a)) {
+                sd_judged(f, TASKD_FSTATE_REFUSED, TASKD_WHY_SD_REFUSED, sdplan_action_to_string(a),
+                          unit, now, target);
                 snprintf(key, sizeof(key), "refuse:%d:%d:%s", (int) a, (int) f->pid,
                          unit ? unit : "-");
                 if (warn_once(s, f->path, key))
@@ -777,6 +813,7 @@ int sdplace_root(struct taskd *d, size_t ri, const struct taskd_file *f, struct 
 
         switch (a) {
         case SDPLAN_NOTHING:
+                sd_judged(f, TASKD_FSTATE_PLACED, TASKD_WHY_NONE, NULL, unit, now, target);
                 strv_remove(s->restarted, unit);
                 r = units_put(s, unit, target, now, UNIT_PLACED);
                 if (r >= 0 && kind == SDPLAN_KIND_SCOPE)
@@ -795,11 +832,17 @@ int sdplace_root(struct taskd *d, size_t ri, const struct taskd_file *f, struct 
                 }
                 strv_remove(s->restarted, unit);
                 if (now && strcmp(now, target) == 0) {
+                        sd_judged(f, TASKD_FSTATE_PLACED, TASKD_WHY_NONE, NULL, unit, now, target);
                         pass->n_processes++;
                         return units_put(s, unit, target, now, UNIT_PLACED);
                 }
                 __attribute__((fallthrough));
         case SDPLAN_RESTART:
+                sd_judged(f, TASKD_FSTATE_PENDING, TASKD_WHY_SD_PENDING,
+                          s->restart ? "the service is restarted into its slice"
+                                     : "the service moves at its next restart (restart_services "
+                                       "= no)",
+                          unit, now, target);
                 if (s->restart && !queued(s->restarted, unit) &&
                     !queued(s->restart_units, unit)) {
                         r = strv_extend(&s->restart_units, unit);
@@ -811,6 +854,13 @@ int sdplace_root(struct taskd *d, size_t ri, const struct taskd_file *f, struct 
                 r = place_in_scope(d, ri, f, unit, target, &scope);
                 if (r == -ENOMEM)
                         return r;
+                if (r < 0)
+                        sd_judged(f, TASKD_FSTATE_PENDING, TASKD_WHY_SD_ERROR,
+                                  "the systemd manager failed to move it into a scope", unit, now,
+                                  target);
+                else
+                        sd_judged(f, TASKD_FSTATE_PLACED, TASKD_WHY_NONE, NULL, scope, target,
+                                  target);
                 if (r < 0) {
                         pass->n_errors++;
                         return 0;

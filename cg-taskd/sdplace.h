@@ -29,7 +29,7 @@ struct sdplace *sdplace_free(struct sdplace *s);
 void sdplace_begin(struct taskd *d, bool full);
 /* Places the unit of the process of pid file `f` (rule `ri`, which has targets). Counts into
  * pass. Returns >= 0, or -ENOMEM. */
-int sdplace_root(struct taskd *d, size_t ri, const struct taskd_file *f, struct taskd_pass *pass);
+int sdplace_root(struct taskd *d, size_t ri, struct taskd_file *f, struct taskd_pass *pass);
 /* Returns >= 0, or -ENOMEM. */
 int sdplace_finish(struct taskd *d, bool full);
 /* STATUS= text (owned). */

@@ -15,9 +15,54 @@
 #include "event.h"
 #include "proc.h"
 #include "snapshot.h"
+#include "strbuf.h"
 #include "targets.h"
 #include "sdplace.h"
 #include "tmap.h"
+
+/* What the last look at a pid file decided (published by placements.c). */
+enum taskd_fstate {
+        TASKD_FSTATE_NONE,    /* it names no process (missing, empty, the process is gone) */
+        TASKD_FSTATE_PLACED,  /* its tree is where its rule says */
+        TASKD_FSTATE_PENDING, /* held, not (all) in place yet: see why */
+        TASKD_FSTATE_REFUSED, /* never placed: see why */
+        TASKD_FSTATE_STALE,   /* its pid belongs to a process started after the file */
+        _TASKD_FSTATE_MAX,
+};
+/* Why, in a word (the "reason_key" of the state file; the text is made from it when written). */
+enum taskd_why {
+        TASKD_WHY_NONE,
+        TASKD_WHY_MISSING,      /* none: no such file */
+        TASKD_WHY_GONE,         /* none: the process it names is gone */
+        TASKD_WHY_EMPTY,        /* none: created, not written yet */
+        TASKD_WHY_CONTENT,      /* refused: not a pid (aux: the -errno of the parse) */
+        TASKD_WHY_LOAD,         /* refused: cannot read it (aux: -errno) */
+        TASKD_WHY_TYPE,         /* refused: not a regular file */
+        TASKD_WHY_LINK,         /* refused: an untrusted symlink, or too many */
+        TASKD_WHY_NOUSER,       /* refused: the rule's user= does not exist */
+        TASKD_WHY_OWNER,        /* refused: file_uid may not name a process of proc_uid */
+        TASKD_WHY_USER,         /* refused: proc_uid is not user= */
+        TASKD_WHY_INIT,         /* refused: pid 1 */
+        TASKD_WHY_KTHREAD,      /* refused: a kernel thread */
+        TASKD_WHY_STALE,        /* stale */
+        TASKD_WHY_DUP,          /* refused: a file of rule aux names the pid first */
+        TASKD_WHY_NO_TARGET,    /* pending: no tree of the applied conf holds the rule's name */
+        TASKD_WHY_V2_INNER,     /* refused: v2, the name has child cgroups */
+        TASKD_WHY_NO_CGROUP,    /* pending: a target cgroup does not exist yet */
+        TASKD_WHY_MOVE_FAILED,  /* pending: a write failed (aux: -errno); retried every pass */
+        TASKD_WHY_SD_PENDING,   /* pending: the service moves at its next (re)start */
+        TASKD_WHY_SD_REFUSED,   /* refused: a systemd-mode refusal (detail: its phrase) */
+        TASKD_WHY_SD_ERROR,     /* pending: the manager could not be asked or failed the move */
+        _TASKD_WHY_MAX,
+};
+
+/* The last move of a pid file's tree (for `cgarch why`): recorded when a process was written. */
+struct taskd_move {
+        uint64_t realtime_usec; /* 0: none yet */
+        pid_t pid;              /* the first process moved */
+        unsigned n;             /* processes moved then */
+        char *from, *to;        /* owned: its cgroup before ("/user.slice") and after */
+};
 
 /* What taskd knows about one pid-file path matched by a rule's pattern. */
 struct taskd_file {
@@ -34,6 +79,17 @@ struct taskd_file {
          * accepted, so a user who rewrites or recreates it cannot flood the log (owned) */
         char *refused;
         bool seen;    /* mark-and-sweep during a full pass */
+
+        /* The last decision about it, for <runtime_dir>/taskd-placements.json. */
+        uint8_t state, why; /* enum taskd_fstate, enum taskd_why */
+        pid_t named;        /* the pid its content names, also when refused (0: none) */
+        uid_t file_uid, proc_uid;
+        int aux;            /* per `why`: an -errno, or a rule index (TASKD_WHY_DUP) */
+        unsigned n_procs;   /* processes of its tree in place after its last placement */
+        const char *detail; /* static text for TASKD_WHY_SD_* (sdplan's phrase), or NULL */
+        char *unit;         /* systemd mode: the unit holding its process (owned), or NULL */
+        char *where;        /* systemd mode: the slice that unit was in at the last look */
+        struct taskd_move move;
 };
 
 /* A pid's owner: the rule whose pid file names it, in taskd.roots by pid. */
@@ -125,6 +181,14 @@ struct taskd {
          * and then cgroup.procs is written as always. */
         struct sdplace *sd;
 
+        /* <runtime_dir>/taskd-placements.json (placements.c): rewritten when something
+         * changed, at most once per `placements_gap_usec` (CLOCK_MONOTONIC) */
+        sd_event_source *placements_src;
+        bool placements_dirty;
+        uint64_t placements_last_usec, placements_gap_usec, placements_due_usec;
+        int placements_error; /* the last write failure, to log each errno once */
+        struct strbuf placements_buf; /* reused */
+
         struct taskd_pass last; /* the last full pass */
         uint64_t last_pass_usec;
         uint64_t n_passes;
@@ -152,6 +216,45 @@ void taskd_files_clear(struct taskd *d);
 int taskd_caps_sync(struct taskd *d);
 const char *taskd_pattern_name(const struct taskd *d, size_t pattern);
 const struct taskd_root *taskd_root_find(const struct taskd *d, pid_t pid);
+
+/* placements.c */
+#define TASKD_PLACEMENTS_FILE "taskd-placements.json" /* in [daemon] runtime_dir */
+/* Something a reader of taskd-placements.json sees changed: it is rewritten when the gap since
+ * the last write has passed: TASKD_PLACEMENTS_MIN_GAP_USEC when `urgent` (a placement: `cgarch
+ * why` after a service restart), TASKD_PLACEMENTS_SLOW_GAP_USEC otherwise (refusals and missing
+ * files, what a flood is made of); never less than 50 times what the last write took. No-op
+ * without a loop (--check). */
+void taskd_placements_dirty(struct taskd *d, bool urgent);
+/* Writes it now (the timer's work; also at start). */
+void taskd_placements_write(struct taskd *d);
+/* Formats the whole state into b (reset first); now_realtime_usec stamps it. Pure but for
+ * cgfs's names; -ENOMEM. */
+int taskd_placements_format(const struct taskd *d, uint64_t now_realtime_usec, struct strbuf *b);
+void taskd_placements_done(struct taskd *d);
+/* The decision helpers place.c and sdplace.c record with. */
+void taskd_file_judged(struct taskd_file *f, enum taskd_fstate st, enum taskd_why why,
+                       pid_t named);
+/* Records a move of f's tree: n processes, the first one pid, from -> to (copied; NULL: "?"). */
+void taskd_file_moved(struct taskd_file *f, pid_t pid, unsigned n, const char *from,
+                      const char *to);
+void taskd_file_record_done(struct taskd_file *f); /* frees what the records own */
+const char *taskd_fstate_name(enum taskd_fstate st);
+const char *taskd_why_key(enum taskd_why w);
+
+/* Pure: at most `max` entries shared among n patterns whose files fall in TASKD_PLACE_CLASSES
+ * priority classes (counts[p * TASKD_PLACE_CLASSES + c]): each pattern first gets an equal
+ * share, taken in class order; what is left goes to the others, in pattern order. take[] (same
+ * layout) gets how many of each to publish. Returns the total taken. */
+#define TASKD_PLACE_CLASSES 4
+size_t taskd_placements_quota(const size_t *counts, size_t n, size_t max, size_t *take);
+/* At most this many files are listed (the counts cover all). */
+#define TASKD_PLACEMENTS_MAX 512
+/* Rewritten at most every this much, and at most 1/TASKD_PLACEMENTS_COST_FACTOR of the time
+ * spent writing (2% of a CPU). */
+#define TASKD_PLACEMENTS_COST_FACTOR 50
+#define TASKD_PLACEMENTS_MIN_GAP_USEC (100 * USEC_PER_MSEC)
+#define TASKD_PLACEMENTS_SLOW_GAP_USEC (1 * USEC_PER_SEC)
+#define TASKD_PLACEMENTS_MAX_GAP_USEC (2 * USEC_PER_SEC)
 
 /* metrics.c */
 struct metrics;

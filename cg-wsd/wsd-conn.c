@@ -4,10 +4,13 @@
  * request) used to hold every descriptor, so /healthz failed and, with lws's fd limit above
  * RLIMIT_NOFILE, accept() hit EMFILE and the loop spun on the readable listening socket.
  *
- * - The fd budget comes from RLIMIT_NOFILE (soft raised to hard at start): lws's table holds
- *   max_clients websockets plus WSD pending connections plus its own few, and each pending
- *   connection may hold a second descriptor (a static file being sent). max_clients is capped to
- *   what fits, so accept() cannot run out of descriptors under lws's own accounting.
+ * - The fd budget comes from RLIMIT_NOFILE (soft raised to hard at start, lowered to
+ *   FD_CEILING): max_clients websockets plus WSD pending connections plus lws's own few, and
+ *   each pending connection may hold a second descriptor (a static file being sent). max_clients
+ *   is capped to what fits, so accept() cannot run out of descriptors. lws's own fd limit is the
+ *   whole soft limit: any lower one (fd_limit_per_thread < RLIMIT_NOFILE) switches lws 4.1 to
+ *   "max_fds_unrelated_to_ulimit", where wsi_from_fd() finds a socket's wsi by scanning its whole
+ *   table, on every event: with 10,000 idle websockets that scan was half of cg-wsd's CPU.
  * - "Pending" connections (accepted, not a websocket yet: in the handshake, or plain HTTP) are
  *   counted, globally (d->max_pending) and per source address (WSD_MAX_PENDING_PER_SOURCE);
  *   above either the connection is closed as soon as it is accepted (LWS_CALLBACK_FILTER_
@@ -43,7 +46,12 @@ int wsd_conn_budget(unsigned want_clients, struct wsd_fd_budget *ret) {
         if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
                 return -errno;
         b.soft_before = rl.rlim_cur;
-        if (rl.rlim_cur < rl.rlim_max) {
+        if (rl.rlim_cur > (rlim_t) FD_CEILING) {
+                /* lws sizes its fd-indexed table by the soft limit (sysconf(_SC_OPEN_MAX)) */
+                struct rlimit want = { .rlim_cur = FD_CEILING, .rlim_max = rl.rlim_max };
+                if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+                        rl.rlim_cur = want.rlim_cur;
+        } else if (rl.rlim_cur < rl.rlim_max) {
                 struct rlimit want = { .rlim_cur = MIN(rl.rlim_max, (rlim_t) FD_CEILING),
                                        .rlim_max = rl.rlim_max };
                 if (want.rlim_cur > rl.rlim_cur && setrlimit(RLIMIT_NOFILE, &want) == 0)
@@ -56,7 +64,7 @@ int wsd_conn_budget(unsigned want_clients, struct wsd_fd_budget *ret) {
         avail = soft - FD_RESERVE - LWS_OWN_FDS;
         b.max_pending = (unsigned) MIN((unsigned long long) WSD_MAX_PENDING, avail / 4);
         b.max_clients = (unsigned) MIN((unsigned long long) want_clients, avail - 2ULL * b.max_pending);
-        b.fd_limit = b.max_clients + b.max_pending + LWS_OWN_FDS;
+        b.fd_limit = b.soft; /* = sysconf(_SC_OPEN_MAX) when lws reads it: its fast lookup */
         /* SIGHUP may raise max_clients up to what fits, not further */
         b.clients_fit = (unsigned) (avail - 2ULL * b.max_pending);
         if (b.max_clients < 1)

@@ -209,8 +209,10 @@ static void parse_line(const char *s, size_t n, struct line *l) {
 
 /* Families cg-wsd renders itself: a file must not add to them. */
 static bool family_allowed(const char *name, size_t n) {
-        static const char *const own[] = { "cgrouparch_wsd_", "cgrouparch_cpu_",
-                                           "cgrouparch_blkio_", "cgrouparch_sample_" };
+        static const char *const own[] = { "cgrouparch_wsd_",    "cgrouparch_cpu_",
+                                           "cgrouparch_blkio_",  "cgrouparch_sample_",
+                                           "cgrouparch_memory_", "cgrouparch_pids_",
+                                           "cgrouparch_pressure_" };
         static const char prefix[] = "cgrouparch_";
 
         if (n <= sizeof(prefix) - 1 || memcmp(name, prefix, sizeof(prefix) - 1) != 0)

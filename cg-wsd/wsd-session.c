@@ -19,6 +19,8 @@
 #include "wsd.h"
 #include "wsd-metrics.h"
 
+#define WSD_MAX_PLACEMENTS (8 * 1024 * 1024) /* bytes of cg-taskd's taskd-placements.json */
+
 static struct ratelimit rl_session = RATELIMIT_INIT(10 * USEC_PER_SEC, 10);
 
 int64_t wsd_now_slot(void) {
@@ -63,6 +65,8 @@ static bool over_bounds(const struct wsd_session *s) {
 static void update_rx_flow(struct wsd_session *s) {
         bool over = over_bounds(s);
 
+        if (s->closing)
+                return; /* lws's close handshake reads on */
         if (over != s->rx_paused) {
                 s->rx_paused = over;
                 (void) lws_rx_flow_control(s->wsi, over ? 0 : 1);
@@ -105,6 +109,25 @@ int wsd_session_enqueue(struct wsd_session *s, struct wsd_msg *m) {
         return 0;
 }
 
+static int on_writeable(struct wsd_session *s);
+
+/* An answer came from Redis: written at once when it is next in the queue and the socket has
+ * nothing buffered, instead of asking lws for POLLOUT (an epoll_ctl() each way and a loop turn
+ * per answer). lws 4.1 allows it outside the writeable callback: a short send leaves the rest in
+ * its buflist_out, flushed on POLLOUT before anything else is written, so frames stay whole and
+ * in order. Never from inside an lws callback of this connection. */
+static void write_now(struct wsd_session *s) {
+        struct wsd_qent *q = s->q_head;
+
+        if (!q || !q->msg || q->off > 0 || s->closing || s->ping_due ||
+            lws_partial_buffered(s->wsi)) {
+                kick(s);
+                return;
+        }
+        if (on_writeable(s) < 0)
+                lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
 void wsd_session_fill(struct wsd_session *s, struct wsd_qent *q, struct strbuf *buf) {
         struct wsd_msg *m = wsd_msg_new(buf);
 
@@ -113,7 +136,12 @@ void wsd_session_fill(struct wsd_session *s, struct wsd_qent *q, struct strbuf *
                 return;
         }
         q->pending = NULL;
-        qent_set(s, q, m);
+        q->msg = m;
+        s->d->answer_bytes += m->buf.len;
+        s->q_bytes += m->buf.len;
+        s->q_slots -= q->slots;
+        q->slots = 0;
+        write_now(s);
         update_rx_flow(s);
 }
 
@@ -174,9 +202,13 @@ static void queue_free(struct wsd_session *s) {
 }
 
 void wsd_push_sample(struct wsd *d, struct wsd_msg *m) {
-        for (struct wsd_session *s = d->sessions; s; s = s->next) {
-                if (!s->subscribed)
-                        continue;
+        struct lws_dll2 *p, *next;
+
+        /* not lws_start_foreach_dll_safe(): a `continue` in its body would skip its step */
+        for (p = lws_dll2_get_head(&d->subscribers); p; p = next) {
+                struct wsd_session *s = lws_container_of(p, struct wsd_session, sub);
+
+                next = p->next;
                 if (s->q_len >= WSD_QUEUE_MAX_ENTRIES ||
                     (s->q_len > 0 && s->q_bytes + m->buf.len > WSD_QUEUE_MAX_BYTES)) {
                         d->stats.pushes_dropped_total++;
@@ -196,6 +228,42 @@ void wsd_push_sample(struct wsd *d, struct wsd_msg *m) {
         }
 }
 
+/* ---- liveness: lws 4.1's own (retry_and_idle_policy) keeps one timer per connection in a
+ * sorted list, and re-inserting one walks the list: every ping, pong and handshake cost a walk
+ * over every connection (with 10,000 idle websockets, 28% of a core while pings were due). Here a
+ * frame moves its session to the tail of d->live, and the tick pops the heads that are due. */
+
+static void seen(struct wsd_session *s) {
+        s->seen_usec = now_usec(CLOCK_MONOTONIC);
+        lws_dll2_remove(&s->live);
+        lws_dll2_add_tail(&s->live, &s->d->live);
+}
+
+void wsd_session_tick(struct wsd *d) {
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        struct lws_dll2 *p;
+
+        while ((p = lws_dll2_get_head(&d->pinged))) {
+                struct wsd_session *s = lws_container_of(p, struct wsd_session, live);
+
+                if (now - s->seen_usec < d->hangup_usec)
+                        break;
+                lws_dll2_remove(p);
+                s->closing = true;
+                lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        }
+        while ((p = lws_dll2_get_head(&d->live))) {
+                struct wsd_session *s = lws_container_of(p, struct wsd_session, live);
+
+                if (now - s->seen_usec < d->ping_usec)
+                        break;
+                lws_dll2_remove(p);
+                lws_dll2_add_tail(p, &d->pinged);
+                s->ping_due = true;
+                lws_callback_on_writable(s->wsi);
+        }
+}
+
 /* One frame per writeable callback (lws's rule). Answers owned by this session alone go out in
  * WSD_WRITE_CHUNK fragments, written in place (LWS_PRE bytes before each chunk belong to the part
  * already sent); shared pushes are written whole, since their buffer must stay intact. */
@@ -206,6 +274,18 @@ static int on_writeable(struct wsd_session *s) {
         size_t len, chunk;
         int flags;
 
+        if (s->closing)
+                return 0; /* lws sends the close frame */
+        if (s->ping_due && (!q || q->off == 0)) { /* never inside a fragmented answer */
+                /* a payload, since lws 4.1 does not report an empty pong (RECEIVE_PONG) */
+                unsigned char ping[LWS_PRE + 1] = { [LWS_PRE] = 'p' };
+
+                s->ping_due = false;
+                if (lws_write(s->wsi, ping + LWS_PRE, 1, LWS_WRITE_PING) < 0)
+                        return -1;
+                kick(s);
+                return 0;
+        }
         if (!q || !q->msg)
                 return 0;
         m = q->msg;
@@ -237,6 +317,66 @@ static int on_writeable(struct wsd_session *s) {
 
 /* ---- requests ---- */
 
+/* get_placements: cg-taskd's record on this host, read (not followed through a symlink, without
+ * blocking, at most WSD_MAX_PLACEMENTS bytes) and rebuilt by wsproto_placements_answer(). A
+ * local file of a few hundred KiB at most: read on the loop, as the page files are. */
+static void answer_placements(struct wsd_session *s) {
+        static struct ratelimit rl = RATELIMIT_INIT(60 * USEC_PER_SEC, 3);
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        _cleanup_close_ int fd = -1;
+        enum wsproto_reject why = WSPROTO_VALUE_OK;
+        struct stat st;
+        struct strbuf b;
+        size_t len = 0;
+        struct wsd_qent *q;
+        struct wsd_msg *m;
+        int r;
+
+        if (xasprintf(&path, "%s/taskd-placements.json", s->d->cfg->daemon.runtime_dir) < 0)
+                return answer_error(s, "out of memory");
+        fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return answer_error(s, errno == ENOENT
+                                               ? "no placements here: cg-taskd has not written "
+                                                 "taskd-placements.json in this host's "
+                                                 "runtime_dir"
+                                               : "cannot read cg-taskd's placements");
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+                return answer_error(s, "cannot read cg-taskd's placements");
+        if ((uint64_t) st.st_size > WSD_MAX_PLACEMENTS) {
+                why = WSPROTO_REJECT_SIZE;
+                goto refused;
+        }
+        text = malloc((size_t) st.st_size + 1);
+        if (!text)
+                return answer_error(s, "out of memory");
+        while (len < (size_t) st.st_size) {
+                ssize_t n = read(fd, text + len, (size_t) st.st_size - len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        break; /* shorter than fstat said: a rename replaced it, parse what is */
+                len += (size_t) n;
+        }
+        r = wsproto_placements_answer(text, len, WSD_MAX_PLACEMENTS, LWS_PRE, &b, &why);
+        if (r == -ENOMEM)
+                return answer_error(s, "out of memory");
+        if (r < 0)
+                goto refused;
+        m = wsd_msg_new(&b);
+        q = m ? qent_append(s) : NULL;
+        if (!q) {
+                wsd_msg_unref(m);
+                return answer_error(s, "out of memory");
+        }
+        qent_set(s, q, m);
+        return;
+refused:
+        if (ratelimit_below(&rl))
+                log_warning("Refusing to serve %s: %s", path, wsproto_reject_name(why));
+        answer_error(s, "cg-taskd's placements are not valid");
+}
+
 static void handle_request(struct wsd_session *s, const char *buf, size_t len) {
         struct wsd *d = s->d;
         _cleanup_free_ char *err = NULL;
@@ -248,16 +388,22 @@ static void handle_request(struct wsd_session *s, const char *buf, size_t len) {
                 return answer_error(s, err ? err : "out of memory");
         switch (req.cmd) {
         case WSPROTO_SUBSCRIBE:
-                if (!s->subscribed)
+                if (!s->subscribed) {
                         d->stats.subscribers++;
+                        lws_dll2_add_tail(&s->sub, &d->subscribers);
+                }
                 s->subscribed = true;
                 s->drops_in_row = 0;
                 return answer_text(s, "{\"subscribed\": true}");
         case WSPROTO_UNSUBSCRIBE:
-                if (s->subscribed)
+                if (s->subscribed) {
                         d->stats.subscribers--;
+                        lws_dll2_remove(&s->sub);
+                }
                 s->subscribed = false;
                 return answer_text(s, "{\"subscribed\": false}");
+        case WSPROTO_GET_PLACEMENTS:
+                return answer_placements(s);
         case WSPROTO_SHOW_ACCOUNT:
         case WSPROTO_GET_CONF:
                 q = qent_append(s);
@@ -281,11 +427,26 @@ static int on_receive(struct wsd_session *s, const char *in, size_t len) {
                 s->rx_len = 0;
                 s->rx_binary = lws_frame_is_binary(wsi);
         }
+        if (s->closing)
+                return 0; /* lws no longer calls back once closing; belt and braces */
         if (s->rx_len + len > WSPROTO_MAX_MESSAGE) {
                 static const char reason[] = "message over 64 KiB";
                 lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
                                  (unsigned char *) reason, sizeof reason - 1);
-                return -1;
+                /* Not `return -1`: lws 4.1 then drops the rest of its read buffer, which may end
+                 * inside the next frame, and goes on reading the socket until the close frame is
+                 * sent; the libev plugin can deliver that POLLIN before the POLLOUT, the parser
+                 * takes the frame's tail for a header, fails, and lws closes the socket without
+                 * any close frame ("connection lost" instead of 1009, whenever a frame straddled
+                 * the read that crossed the limit). Starting lws's own close here instead keeps
+                 * its parser in step: it reads on (no more RECEIVE callbacks), sends the close
+                 * frame and waits for the client's. lws_close_free_wsi() is exported for event
+                 * library plugins; with a close reason set it only starts the close handshake
+                 * and frees nothing. */
+                s->closing = true;
+                strbuf_done(&s->rx);
+                lws_close_free_wsi(wsi, LWS_CLOSE_STATUS_NOSTATUS, "cg-wsd: message over 64 KiB");
+                return 0;
         }
         if (first && final && !s->rx_binary) { /* the common case: no copy */
                 handle_request(s, in, len);
@@ -556,10 +717,7 @@ int wsd_session_callback(struct lws *wsi, enum lws_callback_reasons reason, void
                 wsd_conn_established(d, wsi);
                 strbuf_done(&s->body);
                 *s = (struct wsd_session){ .kind = WSD_SESSION_WS, .d = d, .wsi = wsi };
-                s->next = d->sessions;
-                if (d->sessions)
-                        d->sessions->prev = s;
-                d->sessions = s;
+                seen(s);
                 d->stats.connections++;
                 wsd_update_status(d);
                 return 0;
@@ -567,12 +725,8 @@ int wsd_session_callback(struct lws *wsi, enum lws_callback_reasons reason, void
         case LWS_CALLBACK_CLOSED:
                 if (!s || s->kind != WSD_SESSION_WS)
                         return 0;
-                if (s->prev)
-                        s->prev->next = s->next;
-                else
-                        d->sessions = s->next;
-                if (s->next)
-                        s->next->prev = s->prev;
+                lws_dll2_remove(&s->live);
+                lws_dll2_remove(&s->sub);
                 d->stats.connections--;
                 if (s->subscribed)
                         d->stats.subscribers--;
@@ -585,7 +739,14 @@ int wsd_session_callback(struct lws *wsi, enum lws_callback_reasons reason, void
         case LWS_CALLBACK_RECEIVE:
                 if (!s || s->kind != WSD_SESSION_WS)
                         return -1;
+                if (!s->closing)
+                        seen(s);
                 return on_receive(s, in, len);
+
+        case LWS_CALLBACK_RECEIVE_PONG:
+                if (s && s->kind == WSD_SESSION_WS && !s->closing)
+                        seen(s);
+                return 0;
 
         case LWS_CALLBACK_SERVER_WRITEABLE:
                 if (!s || s->kind != WSD_SESSION_WS)

@@ -1,11 +1,11 @@
-/* wsd.c — cg-wsd's server object: config, the lws context (a listening vhost for HTTP and
- * websockets, an internal one for the adopted Redis sockets and the signalfd), timers, signals,
- * systemd notifications. */
+/* wsd.c — cg-wsd's server object: config, the libev loop and the lws context on it (a listening
+ * vhost for HTTP and websockets), timers, signals, systemd notifications. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -18,9 +18,6 @@
 
 #define TICK_USEC (1000 * 1000)
 
-static int signal_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
-                           void *in, size_t len);
-
 static const struct lws_protocols public_protocols[] = {
         /* [0] serves HTTP and websockets without a subprotocol */
         { "http", wsd_session_callback, sizeof(struct wsd_session), 0, 0, NULL, 0 },
@@ -28,18 +25,11 @@ static const struct lws_protocols public_protocols[] = {
         { NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
-static const struct lws_protocols internal_protocols[] = {
-        { "cgarch-redis", wsd_redis_callback, 0, 0, 0, NULL, 0 },
-        { "cgarch-signal", signal_callback, 0, 0, 0, NULL, 0 },
-        { NULL, NULL, 0, 0, 0, NULL, 0 }
-};
-
-/* Idle websockets are pinged after 30 s without traffic and closed after 75 s without any
- * sign of life (a pong counts). */
-static const lws_retry_bo_t idle_policy = {
-        .secs_since_valid_ping = 30,
-        .secs_since_valid_hangup = 75,
-};
+/* No lws validity timers (secs_since_valid_hangup 0): lws 4.1 keeps them in one sorted list and
+ * each re-arm walks it, O(connections) per ping, pong and handshake. wsd_session_tick() pings
+ * and hangs up idle websockets instead; wsd-conn.c bounds the connections that are not
+ * websockets. (NULL would mean lws's default, 300/310 s.) */
+static const lws_retry_bo_t no_validity = { .secs_since_valid_ping = 0 };
 
 static struct ratelimit rl_lws = RATELIMIT_INIT(10 * USEC_PER_SEC, 10);
 static struct wsd *log_wsd; /* lws's log callback has no user pointer */
@@ -117,26 +107,29 @@ static void reload(struct wsd *d) {
         wsd_update_status(d);
 }
 
-static int signal_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
-                           void *in, size_t len) {
-        struct wsd *d = lws_context_user(lws_get_context(wsi));
+static void on_signal(struct ev_loop *loop, ev_io *w, int revents) {
+        struct wsd *d = lws_container_of(w, struct wsd, signal_io);
         struct signalfd_siginfo si;
 
-        (void) user, (void) in, (void) len;
-        if (reason == LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION)
-                return 1;
-        if (reason != LWS_CALLBACK_RAW_RX_FILE)
-                return 0;
+        (void) revents;
         while (read(d->signal_fd, &si, sizeof si) == (ssize_t) sizeof si) {
                 if (si.ssi_signo == SIGHUP)
                         reload(d);
                 else {
                         log_info("Got %s, stopping", strsignal((int) si.ssi_signo));
                         d->quit = true;
-                        lws_cancel_service(d->ctx);
+                        ev_break(loop, EVBREAK_ALL);
                 }
         }
-        return 0;
+}
+
+/* After every loop turn: lws 4.1 reports a failed accept() only through its log (lws_log()). */
+static void on_check(struct ev_loop *loop, ev_check *w, int revents) {
+        struct wsd *d = lws_container_of(w, struct wsd, check);
+
+        (void) loop, (void) revents;
+        if (d->accept_failed)
+                wsd_conn_accept_failed(d);
 }
 
 static void tick(lws_sorted_usec_list_t *sul) {
@@ -145,6 +138,13 @@ static void tick(lws_sorted_usec_list_t *sul) {
 
         wsd_redis_tick(d);
         wsd_conn_tick(d);
+        wsd_session_tick(d);
+        /* Free heap memory goes back to the kernel once a busy spell is over, not every second
+         * of it: each trim made the next answers fault their pages in again, which cost a
+         * 60-slot answer about 1 ms of its 1.2-2.9 ms under load. */
+        if (d->answer_bytes - d->answer_bytes_at_tick < WSD_QUIET_BYTES)
+                (void) malloc_trim(1024 * 1024);
+        d->answer_bytes_at_tick = d->answer_bytes;
         if (d->watchdog_usec && now - d->last_watchdog_usec >= d->watchdog_usec) {
                 (void) notify_watchdog();
                 d->last_watchdog_usec = now;
@@ -155,7 +155,6 @@ static void tick(lws_sorted_usec_list_t *sul) {
 }
 
 static int setup_signals(struct wsd *d) {
-        lws_adopt_desc_t info = {};
         sigset_t ss;
 
         sigemptyset(&ss);
@@ -168,14 +167,8 @@ static int setup_signals(struct wsd *d) {
         d->signal_fd = signalfd(-1, &ss, SFD_NONBLOCK | SFD_CLOEXEC);
         if (d->signal_fd < 0)
                 return -errno;
-        info.vh = lws_get_vhost_by_name(d->ctx, "internal");
-        info.type = LWS_ADOPT_RAW_FILE_DESC;
-        info.fd.filefd = d->signal_fd; /* lws owns it from now on */
-        info.vh_prot_name = "cgarch-signal";
-        if (!lws_adopt_descriptor_vhost_via_info(&info)) {
-                d->signal_fd = -1;
-                return -EIO;
-        }
+        ev_io_init(&d->signal_io, on_signal, d->signal_fd, EV_READ);
+        ev_io_start(d->loop, &d->signal_io);
         return 0;
 }
 
@@ -219,12 +212,24 @@ int wsd_check_cfg(const struct cfg *c, char **ret_err) {
 int wsd_new(const char *cfg_path, struct wsd **ret) {
         _cleanup_(wsd_freep) struct wsd *d = NULL;
         struct lws_context_creation_info info = {};
+        void *foreign_loops[1];
         int r;
 
         d = calloc(1, sizeof *d);
         if (!d)
                 return log_error_errno(-ENOMEM, "Out of memory");
         d->signal_fd = -1;
+        d->vcache.max_bytes = WSD_VCACHE_MAX_BYTES;
+        d->ping_usec = WSD_PING_SEC * USEC_PER_SEC;
+        d->hangup_usec = WSD_HANGUP_SEC * USEC_PER_SEC;
+        {
+                const char *e = getenv("CGARCH_WSD_PING_SEC"); /* a test hook (wsd-idle.py) */
+                unsigned long v = e ? strtoul(e, NULL, 10) : 0;
+                if (v > 0 && v <= WSD_PING_SEC) {
+                        d->ping_usec = v * USEC_PER_SEC;
+                        d->hangup_usec = v * USEC_PER_SEC * 5 / 2;
+                }
+        }
         d->cfg_path = strdup(cfg_path);
         if (!d->cfg_path)
                 return log_error_errno(-ENOMEM, "Out of memory");
@@ -261,37 +266,52 @@ int wsd_new(const char *cfg_path, struct wsd **ret) {
                             d->cfg->wsd.max_clients, d->budget.soft, d->budget.max_clients);
         d->cfg->wsd.max_clients = d->budget.max_clients;
         d->max_pending = d->budget.max_pending;
-        /* Large buffers (a value at the size cap, an answer) go back to the kernel when freed,
-         * instead of glibc's dynamic threshold keeping them in the heap after the first one. */
-        (void) mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+        /* Answers (up to max_answer_size) and values are built in the heap and reused, not
+         * mmap()ed per request: a fresh 1 MB mapping costs 256 page faults, which made those
+         * the largest part of a 60-slot answer's cost. The 1 s tick gives free memory back to
+         * the kernel (malloc_trim) once a busy spell is over, so a burst does not stay in RSS. */
+        (void) mallopt(M_MMAP_THRESHOLD, 64 * 1024 * 1024);
+        /* and not given back by free() either: glibc trims the heap's top above 128 KiB, so each
+         * 1 MB answer freed was faulted in afresh by the next one (a third of a 60-slot
+         * answer's CPU). The tick's malloc_trim() returns what a burst left. */
+        (void) mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
         if (access(d->cfg->wsd.www_dir, R_OK | X_OK) < 0)
                 log_warning("[wsd] www_dir %s is not readable: the dashboard will be 404",
                             d->cfg->wsd.www_dir);
 
+        /* epoll, explicitly: libev would settle for poll/select if asked for "any" on an odd
+         * kernel, and then idle connections would tax every request again. */
+        d->loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOENV);
+        if (!d->loop)
+                return log_error_errno(-EIO, "Failed to create the epoll event loop");
+        ev_check_init(&d->check, on_check);
+        ev_check_start(d->loop, &d->check);
+
         lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
-        info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_VALIDATE_UTF8;
+        /* lws 4.1 loads its libev support from the libwebsockets-evlib_ev.so plugin (package
+         * libwebsockets-evlib-ev) when this option is set; our loop is given as a foreign one,
+         * so lws neither creates it nor installs a SIGINT watcher on it. */
+        info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_VALIDATE_UTF8 |
+                       LWS_SERVER_OPTION_LIBEV;
+        foreign_loops[0] = d->loop;
+        info.foreign_loops = foreign_loops;
         info.user = d;
-        /* max_clients websockets, the pending connections and lws's own (wsd-conn.c) */
+        /* the whole RLIMIT_NOFILE: a lower limit makes lws look fds up by a linear scan
+         * (wsd-conn.c); admission (max_clients, pending caps) keeps the count in budget */
         info.fd_limit_per_thread = d->budget.fd_limit;
         /* one per-thread service buffer: reads and file sends in 64 KiB steps, not 4 KiB */
         info.pt_serv_buf_size = 64 * 1024;
         d->ctx = lws_create_context(&info);
         if (!d->ctx)
-                return log_error_errno(-EIO, "Failed to create the libwebsockets context");
-
-        info = (struct lws_context_creation_info){};
-        info.vhost_name = "internal";
-        info.port = CONTEXT_PORT_NO_LISTEN;
-        info.protocols = internal_protocols;
-        if (!lws_create_vhost(d->ctx, &info))
-                return log_error_errno(-EIO, "Failed to create the internal vhost");
+                return log_error_errno(-EIO, "Failed to create the libwebsockets context on "
+                                             "libev (is libwebsockets-evlib-ev installed?)");
 
         info = (struct lws_context_creation_info){};
         info.vhost_name = "cgrouparch";
         info.port = (int) d->cfg->wsd.port;
         info.iface = d->cfg->wsd.bind;
         info.protocols = public_protocols;
-        info.retry_and_idle_policy = &idle_policy;
+        info.retry_and_idle_policy = &no_validity;
         info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
         if (strchr(d->cfg->wsd.bind, ':') == NULL)
                 info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
@@ -339,12 +359,8 @@ int wsd_run(struct wsd *d) {
                  "Redis %s prefix %s",
                  CGARCH_VERSION, d->cfg->wsd.bind, d->cfg->wsd.port, d->cfg->wsd.www_dir,
                  d->cfg->wsd.max_clients, d->budget.soft, d->redis_where, d->cfg->redis.prefix);
-        while (!d->quit) {
-                if (lws_service(d->ctx, 0) < 0)
-                        return log_error_errno(-EIO, "The libwebsockets loop failed");
-                if (d->accept_failed)
-                        wsd_conn_accept_failed(d);
-        }
+        if (!d->quit)
+                (void) ev_run(d->loop, 0); /* until a signal's ev_break() */
         return d->exit_code;
 }
 
@@ -356,15 +372,22 @@ struct wsd *wsd_free(struct wsd *d) {
                 lws_sul_cancel(&d->sul_tick);
                 lws_sul_cancel(&d->sul_accept);
                 wsd_redis_stop(d);
-                lws_context_destroy(d->ctx); /* closes every wsi, also the adopted fds */
+                lws_context_destroy(d->ctx); /* closes every wsi */
                 wsd_conn_free_all(d);
-        } else if (d->signal_fd >= 0)
+        }
+        if (d->loop) {
+                ev_io_stop(d->loop, &d->signal_io);
+                ev_check_stop(d->loop, &d->check);
+                ev_loop_destroy(d->loop);
+        }
+        if (d->signal_fd >= 0)
                 close(d->signal_fd);
         cfg_free(d->cfg);
         free(d->cfg_path);
         free(d->channel);
         free(d->redis_where);
         free(d->latest);
+        wsproto_vcache_clear(&d->vcache);
         if (log_wsd == d)
                 log_wsd = NULL;
         free(d);

@@ -1,11 +1,14 @@
-/* wsd.h — cg-wsd's private model: the server, its sessions and its two Redis connections.
+/* wsd.h — cg-wsd's private model: the server, its sessions and its Redis connections.
  *
- * One thread, one loop: libwebsockets' own poll loop. Debian's lws 4.1.6 is built without
- * LWS_WITH_EXTERNAL_POLL, so it cannot be driven from common/loop; instead everything else is
- * brought into lws: the hiredis async sockets and the signalfd are adopted as lws "raw file"
- * descriptors (wsd-redis.c, wsd.c) and the timers are lws_sul timers. Nothing ever blocks. */
+ * One thread, one loop: a libev loop on epoll (wsd.c). lws runs on it through Debian's
+ * libwebsockets-evlib-ev plugin (LWS_SERVER_OPTION_LIBEV + foreign_loops), hiredis through its
+ * libev adapter, and the signalfd is an ev_io. lws's own default loop would poll() every
+ * connection on each wake-up, so 10,000 idle websockets would tax every request; on epoll a
+ * wake-up costs the same whatever the number of idle connections. Timers are lws_sul timers
+ * (lws drives them from an ev_timer). Nothing ever blocks. */
 #pragma once
 
+#include <ev.h>
 #include <hiredis/async.h>
 #include <libwebsockets.h>
 #include <stdbool.h>
@@ -18,6 +21,10 @@
 #define WSD_QUEUE_MAX_ENTRIES 64          /* ...and reading the client's requests pauses */
 #define WSD_MAX_DROPS_IN_ROW 30           /* consecutive dropped pushes before closing (1008) */
 #define WSD_WRITE_CHUNK (64 * 1024)       /* answers go out in frames of this size */
+/* A websocket silent for WSD_PING_SEC is pinged; silent for WSD_HANGUP_SEC it is closed. The
+ * tests shorten both with CGARCH_WSD_PING_SEC=N (hangup at 2.5 N). */
+#define WSD_PING_SEC 30
+#define WSD_HANGUP_SEC 75
 #define WSD_REDIS_TIMEOUT_USEC (5 * 1000000ULL) /* no reply for this long: connection is dead */
 /* Connections that are not websockets yet (wsd-conn.c) */
 #define WSD_MAX_PENDING 256            /* at once, all sources (less if RLIMIT_NOFILE is small) */
@@ -27,6 +34,15 @@
 #define WSD_ACCEPT_PAUSE_MSEC 250      /* no accepts after accept() failed with EMFILE */
 #define WSD_PEER_BUCKETS 256
 #define WSD_MAX_FILE (8 * 1024 * 1024)  /* bytes of one static file from www_dir */
+/* Redis command connections: a request's replies all come back on one of them, so with one
+ * connection Redis buffers every client's answers for that one socket (16 MB for 16 readers of
+ * 60 slots) and writes it 64 KB per event-loop turn. A few connections spread that. */
+#define WSD_REDIS_POOL 8
+#define WSD_REDIS_BATCH 32    /* values in flight up to which small requests share a connection */
+#define WSD_REDIS_INFLIGHT 64 /* values in flight on one connection, above which requests wait
+                               * (an idle connection takes a bigger range whole) */
+#define WSD_VCACHE_MAX_BYTES (16 * 1024 * 1024) /* checked sample values kept (wsproto_vcache) */
+#define WSD_QUIET_BYTES (1024 * 1024) /* answers built in a second below which the heap is trimmed */
 
 /* A message to send: refcounted so one pushed sample is shared by every subscriber. */
 struct wsd_msg {
@@ -56,13 +72,19 @@ struct wsd_session {
         enum wsd_session_kind kind;
         struct wsd *d;
         struct lws *wsi;
-        struct wsd_session *prev, *next; /* d->sessions, websocket sessions only */
+        /* websocket sessions only: in d->live, or in d->pinged once pinged; both in the order
+         * of seen_usec, so the 1 s tick looks only at the ones due (wsd_session_tick) */
+        lws_dll2_t live;
+        lws_dll2_t sub;     /* in d->subscribers while subscribed */
+        uint64_t seen_usec; /* CLOCK_MONOTONIC of the client's last frame (a pong counts) */
+        bool ping_due;
         /* output */
         struct wsd_qent *q_head, *q_tail;
         size_t q_bytes, q_len, q_slots;
         unsigned drops_in_row;
         bool subscribed;
         bool rx_paused;
+        bool closing; /* a close frame is on its way: input is ignored */
         /* input: one message being reassembled */
         struct strbuf rx;
         size_t rx_len;
@@ -101,15 +123,12 @@ struct wsd_fd_budget {
         unsigned fd_limit;      /* lws's fd_limit_per_thread */
 };
 
-/* One hiredis async connection driven by the lws loop. */
+/* One hiredis async connection on the loop (hiredis's libev adapter). */
 struct wsd_redis {
         struct wsd *d;
         const char *name; /* "commands" / "subscription", for logs */
         redisAsyncContext *ac;
-        struct lws *wsi;  /* raw-file wsi over a dup() of ac's fd; NULL when none */
         bool connected;
-        bool in_io;       /* inside redisAsyncHandleRead/Write from the wsi's callback */
-        bool close_wsi;   /* detached while in_io: the callback returns -1 */
         unsigned backoff_ms;
         unsigned pending;          /* commands in flight */
         uint64_t last_progress_usec;
@@ -121,21 +140,30 @@ struct wsd_redis {
 struct wsd {
         struct cfg *cfg;
         char *cfg_path;
+        struct ev_loop *loop;
         struct lws_context *ctx;
         struct lws_vhost *vhost;
         int signal_fd;
+        ev_io signal_io;
+        ev_check check;  /* after each loop turn: accept() failures */
+        ev_prepare prepare; /* before the loop waits: commands queued for Redis are written */
         bool quit;
         int exit_code;
 
-        struct wsd_redis rcmd, rsub;
+        struct wsd_redis rcmd[WSD_REDIS_POOL], rsub;
+        lws_dll2_owner_t waiting; /* requests for which no connection had room (wsd-redis.c) */
         char *redis_where;  /* "host:port" or the unix socket's path, for logs */
         char *channel;      /* <prefix>/account */
         int64_t last_push_slot;
+        struct wsproto_vcache vcache; /* sample values already checked, by slot */
+        uint64_t answer_bytes, answer_bytes_at_tick; /* of answers built from Redis replies */
         char *latest;       /* the latest sample seen (owned), for /metrics */
         size_t latest_len;
         int64_t latest_slot;
 
-        struct wsd_session *sessions; /* websocket sessions */
+        lws_dll2_owner_t live, pinged; /* websocket sessions (wsd_session.live) */
+        lws_dll2_owner_t subscribers;  /* wsd_session.sub */
+        uint64_t ping_usec, hangup_usec;
         /* admission (wsd-conn.c) */
         struct wsd_fd_budget budget;
         struct wsd_peer *peers[WSD_PEER_BUCKETS];
@@ -172,6 +200,9 @@ int wsd_session_enqueue(struct wsd_session *s, struct wsd_msg *m);
  * its turn comes. */
 void wsd_session_fill(struct wsd_session *s, struct wsd_qent *q, struct strbuf *buf);
 void wsd_session_fill_error(struct wsd_session *s, struct wsd_qent *q, const char *msg);
+/* Once a second: pings the websockets silent for WSD_PING_SEC, closes those silent for
+ * WSD_HANGUP_SEC. */
+void wsd_session_tick(struct wsd *d);
 /* Fans a sample out to every subscriber (drops it for slow readers). */
 void wsd_push_sample(struct wsd *d, struct wsd_msg *m);
 int64_t wsd_now_slot(void);
@@ -195,8 +226,6 @@ void wsd_conn_free_all(struct wsd *d);
 int wsd_check_cfg(const struct cfg *c, char **ret_err);
 
 /* wsd-redis.c */
-int wsd_redis_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-                       size_t len);
 void wsd_redis_start(struct wsd *d);
 void wsd_redis_stop(struct wsd *d);
 void wsd_redis_tick(struct wsd *d);

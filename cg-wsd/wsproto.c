@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -164,6 +165,8 @@ int wsproto_request_parse(const char *buf, size_t len, int64_t now, struct wspro
                         r.cmd = WSPROTO_SUBSCRIBE;
                 else if (strcmp(cmd->valuestring, "unsubscribe_account") == 0)
                         r.cmd = WSPROTO_UNSUBSCRIBE;
+                else if (strcmp(cmd->valuestring, "get_placements") == 0)
+                        r.cmd = WSPROTO_GET_PLACEMENTS;
                 else
                         return set_err(err, "unknown cmd \"%.64s\"", cmd->valuestring);
                 if (args && args->child)
@@ -312,6 +315,115 @@ static enum wsproto_reject lex_check(const unsigned char *s, size_t n) {
         return in_str ? WSPROTO_REJECT_JSON : WSPROTO_VALUE_OK;
 }
 
+/* The structural half, for samples, without building a tree: exactly one JSON value (objects,
+ * arrays, strings, numbers, true/false/null, nested at most CJSON_NESTING_LIMIT deep, as cJSON
+ * allows) and only blanks around it. Runs after lex_check(), so strings, escapes, numbers and
+ * UTF-8 are known good here. cJSON would cost a malloc per node and a strtod per number: 60
+ * slots of a 100-cgroup sample took cg-wsd longer to parse than to send. *ret_object: the value
+ * is an object. */
+static enum wsproto_reject json_check(const unsigned char *s, size_t n, bool *ret_object) {
+        enum { VALUE, KEY_OR_END, KEY, COLON, AFTER, VALUE_OR_END } st = VALUE;
+        unsigned char stack[CJSON_NESTING_LIMIT]; /* '{' or '[' */
+        size_t depth = 0, i = 0;
+        bool top_done = false;
+
+        *ret_object = false;
+        for (;;) {
+                unsigned char c;
+
+                while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+                        i++;
+                if (i == n)
+                        return top_done ? WSPROTO_VALUE_OK : WSPROTO_REJECT_JSON;
+                if (top_done)
+                        return WSPROTO_REJECT_JSON; /* e.g. `{}, "smuggled": {}` */
+                c = s[i];
+                switch (st) {
+                case COLON:
+                        if (c != ':')
+                                return WSPROTO_REJECT_JSON;
+                        i++;
+                        st = VALUE;
+                        continue;
+                case AFTER:
+                        if (c == ',') {
+                                i++;
+                                st = stack[depth - 1] == '{' ? KEY : VALUE;
+                                continue;
+                        }
+                        if (c != (stack[depth - 1] == '{' ? '}' : ']'))
+                                return WSPROTO_REJECT_JSON;
+                        i++;
+                        goto closed;
+                case KEY_OR_END:
+                case KEY:
+                        if (c == '}' && st == KEY_OR_END) {
+                                i++;
+                                goto closed;
+                        }
+                        if (c != '"')
+                                return WSPROTO_REJECT_JSON;
+                        break; /* the key: a string, read below */
+                case VALUE_OR_END:
+                        if (c == ']') {
+                                i++;
+                                goto closed;
+                        }
+                        break;
+                case VALUE:
+                        break;
+                }
+                /* a value (or a key) starts at i */
+                if (depth == 0)
+                        *ret_object = c == '{';
+                if (c == '{' || c == '[') {
+                        if (depth == sizeof stack)
+                                return WSPROTO_REJECT_JSON;
+                        stack[depth++] = c;
+                        i++;
+                        st = c == '{' ? KEY_OR_END : VALUE_OR_END;
+                        continue;
+                }
+                if (c == '"') {
+                        for (i++; i < n && s[i] != '"'; i++)
+                                if (s[i] == '\\')
+                                        i++; /* escapes were checked: skip the escaped byte */
+                        if (i >= n)
+                                return WSPROTO_REJECT_JSON;
+                        i++;
+                } else if (c == '-' || isdigit(c)) {
+                        size_t k = number_len(s + i, n - i);
+                        if (k == 0)
+                                return WSPROTO_REJECT_JSON;
+                        i += k;
+                } else if (n - i >= 4 && memcmp(s + i, "true", 4) == 0)
+                        i += 4;
+                else if (n - i >= 5 && memcmp(s + i, "false", 5) == 0)
+                        i += 5;
+                else if (n - i >= 4 && memcmp(s + i, "null", 4) == 0)
+                        i += 4;
+                else
+                        return WSPROTO_REJECT_JSON;
+                if (i < n && isalnum(s[i]))
+                        return WSPROTO_REJECT_JSON; /* "truex", "nullnull" */
+                if (st == KEY || st == KEY_OR_END) {
+                        st = COLON;
+                        continue;
+                }
+                if (depth == 0) {
+                        top_done = true;
+                        continue;
+                }
+                st = AFTER;
+                continue;
+        closed:
+                if (--depth == 0)
+                        top_done = true;
+                else
+                        st = AFTER;
+        }
+}
+
 /* {"version": N, "value": {...}}: N a non-negative integer, both keys once, nothing else. */
 static bool conf_shape(const cJSON *j) {
         const cJSON *version = NULL, *value = NULL;
@@ -342,6 +454,13 @@ enum wsproto_reject wsproto_value_check(const char *v, size_t len, enum wsproto_
         r = lex_check((const unsigned char *) v, len);
         if (r != WSPROTO_VALUE_OK)
                 return r;
+        if (kind == WSPROTO_VALUE_SAMPLE) {
+                bool object;
+                r = json_check((const unsigned char *) v, len, &object);
+                if (r != WSPROTO_VALUE_OK)
+                        return r;
+                return object ? WSPROTO_VALUE_OK : WSPROTO_REJECT_SHAPE;
+        }
         j = cJSON_ParseWithLengthOpts(v, len, &end, false);
         if (!j)
                 return WSPROTO_REJECT_JSON;
@@ -356,6 +475,120 @@ enum wsproto_reject wsproto_value_check(const char *v, size_t len, enum wsproto_
         return WSPROTO_VALUE_OK;
 }
 
+/* ---- get_placements ---- */
+
+static bool json_is_count(const cJSON *j) {
+        int64_t v;
+        return j && json_int(j, "", &v, NULL) == 0 && v >= 0;
+}
+
+static bool copy_str(cJSON *to, const cJSON *from, const char *key) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(from, key);
+        return cJSON_AddStringToObject(to, key, cJSON_IsString(v) ? v->valuestring : "") != NULL;
+}
+
+static bool copy_count(cJSON *to, const cJSON *from, const char *key) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(from, key);
+        return cJSON_AddNumberToObject(to, key, json_is_count(v) ? v->valuedouble : 0) != NULL;
+}
+
+/* One entry of "files", rebuilt with only the known keys; NULL when it is not usable. */
+static cJSON *placement_file(const cJSON *f, bool *oom) {
+        static const char *const states[] = {"placed", "refused", "pending", "stale", "none"};
+        const cJSON *path = cJSON_GetObjectItemCaseSensitive(f, "path"),
+                    *pid = cJSON_GetObjectItemCaseSensitive(f, "pid"),
+                    *state = cJSON_GetObjectItemCaseSensitive(f, "state"),
+                    *unit = cJSON_GetObjectItemCaseSensitive(f, "unit"),
+                    *lm = cJSON_GetObjectItemCaseSensitive(f, "last_move");
+        bool known = false;
+        cJSON *o;
+
+        if (!cJSON_IsObject(f) || !cJSON_IsString(path) || !json_is_count(pid) ||
+            pid->valuedouble > INT32_MAX || !cJSON_IsString(state))
+                return NULL;
+        for (size_t i = 0; i < ELEMENTSOF(states); i++)
+                known = known || strcmp(state->valuestring, states[i]) == 0;
+        if (!known)
+                return NULL;
+        o = cJSON_CreateObject();
+        if (!o || !cJSON_AddStringToObject(o, "path", path->valuestring) || !copy_str(o, f, "pattern") ||
+            !copy_str(o, f, "rule") || !cJSON_AddNumberToObject(o, "pid", pid->valuedouble) ||
+            !cJSON_AddStringToObject(o, "state", state->valuestring) || !copy_str(o, f, "reason") ||
+            !copy_str(o, f, "reason_key") || !copy_str(o, f, "cgroup") ||
+            (cJSON_IsString(unit) && !cJSON_AddStringToObject(o, "unit", unit->valuestring)) ||
+            !(json_is_count(lm) ? cJSON_AddNumberToObject(o, "last_move", lm->valuedouble)
+                                : cJSON_AddNullToObject(o, "last_move"))) {
+                cJSON_Delete(o);
+                *oom = true;
+                return NULL;
+        }
+        return o;
+}
+
+int wsproto_placements_answer(const char *text, size_t len, size_t max, size_t headroom,
+                              struct strbuf *ret, enum wsproto_reject *ret_reason) {
+        _cleanup_(cJSON_Deletep) cJSON *j = NULL, *out = NULL;
+        _cleanup_free_ char *printed = NULL;
+        enum wsproto_reject why;
+        const cJSON *files, *f, *updated;
+        cJSON *pl, *arr;
+        size_t n = 0;
+        bool oom = false;
+        struct strbuf b;
+
+        why = wsproto_value_check(text, len, WSPROTO_VALUE_SAMPLE, max);
+        if (why == WSPROTO_VALUE_OK) {
+                j = cJSON_ParseWithLength(text, len);
+                if (!j)
+                        return -ENOMEM; /* it parsed once already */
+                files = cJSON_GetObjectItemCaseSensitive(j, "files");
+                if (!cJSON_IsArray(files))
+                        why = WSPROTO_REJECT_SHAPE;
+        }
+        if (why != WSPROTO_VALUE_OK) {
+                if (ret_reason)
+                        *ret_reason = why;
+                return -EINVAL;
+        }
+        out = cJSON_CreateObject();
+        pl = out ? cJSON_AddObjectToObject(out, "placements") : NULL;
+        arr = pl ? cJSON_AddArrayToObject(pl, "files") : NULL;
+        if (!arr)
+                return -ENOMEM;
+        cJSON_ArrayForEach(f, files) {
+                cJSON *o;
+
+                if (n >= WSPROTO_PLACEMENTS_MAX_FILES)
+                        break;
+                o = placement_file(f, &oom);
+                if (oom)
+                        return -ENOMEM;
+                if (!o)
+                        continue;
+                cJSON_AddItemToArray(arr, o);
+                n++;
+        }
+        updated = cJSON_GetObjectItemCaseSensitive(j, "updated");
+        if (!copy_count(pl, j, "pending") || !copy_count(pl, j, "refused") ||
+            !copy_count(pl, j, "placed") || !copy_count(pl, j, "total") ||
+            !copy_count(pl, j, "omitted") ||
+            !cJSON_AddNumberToObject(pl, "updated",
+                                     cJSON_IsNumber(updated) && isfinite(updated->valuedouble) &&
+                                                     updated->valuedouble >= 0
+                                             ? updated->valuedouble
+                                             : 0))
+                return -ENOMEM;
+        printed = cJSON_PrintUnformatted(out);
+        if (!printed || strbuf_init(&b, headroom, strlen(printed)) < 0)
+                return -ENOMEM;
+        if (strbuf_append(&b, printed, strlen(printed)) < 0) {
+                strbuf_done(&b);
+                return -ENOMEM;
+        }
+        *ret = b;
+        return 0;
+}
+
 const char *wsproto_reject_name(enum wsproto_reject r) {
         static const char *const names[_WSPROTO_REJECT_MAX] = {
                 [WSPROTO_VALUE_OK] = "ok",         [WSPROTO_REJECT_SIZE] = "size",
@@ -363,6 +596,44 @@ const char *wsproto_reject_name(enum wsproto_reject r) {
                 [WSPROTO_REJECT_SHAPE] = "shape",
         };
         return (unsigned) r < _WSPROTO_REJECT_MAX ? names[r] : "unknown";
+}
+
+enum wsproto_reject wsproto_vcache_check(struct wsproto_vcache *c, int64_t slot, const char *v,
+                                         size_t len, size_t max) {
+        struct wsproto_vcache_entry *e;
+        enum wsproto_reject r;
+
+        if (!c || !v || slot < 0)
+                return wsproto_value_check(v, len, WSPROTO_VALUE_SAMPLE, max);
+        e = &c->e[slot % WSPROTO_VCACHE_SLOTS];
+        if (e->v && e->slot == slot && e->len == len && len <= max && memcmp(e->v, v, len) == 0) {
+                c->hits++;
+                return WSPROTO_VALUE_OK;
+        }
+        c->misses++;
+        r = wsproto_value_check(v, len, WSPROTO_VALUE_SAMPLE, max);
+        if (r != WSPROTO_VALUE_OK)
+                return r;
+        if (e->v) { /* this slot's older value, or another slot's: replaced */
+                c->bytes -= e->len;
+                free(e->v);
+                e->v = NULL;
+        }
+        if (len <= c->max_bytes - MIN(c->bytes, c->max_bytes) && (e->v = malloc(len ? len : 1))) {
+                memcpy(e->v, v, len);
+                e->slot = slot;
+                e->len = len;
+                c->bytes += len;
+        }
+        return WSPROTO_VALUE_OK;
+}
+
+void wsproto_vcache_clear(struct wsproto_vcache *c) {
+        for (size_t i = 0; i < WSPROTO_VCACHE_SLOTS; i++) {
+                free(c->e[i].v);
+                c->e[i].v = NULL;
+        }
+        c->bytes = 0;
 }
 
 int wsproto_account_begin(struct wsproto_account *a, size_t max_value, size_t max_answer,
@@ -381,7 +652,7 @@ enum wsproto_reject wsproto_account_add(struct wsproto_account *a, int64_t slot,
 
         if (a->err < 0 || !v)
                 return WSPROTO_VALUE_OK;
-        r = wsproto_value_check(v, len, WSPROTO_VALUE_SAMPLE, a->max_value);
+        r = wsproto_vcache_check(a->vcache, slot, v, len, a->max_value);
         if (r != WSPROTO_VALUE_OK) {
                 if (rejected)
                         rejected[r]++;
@@ -392,7 +663,21 @@ enum wsproto_reject wsproto_account_add(struct wsproto_account *a, int64_t slot,
                 a->err = -E2BIG;
                 return WSPROTO_VALUE_OK;
         }
-        k = strbuf_printf(&a->buf, "%s\"%" PRId64 "\": ", a->any ? ", " : "", slot);
+        /* room for this slot and the closing brace at once: one realloc, not two; with the
+         * first value, for the whole range if its other samples are that size */
+        if (!a->any && a->slots_hint > 1)
+                k = strbuf_reserve(&a->buf, MIN((len + 27) * a->slots_hint,
+                                                a->max_answer - MIN(a->buf.len, a->max_answer)));
+        else
+                k = strbuf_reserve(&a->buf, len + 27);
+        if (k >= 0 && a->any)
+                k = strbuf_append(&a->buf, ", ", 2);
+        if (k >= 0)
+                k = strbuf_append(&a->buf, "\"", 1);
+        if (k >= 0)
+                k = strbuf_append_i64(&a->buf, slot);
+        if (k >= 0)
+                k = strbuf_append(&a->buf, "\": ", 3);
         if (k >= 0)
                 k = strbuf_append(&a->buf, v, len);
         a->any = true;
@@ -497,8 +782,55 @@ static bool counter_value(const cJSON *j, uint64_t *ret) {
         return true;
 }
 
+/* The families of the limits' counters and pressure (issue 16, 18), rendered after the seed's
+ * two, each only when the sample has a series of it (v1 has no oom_kill, v2 no failcnt). */
+enum metric_family {
+        FAM_THROTTLED_PERIODS,
+        FAM_THROTTLED_SECONDS,
+        FAM_MEM_USAGE,
+        FAM_MEM_PEAK,
+        FAM_MEM_FAILCNT,
+        FAM_MEM_OOM_KILLS,
+        FAM_PIDS_CURRENT,
+        FAM_PRESSURE,
+        _FAM_MAX,
+};
+static const struct {
+        const char *name, *type, *help;
+} families[_FAM_MAX] = {
+        [FAM_THROTTLED_PERIODS] = {"cgrouparch_cpu_throttled_periods_total", "counter",
+                                   "CFS periods in which the cgroup's own CPU quota throttled it "
+                                   "(cpu.stat nr_throttled; a quota set on an ancestor counts "
+                                   "there), from the latest sample."},
+        [FAM_THROTTLED_SECONDS] = {"cgrouparch_cpu_throttled_seconds_total", "counter",
+                                   "Time the cgroup's runnable tasks waited, throttled by its own "
+                                   "CPU quota (cpu.stat throttled_time or throttled_usec), from "
+                                   "the latest sample."},
+        [FAM_MEM_USAGE] = {"cgrouparch_memory_usage_bytes", "gauge",
+                           "Memory charged to the cgroup and all its descendants (so sum() over "
+                           "nested cgroups counts twice), from the latest sample."},
+        [FAM_MEM_PEAK] = {"cgrouparch_memory_peak_bytes", "gauge",
+                          "Highest memory usage of the cgroup and all its descendants since it "
+                          "was created or its peak was reset, from the latest sample."},
+        [FAM_MEM_FAILCNT] = {"cgrouparch_memory_failcnt_total", "counter",
+                             "Times the memory usage of the cgroup and all its descendants hit "
+                             "its limit (cgroup v1 memory.failcnt), from the latest sample."},
+        [FAM_MEM_OOM_KILLS] = {"cgrouparch_memory_oom_kills_total", "counter",
+                               "Processes of the cgroup and all its descendants killed by the "
+                               "OOM killer (cgroup v2 memory.events oom_kill), from the latest "
+                               "sample."},
+        [FAM_PIDS_CURRENT] = {"cgrouparch_pids_current", "gauge",
+                              "Tasks in the cgroup and all its descendants (pids.current), from "
+                              "the latest sample."},
+        [FAM_PRESSURE] = {"cgrouparch_pressure_stalled_seconds_total", "counter",
+                          "Time some (kind=\"some\") or all (kind=\"full\") non-idle tasks of "
+                          "the cgroup and all its descendants were stalled on the resource "
+                          "(PSI total=), from the latest sample."},
+};
+
 struct metric_out {
         struct strbuf cpu, blkio;
+        struct strbuf fam[_FAM_MAX];
         wsproto_devname_fn devname;
         void *userdata;
 };
@@ -551,6 +883,87 @@ static int lower_op(char *dst, size_t n, const char *src) {
         return src[i] ? -ENAMETOOLONG : 0;
 }
 
+/* `<family>{cgroup="<label>"<extra>} <value>\n` into the family's buffer; usec_value: the
+ * counter is in µs and is written in seconds. A key that is there but no counter: -EINVAL. */
+static int render_u64(struct metric_out *o, enum metric_family f, const char *label,
+                      const char *extra, const cJSON *j, bool usec_value) {
+        struct strbuf *b = &o->fam[f];
+        uint64_t v;
+        int k;
+
+        if (!j)
+                return 0; /* optional: only where the kernel has the file */
+        if (!counter_value(j, &v))
+                return -EINVAL;
+        k = strbuf_printf(b, "%s{cgroup=\"", families[f].name);
+        if (k >= 0)
+                k = append_label_value(b, label);
+        if (k >= 0)
+                k = strbuf_printf(b, "\"%s} ", extra ? extra : "");
+        if (k >= 0)
+                k = usec_value ? strbuf_printf(b, "%llu.%06llu\n", (unsigned long long) (v / 1000000),
+                                               (unsigned long long) (v % 1000000))
+                               : strbuf_printf(b, "%llu\n", (unsigned long long) v);
+        return k;
+}
+
+static const cJSON *item(const cJSON *obj, const char *key) {
+        return cJSON_GetObjectItemCaseSensitive(obj, key);
+}
+
+/* The PSI resource of a subsystem tree's nodes: cpu.pressure in cpu, io.pressure in blkio,
+ * memory.pressure in memory; NULL: a tree without pressure. */
+static const char *pressure_resource(const char *subsys) {
+        if (strcmp(subsys, "cpu") == 0 || strcmp(subsys, "memory") == 0)
+                return subsys;
+        return strcmp(subsys, "blkio") == 0 ? "io" : NULL;
+}
+
+/* What issue 16 and 18 added to a node: memory and pids values, cpu's throttling, pressure. */
+static int render_limits(struct metric_out *o, const char *subsys, const char *label,
+                         const cJSON *node, const cJSON *value) {
+        const cJSON *pr = item(node, "pressure");
+        const char *res = pressure_resource(subsys);
+        int k = 0;
+
+        if (cJSON_IsObject(value) && strcmp(subsys, "cpu") == 0) {
+                k = render_u64(o, FAM_THROTTLED_PERIODS, label, NULL, item(value, "nr_throttled"),
+                               false);
+                if (k >= 0)
+                        k = render_u64(o, FAM_THROTTLED_SECONDS, label, NULL,
+                                       item(value, "throttled_usec"), true);
+        } else if (cJSON_IsObject(value) && strcmp(subsys, "memory") == 0) {
+                k = render_u64(o, FAM_MEM_USAGE, label, NULL, item(value, "usage"), false);
+                if (k >= 0)
+                        k = render_u64(o, FAM_MEM_PEAK, label, NULL, item(value, "peak"), false);
+                if (k >= 0)
+                        k = render_u64(o, FAM_MEM_FAILCNT, label, NULL, item(value, "failcnt"),
+                                       false);
+                if (k >= 0)
+                        k = render_u64(o, FAM_MEM_OOM_KILLS, label, NULL, item(value, "oom_kill"),
+                                       false);
+        } else if (cJSON_IsObject(value) && strcmp(subsys, "pids") == 0)
+                k = render_u64(o, FAM_PIDS_CURRENT, label, NULL, item(value, "current"), false);
+        if (k < 0 || !pr || cJSON_IsNull(pr))
+                return k;
+        if (!cJSON_IsObject(pr))
+                return -EINVAL;
+        if (!res)
+                return 0; /* a future subsystem's pressure: no resource name for it yet */
+        char some[64], full[64];
+        snprintf(some, sizeof(some), ",resource=\"%s\",kind=\"some\"", res);
+        snprintf(full, sizeof(full), ",resource=\"%s\",kind=\"full\"", res);
+        k = render_u64(o, FAM_PRESSURE, label, some, item(pr, "some_usec"), true);
+        if (k >= 0)
+                k = render_u64(o, FAM_PRESSURE, label, full, item(pr, "full_usec"), true);
+        return k;
+}
+
+/* memory and pids values are not the seed's shapes (cpu "usage" in ns, blkio device maps). */
+static bool subsys_is_seed_shaped(const char *subsys) {
+        return strcmp(subsys, "memory") != 0 && strcmp(subsys, "pids") != 0;
+}
+
 static int render_node(struct metric_out *o, const char *subsys, const char *path,
                        const cJSON *node, unsigned depth) {
         const cJSON *value, *sub;
@@ -562,7 +975,12 @@ static int render_node(struct metric_out *o, const char *subsys, const char *pat
         if (!cJSON_IsObject(node))
                 return -EINVAL;
         value = cJSON_GetObjectItemCaseSensitive(node, "value");
-        if (cJSON_IsObject(value)) {
+        if (value && !cJSON_IsObject(value) && !cJSON_IsNull(value))
+                return -EINVAL;
+        k = render_limits(o, subsys, label, node, value);
+        if (k < 0)
+                return k;
+        if (cJSON_IsObject(value) && subsys_is_seed_shaped(subsys)) {
                 const cJSON *usage = cJSON_GetObjectItemCaseSensitive(value, "usage");
                 uint64_t v;
 
@@ -606,8 +1024,7 @@ static int render_node(struct metric_out *o, const char *subsys, const char *pat
                                                                        (unsigned long long) v);
                                 }
                         }
-        } else if (value && !cJSON_IsNull(value))
-                return -EINVAL;
+        }
         if (k < 0)
                 return k;
 
@@ -731,6 +1148,15 @@ int wsproto_metrics_render(const char *sample, size_t len, int64_t slot, double 
                                     "# TYPE cgrouparch_blkio_bytes_total counter\n");
                 if (k >= 0)
                         k = strbuf_append(&b, strbuf_text(&o.blkio), o.blkio.len);
+                for (int f = 0; k >= 0 && f < _FAM_MAX; f++)
+                        if (o.fam[f].len > 0) {
+                                k = strbuf_printf(&b, "# HELP %s %s\n# TYPE %s %s\n",
+                                                  families[f].name, families[f].help,
+                                                  families[f].name, families[f].type);
+                                if (k >= 0)
+                                        k = strbuf_append(&b, strbuf_text(&o.fam[f]),
+                                                          o.fam[f].len);
+                        }
                 if (k >= 0)
                         k = strbuf_printf(
                                 &b,
@@ -744,6 +1170,8 @@ int wsproto_metrics_render(const char *sample, size_t len, int64_t slot, double 
                                 MAX(now_sec - (double) slot, 0.0), slot);
                 strbuf_done(&o.cpu);
                 strbuf_done(&o.blkio);
+                for (int f = 0; f < _FAM_MAX; f++)
+                        strbuf_done(&o.fam[f]);
         }
         if (k >= 0)
                 k = render_server(&b, st);

@@ -20,6 +20,7 @@ enum wsproto_cmd {
         WSPROTO_GET_CONF,
         WSPROTO_SUBSCRIBE,
         WSPROTO_UNSUBSCRIBE,
+        WSPROTO_GET_PLACEMENTS, /* cg-taskd's <runtime_dir>/taskd-placements.json, on this host */
 };
 
 struct wsproto_request {
@@ -61,6 +62,27 @@ enum wsproto_reject wsproto_value_check(const char *v, size_t len, enum wsproto_
 /* "size", "utf8", "json", "shape" (the /metrics label); "ok" for WSPROTO_VALUE_OK. */
 const char *wsproto_reject_name(enum wsproto_reject r);
 
+/* Sample values that passed wsproto_value_check(), kept by slot: a slot's sample is written once
+ * and then read again and again (every show_account of a range that covers it), and comparing
+ * the bytes read with the kept ones (memcmp) costs a fraction of checking them again. A value
+ * that differs from the kept one (rewritten in Redis) is checked afresh; a rejected value is
+ * never kept. Direct-mapped by slot, at most max_bytes of values. A zeroed struct with max_bytes
+ * set is an empty cache. */
+#define WSPROTO_VCACHE_SLOTS 256
+struct wsproto_vcache {
+        struct wsproto_vcache_entry {
+                int64_t slot;
+                size_t len;
+                char *v; /* NULL: empty */
+        } e[WSPROTO_VCACHE_SLOTS];
+        size_t bytes, max_bytes;
+        uint64_t hits, misses;
+};
+/* wsproto_value_check(v, len, WSPROTO_VALUE_SAMPLE, max) through the cache (c may be NULL). */
+enum wsproto_reject wsproto_vcache_check(struct wsproto_vcache *c, int64_t slot, const char *v,
+                                         size_t len, size_t max);
+void wsproto_vcache_clear(struct wsproto_vcache *c);
+
 /* Answers are struct strbuf (common/strbuf.h) with `headroom` spare bytes before the text
  * (libwebsockets wants LWS_PRE). */
 /* show_account answer: {"<slot>": <sample>, ...}, keyed by slot numbers only (docs/design.md "The
@@ -83,6 +105,10 @@ struct wsproto_account {
         size_t max_value, max_answer;
         bool any;
         int err;
+        struct wsproto_vcache *vcache; /* values are checked through it when set (after begin) */
+        size_t slots_hint; /* slots the range has (set after begin): with the first value, room
+                            * for that many of its size is reserved at once, since growing a
+                            * megabyte answer by doubling copied it again and again */
 };
 int wsproto_account_begin(struct wsproto_account *a, size_t max_value, size_t max_answer,
                           size_t headroom);
@@ -93,6 +119,19 @@ int wsproto_account_end(struct wsproto_account *a, struct strbuf *ret); /* frees
  * wsproto_value_check() (*ret_reason, may be NULL, says why). */
 int wsproto_push_answer(int64_t slot, const char *v, size_t len, size_t max_value,
                         size_t headroom, struct strbuf *ret, enum wsproto_reject *ret_reason);
+/* get_placements: cg-taskd's record of its decisions (<runtime_dir>/taskd-placements.json, a
+ * file cg-wsd only reads) is checked like a Redis value (at most `max` bytes, UTF-8, strict
+ * JSON, an object with a "files" array) and rebuilt, never spliced: the answer is
+ *   {"placements": {"files": [{"path", "pattern", "rule", "pid", "state", "reason",
+ *    "reason_key", "cgroup", "last_move", "unit"?}], "pending": N, "refused": N, "placed": N,
+ *    "total": N, "omitted": N, "updated": T}}
+ * with only those keys, each of its type (a file entry without a string path, an integer pid
+ * or a known state is left out; a missing string is "", a missing count 0, a missing
+ * last_move null), at most WSPROTO_PLACEMENTS_MAX_FILES entries. -EINVAL with *ret_reason
+ * (may be NULL) when the text is refused; -ENOMEM. */
+#define WSPROTO_PLACEMENTS_MAX_FILES 1000
+int wsproto_placements_answer(const char *text, size_t len, size_t max, size_t headroom,
+                              struct strbuf *ret, enum wsproto_reject *ret_reason);
 /* {"error": "<msg>"} with msg escaped. */
 int wsproto_error_answer(const char *msg, size_t headroom, struct strbuf *ret);
 

@@ -39,6 +39,8 @@ int cli_cmd_validate(struct cli *c, int argc, char **argv);
 int cli_cmd_plan(struct cli *c, int argc, char **argv, bool apply);
 int cli_cmd_show(struct cli *c, int argc, char **argv);
 int cli_cmd_cgexec_arg(struct cli *c, int argc, char **argv);
+int cli_cmd_why(struct cli *c, int argc, char **argv); /* cmd-why.c */
+int cli_cmd_top(struct cli *c, int argc, char **argv); /* cmd-top.c */
 
 /* cmd-sd.c: the systemd mode's output ([cgroup] mode = systemd: slice units). */
 struct cgfs;

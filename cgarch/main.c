@@ -1,5 +1,6 @@
 /* main.c — the cgarch command-line tool: argument parsing and dispatch. The commands live in
- * cmd-tree.c (validate, plan, apply, show), cmd-cgexec.c (cgexec-arg) and conf-zk.c (conf). */
+ * cmd-tree.c (validate, plan, apply, show), cmd-cgexec.c (cgexec-arg), conf-zk.c (conf),
+ * cmd-why.c (why) and cmd-top.c (top). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -30,6 +31,8 @@ static void help(void) {
                "                                argument of one name; the conf is the applied\n"
                "                                snapshot unless --conf or --zk (ZooKeeper)\n"
                "  conf get|put ...              the conf in ZooKeeper (cgarch conf --help)\n"
+               "  why [--json] PID              why a process is (or is not) in its cgroup\n"
+               "  top [-n N] [--redis ADDR]     live CPU, IO, memory, pressure per cgroup\n"
                "\n"
                "Options:\n"
                "  -c, --config PATH   config file (default %s;\n"
@@ -152,6 +155,10 @@ static int run(int argc, char **argv) {
                 r = cli_cmd_show(&c, argc, argv);
         else if (strcmp(cmd, "cgexec-arg") == 0)
                 r = cli_cmd_cgexec_arg(&c, argc, argv);
+        else if (strcmp(cmd, "why") == 0)
+                r = cli_cmd_why(&c, argc, argv);
+        else if (strcmp(cmd, "top") == 0)
+                r = cli_cmd_top(&c, argc, argv);
         else if (strcmp(cmd, "conf") == 0) {
                 /* `conf --help` needs no config; otherwise load it (errors printed there). */
                 bool need = !(argc > 1 && (strcmp(argv[1], "--help") == 0 ||

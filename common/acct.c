@@ -66,6 +66,10 @@ static int parse_devnum_token(const char **p, unsigned *major, unsigned *minor) 
 }
 
 int acct_parse_cpuacct_usage(const char *text, uint64_t *ret) {
+        return acct_parse_number(text, ret);
+}
+
+int acct_parse_number(const char *text, uint64_t *ret) {
         const char *p = text;
         uint64_t v;
         int r;
@@ -94,33 +98,120 @@ static bool next_line(const char **p, const char **line, size_t *len) {
         return true;
 }
 
-int acct_parse_cpu_stat(const char *text, uint64_t *ret) {
+int acct_parse_keyed(const char *text, const char *key, uint64_t *ret) {
         const char *p = text, *line;
-        size_t len;
+        size_t len, klen = strlen(key);
         bool found = false;
-        uint64_t usec = 0;
+        uint64_t val = 0;
 
         while (next_line(&p, &line, &len)) {
                 const char *sp = memchr(line, ' ', len);
                 uint64_t v;
                 int r;
 
+                /* every line is checked, not only the wanted one: a garbled file is no file */
                 if (!sp || sp == line)
                         return -EINVAL;
                 r = parse_u64_exact(sp + 1, line + len, &v);
                 if (r < 0)
                         return r;
-                if ((size_t) (sp - line) == strlen("usage_usec") &&
-                    memcmp(line, "usage_usec", (size_t) (sp - line)) == 0) {
-                        usec = v;
+                if ((size_t) (sp - line) == klen && memcmp(line, key, klen) == 0) {
+                        val = v;
                         found = true;
                 }
         }
         if (!found)
                 return -ENODATA;
+        *ret = val;
+        return 0;
+}
+
+int acct_parse_cpu_stat(const char *text, uint64_t *ret) {
+        uint64_t usec;
+        int r = acct_parse_keyed(text, "usage_usec", &usec);
+
+        if (r < 0)
+                return r;
         if (usec > UINT64_MAX / 1000)
                 return -ERANGE;
         *ret = usec * 1000;
+        return 0;
+}
+
+int acct_parse_cpu_throttle(const char *text, bool v2, uint64_t *ret_nr, uint64_t *ret_usec) {
+        uint64_t nr, t;
+        int r;
+
+        r = acct_parse_keyed(text, "nr_throttled", &nr);
+        if (r >= 0)
+                r = acct_parse_keyed(text, v2 ? "throttled_usec" : "throttled_time", &t);
+        if (r < 0)
+                return r;
+        *ret_nr = nr;
+        *ret_usec = v2 ? t : t / 1000; /* v1 throttled_time: ns */
+        return 0;
+}
+
+static bool token_is(const char *s, size_t n, const char *word) {
+        return n == strlen(word) && memcmp(s, word, n) == 0;
+}
+
+int acct_parse_pressure(const char *text, struct acct_pressure *ret) {
+        struct acct_pressure pr = {};
+        const char *p = text, *line;
+        size_t len;
+
+        while (next_line(&p, &line, &len)) {
+                const char *end = line + len, *kind_end = memchr(line, ' ', len), *s = kind_end;
+                bool have_total = false;
+                uint64_t total = 0;
+                int r;
+
+                if (!s || s == line)
+                        return -EINVAL;
+                while (s < end) {
+                        const char *key, *eq, *tok_end;
+
+                        if (*s != ' ')
+                                return -EINVAL;
+                        key = ++s;
+                        tok_end = memchr(s, ' ', (size_t) (end - s));
+                        if (!tok_end)
+                                tok_end = end;
+                        eq = memchr(key, '=', (size_t) (tok_end - key));
+                        if (!eq || eq == key || eq + 1 == tok_end)
+                                return -EINVAL;
+                        if (token_is(key, (size_t) (eq - key), "total")) {
+                                if (have_total)
+                                        return -EINVAL;
+                                r = parse_u64_exact(eq + 1, tok_end, &total);
+                                if (r < 0)
+                                        return r;
+                                have_total = true;
+                        } else /* avg10=1.23 and the like: shares in %, not used */
+                                for (const char *c = eq + 1; c < tok_end; c++)
+                                        if (!isdigit((unsigned char) *c) && *c != '.')
+                                                return -EINVAL;
+                        s = tok_end;
+                }
+                if (!have_total)
+                        return -EINVAL;
+                if (token_is(line, (size_t) (kind_end - line), "some")) {
+                        if (pr.has_some)
+                                return -EINVAL;
+                        pr.some_usec = total;
+                        pr.has_some = true;
+                } else if (token_is(line, (size_t) (kind_end - line), "full")) {
+                        if (pr.has_full)
+                                return -EINVAL;
+                        pr.full_usec = total;
+                        pr.has_full = true;
+                }
+                /* another kind of line (a later kernel's): well-formed, not part of the sample */
+        }
+        if (!pr.has_some)
+                return -ENODATA;
+        *ret = pr;
         return 0;
 }
 
@@ -142,10 +233,6 @@ static int blkio_dev(struct acct_blkio *b, unsigned major, unsigned minor,
         b->v[b->n] = (struct acct_dev_io){.major = major, .minor = minor};
         *ret = &b->v[b->n++];
         return 0;
-}
-
-static bool token_is(const char *s, size_t n, const char *word) {
-        return n == strlen(word) && memcmp(s, word, n) == 0;
 }
 
 int acct_parse_blkio_v1(const char *text, struct acct_blkio *b) {
@@ -299,12 +386,45 @@ int acct_throttle_has_rule(const char *text, unsigned major, unsigned minor) {
 
 /* ---- writer ---- */
 
+/* `, "key": N` (or without the comma for the first of an object). */
+static void put_u64(struct strbuf *b, bool *first, const char *key, uint64_t n) {
+        (void) strbuf_puts(b, *first ? "\"" : ", \"");
+        (void) strbuf_puts(b, key);
+        (void) strbuf_puts(b, "\": ");
+        (void) strbuf_append_u64(b, n);
+        *first = false;
+}
+
 static int write_value(struct strbuf *b, enum conf_subsys s, const struct acct_value *v) {
+        bool first = true;
+
         if (!v || !v->ok)
                 return strbuf_puts(b, "{}");
         if (s == CONF_CPU) {
-                (void) strbuf_puts(b, "{\"usage\": ");
-                (void) strbuf_append_u64(b, v->usage);
+                (void) strbuf_puts(b, "{");
+                put_u64(b, &first, "usage", v->usage);
+                if (v->has & ACCT_HAS_THROTTLE) {
+                        put_u64(b, &first, "nr_throttled", v->nr_throttled);
+                        put_u64(b, &first, "throttled_usec", v->throttled_usec);
+                }
+                return strbuf_puts(b, "}");
+        }
+        if (s == CONF_MEMORY) {
+                (void) strbuf_puts(b, "{");
+                if (v->has & ACCT_HAS_MEM_USAGE)
+                        put_u64(b, &first, "usage", v->mem_usage);
+                if (v->has & ACCT_HAS_MEM_PEAK)
+                        put_u64(b, &first, "peak", v->mem_peak);
+                if (v->has & ACCT_HAS_MEM_FAILCNT)
+                        put_u64(b, &first, "failcnt", v->mem_failcnt);
+                if (v->has & ACCT_HAS_MEM_OOM_KILL)
+                        put_u64(b, &first, "oom_kill", v->mem_oom_kill);
+                return strbuf_puts(b, "}");
+        }
+        if (s == CONF_PIDS) {
+                (void) strbuf_puts(b, "{");
+                if (v->has & ACCT_HAS_PIDS_CURRENT)
+                        put_u64(b, &first, "current", v->pids_current);
                 return strbuf_puts(b, "}");
         }
         (void) strbuf_puts(b, "{");
@@ -337,9 +457,21 @@ size_t acct_tree_size(const struct conf *c, enum conf_subsys s) {
 
 static int write_node(struct strbuf *b, enum conf_subsys s, const struct conf_node *n,
                       struct acct_value *values, size_t *idx) {
+        const struct acct_value *v = values ? &values[*idx] : NULL;
+
         (void) strbuf_puts(b, "{\"value\": ");
-        (void) write_value(b, s, values ? &values[*idx] : NULL);
+        (void) write_value(b, s, v);
         (*idx)++;
+        if (v && v->ok && (v->pressure.has_some || v->pressure.has_full)) {
+                bool first = true;
+
+                (void) strbuf_puts(b, ", \"pressure\": {");
+                if (v->pressure.has_some)
+                        put_u64(b, &first, "some_usec", v->pressure.some_usec);
+                if (v->pressure.has_full)
+                        put_u64(b, &first, "full_usec", v->pressure.full_usec);
+                (void) strbuf_puts(b, "}");
+        }
         if (n->n_children > 0 || !n->parent) {
                 (void) strbuf_puts(b, ", \"sub_cgroup\": {");
                 for (size_t i = 0; !b->oom && i < n->n_children; i++) {
@@ -359,6 +491,8 @@ static int write_node(struct strbuf *b, enum conf_subsys s, const struct conf_no
 static const char *const subsys_names[_CONF_SUBSYS_MAX] = {
         [CONF_CPU] = "cpu",
         [CONF_BLKIO] = "blkio",
+        [CONF_MEMORY] = "memory",
+        [CONF_PIDS] = "pids",
 };
 
 int acct_sample_write(const struct conf *c, struct acct_value *const values[_CONF_SUBSYS_MAX],
@@ -369,7 +503,7 @@ int acct_sample_write(const struct conf *c, struct acct_value *const values[_CON
         (void) strbuf_puts(b, "{");
         for (int s = 0; !b->oom && s < _CONF_SUBSYS_MAX; s++) {
                 size_t idx = 0;
-                if (!c->roots[s] || !subsys_names[s]) /* memory, pids: not sampled (yet) */
+                if (!c->roots[s] || !subsys_names[s])
                         continue;
                 (void) strbuf_puts(b, first ? "\"" : ", \"");
                 (void) strbuf_puts(b, subsys_names[s]);

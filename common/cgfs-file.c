@@ -48,6 +48,18 @@ static bool file_fits(enum cgfs_file f, enum conf_subsys s) {
         case CGFS_FILE_IO_STAT:
         case CGFS_FILE_THROTTLE_RULE:
                 return s == CONF_BLKIO;
+        case CGFS_FILE_CPU_THROTTLE:
+                return s == CONF_CPU;
+        case CGFS_FILE_RESET: /* the seed's reset: cpuacct.usage and blkio.reset_stats only */
+                return s == CONF_CPU || s == CONF_BLKIO;
+        case CGFS_FILE_PRESSURE:
+                return s == CONF_CPU || s == CONF_BLKIO || s == CONF_MEMORY;
+        case CGFS_FILE_MEM_USAGE:
+        case CGFS_FILE_MEM_PEAK:
+        case CGFS_FILE_MEM_EVENTS:
+                return s == CONF_MEMORY;
+        case CGFS_FILE_PIDS_CURRENT:
+                return s == CONF_PIDS;
         default:
                 return true;
         }
@@ -56,6 +68,15 @@ static bool file_fits(enum cgfs_file f, enum conf_subsys s) {
 /* The files of a slice's cgroup are the v2 ones: systemd mode names and parses as v2. */
 static const struct cgfs_ops *file_ops(const struct cgfs *fs) {
         return fs->sd ? &cgfs_ops_v2 : fs->ops;
+}
+
+/* The hierarchy (index into fs->h) a single file f of s lives in, -1 if none: the accounting
+ * one, except v1's CFS bandwidth counters, which are the cpu controller's (cpu.stat beside
+ * cpu.cfs_quota_us), not cpuacct's. */
+static int file_hier(const struct cgfs *fs, enum conf_subsys s, enum cgfs_file f) {
+        if (f == CGFS_FILE_CPU_THROTTLE && !fs->v2 && fs->n_sub[s] > 0)
+                return (int) fs->sub[s][0];
+        return fs->acct[s];
 }
 
 /* systemd mode: the node's cgroup is its slice's, where the manager put it (cgroup_dir(),
@@ -108,8 +129,8 @@ int cgfs_open_file(struct cgfs *fs, enum conf_subsys s, const char *path, enum c
         if (f == CGFS_FILE_PROCS)
                 for (size_t k = 0; k < fs->n_sub[s]; k++)
                         idx[n++] = fs->sub[s][k];
-        else if (fs->acct[s] >= 0)
-                idx[n++] = (size_t) fs->acct[s];
+        else if (file_hier(fs, s, f) >= 0)
+                idx[n++] = (size_t) file_hier(fs, s, f);
         if (n == 0)
                 return -ENOMEDIUM;
         if (n > max)
@@ -148,6 +169,8 @@ int cgfs_describe_file(struct cgfs *fs, enum conf_subsys s, const char *path, en
 
         if (!name || !dir || !path)
                 return -EINVAL;
+        if (!fs->sd && file_hier(fs, s, f) >= 0)
+                dir = fs->h[file_hier(fs, s, f)].root_abs;
         return xasprintf(ret, "%s/%s%s%s", dir, path, *path ? "/" : "", name);
 }
 
@@ -213,6 +236,77 @@ int cgfs_parse_cpu_usage(const struct cgfs *fs, const char *text, uint64_t *ret)
 
 int cgfs_parse_io(const struct cgfs *fs, const char *text, struct acct_blkio *ret) {
         return file_ops(fs)->parse_io(text, ret);
+}
+
+enum cgfs_file cgfs_file_alias(const struct cgfs *fs, enum conf_subsys s, enum cgfs_file f) {
+        (void) s;
+        if (f == CGFS_FILE_CPU_THROTTLE && file_ops(fs) == &cgfs_ops_v2)
+                return CGFS_FILE_CPU_USAGE;
+        return f;
+}
+
+int cgfs_parse_file(const struct cgfs *fs, enum conf_subsys s, enum cgfs_file f,
+                    const char *text, struct acct_value *v) {
+        uint64_t a, b;
+        bool v2;
+        int r;
+
+        if (!fs || !text || !v || (unsigned) s >= _CONF_SUBSYS_MAX ||
+            (unsigned) f >= _CGFS_FILE_MAX || !file_fits(f, s))
+                return -EINVAL;
+        v2 = file_ops(fs) == &cgfs_ops_v2;
+        switch (f) {
+        case CGFS_FILE_CPU_USAGE:
+                return cgfs_parse_cpu_usage(fs, text, &v->usage);
+        case CGFS_FILE_IO_STAT:
+                return cgfs_parse_io(fs, text, &v->blkio);
+        case CGFS_FILE_CPU_THROTTLE:
+                r = acct_parse_cpu_throttle(text, v2, &a, &b);
+                if (r < 0)
+                        return r;
+                v->nr_throttled = a;
+                v->throttled_usec = b;
+                v->has |= ACCT_HAS_THROTTLE;
+                return 0;
+        case CGFS_FILE_PRESSURE:
+                return acct_parse_pressure(text, &v->pressure);
+        case CGFS_FILE_MEM_USAGE:
+        case CGFS_FILE_MEM_PEAK:
+        case CGFS_FILE_PIDS_CURRENT:
+                r = acct_parse_number(text, &a);
+                if (r < 0)
+                        return r;
+                if (f == CGFS_FILE_MEM_USAGE) {
+                        v->mem_usage = a;
+                        v->has |= ACCT_HAS_MEM_USAGE;
+                } else if (f == CGFS_FILE_MEM_PEAK) {
+                        v->mem_peak = a;
+                        v->has |= ACCT_HAS_MEM_PEAK;
+                } else {
+                        v->pids_current = a;
+                        v->has |= ACCT_HAS_PIDS_CURRENT;
+                }
+                return 0;
+        case CGFS_FILE_MEM_EVENTS:
+                /* v1 memory.failcnt: the times usage hit the limit; v2 has no such counter, its
+                 * memory.events says how often the OOM killer struck in the cgroup */
+                if (!v2) {
+                        r = acct_parse_number(text, &a);
+                        if (r < 0)
+                                return r;
+                        v->mem_failcnt = a;
+                        v->has |= ACCT_HAS_MEM_FAILCNT;
+                        return 0;
+                }
+                r = acct_parse_keyed(text, "oom_kill", &a);
+                if (r < 0)
+                        return r;
+                v->mem_oom_kill = a;
+                v->has |= ACCT_HAS_MEM_OOM_KILL;
+                return 0;
+        default:
+                return -EINVAL;
+        }
 }
 
 int cgfs_read_pids_fd(int fd, struct cgfs_buf *b, pid_t **ret, size_t *n) {

@@ -42,3 +42,16 @@ bool cgfs_name_is_control_file(const char *name) {
 const char *cgfs_v2_weight_file(enum conf_subsys s) {
         return s == CONF_CPU ? "cpu.weight" : "io.weight";
 }
+
+const char *cgfs_pressure_file(enum conf_subsys s) {
+        switch (s) {
+        case CONF_CPU:
+                return "cpu.pressure";
+        case CONF_BLKIO:
+                return "io.pressure";
+        case CONF_MEMORY:
+                return "memory.pressure";
+        default:
+                return NULL; /* the pids controller has no PSI */
+        }
+}

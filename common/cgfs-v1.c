@@ -229,6 +229,18 @@ static const char *v1_file_name(struct cgfs *fs, enum conf_subsys s, enum cgfs_f
                 return "blkio.throttle.read_bps_device";
         case CGFS_FILE_RESET:
                 return s == CONF_CPU ? "cpuacct.usage" : "blkio.reset_stats";
+        case CGFS_FILE_CPU_THROTTLE:
+                return "cpu.stat"; /* the cpu hierarchy's (cgfs-file.c file_hier) */
+        case CGFS_FILE_PRESSURE: /* only kernels with PSI for v1 have it: else -ENOENT */
+                return cgfs_pressure_file(s);
+        case CGFS_FILE_MEM_USAGE:
+                return "memory.usage_in_bytes";
+        case CGFS_FILE_MEM_PEAK:
+                return "memory.max_usage_in_bytes";
+        case CGFS_FILE_MEM_EVENTS:
+                return "memory.failcnt";
+        case CGFS_FILE_PIDS_CURRENT:
+                return "pids.current";
         default:
                 return NULL;
         }

@@ -219,7 +219,6 @@ static int v2_enable(struct cgfs *fs, enum conf_subsys s, const char *path, size
 
 static const char *v2_file_name(struct cgfs *fs, enum conf_subsys s, enum cgfs_file f) {
         (void) fs;
-        (void) s;
         switch (f) {
         case CGFS_FILE_PROCS:
                 return "cgroup.procs";
@@ -227,6 +226,18 @@ static const char *v2_file_name(struct cgfs *fs, enum conf_subsys s, enum cgfs_f
                 return "cpu.stat";
         case CGFS_FILE_IO_STAT:
                 return "io.stat";
+        case CGFS_FILE_CPU_THROTTLE:
+                return "cpu.stat";
+        case CGFS_FILE_PRESSURE:
+                return cgfs_pressure_file(s);
+        case CGFS_FILE_MEM_USAGE:
+                return "memory.current";
+        case CGFS_FILE_MEM_PEAK:
+                return "memory.peak";
+        case CGFS_FILE_MEM_EVENTS:
+                return "memory.events";
+        case CGFS_FILE_PIDS_CURRENT:
+                return "pids.current";
         default:
                 return NULL; /* v2 counters cannot be reset, and count without a throttle rule */
         }

@@ -67,6 +67,17 @@ bool cgfs_has_subsys(const struct cgfs *fs, enum conf_subsys s);
  * cgfs_open_file(). Borrowed strings, valid until cgfs_close. Returns the count (0 if not
  * mounted). */
 int cgfs_subsys_dirs(const struct cgfs *fs, enum conf_subsys s, const char *const **ret);
+/* How /proc/<pid>/cgroup names cgroup `path` ("" = the managed root) of s: one string per
+ * hierarchy of s, "<controllers>:<cgroup>" ("cpu:/cgrouparch/a" and "cpuacct:/cgrouparch/a" on
+ * v1 with separate hierarchies, ":/cgrouparch/a" on v2), the cgroup seen through the mount's
+ * root. To compare with /proc (cg-taskd's placement records, `cgarch why`), never to open.
+ * Returns the count, *ret an owned strv. -EOPNOTSUPP in systemd mode (slices). */
+int cgfs_proc_cgroup_names(const struct cgfs *fs, enum conf_subsys s, const char *path,
+                           char ***ret);
+/* Pure: the cgroup of the hierarchy with exactly these controllers ("cpu", "name=systemd", ""
+ * for v2) in the text of /proc/<pid>/cgroup ("N:<controllers>:<cgroup>" lines). *ret owned.
+ * -ENOENT: no such line. */
+int cgfs_proc_cgroup_find(const char *text, const char *controllers, char **ret);
 /* Absolute dir of the managed root where accounting files of s are read (cpuacct for cpu on
  * v1). For display only, like cgfs_subsys_dirs(). */
 const char *cgfs_acct_dir(const struct cgfs *fs, enum conf_subsys s);
@@ -137,6 +148,22 @@ enum cgfs_file {
                                     lines); v2: -EOPNOTSUPP */
         CGFS_FILE_RESET,         /* v1: writing cgfs_reset_value() resets the counters of s
                                     (cpuacct.usage, blkio.reset_stats); v2: -EOPNOTSUPP */
+        /* The limits' counters and pressure (cg-accountd's optional sample keys). Each may be
+         * missing on a kernel or hierarchy (-ENOENT); all are read with cgfs_parse_file(). */
+        CGFS_FILE_CPU_THROTTLE,  /* CONF_CPU: cpu.stat nr_throttled, throttled_time|_usec (v1: in
+                                    the cpu hierarchy, beside cpu.cfs_quota_us, where cpuacct is
+                                    separate; v2: the CGFS_FILE_CPU_USAGE file itself, see
+                                    cgfs_file_alias()) */
+        CGFS_FILE_PRESSURE,      /* PSI: cpu.pressure (CONF_CPU), io.pressure (CONF_BLKIO),
+                                    memory.pressure (CONF_MEMORY); v1 has them only on kernels
+                                    that expose PSI there (in the accounting hierarchy); CONF_PIDS:
+                                    none */
+        CGFS_FILE_MEM_USAGE,     /* CONF_MEMORY: memory.usage_in_bytes (v1), memory.current (v2) */
+        CGFS_FILE_MEM_PEAK,      /* CONF_MEMORY: memory.max_usage_in_bytes (v1), memory.peak (v2,
+                                    kernel >= 5.19) */
+        CGFS_FILE_MEM_EVENTS,    /* CONF_MEMORY: memory.failcnt (v1: limit hits), memory.events
+                                    (v2: its oom_kill) */
+        CGFS_FILE_PIDS_CURRENT,  /* CONF_PIDS: pids.current */
         _CGFS_FILE_MAX,
 };
 
@@ -176,6 +203,18 @@ int cgfs_parse_cpu_usage(const struct cgfs *fs, const char *text, uint64_t *ret)
 /* What a CGFS_FILE_IO_STAT file holds: per-device read/write bytes (ret's array is reused). */
 struct acct_blkio;
 int cgfs_parse_io(const struct cgfs *fs, const char *text, struct acct_blkio *ret);
+/* The values a file of the limits' counters or pressure holds (text from cgfs_read_fd), into v:
+ * the fields of file f (CGFS_FILE_CPU_USAGE, _IO_STAT, _CPU_THROTTLE, _PRESSURE, _MEM_*,
+ * _PIDS_CURRENT) of subsystem s, with their ACCT_HAS_ bits set (v->pressure's has_some/has_full).
+ * Nothing of v changes on an error (-EINVAL: not the file's format, -ENODATA: a needed key is
+ * missing, e.g. cpu.stat of a v2 cgroup without the cpu controller). */
+struct acct_value;
+int cgfs_parse_file(const struct cgfs *fs, enum conf_subsys s, enum cgfs_file f,
+                    const char *text, struct acct_value *v);
+/* The file whose text also holds f's values here: v2's cpu.stat serves CGFS_FILE_CPU_USAGE and
+ * CGFS_FILE_CPU_THROTTLE alike, so CGFS_FILE_CPU_USAGE for CGFS_FILE_CPU_THROTTLE on v2 (read
+ * once, parse twice); f itself everywhere else. */
+enum cgfs_file cgfs_file_alias(const struct cgfs *fs, enum conf_subsys s, enum cgfs_file f);
 /* The pids a CGFS_FILE_PROCS fd lists (open it afresh for each read: a v1 cgroup.procs fd
  * keeps its pid list for a while). *ret owned. */
 int cgfs_read_pids_fd(int fd, struct cgfs_buf *b, pid_t **ret, size_t *n);
@@ -217,6 +256,9 @@ const char *cgfs_limit_file(const struct cgfs *fs, enum conf_limit l);
 bool cgfs_name_is_control_file(const char *name);
 /* The v2 weight file of s, as shown in plans ("cpu.weight", "io.weight"). */
 const char *cgfs_v2_weight_file(enum conf_subsys s);
+/* The PSI file of s, the same on v1 (where a kernel has one) and v2: "cpu.pressure",
+ * "io.pressure", "memory.pressure"; NULL for pids. */
+const char *cgfs_pressure_file(enum conf_subsys s);
 /* The default [cgroup] dir. */
 #define CGFS_DEFAULT_DIR "/sys/fs/cgroup"
 /* A path relative to the managed root: no leading '/', no "." or ".." or empty component.

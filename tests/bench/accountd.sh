@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # tests/bench/accountd.sh — cg-accountd's cost per tick and its memory for 100, 1,000 and 10,000
-# cgroups (each in the cpu and the blkio tree: 2 files per cgroup per tick), beside the bare cost
+# cgroups (each in the cpu and the blkio tree: 3 files per cgroup per tick), beside the bare cost
 # of reading the same files in the same run (open+read+close each, and pread on kept fds), and
 # the tick jitter a subscriber sees (arrival of the PUBLISH after the second boundary).
 # Prints a Markdown section. Bounded: ~90 s, at most 10,000 cgroups x 3 hierarchies.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/../lib-accountd.sh"
+source "$(dirname "$0")/lib-bench.sh"
 BENCH=$BUILD/bench
 SIZES=${ACCTD_BENCH_SIZES:-100 1000 10000}
 RUN_SECS=${ACCTD_BENCH_SECS:-15}
@@ -49,6 +50,8 @@ with open(os.path.join(tmp, "conf.%d.json" % n), "w") as f:
 with open(os.path.join(tmp, "files.%d" % n), "w") as f:
     for path in [""] + [x[0] for x in names]:
         f.write(os.path.join(cg, "cpuacct", root, path, "cpuacct.usage").replace("//", "/") + "\n")
+        # the CFS throttling counters, read beside usage since issue 16
+        f.write(os.path.join(cg, "cpu", root, path, "cpu.stat").replace("//", "/") + "\n")
         f.write(os.path.join(cg, "blkio", root, path, "blkio.throttle.io_service_bytes_recursive").replace("//", "/") + "\n")
 EOF
 }
@@ -72,7 +75,8 @@ pct() { sort -n | awk '{a[NR]=$1} END {if (NR==0) {print "-"; exit}; i=int(NR*'"
 echo "## cg-accountd"
 echo
 echo "$(nproc) cores, $(uname -r); each size: N cgroups in the cpu tree and the same N in the blkio tree"
-echo "(2N + 2 stat files read per tick: cpuacct.usage, blkio.throttle.io_service_bytes_recursive);"
+echo "(3N + 3 stat files read per tick: cpuacct.usage, cpu.stat, blkio.throttle.io_service_bytes_recursive;"
+echo "the PSI files v1 lacks here are tried once every 30 ticks);"
 echo "daemon measured over ${RUN_SECS} ticks from /proc/PID/schedstat; bare = the same files read by"
 echo "a minimal C loop in the same run. Sample sent to a local redis-server each tick."
 echo
@@ -110,6 +114,9 @@ for N in $SIZES; do
     "$N" "$files" "$(awk -v v=$per_tick 'BEGIN{print v/1e6}')" "$core" \
     "$(awk -v v="$bare_open" 'BEGIN{print v/1e6}')" "$(awk -v v="$bare_pread" 'BEGIN{print v/1e6}')" \
     "$rss" "$hwm" "$size" "$p50" "$p99" "$mx"
+  bench_figure "accountd_tick_$N" "$(awk -v v=$per_tick 'BEGIN{printf "%.3f", v/1e6}')"
+  bench_figure "accountd_jitter_p50_$N" "$p50"
+  bench_figure "accountd_rss_kib_$N" "$rss"
   rcli flushall >/dev/null
   rmtree "$CGROOT"
 done

@@ -5,6 +5,7 @@
 # Prints a Markdown section. Bounded: one private ZooKeeper, ~30,000 cgroups created at most, all
 # under a test root removed at exit.
 . "$(dirname "$0")/../lib-syncd.sh"
+. "$(dirname "$0")/lib-bench.sh"
 LAT=$BUILD/bench/syncd-lat
 N=${SYNCD_BENCH_N:-200}
 syncd_env >&2
@@ -35,8 +36,13 @@ start_syncd
 wait_for 60 snap_is 0 || { echo "cg-syncd did not apply the 1,000-cgroup conf" >&2; exit 1; }
 rss1k=$(rss "$SYNCD_PID" VmRSS)
 
+# CPU of cg-syncd (all its threads, the ZooKeeper client's included) in ns, per change below
+syncd_cpu() { cat /proc/"$SYNCD_PID"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { print s + 0 }'; }
+c0=$(syncd_cpu)
 read -r w50 w99 wmax wmean < <("$LAT" zk "$ZK_HOSTS" digest:super:123456 "$NODE" "$SNAP" "$N" "$T_TMP/base.json" "$T_TMP/weight.json")
+c1=$(syncd_cpu)
 read -r c50 c99 cmax cmean < <("$LAT" zk "$ZK_HOSTS" digest:super:123456 "$NODE" "$SNAP" "$N" "$T_TMP/base.json" "$T_TMP/plus100.json")
+c2=$(syncd_cpu)
 
 bare=$CGROOT-bare; T_CGROOTS+=("$bare")
 mkdir -p "$CG_DIR/cpu/$bare" "$CG_DIR/cpuacct/$bare"
@@ -66,6 +72,13 @@ ncg=$(find "$CG_DIR/cpu/$CGROOT" -mindepth 1 -type d | wc -l)
 v=$(zkctl set "$NODE" '{"cpu": {}}')
 wait_for 120 snap_is "$v"
 syncd_stop
+
+bench_figure syncd_weight_p50 "$w50"; bench_figure syncd_weight_p99 "$w99"
+bench_figure syncd_dirs_p50 "$c50"; bench_figure syncd_dirs_p99 "$c99"
+bench_figure syncd_reconcile_read "$r50"; bench_figure syncd_apply_10k "$big_ms"
+bench_figure syncd_rss_kib_10k "$rss10k"
+bench_figure syncd_weight.cpu "$(awk -v a="$c0" -v b="$c1" -v n="$N" 'BEGIN { printf "%.3f", (b - a) / n / 1e6 }')"
+bench_figure syncd_dirs.cpu "$(awk -v a="$c1" -v b="$c2" -v n="$N" 'BEGIN { printf "%.3f", (b - a) / n / 1e6 }')"
 
 cat <<MD
 ## cg-syncd: ZooKeeper change to snapshot

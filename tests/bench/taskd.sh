@@ -9,6 +9,10 @@
 # Only processes this script starts are moved, only inside its own test root. ~1 minute.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../lib-taskd.sh"
+. "$(dirname "$0")/lib-bench.sh"
+# TASKD_BENCH_CGCLASSIFY=0 skips the cgclassify baseline (compare.sh: old against new only).
+TASKD_BENCH_CGCLASSIFY=${TASKD_BENCH_CGCLASSIFY:-1}
+DEBUG_OPT=$(taskd_debug_opt)
 BENCH=$BUILD/bench/taskd-bench
 N_GROUPS=${N_GROUPS:-100}
 N_CHILDREN=${N_CHILDREN:-99}
@@ -93,7 +97,7 @@ bare_writes=$(v writes "$out")
 
 # baseline 2: cgclassify, one call per cgroup with its 100 pids (1 run: it is slow)
 cgc_ms=NA
-if command -v cgclassify >/dev/null; then
+if [ "$TASKD_BENCH_CGCLASSIFY" = 1 ] && command -v cgclassify >/dev/null; then
   reset
   t0=$(date +%s%N)
   for e in "${ROOTS[@]}"; do
@@ -109,27 +113,44 @@ fi
 # then passes after resetting everything (first-pass cost again, 3 runs).
 reset
 TASKD_LOG=$T_TMP/big.log
-cg-taskd -c "$CFG" -v >"$TASKD_LOG" 2>&1 &
+cg-taskd -c "$CFG" "$DEBUG_OPT" >"$TASKD_LOG" 2>&1 &
 TP=$!; track $TP
 wait_for 60 grep -q "Placing processes" "$TASKD_LOG" || { echo "cg-taskd did not start" >&2; tail "$TASKD_LOG" >&2; exit 1; }
 tree_mode=$(grep -q "Process events connector unavailable" "$TASKD_LOG" && echo "unavailable, /proc walk" || echo "netlink process events connector")
 start_first_us=$(sed -n 's/.*first took \([0-9]*\) us.*/\1/p' "$TASKD_LOG" | tail -1)
 first_line=$(grep "Full pass:" "$TASKD_LOG" | tail -1)
-placed_ok=$(awk -v r="/$CGROOT/" '{ print $1, r $2 }' "$LIST" | while read -r p want; do
-  [ "$(cg_of "$p" cpu)" = "$want" ] && [ "$(cg_of "$p" cpuacct)" = "$want" ] &&
-    [ "$(cg_of "$p" blkio)" = "$want" ] && echo y; done | wc -l)
+# pids whose cpu, cpuacct and blkio lines of /proc/<pid>/cgroup all name their cgroup (one awk:
+# 30,000 forks of cg_of take minutes on a loaded machine)
+placed_ok=$(awk -v r="/$CGROOT/" '{
+    f = "/proc/" $1 "/cgroup"; ok = 0
+    while ((getline l < f) > 0) { split(l, a, ":"); if ((a[2] == "cpu" || a[2] == "cpuacct" || a[2] == "blkio") && a[3] == r $2) ok++ }
+    close(f); if (ok == 3) n++
+  } END { print n + 0 }' "$LIST")
 pass_us() { grep "Full pass:" "$TASKD_LOG" | sed -n "$1p" | sed 's/.* \([0-9]*\) us$/\1/'; }
 trigger() { local n; n=$(passes); taskd_snapshot "$1" "$CONF"; wait_for 30 eval "[ \$(passes) -gt $n ]"; }
+# CPU of cg-taskd (all its threads) in ns, for the CPU per pass beside the wall time
+taskd_cpu() { cat /proc/"$TP"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { print s + 0 }'; }
 steady=()
+c0=$(taskd_cpu)
 for k in $(seq 1 10); do trigger $((100 + k)); steady+=("$(pass_us '$')"); done
+steady_cpu=$(( ($(taskd_cpu) - c0) / 10 ))
 steady_med=$(printf '%s\n' "${steady[@]}" | median)
 steady_max=$(printf '%s\n' "${steady[@]}" | sort -n | tail -1)
 first=()
-for k in 1 2 3; do reset; trigger $((200 + k)); first+=("$(pass_us '$')"); done
+first_cpu=0
+for k in 1 2 3; do reset; c0=$(taskd_cpu); trigger $((200 + k)); first_cpu=$((first_cpu + $(taskd_cpu) - c0)); first+=("$(pass_us '$')"); done
+first_cpu=$((first_cpu / 3))
 first_med=$(printf '%s\n' "${first[@]}" | median)
 big_rss=$(rss $TP); big_hwm=$(hwm $TP)
 stop_pid $TP
 
+bench_figure taskd_latency_p50 "$(fmt_ms "$p50")"; bench_figure taskd_latency_p99 "$(fmt_ms "$p99")"
+bench_figure taskd_pass_start "$(awk -v u="$start_first_us" 'BEGIN { printf "%.1f", u / 1000 }')"
+bench_figure taskd_pass_first "$(awk -v u="$first_med" 'BEGIN { printf "%.1f", u / 1000 }')"
+bench_figure taskd_pass_steady "$(awk -v u="$steady_med" 'BEGIN { printf "%.1f", u / 1000 }')"
+bench_figure taskd_rss_kib "$big_rss"
+bench_figure taskd_pass_first.cpu "$(awk -v u="$first_cpu" 'BEGIN { printf "%.1f", u / 1e6 }')"
+bench_figure taskd_pass_steady.cpu "$(awk -v u="$steady_cpu" 'BEGIN { printf "%.1f", u / 1e6 }')"
 ms() { awk -v u="$1" 'BEGIN { printf "%.1f", u / 1000 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }'; }
 

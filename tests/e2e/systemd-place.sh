@@ -8,7 +8,8 @@
 #   a process in a scope of another supervisor: a transient scope in the slice, existing and
 #     later-forked children follow, the rest of its old scope stays where it was
 #   `systemctl stop` of the placed service stops all its processes; a start goes to the slice
-#   restart_services = no: pending in STATUS= and taskd-state.json, placed after a restart
+#   restart_services = no: pending in STATUS= and taskd-state.json, placed after a restart;
+#     `cgarch why` says so for its main pid and child, then shows the move
 #   pid 1 of the manager (init.scope) is refused
 #   removing nodes: drop-ins gone, services back in app.slice (at their restart), the scope's
 #     processes in a scope of their own in cgrouparch.slice, nothing killed
@@ -175,9 +176,23 @@ t_check_d "demo2.service gets its drop-in" wait_for 10 test -f "$DROPINS/demo2.s
 t_check "it is pending in taskd-state.json" wait_for 5 state_has '"demo2.service"'
 t_check_d "STATUS= shows 1 pending restart" wait_for 5 status_has "1 pending restart"
 t_eq "it is not restarted and still runs in app.slice" "$(sd_main_pid demo2.service) $(prop demo2.service ControlGroup)" "$D0 $MGR_CG/app.slice/demo2.service"
+# `cgarch why` (issue 18): the pending restart, from taskd-placements.json
+why_pending() { WOUT=$(cgarch -c "$CFG" why "$D0" 2>&1); [ $? = 1 ] && grep -q "not placed yet" <<<"$WOUT"; }
+t_check "cgarch why on its main pid: not placed yet (exit 1)" wait_for 5 why_pending
+t_check "cgarch why names the unit and the pending restart" \
+  grep -q "demo2.service: the service moves at its next restart (restart_services = no)" <<<"$WOUT"
+t_check "cgarch why: should be in cgrouparch-svc_c.slice, is in app.slice" \
+  grep -q "slice: should be in cgrouparch-svc_c.slice, is in app.slice" <<<"$WOUT"
+D0C=$(child_of "$D0")
+t_check "cgarch why on its child: the same, through the main pid" \
+  eval 'cgarch -c "$CFG" why --json "$D0C" | jq -e ".verdict == \"pending\" and .file.reason_key == \"restart\" and .chain == [$D0C, $D0]" >/dev/null'
 sdctl restart demo2.service
 placed_c() { [ "$(prop demo2.service ControlGroup)" = "$MGR_CG/$SLC/demo2.service" ]; }
 t_check "after a manual restart it runs in cgrouparch-svc_c.slice" wait_for 10 placed_c
+why_placed() { cgarch -c "$CFG" why --json "$(sd_main_pid demo2.service)" >"$SD_W/why.json" 2>/dev/null; }
+t_check "cgarch why on the new main pid: in place (exit 0)" wait_for 10 why_placed
+t_eq "cgarch why: the move seen, from app.slice to the slice" \
+  "$(jq -r '[.verdict, .last_move.from, .last_move.to] | join(" ")' "$SD_W/why.json")" "placed app.slice cgrouparch-svc_c.slice"
 t_check_d "and is no longer pending (STATUS=, state file)" wait_for 10 eval 'status_has "0 pending restart" && grep -q "\"pending\":[[:space:]]*\[\]" "$STATE"'
 
 # ---- removing nodes: units and scopes return, nothing is killed ----

@@ -21,6 +21,29 @@ static void check(int cond, const char *what) {
         }
 }
 
+/* The accepted range of each limit, written out here rather than taken from conf.c's table:
+ * a bound changed there by mistake shows up as a broken invariant. */
+static int64_t limit_min(int l) {
+        return l >= CONF_LIMIT_MEM_MAX && l <= CONF_LIMIT_MEM_LOW ? CONF_MEMORY_MIN : 1;
+}
+static int64_t limit_max(int l) {
+        switch (l) {
+        case CONF_LIMIT_CPU_QUOTA:
+                return CONF_QUOTA_PERCENT_MAX;
+        case CONF_LIMIT_MEM_MAX:
+        case CONF_LIMIT_MEM_HIGH:
+        case CONF_LIMIT_MEM_LOW:
+                return CONF_MEMORY_MAX;
+        case CONF_LIMIT_PIDS_MAX:
+                return CONF_PIDS_MAX;
+        case CONF_LIMIT_READ_BPS:
+        case CONF_LIMIT_WRITE_BPS:
+                return CONF_BPS_MAX;
+        default:
+                return CONF_IOPS_MAX;
+        }
+}
+
 static void check_node(const struct conf *c, enum conf_subsys s, const struct conf_node *n) {
         for (size_t i = 0; i < n->n_children; i++) {
                 const struct conf_node *k = n->children[i];
@@ -37,11 +60,24 @@ static void check_node(const struct conf *c, enum conf_subsys s, const struct co
                         check(conf_limit_is_device(k->limits->devs[d].limit) &&
                                       conf_limit_subsys(k->limits->devs[d].limit) == s,
                               "device limits of blkio only");
-                        check(k->limits->devs[d].value >= 1, "device limit in range");
+                        check(k->limits->devs[d].value >= 1 &&
+                                      k->limits->devs[d].value <=
+                                              limit_max(k->limits->devs[d].limit),
+                              "device limit in range");
+                        check(strlen(k->limits->devs[d].dev) <= CONF_DEVICE_MAX, "device key length");
+                        for (size_t e = 0; e < d; e++)
+                                check(k->limits->devs[e].limit != k->limits->devs[d].limit ||
+                                              strcmp(k->limits->devs[e].dev,
+                                                     k->limits->devs[d].dev) != 0,
+                                      "one entry per device and limit");
                 }
+                check(s == CONF_CPU || s == CONF_BLKIO || k->weight == -1,
+                      "memory and pids have no weight");
                 for (int l = 0; k->limits && l < _CONF_LIMIT_MAX; l++)
-                        check(k->limits->v[l] == -1 || (k->limits->v[l] >= 1 &&
-                                                         conf_limit_subsys(l) == s),
+                        check(conf_limit_is_device(l) || k->limits->v[l] == -1 ||
+                                      (k->limits->v[l] >= limit_min(l) &&
+                                       k->limits->v[l] <= limit_max(l) &&
+                                       conf_limit_subsys(l) == s),
                               "scalar limits of the node's subsystem, in range");
                 free(arg);
                 check_node(c, s, k);

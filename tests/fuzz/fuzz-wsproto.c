@@ -223,6 +223,13 @@ static void fuzz_metrics(const char *buf, size_t len, int64_t slot, bool with_sa
         for (const char *p = t; *p;) {
                 const char *e = strchr(p, '\n');
                 check_metric_line(p, (size_t) (e - p));
+                /* a family's samples are together: one TYPE line per family */
+                if (strncmp(p, "# TYPE ", 7) == 0) {
+                        const char *sp = memchr(p + 7, ' ', (size_t) (e - p - 7));
+                        size_t n = sp ? (size_t) (sp - p) + 1 : (size_t) (e - p);
+                        for (const char *q = strstr(e, "\n# TYPE "); q; q = strstr(q + 1, "\n# TYPE "))
+                                check(strncmp(q + 1, p, n) != 0, "one TYPE line per family");
+                }
                 p = e + 1;
         }
         strbuf_done(&b);

@@ -7,11 +7,12 @@
  * in strings, strict numbers, one value and only blanks around it) as an object, of the
  * snapshot shape for a conf; the show_account and push answers built from it are strict JSON too
  * (so no key can be smuggled in and no text frame can carry invalid UTF-8); every refusal names
- * a reason.
+ * a reason; the get_placements answer rebuilt from it (wsproto_placements_answer) is strict JSON.
  * FUZZ_SOURCES: cg-wsd/wsproto.c common/strbuf.c common/util.c
  * FUZZ_LIBS: -lcjson -lm
  * FUZZ_CORPUS: tests/fixtures/wsproto
  * FUZZ_DICT: tests/fuzz/wsproto.dict */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -265,6 +266,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 while (i < len && strchr(" \t\n\r", v[i]) && v[i])
                         i++;
                 check(i < len && v[i] != '{', "a shape refusal of a sample is not an object");
+        }
+        {
+                /* get_placements reads cg-taskd's record: it passes only what the check passes,
+                 * and what it answers is strict JSON */
+                struct strbuf b = {};
+                enum wsproto_reject why = WSPROTO_VALUE_OK;
+                int k = wsproto_placements_answer(v, len, max, 16, &b, &why);
+
+                if (k == 0) {
+                        check(rej == WSPROTO_VALUE_OK, "placements pass only checked values");
+                        check(strict_object(strbuf_text(&b), b.len),
+                              "get_placements answer is strict JSON");
+                        strbuf_done(&b);
+                } else
+                        check(k == -ENOMEM || why != WSPROTO_VALUE_OK, "a placements refusal has a reason");
         }
         free(v);
         return 0;

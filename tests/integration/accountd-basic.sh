@@ -51,13 +51,17 @@ def shape(n, sub):
     out = {}
     v = n["value"]
     if sub == "cpu":
-        assert set(v) == {"usage"} and type(v["usage"]) is int, v
+        # the seed's usage, and the CFS bandwidth counters where cpu.stat has them (issue 16)
+        assert "usage" in v and set(v) <= {"usage", "nr_throttled", "throttled_usec"}, v
+        assert all(type(x) is int for x in v.values()), v
     else:
         for dev, rw in v.items():
             assert re.fullmatch(r"\d+:\d+", dev) and set(rw) == {"Read", "Write"}, v
             assert all(type(x) is int for x in rw.values())
     for k in n:
-        assert k in ("value", "sub_cgroup"), k
+        assert k in ("value", "pressure", "sub_cgroup"), k
+    if "pressure" in n:
+        assert set(n["pressure"]) <= {"some_usec", "full_usec"} and "some_usec" in n["pressure"], n
     for name, child in n.get("sub_cgroup", {}).items():
         out[name] = shape(child, sub)
     return out

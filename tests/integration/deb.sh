@@ -10,7 +10,9 @@ cd "$TOP"
 for t in dpkg-buildpackage dh lintian; do
   command -v $t >/dev/null || { t_ok "deb # SKIP $t missing (scripts/deps installs it)"; t_done; exit 0; }
 done
-OUT=${CGARCH_DEB_DIR:-$T_TMP/deb}
+# build/deb, as `make deb`: scripts/make-deb keeps it when its inputs did not change, so
+# tests/e2e/vm-deb.sh (after this test in tests/run) reuses the build.
+OUT=${CGARCH_DEB_DIR:-$BUILD/deb}
 scripts/make-deb "$OUT" >"$T_TMP/make-deb.log" 2>&1; rc=$?
 sed 's/^/# /' "$T_TMP/make-deb.log" | tail -15
 t_eq "scripts/make-deb builds the packages" "$rc" 0
@@ -57,6 +59,9 @@ t_check "an upgrade does not stop the daemons in preinst (running ones are try-r
   bash -c '! grep -q "deb-systemd-invoke stop" <<<"$1"' _ "$preinst"
 t_check "no unit is enabled at a fresh install (only an upgrade re-enables: was-enabled)" \
   awk '/was-enabled/ {g = NR} /deb-systemd-helper enable/ && NR - g > 2 {bad = 1} END {exit bad}' <<<"$postinst"
+prerm=$(dpkg-deb -I "$OUT"/cgrouparch_*.deb prerm 2>/dev/null)
+t_check "prerm stops the daemons on removal (not on upgrade)" \
+  bash -c 'grep -B2 "deb-systemd-invoke stop .*cg-syncd.service" <<<"$1" | grep -q "\"\$1\" = remove"' _ "$prerm"
 cat > "$T_TMP/use.c" <<'C'
 #include <cgrouparch.h>
 #include <stdio.h>

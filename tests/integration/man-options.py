@@ -69,7 +69,7 @@ programs = [
     (['cg-wsd', '--help'], 'cg-wsd.8'),
     (['cgarch', '--help'], 'cgarch.1'),
 ]
-for cmd in ['validate', 'plan', 'apply', 'show', 'cgexec-arg', 'conf']:
+for cmd in ['validate', 'plan', 'apply', 'show', 'cgexec-arg', 'conf', 'why', 'top']:
     programs.append((['cgarch', cmd, '--help'], 'cgarch.1'))
 
 for argv, page in programs:

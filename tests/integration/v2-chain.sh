@@ -135,7 +135,9 @@ t_diag "test_cgroup_b_sub1 usage: slot $s2 $u2 ns, slot $s3 $u3 ns"
 t_check "its usage grows by > 0.3 CPU-s per second" [ "$s3" -gt "$s2" ] && [ $(( (u3 - u2) / (s3 - s2) )) -gt 300000000 ]
 n=0; for s in $(seq "$s2" "$s3"); do [ -n "$(acctd_sample "$s")" ] && n=$((n + 1)); done
 t_eq "a sample each second from slot $s2 to $s3" "$n" $((s3 - s2 + 1))
-t_check "the root's usage covers the leaf's" [ "$(acctd_cpu_usage "$s3")" -ge "$u3" ]
+# One sample reads the root before the leaf, so a busy leaf can be ahead by the CPU it used
+# between the two reads (seen once in CI at load 20): allow 50 ms of CPU for that skew.
+t_check "the root's usage covers the leaf's" [ "$(acctd_cpu_usage "$s3")" -ge $((u3 - 50000000)) ]
 stop_pid $BUSY
 
 # ---- 4. cg-syncd follows a conf change on v2; the daemons follow the snapshot ----

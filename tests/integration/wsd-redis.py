@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 # wsd-redis.py — cg-wsd when Redis goes away and comes back: immediate {"error": "redis
 # unavailable"} answers (the loop never waits on Redis), /healthz 503 and redis_up 0, background
-# reconnection, and a subscriber that was connected all along gets samples again. Also a Redis
-# that hangs (SIGSTOP): requests are answered with an error within the reply timeout, not never.
+# reconnection, and a subscriber that was connected all along gets samples again. More big
+# ranges at once than the Redis connections carry: all answered, in order. Also a Redis that
+# hangs (SIGSTOP): requests, also those waiting for a connection, are answered with an error
+# within the reply timeout, not never.
 import importlib.util
 import json
 import os
@@ -71,15 +73,44 @@ def pushed():
 
 t.ok('Redis back: the old subscriber gets pushes again', L.wait_for(8, pushed), w.logtext()[-1500:])
 
-# Redis hangs: requests must not wait forever
+# More big ranges at once than the command connections take (each carries at most 64 values in
+# flight; a bigger range needs an idle one): the rest wait in cg-wsd, and every answer comes,
+# whole and in each client's order.
+X = 1500000000
+for s in range(X, X + 600, 10):
+    L.put_sample(r, P, s, '{"cpu": {"value": {"usage": %d}}}' % s, publish=False)
+want = {str(s): {'cpu': {'value': {'usage': s}}} for s in range(X, X + 600, 10)}
+clients = [w.ws() for _ in range(20)]
+for c in clients:
+    c.settimeout(20)
+    for k in range(3):
+        c.send(json.dumps({'cmd': 'show_account', 'args': {'start_slot': X + k, 'end_slot': X + 599}}))
+bad = []
+for i, c in enumerate(clients):
+    for k in range(3):
+        a = json.loads(c.recv())
+        if a != {key: v for key, v in want.items() if int(key) >= X + k}:
+            bad.append((i, k, str(a)[:80]))
+t.eq('60 ranges of 600 slots at once (20 clients x 3): every answer whole, in order', bad, [])
+
+# Redis hangs: requests must not wait forever, nor those waiting for a connection
 r.proc.send_signal(signal.SIGSTOP)
 try:
+    for c in clients:
+        for k in range(2):
+            c.send(json.dumps({'cmd': 'show_account', 'args': {'start_slot': X, 'end_slot': X + 599}}))
     t0 = time.monotonic()
     ws.settimeout(10)
     a = w.ask(ws, {'cmd': 'get_conf'})
     dt = time.monotonic() - t0
     t.eq('Redis hung: the request is answered with an error', a, {'error': 'redis unavailable'})
     t.ok('... after the 5 s reply timeout, not never (%.1f s)' % dt, 4 <= dt < 8)
+    errs = []
+    for c in clients:
+        for k in range(2):
+            errs.append(json.loads(c.recv()))
+    t.ok('... and so are the 40 ranges that waited for a connection (%.1f s)' % (time.monotonic() - t0),
+         errs == [{'error': 'redis unavailable'}] * 40 and time.monotonic() - t0 < 9, errs[:3])
     t0 = time.monotonic()
     a = w.ask(ws, {'cmd': 'get_conf'})
     t.ok('Redis hung: later requests are answered at once', a == {'error': 'redis unavailable'} and time.monotonic() - t0 < 0.5, a)

@@ -1,9 +1,24 @@
 /* test-acct.c — parsers of accounting files and the sample writer (common/acct.c). */
 #include <cjson/cJSON.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "acct.h"
 #include "tap.h"
+#include "util.h"
+
+/* The text of tests/fixtures/acct/NAME (owned), NULL when unreadable. */
+static char *fixture(const char *name) {
+        const char *top = getenv("CGARCH_TOP");
+        char *path = NULL, *text = NULL;
+
+        if (xasprintf(&path, "%s/tests/fixtures/acct/%s", top ? top : ".", name) < 0)
+                return NULL;
+        if (read_full_file(path, &text, NULL) < 0)
+                text = NULL;
+        free(path);
+        return text;
+}
 
 static void test_cpuacct_usage(void) {
         uint64_t v = 0;
@@ -41,6 +56,89 @@ static void test_cpu_stat(void) {
         CHECK_INT(acct_parse_cpu_stat("usage_usec 18446744073709552\n", &v), -ERANGE);
         CHECK_INT(acct_parse_cpu_stat("usage_usec 9007199254740993\n", &v), 0);
         CHECK(v == 9007199254740993000ULL);
+}
+
+static void test_keyed_and_number(void) {
+        char *f = fixture("memory-events.txt");
+        uint64_t v = 0;
+
+        CHECK(f != NULL);
+        CHECK_INT(acct_parse_keyed(f ? f : "", "oom_kill", &v), 0);
+        CHECK(v == 2);
+        CHECK_INT(acct_parse_keyed(f ? f : "", "max", &v), 0);
+        CHECK(v == 340);
+        CHECK_INT(acct_parse_keyed(f ? f : "", "oom_kil", &v), -ENODATA); /* whole keys only */
+        CHECK_INT(acct_parse_keyed("oom_kill 1\nbad\n", "oom_kill", &v), -EINVAL);
+        CHECK_INT(acct_parse_keyed("oom_kill 1\nmax -1\n", "oom_kill", &v), -EINVAL);
+        CHECK_INT(acct_parse_keyed("oom_kill 18446744073709551616\n", "oom_kill", &v), -ERANGE);
+        CHECK_INT(acct_parse_keyed("", "oom_kill", &v), -ENODATA);
+        CHECK(v == 340); /* untouched on failure */
+        free(f);
+        f = fixture("memory-current.txt");
+        CHECK_INT(acct_parse_number(f ? f : "", &v), 0);
+        CHECK(v == 67108864);
+        CHECK_INT(acct_parse_number("max\n", &v), -EINVAL);
+        free(f);
+}
+
+static void test_cpu_throttle(void) {
+        char *v1 = fixture("cpu-stat-v1.txt"), *v2 = fixture("cpu-stat-v2-throttle.txt");
+        uint64_t nr = 0, us = 0;
+
+        CHECK(v1 && v2);
+        /* v1 throttled_time is ns */
+        CHECK_INT(acct_parse_cpu_throttle(v1 ? v1 : "", false, &nr, &us), 0);
+        CHECK(nr == 2406 && us == 119948172);
+        CHECK_INT(acct_parse_cpu_throttle(v2 ? v2 : "", true, &nr, &us), 0);
+        CHECK(nr == 25 && us == 1250000);
+        /* the other version's key is not taken */
+        CHECK_INT(acct_parse_cpu_throttle(v1 ? v1 : "", true, &nr, &us), -ENODATA);
+        CHECK_INT(acct_parse_cpu_throttle(v2 ? v2 : "", false, &nr, &us), -ENODATA);
+        /* v2 without the cpu controller enabled: usage lines only */
+        CHECK_INT(acct_parse_cpu_throttle("usage_usec 5\nuser_usec 4\nsystem_usec 1\n", true, &nr,
+                                          &us),
+                  -ENODATA);
+        CHECK(nr == 25 && us == 1250000);
+        CHECK_INT(acct_parse_cpu_throttle("nr_throttled x\nthrottled_usec 1\n", true, &nr, &us),
+                  -EINVAL);
+        free(v1);
+        free(v2);
+}
+
+static void test_pressure(void) {
+        char *f = fixture("pressure.txt"), *some = fixture("pressure-some-only.txt");
+        struct acct_pressure p = {};
+
+        CHECK(f && some);
+        CHECK_INT(acct_parse_pressure(f ? f : "", &p), 0);
+        CHECK(p.has_some && p.has_full && p.some_usec == 8234567 && p.full_usec == 1024);
+        /* cpu.pressure before 5.13: no full line, so no full_usec */
+        CHECK_INT(acct_parse_pressure(some ? some : "", &p), 0);
+        CHECK(p.has_some && !p.has_full && p.some_usec == 99);
+        /* exact to the last µs */
+        CHECK_INT(acct_parse_pressure("some avg10=0.00 avg60=0.00 avg300=0.00 total=18446744073709551615\n",
+                                      &p),
+                  0);
+        CHECK(p.some_usec == UINT64_MAX);
+        /* a later kernel's kind of line is skipped if well-formed */
+        CHECK_INT(acct_parse_pressure("some total=1\nirq avg10=0.00 total=5\n", &p), 0);
+        CHECK(p.some_usec == 1 && !p.has_full);
+        p = (struct acct_pressure){.some_usec = 42};
+        CHECK_INT(acct_parse_pressure("full avg10=0.00 total=1\n", &p), -ENODATA);
+        CHECK_INT(acct_parse_pressure("", &p), -ENODATA);
+        CHECK_INT(acct_parse_pressure("some avg10=0.00\n", &p), -EINVAL);          /* no total */
+        CHECK_INT(acct_parse_pressure("some total=-1\n", &p), -EINVAL);
+        CHECK_INT(acct_parse_pressure("some total=1 total=2\n", &p), -EINVAL);
+        CHECK_INT(acct_parse_pressure("some total=1\nsome total=2\n", &p), -EINVAL);
+        CHECK_INT(acct_parse_pressure("some  total=1\n", &p), -EINVAL);
+        CHECK_INT(acct_parse_pressure("some avg10=x total=1\n", &p), -EINVAL);
+        CHECK_INT(acct_parse_pressure("some total=1\n\n", &p), -EINVAL);
+        CHECK_INT(acct_parse_pressure("total=1\n", &p), -EINVAL);
+        CHECK_INT(acct_parse_pressure("some total=\n", &p), -EINVAL);
+        CHECK_INT(acct_parse_pressure("some total=18446744073709551616\n", &p), -ERANGE);
+        CHECK(p.some_usec == 42); /* untouched on failure */
+        free(f);
+        free(some);
 }
 
 static void test_blkio_v1(void) {
@@ -213,6 +311,59 @@ static void test_sample(void) {
         free_node(blk);
 }
 
+/* The optional keys: each only with its bit; pressure after value, before sub_cgroup. */
+static void test_sample_limits(void) {
+        struct conf c = {.version = 1};
+        struct conf_node *cpu = mk(NULL, NULL), *mem = mk(NULL, NULL), *pids = mk(NULL, NULL);
+        struct acct_value cv[2] = {}, mv[3] = {}, pv[1] = {};
+        struct strbuf buf = {};
+        cJSON *j;
+
+        mk(cpu, "a");
+        mk(mem, "a");
+        mk(mem, "gone");
+        c.roots[CONF_CPU] = cpu;
+        c.roots[CONF_MEMORY] = mem;
+        c.roots[CONF_PIDS] = pids;
+        cv[0] = (struct acct_value){.ok = true, .usage = 10, .has = ACCT_HAS_THROTTLE,
+                                    .nr_throttled = 3, .throttled_usec = 9007199254740993ULL,
+                                    .pressure = {.some_usec = 5, .has_some = true}};
+        cv[1] = (struct acct_value){.ok = true, .usage = 1, .nr_throttled = 99}; /* bit unset */
+        mv[0] = (struct acct_value){.ok = true, .has = ACCT_HAS_MEM_USAGE | ACCT_HAS_MEM_PEAK |
+                                                      ACCT_HAS_MEM_FAILCNT,
+                                    .mem_usage = 4096, .mem_peak = 8192, .mem_failcnt = 7,
+                                    .pressure = {.some_usec = 1, .full_usec = 2, .has_some = true,
+                                                 .has_full = true}};
+        mv[1] = (struct acct_value){.ok = true, .has = ACCT_HAS_MEM_USAGE | ACCT_HAS_MEM_OOM_KILL,
+                                    .mem_usage = UINT64_MAX, .mem_oom_kill = 1};
+        mv[2] = (struct acct_value){.ok = false, .pressure = {.some_usec = 1, .has_some = true}};
+        pv[0] = (struct acct_value){.ok = true, .has = ACCT_HAS_PIDS_CURRENT, .pids_current = 12};
+
+        struct acct_value *values[_CONF_SUBSYS_MAX] = {[CONF_CPU] = cv, [CONF_MEMORY] = mv,
+                                                       [CONF_PIDS] = pv};
+        CHECK_INT(acct_sample_write(&c, values, &buf), 0);
+        CHECK_STR(strbuf_text(&buf),
+                  "{\"cpu\": {\"value\": {\"usage\": 10, \"nr_throttled\": 3, \"throttled_usec\": "
+                  "9007199254740993}, \"pressure\": {\"some_usec\": 5}, \"sub_cgroup\": {\"a\": "
+                  "{\"value\": {\"usage\": 1}}}}, "
+                  "\"memory\": {\"value\": {\"usage\": 4096, \"peak\": 8192, \"failcnt\": 7}, "
+                  "\"pressure\": {\"some_usec\": 1, \"full_usec\": 2}, \"sub_cgroup\": {\"a\": "
+                  "{\"value\": {\"usage\": 18446744073709551615, \"oom_kill\": 1}}, \"gone\": "
+                  "{\"value\": {}}}}, "
+                  "\"pids\": {\"value\": {\"current\": 12}, \"sub_cgroup\": {}}}");
+        j = cJSON_Parse(strbuf_text(&buf));
+        CHECK(j != NULL);
+        cJSON_Delete(j);
+        /* a value with no counter at all (v2 memory.current unreadable yet): {} */
+        pv[0].has = 0;
+        CHECK_INT(acct_sample_write(&c, values, &buf), 0);
+        CHECK(strstr(strbuf_text(&buf), "\"pids\": {\"value\": {}, \"sub_cgroup\": {}}") != NULL);
+        strbuf_done(&buf);
+        free_node(cpu);
+        free_node(mem);
+        free_node(pids);
+}
+
 static void test_u64_writer(void) {
         struct strbuf b = {};
         CHECK_INT(strbuf_append_u64(&b, 0), 0);
@@ -227,10 +378,14 @@ static void test_u64_writer(void) {
 int main(void) {
         RUN(test_cpuacct_usage);
         RUN(test_cpu_stat);
+        RUN(test_keyed_and_number);
+        RUN(test_cpu_throttle);
+        RUN(test_pressure);
         RUN(test_blkio_v1);
         RUN(test_io_stat);
         RUN(test_devices);
         RUN(test_sample);
+        RUN(test_sample_limits);
         RUN(test_u64_writer);
         return TAP_END();
 }

@@ -263,6 +263,34 @@ static void check_open_refused(struct cgfs *fs, const char *tmp) {
         free(esc);
 }
 
+static void test_proc_cgroup_find(void) {
+        const char *text = "12:pids:/user.slice\n5:cpu:/cg/a\n4:cpuacct:/cg/b\n"
+                           "3:cpu,cpuacct:/co\n1:name=systemd:/init.scope\n0::/u/x.service\n";
+        char *s = NULL;
+
+        CHECK_INT(cgfs_proc_cgroup_find(text, "cpu", &s), 0);
+        CHECK_STR(s, "/cg/a");
+        free(s);
+        CHECK_INT(cgfs_proc_cgroup_find(text, "cpuacct", &s), 0);
+        CHECK_STR(s, "/cg/b");
+        free(s);
+        CHECK_INT(cgfs_proc_cgroup_find(text, "cpu,cpuacct", &s), 0);
+        CHECK_STR(s, "/co");
+        free(s);
+        CHECK_INT(cgfs_proc_cgroup_find(text, "", &s), 0); /* v2 */
+        CHECK_STR(s, "/u/x.service");
+        free(s);
+        CHECK_INT(cgfs_proc_cgroup_find(text, "name=systemd", &s), 0);
+        CHECK_STR(s, "/init.scope");
+        free(s);
+        s = NULL;
+        CHECK_INT(cgfs_proc_cgroup_find(text, "blkio", &s), -ENOENT);
+        CHECK_INT(cgfs_proc_cgroup_find(text, "cp", &s), -ENOENT); /* whole names only */
+        CHECK_INT(cgfs_proc_cgroup_find("garbage", "", &s), -ENOENT);
+        CHECK_INT(cgfs_proc_cgroup_find("", "cpu", &s), -ENOENT);
+        CHECK(s == NULL);
+}
+
 /* A layout whose mount points are temporary directories, for cgfs_open_layout(). */
 static void test_open_layout_mirroring(void) {
         char tmp[] = "/tmp/test-cgfs.XXXXXX";
@@ -304,6 +332,20 @@ static void test_open_layout_mirroring(void) {
         if (fs) {
                 CHECK(!cgfs_is_v2(fs));
                 CHECK_INT(cgfs_subsys_dirs(fs, CONF_CPU, &dirs), 2); /* mirrored */
+                {
+                        char **names = NULL;
+                        /* as /proc/<pid>/cgroup names them, one per hierarchy */
+                        CHECK_INT(cgfs_proc_cgroup_names(fs, CONF_CPU, "a/b", &names), 2);
+                        CHECK_STR(names ? names[0] : NULL, "cpu:/r/a/b");
+                        CHECK_STR(names ? names[1] : NULL, "cpuacct:/r/a/b");
+                        strv_free(names);
+                        names = NULL;
+                        CHECK_INT(cgfs_proc_cgroup_names(fs, CONF_BLKIO, "", &names), 1);
+                        CHECK_STR(names ? names[0] : NULL, "blkio:/r");
+                        strv_free(names);
+                        names = NULL;
+                        CHECK_INT(cgfs_proc_cgroup_names(fs, CONF_CPU, "../x", &names), -EINVAL);
+                }
                 CHECK_INT(cgfs_subsys_dirs(fs, CONF_BLKIO, &dirs), 1);
                 CHECK(cgfs_has_subsys(fs, CONF_BLKIO));
                 CHECK(strstr(cgfs_acct_dir(fs, CONF_CPU), "/cpuacct/r") != NULL);
@@ -409,6 +451,12 @@ static void test_open_layout_mirroring(void) {
         CHECK_INT(cgfs_open_layout(&lc, "", CGFS_MODE_V1, &fs), 0);
         if (fs) {
                 CHECK_INT(cgfs_subsys_dirs(fs, CONF_CPU, &dirs), 1); /* co-mounted: one dir */
+                {
+                        char **names = NULL;
+                        CHECK_INT(cgfs_proc_cgroup_names(fs, CONF_CPU, "a", &names), 1);
+                        CHECK_STR(names ? names[0] : NULL, "cpu,cpuacct:/a"); /* root "": / */
+                        strv_free(names);
+                }
                 put(a, "cgroup.procs", "");
                 CHECK_INT(cgfs_open_file(fs, CONF_CPU, "", CGFS_FILE_PROCS, O_RDONLY, fds, 4, &n), 0);
                 CHECK_INT(n, 1);
@@ -867,6 +915,181 @@ out:
         }
 }
 
+/* Opens file f of s at path, reads and parses it into v: what cg-accountd does per cgroup. */
+static int read_parse(struct cgfs *fs, enum conf_subsys s, const char *path, enum cgfs_file f,
+                      struct acct_value *v) {
+        struct cgfs_buf b = {};
+        size_t n = 0;
+        int fd, r;
+
+        r = cgfs_open_file(fs, s, path, f, O_RDONLY, &fd, 1, &n);
+        if (r < 0)
+                return r;
+        r = cgfs_read_fd(fd, &b);
+        if (r >= 0)
+                r = cgfs_parse_file(fs, s, f, b.p, v);
+        close(fd);
+        cgfs_buf_free(&b);
+        return r;
+}
+
+static void rm_rf(const char *dir) {
+        char *cmd = NULL;
+
+        xasprintf(&cmd, "rm -rf '%s'", dir);
+        if (system(cmd) != 0)
+                printf("# could not remove %s\n", dir);
+        free(cmd);
+}
+
+/* v1: the limits' counters in their hierarchies (cpu.stat in cpu, not cpuacct; memory; pids);
+ * PSI missing as on these machines' v1 hierarchies. */
+static void test_limit_counters_v1(void) {
+        char tmp[] = "/tmp/test-cgfs-lc1.XXXXXX";
+        char *cpu_only[] = {"cpu", NULL}, *acct_only[] = {"cpuacct", NULL},
+             *mem_only[] = {"memory", NULL}, *pids_only[] = {"pids", NULL};
+        struct cgfs_mount m[4] = {
+                {.controllers = cpu_only, .mount_root = "/"},
+                {.controllers = acct_only, .mount_root = "/"},
+                {.controllers = mem_only, .mount_root = "/"},
+                {.controllers = pids_only, .mount_root = "/"},
+        };
+        const char *names[4] = {"cpu", "cpuacct", "memory", "pids"};
+        char *dir[4] = {}, *desc = NULL;
+        struct cgfs *fs = NULL;
+        struct acct_value v = {};
+
+        CHECK(mkdtemp(tmp));
+        for (int k = 0; k < 4; k++) {
+                xasprintf(&m[k].path, "%s/%s", tmp, names[k]);
+                xasprintf(&dir[k], "%s/%s/r/a", tmp, names[k]);
+                mkdir(m[k].path, 0755);
+        }
+        struct cgfs_layout l = {.mounts = m, .n_mounts = 4};
+        CHECK_INT(cgfs_open_layout(&l, "r", CGFS_MODE_V1, &fs), 0);
+        if (!fs)
+                goto out;
+        CHECK_INT(cgfs_ensure_root(fs), 0);
+        for (int k = 0; k < 4; k++)
+                mkdir(dir[k], 0755);
+        put(dir[0], "cpu.stat", "nr_periods 10\nnr_throttled 4\nthrottled_time 2500000\n");
+        put(dir[1], "cpuacct.usage", "1000\n");
+        put(dir[2], "memory.usage_in_bytes", "4096\n");
+        put(dir[2], "memory.max_usage_in_bytes", "8192\n");
+        put(dir[2], "memory.failcnt", "3\n");
+        put(dir[3], "pids.current", "11\n");
+
+        CHECK_STR(cgfs_file_name(fs, CONF_CPU, CGFS_FILE_CPU_THROTTLE), "cpu.stat");
+        CHECK_STR(cgfs_file_name(fs, CONF_MEMORY, CGFS_FILE_MEM_EVENTS), "memory.failcnt");
+        CHECK(cgfs_file_name(fs, CONF_PIDS, CGFS_FILE_PRESSURE) == NULL);
+        CHECK_INT(cgfs_file_alias(fs, CONF_CPU, CGFS_FILE_CPU_THROTTLE), CGFS_FILE_CPU_THROTTLE);
+        CHECK_INT(read_parse(fs, CONF_CPU, "a", CGFS_FILE_CPU_USAGE, &v), 0);
+        CHECK_INT(read_parse(fs, CONF_CPU, "a", CGFS_FILE_CPU_THROTTLE, &v), 0);
+        CHECK(v.usage == 1000 && v.nr_throttled == 4 && v.throttled_usec == 2500 &&
+              v.has == ACCT_HAS_THROTTLE);
+        /* the cpu hierarchy's cpu.stat, described as such */
+        CHECK_INT(cgfs_describe_file(fs, CONF_CPU, "a", CGFS_FILE_CPU_THROTTLE, &desc), 0);
+        CHECK(desc && strstr(desc, "/cpu/r/a/cpu.stat"));
+        free(desc);
+        CHECK_INT(read_parse(fs, CONF_CPU, "a", CGFS_FILE_PRESSURE, &v), -ENOENT);
+        CHECK_INT(read_parse(fs, CONF_MEMORY, "a", CGFS_FILE_MEM_USAGE, &v), 0);
+        CHECK_INT(read_parse(fs, CONF_MEMORY, "a", CGFS_FILE_MEM_PEAK, &v), 0);
+        CHECK_INT(read_parse(fs, CONF_MEMORY, "a", CGFS_FILE_MEM_EVENTS, &v), 0);
+        CHECK(v.mem_usage == 4096 && v.mem_peak == 8192 && v.mem_failcnt == 3 &&
+              (v.has & ACCT_HAS_MEM_FAILCNT) && !(v.has & ACCT_HAS_MEM_OOM_KILL));
+        CHECK_INT(read_parse(fs, CONF_MEMORY, "a", CGFS_FILE_PRESSURE, &v), -ENOENT);
+        CHECK_INT(read_parse(fs, CONF_PIDS, "a", CGFS_FILE_PIDS_CURRENT, &v), 0);
+        CHECK(v.pids_current == 11 && (v.has & ACCT_HAS_PIDS_CURRENT));
+        CHECK_INT(read_parse(fs, CONF_PIDS, "a", CGFS_FILE_PRESSURE, &v), -EINVAL);
+        /* a file that does not belong to the subsystem is refused */
+        CHECK_INT(read_parse(fs, CONF_PIDS, "a", CGFS_FILE_MEM_USAGE, &v), -EINVAL);
+        CHECK_INT(read_parse(fs, CONF_MEMORY, "a", CGFS_FILE_RESET, &v), -EINVAL);
+        CHECK_INT(cgfs_parse_file(fs, CONF_MEMORY, CGFS_FILE_MEM_USAGE, "max\n", &v), -EINVAL);
+        CHECK(v.mem_usage == 4096); /* untouched on failure */
+        /* a missing cgroup */
+        CHECK_INT(read_parse(fs, CONF_MEMORY, "nope", CGFS_FILE_MEM_USAGE, &v), -ENOENT);
+        fs = cgfs_close(fs);
+out:
+        rm_rf(tmp);
+        for (int k = 0; k < 4; k++) {
+                free(m[k].path);
+                free(dir[k]);
+        }
+}
+
+/* v2 on a fixture directory: cpu.stat read once for usage and throttling, PSI, memory.current,
+ * memory.peak, memory.events, pids.current. */
+static void test_limit_counters_v2(void) {
+        char tmp[] = "/tmp/test-cgfs-lc2.XXXXXX";
+        char *r = NULL, *ra = NULL;
+        struct cgfs *fs = NULL;
+        struct acct_value v = {};
+
+        CHECK(mkdtemp(tmp));
+        xasprintf(&r, "%s/r", tmp);
+        xasprintf(&ra, "%s/r/a", tmp);
+        mkdir(r, 0755);
+        mkdir(ra, 0755);
+        put(r, "cgroup.controllers", "cpu io memory pids\n");
+        put(ra, "cpu.stat", "usage_usec 2500\nuser_usec 2000\nsystem_usec 500\nnr_periods 9\n"
+                            "nr_throttled 7\nthrottled_usec 1234\n");
+        put(ra, "cpu.pressure", "some avg10=0.00 avg60=0.00 avg300=0.00 total=100\n"
+                                "full avg10=0.00 avg60=0.00 avg300=0.00 total=50\n");
+        put(ra, "io.pressure", "some avg10=0.00 avg60=0.00 avg300=0.00 total=7\n"
+                               "full avg10=0.00 avg60=0.00 avg300=0.00 total=6\n");
+        put(ra, "memory.pressure", "some avg10=1.00 avg60=0.50 avg300=0.10 total=30\n"
+                                   "full avg10=1.00 avg60=0.50 avg300=0.10 total=20\n");
+        put(ra, "memory.current", "65536\n");
+        put(ra, "memory.peak", "131072\n");
+        put(ra, "memory.events", "low 0\nhigh 0\nmax 12\noom 1\noom_kill 1\noom_group_kill 0\n");
+        put(ra, "pids.current", "10\n");
+
+        CHECK_INT(cgfs_open(tmp, "r", CGFS_MODE_V2, &fs), 0);
+        if (!fs)
+                goto out;
+        CHECK_STR(cgfs_file_name(fs, CONF_MEMORY, CGFS_FILE_MEM_USAGE), "memory.current");
+        CHECK_STR(cgfs_file_name(fs, CONF_BLKIO, CGFS_FILE_PRESSURE), "io.pressure");
+        /* cpu.stat serves usage and throttling: read once, parsed twice */
+        CHECK_INT(cgfs_file_alias(fs, CONF_CPU, CGFS_FILE_CPU_THROTTLE), CGFS_FILE_CPU_USAGE);
+        CHECK_INT(cgfs_file_alias(fs, CONF_MEMORY, CGFS_FILE_MEM_PEAK), CGFS_FILE_MEM_PEAK);
+        CHECK_INT(read_parse(fs, CONF_CPU, "a", CGFS_FILE_CPU_USAGE, &v), 0);
+        CHECK_INT(read_parse(fs, CONF_CPU, "a", CGFS_FILE_CPU_THROTTLE, &v), 0);
+        CHECK(v.usage == 2500000 && v.nr_throttled == 7 && v.throttled_usec == 1234);
+        CHECK_INT(read_parse(fs, CONF_CPU, "a", CGFS_FILE_PRESSURE, &v), 0);
+        CHECK(v.pressure.has_some && v.pressure.some_usec == 100 && v.pressure.full_usec == 50);
+        CHECK_INT(read_parse(fs, CONF_BLKIO, "a", CGFS_FILE_PRESSURE, &v), 0);
+        CHECK(v.pressure.some_usec == 7 && v.pressure.full_usec == 6);
+        v = (struct acct_value){};
+        CHECK_INT(read_parse(fs, CONF_MEMORY, "a", CGFS_FILE_MEM_USAGE, &v), 0);
+        CHECK_INT(read_parse(fs, CONF_MEMORY, "a", CGFS_FILE_MEM_PEAK, &v), 0);
+        CHECK_INT(read_parse(fs, CONF_MEMORY, "a", CGFS_FILE_MEM_EVENTS, &v), 0);
+        CHECK_INT(read_parse(fs, CONF_MEMORY, "a", CGFS_FILE_PRESSURE, &v), 0);
+        CHECK(v.mem_usage == 65536 && v.mem_peak == 131072 && v.mem_oom_kill == 1 &&
+              v.has == (ACCT_HAS_MEM_USAGE | ACCT_HAS_MEM_PEAK | ACCT_HAS_MEM_OOM_KILL) &&
+              v.pressure.some_usec == 30 && v.pressure.full_usec == 20);
+        CHECK_INT(read_parse(fs, CONF_PIDS, "a", CGFS_FILE_PIDS_CURRENT, &v), 0);
+        CHECK(v.pids_current == 10);
+        /* without the cpu controller: usage only (nr_throttled missing is -ENODATA) */
+        put(ra, "cpu.stat", "usage_usec 2600\nuser_usec 2000\nsystem_usec 600\n");
+        v = (struct acct_value){};
+        CHECK_INT(read_parse(fs, CONF_CPU, "a", CGFS_FILE_CPU_USAGE, &v), 0);
+        CHECK_INT(read_parse(fs, CONF_CPU, "a", CGFS_FILE_CPU_THROTTLE, &v), -ENODATA);
+        CHECK(v.usage == 2600000 && v.has == 0);
+        /* kernels before 5.19 have no memory.peak */
+        {
+                char *p = NULL;
+                xasprintf(&p, "%s/memory.peak", ra);
+                unlink(p);
+                free(p);
+        }
+        CHECK_INT(read_parse(fs, CONF_MEMORY, "a", CGFS_FILE_MEM_PEAK, &v), -ENOENT);
+        fs = cgfs_close(fs);
+out:
+        rm_rf(tmp);
+        free(r);
+        free(ra);
+}
+
 int main(void) {
         RUN(test_layout_hybrid);
         RUN(test_layout_v1_comount);
@@ -876,10 +1099,13 @@ int main(void) {
         RUN(test_path_safety);
         RUN(test_parsers);
         RUN(test_control_names);
+        RUN(test_proc_cgroup_find);
         RUN(test_open_layout_mirroring);
         RUN(test_v2_fixture);
         RUN(test_limit_parsers);
         RUN(test_v2_fixture_limits);
+        RUN(test_limit_counters_v1);
+        RUN(test_limit_counters_v2);
         RUN(test_parallel_read);
         return TAP_END();
 }

@@ -275,6 +275,13 @@ static void test_refused_and_backoff(void) {
         CHECK(!rds_is_connected(r));
 }
 
+static uint64_t time_factor(void) {
+        const char *e = getenv("CGARCH_TIME_FACTOR");
+        int f = e ? atoi(e) : 1;
+
+        return f > 0 ? (uint64_t) f : 1;
+}
+
 static void test_silent_server(void) {
         _cleanup_(rds_freep) struct rds *r = NULL;
         struct rds_cmd cmds[3];
@@ -288,7 +295,10 @@ static void test_silent_server(void) {
         CHECK_INT(rds_pipeline(r, cmds, 3, 100000), -ETIMEDOUT);
         dt = now_usec(CLOCK_MONOTONIC) - t0;
         printf("# silent server: gave up after %llu us\n", (unsigned long long) dt);
-        CHECK(dt >= 90000 && dt < 150000);
+        /* Gives up at the deadline: never before it, and not seconds after it (hiredis alone
+         * would wait forever). The upper slack is scheduling delay, which a loaded machine
+         * (or the sanitizer pass, CGARCH_TIME_FACTOR) stretches: 174 ms was seen at load 20. */
+        CHECK(dt >= 90000 && dt < 100000 + 400000 * time_factor());
         CHECK(!rds_is_connected(r));
         srv_silent = 0;
         /* lost connection: reconnect at once, no backoff */

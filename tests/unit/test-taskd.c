@@ -1,10 +1,15 @@
 /* test-taskd.c — cg-taskd's pure logic (cg-taskd/targets.[ch], linked from
  * build/prog/libcg-taskd.a): rules from [pid_files] + the conf, pattern matching for inotify
- * events, move verdicts, warn-once and the STATUS line. */
+ * events, move verdicts, warn-once and the STATUS line; the placement record
+ * (cg-taskd/placements.c): its text and its fair share per pattern. */
 #include <string.h>
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
 
 #include "tap.h"
 #include "targets.h"
+#include "taskd.h"
 #include "tmap.h"
 
 static const char *SEED =
@@ -419,6 +424,157 @@ static void test_pattern_ids(void) {
         CHECK_INT((int) taskd_rules_n_patterns(&rules), 0);
 }
 
+static void test_placements_quota(void) {
+        /* classes per pattern: pending, refused/stale, placed, none */
+        size_t counts[3 * TASKD_PLACE_CLASSES] = {
+                0, 5000, 2, 0, /* a flooded glob: 5000 refused, 2 placed */
+                1, 0, 3, 10,   /* a quiet one */
+                0, 0, 1, 0,
+        };
+        size_t take[3 * TASKD_PLACE_CLASSES] = {};
+
+        CHECK_INT(taskd_placements_quota(counts, 3, 100, take), 100);
+        /* the quiet patterns keep all they have; the flood gets the rest, refused first */
+        CHECK_INT(take[4] + take[5] + take[6] + take[7], 14);
+        CHECK_INT(take[10], 1);
+        CHECK_INT(take[1], 85);
+        CHECK_INT(take[2], 0);
+        /* everything fits: all of it */
+        CHECK_INT(taskd_placements_quota(counts, 3, 10000, take), 5017);
+        CHECK_INT(take[1], 5000);
+        CHECK_INT(take[2], 2);
+        /* more patterns than room */
+        CHECK_INT(taskd_placements_quota(counts, 3, 2, take), 2);
+        CHECK_INT(taskd_placements_quota(counts, 0, 10, take), 0);
+}
+
+static struct taskd_file *add_file(struct taskd *d, const char *path, size_t rule, size_t pattern,
+                                   enum taskd_fstate st, enum taskd_why why, pid_t pid) {
+        struct taskd_file *f = calloc(1, sizeof(*f));
+
+        f->path = strdup(path);
+        f->rule = rule;
+        f->pattern = pattern;
+        taskd_file_judged(f, st, why, pid);
+        CHECK_INT(taskd_map_put_str(&d->files, f->path, f), 0);
+        return f;
+}
+
+static const cJSON *file_entry(const cJSON *doc, const char *path) {
+        const cJSON *f;
+
+        cJSON_ArrayForEach(f, cJSON_GetObjectItem(doc, "files"))
+                if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(f, "path")), path) == 0)
+                        return f;
+        return NULL;
+}
+
+static const char *sfield(const cJSON *o, const char *k) {
+        const char *s = o ? cJSON_GetStringValue(cJSON_GetObjectItem(o, k)) : NULL;
+        return s ? s : "(none)";
+}
+
+static double nfield(const cJSON *o, const char *k) {
+        const cJSON *v = o ? cJSON_GetObjectItem(o, k) : NULL;
+        return cJSON_IsNumber(v) ? v->valuedouble : -1;
+}
+
+static void test_placements_format(void) {
+        _cleanup_(conf_freep) struct conf *c = parse_conf(SEED);
+        char *pa[] = {"/run/a.pid", NULL}, *pb[] = {"/home/*/b.pid", NULL};
+        struct cfg_pid_files pf[] = {{.name = "test_cgroup_a", .patterns = pa},
+                                     {.name = "nowhere", .patterns = pb}};
+        struct taskd d = {.conf = c};
+        struct taskd_file *f;
+        struct strbuf b = {};
+        struct taskd_map_iter it = {};
+        cJSON *doc;
+        void *v;
+
+        CHECK_INT(taskd_rules_build(pf, 2, c, &d.rules), 0);
+        f = add_file(&d, "/run/a.pid", 0, 0, TASKD_FSTATE_PLACED, TASKD_WHY_NONE, 42);
+        f->n_procs = 3;
+        taskd_file_moved(f, 42, 3, "/", "/cg/test_cgroup_a");
+        f = add_file(&d, "/home/u/b.pid", 1, 1, TASKD_FSTATE_REFUSED, TASKD_WHY_OWNER, 7);
+        f->file_uid = 1000;
+        f->proc_uid = 0;
+        add_file(&d, "/home/\xff\"q/b.pid", 1, 1, TASKD_FSTATE_STALE, TASKD_WHY_STALE, 8);
+        add_file(&d, "/home/w/b.pid", 1, 1, TASKD_FSTATE_PENDING, TASKD_WHY_NO_TARGET, 9);
+        add_file(&d, "/home/x/b.pid", 1, 1, TASKD_FSTATE_NONE, TASKD_WHY_MISSING, 0);
+
+        CHECK_INT(taskd_placements_format(&d, 1700000000123456ULL, &b), 0);
+        doc = cJSON_Parse(strbuf_text(&b));
+        CHECK(doc != NULL);
+        CHECK_STR(sfield(doc, "writer"), "cg-taskd");
+        CHECK_STR(sfield(doc, "mode"), "cgroup");
+        CHECK(nfield(doc, "updated") > 1700000000.12 && nfield(doc, "updated") < 1700000000.13);
+        CHECK_INT(nfield(doc, "total"), 5);
+        CHECK_INT(nfield(doc, "omitted"), 0);
+        CHECK_INT(nfield(doc, "placed"), 1);
+        CHECK_INT(nfield(doc, "pending"), 1);
+        CHECK_INT(nfield(doc, "refused"), 2); /* the stale one counts too */
+        CHECK_INT(nfield(doc, "stale"), 1);
+        CHECK_INT(nfield(doc, "none"), 1);
+        CHECK_INT(nfield(doc, "conf_version"), c->version);
+        {
+                const cJSON *e = file_entry(doc, "/run/a.pid");
+                CHECK_STR(sfield(e, "state"), "placed");
+                CHECK_STR(sfield(e, "rule"), "test_cgroup_a");
+                CHECK_STR(sfield(e, "reason"), "3 processes in place");
+                CHECK_INT(nfield(e, "pid"), 42);
+                CHECK_INT(nfield(e, "last_move") > 1e9, 1);
+                CHECK_STR(sfield(e ? cJSON_GetObjectItem(e, "move") : NULL, "to"),
+                          "/cg/test_cgroup_a");
+                e = file_entry(doc, "/home/u/b.pid");
+                CHECK_STR(sfield(e, "reason_key"), "owner");
+                CHECK_STR(sfield(e, "reason"), "the pid file is owned by uid 1000, which is "
+                                               "neither root nor the process's owner (uid 0)");
+                CHECK_INT(nfield(e, "file_uid"), 1000);
+                CHECK(cJSON_IsNull(cJSON_GetObjectItem(e, "last_move")));
+                e = file_entry(doc, "/home/\xef\xbf\xbd\"q/b.pid"); /* bad UTF-8: U+FFFD */
+                CHECK_STR(sfield(e, "state"), "stale");
+                e = file_entry(doc, "/home/w/b.pid");
+                CHECK_STR(sfield(e, "reason"), "no tree of the applied conf holds 'nowhere'");
+                CHECK_STR(sfield(e, "state"), "pending");
+                e = file_entry(doc, "/home/x/b.pid");
+                CHECK_STR(sfield(e, "reason"), "the pid file does not exist");
+        }
+        {
+                const cJSON *r = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "rules"), 1);
+                CHECK_STR(sfield(r, "state"), "no_target");
+                r = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "patterns"), 1);
+                CHECK_STR(sfield(r, "pattern"), "/home/*/b.pid");
+                CHECK_INT(nfield(r, "files"), 4);
+        }
+        cJSON_Delete(doc);
+
+        /* over TASKD_PLACEMENTS_MAX: listed up to it, counted all */
+        for (int i = 0; i < TASKD_PLACEMENTS_MAX + 50; i++) {
+                char p[64];
+                snprintf(p, sizeof(p), "/home/f%d/b.pid", i);
+                add_file(&d, p, 1, 1, TASKD_FSTATE_REFUSED, TASKD_WHY_OWNER, 7);
+        }
+        CHECK_INT(taskd_placements_format(&d, 1, &b), 0);
+        doc = cJSON_Parse(strbuf_text(&b));
+        CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "files")), TASKD_PLACEMENTS_MAX);
+        CHECK_INT(nfield(doc, "total"), TASKD_PLACEMENTS_MAX + 55);
+        CHECK_INT(nfield(doc, "omitted"), 55);
+        CHECK(file_entry(doc, "/run/a.pid") != NULL); /* its pattern's share is kept */
+        CHECK(file_entry(doc, "/home/w/b.pid") != NULL); /* pending first */
+        cJSON_Delete(doc);
+
+        while (taskd_map_next(&d.files, &it, &v)) {
+                struct taskd_file *x = v;
+                free(x->path);
+                taskd_file_record_done(x);
+                free(x);
+        }
+        taskd_map_clear(&d.files);
+        taskd_rules_clear(&d.rules);
+        strbuf_done(&b);
+        d.conf = NULL;
+}
+
 int main(void) {
         RUN(test_rules_build);
         RUN(test_rules_conf_change);
@@ -437,5 +593,7 @@ int main(void) {
         RUN(test_coalesce);
         RUN(test_dir_match);
         RUN(test_pattern_ids);
+        RUN(test_placements_quota);
+        RUN(test_placements_format);
         return TAP_END();
 }

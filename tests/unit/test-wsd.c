@@ -59,7 +59,46 @@ static void test_request_defaults(void) {
         CHECK_INT(r.cmd, WSPROTO_SUBSCRIBE);
         CHECK_INT(parse("{\"cmd\": \"unsubscribe_account\"}", &r, &err), 0);
         CHECK_INT(r.cmd, WSPROTO_UNSUBSCRIBE);
+        CHECK_INT(parse("{\"cmd\": \"get_placements\"}", &r, &err), 0);
+        CHECK_INT(r.cmd, WSPROTO_GET_PLACEMENTS);
+        CHECK_INT(parse("{\"cmd\": \"get_placements\", \"args\": {\"x\": 1}}", &r, &err), -EINVAL);
+        CHECK_STR(err, "get_placements takes no args");
         free(err);
+}
+
+/* get_placements: cg-taskd's record rebuilt with only the known keys; refused when it is not
+ * the expected JSON. */
+static void test_placements_answer(void) {
+        static const char good[] =
+                "{\"secret\": 1, \"updated\": 17.5, \"pending\": 2, \"refused\": 1, "
+                "\"files\": [{\"path\": \"/a\", \"pid\": 4, \"state\": \"refused\", "
+                "\"reason\": \"r\", \"x\": [1], \"last_move\": 9}, "
+                "{\"path\": \"/b\", \"pid\": \"4\", \"state\": \"placed\"}, "
+                "{\"path\": \"/c\", \"pid\": 5, \"state\": \"weird\"}, 3]}";
+        static const char *const refused[] = {
+                "", "[]", "{\"files\": 1}", "{\"files\": []", "{\"files\": []} x",
+                "{\"files\": [], \"n\": 01}", "{\"files\": [\"\xff\"]}",
+        };
+        enum wsproto_reject why = WSPROTO_VALUE_OK;
+        struct strbuf b;
+
+        CHECK_INT(wsproto_placements_answer(good, strlen(good), 4096, 16, &b, &why), 0);
+        CHECK_INT(b.headroom, 16);
+        CHECK_STR(strbuf_text(&b),
+                  "{\"placements\":{\"files\":[{\"path\":\"/a\",\"pattern\":\"\",\"rule\":\"\","
+                  "\"pid\":4,\"state\":\"refused\",\"reason\":\"r\",\"reason_key\":\"\","
+                  "\"cgroup\":\"\",\"last_move\":9}],\"pending\":2,\"refused\":1,\"placed\":0,"
+                  "\"total\":0,\"omitted\":0,\"updated\":17.5}}");
+        strbuf_done(&b);
+        CHECK_INT(wsproto_placements_answer(good, strlen(good), 10, 0, &b, &why), -EINVAL);
+        CHECK_INT(why, WSPROTO_REJECT_SIZE);
+        for (size_t i = 0; i < ELEMENTSOF(refused); i++) {
+                why = WSPROTO_VALUE_OK;
+                CHECK_INT(wsproto_placements_answer(refused[i], strlen(refused[i]), 4096, 0, &b,
+                                                    &why),
+                          -EINVAL);
+                CHECK(why != WSPROTO_VALUE_OK);
+        }
 }
 
 static void test_request_errors(void) {
@@ -234,6 +273,64 @@ static void test_account_answer(void) {
         strbuf_done(&b);
 }
 
+/* The cache of checked sample values: the same bytes of the same slot skip the check, other
+ * bytes are checked afresh (a rejected value is never served from it), the byte cap holds. */
+static void test_vcache(void) {
+        struct wsproto_vcache c = { .max_bytes = 32 };
+        const char *good = "{\"a\": 1}", *good2 = "{\"a\": 2}";
+
+        CHECK_INT(wsproto_vcache_check(&c, 5, good, strlen(good), MIB), WSPROTO_VALUE_OK);
+        CHECK_INT(c.misses, 1);
+        CHECK_INT(wsproto_vcache_check(&c, 5, good, strlen(good), MIB), WSPROTO_VALUE_OK);
+        CHECK_INT(c.hits, 1);
+        CHECK_INT(c.bytes, strlen(good));
+        /* the slot rewritten with garbage: checked, refused, and the good bytes still hit */
+        CHECK_INT(wsproto_vcache_check(&c, 5, "{\"a\": 1]", 8, MIB), WSPROTO_REJECT_JSON);
+        CHECK_INT(wsproto_vcache_check(&c, 5, "[1, 2, 3]", 9, MIB), WSPROTO_REJECT_SHAPE);
+        CHECK_INT(wsproto_vcache_check(&c, 5, good, strlen(good), MIB), WSPROTO_VALUE_OK);
+        CHECK_INT(c.hits, 2);
+        /* a good value of the same length under the same slot replaces the kept one */
+        CHECK_INT(wsproto_vcache_check(&c, 5, good2, strlen(good2), MIB), WSPROTO_VALUE_OK);
+        CHECK_INT(wsproto_vcache_check(&c, 5, good2, strlen(good2), MIB), WSPROTO_VALUE_OK);
+        CHECK_INT(c.hits, 3);
+        CHECK_INT(c.bytes, strlen(good2));
+        /* another slot of the same bucket: its own entry, no hit for slot 5 afterwards */
+        CHECK_INT(wsproto_vcache_check(&c, 5 + WSPROTO_VCACHE_SLOTS, good2, strlen(good2), MIB),
+                  WSPROTO_VALUE_OK);
+        CHECK_INT(wsproto_vcache_check(&c, 5, good2, strlen(good2), MIB), WSPROTO_VALUE_OK);
+        CHECK_INT(c.hits, 3);
+        /* the size cap still applies to a kept value (max_value_size lowered by SIGHUP) */
+        CHECK_INT(wsproto_vcache_check(&c, 5, good2, strlen(good2), 4), WSPROTO_REJECT_SIZE);
+        /* over max_bytes: checked every time, not kept */
+        {
+                const char *big = "{\"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\": 1}";
+                uint64_t m = c.misses;
+
+                CHECK_INT(wsproto_vcache_check(&c, 9, big, strlen(big), MIB), WSPROTO_VALUE_OK);
+                CHECK_INT(wsproto_vcache_check(&c, 9, big, strlen(big), MIB), WSPROTO_VALUE_OK);
+                CHECK_INT(c.misses, m + 2);
+                CHECK(c.bytes <= c.max_bytes);
+        }
+        /* through the answer builder */
+        {
+                struct wsproto_account a;
+                struct strbuf b;
+                uint64_t rej[_WSPROTO_REJECT_MAX] = {}, h = c.hits;
+
+                CHECK_INT(wsproto_account_begin(&a, MIB, MIB, 0), 0);
+                a.vcache = &c;
+                CHECK_INT(wsproto_account_add(&a, 5, good2, strlen(good2), rej), WSPROTO_VALUE_OK);
+                CHECK_INT(wsproto_account_add(&a, 6, "nope", 4, rej), WSPROTO_REJECT_JSON);
+                CHECK_INT(wsproto_account_end(&a, &b), 0);
+                CHECK_STR(strbuf_text(&b), "{\"5\": {\"a\": 2}}");
+                CHECK_INT(c.hits, h + 1);
+                CHECK_INT(rej[WSPROTO_REJECT_JSON], 1);
+                strbuf_done(&b);
+        }
+        wsproto_vcache_clear(&c);
+        CHECK_INT(c.bytes, 0);
+}
+
 /* Every malformed value of the review (issue 12 row 4) and cJSON's leniencies. */
 static void test_value_check(void) {
         static const struct {
@@ -385,6 +482,75 @@ static void test_metrics(void) {
         strbuf_done(&b);
 }
 
+static int count_str(const char *t, const char *needle) {
+        int n = 0;
+        for (const char *p = t; (p = strstr(p, needle)); p++)
+                n++;
+        return n;
+}
+
+/* The limits' counters and pressure (issue 16, 18): each family only when a series has it,
+ * memory and pids values never taken for CPU usage or device maps. */
+static void test_metrics_limits(void) {
+        struct wsproto_stats st = {};
+        struct strbuf b = {};
+        const char *t;
+        static const char v1[] =
+                "{\"cpu\": {\"value\": {\"usage\": 5, \"nr_throttled\": 12, \"throttled_usec\": "
+                "2000001}, \"pressure\": {\"some_usec\": 1500000}, \"sub_cgroup\": {\"a\": "
+                "{\"value\": {\"usage\": 1}}}}, \"blkio\": {\"value\": {}, \"pressure\": "
+                "{\"some_usec\": 7, \"full_usec\": 8}, \"sub_cgroup\": {}}, \"memory\": {\"value\": "
+                "{\"usage\": 4096, \"peak\": 8192, \"failcnt\": 3}, \"sub_cgroup\": {\"m\": "
+                "{\"value\": {}}}}, \"pids\": {\"value\": {\"current\": 11}, \"sub_cgroup\": {}}}";
+
+        CHECK_INT(RENDER(v1), 0);
+        t = strbuf_text(&b);
+        CHECK(strstr(t, "# TYPE cgrouparch_cpu_throttled_periods_total counter\n"
+                        "cgrouparch_cpu_throttled_periods_total{cgroup=\"/\"} 12\n"));
+        CHECK(strstr(t, "cgrouparch_cpu_throttled_seconds_total{cgroup=\"/\"} 2.000001\n"));
+        CHECK(!strstr(t, "cgrouparch_cpu_throttled_periods_total{cgroup=\"a\"}"));
+        CHECK(strstr(t, "# TYPE cgrouparch_memory_usage_bytes gauge\n"
+                        "cgrouparch_memory_usage_bytes{cgroup=\"/\"} 4096\n"));
+        CHECK(strstr(t, "cgrouparch_memory_peak_bytes{cgroup=\"/\"} 8192\n"));
+        CHECK(strstr(t, "cgrouparch_memory_failcnt_total{cgroup=\"/\"} 3\n"));
+        CHECK(!strstr(t, "oom_kills")); /* v1: no such series, no empty family either */
+        CHECK(strstr(t, "# TYPE cgrouparch_pids_current gauge\ncgrouparch_pids_current{cgroup=\"/\"} 11\n"));
+        CHECK(strstr(t, "cgrouparch_pressure_stalled_seconds_total{cgroup=\"/\",resource=\"cpu\","
+                        "kind=\"some\"} 1.500000\n"));
+        CHECK(!strstr(t, "resource=\"cpu\",kind=\"full\"")); /* older kernels: no full line */
+        CHECK(strstr(t, "cgrouparch_pressure_stalled_seconds_total{cgroup=\"/\",resource=\"io\","
+                        "kind=\"full\"} 0.000008\n"));
+        CHECK(!strstr(t, "subsystem=\"memory\"") && !strstr(t, "subsystem=\"pids\""));
+        CHECK(strstr(t, "# HELP cgrouparch_memory_usage_bytes ") &&
+              strstr(strstr(t, "# HELP cgrouparch_memory_usage_bytes "), "descendants"));
+        /* one HELP and TYPE per family, however many series */
+        CHECK_INT(count_str(t, "# TYPE cgrouparch_pressure_stalled_seconds_total "), 1);
+        CHECK_INT(count_str(t, "cgrouparch_pressure_stalled_seconds_total{"), 3);
+        strbuf_done(&b);
+
+        /* v2: oom_kill instead of failcnt */
+        CHECK_INT(RENDER("{\"memory\": {\"value\": {\"usage\": 1, \"oom_kill\": 2}}}"), 0);
+        t = strbuf_text(&b);
+        CHECK(strstr(t, "cgrouparch_memory_oom_kills_total{cgroup=\"/\"} 2\n"));
+        CHECK(!strstr(t, "failcnt"));
+        strbuf_done(&b);
+        /* the seed's sample: none of the new families */
+        CHECK_INT(RENDER(SAMPLE), 0);
+        CHECK(!strstr(strbuf_text(&b), "throttled") && !strstr(strbuf_text(&b), "pressure") &&
+              !strstr(strbuf_text(&b), "memory"));
+        strbuf_done(&b);
+        /* strict like the seed's keys */
+        CHECK_INT(RENDER("{\"cpu\": {\"value\": {\"usage\": 1, \"nr_throttled\": -1}}}"), -EINVAL);
+        CHECK_INT(RENDER("{\"memory\": {\"value\": {\"peak\": \"1\"}}}"), -EINVAL);
+        CHECK_INT(RENDER("{\"cpu\": {\"value\": {}, \"pressure\": 3}}"), -EINVAL);
+        CHECK_INT(RENDER("{\"cpu\": {\"pressure\": {\"some_usec\": 1.5e300}}}"), -EINVAL);
+        CHECK_INT(RENDER("{\"pids\": {\"value\": 3}}"), -EINVAL);
+        /* a subsystem of a later version with pressure: no resource name, left out */
+        CHECK_INT(RENDER("{\"hugetlb\": {\"value\": {}, \"pressure\": {\"some_usec\": 1}}}"), 0);
+        CHECK(!strstr(strbuf_text(&b), "pressure_stalled"));
+        strbuf_done(&b);
+}
+
 static void test_routes(void) {
         const char *f = NULL;
 
@@ -477,9 +643,12 @@ int main(void) {
         RUN(test_slot_parse);
         RUN(test_account_answer);
         RUN(test_account_answer_keys);
+        RUN(test_vcache);
         RUN(test_value_check);
         RUN(test_metrics);
+        RUN(test_metrics_limits);
         RUN(test_routes);
         RUN(test_access);
+        RUN(test_placements_answer);
         return TAP_END();
 }

@@ -7,6 +7,8 @@
 #     --zk PORT       user networking (restrict=on, so the guest reaches nothing else) with one
 #                     forward: guest 10.0.2.100:2181 -> host 127.0.0.1:PORT (a test's ZooKeeper)
 #     --build         build the image first if it is missing (10-15 min, as root)
+#     --file PATH     also pass the host file PATH, as /io/files/<its name> (may be repeated;
+#                     e.g. the .deb files of tests/vm/deb.guest.sh)
 #
 # The guest sees a second disk mounted at /io holding:
 #   /io/run.sh        exports VAR=VALUE..., PATH=/io/bin:..., then runs /io/tests/vm/GUEST_SCRIPT
@@ -14,6 +16,7 @@
 #   /io/units/        units/ of the checkout
 #   /io/tests/        tests/vm/ and tests/lib.sh
 #   /io/conf/         cgrouparch.conf.example
+#   /io/files/        the --file PATHs (only when given)
 # The image's runner unit (cgarch-vm-run.service) runs /io/run.sh with its output on the serial
 # console and in /io/out.txt, then powers off. This script reads out.txt back with debugfs,
 # prints it on stdout and exits with the guest script's status.
@@ -26,17 +29,19 @@ here=$(cd "$(dirname "$0")" && pwd)
 TOP=${CGARCH_TOP:-$(cd "$here/../.." && pwd)}
 BUILD=${CGARCH_BUILD:-$TOP/build}
 timeout=240 zk_port= build=0
+files=()
 while [ $# -gt 0 ]; do
   case $1 in
     --timeout) timeout=$2; shift 2 ;;
     --zk) zk_port=$2; shift 2 ;;
     --build) build=1; shift ;;
+    --file) [ -f "$2" ] || { echo "run-vm: --file $2: no such file" >&2; exit 2; }; files+=("$2"); shift 2 ;;
     --) shift; break ;;
     -*) echo "run-vm: unknown option $1" >&2; exit 2 ;;
     *) break ;;
   esac
 done
-[ $# -ge 1 ] || { echo "usage: run-vm.sh [--timeout SEC] [--zk PORT] [--build] GUEST_SCRIPT [VAR=VALUE...]" >&2; exit 2; }
+[ $# -ge 1 ] || { echo "usage: run-vm.sh [--timeout SEC] [--zk PORT] [--build] [--file PATH]... GUEST_SCRIPT [VAR=VALUE...]" >&2; exit 2; }
 script=$1; shift
 [ -f "$here/$script" ] || { echo "run-vm: no guest script tests/vm/$script" >&2; exit 2; }
 
@@ -76,6 +81,7 @@ cp -a "$here"/. "$st/tests/vm/"
 rm -f "$st/tests/vm/build-image.sh" "$st/tests/vm/run-vm.sh"
 cp -a "$TOP/tests/lib.sh" "$st/tests/"
 [ -f "$TOP/cgrouparch.conf.example" ] && cp "$TOP/cgrouparch.conf.example" "$st/conf/"
+if [ ${#files[@]} -gt 0 ]; then mkdir -p "$st/files"; cp -L "${files[@]}" "$st/files/"; fi
 {
   echo '#!/bin/bash'
   echo 'export PATH=/io/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
@@ -84,7 +90,9 @@ cp -a "$TOP/tests/lib.sh" "$st/tests/"
   printf 'cd /io && exec bash /io/tests/vm/%q\n' "$script"
 } > "$st/run.sh"
 chmod 0755 "$st/run.sh"
-mkfs.ext4 -q -F -L io -d "$st" "$work/io.img" 64M >/dev/null
+# 64 MiB, or room for what is staged twice over (the guest writes its output there too).
+mb=$(( $(du -sm "$st" | cut -f1) * 2 + 32 )); [ $mb -lt 64 ] && mb=64
+mkfs.ext4 -q -F -L io -d "$st" "$work/io.img" ${mb}M >/dev/null
 
 net=(-nic none)
 if [ -n "$zk_port" ]; then
