@@ -111,7 +111,7 @@ $(O)/tests/tools/%: tests/tools/%.c $(DAEMON_LIBS) $(LIB_A) $(LINK_OBJS)
 # Test helpers that only generate load or play a service, with no project code in them: built
 # without sanitizers also in build-asan/, so the sanitizer pass slows the programs under test, not
 # the load (an ASan CPU burner's startup and leak check at exit were charged to its cgroup).
-LOAD_TOOLS := acctd-burn taskd-flood taskd-tree ws-load
+LOAD_TOOLS := acctd-burn taskd-flood taskd-tree ws-load ws-bench
 NOSAN = $(filter-out -fsanitize% -fno-sanitize% %.o,$(1))
 $(LOAD_TOOLS:%=$(O)/tests/tools/%): $(O)/tests/tools/%: tests/tools/%.c $(wildcard tests/tools/*.h)
 	@mkdir -p $(dir $@)
