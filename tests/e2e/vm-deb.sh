@@ -34,11 +34,11 @@ done
 # Runtime Depends the cached image predates (cg-wsd's libev loop): passed in beside the
 # packages from the host's apt cache, or downloaded once into build/deb-deps.
 for p in libev4 libwebsockets-evlib-ev; do
-  f=$(ls /var/cache/apt/archives/${p}_*.deb "$CGARCH_TOP/build/deb-deps/${p}_"*.deb 2>/dev/null | head -1)
+  f=$(ls /var/cache/apt/archives/${p}_*.deb "$TOP/build/deb-deps/${p}_"*.deb 2>/dev/null | head -1)
   if [ -z "$f" ]; then
-    mkdir -p "$CGARCH_TOP/build/deb-deps"
-    (cd "$CGARCH_TOP/build/deb-deps" && apt-get download "$p" >/dev/null 2>&1)
-    f=$(ls "$CGARCH_TOP/build/deb-deps/${p}_"*.deb 2>/dev/null | head -1)
+    mkdir -p "$TOP/build/deb-deps"
+    (cd "$TOP/build/deb-deps" && apt-get download "$p" >/dev/null 2>&1)
+    f=$(ls "$TOP/build/deb-deps/${p}_"*.deb 2>/dev/null | head -1)
   fi
   [ -n "$f" ] || { t_fail "runtime dependency $p available as a .deb"; t_done; exit 1; }
   files+=(--file "$f")
