@@ -31,6 +31,18 @@ for p in libcgarch0 cgrouparch; do
   [ -n "$f" ] || { t_fail "package $p built"; t_done; exit 1; }
   files+=(--file "$f")
 done
+# Runtime Depends the cached image predates (cg-wsd's libev loop): passed in beside the
+# packages from the host's apt cache, or downloaded once into build/deb-deps.
+for p in libev4 libwebsockets-evlib-ev; do
+  f=$(ls /var/cache/apt/archives/${p}_*.deb "$TOP/build/deb-deps/${p}_"*.deb 2>/dev/null | head -1)
+  if [ -z "$f" ]; then
+    mkdir -p "$TOP/build/deb-deps"
+    (cd "$TOP/build/deb-deps" && apt-get download "$p" >/dev/null 2>&1)
+    f=$(ls "$TOP/build/deb-deps/${p}_"*.deb 2>/dev/null | head -1)
+  fi
+  [ -n "$f" ] || { t_fail "runtime dependency $p available as a .deb"; t_done; exit 1; }
+  files+=(--file "$f")
+done
 start_zk || { t_fail "ZooKeeper starts"; t_done; exit 1; }
 vm_run --zk "$ZK_PORT" --timeout "${CGARCH_VM_TIMEOUT:-540}" "${files[@]}" deb.guest.sh
 t_eq "the guest script exited 0" "$VM_RC" 0

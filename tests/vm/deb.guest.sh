@@ -86,7 +86,7 @@ if ! vm_net_up >/dev/null 2>&1 || ! wait_for 10 zk_ruok 10.0.2.100 2181; then
   g_fail "the host's ZooKeeper is reachable from the guest"; g_done; exit
 fi
 g_ok "the host's ZooKeeper is reachable from the guest"
-debs=$(ls /io/files/libcgarch0_*.deb /io/files/cgrouparch_*.deb 2>/dev/null | tr '\n' ' ')
+debs=$(ls /io/files/libev4_*.deb /io/files/libwebsockets-evlib-ev_*.deb /io/files/libcgarch0_*.deb /io/files/cgrouparch_*.deb 2>/dev/null | tr '\n' ' ')
 g_diag "packages: $(cd /io/files && ls | tr '\n' ' ')"
 g_check "a clean root: no cgrouparch package, no /etc/cgrouparch, no cg-* binary" \
   bash -c '! dpkg-query -W cgrouparch >/dev/null 2>&1 && [ ! -e /etc/cgrouparch ] && ! command -v cg-syncd && ! command -v cgarch'
