@@ -8,6 +8,7 @@
  * WSD_MAX_DROPS_IN_ROW pushes drop in a row is closed (1008). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -377,6 +378,27 @@ refused:
         answer_error(s, "cg-taskd's placements are not valid");
 }
 
+/* get_host: this host's name (read at each request: a renamed host shows its new name) and the
+ * Redis prefix (README "cg-wsd": where the page's host name comes from). */
+static void answer_host(struct wsd_session *s) {
+        char name[HOST_NAME_MAX + 1] = "";
+        struct strbuf b;
+        struct wsd_qent *q;
+        struct wsd_msg *m;
+
+        if (gethostname(name, sizeof(name) - 1) < 0)
+                name[0] = 0; /* cannot fail with this buffer; "" tells the page to use its own */
+        if (wsproto_host_answer(name, s->d->cfg->redis.prefix, LWS_PRE, &b) < 0)
+                return answer_error(s, "out of memory");
+        m = wsd_msg_new(&b);
+        q = m ? qent_append(s) : NULL;
+        if (!q) {
+                wsd_msg_unref(m);
+                return answer_error(s, "out of memory");
+        }
+        qent_set(s, q, m);
+}
+
 static void handle_request(struct wsd_session *s, const char *buf, size_t len) {
         struct wsd *d = s->d;
         _cleanup_free_ char *err = NULL;
@@ -404,6 +426,8 @@ static void handle_request(struct wsd_session *s, const char *buf, size_t len) {
                 return answer_text(s, "{\"subscribed\": false}");
         case WSPROTO_GET_PLACEMENTS:
                 return answer_placements(s);
+        case WSPROTO_GET_HOST:
+                return answer_host(s);
         case WSPROTO_SHOW_ACCOUNT:
         case WSPROTO_GET_CONF:
                 q = qent_append(s);

@@ -167,6 +167,8 @@ int wsproto_request_parse(const char *buf, size_t len, int64_t now, struct wspro
                         r.cmd = WSPROTO_UNSUBSCRIBE;
                 else if (strcmp(cmd->valuestring, "get_placements") == 0)
                         r.cmd = WSPROTO_GET_PLACEMENTS;
+                else if (strcmp(cmd->valuestring, "get_host") == 0)
+                        r.cmd = WSPROTO_GET_HOST;
                 else
                         return set_err(err, "unknown cmd \"%.64s\"", cmd->valuestring);
                 if (args && args->child)
@@ -730,6 +732,38 @@ int wsproto_push_answer(int64_t slot, const char *v, size_t len, size_t max_valu
                 k = strbuf_append(&b, v, len);
         if (k >= 0)
                 k = strbuf_append(&b, "}", 1);
+        if (k < 0) {
+                strbuf_done(&b);
+                return k;
+        }
+        *ret = b;
+        return 0;
+}
+
+/* Appends s as a JSON string, bytes outside printable ASCII as '?'. */
+static void put_ascii_string(struct strbuf *b, const char *s) {
+        char c[2] = "";
+
+        (void) strbuf_puts(b, "\"");
+        for (; *s; s++) {
+                c[0] = *s >= 0x20 && *s < 0x7f ? *s : '?';
+                if (c[0] == '"' || c[0] == '\\')
+                        (void) strbuf_puts(b, "\\");
+                (void) strbuf_puts(b, c);
+        }
+        (void) strbuf_puts(b, "\"");
+}
+
+int wsproto_host_answer(const char *host, const char *prefix, size_t headroom, struct strbuf *ret) {
+        struct strbuf b;
+        int k;
+
+        (void) strbuf_init(&b, headroom, 64); /* a failure is sticky */
+        (void) strbuf_puts(&b, "{\"host\": ");
+        put_ascii_string(&b, host ? host : "");
+        (void) strbuf_puts(&b, ", \"redis_prefix\": ");
+        put_ascii_string(&b, prefix ? prefix : "");
+        k = strbuf_puts(&b, "}");
         if (k < 0) {
                 strbuf_done(&b);
                 return k;

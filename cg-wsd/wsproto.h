@@ -21,6 +21,7 @@ enum wsproto_cmd {
         WSPROTO_SUBSCRIBE,
         WSPROTO_UNSUBSCRIBE,
         WSPROTO_GET_PLACEMENTS, /* cg-taskd's <runtime_dir>/taskd-placements.json, on this host */
+        WSPROTO_GET_HOST,       /* the name of the host cg-wsd runs on, for the page's title */
 };
 
 struct wsproto_request {
@@ -132,6 +133,12 @@ int wsproto_push_answer(int64_t slot, const char *v, size_t len, size_t max_valu
 #define WSPROTO_PLACEMENTS_MAX_FILES 1000
 int wsproto_placements_answer(const char *text, size_t len, size_t max, size_t headroom,
                               struct strbuf *ret, enum wsproto_reject *ret_reason);
+/* get_host: {"host": "<name>", "redis_prefix": "<prefix>"}: the host cg-wsd runs on (whose
+ * taskd-placements.json get_placements reads, and, in the usual one-cg-wsd-per-host layout, whose
+ * cgroups the samples are) and the Redis prefix it reads (what tells hosts apart when cg-wsd runs
+ * off the hosts with a shared Redis). Bytes outside printable ASCII become '?': a host name is
+ * ASCII (RFC 1123) and the answer must stay valid UTF-8. */
+int wsproto_host_answer(const char *host, const char *prefix, size_t headroom, struct strbuf *ret);
 /* {"error": "<msg>"} with msg escaped. */
 int wsproto_error_answer(const char *msg, size_t headroom, struct strbuf *ret);
 

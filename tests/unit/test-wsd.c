@@ -63,6 +63,10 @@ static void test_request_defaults(void) {
         CHECK_INT(r.cmd, WSPROTO_GET_PLACEMENTS);
         CHECK_INT(parse("{\"cmd\": \"get_placements\", \"args\": {\"x\": 1}}", &r, &err), -EINVAL);
         CHECK_STR(err, "get_placements takes no args");
+        CHECK_INT(parse("{\"cmd\": \"get_host\"}", &r, &err), 0);
+        CHECK_INT(r.cmd, WSPROTO_GET_HOST);
+        CHECK_INT(parse("{\"cmd\": \"get_host\", \"args\": {\"x\": 1}}", &r, &err), -EINVAL);
+        CHECK_STR(err, "get_host takes no args");
         free(err);
 }
 
@@ -270,6 +274,14 @@ static void test_account_answer(void) {
 
         CHECK_INT(wsproto_error_answer("bad \"thing\"\n", 0, &b), 0);
         CHECK_STR(strbuf_text(&b), "{\"error\": \"bad \\\"thing\\\"\\n\"}");
+        strbuf_done(&b);
+
+        /* get_host: printable ASCII as is (escaped), anything else '?' (valid UTF-8 always) */
+        CHECK_INT(wsproto_host_answer("web1.example", "cgroup_arch", 0, &b), 0);
+        CHECK_STR(strbuf_text(&b), "{\"host\": \"web1.example\", \"redis_prefix\": \"cgroup_arch\"}");
+        strbuf_done(&b);
+        CHECK_INT(wsproto_host_answer("a\"b\\\xc3\xa9\n", NULL, 0, &b), 0);
+        CHECK_STR(strbuf_text(&b), "{\"host\": \"a\\\"b\\\\???\", \"redis_prefix\": \"\"}");
         strbuf_done(&b);
 }
 
