@@ -300,9 +300,16 @@ function ordered(paths, how) {
   });
 }
 
+// A cell: the usage, then the limits, each kept on one line (lines break between them).
 function set(td, v, lim) {
   td.querySelector('.v').textContent = v;
-  td.querySelector('.lim').textContent = lim.filter(Boolean).join(' · ');
+  const el = td.querySelector('.lim');
+  el.textContent = '';
+  lim.filter(Boolean).forEach((text, i) => {
+    const s = document.createElement('span');
+    s.textContent = text;
+    el.append(i ? ' · ' : '', s);
+  });
 }
 
 // One device's limit: "rd ≤ 2 MiB/s"; more devices: the first and how many more.
@@ -430,13 +437,13 @@ function drawChart() {
   legend.textContent = '';
   const key = (cls, text) => {
     const k = document.createElement('span'); k.className = 'key ' + cls;
-    legend.append(k, text);
+    legend.append(k, text + ' ');
   };
   if (has.cpu) key('cpu', 'CPU %');
   if (has.psi) key('psi', 'pressure % (largest)');
   if (has.rd) key('rd', 'read');
   if (has.wr) key('wr', 'write');
-  if (io) legend.append(' (right axis, bytes/s)');
+  if (io) legend.append('(right axis, bytes/s)');
   canvas.setAttribute('aria-label', `History of ${name}: ` + ([has.cpu && 'CPU', has.psi && 'pressure', has.rd && 'read', has.wr && 'write'].filter(Boolean).join(', ') || 'no data yet'));
   c.strokeStyle = '#d9dbde'; c.fillStyle = '#525a66'; c.font = '11px system-ui, sans-serif'; c.lineWidth = 1;
   c.strokeRect(L, T, w, h);

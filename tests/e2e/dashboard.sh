@@ -40,4 +40,6 @@ t_check "cg-wsd still running" kill -0 "$WSD_PID"
 if [ -n "${CGARCH_UPDATE_DOCS:-}" ] && [ -s "$SHOTS/dashboard-1280.png" ]; then
   cp "$SHOTS/dashboard-1280.png" "$TOP/docs/dashboard.png" && t_diag "copied to docs/dashboard.png"
 fi
+t_check "the README's screenshot docs/dashboard.png is there and at most 200 KB" \
+  test -s "$TOP/docs/dashboard.png" -a "$(stat -c %s "$TOP/docs/dashboard.png" 2>/dev/null || echo 0)" -le 204800
 t_done

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import struct
+import socket
 import subprocess
 import time
 
@@ -125,6 +126,8 @@ t.eq('show_account 3600 slots (the limit): exactly the stored ones', keys, list(
 
 a = w.ask(ws, {'cmd': 'get_conf'})
 t.eq('get_conf: the snapshot from Redis', a, json.loads(conf))
+t.eq('get_host: this host\'s name and the Redis prefix (the page\'s title)', w.ask(ws, {'cmd': 'get_host'}),
+     {'host': socket.gethostname(), 'redis_prefix': P})
 
 # answers keep the order of the requests, also when an error is immediate
 ws.send(json.dumps({'cmd': 'show_account', 'args': {'nr_slot': 1000}}))
@@ -156,6 +159,7 @@ bad = [
     ('unknown argument', '{"cmd": "show_account", "args": {"slot": 1}}', 'unknown argument "slot" for show_account'),
     ('duplicate key', '{"cmd": "get_conf", "cmd": "show_account"}', 'duplicate key in request'),
     ('args for get_conf', '{"cmd": "get_conf", "args": {"x": 1}}', 'get_conf takes no args'),
+    ('args for get_host', '{"cmd": "get_host", "args": {"x": 1}}', 'get_host takes no args'),
     ('empty text', '', 'empty message'),
 ]
 for name, body, err in bad:
