@@ -481,7 +481,8 @@ function drawChart() {
 
 function render() {
   const tbody = $('#tree tbody');
-  const paths = ordered([...new Set([...state.series.keys(), ...state.conf.keys()])], state.sort);
+  // the cgroups of the newest sample and of the conf: one removed from both leaves the table
+  const paths = ordered([...new Set([...state.cur.keys(), ...state.conf.keys()])], state.sort);
   state.order = paths;
   $('#empty').hidden = paths.length > 0;
   if (state.selected === null && paths.length) state.selected = paths.find((p) => p !== '') ?? paths[0];
@@ -495,6 +496,7 @@ function render() {
     i += 2;
     fillRow(path);
   }
+  while (tbody.children.length > i) tbody.lastElementChild.remove();
   if (focused && document.activeElement !== focused.querySelector('button') && focused.isConnected)
     focused.querySelector('button').focus({ preventScroll: true });
   for (const th of document.querySelectorAll('#tree th[data-sort]')) {

@@ -119,14 +119,22 @@ async function keyboard(page, w) {
   report(`${w} px: Space closes them again, the focus stays`, closed.expanded === 'false' && closed.hidden && closed.focused, closed);
 }
 
-// Nothing wider than the window: not the document, not a row.
+// Nothing wider than the window: not the document, not a panel; and no row or cell out of its
+// panel's box.
 async function layout(page, w) {
-  const m = await page.evaluate(() => ({
-    scroll: document.scrollingElement.scrollWidth, inner: innerWidth,
-    widest: Math.max(...[...document.querySelectorAll('#tree tr.row, #placements li, header, .panel')].map((e) => e.getBoundingClientRect().right)),
-  }));
-  report(`${w} px: no horizontal overflow (scrollWidth ${m.scroll} <= ${m.inner}, widest element ends at ${Math.round(m.widest)})`,
-    m.scroll <= m.inner && m.widest <= m.inner, m);
+  const m = await page.evaluate(() => {
+    const out = [];
+    for (const e of document.querySelectorAll('#tree tr.row, #tree td, #placements li, #chart')) {
+      const p = e.closest('.panel').getBoundingClientRect(), r = e.getBoundingClientRect();
+      if (r.width && (r.right > p.right + 0.5 || r.left < p.left - 0.5)) out.push((e.closest('tr') || e).dataset.cgroup + ' ' + e.className);
+    }
+    return {
+      scroll: document.scrollingElement.scrollWidth, inner: innerWidth, out,
+      widest: Math.max(...[...document.querySelectorAll('header, .panel')].map((e) => e.getBoundingClientRect().right)),
+    };
+  });
+  report(`${w} px: no horizontal overflow (scrollWidth ${m.scroll} <= ${m.inner}, widest panel ends at ${Math.round(m.widest)}, nothing out of its panel)`,
+    m.scroll <= m.inner && m.widest <= m.inner && m.out.length === 0, m);
 }
 
 async function checks(page, w) {
@@ -237,6 +245,11 @@ async function sorts(page, w) {
     await checks(page, 1280);
     await axes(page, 1280);
     await layout(page, 1280);
+    for (const mid of [1279, 1100, 1000, 999, 900, 861, 860, 600]) { // the table down to 861 px, then cards
+      await page.setViewportSize({ width: mid, height: 900 });
+      await layout(page, mid);
+    }
+    await page.setViewportSize({ width: 1280, height: 900 });
     await keyboard(page, 1280);
     await sorts(page, 1280);
     await page.evaluate((p) => { select(p); toggle(p); }, A);
