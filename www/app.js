@@ -128,6 +128,7 @@ function rates(cur, old, dt) {
       const a = cur.psi[kind], b = old.psi[kind];
       if (!a || !b) continue;
       const some = d(a.some, b.some) / 1e6 * 100, full = d(a.full, b.full);
+      if (!isNum(some)) continue;
       (pt.psi = pt.psi || {})[kind] = { some, full: isNum(full) ? full / 1e6 * 100 : undefined };
       if (!(pt.psiMax >= some)) { pt.psiMax = some; pt.psiKind = kind; }
     }
@@ -484,7 +485,7 @@ function render() {
   // the cgroups of the newest sample and of the conf: one removed from both leaves the table
   const paths = ordered([...new Set([...state.cur.keys(), ...state.conf.keys()])], state.sort);
   state.order = paths;
-  $('#empty').hidden = paths.length > 0;
+  $('#empty').hidden = state.latest !== null;
   if (state.selected === null && paths.length) state.selected = paths.find((p) => p !== '') ?? paths[0];
   // moving a focused row out and back would drop the focus: it is given back below
   const focused = document.activeElement && document.activeElement.closest ? document.activeElement.closest('tr.row') : null;
