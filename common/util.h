@@ -51,6 +51,10 @@ int write_string_file_at(int dirfd, const char *path, const char *s);
 int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode);
 
 /* Strict number parsing: whole string (trailing '\n' allowed when noted), no sign for unsigned. */
+/* Length of the UTF-8 sequence at s (1..4), or 0 if it is not valid (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF) or longer than the n bytes left. */
+size_t utf8_seq_len(const unsigned char *s, size_t n);
+
 int safe_atou64(const char *s, uint64_t *ret);
 int safe_atoi64(const char *s, int64_t *ret);
 
