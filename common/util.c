@@ -94,9 +94,14 @@ int read_small_file_at(int dirfd, const char *path, int flags, char *buf, size_t
                 if (!S_ISREG(st.st_mode))
                         return -EBADF;
         }
-        n = read_loop(fd, buf, size - 1);
+        if (flags & READ_ONCE)
+                do
+                        n = read(fd, buf, size - 1);
+                while (n < 0 && errno == EINTR);
+        else
+                n = read_loop(fd, buf, size - 1);
         if (n < 0)
-                return (int) n;
+                return flags & READ_ONCE ? negative_errno() : (int) n;
         if ((size_t) n + 1 >= size)
                 return -EFBIG;
         buf[n] = 0;

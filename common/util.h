@@ -23,10 +23,15 @@ int read_full_file_at(int dirfd, const char *path, char **ret, size_t *ret_len);
  * /proc/<pid>/stat, pid files). -EFBIG: it holds size - 1 bytes or more (size >= 2).
  * READ_NONBLOCK opens with O_NONBLOCK (a FIFO named as a pid file must not block);
  * READ_REGULAR refuses anything but a regular file (-EBADF) and fills *ret_st (may be NULL).
+ * READ_ONCE stops after the first read(): for a single-value cgroup file (kernfs hands out the
+ * whole text in one), this saves the read() that would only return 0 (10,000 of them in a
+ * no-op apply of 10,000 cgroups). Not for files that may come in several pieces (/proc,
+ * multi-record seq files, pipes).
  * *ret_len may be NULL. */
 enum {
         READ_NONBLOCK = 1 << 0,
         READ_REGULAR = 1 << 1,
+        READ_ONCE = 1 << 2,
 };
 struct stat;
 int read_small_file_at(int dirfd, const char *path, int flags, char *buf, size_t size,
