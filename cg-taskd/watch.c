@@ -30,9 +30,13 @@
 
 /* A burst of directory events is handled at most once per this window (the first at once). */
 #define RESYNC_WINDOW_USEC (50 * USEC_PER_MSEC)
-/* At most this many inotify wake-ups per window (see taskd_watch_init). */
+/* At most this many inotify wake-ups per window (see taskd_watch_init). A pid file written the
+ * safe way (temp file, rename) wakes us up to three times (IN_CREATE, IN_CLOSE_WRITE of the temp
+ * file, IN_MOVED_TO): with a burst of 2 the one that matters, the rename, slept out the window
+ * (~4 ms of the p50 pid file -> placed). 8 leaves room for two such writes at once, and still
+ * bounds a flood to 1,600 wake-ups a second. */
 #define INOTIFY_WINDOW_USEC (5 * USEC_PER_MSEC)
-#define INOTIFY_BURST 2
+#define INOTIFY_BURST 8
 /* New directories remembered for one rescan; past it, the rescan is a full resync instead. */
 #define MAX_DIRTY_DIRS 4096
 
@@ -564,7 +568,8 @@ int taskd_watch_init(struct taskd *d) {
         /* Under a flood, a wake-up per event is most of the cost (each one a context switch):
          * past INOTIFY_BURST reads within INOTIFY_WINDOW_USEC, the source sleeps out the rest of
          * the window and the next read takes what piled up (batched, see struct batch). A lone
-         * pid-file change is never delayed; under a flood it waits at most the window. */
+         * pid-file change (up to INOTIFY_BURST wake-ups) is not delayed; under a flood it waits
+         * at most the window. */
         r = sd_event_source_set_ratelimit(d->inotify_src, INOTIFY_WINDOW_USEC, INOTIFY_BURST);
         if (r < 0)
                 return log_error_errno(r, "Failed to rate-limit the inotify source: %m");
