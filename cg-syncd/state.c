@@ -48,6 +48,12 @@ uint64_t syncd_backoff_next(uint64_t cur_usec) {
         return cur_usec * 2;
 }
 
+uint64_t syncd_backoff_jitter(uint64_t backoff_usec, uint64_t rnd) {
+        uint64_t span = backoff_usec / 4;
+
+        return backoff_usec - (span ? rnd % (span + 1) : 0);
+}
+
 uint64_t syncd_hash(const void *data, size_t len, int64_t version) {
         const unsigned char *p = data;
         uint64_t h = 14695981039346656037ULL;

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <syslog.h>
 
@@ -102,9 +103,13 @@ static void syncd_ready(struct syncd *d) {
 /* ---- reading the node ---- */
 
 static void syncd_schedule_retry(struct syncd *d) {
+        uint64_t rnd = 0, wait;
+
         d->backoff_usec = syncd_backoff_next(d->backoff_usec);
-        log_debug("retry in %" PRIu64 " ms", (uint64_t) (d->backoff_usec / USEC_PER_MSEC));
-        (void) event_timer_set(d->retry_timer, d->backoff_usec);
+        (void) getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK); /* none yet: no jitter, still right */
+        wait = syncd_backoff_jitter(d->backoff_usec, rnd);
+        log_debug("retry in %" PRIu64 " ms", (uint64_t) (wait / USEC_PER_MSEC));
+        (void) event_timer_set(d->retry_timer, wait);
 }
 
 static void syncd_read(struct syncd *d) {

@@ -39,6 +39,11 @@ void syncd_args_from(const struct daemon_args *a, uint64_t reconcile_usec, struc
 
 /* ---- pure helpers ---- */
 uint64_t syncd_backoff_next(uint64_t cur_usec);
+/* The delay actually waited for a backoff step: somewhere in its last quarter, [3/4 b, b], by
+ * rnd (any 64-bit random value). A fleet whose ZooKeeper comes back must not reconnect in
+ * lockstep: every host doubles from the same 100 ms, so without it they all retry in the same
+ * millisecond at every step. */
+uint64_t syncd_backoff_jitter(uint64_t backoff_usec, uint64_t rnd);
 /* FNV-1a over the data and version: identifies "this content at this version" for
  * log-once decisions. */
 uint64_t syncd_hash(const void *data, size_t len, int64_t version);

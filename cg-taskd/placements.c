@@ -99,33 +99,6 @@ const char *taskd_why_key(enum taskd_why w) {
 
 /* ---- the text ---- */
 
-/* Length of the valid UTF-8 sequence at s (1..4), 0 if invalid (RFC 3629). */
-static size_t utf8_len(const unsigned char *s) {
-        unsigned char c = s[0];
-        size_t k;
-        uint32_t cp;
-
-        if (c < 0x80)
-                return 1;
-        if (c >= 0xc2 && c <= 0xdf)
-                k = 2, cp = c & 0x1f;
-        else if (c >= 0xe0 && c <= 0xef)
-                k = 3, cp = c & 0x0f;
-        else if (c >= 0xf0 && c <= 0xf4)
-                k = 4, cp = c & 0x07;
-        else
-                return 0;
-        for (size_t i = 1; i < k; i++) {
-                if ((s[i] & 0xc0) != 0x80)
-                        return 0;
-                cp = (cp << 6) | (s[i] & 0x3f);
-        }
-        if ((k == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-            (k == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-                return 0;
-        return k;
-}
-
 /* A JSON string of s where every byte that is not valid UTF-8 becomes U+FFFD: pid-file paths
  * come from whoever can create a file, and one bad name must not make the whole document
  * unreadable (cg-wsd refuses what is not UTF-8). */
@@ -133,7 +106,7 @@ static void json_str(struct strbuf *b, const char *s) {
         _cleanup_free_ char *fixed = NULL;
         const unsigned char *p = (const unsigned char *) (s ? s : "");
         bool ok = true;
-        size_t n = 0;
+        size_t n = 0, len;
 
         /* the common case, plain ASCII with nothing to escape: one copy (this is the hot path
          * of a big record) */
@@ -146,24 +119,25 @@ static void json_str(struct strbuf *b, const char *s) {
                 (void) strbuf_append(b, "\"", 1);
                 return;
         }
-        for (const unsigned char *q = p; *q;) {
-                size_t k = utf8_len(q);
+        len = n + strlen((const char *) p + n);
+        for (size_t i = n; i < len;) {
+                size_t k = utf8_seq_len(p + i, len - i);
                 if (k == 0) {
                         ok = false;
                         break;
                 }
-                q += k;
+                i += k;
         }
         if (!ok) {
                 struct strbuf t = {};
-                for (const unsigned char *q = p; *q;) {
-                        size_t k = utf8_len(q);
+                for (size_t i = 0; i < len;) {
+                        size_t k = utf8_seq_len(p + i, len - i);
                         if (k == 0) {
                                 (void) strbuf_puts(&t, "\xef\xbf\xbd");
-                                q++;
+                                i++;
                         } else {
-                                (void) strbuf_append(&t, (const char *) q, k);
-                                q += k;
+                                (void) strbuf_append(&t, (const char *) p + i, k);
+                                i += k;
                         }
                 }
                 fixed = strbuf_steal(&t);

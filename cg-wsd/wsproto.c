@@ -194,36 +194,6 @@ int wsproto_slot_parse(const char *s, size_t len, int64_t *ret) {
 
 /* ---- values read from Redis ---- */
 
-/* Length of the UTF-8 sequence at s (1..4), or 0 if it is not valid: no overlong forms, no
- * surrogates, nothing above U+10FFFF (RFC 3629). */
-static size_t utf8_seq_len(const unsigned char *s, size_t n) {
-        unsigned char c = s[0];
-        size_t k;
-        uint32_t cp;
-
-        if (c < 0x80)
-                return 1;
-        if (c >= 0xc2 && c <= 0xdf)
-                k = 2, cp = c & 0x1f;
-        else if (c >= 0xe0 && c <= 0xef)
-                k = 3, cp = c & 0x0f;
-        else if (c >= 0xf0 && c <= 0xf4)
-                k = 4, cp = c & 0x07;
-        else
-                return 0;
-        if (n < k)
-                return 0;
-        for (size_t i = 1; i < k; i++) {
-                if ((s[i] & 0xc0) != 0x80)
-                        return 0;
-                cp = (cp << 6) | (s[i] & 0x3f);
-        }
-        if ((k == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-            (k == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-                return 0;
-        return k;
-}
-
 /* Length of the RFC 8259 number at s, or 0: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? and
  * nothing number-like right after it (cJSON hands the whole run to strtod, so it takes "01",
  * "1." and "-.5", which JSON.parse refuses). */

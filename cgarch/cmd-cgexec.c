@@ -13,12 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "cgarch.h"
 #include "cgrouparch.h"
 #include "cli.h"
 #include "conf.h"
 #include "log.h"
-#include "strbuf.h"
 #include "util.h"
 
 /* The API said -EINVAL: parse again for the problems, each with its JSON path. */
@@ -35,14 +35,22 @@ static void report_invalid(const char *what, const char *text) {
         conf_errors_clear(&errs);
 }
 
+struct sd_ctx {
+        const struct conf *conf;
+        const char *root;
+};
+
+static int sd_one(const char *name, void *userdata, char **ret) {
+        const struct sd_ctx *x = userdata;
+
+        return cli_sd_slice_arg(x->conf, x->root, name, ret);
+}
+
 /* The systemd-run form, which the public API does not have: -s gives one "--slice=UNIT", else
- * cgarch_cgexec_arg()'s JSON shape with those values. */
+ * cgarch_cgexec_arg()'s JSON shape (the same writer) with those values. */
 static int sd_form(const char *text, const char *root, char **names, int n, bool single,
                    char **ret) {
         _cleanup_(conf_freep) struct conf *conf = NULL;
-        struct strbuf b = {};
-        bool first = true;
-        char *s;
         int r;
 
         r = conf_parse_text(text, strlen(text), CONF_TEXT_ANY, &conf, NULL);
@@ -50,33 +58,8 @@ static int sd_form(const char *text, const char *root, char **names, int n, bool
                 return r;
         if (single)
                 return cli_sd_slice_arg(conf, root, names[0], ret);
-        (void) strbuf_puts(&b, "{");
-        for (int i = 0; i < n; i++) {
-                _cleanup_free_ char *arg = NULL;
-                bool dup = false;
-
-                for (int k = 0; k < i && !dup; k++)
-                        dup = strcmp(names[k], names[i]) == 0;
-                if (dup)
-                        continue; /* asked twice: one key */
-                r = cli_sd_slice_arg(conf, root, names[i], &arg);
-                if (r < 0 && r != -ENOENT) {
-                        strbuf_done(&b);
-                        return r;
-                }
-                if (!first)
-                        (void) strbuf_puts(&b, ", ");
-                first = false;
-                (void) strbuf_json_string(&b, names[i]);
-                (void) strbuf_puts(&b, ": ");
-                (void) strbuf_json_string(&b, arg ?: "");
-        }
-        (void) strbuf_puts(&b, "}");
-        s = strbuf_steal(&b);
-        if (!s)
-                return -ENOMEM;
-        *ret = s;
-        return 0;
+        return api_name_map_json((const char *const *) names, n, sd_one,
+                                 &(struct sd_ctx){ conf, root }, ret);
 }
 
 int cli_cmd_cgexec_arg(struct cli *c, int argc, char **argv) {

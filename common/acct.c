@@ -156,6 +156,28 @@ static bool token_is(const char *s, size_t n, const char *word) {
         return n == strlen(word) && memcmp(s, word, n) == 0;
 }
 
+/* The next " key=value" token of a pressure or io.stat line at *s (end: the line's end), which
+ * must start with one space; key and value non-empty. Moves *s past it. */
+static int next_key_value(const char **s, const char *end, const char **ret_key,
+                          size_t *ret_key_len, const char **ret_val, const char **ret_val_end) {
+        const char *key, *eq, *tok_end;
+
+        if (**s != ' ')
+                return -EINVAL;
+        key = ++*s;
+        tok_end = memchr(key, ' ', (size_t) (end - key));
+        if (!tok_end)
+                tok_end = end;
+        eq = memchr(key, '=', (size_t) (tok_end - key));
+        if (!eq || eq == key || eq + 1 == tok_end)
+                return -EINVAL;
+        *ret_key = key;
+        *ret_key_len = (size_t) (eq - key);
+        *ret_val = eq + 1;
+        *ret_val_end = *s = tok_end;
+        return 0;
+}
+
 int acct_parse_pressure(const char *text, struct acct_pressure *ret) {
         struct acct_pressure pr = {};
         const char *p = text, *line;
@@ -170,29 +192,23 @@ int acct_parse_pressure(const char *text, struct acct_pressure *ret) {
                 if (!s || s == line)
                         return -EINVAL;
                 while (s < end) {
-                        const char *key, *eq, *tok_end;
+                        const char *key, *val, *val_end;
+                        size_t key_len;
 
-                        if (*s != ' ')
-                                return -EINVAL;
-                        key = ++s;
-                        tok_end = memchr(s, ' ', (size_t) (end - s));
-                        if (!tok_end)
-                                tok_end = end;
-                        eq = memchr(key, '=', (size_t) (tok_end - key));
-                        if (!eq || eq == key || eq + 1 == tok_end)
-                                return -EINVAL;
-                        if (token_is(key, (size_t) (eq - key), "total")) {
+                        r = next_key_value(&s, end, &key, &key_len, &val, &val_end);
+                        if (r < 0)
+                                return r;
+                        if (token_is(key, key_len, "total")) {
                                 if (have_total)
                                         return -EINVAL;
-                                r = parse_u64_exact(eq + 1, tok_end, &total);
+                                r = parse_u64_exact(val, val_end, &total);
                                 if (r < 0)
                                         return r;
                                 have_total = true;
                         } else /* avg10=1.23 and the like: shares in %, not used */
-                                for (const char *c = eq + 1; c < tok_end; c++)
+                                for (const char *c = val; c < val_end; c++)
                                         if (!isdigit((unsigned char) *c) && *c != '.')
                                                 return -EINVAL;
-                        s = tok_end;
                 }
                 if (!have_total)
                         return -EINVAL;
@@ -304,21 +320,15 @@ int acct_parse_io_stat(const char *text, struct acct_blkio *b) {
                 if (r < 0)
                         return r;
                 while (s < end) {
-                        const char *key, *eq, *tok_end;
+                        const char *key, *val, *val_end;
+                        size_t key_len;
 
-                        if (*s != ' ')
-                                return -EINVAL;
-                        key = ++s;
-                        tok_end = memchr(s, ' ', (size_t) (end - s));
-                        if (!tok_end)
-                                tok_end = end;
-                        eq = memchr(key, '=', (size_t) (tok_end - key));
-                        if (!eq || eq == key || eq + 1 == tok_end)
-                                return -EINVAL;
-                        if (token_is(key, (size_t) (eq - key), "rbytes") ||
-                            token_is(key, (size_t) (eq - key), "wbytes")) {
+                        r = next_key_value(&s, end, &key, &key_len, &val, &val_end);
+                        if (r < 0)
+                                return r;
+                        if (token_is(key, key_len, "rbytes") || token_is(key, key_len, "wbytes")) {
                                 uint64_t v;
-                                r = parse_u64_exact(eq + 1, tok_end, &v);
+                                r = parse_u64_exact(val, val_end, &v);
                                 if (r < 0)
                                         return r;
                                 if (key[0] == 'r')
@@ -326,7 +336,6 @@ int acct_parse_io_stat(const char *text, struct acct_blkio *b) {
                                 else
                                         d->write = v;
                         }
-                        s = tok_end;
                 }
         }
         return 0;

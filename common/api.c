@@ -45,24 +45,26 @@ unsigned api_cgexec_host_flags(void) {
         return api_cgexec_flags(text);
 }
 
-int api_cgexec_arg(const char *conf_json, const char *root, const char *const *names, int n,
-                   unsigned flags, char **ret_json) {
-        _cleanup_(conf_freep) struct conf *c = NULL;
+struct cgexec_ctx {
+        const struct conf *conf;
+        const char *root;
+        unsigned flags;
+};
+
+static int cgexec_one(const char *name, void *userdata, char **ret) {
+        const struct cgexec_ctx *x = userdata;
+
+        return conf_cgexec_arg(x->conf, x->root, name, x->flags, ret);
+}
+
+int api_name_map_json(const char *const *names, int n,
+                      int (*one)(const char *name, void *userdata, char **ret), void *userdata,
+                      char **ret_json) {
         struct strbuf b = {};
         bool first = true;
         char *s;
         int r;
 
-        if (n < 0 || (n > 0 && !names) || !ret_json)
-                return -EINVAL;
-        for (int i = 0; i < n; i++)
-                if (!names[i])
-                        return -EINVAL;
-        r = parse_any(conf_json, &c);
-        if (r < 0)
-                return r;
-        /* The seed's json.dumps() shape, {"a": "-g cpu:a", "b": ""}: `cgarch cgexec-arg` prints
-         * exactly this. */
         (void) strbuf_puts(&b, "{");
         for (int i = 0; i < n; i++) {
                 _cleanup_free_ char *arg = NULL;
@@ -72,7 +74,7 @@ int api_cgexec_arg(const char *conf_json, const char *root, const char *const *n
                         dup = strcmp(names[k], names[i]) == 0;
                 if (dup)
                         continue; /* asked twice: one key */
-                r = conf_cgexec_arg(c, root, names[i], flags, &arg);
+                r = one(names[i], userdata, &arg);
                 if (r < 0 && r != -ENOENT) {
                         strbuf_done(&b);
                         return r;
@@ -91,6 +93,24 @@ int api_cgexec_arg(const char *conf_json, const char *root, const char *const *n
                 return -ENOMEM;
         *ret_json = s;
         return 0;
+}
+
+int api_cgexec_arg(const char *conf_json, const char *root, const char *const *names, int n,
+                   unsigned flags, char **ret_json) {
+        _cleanup_(conf_freep) struct conf *c = NULL;
+        int r;
+
+        if (n < 0 || (n > 0 && !names) || !ret_json)
+                return -EINVAL;
+        for (int i = 0; i < n; i++)
+                if (!names[i])
+                        return -EINVAL;
+        r = parse_any(conf_json, &c);
+        if (r < 0)
+                return r;
+        /* `cgarch cgexec-arg` prints exactly this. */
+        return api_name_map_json(names, n, cgexec_one, &(struct cgexec_ctx){ c, root, flags },
+                                 ret_json);
 }
 
 int api_cgexec_arg_one(const char *conf_json, const char *root, const char *name, unsigned flags,

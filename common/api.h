@@ -17,3 +17,10 @@ int api_cgexec_arg(const char *conf_json, const char *root, const char *const *n
                    unsigned flags, char **ret_json);
 int api_cgexec_arg_one(const char *conf_json, const char *root, const char *name, unsigned flags,
                        char **ret);
+
+/* The seed's json.dumps() shape for a list of names, {"a": "<one(a)>", "b": ""}: one key per
+ * distinct name (asked twice: one key), "" where one() says -ENOENT (a name held by no tree).
+ * Shared by cgarch_cgexec_arg() and the CLI's systemd-run form, so both print one format. */
+int api_name_map_json(const char *const *names, int n,
+                      int (*one)(const char *name, void *userdata, char **ret), void *userdata,
+                      char **ret_json);

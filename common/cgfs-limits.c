@@ -200,6 +200,7 @@ static struct cgfs_hier *limit_hier(struct cgfs *fs, enum conf_subsys s) {
         return cgfs_hier_root_fd(fs, h) < 0 ? NULL : h;
 }
 
+/* A device rule file (io.max, blkio.throttle.*), which grows with the number of rules. */
 static int read_at(struct cgfs_hier *h, const char *path, const char *file, char **ret) {
         char p[CGFS_PATH_BUF + 64];
 
@@ -207,24 +208,36 @@ static int read_at(struct cgfs_hier *h, const char *path, const char *file, char
         return read_full_file_at(h->root_fd, p, ret, NULL);
 }
 
+/* A single-value limit file ("max", a number, "max 100000"): one read() into buf. */
+static int read_value_at(struct cgfs_hier *h, const char *path, const char *file, char *buf,
+                         size_t size) {
+        char p[CGFS_PATH_BUF + 64];
+
+        snprintf(p, sizeof(p), "%s/%s", path, file);
+        return cgfs_read_small_at(h->root_fd, p, buf, size);
+}
+
 static int read_one(struct cgfs *fs, struct cgfs_hier *h, enum conf_subsys s, const char *path,
                     struct live_limits *l) {
-        _cleanup_free_ char *a = NULL, *b = NULL;
+        _cleanup_free_ char *a = NULL;
+        char b1[128], b2[128];
         int64_t v, w;
         int r;
 
         switch (s) {
         case CONF_CPU:
                 if (fs->v2) {
-                        if (read_at(h, path, "cpu.max", &a) < 0)
+                        if (read_value_at(h, path, "cpu.max", b1, sizeof(b1)) < 0)
                                 return 0;
-                        return cgfs_parse_cpu_max(a, &l->v[CONF_LIMIT_CPU_QUOTA]);
+                        return cgfs_parse_cpu_max(b1, &l->v[CONF_LIMIT_CPU_QUOTA]);
                 }
-                if (read_at(h, path, "cpu.cfs_quota_us", &a) < 0 || parse_scalar(a, NULL, &v) < 0)
+                if (read_value_at(h, path, "cpu.cfs_quota_us", b1, sizeof(b1)) < 0 ||
+                    parse_scalar(b1, NULL, &v) < 0)
                         return 0;
                 if (v < 0)
                         return 0;
-                if (read_at(h, path, "cpu.cfs_period_us", &b) < 0 || parse_scalar(b, NULL, &w) < 0)
+                if (read_value_at(h, path, "cpu.cfs_period_us", b2, sizeof(b2)) < 0 ||
+                    parse_scalar(b2, NULL, &w) < 0)
                         return 0;
                 return cgfs_quota_percent(v, w, &l->v[CONF_LIMIT_CPU_QUOTA]);
         case CONF_MEMORY: {
@@ -233,10 +246,9 @@ static int read_one(struct cgfs *fs, struct cgfs_hier *h, enum conf_subsys s, co
                 static const char *const v2f[] = { "memory.max", "memory.high", "memory.low" };
                 for (int k = 0; k < 3; k++) {
                         const char *f = fs->v2 ? v2f[k] : v1f[k];
-                        _cleanup_free_ char *t = NULL;
-                        if (!f || read_at(h, path, f, &t) < 0)
+                        if (!f || read_value_at(h, path, f, b1, sizeof(b1)) < 0)
                                 continue;
-                        r = parse_scalar(t, fs->v2 ? (k == 2 ? "0" : "max") : NULL, &v);
+                        r = parse_scalar(b1, fs->v2 ? (k == 2 ? "0" : "max") : NULL, &v);
                         if (r < 0)
                                 continue;
                         if (!fs->v2 && v >= V1_MEM_UNLIMITED)
@@ -248,9 +260,9 @@ static int read_one(struct cgfs *fs, struct cgfs_hier *h, enum conf_subsys s, co
                 return 0;
         }
         case CONF_PIDS:
-                if (read_at(h, path, "pids.max", &a) < 0)
+                if (read_value_at(h, path, "pids.max", b1, sizeof(b1)) < 0)
                         return 0;
-                (void) parse_scalar(a, "max", &l->v[CONF_LIMIT_PIDS_MAX]); /* unreadable: none */
+                (void) parse_scalar(b1, "max", &l->v[CONF_LIMIT_PIDS_MAX]); /* unreadable: none */
                 return 0;
         case CONF_BLKIO:
                 if (fs->v2) {

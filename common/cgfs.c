@@ -601,7 +601,8 @@ const char *cgfs_acct_dir(const struct cgfs *fs, enum conf_subsys s) {
 
 /* ---- small I/O helpers ---- */
 
-/* util.c's helpers, under the names the cgfs modules use. */
+/* util.c's helpers, under the names the cgfs modules use. cgfs_read_small_at is for the
+ * single-value control files only (weights, limits): one read() each. */
 int cgfs_write_at(int dirfd, const char *path, const char *text) {
         return write_string_file_at(dirfd, path, text);
 }
@@ -610,7 +611,7 @@ int cgfs_read_small_at(int dirfd, const char *path, char *buf, size_t size) {
         size_t n;
         int r;
 
-        r = read_small_file_at(dirfd, path, 0, buf, size, &n, NULL);
+        r = read_small_file_at(dirfd, path, READ_ONCE, buf, size, &n, NULL);
         return r < 0 ? r : (int) n;
 }
 

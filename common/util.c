@@ -94,9 +94,14 @@ int read_small_file_at(int dirfd, const char *path, int flags, char *buf, size_t
                 if (!S_ISREG(st.st_mode))
                         return -EBADF;
         }
-        n = read_loop(fd, buf, size - 1);
+        if (flags & READ_ONCE)
+                do
+                        n = read(fd, buf, size - 1);
+                while (n < 0 && errno == EINTR);
+        else
+                n = read_loop(fd, buf, size - 1);
         if (n < 0)
-                return (int) n;
+                return flags & READ_ONCE ? negative_errno() : (int) n;
         if ((size_t) n + 1 >= size)
                 return -EFBIG;
         buf[n] = 0;
@@ -398,4 +403,34 @@ int xasprintf(char **ret, const char *fmt, ...) {
                 return -ENOMEM;
         *ret = s;
         return 0;
+}
+
+/* Length of the UTF-8 sequence at s (1..4), or 0 if it is not valid: no overlong forms, no
+ * surrogates, nothing above U+10FFFF (RFC 3629). */
+size_t utf8_seq_len(const unsigned char *s, size_t n) {
+        unsigned char c = s[0];
+        size_t k;
+        uint32_t cp;
+
+        if (c < 0x80)
+                return 1;
+        if (c >= 0xc2 && c <= 0xdf)
+                k = 2, cp = c & 0x1f;
+        else if (c >= 0xe0 && c <= 0xef)
+                k = 3, cp = c & 0x0f;
+        else if (c >= 0xf0 && c <= 0xf4)
+                k = 4, cp = c & 0x07;
+        else
+                return 0;
+        if (n < k)
+                return 0;
+        for (size_t i = 1; i < k; i++) {
+                if ((s[i] & 0xc0) != 0x80)
+                        return 0;
+                cp = (cp << 6) | (s[i] & 0x3f);
+        }
+        if ((k == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+            (k == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+                return 0;
+        return k;
 }

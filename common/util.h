@@ -23,10 +23,15 @@ int read_full_file_at(int dirfd, const char *path, char **ret, size_t *ret_len);
  * /proc/<pid>/stat, pid files). -EFBIG: it holds size - 1 bytes or more (size >= 2).
  * READ_NONBLOCK opens with O_NONBLOCK (a FIFO named as a pid file must not block);
  * READ_REGULAR refuses anything but a regular file (-EBADF) and fills *ret_st (may be NULL).
+ * READ_ONCE stops after the first read(): for a single-value cgroup file (kernfs hands out the
+ * whole text in one), this saves the read() that would only return 0 (10,000 of them in a
+ * no-op apply of 10,000 cgroups). Not for files that may come in several pieces (/proc,
+ * multi-record seq files, pipes).
  * *ret_len may be NULL. */
 enum {
         READ_NONBLOCK = 1 << 0,
         READ_REGULAR = 1 << 1,
+        READ_ONCE = 1 << 2,
 };
 struct stat;
 int read_small_file_at(int dirfd, const char *path, int flags, char *buf, size_t size,
@@ -51,6 +56,10 @@ int write_string_file_at(int dirfd, const char *path, const char *s);
 int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode);
 
 /* Strict number parsing: whole string (trailing '\n' allowed when noted), no sign for unsigned. */
+/* Length of the UTF-8 sequence at s (1..4), or 0 if it is not valid (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF) or longer than the n bytes left. */
+size_t utf8_seq_len(const unsigned char *s, size_t n);
+
 int safe_atou64(const char *s, uint64_t *ret);
 int safe_atoi64(const char *s, int64_t *ret);
 

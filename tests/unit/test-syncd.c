@@ -97,6 +97,24 @@ static void test_backoff(void) {
                 b = syncd_backoff_next(b);
         CHECK_INT(b, SYNCD_BACKOFF_MAX_USEC);
         CHECK_INT(syncd_backoff_next(SYNCD_BACKOFF_MAX_USEC - 1), SYNCD_BACKOFF_MAX_USEC);
+
+        /* jitter: within [3/4 b, b], both ends reached, spread by the random value */
+        CHECK_INT(syncd_backoff_jitter(400000, 0), 400000);
+        CHECK_INT(syncd_backoff_jitter(400000, 100000), 300000);
+        CHECK_INT(syncd_backoff_jitter(400000, 100001), 400000);
+        CHECK_INT(syncd_backoff_jitter(400000, 12345), 400000 - 12345);
+        CHECK_INT(syncd_backoff_jitter(0, 77), 0);
+        CHECK_INT(syncd_backoff_jitter(3, 77), 3);
+        {
+                uint64_t lo = UINT64_MAX, hi = 0;
+                for (uint64_t r = 0; r < 1000; r++) {
+                        uint64_t w = syncd_backoff_jitter(SYNCD_BACKOFF_MAX_USEC, r * 7919);
+                        lo = w < lo ? w : lo;
+                        hi = w > hi ? w : hi;
+                }
+                CHECK(lo >= SYNCD_BACKOFF_MAX_USEC / 4 * 3 && hi <= SYNCD_BACKOFF_MAX_USEC);
+                CHECK(hi - lo > SYNCD_BACKOFF_MAX_USEC / 8); /* spread, not one value */
+        }
 }
 
 static void test_once(void) {

@@ -3,6 +3,7 @@
  * follows a symlink only when root owns it and every directory on its way, and
  * read_small_file_opath() never opens what is not a regular file. The ownership cases need root
  * (chown to nobody); they are skipped, with a reason, otherwise. */
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -238,6 +239,33 @@ static void test_trusted_symlinks(void) {
         CHECK_INT(st.st_uid, NOBODY);
 }
 
+/* READ_ONCE takes what one read() gives (a kernfs control file's whole text) and stops: on a
+ * pipe whose writer stays open, the plain way would wait for an EOF that never comes (here,
+ * non-blocking, it fails with EAGAIN), READ_ONCE returns the text. */
+static void test_read_once(void) {
+        char path[64], buf[64];
+        size_t n = 0;
+        int p[2];
+
+        CHECK_INT(pipe2(p, O_CLOEXEC), 0);
+        CHECK_INT((int) write(p[1], "512\n", 4), 4);
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", p[0]);
+        CHECK_INT(read_small_file_at(AT_FDCWD, path, READ_NONBLOCK, buf, sizeof(buf), &n, NULL),
+                  -EAGAIN);
+        CHECK_INT((int) write(p[1], "512\n", 4), 4);
+        CHECK_INT(read_small_file_at(AT_FDCWD, path, READ_NONBLOCK | READ_ONCE, buf, sizeof(buf),
+                                     &n, NULL),
+                  0);
+        CHECK_STR(buf, "512\n");
+        CHECK_INT((int) n, 4);
+        /* too long for the buffer is still -EFBIG, never a cut value */
+        CHECK_INT((int) write(p[1], "1234567890", 10), 10);
+        CHECK_INT(read_small_file_at(AT_FDCWD, path, READ_NONBLOCK | READ_ONCE, buf, 8, &n, NULL),
+                  -EFBIG);
+        close(p[0]);
+        close(p[1]);
+}
+
 int main(void) {
         if (!mkdtemp(tmpdir)) {
                 printf("Bail out! mkdtemp\n");
@@ -250,6 +278,7 @@ int main(void) {
         RUN(test_trusted_plain);
         RUN(test_trusted_fifo_and_device);
         RUN(test_trusted_symlinks);
+        RUN(test_read_once);
         {
                 char cmd[PATH_MAX + 16];
                 snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
