@@ -206,8 +206,11 @@ install: all
 	$(if $(wildcard man/*.8),install -m 0644 $(wildcard man/*.8) $(DESTDIR)$(MANDIR)/man8/)
 	# The configs hold credentials (ZooKeeper identity, Redis password, token): 0640, never
 	# overwritten by a reinstall.
-	test -e $(DESTDIR)$(SYSCONFDIR)/cgrouparch/cgrouparch.conf || \
-	  install -m 0640 cgrouparch.conf.example $(DESTDIR)$(SYSCONFDIR)/cgrouparch/cgrouparch.conf
+	# Its commented www_dir names the page directory of this PREFIX (the compiled-in default).
+	test -e $(DESTDIR)$(SYSCONFDIR)/cgrouparch/cgrouparch.conf || { \
+	  sed 's|^#www_dir = .*|#www_dir = $(DATADIR)/cgrouparch/www|' cgrouparch.conf.example \
+	    > $(O)/cgrouparch.conf.installed && \
+	  install -m 0640 $(O)/cgrouparch.conf.installed $(DESTDIR)$(SYSCONFDIR)/cgrouparch/cgrouparch.conf; }
 	test -e $(DESTDIR)$(SYSCONFDIR)/cgrouparch/cg-wsd.conf || \
 	  install -m 0640 cg-wsd.conf.example $(DESTDIR)$(SYSCONFDIR)/cgrouparch/cg-wsd.conf
 

@@ -18,6 +18,9 @@ t_check "... and says it rebuilds for the new paths" grep -q 'PATHS .*PREFIX=/us
 t_check "the installed cg-wsd looks for /usr/share/cgrouparch/www" grep -aq '/usr/share/cgrouparch/www' "$D/usr/sbin/cg-wsd"
 t_check "... and not for /usr/local" bash -c "! grep -aq /usr/local/share/cgrouparch/www '$D/usr/sbin/cg-wsd'"
 t_check "the installed cgrouparch.pc says prefix=/usr" grep -qx 'prefix=/usr' "$D/usr/lib/pkgconfig/cgrouparch.pc"
+t_check "the installed config's commented www_dir names /usr/share" \
+  grep -qx '#www_dir = /usr/share/cgrouparch/www' "$D/etc/cgrouparch/cgrouparch.conf"
+t_check "... and it is 0640" [ "$(stat -c %a "$D/etc/cgrouparch/cgrouparch.conf")" = 640 ]
 
 port=$(free_port)
 printf '[redis]\nport = 1\n[wsd]\nport = %s\n' "$port" > "$T_TMP/wsd.conf"
