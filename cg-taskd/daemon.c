@@ -302,6 +302,7 @@ struct taskd *taskd_free(struct taskd *d) {
         sd_event_source_disable_unref(d->inotify_src);
         sd_event_source_disable_unref(d->interval_src);
         sd_event_source_disable_unref(d->resync_src);
+        sd_event_source_disable_unref(d->inotify_pause_src);
         taskd_placements_done(d);
         sd_event_unref(d->event);
         taskd_watch_done(d);

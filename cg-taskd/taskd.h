@@ -171,6 +171,11 @@ struct taskd {
         bool resync_full, resync_pass;
         struct taskd_coalesce resync;
         sd_event_source *resync_src;
+        /* The inotify flood brake (watch.c): events read in the current window, when it began,
+         * and the timer that turns the inotify source back on after a pause. */
+        unsigned inotify_window_events;
+        uint64_t inotify_window_start;
+        sd_event_source *inotify_pause_src;
 
         struct pidvec queue;   /* scratch for tree walks */
         char *unknown_warned;  /* warn-once key: names of rules no tree holds */

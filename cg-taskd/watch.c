@@ -30,13 +30,13 @@
 
 /* A burst of directory events is handled at most once per this window (the first at once). */
 #define RESYNC_WINDOW_USEC (50 * USEC_PER_MSEC)
-/* At most this many inotify wake-ups per window (see taskd_watch_init). A pid file written the
- * safe way (temp file, rename) wakes us up to three times (IN_CREATE, IN_CLOSE_WRITE of the temp
- * file, IN_MOVED_TO): with a burst of 2 the one that matters, the rename, slept out the window
- * (~4 ms of the p50 pid file -> placed). 4 lets it through, and bounds a flood to 800 wake-ups
- * a second (8 doubled cg-taskd's CPU under the flood bench for no latency gain). */
+/* The flood brake (see brake_after_read): past INOTIFY_WINDOW_EVENTS inotify events within
+ * INOTIFY_WINDOW_USEC, the source is off for the rest of the window and the next read takes
+ * what piled up. Counted in events, not wake-ups: a pid file written the safe way (temp file,
+ * rename) is 4 events in up to 3 wake-ups, and with sd-event's wake-up rate limit (2 per 5 ms
+ * before) its rename slept out the window; a flood is thousands of events a second. */
 #define INOTIFY_WINDOW_USEC (5 * USEC_PER_MSEC)
-#define INOTIFY_BURST 4
+#define INOTIFY_WINDOW_EVENTS 16
 /* New directories remembered for one rescan; past it, the rescan is a full resync instead. */
 #define MAX_DIRTY_DIRS 4096
 
@@ -480,11 +480,41 @@ static int batch_run(struct taskd *d, struct batch *b) {
         return r == -ENOMEM ? r : 0;
 }
 
+static int on_inotify_pause_end(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct taskd *d = userdata;
+
+        (void) s;
+        (void) usec;
+        d->inotify_window_events = 0;
+        d->inotify_window_start = now_usec(CLOCK_MONOTONIC);
+        return sd_event_source_set_enabled(d->inotify_src, SD_EVENT_ON);
+}
+
+/* Counts n events in the current window; past the budget, pauses the inotify source until the
+ * window ends (the kernel queues meanwhile, up to max_queued_events, then IN_Q_OVERFLOW, which
+ * a full resync handles). Under a flood each wake-up then reads a window's worth of events at
+ * once, instead of a few: wake-ups, not events, were most of the cost. */
+static void brake_after_read(struct taskd *d, unsigned n) {
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+
+        if (now - d->inotify_window_start >= INOTIFY_WINDOW_USEC) {
+                d->inotify_window_start = now;
+                d->inotify_window_events = 0;
+        }
+        d->inotify_window_events += n;
+        if (d->inotify_window_events <= INOTIFY_WINDOW_EVENTS || !d->inotify_pause_src)
+                return;
+        if (event_timer_set(d->inotify_pause_src,
+                            d->inotify_window_start + INOTIFY_WINDOW_USEC - now) >= 0)
+                (void) sd_event_source_set_enabled(d->inotify_src, SD_EVENT_OFF);
+}
+
 static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
         struct taskd *d = userdata;
         static struct batch b; /* kept between calls for its allocation; empty between them */
         bool ask = false;
+        unsigned n_events = 0;
         int r;
 
         (void) s;
@@ -505,6 +535,7 @@ static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userda
                         struct taskd_watch *w;
 
                         p += sizeof(*e) + e->len;
+                        n_events++;
                         if (e->mask & IN_Q_OVERFLOW) {
                                 d->resync_full = d->resync_pass = ask = true;
                                 dirty_clear(d);
@@ -561,6 +592,7 @@ static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userda
                 if (r < 0)
                         return log_error_errno(r, "Out of memory");
         }
+        brake_after_read(d, n_events);
         if (ask) {
                 r = resync_ask(d);
                 if (r < 0)
@@ -579,14 +611,11 @@ int taskd_watch_init(struct taskd *d) {
         r = event_add_io(d->event, &d->inotify_src, d->inotify_fd, on_inotify, d);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch the inotify fd: %m");
-        /* Under a flood, a wake-up per event is most of the cost (each one a context switch):
-         * past INOTIFY_BURST reads within INOTIFY_WINDOW_USEC, the source sleeps out the rest of
-         * the window and the next read takes what piled up (batched, see struct batch). A lone
-         * pid-file change (up to INOTIFY_BURST wake-ups) is not delayed; under a flood it waits
-         * at most the window. */
-        r = sd_event_source_set_ratelimit(d->inotify_src, INOTIFY_WINDOW_USEC, INOTIFY_BURST);
+        /* the flood brake's timer: off until a window's budget is spent; 1 ms accuracy */
+        r = event_add_timer(d->event, &d->inotify_pause_src, 0, USEC_PER_MSEC,
+                            on_inotify_pause_end, d);
         if (r < 0)
-                return log_error_errno(r, "Failed to rate-limit the inotify source: %m");
+                return log_error_errno(r, "Failed to set up the inotify pause timer: %m");
         /* off until asked; 1 ms accuracy: a rescan is not put off to coalesce wake-ups */
         r = event_add_timer(d->event, &d->resync_src, 0, USEC_PER_MSEC, on_resync, d);
         if (r < 0)
