@@ -50,6 +50,11 @@ struct top {
         enum top_sort sort;
         unsigned iterations; /* -n: 0 = interactive */
         const char *source;  /* "ws://host:port/" or "redis host:port", for the header */
+        /* the header's host: cg-wsd's get_host answer (the URL's host until then, or for an old
+         * cg-wsd); with --redis, "redis ADDR prefix P": this machine's name would be wrong
+         * when the Redis is another host's */
+        char host[256];
+        bool host_pending, host_known;
         /* websocket */
         char *ws_host;
         unsigned ws_port;
@@ -147,7 +152,8 @@ static void fmt_slot(int64_t slot, char *buf, size_t size) {
 static void render(struct top *t) {
         struct top_view v = {};
         struct strbuf b = {};
-        char when[32], host[256] = "";
+        char when[32];
+        const char *host = t->host;
         int r;
 
         if (!t->prev || !t->cur) {
@@ -167,14 +173,14 @@ static void render(struct top *t) {
         }
         top_sort(&v, t->sort);
         fmt_slot(t->cur_slot, when, sizeof(when));
-        (void) gethostname(host, sizeof(host) - 1);
         if (t->iterations) {
                 /* batch: plain text, the whole table */
                 (void) strbuf_printf(&b, "# cgarch top: %s, slot %lld (%s), %g s, sorted by %s, "
-                                         "conf version %lld, from %s\n",
+                                         "conf version %lld%s%s\n",
                                      host, (long long) t->cur_slot, when, v.seconds,
                                      top_sort_name(t->sort), (long long) t->conf_version,
-                                     t->source);
+                                     t->redis_addr ? "" : ", from ",
+                                     t->redis_addr ? "" : t->source);
                 r = top_format(&v, 0, 0, &b);
                 (void) strbuf_puts(&b, "\n");
                 if (r >= 0 && fwrite(strbuf_text(&b), 1, b.len, stdout) == b.len)
@@ -186,9 +192,11 @@ static void render(struct top *t) {
                 const char *p, *e;
                 unsigned lines = 0;
 
-                (void) strbuf_printf(&b, "\033[H\033[1mcgarch top\033[0m  %s  %s  slot %lld (%s)  "
+                (void) strbuf_printf(&b, "\033[H\033[1mcgarch top\033[0m  %s%s%s  slot %lld (%s)  "
                                          "%u cgroups\033[K\n",
-                                     host, t->source, (long long) t->cur_slot, when,
+                                     host, t->redis_addr ? "" : "  ",
+                                     t->redis_addr ? "" : t->source,
+                                     (long long) t->cur_slot, when,
                                      (unsigned) v.n);
                 (void) strbuf_printf(&b, "sort: %s   keys: c cpu, i io, m memory, p pressure, "
                                          "t tree, q quit%s%s\033[K\n",
@@ -270,6 +278,13 @@ static void on_message(struct top *t, const char *text, size_t len) {
         int64_t newest = t->cur_slot;
 
         if (!cJSON_IsObject(j)) {
+                cJSON_Delete(j);
+                return;
+        }
+        /* cg-wsd answers in request order and get_host goes first: the first answer is its */
+        if (t->host_pending && top_host_from_answer(j, t->ws_host, t->host, sizeof(t->host)) >= 0) {
+                t->host_pending = false;
+                t->host_known = true;
                 cJSON_Delete(j);
                 return;
         }
@@ -405,6 +420,10 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
                 t->connecting = false;
                 t->status[0] = 0;
                 t->outq = strv_free(t->outq);
+                /* once: which host's cgroups these are (an old cg-wsd answers an error) */
+                t->host_pending = !t->host_known;
+                if (t->host_pending)
+                        ws_send(t, "{\"cmd\": \"get_host\"}");
                 ws_send(t, "{\"cmd\": \"get_conf\"}");
                 ws_send(t, "{\"cmd\": \"show_account\", \"args\": {\"nr_slot\": 3}}");
                 ws_send(t, "{\"cmd\": \"subscribe_account\"}");
@@ -768,8 +787,11 @@ int cli_cmd_top(struct cli *c, int argc, char **argv) {
         t.prefix = cfg->redis.prefix;
         t.password = cfg->redis.password;
         t.token = cfg->wsd.token;
-        if (t.redis_addr)
+        if (t.redis_addr) {
                 r = xasprintf(&source, "redis %s", t.redis_addr);
+                snprintf(t.host, sizeof(t.host), "redis %s prefix %s", t.redis_addr,
+                         t.prefix ? t.prefix : "");
+        }
         else {
                 const char *colon = ws_arg ? strrchr(ws_arg, ':') : NULL;
 
@@ -792,6 +814,7 @@ int cli_cmd_top(struct cli *c, int argc, char **argv) {
                 }
                 r = xasprintf(&source, strchr(t.ws_host, ':') ? "ws://[%s]:%u/" : "ws://%s:%u/",
                               t.ws_host, t.ws_port);
+                snprintf(t.host, sizeof(t.host), "%s", t.ws_host);
         }
         if (r < 0) {
                 free(t.ws_host);

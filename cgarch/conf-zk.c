@@ -114,7 +114,9 @@ static void conf_usage(FILE *f) {
                 "Without an admin identity the writer is [zookeeper] auth, which then owns the\n"
                 "node. --expect-version N writes only if the node is still at version N\n"
                 "(compare-and-set); --dry-run validates and writes nothing. -q, --quiet: print\n"
-                "only errors and warnings (get still prints the conf).\n");
+                "only errors and warnings (get still prints the conf). A put whose answer is\n"
+                "lost is never resent: the node is read back and compared (exit 0 written, 1 not\n"
+                "written, 3 unknown).\n");
 }
 
 static int conf_get(int argc, char **argv, const struct cfg *cfg, bool quiet) {
@@ -197,6 +199,12 @@ static int conf_get(int argc, char **argv, const struct cfg *cfg, bool quiet) {
         return 0;
 }
 
+/* The errors after which a request that was sent may or may not have been applied. */
+static bool conf_outcome_unknown(int err) {
+        return err == -ETIMEDOUT || err == -ENOTCONN || err == -ECONNRESET || err == -ECANCELED ||
+               err == -EIO;
+}
+
 static int conf_read_input(const char *file, char **ret, size_t *ret_len) {
         if (strcmp(file, "-") == 0)
                 return read_full_file("/dev/stdin", ret, ret_len);
@@ -204,12 +212,15 @@ static int conf_read_input(const char *file, char **ret, size_t *ret_len) {
 }
 
 /* One write: set (with the expected version) or, when the node is missing and no version is
- * expected, create it with its parents. Returns the new version in *ret_version. */
+ * expected, create it with its parents. Returns the new version in *ret_version. *ret_in_flight
+ * is true when it fails while a set or create of the node was sent and not answered: that write
+ * may or may not have landed, and only reading the node back can tell. */
 static int conf_write(struct zk *z, const struct ACL_vector *acl, const char *path,
                       const char *data, size_t len, int64_t expect, uint64_t deadline,
-                      int64_t *ret_version) {
+                      int64_t *ret_version, bool *ret_in_flight) {
         int r;
 
+        *ret_in_flight = false;
         r = zk_wait_connected(z, deadline);
         if (r < 0)
                 return r;
@@ -219,9 +230,13 @@ static int conf_write(struct zk *z, const struct ACL_vector *acl, const char *pa
                 r = zk_set(z, path, data, len, expect >= 0 ? (int) expect : -1, 1);
                 if (r < 0)
                         return r;
+                *ret_in_flight = true;
                 r = zk_wait_done(z, 1, deadline, &ev);
                 if (r < 0)
                         return r;
+                /* Answered: a lost connection (ZCONNECTIONLOSS) or a server-side timeout leaves
+                 * the outcome unknown; every other answer is final. */
+                *ret_in_flight = conf_outcome_unknown(ev->err);
                 if (ev->err != -ENOENT || expect >= 0) {
                         if (ev->err == 0)
                                 *ret_version = ev->version;
@@ -237,9 +252,11 @@ static int conf_write(struct zk *z, const struct ACL_vector *acl, const char *pa
                 r = zk_create(z, path, data, len, acl, 2);
                 if (r < 0)
                         return r;
+                *ret_in_flight = true;
                 r = zk_wait_done(z, 2, deadline, &ev);
                 if (r < 0)
                         return r;
+                *ret_in_flight = conf_outcome_unknown(ev->err);
                 if (ev->err == 0) {
                         *ret_version = 0;
                         return 0;
@@ -248,6 +265,73 @@ static int conf_write(struct zk *z, const struct ACL_vector *acl, const char *pa
                         return ev->err;
         }
         return -EAGAIN;
+}
+
+/* The exit status of a put whose outcome stays unknown (documented in cgarch(1)). */
+#define CONF_EXIT_UNKNOWN 3
+
+static const char *conf_fault_words(int err) {
+        switch (err) {
+        case -ETIMEDOUT:
+                return "no answer in time";
+        case -ENOTCONN:
+                return "the connection was lost";
+        case -ECONNRESET:
+                return "the session expired";
+        default:
+                return strerror(-err);
+        }
+}
+
+/* A set or create was sent and its answer never came (`err`): the conf may or may not be in the
+ * node. Resending could overwrite a newer conf written meanwhile, so instead the node is read
+ * back in a new session and compared byte for byte with what was sent. The old session is
+ * closed first: its close request goes out behind the write on the same connection, and
+ * ZooKeeper handles the requests of a session in order. The read gets one more deadline of its
+ * own. Returns the exit status. */
+static int conf_read_back(const struct cfg *cfg, struct zk *z, const char *path, const char *data,
+                          size_t len, int err, const struct conf *conf, bool quiet) {
+        _cleanup_free_ char *cur = NULL;
+        size_t cur_len = 0;
+        int64_t cur_version = -1;
+        int ms = CLAMP(cfg->zk.session_timeout_ms, 2000, 30000);
+        const char *fault = conf_fault_words(err);
+        int r;
+
+        zk_disconnect(z);
+        r = zk_get_sync(z, path, now_usec(CLOCK_MONOTONIC) + (uint64_t) ms * USEC_PER_MSEC, &cur,
+                        &cur_len, &cur_version);
+        if (r == 0 && cur_len == len && memcmp(cur, data, len) == 0) {
+                if (!quiet)
+                        fprintf(stderr,
+                                "cgarch: wrote %s version %" PRId64
+                                " (%zu %s) (confirmed by reading it back after %s)\n",
+                                path, cur_version, conf->n_nodes,
+                                conf->n_nodes == 1 ? "cgroup" : "cgroups", fault);
+                return 0;
+        }
+        if (r == 0) {
+                fprintf(stderr,
+                        "cgarch: conf put: writing %s: %s; read back, the node is at version "
+                        "%" PRId64 " and does not hold this conf: the write did not land, "
+                        "nothing else was written (look with `cgarch conf get`, then put again "
+                        "with --expect-version %" PRId64 ")\n",
+                        path, fault, cur_version, cur_version);
+                return 1;
+        }
+        if (r == -ENOENT) {
+                fprintf(stderr,
+                        "cgarch: conf put: writing %s: %s; read back, the node does not exist: "
+                        "the write did not land, nothing else was written\n",
+                        path, fault);
+                return 1;
+        }
+        fprintf(stderr,
+                "cgarch: conf put: writing %s: %s, and reading it back failed too (%s): the "
+                "write's outcome is unknown; nothing else was written (look with `cgarch conf "
+                "get` before putting again)\n",
+                path, fault, conf_fault_words(r));
+        return CONF_EXIT_UNKNOWN;
 }
 
 static int conf_put(int argc, char **argv, const struct cfg *cfg, bool quiet) {
@@ -269,6 +353,7 @@ static int conf_put(int argc, char **argv, const struct cfg *cfg, bool quiet) {
         const char *file;
         bool dry_run = false;
         int64_t expect = -1, version = -1;
+        bool in_flight = false;
         uint64_t deadline;
         size_t len = 0;
         int c, r;
@@ -386,7 +471,9 @@ static int conf_put(int argc, char **argv, const struct cfg *cfg, bool quiet) {
         if (r < 0)
                 return 1;
         deadline = conf_zk_deadline(cfg);
-        r = conf_write(z, acl, path, data, len, expect, deadline, &version);
+        r = conf_write(z, acl, path, data, len, expect, deadline, &version, &in_flight);
+        if (r < 0 && in_flight)
+                return conf_read_back(cfg, z, path, data, len, r, conf, quiet);
         if (r == -ESTALE) {
                 _cleanup_free_ char *cur = NULL;
                 int64_t cur_version = -1;
@@ -411,6 +498,9 @@ static int conf_put(int argc, char **argv, const struct cfg *cfg, bool quiet) {
         }
         if (r < 0) {
                 conf_zk_error(cfg, path, "writing", r);
+                if (conf_outcome_unknown(r))
+                        fprintf(stderr, "cgarch: conf put: the conf was never sent; nothing "
+                                        "written\n");
                 return 1;
         }
         if (!quiet)

@@ -503,3 +503,21 @@ int top_format(const struct top_view *v, unsigned width, size_t max_rows, struct
         }
         return out->oom ? -ENOMEM : 0;
 }
+
+int top_host_from_answer(const cJSON *msg, const char *fallback, char *buf, size_t size) {
+        const cJSON *host = cJSON_GetObjectItemCaseSensitive(msg, "host");
+
+        if (cJSON_IsString(host) && cJSON_GetObjectItemCaseSensitive(msg, "redis_prefix")) {
+                if (*host->valuestring) {
+                        /* it goes to the terminal: no control sequences from the server */
+                        snprintf(buf, size, "%s", host->valuestring);
+                        for (char *p = buf; *p; p++)
+                                if ((unsigned char) *p < 0x20 || (unsigned char) *p >= 0x7f)
+                                        *p = '?';
+                        return 1;
+                }
+        } else if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(msg, "error")))
+                return -EINVAL;
+        snprintf(buf, size, "%s", fallback);
+        return 0;
+}

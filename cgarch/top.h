@@ -63,3 +63,9 @@ void top_format_bytes(double v, char *buf, size_t size);
  * all). width 0: no limit (the path column as wide as the longest path); otherwise the path
  * column takes what the others leave, cut at the left ("...b/c"), at least 12. */
 int top_format(const struct top_view *v, unsigned width, size_t max_rows, struct strbuf *out);
+
+/* cg-wsd's answer to {"cmd":"get_host"}: {"host": NAME, "redis_prefix": ...}. Returns 1 and the
+ * name in buf if `msg` is that answer with a non-empty name; 0 and `fallback` (the URL's host) in
+ * buf if it is an error (an old cg-wsd without get_host) or an empty name; -EINVAL if `msg` is
+ * neither (some other message). */
+int top_host_from_answer(const cJSON *msg, const char *fallback, char *buf, size_t size);

@@ -105,10 +105,76 @@ for s in io:"/ /iotest /busy /idle " memory:"/ /busy /idle /iotest " pressure:"/
   t_eq "-s $key: order" "$(order "$out")" "$want"
 done
 
+# ---- the host name: cg-wsd's get_host, not this machine's name ----
+# A second cg-wsd in its own UTS namespace, under another host name: top's header names it.
+if [ "$(id -u)" = 0 ] && unshare --uts true 2>/dev/null; then
+  WSD2_PORT=$(free_port)
+  sed "s/^port = $WSD_PORT\$/port = $WSD2_PORT/" "$CFG" >"$T_TMP/wsd2.conf"
+  unshare --uts sh -c 'hostname cgarch-test-otherhost && exec "$0" -c "$1"' "$BUILD/cg-wsd" "$T_TMP/wsd2.conf" \
+    >"$T_TMP/wsd2.log" 2>&1 &
+  track $!
+  wait_for 10 curl -s -o /dev/null -m 2 "http://127.0.0.1:$WSD2_PORT/healthz"
+  out=$(timeout 20 cgarch -c "$CFG" top -n 1 --ws "127.0.0.1:$WSD2_PORT" 2>&1); rc=$?
+  t_check "get_host: the header names cg-wsd's host (cgarch-test-otherhost), not this one ($(head -1 <<<"$out"))" \
+    grep -q "^# cgarch top: cgarch-test-otherhost, slot .*, from ws://127.0.0.1:$WSD2_PORT/$" <<<"$out"
+else
+  t_skip "get_host: the header names cg-wsd's host" "needs root and unshare --uts"
+fi
+# An old cg-wsd without get_host (a stand-in that answers it with an error): the URL's host, and
+# the error is not shown as a problem.
+cat >"$T_TMP/oldwsd.py" <<'EOF'
+import base64, hashlib, json, socket, struct, sys, threading
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(('127.0.0.1', 0)); l.listen(4)
+print(l.getsockname()[1], flush=True)
+def frame(text):
+    b = text.encode(); n = len(b)
+    h = bytes([0x81]) + (bytes([n]) if n < 126 else bytes([126]) + struct.pack('>H', n))
+    return h + b
+def sample(t):
+    return {'cpu': {'value': {'usage': (t - 1700000000) * 10**9},
+                    'sub_cgroup': {'a': {'value': {'usage': (t - 1700000000) * 5 * 10**8}}}}}
+def serve(c):
+    buf = b''
+    while b'\r\n\r\n' not in buf:
+        buf += c.recv(4096)
+    key = [x.split(b':', 1)[1].strip() for x in buf.split(b'\r\n') if x.lower().startswith(b'sec-websocket-key:')][0]
+    acc = base64.b64encode(hashlib.sha1(key + b'258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest())
+    c.sendall(b'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n'
+              b'Sec-WebSocket-Accept: ' + acc + b'\r\n\r\n')
+    f = c.makefile('rb')
+    while True:
+        h = f.read(2)
+        if len(h) < 2: return
+        n = h[1] & 0x7f
+        if n == 126: n = struct.unpack('>H', f.read(2))[0]
+        elif n == 127: n = struct.unpack('>Q', f.read(8))[0]
+        mask = f.read(4); data = bytes(b ^ mask[i % 4] for i, b in enumerate(f.read(n)))
+        if h[0] & 0x0f == 8: return
+        cmd = json.loads(data).get('cmd')
+        if cmd == 'get_host': out = {'error': 'unknown cmd "get_host"'}
+        elif cmd == 'get_conf': out = {'version': 5, 'value': {'cpu': {'sub_cgroup': {'a': {}}}}}
+        elif cmd == 'show_account': out = {str(t): sample(t) for t in (1700000001, 1700000002)}
+        else: continue
+        c.sendall(frame(json.dumps(out)))
+while True:
+    c, _ = l.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+EOF
+$PY "$T_TMP/oldwsd.py" >"$T_TMP/oldwsd.port" 2>"$T_TMP/oldwsd.err" &
+track $!
+wait_for 10 test -s "$T_TMP/oldwsd.port"
+out=$(timeout 20 cgarch -c "$CFG" top -n 1 --ws "127.0.0.1:$(cat "$T_TMP/oldwsd.port")" 2>&1); rc=$?
+t_check "old cg-wsd (get_host unknown): exit 0, the header names the URL's host ($(head -1 <<<"$out"))" \
+  eval '[ $rc = 0 ] && grep -q "^# cgarch top: 127.0.0.1, slot 1700000002 .*conf version 5, from ws://127.0.0.1:" <<<"$out"'
+t_check "old cg-wsd: its error about get_host is not printed" eval '! grep -q get_host <<<"$out"'
+
 # ---- straight from Redis ----
 out=$(timeout 20 cgarch -c "$CFG" top -n 2 --redis "127.0.0.1:$REDIS_PORT" 2>"$T_TMP/err"); rc=$?
 t_eq "-n 2 --redis HOST:PORT: exit 0, two tables" "$rc $(grep -c '^# cgarch top:' <<<"$out")" "0 2"
 check_figures "redis" "$out"
+t_check "--redis: the header names the Redis address and prefix, not this machine" \
+  grep -q "^# cgarch top: redis 127.0.0.1:$REDIS_PORT prefix cgroup_arch, slot [0-9]* ([0-9:]*), 1 s, sorted by cpu, conf version 7$" <<<"$out"
 out=$(timeout 20 cgarch -c "$CFG" top -n 1 --redis "$REDIS_SOCK" -s m 2>"$T_TMP/err"); rc=$?
 t_eq "-n 1 --redis /socket -s m: exit 0, one table, memory order" "$rc $(grep -c '^# cgarch top:' <<<"$out") $(order "$out")" \
   "0 1 / /busy /idle /iotest "

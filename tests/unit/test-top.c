@@ -1,6 +1,7 @@
 /* test-top.c — `cgarch top`'s model (cgarch/top.c): rows from two samples and the conf (rates,
  * the optional keys of issue 18, "-" for what is absent, counters that went back), the sort
  * orders, the layout at a width, and the byte units. */
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -241,7 +242,45 @@ static void test_format(void) {
         CHECK_STR(s, ">999E");
 }
 
+static void test_host(void) {
+        char buf[32];
+        cJSON *j;
+
+        j = cJSON_Parse("{\"host\": \"node-7\", \"redis_prefix\": \"cgroup_arch\"}");
+        CHECK_INT(top_host_from_answer(j, "127.0.0.1", buf, sizeof(buf)), 1);
+        CHECK_STR(buf, "node-7");
+        cJSON_Delete(j);
+        /* an old cg-wsd: unknown cmd -> the URL's host */
+        j = cJSON_Parse("{\"error\": \"unknown cmd \\\"get_host\\\"\"}");
+        CHECK_INT(top_host_from_answer(j, "10.0.0.5", buf, sizeof(buf)), 0);
+        CHECK_STR(buf, "10.0.0.5");
+        cJSON_Delete(j);
+        /* no name known to cg-wsd: the URL's host too */
+        j = cJSON_Parse("{\"host\": \"\", \"redis_prefix\": \"p\"}");
+        CHECK_INT(top_host_from_answer(j, "example", buf, sizeof(buf)), 0);
+        CHECK_STR(buf, "example");
+        cJSON_Delete(j);
+        /* hostile: no terminal control, cut to the buffer */
+        j = cJSON_Parse("{\"host\": \"\\u001b[2Jx\\u00e9\", \"redis_prefix\": \"p\"}");
+        CHECK_INT(top_host_from_answer(j, "f", buf, sizeof(buf)), 1);
+        CHECK_STR(buf, "?[2Jx??");
+        cJSON_Delete(j);
+        j = cJSON_Parse("{\"host\": \"0123456789012345678901234567890123456789\", "
+                        "\"redis_prefix\": \"p\"}");
+        CHECK_INT(top_host_from_answer(j, "f", buf, sizeof(buf)), 1);
+        CHECK_INT((int) strlen(buf), 31);
+        cJSON_Delete(j);
+        /* other messages are not the answer */
+        j = cJSON_Parse("{\"version\": 1, \"value\": {}}");
+        CHECK_INT(top_host_from_answer(j, "f", buf, sizeof(buf)), -EINVAL);
+        cJSON_Delete(j);
+        j = cJSON_Parse("{\"1700000000\": {}}");
+        CHECK_INT(top_host_from_answer(j, "f", buf, sizeof(buf)), -EINVAL);
+        cJSON_Delete(j);
+}
+
 int main(void) {
+        RUN(test_host);
         RUN(test_compute);
         RUN(test_hostile);
         RUN(test_sort);
