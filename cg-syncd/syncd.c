@@ -106,7 +106,8 @@ static void syncd_schedule_retry(struct syncd *d) {
         uint64_t rnd = 0, wait;
 
         d->backoff_usec = syncd_backoff_next(d->backoff_usec);
-        (void) getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK); /* none yet: no jitter, still right */
+        if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t) sizeof(rnd))
+                rnd = 0; /* no entropy yet (early boot): no jitter, still right */
         wait = syncd_backoff_jitter(d->backoff_usec, rnd);
         log_debug("retry in %" PRIu64 " ms", (uint64_t) (wait / USEC_PER_MSEC));
         (void) event_timer_set(d->retry_timer, wait);

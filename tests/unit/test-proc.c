@@ -220,7 +220,8 @@ static void test_stat_read_owner(void) {
                 if (child == 0) {
                         if (setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0)
                                 _exit(1);
-                        (void) write(pfd[1], "x", 1);
+                        if (write(pfd[1], "x", 1) != 1)
+                                _exit(1);
                         pause();
                         _exit(0);
                 }
