@@ -15,7 +15,7 @@ PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 CC       ?= cc
 O        := build
 WARN     := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Werror
-CFLAGS   ?= -O2 -g
+CFLAGS   ?= -O2 -g -D_FORTIFY_SOURCE=2
 CFLAGS   += -std=gnu11 $(WARN) -fPIC -D_GNU_SOURCE -DTHREADED -iquote common -Iinclude \
             -DCGARCH_VERSION=\"$(VERSION)\" -DCGARCH_WWW_DIR=\"$(DATADIR)/cgrouparch/www\" \
             $(shell pkg-config --cflags libcjson hiredis libwebsockets libsystemd inih libcrypto 2>/dev/null)
