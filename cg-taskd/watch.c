@@ -453,29 +453,29 @@ static bool pending_is_held(struct taskd *d, const struct pending *p) {
         return f && f->held;
 }
 
+/* Handles one pending file; -ENOMEM is the only error that matters to the caller. */
+static int pending_run(struct taskd *d, const struct pending *p) {
+        _cleanup_free_ char *dir = strndup(p->path, p->dir_len);
+
+        if (!dir)
+                return -ENOMEM;
+        return taskd_file_event(d, dir, p->path + p->dir_len + (p->dir_len > 1 ? 1 : 0),
+                                p->just_created);
+}
+
 static int batch_run(struct taskd *d, struct batch *b) {
         int r = 0;
 
         /* Two rounds: the files that hold a placed process first, then the rest in order.
          * Under a flood a batch holds hundreds of hostile names, each refused at some cost;
-         * a restarted service's pid file must not wait behind them. */
+         * a restarted service's pid file must not wait behind them. Which round a file goes
+         * in is decided before either runs. */
         for (size_t i = 0; i < b->n; i++)
                 b->v[i].held = !b->v[i].dead && pending_is_held(d, &b->v[i]);
-        for (size_t k = 0; k < 2 * b->n && r != -ENOMEM; k++) {
-                bool first = k < b->n;
-                struct pending *p = &b->v[first ? k : k - b->n];
-                _cleanup_free_ char *dir = NULL;
-
-                if (p->dead || p->held != first)
-                        continue;
-                dir = strndup(p->path, p->dir_len);
-                if (!dir) {
-                        r = -ENOMEM;
-                        break;
-                }
-                r = taskd_file_event(d, dir, p->path + p->dir_len + (p->dir_len > 1 ? 1 : 0),
-                                     p->just_created);
-        }
+        for (int round = 0; round < 2; round++)
+                for (size_t i = 0; i < b->n && r != -ENOMEM; i++)
+                        if (!b->v[i].dead && b->v[i].held == (round == 0))
+                                r = pending_run(d, &b->v[i]);
         batch_clear(b);
         return r == -ENOMEM ? r : 0;
 }

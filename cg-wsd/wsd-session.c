@@ -171,21 +171,25 @@ static void answer_error(struct wsd_session *s, const char *msg) {
         wsd_session_fill_error(s, q, msg);
 }
 
-static void answer_text(struct wsd_session *s, const char *text) {
-        struct strbuf b;
-        struct wsd_qent *q;
-        struct wsd_msg *m;
+/* Queues the answer built in b (LWS_PRE headroom), which it takes over. */
+static void answer_buf(struct wsd_session *s, struct strbuf *b) {
+        struct wsd_msg *m = wsd_msg_new(b);
+        struct wsd_qent *q = m ? qent_append(s) : NULL;
 
-        if (strbuf_init(&b, LWS_PRE, strlen(text)) < 0)
-                return answer_error(s, "out of memory");
-        (void) strbuf_append(&b, text, strlen(text));
-        m = wsd_msg_new(&b);
-        q = m ? qent_append(s) : NULL;
         if (!q) {
                 wsd_msg_unref(m);
                 return answer_error(s, "out of memory");
         }
         qent_set(s, q, m);
+}
+
+static void answer_text(struct wsd_session *s, const char *text) {
+        struct strbuf b;
+
+        if (strbuf_init(&b, LWS_PRE, strlen(text)) < 0)
+                return answer_error(s, "out of memory");
+        (void) strbuf_append(&b, text, strlen(text));
+        answer_buf(s, &b);
 }
 
 static void queue_free(struct wsd_session *s) {
@@ -329,8 +333,6 @@ static void answer_placements(struct wsd_session *s) {
         struct stat st;
         struct strbuf b;
         size_t len = 0;
-        struct wsd_qent *q;
-        struct wsd_msg *m;
         int r;
 
         if (xasprintf(&path, "%s/taskd-placements.json", s->d->cfg->daemon.runtime_dir) < 0)
@@ -364,14 +366,7 @@ static void answer_placements(struct wsd_session *s) {
                 return answer_error(s, "out of memory");
         if (r < 0)
                 goto refused;
-        m = wsd_msg_new(&b);
-        q = m ? qent_append(s) : NULL;
-        if (!q) {
-                wsd_msg_unref(m);
-                return answer_error(s, "out of memory");
-        }
-        qent_set(s, q, m);
-        return;
+        return answer_buf(s, &b);
 refused:
         if (ratelimit_below(&rl))
                 log_warning("Refusing to serve %s: %s", path, wsproto_reject_name(why));
@@ -383,20 +378,12 @@ refused:
 static void answer_host(struct wsd_session *s) {
         char name[HOST_NAME_MAX + 1] = "";
         struct strbuf b;
-        struct wsd_qent *q;
-        struct wsd_msg *m;
 
         if (gethostname(name, sizeof(name) - 1) < 0)
                 name[0] = 0; /* cannot fail with this buffer; "" tells the page to use its own */
         if (wsproto_host_answer(name, s->d->cfg->redis.prefix, LWS_PRE, &b) < 0)
                 return answer_error(s, "out of memory");
-        m = wsd_msg_new(&b);
-        q = m ? qent_append(s) : NULL;
-        if (!q) {
-                wsd_msg_unref(m);
-                return answer_error(s, "out of memory");
-        }
-        qent_set(s, q, m);
+        answer_buf(s, &b);
 }
 
 static void handle_request(struct wsd_session *s, const char *buf, size_t len) {

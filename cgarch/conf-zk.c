@@ -267,6 +267,12 @@ static int conf_write(struct zk *z, const struct ACL_vector *acl, const char *pa
         return -EAGAIN;
 }
 
+static void conf_print_written(const char *path, int64_t version, const struct conf *conf,
+                               const char *how) {
+        fprintf(stderr, "cgarch: wrote %s version %" PRId64 " (%zu %s)%s\n", path, version,
+                conf->n_nodes, conf->n_nodes == 1 ? "cgroup" : "cgroups", how);
+}
+
 /* The exit status of a put whose outcome stays unknown (documented in cgarch(1)). */
 #define CONF_EXIT_UNKNOWN 3
 
@@ -302,12 +308,10 @@ static int conf_read_back(const struct cfg *cfg, struct zk *z, const char *path,
         r = zk_get_sync(z, path, now_usec(CLOCK_MONOTONIC) + (uint64_t) ms * USEC_PER_MSEC, &cur,
                         &cur_len, &cur_version);
         if (r == 0 && cur_len == len && memcmp(cur, data, len) == 0) {
-                if (!quiet)
-                        fprintf(stderr,
-                                "cgarch: wrote %s version %" PRId64
-                                " (%zu %s) (confirmed by reading it back after %s)\n",
-                                path, cur_version, conf->n_nodes,
-                                conf->n_nodes == 1 ? "cgroup" : "cgroups", fault);
+                _cleanup_free_ char *how = NULL;
+                if (!quiet &&
+                    xasprintf(&how, " (confirmed by reading it back after %s)", fault) >= 0)
+                        conf_print_written(path, cur_version, conf, how);
                 return 0;
         }
         if (r == 0) {
@@ -504,8 +508,7 @@ static int conf_put(int argc, char **argv, const struct cfg *cfg, bool quiet) {
                 return 1;
         }
         if (!quiet)
-                fprintf(stderr, "cgarch: wrote %s version %" PRId64 " (%zu %s)\n", path, version,
-                        conf->n_nodes, conf->n_nodes == 1 ? "cgroup" : "cgroups");
+                conf_print_written(path, version, conf, "");
         return 0;
 }
 

@@ -21,6 +21,13 @@ t_ok()   { T_N=$((T_N + 1)); echo "ok $T_N - $*"; }
 t_fail() { T_N=$((T_N + 1)); T_FAILED=$((T_FAILED + 1)); echo "not ok $T_N - $*"; }
 t_skip() { T_N=$((T_N + 1)); echo "ok $T_N - $1 # SKIP ${2:-}"; }
 t_diag() { echo "# $*"; }
+# t_need_root_v1 NAME: skips the whole test (one SKIP line named NAME) and exits unless it runs
+# as root with the v1 cpu, cpuacct and blkio hierarchies mounted (what the placement tests use).
+t_need_root_v1() {
+  [ "$(id -u)" = 0 ] || { t_skip "$1" "needs root"; t_done; exit; }
+  [ -d "$CG_DIR/cpu" ] && [ -d "$CG_DIR/cpuacct" ] && [ -d "$CG_DIR/blkio" ] ||
+    { t_skip "$1" "needs v1 cpu, cpuacct, blkio"; t_done; exit; }
+}
 # t_check NAME CMD...: ok if CMD succeeds.
 t_check() { local n=$1; shift; if "$@"; then t_ok "$n"; else t_fail "$n"; fi; }
 # t_eq NAME GOT WANT

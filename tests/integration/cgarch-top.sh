@@ -10,9 +10,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../lib-wsd.sh"
 
-[ "$(id -u)" = 0 ] || { t_skip "cgarch top in tmux" "needs root"; t_done; exit; }
-[ -d "$CG_DIR/cpu" ] && [ -d "$CG_DIR/cpuacct" ] && [ -d "$CG_DIR/blkio" ] ||
-  { t_skip "cgarch top in tmux" "needs v1 cpu, cpuacct, blkio"; t_done; exit; }
+t_need_root_v1 "cgarch top in tmux"
 command -v tmux >/dev/null || { t_skip "cgarch top in tmux" "needs tmux (scripts/deps)"; t_done; exit; }
 
 cg_new_root top

@@ -7,9 +7,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../lib-taskd.sh"
 
-[ "$(id -u)" = 0 ] || { t_skip "taskd conf" "needs root"; t_done; exit; }
-[ -d "$CG_DIR/cpu" ] && [ -d "$CG_DIR/cpuacct" ] && [ -d "$CG_DIR/blkio" ] ||
-  { t_skip "taskd conf" "needs v1 cpu, cpuacct, blkio"; t_done; exit; }
+t_need_root_v1 "taskd conf"
 
 cg_new_root
 CONF1='{"cpu": {"sub_cgroup": {"p1": {"sub_cgroup": {"svc": {"conf": {"share": 300}}}}, "p2": {}, "late": {}}}, "blkio": {"sub_cgroup": {"svc": {}}}}'

@@ -14,9 +14,7 @@ N_FILES=${N_FILES:-5000} N_DIRS=${N_DIRS:-1500} CHURN_S=${CHURN_S:-10}
 MAX_FILES=1000 MAX_DIRS=200
 LAT_BOUND_MS=${LAT_BOUND_MS:-1000}
 
-[ "$(id -u)" = 0 ] || { t_skip "taskd flood" "needs root"; t_done; exit; }
-[ -d "$CG_DIR/cpu" ] && [ -d "$CG_DIR/cpuacct" ] && [ -d "$CG_DIR/blkio" ] ||
-  { t_skip "taskd flood" "needs v1 cpu, cpuacct, blkio"; t_done; exit; }
+t_need_root_v1 "taskd flood"
 command -v setpriv >/dev/null || { t_skip "taskd flood" "needs setpriv"; t_done; exit; }
 U=nobody
 UID_U=$(id -u "$U") && GID_U=$(id -g "$U") || { t_skip "taskd flood" "no user nobody"; t_done; exit; }

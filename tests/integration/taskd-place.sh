@@ -7,9 +7,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../lib-taskd.sh"
 
-[ "$(id -u)" = 0 ] || { t_skip "taskd placement" "needs root"; t_done; exit; }
-[ -d "$CG_DIR/cpu" ] && [ -d "$CG_DIR/cpuacct" ] && [ -d "$CG_DIR/blkio" ] ||
-  { t_skip "taskd placement" "needs v1 cpu, cpuacct, blkio"; t_done; exit; }
+t_need_root_v1 "taskd placement"
 
 cg_new_root
 CONF='{"cpu": {"sub_cgroup": {"svc_a": {"conf": {"share": 512}}, "par1": {"sub_cgroup": {"svc_b": {}}}, "svc_g": {}, "svc_s": {}}}, "blkio": {"sub_cgroup": {"svc_a": {"conf": {"weight": 500}}, "svc_g": {}}}}'

@@ -16,9 +16,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../lib-taskd.sh"
 
-[ "$(id -u)" = 0 ] || { t_skip "taskd trust" "needs root"; t_done; exit; }
-[ -d "$CG_DIR/cpu" ] && [ -d "$CG_DIR/cpuacct" ] && [ -d "$CG_DIR/blkio" ] ||
-  { t_skip "taskd trust" "needs v1 cpu, cpuacct, blkio"; t_done; exit; }
+t_need_root_v1 "taskd trust"
 command -v setpriv >/dev/null || { t_skip "taskd trust" "needs setpriv"; t_done; exit; }
 PY=/usr/bin/python3
 [ -x "$PY" ] || { t_skip "taskd trust" "needs python3 (inotify open watcher)"; t_done; exit; }

@@ -17,9 +17,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../lib-taskd.sh"
 
-[ "$(id -u)" = 0 ] || { t_skip "cgarch why" "needs root"; t_done; exit; }
-[ -d "$CG_DIR/cpu" ] && [ -d "$CG_DIR/cpuacct" ] && [ -d "$CG_DIR/blkio" ] ||
-  { t_skip "cgarch why" "needs v1 cpu, cpuacct, blkio"; t_done; exit; }
+t_need_root_v1 "cgarch why"
 command -v setpriv >/dev/null || { t_skip "cgarch why" "needs setpriv"; t_done; exit; }
 command -v jq >/dev/null || { t_skip "cgarch why" "needs jq"; t_done; exit; }
 U=nobody
