@@ -248,6 +248,137 @@ _printf_(4, 5) static void file_refuse(struct taskd *d, struct taskd_file *f,
         log_warning("%s", msg);
 }
 
+/* ---- a scope of reads ----
+ *
+ * Walking a pid file's path from "/" (open_path_trusted: an openat and an fstat per component)
+ * was most of what a file event cost, and under a flood the files of a batch share one or two
+ * directories. Inside a scope each directory is walked once: its O_PATH fd and whether it is
+ * root's all the way (so that a root-owned symlink in it may be followed) are kept until the
+ * scope ends, and each file is opened relative to it with the same rules. */
+struct scope_dir {
+        char *path; /* owned; its key in taskd.scope_dirs */
+        int fd;     /* O_PATH fd of the directory, or -errno of its walk */
+        bool trusted;
+};
+/* What /proc said of a pid in this scope: a flood's files name a few processes many times. */
+struct scope_proc {
+        int r; /* proc_stat_read_owner()'s result */
+        struct proc_stat st;
+        uid_t uid;
+};
+
+void taskd_scope_begin(struct taskd *d) {
+        if (d->scope_depth++ == 0)
+                d->scope_proc_fd = -1;
+}
+
+void taskd_scope_end(struct taskd *d) {
+        struct taskd_map_iter it = {};
+        void *v;
+
+        if (d->scope_depth == 0 || --d->scope_depth > 0)
+                return;
+        while (taskd_map_next(&d->scope_dirs, &it, &v)) {
+                struct scope_dir *sd = v;
+
+                if (sd->fd >= 0)
+                        (void) close(sd->fd);
+                free(sd->path);
+                free(sd);
+        }
+        taskd_map_clear(&d->scope_dirs);
+        if (d->scope_proc_fd >= 0)
+                (void) close(d->scope_proc_fd);
+        d->scope_proc_fd = -1;
+        it = (struct taskd_map_iter){};
+        while (taskd_map_next(&d->scope_procs, &it, &v))
+                free(v);
+        taskd_map_clear(&d->scope_procs);
+}
+
+/* proc_stat_read_owner() of pid, once per scope. */
+static int proc_owner(struct taskd *d, pid_t pid, struct proc_stat *ret, uid_t *ret_uid) {
+        struct scope_proc *sp = d->scope_depth > 0 ? taskd_map_get_int(&d->scope_procs, pid) : NULL;
+
+        if (!sp) {
+                struct scope_proc p = {};
+
+                p.r = proc_stat_read_owner("/proc", pid, &p.st, &p.uid);
+                if (d->scope_depth > 0 && (sp = malloc(sizeof(*sp)))) {
+                        *sp = p;
+                        if (taskd_map_put_int(&d->scope_procs, pid, sp) < 0)
+                                sp = mfree(sp);
+                }
+                if (!sp) {
+                        *ret = p.st;
+                        *ret_uid = p.uid;
+                        return p.r;
+                }
+        }
+        *ret = sp->st;
+        *ret_uid = sp->uid;
+        return sp->r;
+}
+
+/* The scope's entry for the directory path[0 .. len), walked now if it is not there yet: one
+ * component from its parent's entry (walked the same way), so the pid files of many new
+ * directories under one parent cost an openat and an fstat each. `depth` bounds the recursion
+ * (a deeper path is walked from "/" at once). NULL when out of memory (the caller walks the
+ * whole path instead). */
+static struct scope_dir *scope_dir(struct taskd *d, const char *path, size_t len, unsigned depth) {
+        _cleanup_free_ char *dir = strndup(path, len);
+        struct scope_dir *sd, *parent = NULL;
+        const char *slash;
+        struct stat st;
+        int fd = -1, r;
+
+        if (!dir)
+                return NULL;
+        sd = taskd_map_get_str(&d->scope_dirs, dir);
+        if (sd)
+                return sd;
+        slash = strrchr(dir, '/');
+        if (slash && slash > dir && slash[1] && depth < 64)
+                parent = scope_dir(d, dir, (size_t) (slash - dir), depth + 1);
+        sd = calloc(1, sizeof(*sd));
+        if (!sd)
+                return NULL;
+        if (parent && parent->fd < 0)
+                r = parent->fd; /* the same error the walk from "/" would meet */
+        else if (parent)
+                r = open_path_trusted_at(parent->fd, parent->trusted, slash + 1, &fd, &st,
+                                         &sd->trusted);
+        else
+                r = open_path_trusted_at(-1, false, dir, &fd, &st, &sd->trusted);
+        sd->fd = r < 0 ? r : fd;
+        sd->path = TAKE_PTR(dir);
+        if (taskd_map_put_str(&d->scope_dirs, sd->path, sd) < 0) {
+                if (sd->fd >= 0)
+                        (void) close(sd->fd);
+                free(sd->path);
+                free(sd);
+                return NULL;
+        }
+        return sd;
+}
+
+/* proc_pidfile_load(f->path), through the scope's fd of its directory when in a scope. */
+static int file_load(struct taskd *d, const struct taskd_file *f, struct proc_pidfile *ret) {
+        const char *slash = strrchr(f->path, '/');
+        struct scope_dir *sd;
+
+        if (d->scope_depth == 0 || !slash || slash == f->path || !slash[1])
+                return proc_pidfile_load(f->path, ret);
+        sd = scope_dir(d, f->path, (size_t) (slash - f->path), 0);
+        if (!sd)
+                return proc_pidfile_load(f->path, ret);
+        if (sd->fd < 0)
+                return sd->fd;
+        if (d->scope_proc_fd < 0)
+                d->scope_proc_fd = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        return proc_pidfile_load_at(sd->fd, sd->trusted, d->scope_proc_fd, slash + 1, ret);
+}
+
 /* Reads a pid file and decides which process (if any) it names now (0: none). Complaints
  * are warned once per distinct problem (content, or pid + mtime), not at every pass; trust
  * refusals once per reason (file_refuse). */
@@ -262,7 +393,7 @@ static pid_t file_read_pid(struct taskd *d, struct taskd_file *f, bool just_crea
         pid_t pid;
         int r;
 
-        r = proc_pidfile_load(f->path, &pf);
+        r = file_load(d, f, &pf);
         if (r == -ENOENT || r == -ENOTDIR) {
                 /* the service is not running (or not yet): nothing to say */
                 (void) taskd_warn_once(&f->warned, NULL);
@@ -317,7 +448,7 @@ static pid_t file_read_pid(struct taskd *d, struct taskd_file *f, bool just_crea
                                     proc_pidfile_strerror(r), shown);
                 return 0;
         }
-        r = proc_stat_read_owner("/proc", pid, &st, &proc_uid);
+        r = proc_owner(d, pid, &st, &proc_uid);
         if (r < 0) {
                 /* -ESRCH: the process has gone (a service stopped uncleanly): quietly skipped */
                 if (r != -ESRCH)
@@ -724,7 +855,7 @@ static int files_by_rule(struct taskd *d, struct taskd_file ***ret, size_t **ret
         return 0;
 }
 
-int taskd_full_pass(struct taskd *d) {
+static int full_pass(struct taskd *d) {
         struct taskd_pass pass = {};
         uint64_t t0 = now_usec(CLOCK_MONOTONIC), boot_rt = proc_boot_realtime_usec();
         struct pass_pattern *pats = NULL;
@@ -830,11 +961,20 @@ int taskd_full_pass(struct taskd *d) {
         return 0;
 }
 
+int taskd_full_pass(struct taskd *d) {
+        int r;
+
+        taskd_scope_begin(d);
+        r = full_pass(d);
+        taskd_scope_end(d);
+        return r;
+}
+
 int taskd_file_event(struct taskd *d, const char *dir, const char *name, bool just_created) {
-        _cleanup_free_ char *path = NULL;
+        char path[PATH_MAX];
         struct taskd_pass pass = {};
         struct taskd_file *f = NULL;
-        bool was_held;
+        bool was_held, have_path = false;
         int r;
 
         for (size_t i = 0; i < d->rules.n; i++)
@@ -843,11 +983,10 @@ int taskd_file_event(struct taskd *d, const char *dir, const char *name, bool ju
 
                         if (!taskd_pattern_matches(*p, dir, name))
                                 continue;
-                        if (!path) {
-                                r = xasprintf(&path, "%s%s%s", dir,
-                                              strcmp(dir, "/") == 0 ? "" : "/", name);
-                                if (r < 0)
-                                        return log_error_errno(r, "Out of memory");
+                        if (!have_path) {
+                                if (!taskd_path_join(path, sizeof(path), dir, name))
+                                        return 0; /* longer than any path open() takes */
+                                have_path = true;
                                 f = taskd_map_get_str(&d->files, path);
                         }
                         if (!f) {
@@ -894,10 +1033,10 @@ int taskd_file_event(struct taskd *d, const char *dir, const char *name, bool ju
 }
 
 void taskd_file_gone(struct taskd *d, const char *dir, const char *name) {
-        _cleanup_free_ char *path = NULL;
+        char path[PATH_MAX];
         struct taskd_file *f;
 
-        if (xasprintf(&path, "%s%s%s", dir, strcmp(dir, "/") == 0 ? "" : "/", name) < 0)
+        if (!taskd_path_join(path, sizeof(path), dir, name))
                 return;
         f = taskd_map_get_str(&d->files, path);
         if (!f)

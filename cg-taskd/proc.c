@@ -72,18 +72,25 @@ const char *proc_pidfile_strerror(int r) {
 }
 
 int proc_pidfile_load(const char *path, struct proc_pidfile *ret) {
+        if (!path || path[0] != '/')
+                return -EINVAL;
+        return proc_pidfile_load_at(-1, false, -1, path, ret);
+}
+
+int proc_pidfile_load_at(int dirfd, bool dir_trusted, int proc_fd_dir, const char *path,
+                         struct proc_pidfile *ret) {
         char buf[PROC_PIDFILE_MAX + 2]; /* one byte more than allowed tells "too long" */
         _cleanup_close_ int fd = -1;
         struct stat st;
         size_t len;
         int r;
 
-        r = open_path_trusted(path, &fd, &st);
+        r = open_path_trusted_at(dirfd, dir_trusted, path, &fd, &st, NULL);
         if (r < 0)
                 return r;
         if (!S_ISREG(st.st_mode))
                 return -EBADF;
-        r = read_small_file_opath(fd, buf, sizeof(buf), &len);
+        r = read_small_file_opath(fd, &st, proc_fd_dir, buf, sizeof(buf), &len);
         if (r < 0)
                 return r;
         memcpy(ret->data, buf, len + 1);

@@ -40,6 +40,11 @@ struct proc_pidfile {
         uid_t uid;           /* the file's owner: whose word the content is */
 };
 int proc_pidfile_load(const char *path, struct proc_pidfile *ret);
+/* The same, `path` relative to a directory fd from open_path_trusted_at() (util.h) and its
+ * trust (an absolute path walks from "/" as proc_pidfile_load() does), reopening the file
+ * through `proc_fd_dir` (read_small_file_opath(), util.h; -1: none). */
+int proc_pidfile_load_at(int dirfd, bool dir_trusted, int proc_fd_dir, const char *path,
+                         struct proc_pidfile *ret);
 
 /* What taskd needs from /proc/<pid>/stat. */
 struct proc_stat {

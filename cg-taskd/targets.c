@@ -174,17 +174,32 @@ int taskd_pattern_split(const char *pattern, char **ret_dir, char **ret_base) {
         return 0;
 }
 
-bool taskd_pattern_matches(const char *pattern, const char *dir, const char *name) {
-        _cleanup_free_ char *pdir = NULL, *pbase = NULL;
+bool taskd_path_join(char *buf, size_t size, const char *dir, const char *name) {
+        int n = snprintf(buf, size, "%s%s%s", dir, strcmp(dir, "/") == 0 ? "" : "/", name);
+        return n >= 0 && (size_t) n < size;
+}
 
-        if (taskd_pattern_split(pattern, &pdir, &pbase) < 0)
+bool taskd_pattern_matches(const char *pattern, const char *dir, const char *name) {
+        /* every inotify event of a watched directory comes here, once per pattern: no
+         * allocation (the split of taskd_pattern_split, in place) */
+        char pdir[PATH_MAX];
+        const char *slash;
+        size_t dir_len;
+
+        if (!pattern || pattern[0] != '/' || strchr(name, '/') || !*name)
                 return false;
-        if (strchr(name, '/') || !*name)
+        slash = strrchr(pattern, '/');
+        if (slash[1] == 0)
                 return false;
+        dir_len = slash == pattern ? 1 : (size_t) (slash - pattern);
+        if (dir_len >= sizeof(pdir))
+                return false;
+        memcpy(pdir, pattern, dir_len);
+        pdir[dir_len] = 0;
         if (taskd_has_glob(pdir) ? fnmatch(pdir, dir, FNM_PATHNAME | FNM_PERIOD) != 0
                                  : strcmp(pdir, dir) != 0)
                 return false;
-        return fnmatch(pbase, name, FNM_PATHNAME | FNM_PERIOD) == 0;
+        return fnmatch(slash + 1, name, FNM_PATHNAME | FNM_PERIOD) == 0;
 }
 
 size_t taskd_rules_n_patterns(const struct taskd_rules *r) {

@@ -74,6 +74,8 @@ bool taskd_has_glob(const char *s);
 /* Splits an absolute pattern "/run/x/a*.pid" into dir "/run/x" and basename pattern "a*.pid"
  * ("/x.pid" -> "/" and "x.pid"). -EINVAL: relative, or ends in '/'. Both owned. */
 int taskd_pattern_split(const char *pattern, char **ret_dir, char **ret_base);
+/* dir + "/" + name into buf (no doubled slash after "/"); false when it does not fit. */
+bool taskd_path_join(char *buf, size_t size, const char *dir, const char *name);
 /* Does the file `name` appearing in directory `dir` match `pattern`? Globs are allowed in
  * the basename and in the directory components (fnmatch, FNM_PATHNAME | FNM_PERIOD). */
 bool taskd_pattern_matches(const char *pattern, const char *dir, const char *name);

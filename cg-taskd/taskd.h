@@ -177,6 +177,14 @@ struct taskd {
         uint64_t inotify_window_start;
         sd_event_source *inotify_pause_src;
 
+        /* A scope of reads (place.c, taskd_scope_begin/end): within one batch of inotify
+         * events or one full pass, each pid-file directory is walked from "/" once (path ->
+         * struct scope_dir, holding an O_PATH fd) instead of once per file, and each process
+         * a pid file names has its /proc stat and owner read once (pid -> struct scope_proc). */
+        unsigned scope_depth;
+        struct taskd_map scope_dirs, scope_procs;
+        int scope_proc_fd; /* in a scope: /proc/self/fd, opened at its first file read, or -1 */
+
         struct pidvec queue;   /* scratch for tree walks */
         char *unknown_warned;  /* warn-once key: names of rules no tree holds */
         char *snapshot_warned; /* warn-once key: the last bad snapshot */
@@ -210,6 +218,11 @@ int taskd_check(const char *config_path);
 void taskd_update_status(struct taskd *d);
 
 /* place.c */
+/* Opens and closes a scope of reads (nested calls count): inside it the trusted walk of a
+ * pid file's directory is done once and its fd reused. Short by design (one batch of events,
+ * one pass), so what the walk found cannot go stale for longer than a walk per file would. */
+void taskd_scope_begin(struct taskd *d);
+void taskd_scope_end(struct taskd *d);
 int taskd_full_pass(struct taskd *d);
 /* A pid-file path appeared or changed: place its tree at once if a rule matches it.
  * `just_created`: an IN_CREATE event, the writer may not have written yet (empty is quiet). */

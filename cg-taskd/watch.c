@@ -278,15 +278,17 @@ static void watch_gone(struct taskd *d, int wd) {
 static int dir_scan(struct taskd *d, const char *path) {
         _cleanup_(closedirp) DIR *dir = opendir(path);
         struct dirent *de;
-        int r;
+        int r = 0;
 
         if (!dir)
                 return 0; /* gone again */
+        taskd_scope_begin(d);
         while ((de = readdir(dir)))
                 if (de->d_type != DT_DIR && (r = taskd_file_event(d, path, de->d_name, false)) ==
                                                     -ENOMEM)
-                        return r;
-        return 0;
+                        break;
+        taskd_scope_end(d);
+        return r == -ENOMEM ? r : 0;
 }
 
 /* A directory appeared at path: watched and scanned if it matches a glob directory (within its
@@ -340,10 +342,12 @@ static int on_resync(sd_event_source *s, uint64_t usec, void *userdata) {
         (void) s;
         (void) usec;
         taskd_coalesce_ran(&d->resync, now_usec(CLOCK_MONOTONIC));
+        taskd_scope_begin(d); /* the new directories' pid files often name the same process */
         while (r >= 0 && !d->resync_full && taskd_map_next(&d->dirty_dirs, &it, &v)) {
                 r = dir_appeared(d, v);
                 free(taskd_map_remove_str(&d->dirty_dirs, v));
         }
+        taskd_scope_end(d);
         dirty_clear(d);
         if (r < 0)
                 return log_error_errno(r, "Out of memory");
@@ -420,18 +424,21 @@ static struct pending *batch_find(struct batch *b, const char *path) {
 }
 
 static int batch_add(struct batch *b, const char *dir, const char *name, bool just_created) {
+        char buf[PATH_MAX];
         _cleanup_free_ char *path = NULL;
         struct pending *p;
         int r;
 
-        r = xasprintf(&path, "%s%s%s", dir, strcmp(dir, "/") == 0 ? "" : "/", name);
-        if (r < 0)
-                return r;
-        p = batch_find(b, path);
+        if (!taskd_path_join(buf, sizeof(buf), dir, name))
+                return 0; /* no pid file has such a path */
+        p = batch_find(b, buf);
         if (p && !p->dead) {
                 p->just_created = p->just_created && just_created;
                 return 0;
         }
+        path = strdup(buf);
+        if (!path)
+                return -ENOMEM;
         if (p) /* gone and back within the batch: read where it now stands in the order */
                 (void) taskd_map_remove_str(&b->idx, p->path);
         if (GREEDY_REALLOC(b->v, b->allocated, b->n + 1) < 0)
@@ -455,10 +462,12 @@ static bool pending_is_held(struct taskd *d, const struct pending *p) {
 
 /* Handles one pending file; -ENOMEM is the only error that matters to the caller. */
 static int pending_run(struct taskd *d, const struct pending *p) {
-        _cleanup_free_ char *dir = strndup(p->path, p->dir_len);
+        char dir[PATH_MAX];
 
-        if (!dir)
-                return -ENOMEM;
+        if (p->dir_len >= sizeof(dir))
+                return 0; /* no such path: batch_add joined it within PATH_MAX */
+        memcpy(dir, p->path, p->dir_len);
+        dir[p->dir_len] = 0;
         return taskd_file_event(d, dir, p->path + p->dir_len + (p->dir_len > 1 ? 1 : 0),
                                 p->just_created);
 }
@@ -472,10 +481,12 @@ static int batch_run(struct taskd *d, struct batch *b) {
          * in is decided before either runs. */
         for (size_t i = 0; i < b->n; i++)
                 b->v[i].held = !b->v[i].dead && pending_is_held(d, &b->v[i]);
+        taskd_scope_begin(d);
         for (int round = 0; round < 2; round++)
                 for (size_t i = 0; i < b->n && r != -ENOMEM; i++)
                         if (!b->v[i].dead && b->v[i].held == (round == 0))
                                 r = pending_run(d, &b->v[i]);
+        taskd_scope_end(d);
         batch_clear(b);
         return r == -ENOMEM ? r : 0;
 }
@@ -567,12 +578,10 @@ static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userda
                         }
                         for (char **dir = w->dirs; dir && *dir; dir++) {
                                 if (e->mask & (IN_DELETE | IN_MOVED_FROM)) {
-                                        _cleanup_free_ char *path = NULL;
+                                        char path[PATH_MAX];
                                         struct pending *pe;
 
-                                        if (xasprintf(&path, "%s%s%s", *dir,
-                                                      strcmp(*dir, "/") == 0 ? "" : "/",
-                                                      e->name) >= 0 &&
+                                        if (taskd_path_join(path, sizeof(path), *dir, e->name) &&
                                             (pe = batch_find(&b, path)))
                                                 pe->dead = true;
                                         taskd_file_gone(d, *dir, e->name);

@@ -183,23 +183,31 @@ fail:
         return r;
 }
 
-int open_path_trusted(const char *path, int *ret_fd, struct stat *ret_st) {
+int open_path_trusted_at(int dirfd, bool dir_trusted, const char *path, int *ret_fd,
+                         struct stat *ret_st, bool *ret_trusted) {
         _cleanup_free_ char *todo = NULL;
-        _cleanup_close_ int dir = -1;
-        struct stat st;
+        _cleanup_close_ int owned = -1; /* dir, when this walk opened it */
+        int dir;
+        struct stat st = {};
         unsigned links = 0;
         bool trusted; /* every directory walked so far (and every link followed) is root's */
         const char *p;
 
-        if (!path || path[0] != '/')
+        if (!path || !*path || (path[0] != '/' && dirfd < 0))
                 return -EINVAL;
         todo = strdup(path);
         if (!todo)
                 return -ENOMEM;
-        dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (dir < 0 || fstat(dir, &st) < 0)
-                return negative_errno();
-        trusted = st.st_uid == 0;
+        if (path[0] == '/') {
+                owned = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (owned < 0 || fstat(owned, &st) < 0)
+                        return negative_errno();
+                dir = owned;
+                trusted = st.st_uid == 0;
+        } else {
+                dir = dirfd;
+                trusted = dir_trusted;
+        }
         p = todo;
         for (;;) {
                 _cleanup_close_ int fd = -1;
@@ -208,9 +216,14 @@ int open_path_trusted(const char *path, int *ret_fd, struct stat *ret_st) {
 
                 p += strspn(p, "/");
                 if (!*p) {
-                        /* the path names a directory ("/", "/run/") */
+                        /* the path names "/" (only a walk from "/" gets here: a relative one
+                         * ends at its last component below) */
+                        if (owned < 0)
+                                return -EINVAL;
                         *ret_st = st;
-                        *ret_fd = TAKE_FD(dir);
+                        *ret_fd = TAKE_FD(owned);
+                        if (ret_trusted)
+                                *ret_trusted = trusted;
                         return 0;
                 }
                 n = strcspn(p, "/");
@@ -244,10 +257,11 @@ int open_path_trusted(const char *path, int *ret_fd, struct stat *ret_st) {
                         if (r < 0)
                                 return r;
                         if (target[0] == '/') {
-                                (void) close(TAKE_FD(dir));
-                                dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-                                if (dir < 0 || fstat(dir, &st) < 0)
+                                closep(&owned);
+                                owned = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+                                if (owned < 0 || fstat(owned, &st) < 0)
                                         return negative_errno();
+                                dir = owned;
                                 trusted = trusted && st.st_uid == 0;
                         }
                         free(todo);
@@ -259,28 +273,46 @@ int open_path_trusted(const char *path, int *ret_fd, struct stat *ret_st) {
                         /* the last component: handed over as it is, type unchecked */
                         *ret_st = st;
                         *ret_fd = TAKE_FD(fd);
+                        if (ret_trusted)
+                                *ret_trusted = trusted && st.st_uid == 0;
                         return 0;
                 }
                 if (!S_ISDIR(st.st_mode))
                         return -ENOTDIR;
                 trusted = trusted && st.st_uid == 0;
-                (void) close(TAKE_FD(dir));
-                dir = TAKE_FD(fd);
+                closep(&owned);
+                owned = TAKE_FD(fd);
+                dir = owned;
         }
 }
 
-int read_small_file_opath(int opath_fd, char *buf, size_t size, size_t *ret_len) {
-        char proc[64];
+int open_path_trusted(const char *path, int *ret_fd, struct stat *ret_st) {
+        if (!path || path[0] != '/')
+                return -EINVAL;
+        return open_path_trusted_at(-1, false, path, ret_fd, ret_st, NULL);
+}
+
+int read_small_file_opath(int opath_fd, const struct stat *known, int proc_fd_dir, char *buf,
+                          size_t size, size_t *ret_len) {
+        char name[64];
         struct stat st;
 
-        if (fstat(opath_fd, &st) < 0)
-                return negative_errno();
-        if (!S_ISREG(st.st_mode))
+        if (!known) {
+                if (fstat(opath_fd, &st) < 0)
+                        return negative_errno();
+                known = &st;
+        }
+        if (!S_ISREG(known->st_mode))
                 return -EBADF;
-        /* The magic link opens the very inode the O_PATH fd holds (no path lookup again). */
-        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", opath_fd);
-        return read_small_file_at(AT_FDCWD, proc, READ_NONBLOCK | READ_REGULAR, buf, size,
-                                  ret_len, NULL);
+        /* The magic link opens the very inode the O_PATH fd holds (no path lookup again), so
+         * it is the regular file just checked: no second fstat. */
+        if (proc_fd_dir >= 0) {
+                snprintf(name, sizeof(name), "%d", opath_fd);
+                return read_small_file_at(proc_fd_dir, name, READ_NONBLOCK, buf, size, ret_len,
+                                          NULL);
+        }
+        snprintf(name, sizeof(name), "/proc/self/fd/%d", opath_fd);
+        return read_small_file_at(AT_FDCWD, name, READ_NONBLOCK, buf, size, ret_len, NULL);
 }
 
 int safe_atou64(const char *s, uint64_t *ret) {

@@ -43,10 +43,21 @@ int read_small_file_at(int dirfd, const char *path, int flags, char *buf, size_t
  * device node at the end is only looked at. Returns an O_PATH fd (the caller's) and its fstat.
  * -ENOLINK: an untrusted symlink (not followed); -ELOOP: too many links; else open's errors. */
 int open_path_trusted(const char *path, int *ret_fd, struct stat *ret_st);
+/* The same walk from a directory this function returned before: a relative `path` starts at
+ * `dirfd`, which `dir_trusted` says is root's and was reached through root's directories and
+ * links only (its *ret_trusted); an absolute one starts at "/" as above. So a caller that reads
+ * many files of one directory walks the directory once (cg-taskd, within one batch of events).
+ * *ret_trusted (may be NULL): the returned object and everything walked to reach it is root's. */
+int open_path_trusted_at(int dirfd, bool dir_trusted, const char *path, int *ret_fd,
+                         struct stat *ret_st, bool *ret_trusted);
 /* Reads a small regular file through an O_PATH fd of it (reopened O_RDONLY|O_NONBLOCK through
  * /proc/self/fd, so the same inode), same buffer rules as read_small_file_at. -EBADF: not a
- * regular file, and then it is not opened at all. */
-int read_small_file_opath(int opath_fd, char *buf, size_t size, size_t *ret_len);
+ * regular file, and then it is not opened at all. `known`: the O_PATH fd's fstat if the caller
+ * has it (an O_PATH fd's inode cannot change), NULL to fstat here. `proc_fd_dir`: an fd of this
+ * process's /proc/self/fd directory to open the link from (a caller that reads many files keeps
+ * one), or -1 to look the whole path up. */
+int read_small_file_opath(int opath_fd, const struct stat *known, int proc_fd_dir, char *buf,
+                          size_t size, size_t *ret_len);
 /* Writes a string to an existing file (cgroup control files): one write(2), O_TRUNC, no
  * O_CREAT. */
 int write_string_file_at(int dirfd, const char *path, const char *s);

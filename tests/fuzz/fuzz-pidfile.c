@@ -183,10 +183,10 @@ static void fuzz_chase(const uint8_t *d, size_t n) {
                 check(0, "opened a path the kernel cannot resolve");
         if (S_ISREG(st.st_mode)) {
                 char buf[16];
-                check(read_small_file_opath(fd, buf, sizeof(buf), NULL) == 0, "a regular file reads");
+                check(read_small_file_opath(fd, NULL, -1, buf, sizeof(buf), NULL) == 0, "a regular file reads");
         } else {
                 char buf[16];
-                check(read_small_file_opath(fd, buf, sizeof(buf), NULL) == -EBADF,
+                check(read_small_file_opath(fd, NULL, -1, buf, sizeof(buf), NULL) == -EBADF,
                       "anything else is refused");
         }
         close(fd);

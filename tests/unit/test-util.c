@@ -117,7 +117,7 @@ static int trusted_read(const char *rel, char *buf, size_t size, struct stat *st
         r = open_path_trusted(path, &fd, st);
         if (r < 0)
                 return r;
-        return read_small_file_opath(fd, buf, size, NULL);
+        return read_small_file_opath(fd, NULL, -1, buf, size, NULL);
 }
 
 static void test_trusted_plain(void) {
