@@ -14,6 +14,7 @@ static const char *const refusal_names[_TASKD_REFUSAL_MAX] = {
         [TASKD_REFUSAL_NOUSER] = "nouser", [TASKD_REFUSAL_OWNER] = "owner",
         [TASKD_REFUSAL_USER] = "user",     [TASKD_REFUSAL_INIT] = "init",
         [TASKD_REFUSAL_KTHREAD] = "kthread", [TASKD_REFUSAL_STALE] = "stale",
+        [TASKD_REFUSAL_BUDGET] = "budget",
 };
 
 const char *taskd_verdict_reason(enum taskd_verdict v) {

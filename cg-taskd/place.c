@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -122,6 +123,7 @@ void taskd_files_clear(struct taskd *d) {
         while (taskd_map_next(&d->roots, &it, &v))
                 free(v);
         taskd_map_clear(&d->roots);
+        taskd_map_clear(&d->uid_refusals);
         for (size_t i = 0; i < d->n_caps; i++)
                 d->file_caps[i] = (struct taskd_cap){.max = d->file_caps[i].max};
 }
@@ -382,8 +384,8 @@ static int file_load(struct taskd *d, const struct taskd_file *f, struct proc_pi
 /* Reads a pid file and decides which process (if any) it names now (0: none). Complaints
  * are warned once per distinct problem (content, or pid + mtime), not at every pass; trust
  * refusals once per reason (file_refuse). */
-static pid_t file_read_pid(struct taskd *d, struct taskd_file *f, bool just_created,
-                           uint64_t boot_rt) {
+static pid_t file_judge(struct taskd *d, struct taskd_file *f, bool just_created,
+                        uint64_t boot_rt) {
         const struct taskd_rule *rule = &d->rules.v[f->rule];
         struct proc_pidfile pf;
         struct proc_stat st;
@@ -515,6 +517,59 @@ static pid_t file_read_pid(struct taskd *d, struct taskd_file *f, bool just_crea
         (void) taskd_warn_once(&f->refused, NULL);
         /* held and placed next; the placement says how it went */
         taskd_file_judged(f, TASKD_FSTATE_PENDING, TASKD_WHY_NONE, pid);
+        return pid;
+}
+
+/* The owner of f as it is now, looked at through the scope's fd of its directory (one
+ * fstatat, no symlink followed); false outside a scope or when it cannot be looked at (the
+ * read that follows then says why). */
+static bool file_owner_now(struct taskd *d, const struct taskd_file *f, uid_t *ret) {
+        const char *slash = strrchr(f->path, '/');
+        struct scope_dir *sd;
+        struct stat st;
+
+        if (d->scope_depth == 0 || !slash || slash == f->path || !slash[1])
+                return false;
+        sd = scope_dir(d, f->path, (size_t) (slash - f->path), 0);
+        if (!sd || sd->fd < 0 || fstatat(sd->fd, slash + 1, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return false;
+        *ret = st.st_uid;
+        return true;
+}
+
+/* file_judge() under the refusal budget (TASKD_UID_REFUSALS, taskd.h), on events only: a full
+ * pass reads every file. */
+static pid_t file_read_pid(struct taskd *d, struct taskd_file *f, bool just_created,
+                           uint64_t boot_rt) {
+        uintptr_t n = 0;
+        uid_t owner = 0;
+        bool budgeted;
+        pid_t pid;
+
+        budgeted = !d->in_pass && file_owner_now(d, f, &owner) && owner != 0;
+        if (budgeted)
+                n = (uintptr_t) taskd_map_get_int(&d->uid_refusals, owner);
+        if (n > TASKD_UID_REFUSALS) {
+                if (f->held)
+                        return f->pid; /* what it named last stays placed until the pass */
+                f->file_uid = owner;
+                taskd_file_judged(f, TASKD_FSTATE_REFUSED, TASKD_WHY_BUDGET, 0);
+                return 0;
+        }
+        pid = file_judge(d, f, just_created, boot_rt);
+        if (!budgeted || f->state != TASKD_FSTATE_REFUSED)
+                return pid;
+        /* the count is the value (a missing uid reads as 0) */
+        (void) taskd_map_remove_int(&d->uid_refusals, owner);
+        if (taskd_map_put_int(&d->uid_refusals, owner, (void *) (n + 1)) < 0)
+                return pid;
+        if (n + 1 == TASKD_UID_REFUSALS + 1) {
+                taskd_metrics_refused(d, "budget");
+                log_warning("Pid files of uid %u: more than %u refused since the last full pass; "
+                            "its files are not read on events until the next pass (every %u s)",
+                            (unsigned) owner, (unsigned) TASKD_UID_REFUSALS,
+                            (unsigned) d->cfg->taskd.interval_sec);
+        }
         return pid;
 }
 
@@ -964,9 +1019,12 @@ static int full_pass(struct taskd *d) {
 int taskd_full_pass(struct taskd *d) {
         int r;
 
+        taskd_map_clear(&d->uid_refusals); /* the refusal budget starts again */
+        d->in_pass = true;
         taskd_scope_begin(d);
         r = full_pass(d);
         taskd_scope_end(d);
+        d->in_pass = false;
         return r;
 }
 

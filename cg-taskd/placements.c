@@ -93,6 +93,7 @@ const char *taskd_why_key(enum taskd_why w) {
                 [TASKD_WHY_SD_PENDING] = "restart",
                 [TASKD_WHY_SD_REFUSED] = "systemd",
                 [TASKD_WHY_SD_ERROR] = "systemd_error",
+                [TASKD_WHY_BUDGET] = "budget",
         };
         return (unsigned) w < _TASKD_WHY_MAX ? keys[w] : "";
 }
@@ -271,6 +272,12 @@ static void reason_text(const struct taskd *d, const struct taskd_file *f, char 
                         snprintf(buf, size, "%s: %s", f->unit, f->detail ? f->detail : "?");
                 else
                         snprintf(buf, size, "%s", f->detail ? f->detail : "?");
+                return;
+        case TASKD_WHY_BUDGET:
+                snprintf(buf, size,
+                         "not read: more than %u pid files of uid %u were refused since the last "
+                         "full pass, which reads it again",
+                         (unsigned) TASKD_UID_REFUSALS, (unsigned) f->file_uid);
                 return;
         case _TASKD_WHY_MAX:
                 break;

@@ -86,8 +86,12 @@ t_check "max_files warned once, naming the pattern and the cap ($nf)" test "$nf"
 t_check "max_dirs warned once, naming the pattern and the cap ($nd)" test "$nd" = 1
 t_check "no more cap warnings than one per pattern and cap ($nall)" test "$nall" -le 3
 nref=$(log_count "Not moving pid $VICTIM named by .*neither root nor the process's owner")
-t_check "hostile files were read and refused, at most once per file within the caps ($nref)" \
-  test "$nref" -ge 1 -a "$nref" -le $((2 * MAX_FILES))
+t_check "hostile files were read and refused, no more than the refusal budget of 64 per uid and pass ($nref)" \
+  test "$nref" -ge 1 -a "$nref" -le 65
+nb=$(log_count "Pid files of uid $UID_U: more than 64 refused since the last full pass; its files are not read on events until the next pass")
+t_check "the refusal budget was spent once, naming the uid ($nb)" test "$nb" = 1
+t_check "and counted in cg-taskd.prom" \
+  wait_for 5 grep -qx 'cgrouparch_taskd_refusals_total{reason="budget"} 1' "$RUNTIME_DIR/metrics/cg-taskd.prom"
 t_check "the root process the hostile files name was not moved" \
   eval "[ \"\$(cg_of $VICTIM cpu)\" != /$CGROOT/svc_atk ]"
 t_check "cg-taskd still runs" kill -0 "$TASKD_PID"
@@ -96,5 +100,15 @@ t_check "watches back near the start after the flood ($(watches))" wait_for 10 e
 lat2=$("$FLOOD" latency "$UDIR/real.pid" "/$CGROOT/svc_real" 5 5000)
 t_diag "real pid file after the churn: $lat2"
 t_check "placed after the churn too" test "$(v n "$lat2")" = 5
+# a full pass (here: a new conf version) starts the budget again: nobody's own pid file, naming
+# nobody's own process, is then read on its event and placed, with no pass in between
+"${AS_USER[@]}" sleep 600 & NPID=$!; track $NPID
+taskd_snapshot 2 "{\"cpu\": {\"sub_cgroup\": $SVC}, \"blkio\": {\"sub_cgroup\": $SVC}}"
+t_check "the new conf version was taken (a full pass)" wait_for 10 eval '[ "$(passes)" -ge 2 ] && log_count "conf version 2" >/dev/null'
+p0=$(passes)
+"${AS_USER[@]}" sh -c "echo $NPID >'$UDIR/atk-own.pid'"
+t_check "after the pass, nobody's own pid file is read on its event and its process placed" \
+  wait_for 10 eval '[ "$(cg_of $NPID cpu)" = /$CGROOT/svc_atk ]'
+t_check "... by the event, not by another pass ($(passes) passes, $p0 before)" test "$(passes)" = "$p0"
 stop_taskd
 t_done

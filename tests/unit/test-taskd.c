@@ -501,6 +501,8 @@ static void test_placements_format(void) {
         add_file(&d, "/home/\xff\"q/b.pid", 1, 1, TASKD_FSTATE_STALE, TASKD_WHY_STALE, 8);
         add_file(&d, "/home/w/b.pid", 1, 1, TASKD_FSTATE_PENDING, TASKD_WHY_NO_TARGET, 9);
         add_file(&d, "/home/x/b.pid", 1, 1, TASKD_FSTATE_NONE, TASKD_WHY_MISSING, 0);
+        f = add_file(&d, "/home/y/b.pid", 1, 1, TASKD_FSTATE_REFUSED, TASKD_WHY_BUDGET, 0);
+        f->file_uid = 65534;
 
         CHECK_INT(taskd_placements_format(&d, 1700000000123456ULL, &b), 0);
         doc = cJSON_Parse(strbuf_text(&b));
@@ -508,11 +510,11 @@ static void test_placements_format(void) {
         CHECK_STR(sfield(doc, "writer"), "cg-taskd");
         CHECK_STR(sfield(doc, "mode"), "cgroup");
         CHECK(nfield(doc, "updated") > 1700000000.12 && nfield(doc, "updated") < 1700000000.13);
-        CHECK_INT(nfield(doc, "total"), 5);
+        CHECK_INT(nfield(doc, "total"), 6);
         CHECK_INT(nfield(doc, "omitted"), 0);
         CHECK_INT(nfield(doc, "placed"), 1);
         CHECK_INT(nfield(doc, "pending"), 1);
-        CHECK_INT(nfield(doc, "refused"), 2); /* the stale one counts too */
+        CHECK_INT(nfield(doc, "refused"), 3); /* the stale one counts too */
         CHECK_INT(nfield(doc, "stale"), 1);
         CHECK_INT(nfield(doc, "none"), 1);
         CHECK_INT(nfield(doc, "conf_version"), c->version);
@@ -538,13 +540,18 @@ static void test_placements_format(void) {
                 CHECK_STR(sfield(e, "state"), "pending");
                 e = file_entry(doc, "/home/x/b.pid");
                 CHECK_STR(sfield(e, "reason"), "the pid file does not exist");
+                e = file_entry(doc, "/home/y/b.pid");
+                CHECK_STR(sfield(e, "reason_key"), "budget");
+                CHECK_STR(sfield(e, "reason"), "not read: more than 64 pid files of uid 65534 "
+                                               "were refused since the last full pass, which "
+                                               "reads it again");
         }
         {
                 const cJSON *r = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "rules"), 1);
                 CHECK_STR(sfield(r, "state"), "no_target");
                 r = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "patterns"), 1);
                 CHECK_STR(sfield(r, "pattern"), "/home/*/b.pid");
-                CHECK_INT(nfield(r, "files"), 4);
+                CHECK_INT(nfield(r, "files"), 5);
         }
         cJSON_Delete(doc);
 
@@ -557,8 +564,8 @@ static void test_placements_format(void) {
         CHECK_INT(taskd_placements_format(&d, 1, &b), 0);
         doc = cJSON_Parse(strbuf_text(&b));
         CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "files")), TASKD_PLACEMENTS_MAX);
-        CHECK_INT(nfield(doc, "total"), TASKD_PLACEMENTS_MAX + 55);
-        CHECK_INT(nfield(doc, "omitted"), 55);
+        CHECK_INT(nfield(doc, "total"), TASKD_PLACEMENTS_MAX + 56);
+        CHECK_INT(nfield(doc, "omitted"), 56);
         CHECK(file_entry(doc, "/run/a.pid") != NULL); /* its pattern's share is kept */
         CHECK(file_entry(doc, "/home/w/b.pid") != NULL); /* pending first */
         cJSON_Delete(doc);
