@@ -537,7 +537,14 @@ static bool file_owner_now(struct taskd *d, const struct taskd_file *f, uid_t *r
         return true;
 }
 
-/* file_judge() under the refusal budget (TASKD_UID_REFUSALS, taskd.h), on events only: a full
+bool taskd_uid_over_budget(const struct taskd *d, uid_t uid) {
+        unsigned max = d->cfg ? d->cfg->taskd.max_refusals : 0;
+
+        return max > 0 && uid != 0 && !d->in_pass &&
+               (uintptr_t) taskd_map_get_int(&d->uid_refusals, uid) > max;
+}
+
+/* file_judge() under the refusal budget ([taskd] max_refusals, taskd.h), on events only: a full
  * pass reads every file. */
 static pid_t file_read_pid(struct taskd *d, struct taskd_file *f, bool just_created,
                            uint64_t boot_rt) {
@@ -546,29 +553,31 @@ static pid_t file_read_pid(struct taskd *d, struct taskd_file *f, bool just_crea
         bool budgeted;
         pid_t pid;
 
-        budgeted = !d->in_pass && file_owner_now(d, f, &owner) && owner != 0;
-        if (budgeted)
-                n = (uintptr_t) taskd_map_get_int(&d->uid_refusals, owner);
-        if (n > TASKD_UID_REFUSALS) {
+        budgeted = !d->in_pass && d->cfg->taskd.max_refusals > 0 && file_owner_now(d, f, &owner) &&
+                   owner != 0;
+        if (budgeted && taskd_uid_over_budget(d, owner)) {
                 if (f->held)
                         return f->pid; /* what it named last stays placed until the pass */
                 f->file_uid = owner;
                 taskd_file_judged(f, TASKD_FSTATE_REFUSED, TASKD_WHY_BUDGET, 0);
+                f->aux = (int) MIN(d->cfg->taskd.max_refusals, (unsigned) INT_MAX);
                 return 0;
         }
         pid = file_judge(d, f, just_created, boot_rt);
         if (!budgeted || f->state != TASKD_FSTATE_REFUSED)
                 return pid;
+        n = (uintptr_t) taskd_map_get_int(&d->uid_refusals, owner);
         /* the count is the value (a missing uid reads as 0) */
         (void) taskd_map_remove_int(&d->uid_refusals, owner);
         if (taskd_map_put_int(&d->uid_refusals, owner, (void *) (n + 1)) < 0)
                 return pid;
-        if (n + 1 == TASKD_UID_REFUSALS + 1) {
+        if (n + 1 == (uintptr_t) d->cfg->taskd.max_refusals + 1) {
                 taskd_metrics_refused(d, "budget");
-                log_warning("Pid files of uid %u: more than %u refused since the last full pass; "
-                            "its files are not read on events until the next pass (every %u s)",
-                            (unsigned) owner, (unsigned) TASKD_UID_REFUSALS,
-                            (unsigned) d->cfg->taskd.interval_sec);
+                log_warning("Pid files of uid %u: more than %u refused since the last full pass "
+                            "([taskd] max_refusals); its files are not read on events until the "
+                            "next pass (every %u s)",
+                            (unsigned) owner, d->cfg->taskd.max_refusals,
+                            d->cfg->taskd.interval_sec);
         }
         return pid;
 }

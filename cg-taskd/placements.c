@@ -275,9 +275,9 @@ static void reason_text(const struct taskd *d, const struct taskd_file *f, char 
                 return;
         case TASKD_WHY_BUDGET:
                 snprintf(buf, size,
-                         "not read: more than %u pid files of uid %u were refused since the last "
-                         "full pass, which reads it again",
-                         (unsigned) TASKD_UID_REFUSALS, (unsigned) f->file_uid);
+                         "not read: more than %d pid files of uid %u were refused since the last "
+                         "full pass ([taskd] max_refusals), which reads it again",
+                         f->aux, (unsigned) f->file_uid);
                 return;
         case _TASKD_WHY_MAX:
                 break;

@@ -53,7 +53,7 @@ enum taskd_why {
         TASKD_WHY_SD_PENDING,   /* pending: the service moves at its next (re)start */
         TASKD_WHY_SD_REFUSED,   /* refused: a systemd-mode refusal (detail: its phrase) */
         TASKD_WHY_SD_ERROR,     /* pending: the manager could not be asked or failed the move */
-        TASKD_WHY_BUDGET,       /* not read: its owner (file_uid) is past the refusal budget */
+        TASKD_WHY_BUDGET,       /* not read: its owner (file_uid) is past the refusal budget (aux) */
         _TASKD_WHY_MAX,
 };
 
@@ -186,7 +186,7 @@ struct taskd {
         unsigned scope_depth;
         struct taskd_map scope_dirs, scope_procs;
         /* The refusal budget (place.c): uid -> refusals of its pid files on events since the
-         * last full pass (a pointer-sized integer); past TASKD_UID_REFUSALS its files are not
+         * last full pass (a pointer-sized integer); past [taskd] max_refusals its files are not
          * read on events until the next pass, which starts the count again. */
         struct taskd_map uid_refusals;
         bool in_pass;
@@ -225,12 +225,13 @@ int taskd_check(const char *config_path);
 void taskd_update_status(struct taskd *d);
 
 /* place.c */
-/* The refusal budget: an unprivileged user who can write files that a pattern matches can make
- * cg-taskd read and refuse one file per event. Past this many refusals of one uid's files on
- * events since the last full pass, that uid's files are only looked at (one fstatat, for the
- * owner) until the next pass, which reads them all and starts the count again. Root's files
- * are always read. */
-#define TASKD_UID_REFUSALS 64
+/* The refusal budget ([taskd] max_refusals, 0: none): an unprivileged user who can write files
+ * that a pattern matches can make cg-taskd read and refuse one file per event. Past that many
+ * refusals of one uid's files on events since the last full pass, that uid's files are only
+ * looked at (one fstatat, for the owner) and its new directories under a glob not watched, until
+ * the next pass, which reads them all and starts the count again. Root's files are always read.
+ * Whether uid is past the budget now: */
+bool taskd_uid_over_budget(const struct taskd *d, uid_t uid);
 /* Opens and closes a scope of reads (nested calls count): inside it the trusted walk of a
  * pid file's directory is done once and its fd reused. Short by design (one batch of events,
  * one pass), so what the walk found cannot go stale for longer than a walk per file would. */

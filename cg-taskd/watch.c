@@ -292,8 +292,10 @@ static int dir_scan(struct taskd *d, const char *path) {
 }
 
 /* A directory appeared at path: watched and scanned if it matches a glob directory (within its
- * pattern's cap); a full resync if it is on the way to a fixed one. */
+ * pattern's cap, and unless its owner is past the refusal budget); a full resync if it is on the
+ * way to a fixed one. */
 static int dir_appeared(struct taskd *d, const char *path) {
+        struct stat st;
         int r;
 
         if (taskd_map_get_str(&d->watch_dirs, path))
@@ -315,6 +317,8 @@ static int dir_appeared(struct taskd *d, const char *path) {
                         }
                         if (id >= d->n_caps)
                                 continue;
+                        if (lstat(path, &st) == 0 && taskd_uid_over_budget(d, st.st_uid))
+                                return 0; /* the refusal budget: the next full resync sees it */
                         cr = taskd_cap_take(&d->dir_caps[id]);
                         if (cr == TASKD_CAP_FULL_WARN)
                                 warn_dirs_full(d, i, id);

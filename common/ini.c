@@ -94,6 +94,7 @@ int cfg_new_default(struct cfg **ret) {
         c->taskd.interval_sec = 30;
         c->taskd.max_files = 4096;
         c->taskd.max_dirs = 1024;
+        c->taskd.max_refusals = 64;
         c->redis.port = 6379;
         c->redis.expire_sec = 300;
         c->wsd.port = 43409;
@@ -271,6 +272,7 @@ static const struct cfg_key cfg_keys[] = {
         {"taskd", "interval", K_UINT, F(taskd.interval_sec), 1, UINT_MAX},
         {"taskd", "max_files", K_UINT, F(taskd.max_files), 1, UINT_MAX},
         {"taskd", "max_dirs", K_UINT, F(taskd.max_dirs), 1, UINT_MAX},
+        {"taskd", "max_refusals", K_UINT, F(taskd.max_refusals), 0, UINT_MAX},
         {"redis", "host", K_STRING, F(redis.host), 0, 0},
         {"redis", "port", K_UINT, F(redis.port), 1, 65535},
         {"redis", "password", K_TEXT, F(redis.password), 0, 0},

@@ -41,6 +41,7 @@ struct cfg {
                 unsigned interval_sec; /* 30 */
                 unsigned max_files;    /* 4096: pid files one pattern may match */
                 unsigned max_dirs;     /* 1024: directories one pattern's glob may watch */
+                unsigned max_refusals; /* 64: one uid's refused pid files per pass (0: no limit) */
         } taskd;
         struct cfg_pid_files *pid_files;
         size_t n_pid_files, cap_pid_files;

@@ -7,6 +7,10 @@
 # /proc/PID/fdinfo); a real root-owned pid file in the same directory, rewritten 20 times during
 # the churn, is placed each time within a bound (latency printed); no hostile file moved
 # anything; cg-taskd's CPU time over the churn is printed (and must stay well below a core).
+# That part runs with the refusal budget off (max_refusals = 0), which would stop the flood
+# before the caps; then the same churn with the default budget of 64 refusals per uid and pass:
+# at most 65 refusals logged, one warning, its metric, directories no longer watched, the real
+# pid file still placed; and a full pass starts the budget again.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../lib-taskd.sh"
 FLOOD=$BUILD/tests/tools/taskd-flood
@@ -30,9 +34,13 @@ SVC='{"svc_real": {}, "svc_atk": {}}'
 taskd_mkcg svc_real svc_atk
 taskd_snapshot 1 "{\"cpu\": {\"sub_cgroup\": $SVC}, \"blkio\": {\"sub_cgroup\": $SVC}}"
 CFG=$T_TMP/taskd.conf
-printf '[taskd]\ninterval = 30\nmax_files = %s\nmax_dirs = %s\n[pid_files]\nsvc_atk = %s %s\nsvc_real = %s\n' \
-  "$MAX_FILES" "$MAX_DIRS" "$UDIR/atk-*.pid" "$GDIR/*/main.pid" "$UDIR/real.pid" | write_cfg "$CFG"
-t_check "--check accepts max_files and max_dirs" cg-taskd -c "$CFG" --check
+# cfg MAX_REFUSALS: the config (the first part turns the refusal budget off, to reach the caps)
+cfg() {
+  printf '[taskd]\ninterval = 30\nmax_files = %s\nmax_dirs = %s\nmax_refusals = %s\n[pid_files]\nsvc_atk = %s %s\nsvc_real = %s\n' \
+    "$MAX_FILES" "$MAX_DIRS" "$1" "$UDIR/atk-*.pid" "$GDIR/*/main.pid" "$UDIR/real.pid" | write_cfg "$CFG"
+}
+cfg 0
+t_check "--check accepts max_files, max_dirs and max_refusals" cg-taskd -c "$CFG" --check
 
 sleep 600 & VICTIM=$!; track $VICTIM   # the root process the hostile files name
 start_taskd
@@ -86,12 +94,8 @@ t_check "max_files warned once, naming the pattern and the cap ($nf)" test "$nf"
 t_check "max_dirs warned once, naming the pattern and the cap ($nd)" test "$nd" = 1
 t_check "no more cap warnings than one per pattern and cap ($nall)" test "$nall" -le 3
 nref=$(log_count "Not moving pid $VICTIM named by .*neither root nor the process's owner")
-t_check "hostile files were read and refused, no more than the refusal budget of 64 per uid and pass ($nref)" \
-  test "$nref" -ge 1 -a "$nref" -le 65
-nb=$(log_count "Pid files of uid $UID_U: more than 64 refused since the last full pass; its files are not read on events until the next pass")
-t_check "the refusal budget was spent once, naming the uid ($nb)" test "$nb" = 1
-t_check "and counted in cg-taskd.prom" \
-  wait_for 5 grep -qx 'cgrouparch_taskd_refusals_total{reason="budget"} 1' "$RUNTIME_DIR/metrics/cg-taskd.prom"
+t_check "hostile files were read and refused, at most once per file within the caps ($nref)" \
+  test "$nref" -ge 1 -a "$nref" -le $((2 * MAX_FILES))
 t_check "the root process the hostile files name was not moved" \
   eval "[ \"\$(cg_of $VICTIM cpu)\" != /$CGROOT/svc_atk ]"
 t_check "cg-taskd still runs" kill -0 "$TASKD_PID"
@@ -100,11 +104,44 @@ t_check "watches back near the start after the flood ($(watches))" wait_for 10 e
 lat2=$("$FLOOD" latency "$UDIR/real.pid" "/$CGROOT/svc_real" 5 5000)
 t_diag "real pid file after the churn: $lat2"
 t_check "placed after the churn too" test "$(v n "$lat2")" = 5
+
+# The refusal budget (the default max_refusals = 64): the same churn again; past 64 refused files
+# of nobody's since the last full pass, nobody's files are only looked at and its new directories
+# not watched, until the next pass.
+cfg 64
+L0=$(wc -l <"$TASKD_LOG")
+kill -HUP "$TASKD_PID"
+t_check "reloaded with max_refusals = 64" wait_for 10 eval 'tail -n +$((L0 + 1)) "$TASKD_LOG" | grep -q Reloaded'
+since() { tail -n +$((L0 + 1)) "$TASKD_LOG" | grep -cE "$1"; }
+w0=$(watches); max_w=$w0; c0=$(cpu_ticks); t0=$(ms_now)
+"${AS_USER[@]}" "$T_TMP/taskd-flood" churn "$UDIR" "$N_FILES" "$GDIR" "$N_DIRS" "$CHURN_S" "$VICTIM" \
+  >"$T_TMP/churn2.out" 2>&1 &
+CH=$!; track $CH
+for i in 1 2 3 4 5 6 7 8 9 10; do w=$(watches); [ "$w" -gt "$max_w" ] && max_w=$w; sleep 0.1; done
+lat=$("$FLOOD" latency "$UDIR/real.pid" "/$CGROOT/svc_real" 20 10000)
+lat_rc=$?
+while kill -0 $CH 2>/dev/null; do w=$(watches); [ "$w" -gt "$max_w" ] && max_w=$w; sleep 0.2; done
+wait $CH
+c1=$(cpu_ticks); t1=$(ms_now); cpu_ms=$(( (c1 - c0) * 1000 / HZ ))
+t_diag "with the budget: churn $(cat "$T_TMP/churn2.out"); real pid file: $lat; cg-taskd CPU $cpu_ms ms in $(( t1 - t0 )) ms; watches at most $max_w"
+t_check "with the budget, the real pid file was placed at each of 20 rewrites" test "$lat_rc" = 0 -a "$(v n "$lat")" = 20
+nref=$(since "Not moving pid $VICTIM named by .*neither root nor the process's owner")
+t_check "hostile files read and refused: no more than the budget + 1 ($nref)" test "$nref" -ge 1 -a "$nref" -le 65
+nb=$(since "Pid files of uid $UID_U: more than 64 refused since the last full pass \(\[taskd\] max_refusals\); its files are not read on events until the next pass")
+t_check "the budget was spent once, the warning naming the uid and the key ($nb)" test "$nb" = 1
+t_check "and counted in cg-taskd.prom" \
+  wait_for 5 grep -qx 'cgrouparch_taskd_refusals_total{reason="budget"} 1' "$RUNTIME_DIR/metrics/cg-taskd.prom"
+# directories are watched only until the budget is spent (each watched one's main.pid is read
+# and refused), far below max_dirs = $MAX_DIRS
+t_check "nobody's new directories stopped being watched (at most $max_w watches <= 64 + 20)" test "$max_w" -le 84
+t_check "the root process the hostile files name was not moved" \
+  eval "[ \"\$(cg_of $VICTIM cpu)\" != /$CGROOT/svc_atk ]"
+
 # a full pass (here: a new conf version) starts the budget again: nobody's own pid file, naming
 # nobody's own process, is then read on its event and placed, with no pass in between
 "${AS_USER[@]}" sleep 600 & NPID=$!; track $NPID
 taskd_snapshot 2 "{\"cpu\": {\"sub_cgroup\": $SVC}, \"blkio\": {\"sub_cgroup\": $SVC}}"
-t_check "the new conf version was taken (a full pass)" wait_for 10 eval '[ "$(passes)" -ge 2 ] && log_count "conf version 2" >/dev/null'
+t_check "the new conf version was taken (a full pass)" wait_for 10 eval 'log_count "conf version 2" >/dev/null'
 p0=$(passes)
 "${AS_USER[@]}" sh -c "echo $NPID >'$UDIR/atk-own.pid'"
 t_check "after the pass, nobody's own pid file is read on its event and its process placed" \

@@ -503,6 +503,7 @@ static void test_placements_format(void) {
         add_file(&d, "/home/x/b.pid", 1, 1, TASKD_FSTATE_NONE, TASKD_WHY_MISSING, 0);
         f = add_file(&d, "/home/y/b.pid", 1, 1, TASKD_FSTATE_REFUSED, TASKD_WHY_BUDGET, 0);
         f->file_uid = 65534;
+        f->aux = 64;
 
         CHECK_INT(taskd_placements_format(&d, 1700000000123456ULL, &b), 0);
         doc = cJSON_Parse(strbuf_text(&b));
@@ -543,8 +544,8 @@ static void test_placements_format(void) {
                 e = file_entry(doc, "/home/y/b.pid");
                 CHECK_STR(sfield(e, "reason_key"), "budget");
                 CHECK_STR(sfield(e, "reason"), "not read: more than 64 pid files of uid 65534 "
-                                               "were refused since the last full pass, which "
-                                               "reads it again");
+                                               "were refused since the last full pass ([taskd] "
+                                               "max_refusals), which reads it again");
         }
         {
                 const cJSON *r = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "rules"), 1);
