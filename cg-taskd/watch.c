@@ -495,16 +495,6 @@ static int batch_run(struct taskd *d, struct batch *b) {
         return r == -ENOMEM ? r : 0;
 }
 
-static int on_inotify_pause_end(sd_event_source *s, uint64_t usec, void *userdata) {
-        struct taskd *d = userdata;
-
-        (void) s;
-        (void) usec;
-        d->inotify_window_events = 0;
-        d->inotify_window_start = now_usec(CLOCK_MONOTONIC);
-        return sd_event_source_set_enabled(d->inotify_src, SD_EVENT_ON);
-}
-
 /* Counts n events in the current window; past the budget, pauses the inotify source until the
  * window ends (the kernel queues meanwhile, up to max_queued_events, then IN_Q_OVERFLOW, which
  * a full resync handles). Under a flood each wake-up then reads a window's worth of events at
@@ -524,16 +514,16 @@ static void brake_after_read(struct taskd *d, unsigned n) {
                 (void) sd_event_source_set_enabled(d->inotify_src, SD_EVENT_OFF);
 }
 
-static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+/* Reads and handles every queued inotify event; *ret_events: how many. */
+static int inotify_drain(struct taskd *d, unsigned *ret_events) {
         char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
-        struct taskd *d = userdata;
         static struct batch b; /* kept between calls for its allocation; empty between them */
+        int fd = d->inotify_fd;
         bool ask = false;
         unsigned n_events = 0;
         int r;
 
-        (void) s;
-        (void) revents;
+        *ret_events = 0;
         for (;;) {
                 ssize_t n = read(fd, buf, sizeof(buf));
                 if (n < 0) {
@@ -605,13 +595,46 @@ static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userda
                 if (r < 0)
                         return log_error_errno(r, "Out of memory");
         }
-        brake_after_read(d, n_events);
+        *ret_events = n_events;
         if (ask) {
                 r = resync_ask(d);
                 if (r < 0)
                         return log_error_errno(r, "Failed to arm the resync timer: %m");
         }
         return 0;
+}
+
+static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct taskd *d = userdata;
+        unsigned n = 0;
+        int r;
+
+        (void) s;
+        (void) fd;
+        (void) revents;
+        r = inotify_drain(d, &n);
+        brake_after_read(d, n);
+        return r;
+}
+
+/* The end of a paused window: the backlog is read here, from the timer; if it alone spends a
+ * window's budget the flood goes on, and the source stays off for one more window (the timer
+ * re-armed), which spares the two epoll_ctl calls and the extra loop turn of switching it back
+ * on for one read. Otherwise the source is on again and a lone event is read at once. */
+static int on_inotify_pause_end(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct taskd *d = userdata;
+        unsigned n = 0;
+        int r;
+
+        (void) usec;
+        d->inotify_window_start = now_usec(CLOCK_MONOTONIC);
+        r = inotify_drain(d, &n);
+        d->inotify_window_events = n;
+        if (n > INOTIFY_WINDOW_EVENTS && event_timer_set(s, INOTIFY_WINDOW_USEC) >= 0)
+                return r;
+        d->inotify_window_events = 0;
+        (void) sd_event_source_set_enabled(d->inotify_src, SD_EVENT_ON);
+        return r;
 }
 
 int taskd_watch_init(struct taskd *d) {
@@ -624,8 +647,9 @@ int taskd_watch_init(struct taskd *d) {
         r = event_add_io(d->event, &d->inotify_src, d->inotify_fd, on_inotify, d);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch the inotify fd: %m");
-        /* the flood brake's timer: off until a window's budget is spent; 1 ms accuracy */
-        r = event_add_timer(d->event, &d->inotify_pause_src, 0, USEC_PER_MSEC,
+        /* the flood brake's timer: off until a window's budget is spent; 100 us accuracy, as a
+         * late end of the window is latency added to a real pid file's event */
+        r = event_add_timer(d->event, &d->inotify_pause_src, 0, 100,
                             on_inotify_pause_end, d);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the inotify pause timer: %m");

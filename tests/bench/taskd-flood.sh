@@ -50,7 +50,7 @@ run() {
   watches() {
     local n=0 f l
     for f in /proc/"$tp"/fdinfo/*; do
-      while read -r l; do [[ $l == "inotify wd:"* ]] && n=$((n + 1)); done <"$f" 2>/dev/null
+      while read -r l; do [[ $l == "inotify wd:"* ]] && n=$((n + 1)); done 2>/dev/null <"$f"
     done
     echo $n
   }

@@ -169,6 +169,31 @@ static void fuzz_chase(const uint8_t *d, size_t n) {
                 o += (size_t) snprintf(path + o, sizeof(path) - o, "/%s",
                                        comp[d[i] % ELEMENTSOF(comp)]);
         r = open_path_trusted(path, &fd, &st);
+        {
+                /* cg-taskd's scope: the directory walked once, the last component from its fd,
+                 * must decide exactly as the whole walk */
+                char *slash = strrchr(path, '/');
+                int dfd = -1, fd2 = -1, r2;
+                struct stat dst, st2;
+                bool dtrusted = false;
+
+                if (slash && slash[1] && slash > path) {
+                        *slash = 0;
+                        r2 = open_path_trusted_at(-1, false, path, &dfd, &dst, &dtrusted);
+                        *slash = '/';
+                        if (r2 >= 0) {
+                                r2 = open_path_trusted_at(dfd, dtrusted, slash + 1, &fd2, &st2, NULL);
+                                close(dfd);
+                        }
+                        check(r2 == r,
+                              "a walk from the directory's fd decides as the whole walk");
+                        if (r2 >= 0 && r >= 0)
+                                check(st2.st_ino == st.st_ino && st2.st_dev == st.st_dev,
+                                      "and reaches the same inode");
+                        if (fd2 >= 0)
+                                close(fd2);
+                }
+        }
         if (r < 0) {
                 check(fd == -1, "no fd on failure");
                 check(r != -EINVAL, "an absolute path is never invalid");
@@ -183,7 +208,12 @@ static void fuzz_chase(const uint8_t *d, size_t n) {
                 check(0, "opened a path the kernel cannot resolve");
         if (S_ISREG(st.st_mode)) {
                 char buf[16];
+                int pfd = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
                 check(read_small_file_opath(fd, NULL, -1, buf, sizeof(buf), NULL) == 0, "a regular file reads");
+                check(read_small_file_opath(fd, &st, pfd, buf, sizeof(buf), NULL) == 0,
+                      "and reads through a kept /proc/self/fd");
+                if (pfd >= 0)
+                        close(pfd);
         } else {
                 char buf[16];
                 check(read_small_file_opath(fd, NULL, -1, buf, sizeof(buf), NULL) == -EBADF,
