@@ -175,8 +175,16 @@ int taskd_pattern_split(const char *pattern, char **ret_dir, char **ret_base) {
 }
 
 bool taskd_path_join(char *buf, size_t size, const char *dir, const char *name) {
-        int n = snprintf(buf, size, "%s%s%s", dir, strcmp(dir, "/") == 0 ? "" : "/", name);
-        return n >= 0 && (size_t) n < size;
+        size_t dl = strlen(dir), nl = strlen(name);
+
+        if (dl == 1 && dir[0] == '/')
+                dl = 0; /* "/" + name */
+        if (dl + 1 + nl + 1 > size)
+                return false;
+        memcpy(buf, dir, dl);
+        buf[dl] = '/';
+        memcpy(buf + dl + 1, name, nl + 1);
+        return true;
 }
 
 bool taskd_pattern_matches(const char *pattern, const char *dir, const char *name) {

@@ -594,6 +594,11 @@ static int inotify_drain(struct taskd *d, unsigned *ret_events) {
                 r = batch_run(d, &b);
                 if (r < 0)
                         return log_error_errno(r, "Out of memory");
+                /* a read with room for one more event of any length emptied the queue: what
+                 * came since is read next time (epoll still reports it, or the brake's timer
+                 * reads it), not by one more read() that would mostly say EAGAIN */
+                if ((size_t) n + sizeof(struct inotify_event) + NAME_MAX + 1 <= sizeof(buf))
+                        break;
         }
         *ret_events = n_events;
         if (ask) {
