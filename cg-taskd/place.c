@@ -274,12 +274,11 @@ void taskd_scope_begin(struct taskd *d) {
                 d->scope_proc_fd = -1;
 }
 
-void taskd_scope_end(struct taskd *d) {
+/* Closes the scope's directory fds (its process cache stays). */
+static void scope_dirs_flush(struct taskd *d) {
         struct taskd_map_iter it = {};
         void *v;
 
-        if (d->scope_depth == 0 || --d->scope_depth > 0)
-                return;
         while (taskd_map_next(&d->scope_dirs, &it, &v)) {
                 struct scope_dir *sd = v;
 
@@ -289,6 +288,15 @@ void taskd_scope_end(struct taskd *d) {
                 free(sd);
         }
         taskd_map_clear(&d->scope_dirs);
+}
+
+void taskd_scope_end(struct taskd *d) {
+        struct taskd_map_iter it = {};
+        void *v;
+
+        if (d->scope_depth == 0 || --d->scope_depth > 0)
+                return;
+        scope_dirs_flush(d);
         if (d->scope_proc_fd >= 0)
                 (void) close(d->scope_proc_fd);
         d->scope_proc_fd = -1;
@@ -326,7 +334,11 @@ static int proc_owner(struct taskd *d, pid_t pid, struct proc_stat *ret, uid_t *
  * component from its parent's entry (walked the same way), so the pid files of many new
  * directories under one parent cost an openat and an fstat each. `depth` bounds the recursion
  * (a deeper path is walked from "/" at once). NULL when out of memory (the caller walks the
- * whole path instead). */
+ * whole path instead). At most SCOPE_MAX_DIRS entries (+ one path's ancestors) hold an fd: a
+ * full pass over a thousand glob directories must not run into RLIMIT_NOFILE (1,024 under
+ * systemd), so a full cache is emptied before a new path is looked up (a pass visits its
+ * directories in order, so little is walked twice). */
+#define SCOPE_MAX_DIRS 64
 static struct scope_dir *scope_dir(struct taskd *d, const char *path, size_t len, unsigned depth) {
         _cleanup_free_ char *dir = strndup(path, len);
         struct scope_dir *sd, *parent = NULL;
@@ -339,6 +351,9 @@ static struct scope_dir *scope_dir(struct taskd *d, const char *path, size_t len
         sd = taskd_map_get_str(&d->scope_dirs, dir);
         if (sd)
                 return sd;
+        /* only before the first lookup of a path: an ancestor's entry must outlive its use */
+        if (depth == 0 && taskd_map_size(&d->scope_dirs) >= SCOPE_MAX_DIRS)
+                scope_dirs_flush(d);
         slash = strrchr(dir, '/');
         if (slash && slash > dir && slash[1] && depth < 64)
                 parent = scope_dir(d, dir, (size_t) (slash - dir), depth + 1);
@@ -564,7 +579,7 @@ static pid_t file_read_pid(struct taskd *d, struct taskd_file *f, bool just_crea
                 return 0;
         }
         pid = file_judge(d, f, just_created, boot_rt);
-        if (!budgeted || f->state != TASKD_FSTATE_REFUSED)
+        if (!budgeted || (f->state != TASKD_FSTATE_REFUSED && f->state != TASKD_FSTATE_STALE))
                 return pid;
         n = (uintptr_t) taskd_map_get_int(&d->uid_refusals, owner);
         /* the count is the value (a missing uid reads as 0) */
