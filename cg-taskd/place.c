@@ -124,6 +124,7 @@ void taskd_files_clear(struct taskd *d) {
                 free(v);
         taskd_map_clear(&d->roots);
         taskd_map_clear(&d->uid_refusals);
+        d->n_over_budget = 0;
         for (size_t i = 0; i < d->n_caps; i++)
                 d->file_caps[i] = (struct taskd_cap){.max = d->file_caps[i].max};
 }
@@ -400,7 +401,7 @@ static int file_load(struct taskd *d, const struct taskd_file *f, struct proc_pi
  * are warned once per distinct problem (content, or pid + mtime), not at every pass; trust
  * refusals once per reason (file_refuse). */
 static pid_t file_judge(struct taskd *d, struct taskd_file *f, bool just_created,
-                        uint64_t boot_rt) {
+                        uint64_t boot_rt, uid_t *ret_owner) {
         const struct taskd_rule *rule = &d->rules.v[f->rule];
         struct proc_pidfile pf;
         struct proc_stat st;
@@ -442,6 +443,7 @@ static pid_t file_judge(struct taskd *d, struct taskd_file *f, bool just_created
                 return 0;
         }
         f->file_uid = pf.uid;
+        *ret_owner = pf.uid;
         r = proc_pidfile_parse(pf.data, pf.len, &pid);
         if (r < 0) {
                 if (r == -ENODATA && just_created) {
@@ -535,21 +537,22 @@ static pid_t file_judge(struct taskd *d, struct taskd_file *f, bool just_created
         return pid;
 }
 
-/* The owner of f as it is now, looked at through the scope's fd of its directory (one
- * fstatat, no symlink followed); false outside a scope or when it cannot be looked at (the
- * read that follows then says why). */
-static bool file_owner_now(struct taskd *d, const struct taskd_file *f, uid_t *ret) {
-        const char *slash = strrchr(f->path, '/');
+/* Whether the pid file at path is owned by a uid past the refusal budget now, looked at through
+ * the scope's fd of its directory (one fstatat, no symlink followed), and only on events while
+ * some uid is past it; false when it cannot be looked at (the read that follows says why). */
+static bool path_over_budget(struct taskd *d, const char *path, uid_t *ret_uid) {
+        const char *slash = strrchr(path, '/');
         struct scope_dir *sd;
         struct stat st;
 
-        if (d->scope_depth == 0 || !slash || slash == f->path || !slash[1])
+        if (d->n_over_budget == 0 || d->in_pass || d->scope_depth == 0 || !slash ||
+            slash == path || !slash[1])
                 return false;
-        sd = scope_dir(d, f->path, (size_t) (slash - f->path), 0);
+        sd = scope_dir(d, path, (size_t) (slash - path), 0);
         if (!sd || sd->fd < 0 || fstatat(sd->fd, slash + 1, &st, AT_SYMLINK_NOFOLLOW) < 0)
                 return false;
-        *ret = st.st_uid;
-        return true;
+        *ret_uid = st.st_uid;
+        return taskd_uid_over_budget(d, st.st_uid);
 }
 
 bool taskd_uid_over_budget(const struct taskd *d, uid_t uid) {
@@ -560,17 +563,14 @@ bool taskd_uid_over_budget(const struct taskd *d, uid_t uid) {
 }
 
 /* file_judge() under the refusal budget ([taskd] max_refusals, taskd.h), on events only: a full
- * pass reads every file. */
+ * pass reads every file. A refusal is counted against the owner of the file as it was read. */
 static pid_t file_read_pid(struct taskd *d, struct taskd_file *f, bool just_created,
                            uint64_t boot_rt) {
         uintptr_t n = 0;
         uid_t owner = 0;
-        bool budgeted;
         pid_t pid;
 
-        budgeted = !d->in_pass && d->cfg->taskd.max_refusals > 0 && file_owner_now(d, f, &owner) &&
-                   owner != 0;
-        if (budgeted && taskd_uid_over_budget(d, owner)) {
+        if (path_over_budget(d, f->path, &owner)) {
                 if (f->held)
                         return f->pid; /* what it named last stays placed until the pass */
                 f->file_uid = owner;
@@ -578,8 +578,9 @@ static pid_t file_read_pid(struct taskd *d, struct taskd_file *f, bool just_crea
                 f->aux = (int) MIN(d->cfg->taskd.max_refusals, (unsigned) INT_MAX);
                 return 0;
         }
-        pid = file_judge(d, f, just_created, boot_rt);
-        if (!budgeted || (f->state != TASKD_FSTATE_REFUSED && f->state != TASKD_FSTATE_STALE))
+        pid = file_judge(d, f, just_created, boot_rt, &owner);
+        if (d->in_pass || d->cfg->taskd.max_refusals == 0 || owner == 0 ||
+            (f->state != TASKD_FSTATE_REFUSED && f->state != TASKD_FSTATE_STALE))
                 return pid;
         n = (uintptr_t) taskd_map_get_int(&d->uid_refusals, owner);
         /* the count is the value (a missing uid reads as 0) */
@@ -587,6 +588,7 @@ static pid_t file_read_pid(struct taskd *d, struct taskd_file *f, bool just_crea
         if (taskd_map_put_int(&d->uid_refusals, owner, (void *) (n + 1)) < 0)
                 return pid;
         if (n + 1 == (uintptr_t) d->cfg->taskd.max_refusals + 1) {
+                d->n_over_budget++;
                 taskd_metrics_refused(d, "budget");
                 log_warning("Pid files of uid %u: more than %u refused since the last full pass "
                             "([taskd] max_refusals); its files are not read on events until the "
@@ -1044,6 +1046,7 @@ int taskd_full_pass(struct taskd *d) {
         int r;
 
         taskd_map_clear(&d->uid_refusals); /* the refusal budget starts again */
+        d->n_over_budget = 0;
         d->in_pass = true;
         taskd_scope_begin(d);
         r = full_pass(d);
@@ -1071,6 +1074,8 @@ int taskd_file_event(struct taskd *d, const char *dir, const char *name, bool ju
                                 have_path = true;
                                 f = taskd_map_get_str(&d->files, path);
                         }
+                        if (!f && path_over_budget(d, path, &(uid_t){0}))
+                                return 0; /* past the refusal budget: not even remembered */
                         if (!f) {
                                 r = file_new(d, path, i, id, &f);
                                 if (r == -ENOSPC)

@@ -189,6 +189,7 @@ struct taskd {
          * last full pass (a pointer-sized integer); past [taskd] max_refusals its files are not
          * read on events until the next pass, which starts the count again. */
         struct taskd_map uid_refusals;
+        unsigned n_over_budget; /* uids past it: only then is a file's owner looked at first */
         bool in_pass;
         int scope_proc_fd; /* in a scope: /proc/self/fd, opened at its first file read, or -1 */
 

@@ -175,6 +175,14 @@ static int sync_add(struct sync_ctx *c, const char *path, size_t rule, size_t pa
         return watch_attach(&c->watches, &c->dirs, wd, path, pattern);
 }
 
+/* Whether the directory at path is owned by a uid past the refusal budget (an lstat, only
+ * while some uid is). */
+static bool dir_over_budget(struct taskd *d, const char *path) {
+        struct stat st;
+
+        return d->n_over_budget > 0 && lstat(path, &st) == 0 && taskd_uid_over_budget(d, st.st_uid);
+}
+
 /* The fixed part of a glob directory ("/run/x/a*" -> "/run/x", "/a*" -> "/"). Owned. */
 static char *glob_prefix(const char *dir) {
         char *prefix = strdup(dir), *meta, *slash;
@@ -229,8 +237,14 @@ int taskd_watch_sync(struct taskd *d) {
                                 for (size_t j = 0; r >= 0 && j < g.gl_pathc; j++) {
                                         bool known = taskd_map_get_str(&d->watch_dirs,
                                                                        g.gl_pathv[j]) != NULL;
-                                        if (known == (pass == 0))
-                                                r = sync_add(&c, g.gl_pathv[j], i, id);
+                                        if (known != (pass == 0))
+                                                continue;
+                                        /* the refusal budget (spent in the last interval):
+                                         * its owner's directories are not watched anew; the
+                                         * full pass still reads their files */
+                                        if (!known && dir_over_budget(d, g.gl_pathv[j]))
+                                                continue;
+                                        r = sync_add(&c, g.gl_pathv[j], i, id);
                                 }
                         globfree(&g);
                 }
@@ -295,7 +309,6 @@ static int dir_scan(struct taskd *d, const char *path) {
  * pattern's cap, and unless its owner is past the refusal budget); a full resync if it is on the
  * way to a fixed one. */
 static int dir_appeared(struct taskd *d, const char *path) {
-        struct stat st;
         int r;
 
         if (taskd_map_get_str(&d->watch_dirs, path))
@@ -317,7 +330,7 @@ static int dir_appeared(struct taskd *d, const char *path) {
                         }
                         if (id >= d->n_caps)
                                 continue;
-                        if (lstat(path, &st) == 0 && taskd_uid_over_budget(d, st.st_uid))
+                        if (dir_over_budget(d, path))
                                 return 0; /* the refusal budget: the next full resync sees it */
                         cr = taskd_cap_take(&d->dir_caps[id]);
                         if (cr == TASKD_CAP_FULL_WARN)

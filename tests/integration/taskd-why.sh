@@ -34,7 +34,9 @@ CONF="{\"cpu\": {\"sub_cgroup\": $SVC}, \"blkio\": {\"sub_cgroup\": $SVC}}"
 taskd_mkcg svc_a svc_atk svc_st svc_init     # svc_late: not yet (pending)
 taskd_snapshot 1 "$CONF"
 CFG=$T_TMP/taskd.conf
-printf '[taskd]\ninterval = 30\n[pid_files]\nsvc_a = %s\nsvc_atk = %s\nsvc_st = %s\nsvc_init = %s\nsvc_late = %s\n' \
+# max_refusals = 0: the churn below checks the record of 160 refused files, which the refusal
+# budget (taskd-flood.sh) would stop reading, and not record, after 64
+printf '[taskd]\ninterval = 30\nmax_refusals = 0\n[pid_files]\nsvc_a = %s\nsvc_atk = %s\nsvc_st = %s\nsvc_init = %s\nsvc_late = %s\n' \
   "$PIDS/a.pid" "$UDIR/atk-*.pid" "$PIDS/stale.pid" "$PIDS/init.pid" "$PIDS/late.pid" | write_cfg "$CFG"
 REC=$RUNTIME_DIR/taskd-placements.json
 
