@@ -380,21 +380,30 @@ static struct scope_dir *scope_dir(struct taskd *d, const char *path, size_t len
         return sd;
 }
 
+/* The scope's entry for the directory of path and, in *ret_name, the name in it; NULL outside a
+ * scope, for a path right under "/" or ending in "/", or out of memory (then the whole path is
+ * walked instead). */
+static struct scope_dir *scope_dir_of(struct taskd *d, const char *path, const char **ret_name) {
+        const char *slash = strrchr(path, '/');
+
+        if (d->scope_depth == 0 || !slash || slash == path || !slash[1])
+                return NULL;
+        *ret_name = slash + 1;
+        return scope_dir(d, path, (size_t) (slash - path), 0);
+}
+
 /* proc_pidfile_load(f->path), through the scope's fd of its directory when in a scope. */
 static int file_load(struct taskd *d, const struct taskd_file *f, struct proc_pidfile *ret) {
-        const char *slash = strrchr(f->path, '/');
-        struct scope_dir *sd;
+        const char *name;
+        struct scope_dir *sd = scope_dir_of(d, f->path, &name);
 
-        if (d->scope_depth == 0 || !slash || slash == f->path || !slash[1])
-                return proc_pidfile_load(f->path, ret);
-        sd = scope_dir(d, f->path, (size_t) (slash - f->path), 0);
         if (!sd)
                 return proc_pidfile_load(f->path, ret);
         if (sd->fd < 0)
                 return sd->fd;
         if (d->scope_proc_fd < 0)
                 d->scope_proc_fd = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
-        return proc_pidfile_load_at(sd->fd, sd->trusted, d->scope_proc_fd, slash + 1, ret);
+        return proc_pidfile_load_at(sd->fd, sd->trusted, d->scope_proc_fd, name, ret);
 }
 
 /* Reads a pid file and decides which process (if any) it names now (0: none). Complaints
@@ -537,29 +546,26 @@ static pid_t file_judge(struct taskd *d, struct taskd_file *f, bool just_created
         return pid;
 }
 
-/* Whether the pid file at path is owned by a uid past the refusal budget now, looked at through
- * the scope's fd of its directory (one fstatat, no symlink followed), and only on events while
- * some uid is past it; false when it cannot be looked at (the read that follows says why). */
-static bool path_over_budget(struct taskd *d, const char *path, uid_t *ret_uid) {
-        const char *slash = strrchr(path, '/');
-        struct scope_dir *sd;
-        struct stat st;
-
-        if (d->n_over_budget == 0 || d->in_pass || d->scope_depth == 0 || !slash ||
-            slash == path || !slash[1])
-                return false;
-        sd = scope_dir(d, path, (size_t) (slash - path), 0);
-        if (!sd || sd->fd < 0 || fstatat(sd->fd, slash + 1, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return false;
-        *ret_uid = st.st_uid;
-        return taskd_uid_over_budget(d, st.st_uid);
-}
-
-bool taskd_uid_over_budget(const struct taskd *d, uid_t uid) {
+static bool uid_over_budget(const struct taskd *d, uid_t uid) {
         unsigned max = d->cfg ? d->cfg->taskd.max_refusals : 0;
 
         return max > 0 && uid != 0 && !d->in_pass &&
                (uintptr_t) taskd_map_get_int(&d->uid_refusals, uid) > max;
+}
+
+bool taskd_path_over_budget(struct taskd *d, const char *path, uid_t *ret_uid) {
+        const char *name;
+        struct scope_dir *sd;
+        struct stat st;
+
+        if (d->n_over_budget == 0 || d->in_pass)
+                return false;
+        sd = scope_dir_of(d, path, &name);
+        if (sd ? sd->fd < 0 || fstatat(sd->fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0
+               : lstat(path, &st) < 0)
+                return false;
+        *ret_uid = st.st_uid;
+        return uid_over_budget(d, st.st_uid);
 }
 
 /* file_judge() under the refusal budget ([taskd] max_refusals, taskd.h), on events only: a full
@@ -570,7 +576,7 @@ static pid_t file_read_pid(struct taskd *d, struct taskd_file *f, bool just_crea
         uid_t owner = 0;
         pid_t pid;
 
-        if (path_over_budget(d, f->path, &owner)) {
+        if (taskd_path_over_budget(d, f->path, &owner)) {
                 if (f->held)
                         return f->pid; /* what it named last stays placed until the pass */
                 f->file_uid = owner;
@@ -1074,7 +1080,7 @@ int taskd_file_event(struct taskd *d, const char *dir, const char *name, bool ju
                                 have_path = true;
                                 f = taskd_map_get_str(&d->files, path);
                         }
-                        if (!f && path_over_budget(d, path, &(uid_t){0}))
+                        if (!f && taskd_path_over_budget(d, path, &(uid_t){0}))
                                 return 0; /* past the refusal budget: not even remembered */
                         if (!f) {
                                 r = file_new(d, path, i, id, &f);

@@ -72,9 +72,7 @@ const char *proc_pidfile_strerror(int r) {
 }
 
 int proc_pidfile_load(const char *path, struct proc_pidfile *ret) {
-        if (!path || path[0] != '/')
-                return -EINVAL;
-        return proc_pidfile_load_at(-1, false, -1, path, ret);
+        return proc_pidfile_load_at(-1, false, -1, path, ret); /* relative: -EINVAL */
 }
 
 int proc_pidfile_load_at(int dirfd, bool dir_trusted, int proc_fd_dir, const char *path,

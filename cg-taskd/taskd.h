@@ -231,8 +231,10 @@ void taskd_update_status(struct taskd *d);
  * refusals of one uid's files on events since the last full pass, that uid's files are only
  * looked at (one fstatat, for the owner) and its new directories under a glob not watched, until
  * the next pass, which reads them all and starts the count again. Root's files are always read.
- * Whether uid is past the budget now: */
-bool taskd_uid_over_budget(const struct taskd *d, uid_t uid);
+ * Whether the file or directory at path (not followed) is owned by a uid past the budget now,
+ * its owner in *ret_uid: looked at (one fstatat through the scope's directory fd, else an
+ * lstat) only on events, and only while some uid is past the budget. */
+bool taskd_path_over_budget(struct taskd *d, const char *path, uid_t *ret_uid);
 /* Opens and closes a scope of reads (nested calls count): inside it the trusted walk of a
  * pid file's directory is done once and its fd reused. Short by design (one batch of events,
  * one pass), so what the walk found cannot go stale for longer than a walk per file would. */

@@ -175,14 +175,6 @@ static int sync_add(struct sync_ctx *c, const char *path, size_t rule, size_t pa
         return watch_attach(&c->watches, &c->dirs, wd, path, pattern);
 }
 
-/* Whether the directory at path is owned by a uid past the refusal budget (an lstat, only
- * while some uid is). */
-static bool dir_over_budget(struct taskd *d, const char *path) {
-        struct stat st;
-
-        return d->n_over_budget > 0 && lstat(path, &st) == 0 && taskd_uid_over_budget(d, st.st_uid);
-}
-
 /* The fixed part of a glob directory ("/run/x/a*" -> "/run/x", "/a*" -> "/"). Owned. */
 static char *glob_prefix(const char *dir) {
         char *prefix = strdup(dir), *meta, *slash;
@@ -242,7 +234,7 @@ int taskd_watch_sync(struct taskd *d) {
                                         /* the refusal budget (spent in the last interval):
                                          * its owner's directories are not watched anew; the
                                          * full pass still reads their files */
-                                        if (!known && dir_over_budget(d, g.gl_pathv[j]))
+                                        if (!known && taskd_path_over_budget(d, g.gl_pathv[j], &(uid_t){0}))
                                                 continue;
                                         r = sync_add(&c, g.gl_pathv[j], i, id);
                                 }
@@ -296,12 +288,10 @@ static int dir_scan(struct taskd *d, const char *path) {
 
         if (!dir)
                 return 0; /* gone again */
-        taskd_scope_begin(d);
         while ((de = readdir(dir)))
                 if (de->d_type != DT_DIR && (r = taskd_file_event(d, path, de->d_name, false)) ==
                                                     -ENOMEM)
                         break;
-        taskd_scope_end(d);
         return r == -ENOMEM ? r : 0;
 }
 
@@ -330,7 +320,7 @@ static int dir_appeared(struct taskd *d, const char *path) {
                         }
                         if (id >= d->n_caps)
                                 continue;
-                        if (dir_over_budget(d, path))
+                        if (taskd_path_over_budget(d, path, &(uid_t){0}))
                                 return 0; /* the refusal budget: the next full resync sees it */
                         cr = taskd_cap_take(&d->dir_caps[id]);
                         if (cr == TASKD_CAP_FULL_WARN)
@@ -646,12 +636,10 @@ static int on_inotify_pause_end(sd_event_source *s, uint64_t usec, void *userdat
 
         (void) usec;
         d->inotify_window_start = now_usec(CLOCK_MONOTONIC);
-        r = inotify_drain(d, &n);
-        d->inotify_window_events = n;
-        if (n > INOTIFY_WINDOW_EVENTS && event_timer_set(s, INOTIFY_WINDOW_USEC) >= 0)
-                return r;
         d->inotify_window_events = 0;
-        (void) sd_event_source_set_enabled(d->inotify_src, SD_EVENT_ON);
+        r = inotify_drain(d, &n);
+        if (n <= INOTIFY_WINDOW_EVENTS || event_timer_set(s, INOTIFY_WINDOW_USEC) < 0)
+                (void) sd_event_source_set_enabled(d->inotify_src, SD_EVENT_ON);
         return r;
 }
 

@@ -287,9 +287,7 @@ int open_path_trusted_at(int dirfd, bool dir_trusted, const char *path, int *ret
 }
 
 int open_path_trusted(const char *path, int *ret_fd, struct stat *ret_st) {
-        if (!path || path[0] != '/')
-                return -EINVAL;
-        return open_path_trusted_at(-1, false, path, ret_fd, ret_st, NULL);
+        return open_path_trusted_at(-1, false, path, ret_fd, ret_st, NULL); /* relative: -EINVAL */
 }
 
 int read_small_file_opath(int opath_fd, const struct stat *known, int proc_fd_dir, char *buf,
@@ -306,13 +304,9 @@ int read_small_file_opath(int opath_fd, const struct stat *known, int proc_fd_di
                 return -EBADF;
         /* The magic link opens the very inode the O_PATH fd holds (no path lookup again), so
          * it is the regular file just checked: no second fstat. */
-        if (proc_fd_dir >= 0) {
-                snprintf(name, sizeof(name), "%d", opath_fd);
-                return read_small_file_at(proc_fd_dir, name, READ_NONBLOCK, buf, size, ret_len,
-                                          NULL);
-        }
-        snprintf(name, sizeof(name), "/proc/self/fd/%d", opath_fd);
-        return read_small_file_at(AT_FDCWD, name, READ_NONBLOCK, buf, size, ret_len, NULL);
+        snprintf(name, sizeof(name), proc_fd_dir >= 0 ? "%d" : "/proc/self/fd/%d", opath_fd);
+        return read_small_file_at(proc_fd_dir >= 0 ? proc_fd_dir : AT_FDCWD, name, READ_NONBLOCK,
+                                  buf, size, ret_len, NULL);
 }
 
 int safe_atou64(const char *s, uint64_t *ret) {

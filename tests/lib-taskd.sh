@@ -61,6 +61,15 @@ start_taskd() {
 }
 taskd_started() { [ "$(grep -c "Placing processes" "$TASKD_LOG")" -gt "$1" ]; }
 stop_taskd() { stop_pid "$TASKD_PID"; }
+# inotify_watches PID: "inotify wd:" lines of every inotify fd of PID; bash builtins only, so
+# that sampling does not load cg-taskd's process-event source with forks of its own
+inotify_watches() {
+  local f l n=0
+  for f in /proc/"$1"/fdinfo/*; do
+    while read -r l; do [[ $l == "inotify wd:"* ]] && n=$((n + 1)); done 2>/dev/null <"$f"
+  done
+  echo $n
+}
 # log_count REGEX: how many log lines match
 log_count() { grep -cE "$1" "$TASKD_LOG"; }
 # full passes so far (debug log)

@@ -45,15 +45,9 @@ run() {
   "$bin" -c "$dir/taskd.conf" >"$dir/taskd.log" 2>&1 &
   tp=$!; track $tp
   wait_for 20 grep -q "Placing processes" "$dir/taskd.log" || { echo "$label: cg-taskd did not start" >&2; return 1; }
-  # bash builtins only: a sampler that forked per fd would load cg-taskd's process-event
+  # inotify_watches forks nothing: a sampler that forked per fd loaded cg-taskd's process-event
   # source with its own forks (the control row then measured the sampler, ~2% of a core)
-  watches() {
-    local n=0 f l
-    for f in /proc/"$tp"/fdinfo/*; do
-      while read -r l; do [[ $l == "inotify wd:"* ]] && n=$((n + 1)); done 2>/dev/null <"$f"
-    done
-    echo $n
-  }
+  watches() { inotify_watches "$tp"; }
   if [ "${3:-}" != noflood ]; then
     "${AS_USER[@]}" "$T_TMP/taskd-flood" churn "$dir/flood" "$N_FILES" "$dir/gdirs" "$N_DIRS" 3600 "$VICTIM" \
       >"$dir/churn.out" 2>&1 &

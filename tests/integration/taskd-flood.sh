@@ -46,15 +46,8 @@ sleep 600 & VICTIM=$!; track $VICTIM   # the root process the hostile files name
 start_taskd
 t_check "cg-taskd started" kill -0 "$TASKD_PID"
 
-# watches: "inotify wd:" lines of every inotify fd of cg-taskd (pid files and the snapshot); bash
-# builtins only, so that the sampling does not load cg-taskd's process-event source with forks
-watches() {
-  local f l n=0
-  for f in /proc/"$TASKD_PID"/fdinfo/*; do
-    while read -r l; do [[ $l == "inotify wd:"* ]] && n=$((n + 1)); done 2>/dev/null <"$f"
-  done
-  echo $n
-}
+# watches: cg-taskd's inotify watches (pid files and the snapshot)
+watches() { inotify_watches "$TASKD_PID"; }
 cpu_ticks() { awk '{ print $14 + $15 }' /proc/"$TASKD_PID"/stat; }
 HZ=$(getconf CLK_TCK)
 w0=$(watches)
