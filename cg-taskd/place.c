@@ -546,7 +546,7 @@ static pid_t file_judge(struct taskd *d, struct taskd_file *f, bool just_created
         return pid;
 }
 
-static bool uid_over_budget(const struct taskd *d, uid_t uid) {
+bool taskd_uid_over_budget(const struct taskd *d, uid_t uid) {
         unsigned max = d->cfg ? d->cfg->taskd.max_refusals : 0;
 
         return max > 0 && uid != 0 && !d->in_pass &&
@@ -565,7 +565,7 @@ bool taskd_path_over_budget(struct taskd *d, const char *path, uid_t *ret_uid) {
                : lstat(path, &st) < 0)
                 return false;
         *ret_uid = st.st_uid;
-        return uid_over_budget(d, st.st_uid);
+        return taskd_uid_over_budget(d, st.st_uid);
 }
 
 /* file_judge() under the refusal budget ([taskd] max_refusals, taskd.h), on events only: a full

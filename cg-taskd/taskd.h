@@ -109,6 +109,11 @@ struct taskd_watch {
          * counts in; TASKD_WATCH_FIXED: a pattern's own directory, a glob's fixed prefix or the
          * nearest existing ancestor of either (owned) */
         size_t *patterns;
+        /* the directory's owner, looked up (stat of dirs[0]) at most once per read of the
+         * inotify fd (owner_read == taskd.inotify_reads), and only while some uid is past its
+         * refusal budget (watch.c, watch_deferred) */
+        uid_t owner;
+        unsigned owner_read;
 };
 #define TASKD_WATCH_FIXED SIZE_MAX
 
@@ -178,6 +183,7 @@ struct taskd {
         unsigned inotify_window_events;
         uint64_t inotify_window_start;
         sd_event_source *inotify_pause_src;
+        unsigned inotify_reads; /* reads of the inotify fd, for taskd_watch.owner_read */
 
         /* A scope of reads (place.c, taskd_scope_begin/end): within one batch of inotify
          * events or one full pass, each pid-file directory is walked from "/" once (path ->
@@ -235,6 +241,8 @@ void taskd_update_status(struct taskd *d);
  * its owner in *ret_uid: looked at (one fstatat through the scope's directory fd, else an
  * lstat) only on events, and only while some uid is past the budget. */
 bool taskd_path_over_budget(struct taskd *d, const char *path, uid_t *ret_uid);
+/* Whether uid is past the refusal budget now (never root, never during a full pass). */
+bool taskd_uid_over_budget(const struct taskd *d, uid_t uid);
 /* Opens and closes a scope of reads (nested calls count): inside it the trusted walk of a
  * pid file's directory is done once and its fd reused. Short by design (one batch of events,
  * one pass), so what the walk found cannot go stale for longer than a walk per file would. */

@@ -498,6 +498,37 @@ static int batch_run(struct taskd *d, struct batch *b) {
         return r == -ENOMEM ? r : 0;
 }
 
+/* Whether the events of w's directory wait for the next full pass: while its owner is past the
+ * refusal budget, a new directory in it is not watched and a pid file in it is read only if
+ * cg-taskd knows it and has not refused it since it last accepted it (a service's, e.g.); any
+ * other, whoever owns it, waits, because that uid can remove or replace anything in its own
+ * directory anyway. A flood from a directory of one's own then costs no system call per event
+ * (the owner of each file would be one fstatat). The owner: one stat per read of the inotify
+ * fd. */
+static bool watch_deferred(struct taskd *d, struct taskd_watch *w) {
+        struct stat st;
+
+        if (d->n_over_budget == 0 || d->in_pass)
+                return false;
+        if (w->owner_read != d->inotify_reads) {
+                w->owner_read = d->inotify_reads;
+                w->owner = stat(w->dirs[0], &st) == 0 ? st.st_uid : 0;
+        }
+        return taskd_uid_over_budget(d, w->owner);
+}
+
+/* Whether dir/name is a pid file that cg-taskd knows and has not refused since it last
+ * accepted it. */
+static bool file_in_good_standing(struct taskd *d, const char *dir, const char *name) {
+        char path[PATH_MAX];
+        const struct taskd_file *f;
+
+        if (!taskd_path_join(path, sizeof(path), dir, name))
+                return false;
+        f = taskd_map_get_str(&d->files, path);
+        return f && !f->refused;
+}
+
 /* Counts n events in the current window; past the budget, pauses the inotify source until the
  * window ends (the kernel queues meanwhile, up to max_queued_events, then IN_Q_OVERFLOW, which
  * a full resync handles). Under a flood each wake-up then reads a window's worth of events at
@@ -529,6 +560,9 @@ static int inotify_drain(struct taskd *d, unsigned *ret_events) {
         *ret_events = 0;
         for (;;) {
                 ssize_t n = read(fd, buf, sizeof(buf));
+                bool deferred;
+
+                d->inotify_reads = MAX(d->inotify_reads + 1, 1u); /* 0: a new watch's */
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -563,8 +597,9 @@ static int inotify_drain(struct taskd *d, unsigned *ret_events) {
                         w = taskd_map_get_int(&d->watches, e->wd);
                         if (!w || e->len == 0)
                                 continue;
+                        deferred = watch_deferred(d, w);
                         if (e->mask & IN_ISDIR) {
-                                if (e->mask & (IN_CREATE | IN_MOVED_TO)) {
+                                if (e->mask & (IN_CREATE | IN_MOVED_TO) && !deferred) {
                                         for (char **dir = w->dirs; dir && *dir; dir++)
                                                 if (dir_dirty(d, *dir, e->name) == -ENOMEM)
                                                         return log_error_errno(-ENOMEM,
@@ -583,6 +618,8 @@ static int inotify_drain(struct taskd *d, unsigned *ret_events) {
                                                 pe->dead = true;
                                         taskd_file_gone(d, *dir, e->name);
                                 } else if (e->mask & (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE)) {
+                                        if (deferred && !file_in_good_standing(d, *dir, e->name))
+                                                continue;
                                         r = batch_add(&b, *dir, e->name,
                                                       !(e->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)));
                                         if (r < 0) {

@@ -10,7 +10,8 @@
 # That part runs with the refusal budget off (max_refusals = 0), which would stop the flood
 # before the caps; then the same churn with the default budget of 64 refusals per uid and pass:
 # at most 65 refusals logged, one warning, its metric, directories no longer watched, the real
-# pid file still placed; and a full pass starts the budget again.
+# pid file still placed, a new file in nobody's directory left to the next pass even if root's;
+# and a full pass starts the budget again.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../lib-taskd.sh"
 FLOOD=$BUILD/tests/tools/taskd-flood
@@ -34,10 +35,11 @@ SVC='{"svc_real": {}, "svc_atk": {}}'
 taskd_mkcg svc_real svc_atk
 taskd_snapshot 1 "{\"cpu\": {\"sub_cgroup\": $SVC}, \"blkio\": {\"sub_cgroup\": $SVC}}"
 CFG=$T_TMP/taskd.conf
-# cfg MAX_REFUSALS: the config (the first part turns the refusal budget off, to reach the caps)
+# cfg MAX_REFUSALS [INTERVAL]: the config (the first part turns the refusal budget off, to reach
+# the caps; the second has no full pass of its own, so the budget stays spent until it makes one)
 cfg() {
-  printf '[taskd]\ninterval = 30\nmax_files = %s\nmax_dirs = %s\nmax_refusals = %s\n[pid_files]\nsvc_atk = %s %s\nsvc_real = %s\n' \
-    "$MAX_FILES" "$MAX_DIRS" "$1" "$UDIR/atk-*.pid" "$GDIR/*/main.pid" "$UDIR/real.pid" | write_cfg "$CFG"
+  printf '[taskd]\ninterval = %s\nmax_files = %s\nmax_dirs = %s\nmax_refusals = %s\n[pid_files]\nsvc_atk = %s %s\nsvc_real = %s\n' \
+    "${2:-30}" "$MAX_FILES" "$MAX_DIRS" "$1" "$UDIR/atk-*.pid" "$GDIR/*/main.pid" "$UDIR/real.pid" | write_cfg "$CFG"
 }
 cfg 0
 t_check "--check accepts max_files, max_dirs and max_refusals" cg-taskd -c "$CFG" --check
@@ -107,7 +109,7 @@ t_check "placed after the churn too" test "$(v n "$lat2")" = 5
 # The refusal budget (the default max_refusals = 64): the same churn again; past 64 refused files
 # of nobody's since the last full pass, nobody's files are only looked at and its new directories
 # not watched, until the next pass.
-cfg 64
+cfg 64 3600
 L0=$(wc -l <"$TASKD_LOG")
 kill -HUP "$TASKD_PID"
 t_check "reloaded with max_refusals = 64" wait_for 10 eval 'tail -n +$((L0 + 1)) "$TASKD_LOG" | grep -q Reloaded'
@@ -128,10 +130,27 @@ t_check "nobody's new directories stopped being watched (at most $max_w watches 
 t_check "the root process the hostile files name was not moved" \
   eval "[ \"\$(cg_of $VICTIM cpu)\" != /$CGROOT/svc_atk ]"
 
-# a full pass (here: a new conf version) starts the budget again: nobody's own pid file, naming
-# nobody's own process, is then read on its event and placed, with no pass in between
+# while nobody is past the budget, a pid file new to cg-taskd in nobody's own directory waits for
+# the next pass even if root wrote it (nobody could replace it at will anyway), while the known
+# real pid file there is still read on its event; events are handled in order, so once the real
+# one's process is placed, the other file's event was handled too
+p0=$(passes)
+sleep 600 & RPID=$!; track $RPID
+sleep 600 & RPID2=$!; track $RPID2
+echo $RPID >"$UDIR/atk-root.pid"
+echo $RPID2 >"$UDIR/real.pid.tmp" && mv "$UDIR/real.pid.tmp" "$UDIR/real.pid"
+t_check "past the budget, the real pid file in nobody's directory is still read on its event" \
+  wait_for 10 eval '[ "$(cg_of $RPID2 cpu)" = /$CGROOT/svc_real ]'
+t_check "... but a new root-owned file there is not, until the next pass" \
+  eval "[ \"\$(cg_of $RPID cpu)\" != /$CGROOT/svc_atk ] && [ \$(passes) = $p0 ]"
+
+# a full pass (here: a new conf version) starts the budget again and reads every file: the
+# root-owned one is placed; nobody's own pid file, naming nobody's own process, is then read on
+# its event and placed, with no pass in between
 "${AS_USER[@]}" sleep 600 & NPID=$!; track $NPID
 taskd_snapshot 2 "{\"cpu\": {\"sub_cgroup\": $SVC}, \"blkio\": {\"sub_cgroup\": $SVC}}"
+t_check "the full pass placed the root-owned file's process" \
+  wait_for 10 eval '[ "$(cg_of $RPID cpu)" = /$CGROOT/svc_atk ]'
 t_check "the new conf version was taken (a full pass)" wait_for 10 eval 'log_count "conf version 2" >/dev/null'
 p0=$(passes)
 "${AS_USER[@]}" sh -c "echo $NPID >'$UDIR/atk-own.pid'"
