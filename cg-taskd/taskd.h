@@ -236,7 +236,9 @@ void taskd_update_status(struct taskd *d);
  * that a pattern matches can make cg-taskd read and refuse one file per event. Past that many
  * refusals of one uid's files on events since the last full pass, that uid's files are only
  * looked at (one fstatat, for the owner) and its new directories under a glob not watched, until
- * the next pass, which reads them all and starts the count again. Root's files are always read.
+ * the next pass, which reads them all and starts the count again. Root's files are read, except
+ * in a directory that uid owns: there only the files cg-taskd knows in good standing are
+ * (watch.c, watch_deferred), since that uid can replace any file in it anyway.
  * Whether the file or directory at path (not followed) is owned by a uid past the budget now,
  * its owner in *ret_uid: looked at (one fstatat through the scope's directory fd, else an
  * lstat) only on events, and only while some uid is past the budget. */

@@ -512,7 +512,7 @@ static bool watch_deferred(struct taskd *d, struct taskd_watch *w) {
                 return false;
         if (w->owner_read != d->inotify_reads) {
                 w->owner_read = d->inotify_reads;
-                w->owner = stat(w->dirs[0], &st) == 0 ? st.st_uid : 0;
+                w->owner = w->dirs && w->dirs[0] && stat(w->dirs[0], &st) == 0 ? st.st_uid : 0;
         }
         return taskd_uid_over_budget(d, w->owner);
 }
