@@ -549,7 +549,7 @@ static pid_t file_judge(struct taskd *d, struct taskd_file *f, bool just_created
 bool taskd_uid_over_budget(const struct taskd *d, uid_t uid) {
         unsigned max = d->cfg ? d->cfg->taskd.max_refusals : 0;
 
-        return max > 0 && uid != 0 && !d->in_pass &&
+        return taskd_budget_spent(d) && max > 0 && uid != 0 &&
                (uintptr_t) taskd_map_get_int(&d->uid_refusals, uid) > max;
 }
 
@@ -558,7 +558,7 @@ bool taskd_path_over_budget(struct taskd *d, const char *path, uid_t *ret_uid) {
         struct scope_dir *sd;
         struct stat st;
 
-        if (d->n_over_budget == 0 || d->in_pass)
+        if (!taskd_budget_spent(d))
                 return false;
         sd = scope_dir_of(d, path, &name);
         if (sd ? sd->fd < 0 || fstatat(sd->fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0

@@ -243,6 +243,11 @@ void taskd_update_status(struct taskd *d);
  * its owner in *ret_uid: looked at (one fstatat through the scope's directory fd, else an
  * lstat) only on events, and only while some uid is past the budget. */
 bool taskd_path_over_budget(struct taskd *d, const char *path, uid_t *ret_uid);
+/* Whether some uid is past the refusal budget now (never during a full pass): only then is an
+ * owner looked at before a file is read. */
+static inline bool taskd_budget_spent(const struct taskd *d) {
+        return d->n_over_budget > 0 && !d->in_pass;
+}
 /* Whether uid is past the refusal budget now (never root, never during a full pass). */
 bool taskd_uid_over_budget(const struct taskd *d, uid_t uid);
 /* Opens and closes a scope of reads (nested calls count): inside it the trusted walk of a

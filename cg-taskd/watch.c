@@ -508,7 +508,7 @@ static int batch_run(struct taskd *d, struct batch *b) {
 static bool watch_deferred(struct taskd *d, struct taskd_watch *w) {
         struct stat st;
 
-        if (d->n_over_budget == 0 || d->in_pass)
+        if (!taskd_budget_spent(d))
                 return false;
         if (w->owner_read != d->inotify_reads) {
                 w->owner_read = d->inotify_reads;
